@@ -1,0 +1,331 @@
+//! MiniMalloc's CSV format, every dialect it reads, and its solution output.
+//!
+//! * Header `id,lower,upper,size`: half-open lifetimes `[lower, upper)`.
+//! * The older header `buffer_id,start,end,size` (also `buffer`, `begin`):
+//!   `end` is inclusive, so `[start, end + 1)`; gaps are read the same way.
+//! * Columns in any order; optional `alignment`, `offset` (a fixed offset in
+//!   an instance, the answer in a solution) and `gaps`: space-separated
+//!   `lower-upper` holes in which the buffer is dead.
+//! * A solution is the instance's rows with an `offset` column.
+//!
+//! Every error names the source, the 1-based line and, where there is one,
+//! the buffer id.
+
+use crate::error::{Error, Result};
+use crate::problem::{Buffer, Interval, Layout, Problem};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// The columns we know, after MiniMalloc's renamings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Column {
+    Id,
+    Lower,
+    Upper,
+    Size,
+    Alignment,
+    Offset,
+    Gaps,
+}
+
+impl Column {
+    /// Maps a header name; the bool says the column is an inclusive `end`.
+    fn from_header(name: &str) -> Option<(Column, bool)> {
+        Some(match name {
+            "id" | "buffer" | "buffer_id" => (Column::Id, false),
+            "lower" | "start" | "begin" => (Column::Lower, false),
+            "upper" => (Column::Upper, false),
+            "end" => (Column::Upper, true),
+            "size" => (Column::Size, false),
+            "alignment" => (Column::Alignment, false),
+            "offset" => (Column::Offset, false),
+            "gaps" => (Column::Gaps, false),
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::Lower => "lower",
+            Column::Upper => "upper",
+            Column::Size => "size",
+            Column::Alignment => "alignment",
+            Column::Offset => "offset",
+            Column::Gaps => "gaps",
+        }
+    }
+}
+
+/// A parsed header plus the rows split into fields.
+struct Table<'a> {
+    source: &'a str,
+    columns: HashMap<Column, usize>,
+    width: usize,
+    /// Upper bounds (and gap ends) are inclusive: add 1.
+    inclusive_end: bool,
+    /// `(line number, fields)`.
+    rows: Vec<(usize, Vec<&'a str>)>,
+}
+
+impl<'a> Table<'a> {
+    fn parse(source: &'a str, text: &'a str, required: &[Column]) -> Result<Self> {
+        let err = |line: usize, message: String| Error::Parse { source_name: source.to_string(), line, message };
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((hline, header)) = lines.next() else {
+            return Err(err(0, "empty input: expected a header such as `id,lower,upper,size`".into()));
+        };
+        let mut columns = HashMap::new();
+        let mut inclusive_end = false;
+        let fields: Vec<&str> = header.split(',').map(str::trim).collect();
+        for (i, name) in fields.iter().enumerate() {
+            let Some((col, inclusive)) = Column::from_header(name) else {
+                return Err(err(hline, format!("unknown column `{name}` in the header")));
+            };
+            inclusive_end |= inclusive;
+            if columns.insert(col, i).is_some() {
+                return Err(err(hline, format!("column `{}` appears twice in the header", col.name())));
+            }
+        }
+        for col in required {
+            if !columns.contains_key(col) {
+                return Err(err(hline, format!("the header lacks the required column `{}`", col.name())));
+            }
+        }
+        let width = fields.len();
+        let mut rows = Vec::new();
+        for (line, l) in lines {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            if f.len() != width {
+                return Err(err(line, format!("expected {width} fields as in the header, found {}", f.len())));
+            }
+            rows.push((line, f));
+        }
+        Ok(Table { source, columns, width, inclusive_end, rows })
+    }
+
+    fn get<'r>(&self, row: &'r [&'a str], col: Column) -> Option<&'r &'a str> {
+        self.columns.get(&col).map(|&i| &row[i])
+    }
+
+    fn error(&self, line: usize, id: Option<&str>, message: String) -> Error {
+        let message = match id {
+            Some(id) => format!("buffer `{id}`: {message}"),
+            None => message,
+        };
+        Error::Parse { source_name: self.source.to_string(), line, message }
+    }
+
+    fn number(&self, line: usize, id: &str, col: Column, text: &str) -> Result<u64> {
+        parse_u64(text).map_err(|why| self.error(line, Some(id), format!("column `{}`: {why}", col.name())))
+    }
+}
+
+/// Parses a non-negative integer, saying what is wrong otherwise.
+fn parse_u64(text: &str) -> std::result::Result<u64, String> {
+    if text.is_empty() {
+        return Err("empty value".into());
+    }
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if let Some(rest) = digits.strip_prefix('-') {
+        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("negative value {text}"));
+        }
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.is_empty() {
+        return Err(format!("`{text}` is not a whole number"));
+    }
+    digits.parse::<u64>().map_err(|_| format!("{text} is too large (max {})", u64::MAX))
+}
+
+/// Reads an instance. `source` names it in errors (a path, `<builtin>`).
+/// A capacity can be attached afterwards with [`Problem::with_capacity`].
+pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
+    let table = Table::parse(source, text, &[Column::Id, Column::Lower, Column::Upper, Column::Size])?;
+    let add = u64::from(table.inclusive_end);
+    let mut buffers = Vec::with_capacity(table.rows.len());
+    let mut line_of: HashMap<String, usize> = HashMap::with_capacity(table.rows.len());
+    for (line, row) in &table.rows {
+        let line = *line;
+        let id = *table.get(row, Column::Id).unwrap();
+        if id.is_empty() {
+            return Err(table.error(line, None, "empty buffer id".into()));
+        }
+        let num = |col: Column| -> Result<Option<u64>> {
+            table.get(row, col).map(|t| table.number(line, id, col, t)).transpose()
+        };
+        let lower = num(Column::Lower)?.unwrap();
+        let upper_raw = num(Column::Upper)?.unwrap();
+        let upper = upper_raw
+            .checked_add(add)
+            .ok_or_else(|| table.error(line, Some(id), format!("end {upper_raw} is too large")))?;
+        let size = num(Column::Size)?.unwrap();
+        let alignment = num(Column::Alignment)?.unwrap_or(1);
+        // An empty offset means the buffer is free to move.
+        let offset = match table.get(row, Column::Offset) {
+            Some(t) if !t.is_empty() => Some(table.number(line, id, Column::Offset, t)?),
+            _ => None,
+        };
+        let gaps = match table.get(row, Column::Gaps) {
+            Some(text) => parse_gaps(&table, line, id, text, add)?,
+            None => Vec::new(),
+        };
+        if let Some(first) = line_of.get(id) {
+            return Err(table.error(line, Some(id), format!("duplicate buffer id (first on line {first})")));
+        }
+        line_of.insert(id.to_string(), line);
+        buffers.push(Buffer { name: id.to_string(), size, alignment, lifetime: Interval::new(lower, upper), gaps, offset });
+    }
+    Problem::new(buffers, None).map_err(|e| {
+        let line = e.buffer_name().and_then(|n| line_of.get(n)).copied().unwrap_or(0);
+        Error::Parse { source_name: source.to_string(), line, message: e.to_string() }
+    })
+}
+
+fn parse_gaps(table: &Table<'_>, line: usize, id: &str, text: &str, add: u64) -> Result<Vec<Interval>> {
+    let mut gaps = Vec::new();
+    for gap in text.split(' ').filter(|g| !g.is_empty()) {
+        if gap.contains('@') {
+            return Err(table.error(line, Some(id), format!("gap `{gap}`: windowed gaps (`@`) are not supported")));
+        }
+        let Some((lo, hi)) = gap.split_once('-') else {
+            return Err(table.error(line, Some(id), format!("gap `{gap}` is not of the form lower-upper")));
+        };
+        let lo = parse_u64(lo).map_err(|w| table.error(line, Some(id), format!("gap `{gap}`: {w}")))?;
+        let hi = parse_u64(hi).map_err(|w| table.error(line, Some(id), format!("gap `{gap}`: {w}")))?;
+        let hi = hi.checked_add(add).ok_or_else(|| table.error(line, Some(id), format!("gap `{gap}` is too large")))?;
+        gaps.push(Interval::new(lo, hi));
+    }
+    Ok(gaps)
+}
+
+/// Reads the `(id, offset, line)` triples of a solution file (any columns,
+/// `id` and `offset` required; the others are ignored).
+pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
+    let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
+    let _ = table.width;
+    table
+        .rows
+        .iter()
+        .map(|(line, row)| {
+            let id = *table.get(row, Column::Id).unwrap();
+            let off = table.number(*line, id, Column::Offset, table.get(row, Column::Offset).unwrap())?;
+            Ok((id.to_string(), off, *line))
+        })
+        .collect()
+}
+
+/// Writes an instance (half-open dialect), with `offset` taken from `layout`
+/// when given, else from fixed offsets if any buffer has one.
+pub fn write(problem: &Problem, layout: Option<&Layout>) -> String {
+    let buffers = problem.buffers();
+    let with_align = buffers.iter().any(|b| b.alignment != 1);
+    let with_gaps = buffers.iter().any(|b| !b.gaps.is_empty());
+    let with_offset = layout.is_some() || buffers.iter().any(|b| b.offset.is_some());
+    let mut out = String::from("id,lower,upper,size");
+    if with_align {
+        out.push_str(",alignment");
+    }
+    if with_gaps {
+        out.push_str(",gaps");
+    }
+    if with_offset {
+        out.push_str(",offset");
+    }
+    out.push('\n');
+    for (i, b) in buffers.iter().enumerate() {
+        let _ = write!(out, "{},{},{},{}", b.name, b.lifetime.start, b.lifetime.end, b.size);
+        if with_align {
+            let _ = write!(out, ",{}", b.alignment);
+        }
+        if with_gaps {
+            let gaps: Vec<String> = b.gaps.iter().map(|g| format!("{}-{}", g.start, g.end)).collect();
+            let _ = write!(out, ",{}", gaps.join(" "));
+        }
+        if with_offset {
+            match layout.map(|l| l.offsets[i]).or(b.offset) {
+                Some(o) => {
+                    let _ = write!(out, ",{o}");
+                }
+                None => out.push(','),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        read_problem("t.csv", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_both_dialects_alike() {
+        let new = read_problem("a", "id,lower,upper,size\nx,0,3,4\ny,3,9,4\n").unwrap();
+        let old = read_problem("b", "buffer_id,start,end,size\nx,0,2,4\ny,3,8,4\n").unwrap();
+        assert_eq!(new.buffers(), old.buffers());
+        let shuffled = read_problem("c", "size,upper,id,lower\n4,3,x,0\n4,9,y,3\n").unwrap();
+        assert_eq!(new.buffers(), shuffled.buffers());
+    }
+
+    #[test]
+    fn reads_optional_columns() {
+        let p = read_problem("g", "id,lower,upper,size,alignment,offset,gaps\na,0,10,8,8,16,2-4 6-7\nb,0,3,1,1,,\n")
+            .unwrap();
+        // An empty offset field means "not fixed".
+        assert_eq!(p.buffers()[0].offset, Some(16));
+        assert_eq!(p.buffers()[1].offset, None);
+        let p = read_problem("g", "id,lower,upper,size,alignment,gaps\na,0,10,8,8,2-4 6-7\nb,0,3,1,1,\n").unwrap();
+        assert_eq!(p.buffers()[0].gaps, vec![Interval::new(2, 4), Interval::new(6, 7)]);
+        assert_eq!(p.buffers()[0].alignment, 8);
+        let old = read_problem("o", "buffer,start,end,size,gaps\na,0,9,8,2-3\n").unwrap();
+        assert_eq!(old.buffers()[0].gaps, vec![Interval::new(2, 4)]);
+    }
+
+    #[test]
+    fn round_trips_with_solution() {
+        let text = "id,lower,upper,size,alignment,gaps\na,0,10,8,8,2-4\nb,1,3,2,1,\n";
+        let p = read_problem("r", text).unwrap();
+        let out = write(&p, Some(&Layout::new(vec![0, 8])));
+        let back = read_problem("r2", &write(&p, None)).unwrap();
+        assert_eq!(back.buffers(), p.buffers());
+        let offs = read_offsets("r", &out).unwrap();
+        assert_eq!(offs, vec![("a".into(), 0, 2), ("b".into(), 8, 3)]);
+    }
+
+    #[test]
+    fn errors_name_line_and_buffer() {
+        let cases = [
+            ("", "empty input"),
+            ("id,lower,size\n", "required column `upper`"),
+            ("id,lower,upper,size,size\n", "twice"),
+            ("id,lower,upper,size,colour\n", "unknown column `colour`"),
+            ("id,lower,upper,size\na,0,1\n", "t.csv:2: expected 4 fields"),
+            ("id,lower,upper,size\na,0,1,x\n", "t.csv:2: buffer `a`: column `size`: `x` is not a whole number"),
+            ("id,lower,upper,size\na,0,1,-4\n", "negative"),
+            ("id,lower,upper,size\na,0,1,99999999999999999999\n", "too large"),
+            ("id,lower,upper,size\na,0,1,1\nb,0,1,0\n", "t.csv:3: buffer `b`: size must be at least 1"),
+            ("id,lower,upper,size\na,5,5,1\n", "empty lifetime"),
+            ("id,lower,upper,size\na,0,1,1\na,0,1,1\n", "t.csv:3: buffer `a`: duplicate buffer id (first on line 2)"),
+            ("id,lower,upper,size,alignment\na,0,1,1,3\n", "power of two"),
+            ("id,lower,upper,size,alignment,offset\na,0,1,4,4,2\n", "multiple of alignment"),
+            ("id,lower,upper,size,gaps\na,0,5,1,4-7\n", "outside"),
+            ("id,lower,upper,size,gaps\na,0,9,1,1-4 3-5\n", "overlap"),
+            ("id,lower,upper,size,gaps\na,0,9,1,1:4\n", "lower-upper"),
+            ("id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,8,4\n", "t.csv:3: fixed offsets collide"),
+            ("buffer_id,start,end,size\na,0,18446744073709551615,1\n", "too large"),
+        ];
+        for (text, want) in cases {
+            let got = parse_err(text);
+            assert!(got.contains(want), "{text:?}: got {got:?}, want {want:?}");
+        }
+    }
+}

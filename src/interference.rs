@@ -1,0 +1,305 @@
+//! Time sweeps over a problem: the interference graph, the lower bound, the
+//! live-bytes profile and the independent sub-problems.
+//!
+//! Everything here is computed from start/end events of the buffers' live
+//! segments sorted by time, never by testing all pairs, so the cost is
+//! `O(n log n + E)` for `E` interfering pairs.
+//!
+//! ```text
+//!  time:    0   1   2   3   4   5   6
+//!  a        [=======)                       a—b interfere (both live at 1)
+//!  b            [=======)                   b—c interfere (both live at 2)
+//!  c                [===========)           a, c do not: [0,2) ∩ [2,5) = ∅
+//!  d                            [===)       d alone: a sub-problem of its own
+//!  live     a   ab  bc  c   c   d
+//! ```
+//!
+//! Half-open lifetimes mean a buffer ending at `t` and one starting at `t`
+//! never interfere; at equal times, ends are processed before starts.
+
+use crate::problem::{BufferId, Interval, Problem};
+use petgraph::graph::UnGraph;
+
+/// One live segment of one buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    id: BufferId,
+    span: Interval,
+}
+
+/// All live segments, sorted by start (then id, for determinism).
+fn sorted_segments(problem: &Problem) -> Vec<Segment> {
+    let mut segs: Vec<Segment> = problem
+        .ids()
+        .flat_map(|id| problem.buffer(id).segments().map(move |span| Segment { id, span }))
+        .collect();
+    segs.sort_by_key(|s| (s.span.start, s.id));
+    segs
+}
+
+/// Start/end events sorted by time, ends first at equal times.
+/// Each is `(time, is_start, id)`.
+fn sorted_events(problem: &Problem) -> Vec<(u64, bool, BufferId)> {
+    let mut ev: Vec<(u64, bool, BufferId)> = Vec::new();
+    for id in problem.ids() {
+        for s in problem.buffer(id).segments() {
+            ev.push((s.start, true, id));
+            ev.push((s.end, false, id));
+        }
+    }
+    // `false < true`, so ends sort before starts at the same instant.
+    ev.sort_unstable();
+    ev
+}
+
+/// The largest number of bytes live at one instant, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LowerBound {
+    /// Max live bytes (or the highest fixed `offset + size`, if larger).
+    pub bytes: u64,
+    /// An instant at which `bytes` are live (the first such one).
+    pub instant: u64,
+}
+
+/// The lower bound on the peak of any layout: max live bytes over time, which
+/// for interval lifetimes is the weight of the heaviest clique of the
+/// interference graph. Fixed offsets raise it to their highest end.
+pub fn lower_bound(problem: &Problem) -> LowerBound {
+    let mut best = LowerBound::default();
+    for (t, bytes) in live_profile(problem) {
+        if bytes > best.bytes {
+            best = LowerBound { bytes, instant: t };
+        }
+    }
+    for b in problem.buffers() {
+        if let Some(off) = b.offset {
+            if off + b.size > best.bytes {
+                best = LowerBound { bytes: off + b.size, instant: b.lifetime.start };
+            }
+        }
+    }
+    best
+}
+
+/// The live-bytes step function: `(t, bytes)` means `bytes` are live from
+/// `t` until the next entry's time. Only instants where the value changes
+/// are listed; the last entry has 0 bytes.
+pub fn live_profile(problem: &Problem) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    let mut live: u64 = 0;
+    let events = sorted_events(problem);
+    let mut i = 0;
+    while i < events.len() {
+        let t = events[i].0;
+        while i < events.len() && events[i].0 == t {
+            let size = problem.buffer(events[i].2).size;
+            if events[i].1 {
+                live += size;
+            } else {
+                live -= size;
+            }
+            i += 1;
+        }
+        match out.last_mut() {
+            Some(last) if last.1 == live => {}
+            _ => out.push((t, live)),
+        }
+    }
+    out
+}
+
+/// The buffers live at instant `t`.
+pub fn live_at(problem: &Problem, t: u64) -> Vec<BufferId> {
+    problem.ids().filter(|&id| problem.buffer(id).is_live_at(t)).collect()
+}
+
+/// Every unordered pair of buffers whose lifetimes overlap (gaps respected),
+/// as `(a, b)` with `a < b`, sorted.
+pub fn interfering_pairs(problem: &Problem) -> Vec<(BufferId, BufferId)> {
+    let segs = sorted_segments(problem);
+    let mut active: Vec<Segment> = Vec::new();
+    let mut pairs: Vec<(BufferId, BufferId)> = Vec::new();
+    for s in &segs {
+        active.retain(|a| a.span.end > s.span.start);
+        for a in &active {
+            if a.id != s.id {
+                pairs.push((a.id.min(s.id), a.id.max(s.id)));
+            }
+        }
+        active.push(*s);
+    }
+    // Buffers with gaps can meet in several segments.
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// The interference graph: node `i` is buffer `BufferId(i)` (node weights
+/// repeat the id), one edge per interfering pair.
+pub fn interference_graph(problem: &Problem) -> UnGraph<BufferId, ()> {
+    let pairs = interfering_pairs(problem);
+    let mut g = UnGraph::with_capacity(problem.len(), pairs.len());
+    for id in problem.ids() {
+        g.add_node(id);
+    }
+    g.extend_with_edges(pairs.iter().map(|&(a, b)| (a.0, b.0)));
+    g
+}
+
+/// Adjacency lists of the interference graph in compressed form, the shape
+/// the solvers' inner loops want.
+#[derive(Debug, Clone, Default)]
+pub struct Neighbours {
+    start: Vec<usize>,
+    list: Vec<BufferId>,
+}
+
+impl Neighbours {
+    /// Builds the lists by a sweep.
+    pub fn new(problem: &Problem) -> Self {
+        Self::from_pairs(problem.len(), &interfering_pairs(problem))
+    }
+
+    /// Builds the lists from interfering pairs.
+    pub fn from_pairs(n: usize, pairs: &[(BufferId, BufferId)]) -> Self {
+        let mut degree = vec![0usize; n + 1];
+        for &(a, b) in pairs {
+            degree[a.index() + 1] += 1;
+            degree[b.index() + 1] += 1;
+        }
+        for i in 0..n {
+            degree[i + 1] += degree[i];
+        }
+        let start = degree.clone();
+        let mut fill = degree;
+        let mut list = vec![BufferId(0); 2 * pairs.len()];
+        for &(a, b) in pairs {
+            list[fill[a.index()]] = b;
+            fill[a.index()] += 1;
+            list[fill[b.index()]] = a;
+            fill[b.index()] += 1;
+        }
+        Neighbours { start, list }
+    }
+
+    /// The buffers interfering with `id`, sorted by id.
+    pub fn of(&self, id: BufferId) -> &[BufferId] {
+        &self.list[self.start[id.index()]..self.start[id.index() + 1]]
+    }
+
+    /// Number of interfering pairs.
+    pub fn edge_count(&self) -> usize {
+        self.list.len() / 2
+    }
+}
+
+/// Groups of buffers whose lifetimes chain together; different groups never
+/// interfere, directly or through others, so each can be solved alone and the
+/// peak of the whole is the largest peak of a group. Groups are sorted by
+/// their first buffer id; ids within a group are sorted.
+pub fn partitions(problem: &Problem) -> Vec<Vec<BufferId>> {
+    let segs = sorted_segments(problem);
+    let mut parent: Vec<u32> = (0..problem.len() as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    // Segments sorted by start form blocks of chained overlaps; within a
+    // block, union every segment with the block's first.
+    let mut block_root: Option<u32> = None;
+    let mut block_end = 0u64;
+    for s in &segs {
+        match block_root {
+            Some(root) if s.span.start < block_end => {
+                let (a, b) = (find(&mut parent, root), find(&mut parent, s.id.0));
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+                block_end = block_end.max(s.span.end);
+            }
+            _ => {
+                block_root = Some(s.id.0);
+                block_end = s.span.end;
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<u32, Vec<BufferId>> = Default::default();
+    for id in problem.ids() {
+        let root = find(&mut parent, id.0);
+        groups.entry(root).or_default().push(id);
+    }
+    let mut out: Vec<Vec<BufferId>> = groups.into_values().collect();
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::Buffer;
+
+    fn example() -> Problem {
+        Problem::new(
+            vec![
+                Buffer::new("a", 0, 2, 4),
+                Buffer::new("b", 1, 3, 2),
+                Buffer::new("c", 2, 5, 8),
+                Buffer::new("d", 5, 6, 1),
+            ],
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pairs_follow_half_open_lifetimes() {
+        let p = example();
+        let pairs = interfering_pairs(&p);
+        assert_eq!(pairs, vec![(BufferId(0), BufferId(1)), (BufferId(1), BufferId(2))]);
+        let g = interference_graph(&p);
+        assert_eq!(g.node_count(), 4);
+        assert_eq!(g.edge_count(), 2);
+        let nb = Neighbours::new(&p);
+        assert_eq!(nb.of(BufferId(1)), &[BufferId(0), BufferId(2)]);
+        assert!(nb.of(BufferId(3)).is_empty());
+    }
+
+    #[test]
+    fn lower_bound_is_max_live_bytes() {
+        let p = example();
+        assert_eq!(lower_bound(&p), LowerBound { bytes: 10, instant: 2 });
+        assert_eq!(live_profile(&p), vec![(0, 4), (1, 6), (2, 10), (3, 8), (5, 1), (6, 0)]);
+        assert_eq!(live_at(&p, 2), vec![BufferId(1), BufferId(2)]);
+    }
+
+    #[test]
+    fn gaps_split_interference_and_partitions() {
+        let p = Problem::new(
+            vec![
+                Buffer::new("a", 0, 10, 4).with_gaps(vec![Interval::new(3, 7)]),
+                Buffer::new("b", 3, 7, 4),
+                Buffer::new("c", 12, 14, 1),
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(interfering_pairs(&p).is_empty());
+        assert_eq!(lower_bound(&p).bytes, 4);
+        // a and b never overlap, but their lifetimes chain in time; only the
+        // blocks separated by an idle instant are independent.
+        let parts = partitions(&p);
+        assert_eq!(parts.len(), 3);
+    }
+
+    #[test]
+    fn partitions_split_at_idle_instants() {
+        let p = example();
+        assert_eq!(
+            partitions(&p),
+            vec![vec![BufferId(0), BufferId(1), BufferId(2)], vec![BufferId(3)]]
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! # smemplan
+//!
+//! Plans GPU on-chip memory for batched solver kernels: given buffers with
+//! sizes and lifetimes, assign byte offsets so that buffers live at the same
+//! time never overlap, minimising the peak.
+//!
+//! ```
+//! use smemplan::{check, format::minimalloc, interference, solve};
+//!
+//! let text = "id,lower,upper,size\na,0,3,4\nb,3,9,4\nc,0,9,4\n";
+//! let problem = minimalloc::read_problem("<doc>", text).unwrap();
+//! let solver = solve::strategy("greedy-size").unwrap();
+//! let solution = solve::run(&*solver, &problem, &Default::default()).unwrap();
+//! assert_eq!(solution.peak, interference::lower_bound(&problem).bytes);
+//! assert!(check::check(&problem, &solution.layout.named(&problem), None).is_valid());
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod error;
+pub mod format;
+pub mod interference;
+pub mod problem;
+pub mod solve;
+
+pub use error::{Error, Result};
+pub use problem::{Buffer, BufferId, Interval, Layout, Problem};
+pub use solve::{Solution, SolveOptions, Solver};

@@ -1,0 +1,266 @@
+//! Solvers: the [`Solver`] trait, its options and results, and the table of
+//! strategies by name.
+//!
+//! Two modes share one entry point:
+//! * **capacity mode** (`options.capacity` or the problem's capacity is set):
+//!   find a layout with peak ≤ capacity, or prove there is none;
+//! * **minimise mode** (no capacity): find the smallest peak, and prove it.
+//!
+//! Whatever happens (deadline, refuted capacity), a solver returns a *valid*
+//! layout when it returns `Ok`: the best one it found. The result says
+//! whether the peak is proven optimal, whether it fits the capacity, and, when
+//! the capacity is proven too small, why.
+//!
+//! A strategy is added by writing its file and adding one row to
+//! [`STRATEGIES`].
+
+pub mod greedy;
+
+use crate::error::{Error, Result};
+use crate::interference::{self, LowerBound};
+use crate::problem::{BufferId, Layout, Problem};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a caller asks of a solver.
+#[derive(Debug, Clone, Default)]
+pub struct SolveOptions {
+    /// Target capacity; overrides the problem's. `None` on both = minimise.
+    pub capacity: Option<u64>,
+    /// Stop searching at this instant and return the best layout so far.
+    pub deadline: Option<Instant>,
+    /// Set from another thread to stop the search early (like a deadline).
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Worker threads for solvers that race searches (0 = rayon's default).
+    pub threads: usize,
+}
+
+impl SolveOptions {
+    /// Options with a time limit from now.
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.deadline = Some(Instant::now() + limit);
+        self
+    }
+
+    /// Options with a capacity target.
+    pub fn with_capacity(mut self, capacity: Option<u64>) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The capacity in force: the options', else the problem's.
+    pub fn capacity_for(&self, problem: &Problem) -> Option<u64> {
+        self.capacity.or(problem.capacity())
+    }
+
+    /// Whether the deadline has passed or cancellation was requested.
+    pub fn expired(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// Why a capacity is proven too small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Infeasibility {
+    /// At `instant` the live buffers alone need `live_bytes` > capacity.
+    LiveBytes {
+        /// The instant.
+        instant: u64,
+        /// Bytes live then.
+        live_bytes: u64,
+        /// The buffers live then.
+        buffers: Vec<BufferId>,
+    },
+    /// This independent sub-problem has no layout within the capacity
+    /// (refuted by exhaustive search).
+    Subproblem {
+        /// The sub-problem's buffers.
+        buffers: Vec<BufferId>,
+    },
+}
+
+impl Infeasibility {
+    /// A sentence naming the buffers by id.
+    pub fn describe(&self, problem: &Problem, capacity: u64) -> String {
+        let names = |ids: &[BufferId]| {
+            let mut s: Vec<&str> = ids.iter().take(12).map(|&i| problem.buffer(i).name.as_str()).collect();
+            if ids.len() > 12 {
+                s.push("…");
+            }
+            s.join(", ")
+        };
+        match self {
+            Infeasibility::LiveBytes { instant, live_bytes, buffers } => format!(
+                "at time {instant}, {} live buffers need {live_bytes} bytes > capacity {capacity}: {}",
+                buffers.len(),
+                names(buffers)
+            ),
+            Infeasibility::Subproblem { buffers } => format!(
+                "the independent sub-problem of {} buffers ({}) has no layout within capacity {capacity} (exhaustive search)",
+                buffers.len(),
+                names(buffers)
+            ),
+        }
+    }
+}
+
+/// Counters that explain a solver's effort.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Search nodes visited (0 for non-searching solvers).
+    pub nodes: u64,
+    /// Backtracks.
+    pub backtracks: u64,
+    /// Capacities (or sub-problems) attempted.
+    pub attempts: u64,
+    /// The strategy that produced the returned layout (for portfolios).
+    pub winner: String,
+}
+
+/// A solver's answer. `layout` is always valid (the checker accepts it).
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// The best layout found.
+    pub layout: Layout,
+    /// Its peak.
+    pub peak: u64,
+    /// The lower bound (max live bytes, or better if the solver proved more).
+    pub lower_bound: u64,
+    /// Whether the peak is proven minimal: no layout has a smaller one.
+    pub optimal: bool,
+    /// Set when the capacity in force is proven too small.
+    pub infeasible: Option<Infeasibility>,
+    /// Effort counters.
+    pub stats: Stats,
+    /// Wall-clock seconds spent.
+    pub seconds: f64,
+}
+
+impl Solution {
+    /// Wraps a layout, computing its peak; `optimal` is also set when the
+    /// peak meets the lower bound.
+    pub fn new(problem: &Problem, layout: Layout, lower_bound: u64, optimal: bool) -> Self {
+        let peak = layout.peak(problem);
+        Solution {
+            layout,
+            peak,
+            lower_bound,
+            optimal: optimal || peak <= lower_bound,
+            infeasible: None,
+            stats: Stats::default(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Relative gap `(peak - lower_bound) / lower_bound` (0 when LB is 0).
+    pub fn gap(&self) -> f64 {
+        if self.lower_bound == 0 {
+            0.0
+        } else {
+            (self.peak as f64 - self.lower_bound as f64) / self.lower_bound as f64
+        }
+    }
+
+    /// Whether the peak is within `capacity` (true when there is none).
+    pub fn fits(&self, capacity: Option<u64>) -> bool {
+        capacity.is_none_or(|c| self.peak <= c)
+    }
+}
+
+/// A layout algorithm.
+pub trait Solver: Send + Sync {
+    /// The strategy name (as on the command line).
+    fn name(&self) -> &'static str;
+
+    /// Plans `problem`. Returns `Ok` with a valid layout whenever one was
+    /// built, even if it exceeds the capacity; `Err` only for problems the
+    /// solver does not accept.
+    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution>;
+}
+
+/// One row of the strategy table.
+pub struct Strategy {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub summary: &'static str,
+    /// Builds the solver.
+    pub make: fn() -> Box<dyn Solver>,
+}
+
+/// Every strategy, the default first.
+pub const STRATEGIES: &[Strategy] = &[
+    Strategy {
+        name: "greedy-size",
+        summary: "size-descending best fit against placed neighbours (TFLite/XLA)",
+        make: || Box::new(greedy::GreedySize),
+    },
+    Strategy {
+        name: "greedy-breadth",
+        summary: "TFLite greedy by breadth: instants by live bytes, descending",
+        make: || Box::new(greedy::GreedyBreadth),
+    },
+    Strategy {
+        name: "greedy-time",
+        summary: "first fit in order of lifetime start (a bump/stack allocator)",
+        make: || Box::new(greedy::GreedyTime),
+    },
+];
+
+/// The default strategy's name.
+pub const DEFAULT_STRATEGY: &str = "greedy-size";
+
+/// Builds the solver called `name`.
+pub fn strategy(name: &str) -> Result<Box<dyn Solver>> {
+    STRATEGIES
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| (s.make)())
+        .ok_or_else(|| Error::UnknownStrategy { name: name.to_string(), known: strategy_names().join(", ") })
+}
+
+/// All strategy names.
+pub fn strategy_names() -> Vec<&'static str> {
+    STRATEGIES.iter().map(|s| s.name).collect()
+}
+
+/// Runs `solver`, times it, and fills in what every solver's answer needs
+/// regardless of algorithm: the max-live-bytes lower bound, and the
+/// [`Infeasibility`] when that bound alone exceeds the capacity.
+pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    let started = Instant::now();
+    let mut solution = solver.solve(problem, options)?;
+    let lb = interference::lower_bound(problem);
+    solution.lower_bound = solution.lower_bound.max(lb.bytes);
+    if solution.peak <= solution.lower_bound {
+        solution.optimal = true;
+    }
+    if let Some(cap) = options.capacity_for(problem) {
+        if solution.infeasible.is_none() && lb.bytes > cap {
+            solution.infeasible = Some(live_bytes_reason(problem, lb));
+        }
+    }
+    solution.seconds = started.elapsed().as_secs_f64();
+    if solution.stats.winner.is_empty() {
+        solution.stats.winner = solver.name().to_string();
+    }
+    Ok(solution)
+}
+
+/// The [`Infeasibility`] for a lower bound above the capacity.
+pub fn live_bytes_reason(problem: &Problem, lb: LowerBound) -> Infeasibility {
+    Infeasibility::LiveBytes {
+        instant: lb.instant,
+        live_bytes: lb.bytes,
+        buffers: interference::live_at(problem, lb.instant),
+    }
+}
+
+/// Rounds `x` up to a multiple of `align` (a power of two); `None` on overflow.
+#[inline]
+pub fn align_up(x: u64, align: u64) -> Option<u64> {
+    debug_assert!(align.is_power_of_two());
+    x.checked_add(align - 1).map(|v| v & !(align - 1))
+}
