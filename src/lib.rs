@@ -22,6 +22,7 @@ pub mod error;
 pub mod format;
 pub mod interference;
 pub mod problem;
+pub mod registry;
 pub mod solve;
 
 pub use error::{Error, Result};

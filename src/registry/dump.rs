@@ -1,0 +1,230 @@
+//! CuBIE registry dumps: the JSON files of `cubie-reference/`, one solver
+//! configuration each, as typed Rust values.
+//!
+//! The dump stores components and buffers as rows of arrays next to a list of
+//! column names; [`Dump::parse`] zips each row with its columns and checks
+//! every field's type, so a malformed dump is an error naming the row.
+
+use super::types::{Location, Precision};
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// One configuration dumped from CuBIE's registry.
+#[derive(Debug, Clone)]
+pub struct Dump {
+    /// `cubie_version`, e.g. "0.17.0".
+    pub cubie_version: String,
+    /// What was configured and what CuBIE resolved.
+    pub config: Config,
+    /// Per-run totals of the top-level component (the loop).
+    pub top_level: TopLevel,
+    /// Launch numbers (block sizes per device model).
+    pub launch: Launch,
+    /// Components, depth-first from the loop.
+    pub components: Vec<Component>,
+    /// Every registered entry, in registration order, groups depth-first.
+    pub buffers: Vec<DumpBuffer>,
+}
+
+/// `config`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Configuration id (the file name without `.json`).
+    pub id: String,
+    /// Solver family (`erk`, `dirk`, ...).
+    pub family: String,
+    /// Algorithm name as given to CuBIE.
+    pub algorithm: String,
+    /// Run precision.
+    pub precision: Precision,
+    /// n.
+    pub n_states: u64,
+    /// p.
+    pub n_parameters: u64,
+    /// d.
+    pub n_drivers: u64,
+    /// o.
+    pub n_observables: u64,
+    /// `default`, `all_shared`, `all_local`, `auto_simulator`, `auto_h100`.
+    pub placement: String,
+    /// Extra settings passed to CuBIE.
+    #[serde(default)]
+    pub solver_kwargs: Map<String, Value>,
+    /// What CuBIE resolved (stage count, controller, ...), kept raw.
+    #[serde(default)]
+    pub resolved: Map<String, Value>,
+}
+
+/// `top_level`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TopLevel {
+    /// `loop.shared_buffer_size`, elements of the run precision.
+    pub shared_elements_per_run: u64,
+    /// The same in bytes.
+    pub shared_bytes_per_run: u64,
+    /// `loop.persistent_local_buffer_size`.
+    pub persistent_local_elements: u64,
+    /// The same in bytes.
+    pub persistent_local_bytes: u64,
+    /// Σ of every component's own non-persistent local buffers (elements).
+    pub local_elements_all_components: u64,
+    /// The same in bytes (each buffer's own dtype).
+    pub local_bytes_all_components: u64,
+    /// Whether the kernel adds a 4-byte skew per run.
+    pub shared_needs_skew_padding: bool,
+}
+
+/// `launch`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Launch {
+    /// Batch size the launch numbers were computed for.
+    pub runs: u64,
+    /// 4 or 0.
+    pub skew_bytes: u64,
+    /// Shared bytes per run plus skew.
+    pub padded_shared_bytes_per_run: u64,
+    /// `limit_blocksize` results per device model name.
+    pub limit_blocksize: BTreeMap<String, DeviceLaunch>,
+}
+
+/// `launch.limit_blocksize.<model>`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceLaunch {
+    /// The opt-in shared-memory limit per block used.
+    pub max_dynamic_shared_memory_per_block: u64,
+    /// Requested block size (as a string key: "32", "64", ...) → result.
+    pub requested: BTreeMap<String, BlockChoice>,
+}
+
+/// One `limit_blocksize` result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BlockChoice {
+    /// Chosen block size.
+    pub blocksize: u64,
+    /// Dynamic shared bytes per block.
+    pub dynamic_shared_bytes: u64,
+    /// CuBIE's warning text, if it warned.
+    #[serde(default)]
+    pub warning: Option<String>,
+}
+
+/// One row of `components`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Component {
+    /// e.g. `kernel/loop/algorithm/solver`.
+    pub path: String,
+    /// Python class name, e.g. `NewtonKrylov`.
+    pub class: String,
+    /// False when the component has no buffer group.
+    pub registered: bool,
+    /// The group's precision.
+    pub parent_dtype: Option<Precision>,
+    /// Elements, children included.
+    pub shared_buffer_size: u64,
+    /// Elements, own buffers only.
+    pub local_buffer_size: u64,
+    /// Elements, children included.
+    pub persistent_local_buffer_size: u64,
+    /// Shared bytes.
+    pub shared_bytes: u64,
+    /// Local bytes.
+    pub local_bytes: u64,
+    /// Persistent local bytes.
+    pub persistent_local_bytes: u64,
+    /// Shared ranges holding persistent storage, in the group's elements.
+    pub protected_shared_ranges: Vec<[u64; 2]>,
+    /// Child name → child path.
+    pub children: BTreeMap<String, String>,
+}
+
+/// One row of `buffers`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DumpBuffer {
+    /// Owning component's path.
+    pub component: String,
+    /// Buffer name (unique within the component).
+    pub name: String,
+    /// Elements of `dtype`.
+    pub size: u64,
+    /// Requested location.
+    pub location: Location,
+    /// Survives across steps.
+    pub persistent: bool,
+    /// Name of the buffer it may share storage with.
+    pub aliases: Option<String>,
+    /// Element type.
+    pub dtype: Precision,
+    /// Elements of the group's precision it occupies.
+    pub parent_elements: u64,
+    /// Protected ranges inside a roll-up entry.
+    pub protected: Vec<[u64; 2]>,
+    /// Child path when this is a `{child}_shared`/`{child}_persistent` roll-up.
+    pub rollup_of: Option<String>,
+    /// `shared`, `persistent_local` or `local`: where the registry put it.
+    pub pool: String,
+    /// `[start, stop)` in parent elements (shared or persistent-local pools).
+    pub slice: Option<[u64; 2]>,
+    /// Elements of its local array (local pool).
+    pub local_size: Option<u64>,
+    /// For an aliasing entry: whether it landed inside its target.
+    pub alias_applied: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    cubie_version: String,
+    config: Config,
+    top_level: TopLevel,
+    launch: Launch,
+    component_columns: Vec<String>,
+    components: Vec<Vec<Value>>,
+    buffer_columns: Vec<String>,
+    buffers: Vec<Vec<Value>>,
+}
+
+fn rows<T: for<'de> Deserialize<'de>>(source: &str, what: &str, columns: &[String], rows: Vec<Vec<Value>>) -> Result<Vec<T>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if row.len() != columns.len() {
+                return Err(Error::Parse {
+                    source_name: source.to_string(),
+                    line: 0,
+                    message: format!("{what} row {i}: {} fields for {} columns", row.len(), columns.len()),
+                });
+            }
+            let obj: Map<String, Value> = columns.iter().cloned().zip(row).collect();
+            serde_json::from_value(Value::Object(obj)).map_err(|e| Error::Parse {
+                source_name: source.to_string(),
+                line: 0,
+                message: format!("{what} row {i}: {e}"),
+            })
+        })
+        .collect()
+}
+
+impl Dump {
+    /// Parses one dump; `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> Result<Dump> {
+        let raw: Raw = serde_json::from_str(text).map_err(|e| Error::Parse {
+            source_name: source.to_string(),
+            line: e.line(),
+            message: e.to_string(),
+        })?;
+        Ok(Dump {
+            cubie_version: raw.cubie_version,
+            config: raw.config,
+            top_level: raw.top_level,
+            launch: raw.launch,
+            components: rows(source, "component", &raw.component_columns, raw.components)?,
+            buffers: rows(source, "buffer", &raw.buffer_columns, raw.buffers)?,
+        })
+    }
+
+    /// The component at `path`.
+    pub fn component(&self, path: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.path == path)
+    }
+}

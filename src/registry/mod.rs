@@ -1,0 +1,6 @@
+//! A CuBIE-compatible buffer registry.
+
+pub mod dump;
+pub mod types;
+
+pub use types::{Location, Precision};

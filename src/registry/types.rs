@@ -1,0 +1,91 @@
+//! Vocabulary shared by the registry, the kernel models and the allocators:
+//! where a buffer lives and what its elements are.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a buffer is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    /// Per-block shared memory, one slice per thread (run).
+    Shared,
+    /// Per-thread local memory.
+    Local,
+}
+
+impl FromStr for Location {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "shared" => Ok(Location::Shared),
+            "local" => Ok(Location::Local),
+            other => Err(format!("invalid location `{other}` (expected `shared` or `local`)")),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Location::Shared => "shared",
+            Location::Local => "local",
+        })
+    }
+}
+
+/// Element type of a buffer (CuBIE's `precision`/`dtype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Precision {
+    /// 32-bit float.
+    #[serde(rename = "float32", alias = "f32")]
+    F32,
+    /// 64-bit float.
+    #[serde(rename = "float64", alias = "f64")]
+    F64,
+    /// 32-bit signed integer.
+    #[serde(rename = "int32", alias = "i32")]
+    I32,
+}
+
+impl Precision {
+    /// Bytes per element.
+    pub fn itemsize(self) -> u64 {
+        match self {
+            Precision::F32 | Precision::I32 => 4,
+            Precision::F64 => 8,
+        }
+    }
+
+    /// The C++ element type.
+    pub fn c_type(self) -> &'static str {
+        match self {
+            Precision::F32 => "float",
+            Precision::F64 => "double",
+            Precision::I32 => "int",
+        }
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "float32" | "f32" => Ok(Precision::F32),
+            "float64" | "f64" => Ok(Precision::F64),
+            "int32" | "i32" => Ok(Precision::I32),
+            other => Err(format!("invalid precision `{other}` (expected f32, f64 or i32)")),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "float32",
+            Precision::F64 => "float64",
+            Precision::I32 => "int32",
+        })
+    }
+}
