@@ -89,3 +89,35 @@ impl fmt::Display for Precision {
         })
     }
 }
+
+/// One component of a kernel (a node of the component tree), as the
+/// registry, a CuBIE dump or a kernel model declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentDecl {
+    /// Slash-separated path from the top, e.g. `kernel/loop/algorithm/solver`.
+    pub path: String,
+    /// The component's kind (CuBIE's class name, e.g. `NewtonKrylov`), the
+    /// key of the lifetime table.
+    pub class: String,
+    /// The component's precision (size queries answer in its elements).
+    pub precision: Precision,
+}
+
+/// One leaf buffer (never a child roll-up entry) as declared by a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BufferDecl {
+    /// Path of the owning component.
+    pub component: String,
+    /// Name, unique within the component.
+    pub name: String,
+    /// Elements of `precision` (may be 0: declared but unused).
+    pub size: u64,
+    /// Element type.
+    pub precision: Precision,
+    /// Requested location.
+    pub location: Location,
+    /// Whether it survives across steps (lives for the whole run).
+    pub persistent: bool,
+    /// Name of a buffer of the same component it may share storage with.
+    pub aliases: Option<String>,
+}

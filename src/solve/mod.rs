@@ -14,6 +14,7 @@
 //! A strategy is added by writing its file and adding one row to
 //! [`STRATEGIES`].
 
+pub mod brute;
 pub mod greedy;
 
 use crate::error::{Error, Result};
@@ -206,6 +207,11 @@ pub const STRATEGIES: &[Strategy] = &[
         name: "greedy-time",
         summary: "first fit in order of lifetime start (a bump/stack allocator)",
         make: || Box::new(greedy::GreedyTime),
+    },
+    Strategy {
+        name: "brute",
+        summary: "exhaustive search over placement orders (reference; at most 10 buffers)",
+        make: || Box::new(brute::Brute),
     },
 ];
 

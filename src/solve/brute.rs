@@ -1,0 +1,143 @@
+//! Exhaustive search for tiny problems: the reference the other solvers are
+//! tested against.
+//!
+//! Why it is exact: take any valid layout and place its buffers one by one in
+//! order of increasing offset, each at the lowest aligned offset that clears
+//! its already placed neighbours. By induction every placed buffer ends no
+//! higher than in the original layout, so the original offset of the next
+//! buffer is still free and the lowest fit is at or below it. Hence the best
+//! peak over all placement orders is the optimum. Orders are enumerated by
+//! depth-first search, pruned when a partial peak already reaches the best.
+
+use super::{align_up, Solution, SolveOptions, Solver};
+use crate::error::{Error, Result};
+use crate::interference::{self, Neighbours};
+use crate::problem::{BufferId, Layout, Problem};
+
+/// Largest instance [`Brute`] accepts: the search is factorial.
+pub const MAX_BUFFERS: usize = 10;
+
+/// The exhaustive reference solver (minimise mode; at most [`MAX_BUFFERS`]).
+pub struct Brute;
+
+struct Search<'a> {
+    problem: &'a Problem,
+    nb: Neighbours,
+    offsets: Vec<Option<u64>>,
+    best: Option<(u64, Vec<u64>)>,
+}
+
+impl Search<'_> {
+    fn lowest_fit(&self, id: BufferId) -> u64 {
+        let b = self.problem.buffer(id);
+        let mut taken: Vec<(u64, u64)> = self
+            .nb
+            .of(id)
+            .iter()
+            .filter_map(|&n| self.offsets[n.index()].map(|o| (o, o + self.problem.buffer(n).size)))
+            .collect();
+        taken.sort_unstable();
+        let mut at = 0;
+        for (lo, hi) in taken {
+            // Validated problems keep every offset + size far from u64::MAX.
+            at = align_up(at, b.alignment).unwrap_or(u64::MAX);
+            if at + b.size <= lo {
+                break;
+            }
+            at = at.max(hi);
+        }
+        align_up(at, b.alignment).unwrap_or(u64::MAX)
+    }
+
+    fn go(&mut self, peak: u64, left: &mut Vec<BufferId>) {
+        if self.best.as_ref().is_some_and(|(b, _)| peak >= *b) {
+            return;
+        }
+        if left.is_empty() {
+            self.best = Some((peak, self.offsets.iter().map(|o| o.unwrap_or(0)).collect()));
+            return;
+        }
+        for i in 0..left.len() {
+            let id = left.swap_remove(i);
+            let at = self.lowest_fit(id);
+            self.offsets[id.index()] = Some(at);
+            self.go(peak.max(at + self.problem.buffer(id).size), left);
+            self.offsets[id.index()] = None;
+            left.push(id);
+            let last = left.len() - 1;
+            left.swap(i, last);
+        }
+    }
+}
+
+/// The minimum peak and a layout reaching it.
+pub fn minimum(problem: &Problem) -> Result<(u64, Layout)> {
+    if problem.len() > MAX_BUFFERS {
+        return Err(Error::Unsupported {
+            strategy: "brute".into(),
+            reason: format!("{} buffers; exhaustive search takes at most {MAX_BUFFERS}", problem.len()),
+        });
+    }
+    let offsets: Vec<Option<u64>> = problem.buffers().iter().map(|b| b.offset).collect();
+    let fixed_peak = problem.buffers().iter().filter_map(|b| b.offset.map(|o| o + b.size)).max().unwrap_or(0);
+    let mut left: Vec<BufferId> = problem.ids().filter(|&id| offsets[id.index()].is_none()).collect();
+    let mut s = Search { problem, nb: Neighbours::new(problem), offsets, best: None };
+    s.go(fixed_peak, &mut left);
+    let (peak, offsets) = s.best.unwrap_or((0, Vec::new()));
+    Ok((peak, Layout::new(offsets)))
+}
+
+impl Solver for Brute {
+    fn name(&self) -> &'static str {
+        "brute"
+    }
+
+    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
+        let (_, layout) = minimum(problem)?;
+        Ok(Solution::new(problem, layout, interference::lower_bound(problem).bytes, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::problem::Buffer;
+
+    #[test]
+    fn finds_the_tetris_optimum() {
+        // Max live bytes is 3 (at t = 1 and t = 3), and a layout reaches it.
+        let p = Problem::new(
+            vec![
+                Buffer::new("a", 0, 2, 2),
+                Buffer::new("b", 2, 4, 1),
+                Buffer::new("c", 1, 3, 1),
+                Buffer::new("d", 3, 5, 2),
+            ],
+            None,
+        )
+        .unwrap();
+        let (peak, layout) = minimum(&p).unwrap();
+        assert_eq!(peak, 3);
+        assert!(check(&p, &layout.named(&p), Some(3)).is_valid());
+    }
+
+    #[test]
+    fn honours_alignment_and_fixed_offsets() {
+        let p = Problem::new(
+            vec![Buffer::new("f", 0, 4, 2).with_offset(2), Buffer::new("a", 0, 4, 4).with_alignment(4)],
+            None,
+        )
+        .unwrap();
+        let (peak, layout) = minimum(&p).unwrap();
+        assert_eq!(layout.offsets, vec![2, 4]);
+        assert_eq!(peak, 8);
+        assert!(check(&p, &layout.named(&p), None).is_valid());
+    }
+
+    #[test]
+    fn refuses_large_instances() {
+        let bufs = (0..=MAX_BUFFERS).map(|i| Buffer::new(format!("b{i}"), 0, 1, 1)).collect();
+        assert!(matches!(minimum(&Problem::new(bufs, None).unwrap()), Err(Error::Unsupported { .. })));
+    }
+}
