@@ -52,7 +52,7 @@ const FONT: f64 = 11.0;
 /// Rough advance of one character of a sans-serif font at [`FONT`], used to
 /// decide whether an id fits its rectangle.
 const CHAR_WIDTH: f64 = FONT * 0.62;
-const MARGIN_TOP: f64 = 44.0;
+const MARGIN_TOP: f64 = 58.0;
 const MARGIN_RIGHT: f64 = 24.0;
 const MARGIN_BOTTOM: f64 = 44.0;
 /// Headroom above the highest line, as a fraction of it.
@@ -203,7 +203,7 @@ impl Frame {
             (l + r) / 2.0,
             b + 34.0
         );
-        let _ = writeln!(s, r##"<text x="{l}" y="{:.2}" stroke="none" fill="#333">address (bytes)</text>"##, t - 4.0);
+        let _ = writeln!(s, r##"<text x="{l}" y="{:.2}" stroke="none" fill="#333">address (bytes)</text>"##, t - 6.0);
         s.push_str("</g>\n");
     }
 

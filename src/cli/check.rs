@@ -1,0 +1,92 @@
+//! `smemplan check`: validate a solution with the independent checker.
+//!
+//! Prints the peak and exits 0 when the layout is valid; otherwise prints
+//! every violation, each located at the solution file's line for the buffer
+//! it names where there is one, and exits 1.
+
+use super::{load_offsets, load_problem, Outcome};
+use anyhow::Result;
+use smemplan::check::{self as checker, Report, Violation};
+use smemplan::{interference, Problem};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `smemplan check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The instance, in MiniMalloc CSV.
+    #[arg(value_name = "INSTANCE.csv")]
+    pub instance: PathBuf,
+    /// The solution: CSV with `id` and `offset` columns (other columns are
+    /// ignored), as `solve --out` writes it.
+    #[arg(value_name = "SOLUTION.csv")]
+    pub solution: PathBuf,
+    /// Also require every buffer to end at or below this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub capacity: Option<u64>,
+}
+
+/// Runs `smemplan check`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let problem = load_problem(&args.instance)?;
+    let offsets = load_offsets(&args.solution)?;
+    let report = check_offsets(&problem, &offsets, args.capacity);
+    if !report.is_valid() {
+        write_violations(out, &args.solution, &offsets, &report)?;
+        return Ok(Outcome::Rejected);
+    }
+    let lb = interference::lower_bound(&problem).bytes;
+    let gap = if lb == 0 { 0.0 } else { (report.peak as f64 - lb as f64) / lb as f64 * 100.0 };
+    write!(out, "valid: peak {} bytes, lower bound {lb} bytes (gap {gap:.2} %)", report.peak)?;
+    match args.capacity {
+        Some(c) => writeln!(out, ", within capacity {c}")?,
+        None => writeln!(out)?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// Runs the independent checker on `(id, offset, line)` rows.
+pub fn check_offsets(problem: &Problem, offsets: &[(String, u64, usize)], capacity: Option<u64>) -> Report {
+    let pairs: Vec<(&str, u64)> = offsets.iter().map(|(id, off, _)| (id.as_str(), *off)).collect();
+    checker::check(problem, &pairs, capacity)
+}
+
+/// Prints each violation as `SOLUTION:LINE: message` (the line of the buffer
+/// it names, when the solution has one), then a count.
+pub fn write_violations(
+    out: &mut dyn Write,
+    solution: &Path,
+    offsets: &[(String, u64, usize)],
+    report: &Report,
+) -> Result<()> {
+    let mut lines_of: HashMap<&str, Vec<usize>> = HashMap::with_capacity(offsets.len());
+    for (id, _, line) in offsets {
+        lines_of.entry(id.as_str()).or_default().push(*line);
+    }
+    // The k-th `Duplicated` of an id is about its (k+1)-th row; any other
+    // violation is about its first row.
+    let mut repeats: HashMap<&str, usize> = HashMap::new();
+    for v in &report.violations {
+        let (named, row) = match v {
+            Violation::Overlap { b, .. } => (Some(b), 0),
+            Violation::Duplicated { buffer } => {
+                let k = repeats.entry(buffer.as_str()).or_insert(0);
+                *k += 1;
+                (Some(buffer), *k)
+            }
+            Violation::Misaligned { buffer, .. }
+            | Violation::FixedOffsetMoved { buffer, .. }
+            | Violation::Unknown { buffer }
+            | Violation::CapacityExceeded { buffer, .. } => (Some(buffer), 0),
+            Violation::Missing { .. } => (None, 0),
+        };
+        match named.and_then(|b| lines_of.get(b.as_str())).and_then(|lines| lines.get(row)) {
+            Some(line) => writeln!(out, "{}:{line}: {v}", solution.display())?,
+            None => writeln!(out, "{}: {v}", solution.display())?,
+        }
+    }
+    let n = report.violations.len();
+    writeln!(out, "invalid: {n} violation{}", if n == 1 { "" } else { "s" })?;
+    Ok(())
+}

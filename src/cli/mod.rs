@@ -1,0 +1,316 @@
+//! The command line: clap definitions, dispatch, and what the subcommands
+//! share (reading inputs, solving under the independent checker).
+//!
+//! Binary-only: the library never sees clap or anyhow. Each subcommand is one
+//! file holding its `Args` (clap derive; every flag's doc comment is its
+//! help) and a `run` that returns an [`Outcome`] or an error. Adding a
+//! subcommand is one variant of [`Command`], one arm in [`run`], one file.
+//!
+//! Exit codes (mapped in `main.rs`): 0 when the command did its job (a valid
+//! layout was produced, or a checked layout is valid), 1 when `check` or
+//! `plot` rejects a layout, 2 for bad input, bad usage or an internal error.
+
+mod bench;
+mod builtin;
+mod check;
+mod output;
+mod plot;
+mod solve;
+
+use anyhow::{bail, Context, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Parser, Subcommand};
+use smemplan::format::minimalloc;
+use smemplan::{check as checker, solve as solver, Problem, Solution, SolveOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Plans GPU on-chip memory: gives buffers with sizes and lifetimes byte
+/// offsets so that buffers live at the same time never overlap, minimising
+/// the peak.
+#[derive(Debug, Parser)]
+#[command(name = "smemplan", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan one instance (MiniMalloc CSV, or the built-in example) and report
+    /// the peak, the lower bound and whether the peak is proven optimal.
+    Solve(solve::Args),
+    /// Check a solution against its instance with the independent checker.
+    Check(check::Args),
+    /// Run strategies over many instances and tabulate peak/lower bound and
+    /// time.
+    Bench(bench::Args),
+    /// Draw a solution as an SVG picture (time on x, address on y).
+    Plot(plot::Args),
+}
+
+/// How a command that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The command did its job (exit 0).
+    Done,
+    /// The layout under examination is invalid (exit 1).
+    Rejected,
+}
+
+/// Runs the parsed command, writing its report to stdout.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let outcome = match cli.command {
+        Command::Solve(args) => solve::run(&args, &mut out)?,
+        Command::Check(args) => check::run(&args, &mut out)?,
+        Command::Bench(args) => bench::run(&args, &mut out)?,
+        Command::Plot(args) => plot::run(&args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// Whether the error is a closed stdout (`smemplan … | head`), which is not a
+/// failure of the command.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        let kind = match e.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => e.downcast_ref::<io::Error>().map(io::Error::kind),
+        };
+        kind == Some(io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The capacity and time limit, shared by the commands that solve.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Capacity in bytes: stop at the first layout whose peak fits, and
+    /// report whether it fits (without it, the peak is minimised).
+    #[arg(long, value_name = "BYTES")]
+    pub capacity: Option<u64>,
+    /// Stop searching after this many seconds (fractions allowed) and report
+    /// the best layout found so far.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub time_limit: Duration,
+}
+
+impl Limits {
+    /// Solver options with a deadline starting now.
+    fn options(&self) -> SolveOptions {
+        SolveOptions {
+            capacity: self.capacity,
+            deadline: Instant::now().checked_add(self.time_limit),
+            ..SolveOptions::default()
+        }
+    }
+}
+
+/// Accepts the names in [`solver::STRATEGIES`], each with its summary in
+/// `--help`.
+fn strategy_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(solver::STRATEGIES.iter().map(|s| PossibleValue::new(s.name).help(s.summary)))
+}
+
+/// Parses a non-negative number of seconds.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a valid time limit (seconds, at least 0)"))
+}
+
+/// Reads a whole file as text, naming it in the error.
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// Reads an instance file. Parse errors already name the file, the line and
+/// the buffer.
+fn load_problem(path: &Path) -> Result<Problem> {
+    let text = read_text(path)?;
+    Ok(minimalloc::read_problem(&path.display().to_string(), &text)?)
+}
+
+/// Reads a solution file: `(id, offset, line)` per row.
+fn load_offsets(path: &Path) -> Result<Vec<(String, u64, usize)>> {
+    let text = read_text(path)?;
+    Ok(minimalloc::read_offsets(&path.display().to_string(), &text)?)
+}
+
+/// Runs the independent checker on a solver's layout. A solver returning an
+/// invalid layout is a bug, reported as an internal error so that the layout
+/// is never written or reported.
+fn verify(problem: &Problem, solution: &Solution, strategy: &str) -> Result<()> {
+    let report = checker::check(problem, &solution.layout.named(problem), None);
+    if let Some(violation) = report.violations.first() {
+        bail!("internal error: strategy `{strategy}` produced an invalid layout: {violation}");
+    }
+    if report.peak != solution.peak {
+        bail!("internal error: strategy `{strategy}` reports peak {} but its layout peaks at {}", solution.peak, report.peak);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("smemplan").chain(args.iter().copied()))
+    }
+
+    fn solve_args(args: &[&str]) -> solve::Args {
+        match parse(args).unwrap().command {
+            Command::Solve(a) => a,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(cmd: &clap::Command) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" {
+                    assert!(arg.get_help().is_some(), "`{} {id}` has no help", cmd.get_name());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                assert!(sub.get_about().is_some(), "`{}` has no about", sub.get_name());
+                walk(sub);
+            }
+        }
+        walk(&Cli::command());
+    }
+
+    #[test]
+    fn solve_defaults() {
+        let a = solve_args(&["solve"]);
+        assert_eq!(a.instance, None);
+        assert_eq!(a.strategy, solver::DEFAULT_STRATEGY);
+        assert_eq!(a.limits.capacity, None);
+        assert_eq!(a.limits.time_limit, Duration::from_secs(10));
+        assert!(a.out.is_none() && a.svg.is_none() && !a.json);
+    }
+
+    #[test]
+    fn solve_flags() {
+        let name = solver::STRATEGIES.last().unwrap().name;
+        let a = solve_args(&[
+            "solve",
+            "x.csv",
+            "--strategy",
+            name,
+            "--capacity",
+            "1048576",
+            "--time-limit",
+            "2.5",
+            "--out",
+            "o.csv",
+            "--svg",
+            "o.svg",
+            "--json",
+        ]);
+        assert_eq!(a.instance.as_deref(), Some(Path::new("x.csv")));
+        assert_eq!(a.strategy, name);
+        assert_eq!(a.limits.capacity, Some(1048576));
+        assert_eq!(a.limits.time_limit, Duration::from_millis(2500));
+        assert_eq!(a.out.as_deref(), Some(Path::new("o.csv")));
+        assert_eq!(a.svg.as_deref(), Some(Path::new("o.svg")));
+        assert!(a.json);
+    }
+
+    #[test]
+    fn every_strategy_is_accepted_and_others_are_not() {
+        for s in solver::STRATEGIES {
+            assert_eq!(solve_args(&["solve", "--strategy", s.name]).strategy, s.name);
+        }
+        let err = parse(&["solve", "--strategy", "no-such"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn bad_numbers_are_usage_errors() {
+        for args in [
+            ["solve", "--capacity", "-1"],
+            ["solve", "--capacity", "1e6"],
+            ["solve", "--capacity", "99999999999999999999"],
+            ["solve", "--time-limit", "-1"],
+            ["solve", "--time-limit", "soon"],
+            ["solve", "--time-limit", "inf"],
+        ] {
+            assert!(parse(&args).is_err(), "{args:?} parsed");
+        }
+    }
+
+    #[test]
+    fn check_args() {
+        let Command::Check(a) = parse(&["check", "i.csv", "s.csv", "--capacity", "64"]).unwrap().command else {
+            panic!("not check");
+        };
+        assert_eq!((a.instance.as_path(), a.solution.as_path()), (Path::new("i.csv"), Path::new("s.csv")));
+        assert_eq!(a.capacity, Some(64));
+        assert!(parse(&["check", "i.csv"]).is_err(), "the solution is required");
+    }
+
+    #[test]
+    fn bench_args() {
+        let names: Vec<&str> = solver::STRATEGIES.iter().take(2).map(|s| s.name).collect();
+        let list = names.join(",");
+        let Command::Bench(a) = parse(&[
+            "bench",
+            "a",
+            "b.csv",
+            "--strategies",
+            &list,
+            "--capacity",
+            "9",
+            "--time-limit",
+            "1",
+            "--json",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not bench");
+        };
+        assert_eq!(a.paths.len(), 2);
+        assert_eq!(a.strategies, names);
+        assert_eq!(a.limits.capacity, Some(9));
+        assert_eq!(a.limits.time_limit, Duration::from_secs(1));
+        assert!(a.json);
+        let Command::Bench(d) = parse(&["bench", "a"]).unwrap().command else { panic!("not bench") };
+        assert_eq!(d.strategies, vec![solver::DEFAULT_STRATEGY]);
+        assert!(parse(&["bench"]).is_err(), "a path is required");
+        assert!(parse(&["bench", "a", "--strategies", "greedy-size,nope"]).is_err());
+    }
+
+    #[test]
+    fn plot_args() {
+        let Command::Plot(a) =
+            parse(&["plot", "i.csv", "s.csv", "--svg", "o.svg", "--capacity", "100"]).unwrap().command
+        else {
+            panic!("not plot");
+        };
+        assert_eq!(a.svg, Path::new("o.svg"));
+        assert_eq!(a.capacity, Some(100));
+        assert!(parse(&["plot", "i.csv", "s.csv"]).is_err(), "--svg is required");
+    }
+
+    #[test]
+    fn builtin_example_is_valid() {
+        let p = minimalloc::read_problem(builtin::NAME, builtin::CSV).unwrap();
+        assert!(p.buffers().iter().any(|b| !b.gaps.is_empty()));
+        assert!(p.buffers().iter().any(|b| b.alignment > 1));
+    }
+}

@@ -1,0 +1,72 @@
+//! `smemplan plot`: draw a solution as SVG.
+//!
+//! The solution is checked first and every violation printed, as `check`
+//! does. A layout that gives each buffer exactly one offset is drawn even
+//! when it is invalid (rectangles are translucent, so overlaps show); the
+//! exit status is then 1. A solution that misses, repeats or invents
+//! buffers cannot be drawn: nothing is written.
+
+use super::check::{check_offsets, write_violations};
+use super::output::Staged;
+use super::{load_offsets, load_problem, Outcome};
+use anyhow::{bail, Result};
+use smemplan::plot::{self, PlotOptions};
+use smemplan::{interference, Layout, Problem};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `smemplan plot`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The instance, in MiniMalloc CSV.
+    #[arg(value_name = "INSTANCE.csv")]
+    pub instance: PathBuf,
+    /// The solution: CSV with `id` and `offset` columns.
+    #[arg(value_name = "SOLUTION.csv")]
+    pub solution: PathBuf,
+    /// Where to write the picture (replaced atomically).
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: PathBuf,
+    /// Draw a line at this capacity, in bytes (and check against it).
+    #[arg(long, value_name = "BYTES")]
+    pub capacity: Option<u64>,
+}
+
+/// Runs `smemplan plot`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let problem = load_problem(&args.instance)?;
+    let offsets = load_offsets(&args.solution)?;
+    let report = check_offsets(&problem, &offsets, args.capacity);
+    if !report.is_valid() {
+        write_violations(out, &args.solution, &offsets, &report)?;
+    }
+    let Some(layout) = one_offset_each(&problem, &offsets) else {
+        bail!("`{}` does not give exactly one offset to each buffer of `{}`", args.solution.display(), args.instance.display());
+    };
+    let options = PlotOptions {
+        title: args.solution.display().to_string(),
+        lower_bound: Some(interference::lower_bound(&problem).bytes),
+        capacity: args.capacity,
+        ..PlotOptions::default()
+    };
+    let mut staged = Staged::default();
+    staged.add(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
+    staged.commit()?;
+    writeln!(out, "picture written to {}", args.svg.display())?;
+    Ok(if report.is_valid() { Outcome::Done } else { Outcome::Rejected })
+}
+
+/// The layout, when every buffer of `problem` has exactly one row and no
+/// row names an unknown buffer.
+fn one_offset_each(problem: &Problem, offsets: &[(String, u64, usize)]) -> Option<Layout> {
+    let index: HashMap<&str, usize> = problem.buffers().iter().enumerate().map(|(i, b)| (b.name.as_str(), i)).collect();
+    let mut placed: Vec<Option<u64>> = vec![None; problem.len()];
+    for (id, offset, _) in offsets {
+        let slot = &mut placed[*index.get(id.as_str())?];
+        if slot.replace(*offset).is_some() {
+            return None;
+        }
+    }
+    placed.into_iter().collect::<Option<Vec<u64>>>().map(Layout::new)
+}

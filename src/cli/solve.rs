@@ -1,0 +1,191 @@
+//! `smemplan solve`: plan one instance and report the result.
+//!
+//! The layout is checked by the independent checker before anything is
+//! reported or written; `--out` and `--svg` are written atomically, both or
+//! neither. The exit status is 0 whenever a valid layout was produced, even
+//! one over the capacity: the report says whether it fits and, when the
+//! capacity is proven too small, why.
+
+use super::output::Staged;
+use super::{builtin, load_problem, strategy_parser, verify, Limits, Outcome};
+use anyhow::Result;
+use serde::Serialize;
+use smemplan::format::minimalloc;
+use smemplan::plot::{self, PlotOptions};
+use smemplan::{solve as solver, Problem, Solution};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `smemplan solve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Instance in MiniMalloc CSV (`id,lower,upper,size`, optional
+    /// `alignment`, `offset`, `gaps`); without it, a built-in example (one
+    /// step of an implicit Runge–Kutta solver kernel).
+    #[arg(value_name = "INSTANCE.csv")]
+    pub instance: Option<PathBuf>,
+    /// Layout algorithm.
+    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = solver::DEFAULT_STRATEGY)]
+    pub strategy: String,
+    #[command(flatten)]
+    pub limits: Limits,
+    /// Write the layout as MiniMalloc CSV (the instance's rows plus an
+    /// `offset` column), replacing the file atomically.
+    #[arg(long, value_name = "SOLUTION.csv")]
+    pub out: Option<PathBuf>,
+    /// Draw the layout as SVG (time on x, address on y), replacing the file
+    /// atomically.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The JSON report (field meanings are documented in the README).
+#[derive(Serialize)]
+struct Report<'a> {
+    instance: &'a str,
+    strategy: &'a str,
+    buffers: usize,
+    peak: u64,
+    lower_bound: u64,
+    gap: f64,
+    optimal: bool,
+    capacity: Option<u64>,
+    feasible: bool,
+    infeasible: Option<String>,
+    seconds: f64,
+    stats: Stats<'a>,
+    out: Option<String>,
+    svg: Option<String>,
+    layout: Vec<Placement<'a>>,
+}
+
+#[derive(Serialize)]
+struct Stats<'a> {
+    winner: &'a str,
+    nodes: u64,
+    backtracks: u64,
+    attempts: u64,
+}
+
+#[derive(Serialize)]
+struct Placement<'a> {
+    id: &'a str,
+    offset: u64,
+    size: u64,
+}
+
+/// Runs `smemplan solve`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let (name, problem) = match &args.instance {
+        Some(path) => (path.display().to_string(), load_problem(path)?),
+        None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
+    };
+    let solver = solver::strategy(&args.strategy)?;
+    let solution = solver::run(&*solver, &problem, &args.limits.options())?;
+    verify(&problem, &solution, &args.strategy)?;
+
+    let capacity = args.limits.capacity;
+    let mut staged = Staged::default();
+    if let Some(path) = &args.out {
+        staged.add(path, &minimalloc::write(&problem, Some(&solution.layout)))?;
+    }
+    if let Some(path) = &args.svg {
+        let options = PlotOptions {
+            title: format!("{name} — {}", args.strategy),
+            lower_bound: Some(solution.lower_bound),
+            capacity,
+            ..PlotOptions::default()
+        };
+        staged.add(path, &plot::svg(&problem, &solution.layout, &options)?)?;
+    }
+    staged.commit()?;
+
+    let infeasible = capacity.zip(solution.infeasible.as_ref()).map(|(c, why)| why.describe(&problem, c));
+    if args.json {
+        let report = Report {
+            instance: &name,
+            strategy: &args.strategy,
+            buffers: problem.len(),
+            peak: solution.peak,
+            lower_bound: solution.lower_bound,
+            gap: solution.gap(),
+            optimal: solution.optimal,
+            capacity,
+            feasible: solution.fits(capacity),
+            infeasible,
+            seconds: solution.seconds,
+            stats: Stats {
+                winner: &solution.stats.winner,
+                nodes: solution.stats.nodes,
+                backtracks: solution.stats.backtracks,
+                attempts: solution.stats.attempts,
+            },
+            out: args.out.as_ref().map(|p| p.display().to_string()),
+            svg: args.svg.as_ref().map(|p| p.display().to_string()),
+            layout: placements(&problem, &solution),
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        write_text(out, args, &name, &problem, &solution, infeasible.as_deref())?;
+    }
+    Ok(Outcome::Done)
+}
+
+fn placements<'a>(problem: &'a Problem, solution: &Solution) -> Vec<Placement<'a>> {
+    problem
+        .buffers()
+        .iter()
+        .zip(&solution.layout.offsets)
+        .map(|(b, &offset)| Placement { id: &b.name, offset, size: b.size })
+        .collect()
+}
+
+fn write_text(
+    out: &mut dyn Write,
+    args: &Args,
+    name: &str,
+    problem: &Problem,
+    solution: &Solution,
+    infeasible: Option<&str>,
+) -> Result<()> {
+    let strategy = if solution.stats.winner.is_empty() || solution.stats.winner == args.strategy {
+        args.strategy.clone()
+    } else {
+        format!("{} (layout by {})", args.strategy, solution.stats.winner)
+    };
+    let optimal = if solution.optimal { "yes (proven)" } else { "not proven" };
+    let mut rows = vec![
+        ("instance", name.to_string()),
+        ("buffers", problem.len().to_string()),
+        ("strategy", strategy),
+        ("peak", format!("{} bytes", solution.peak)),
+        ("lower bound", format!("{} bytes", solution.lower_bound)),
+        ("gap", format!("{:.2} %", solution.gap() * 100.0)),
+        ("optimal", optimal.to_string()),
+    ];
+    if let Some(c) = args.limits.capacity {
+        let verdict = match solution.peak.checked_sub(c) {
+            Some(over) if over > 0 => format!("{c} bytes: exceeded by {over} bytes"),
+            _ => format!("{c} bytes: fits"),
+        };
+        rows.push(("capacity", verdict));
+    }
+    if let Some(why) = infeasible {
+        rows.push(("infeasible", why.to_string()));
+    }
+    rows.push(("seconds", format!("{:.3}", solution.seconds)));
+    if let Some(p) = &args.out {
+        rows.push(("layout", format!("written to {}", p.display())));
+    }
+    if let Some(p) = &args.svg {
+        rows.push(("picture", format!("written to {}", p.display())));
+    }
+    for (key, value) in rows {
+        writeln!(out, "{key:<12} {value}")?;
+    }
+    Ok(())
+}
