@@ -102,7 +102,8 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
         problem.len(),
         options.lower_bound.map(|lb| format!(" · lower bound {lb}")).unwrap_or_default()
     );
-    let _ = writeln!(s, r#"<text x="{left}" y="18" font-size="14" font-weight="bold">{}</text>"#, escape(&options.title));
+    let _ =
+        writeln!(s, r#"<text x="{left}" y="18" font-size="14" font-weight="bold">{}</text>"#, escape(&options.title));
     let _ = writeln!(s, r##"<text x="{left}" y="34" fill="#444">{}</text>"##, escape(&subtitle));
 
     frame.axes(&mut s, &x_ticks, &y_ticks);
@@ -124,7 +125,7 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
                 seg.start,
                 seg.end
             );
-            if widest.is_none_or(|(a, z)| x1 - x0 > z - a) {
+            if widest.map_or(true, |(a, z)| x1 - x0 > z - a) {
                 widest = Some((x0, x1));
             }
         }

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(value_name = "SOLUTION.csv")]
     pub solution: PathBuf,
     /// Also require every buffer to end at or below this many bytes.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub capacity: Option<u64>,
 }
 

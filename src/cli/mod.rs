@@ -92,11 +92,11 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub struct Limits {
     /// Capacity in bytes: stop at the first layout whose peak fits, and
     /// report whether it fits (without it, the peak is minimised).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub capacity: Option<u64>,
     /// Stop searching after this many seconds (fractions allowed) and report
     /// the best layout found so far.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub time_limit: Duration,
 }
 
@@ -150,7 +150,11 @@ fn verify(problem: &Problem, solution: &Solution, strategy: &str) -> Result<()> 
         bail!("internal error: strategy `{strategy}` produced an invalid layout: {violation}");
     }
     if report.peak != solution.peak {
-        bail!("internal error: strategy `{strategy}` reports peak {} but its layout peaks at {}", solution.peak, report.peak);
+        bail!(
+            "internal error: strategy `{strategy}` reports peak {} but its layout peaks at {}",
+            solution.peak,
+            report.peak
+        );
     }
     Ok(())
 }
@@ -267,20 +271,10 @@ mod tests {
     fn bench_args() {
         let names: Vec<&str> = solver::STRATEGIES.iter().take(2).map(|s| s.name).collect();
         let list = names.join(",");
-        let Command::Bench(a) = parse(&[
-            "bench",
-            "a",
-            "b.csv",
-            "--strategies",
-            &list,
-            "--capacity",
-            "9",
-            "--time-limit",
-            "1",
-            "--json",
-        ])
-        .unwrap()
-        .command
+        let Command::Bench(a) =
+            parse(&["bench", "a", "b.csv", "--strategies", &list, "--capacity", "9", "--time-limit", "1", "--json"])
+                .unwrap()
+                .command
         else {
             panic!("not bench");
         };

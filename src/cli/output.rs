@@ -34,8 +34,9 @@ impl Staged {
         };
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{name}.smemplan-{}-{n}.tmp", std::process::id()));
-        let mut file = fs::File::create_new(&temp)
-            .with_context(|| format!("cannot create a temporary file in `{}` for `{}`", dir.display(), target.display()))?;
+        let mut file = fs::File::create_new(&temp).with_context(|| {
+            format!("cannot create a temporary file in `{}` for `{}`", dir.display(), target.display())
+        })?;
         // Registered before writing, so a failed write is cleaned up too.
         self.files.push((temp.clone(), target.to_path_buf()));
         file.write_all(contents.as_bytes())
@@ -79,11 +80,11 @@ pub fn table(rows: &[Vec<String>], numeric: &[bool]) -> String {
             }
             let pad = widths[c] - cell.chars().count();
             if numeric.get(c).copied().unwrap_or(false) {
-                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(&" ".repeat(pad));
                 line.push_str(cell);
             } else {
                 line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(&" ".repeat(pad));
             }
         }
         out.push_str(line.trim_end());

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_name = "OUT.svg")]
     pub svg: PathBuf,
     /// Draw a line at this capacity, in bytes (and check against it).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub capacity: Option<u64>,
 }
 
@@ -42,7 +42,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         write_violations(out, &args.solution, &offsets, &report)?;
     }
     let Some(layout) = one_offset_each(&problem, &offsets) else {
-        bail!("`{}` does not give exactly one offset to each buffer of `{}`", args.solution.display(), args.instance.display());
+        bail!(
+            "`{}` does not give exactly one offset to each buffer of `{}`",
+            args.solution.display(),
+            args.instance.display()
+        );
     };
     let options = PlotOptions {
         title: args.solution.display().to_string(),
