@@ -307,4 +307,17 @@ mod tests {
         assert!(p.buffers().iter().any(|b| !b.gaps.is_empty()));
         assert!(p.buffers().iter().any(|b| b.alignment > 1));
     }
+
+    #[test]
+    fn an_invalid_solver_layout_is_an_internal_error() {
+        let p = minimalloc::read_problem("t", "id,lower,upper,size\na,0,4,8\nb,2,6,8\n").unwrap();
+        let good = Solution::new(&p, smemplan::Layout::new(vec![0, 8]), 16, false);
+        verify(&p, &good, "test").unwrap();
+        let overlapping = Solution::new(&p, smemplan::Layout::new(vec![0, 4]), 16, false);
+        let err = verify(&p, &overlapping, "test").unwrap_err().to_string();
+        assert!(err.contains("internal error") && err.contains("`a`") && err.contains("`b`"), "{err}");
+        let mut lying = good.clone();
+        lying.peak = 12;
+        assert!(verify(&p, &lying, "test").unwrap_err().to_string().contains("reports peak 12"));
+    }
 }
