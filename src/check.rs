@@ -225,10 +225,7 @@ fn overlaps(problem: &Problem, offset_of: &[Option<u64>]) -> Vec<Violation> {
         let end = off.saturating_add(buffers[i].size);
         let below = live.range(..(off, i)).next_back().map(|(&k, &v)| (k, v));
         let above = live.range((off, i)..).next().map(|(&k, &v)| (k, v));
-        let clash = [below, above]
-            .into_iter()
-            .flatten()
-            .find(|&((o, _), e)| o < end && off < e);
+        let clash = [below, above].into_iter().flatten().find(|&((o, _), e)| o < end && off < e);
         match clash {
             Some(((o, j), _)) => {
                 excluded[i] = true;

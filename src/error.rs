@@ -98,10 +98,7 @@ fn display_parse(source: &str, line: usize, message: &str) -> String {
 impl Error {
     /// Shorthand for [`Error::InvalidBuffer`].
     pub fn buffer(buffer: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidBuffer {
-            buffer: buffer.into(),
-            reason: reason.into(),
-        }
+        Error::InvalidBuffer { buffer: buffer.into(), reason: reason.into() }
     }
 
     /// The buffer this error names, if it names exactly one.

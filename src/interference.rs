@@ -29,10 +29,8 @@ struct Segment {
 
 /// All live segments, sorted by start (then id, for determinism).
 fn sorted_segments(problem: &Problem) -> Vec<Segment> {
-    let mut segs: Vec<Segment> = problem
-        .ids()
-        .flat_map(|id| problem.buffer(id).segments().map(move |span| Segment { id, span }))
-        .collect();
+    let mut segs: Vec<Segment> =
+        problem.ids().flat_map(|id| problem.buffer(id).segments().map(move |span| Segment { id, span })).collect();
     segs.sort_by_key(|s| (s.span.start, s.id));
     segs
 }
@@ -297,9 +295,6 @@ mod tests {
     #[test]
     fn partitions_split_at_idle_instants() {
         let p = example();
-        assert_eq!(
-            partitions(&p),
-            vec![vec![BufferId(0), BufferId(1), BufferId(2)], vec![BufferId(3)]]
-        );
+        assert_eq!(partitions(&p), vec![vec![BufferId(0), BufferId(1), BufferId(2)], vec![BufferId(3)]]);
     }
 }

@@ -209,10 +209,7 @@ impl Buffer {
             }
             match merged.last_mut() {
                 Some(last) if g.start < last.end => {
-                    return bad(format!(
-                        "gaps {}-{} and {}-{} overlap",
-                        last.start, last.end, g.start, g.end
-                    ));
+                    return bad(format!("gaps {}-{} and {}-{} overlap", last.start, last.end, g.start, g.end));
                 }
                 Some(last) if g.start == last.end => last.end = g.end,
                 _ => merged.push(*g),
@@ -224,10 +221,7 @@ impl Buffer {
         self.gaps = merged;
         if let Some(off) = self.offset {
             if off % self.alignment != 0 {
-                return bad(format!(
-                    "fixed offset {off} is not a multiple of alignment {}",
-                    self.alignment
-                ));
+                return bad(format!("fixed offset {off} is not a multiple of alignment {}", self.alignment));
             }
             if off.checked_add(self.size).is_none() {
                 return bad(format!("fixed offset {off} + size {} overflows", self.size));
@@ -265,8 +259,9 @@ impl Problem {
             let reach = b.offset.unwrap_or(0) + b.size;
             // Worst-case stacking: every buffer above every other, each
             // possibly padded to its alignment.
-            total = crate::error::add(total, reach, || "total size of all buffers".into())?;
-            total = crate::error::add(total, b.alignment - 1, || "total size of all buffers".into())?;
+            total = total.checked_add(reach).and_then(|t| t.checked_add(b.alignment - 1)).ok_or_else(|| {
+                Error::buffer(&b.name, "the total size of all buffers up to this one overflows 64 bits")
+            })?;
         }
         let problem = Problem { buffers, capacity };
         problem.check_fixed_offsets()?;
@@ -346,10 +341,7 @@ impl Problem {
 
     /// A sub-problem made of `ids` (in that order), keeping the capacity.
     pub fn subproblem(&self, ids: &[BufferId]) -> Problem {
-        Problem {
-            buffers: ids.iter().map(|&id| self.buffer(id).clone()).collect(),
-            capacity: self.capacity,
-        }
+        Problem { buffers: ids.iter().map(|&id| self.buffer(id).clone()).collect(), capacity: self.capacity }
     }
 }
 
@@ -374,13 +366,7 @@ impl Layout {
     /// Highest `offset + size` over all buffers (0 for an empty problem).
     /// Saturates rather than wraps: a layout this large is never valid anyway.
     pub fn peak(&self, problem: &Problem) -> u64 {
-        problem
-            .buffers()
-            .iter()
-            .zip(&self.offsets)
-            .map(|(b, &o)| o.saturating_add(b.size))
-            .max()
-            .unwrap_or(0)
+        problem.buffers().iter().zip(&self.offsets).map(|(b, &o)| o.saturating_add(b.size)).max().unwrap_or(0)
     }
 
     /// `(id string, offset)` pairs, as the checker and writers take them.
@@ -453,6 +439,6 @@ mod tests {
         );
         assert!(ok.is_ok());
         let big = Problem::new(vec![Buffer::new("a", 0, 1, u64::MAX), Buffer::new("b", 0, 1, 2)], None);
-        assert!(matches!(big, Err(Error::Overflow(_))));
+        assert_eq!(big.unwrap_err().buffer_name(), Some("b"));
     }
 }

@@ -178,7 +178,14 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
             return Err(table.error(line, Some(id), format!("duplicate buffer id (first on line {first})")));
         }
         line_of.insert(id.to_string(), line);
-        buffers.push(Buffer { name: id.to_string(), size, alignment, lifetime: Interval::new(lower, upper), gaps, offset });
+        buffers.push(Buffer {
+            name: id.to_string(),
+            size,
+            alignment,
+            lifetime: Interval::new(lower, upper),
+            gaps,
+            offset,
+        });
     }
     Problem::new(buffers, None).map_err(|e| {
         let line = e.buffer_name().and_then(|n| line_of.get(n)).copied().unwrap_or(0);

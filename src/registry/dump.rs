@@ -184,7 +184,12 @@ struct Raw {
     buffers: Vec<Vec<Value>>,
 }
 
-fn rows<T: for<'de> Deserialize<'de>>(source: &str, what: &str, columns: &[String], rows: Vec<Vec<Value>>) -> Result<Vec<T>> {
+fn rows<T: for<'de> Deserialize<'de>>(
+    source: &str,
+    what: &str,
+    columns: &[String],
+    rows: Vec<Vec<Value>>,
+) -> Result<Vec<T>> {
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {

@@ -98,7 +98,8 @@ impl Solver for GreedyBreadth {
             }
         }
         let mut order: Vec<BufferId> = problem.ids().collect();
-        order.sort_by_key(|&id| (std::cmp::Reverse(weight[id.index()]), std::cmp::Reverse(problem.buffer(id).size), id));
+        order
+            .sort_by_key(|&id| (std::cmp::Reverse(weight[id.index()]), std::cmp::Reverse(problem.buffer(id).size), id));
         Ok(finish(problem, place(problem, &order, Fit::Best)?))
     }
 }
