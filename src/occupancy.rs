@@ -211,6 +211,12 @@ impl DeviceProfile {
             })
     }
 
+    /// The warp size, never 0 (the fields are public, so a profile built by
+    /// hand may skip the checks of [`DeviceProfile::parse`]).
+    fn warp(&self) -> u64 {
+        self.warp_size.max(1)
+    }
+
     fn error(&self, message: String) -> Error {
         Error::Device {
             device: self.name.clone(),
@@ -269,7 +275,7 @@ impl DeviceProfile {
             block_size,
             dynamic_shared_bytes,
             blocks_per_sm,
-            resident_threads: blocks_per_sm * block_size,
+            resident_threads: blocks_per_sm.saturating_mul(block_size),
             limiter,
         };
         if block_size > self.max_threads_per_block {
@@ -278,14 +284,14 @@ impl DeviceProfile {
         if dynamic_shared_bytes > self.max_shared_per_block_optin {
             return Ok(result(0, Limiter::SharedMemory));
         }
-        let warps_per_block = block_size.div_ceil(self.warp_size);
-        let by_warps = (self.max_threads_per_sm / self.warp_size) / warps_per_block;
+        let warps_per_block = block_size.div_ceil(self.warp());
+        let by_warps = (self.max_threads_per_sm / self.warp()) / warps_per_block;
         // Both terms are at most the opt-in limit plus a small reservation,
         // far from overflow; saturating keeps a pathological profile sane.
         let per_block = dynamic_shared_bytes
             .saturating_add(self.reserved_shared_per_block)
-            .div_ceil(self.shared_allocation_unit)
-            .saturating_mul(self.shared_allocation_unit);
+            .div_ceil(self.shared_allocation_unit.max(1))
+            .saturating_mul(self.shared_allocation_unit.max(1));
         let by_shared = self
             .shared_per_sm
             .checked_div(per_block)
@@ -294,9 +300,9 @@ impl DeviceProfile {
             0 => u64::MAX,
             r => {
                 let per_warp = r
-                    .saturating_mul(self.warp_size)
-                    .div_ceil(self.register_allocation_unit)
-                    .saturating_mul(self.register_allocation_unit);
+                    .saturating_mul(self.warp())
+                    .div_ceil(self.register_allocation_unit.max(1))
+                    .saturating_mul(self.register_allocation_unit.max(1));
                 (self.registers_per_sm / per_warp) / warps_per_block
             }
         };
@@ -326,10 +332,12 @@ impl DeviceProfile {
     ) -> Result<Occupancy> {
         let below_warp = (0..u64::BITS)
             .map(|k| 1u64 << k)
-            .take_while(|&b| b < self.warp_size);
-        let warps = (1..=self.max_threads_per_block / self.warp_size).map(|w| w * self.warp_size);
+            .take_while(|&b| b < self.warp());
+        let warps = (1..=self.max_threads_per_block / self.warp()).map(|w| w * self.warp());
         let rank = |o: &Occupancy| {
-            let warp_slots = o.blocks_per_sm * o.block_size.div_ceil(self.warp_size);
+            let warp_slots = o
+                .blocks_per_sm
+                .saturating_mul(o.block_size.div_ceil(self.warp()));
             (
                 o.resident_threads,
                 std::cmp::Reverse(warp_slots),

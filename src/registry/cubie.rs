@@ -86,7 +86,8 @@ fn overlaps(a: &Range<u64>, b: &Range<u64>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-/// The alias slot for entry `i` inside its target, if CuBIE would bind it.
+/// The alias slot for `entry` inside its target and the target's new
+/// consumed mark, if CuBIE would bind it there.
 fn alias_slot(
     group: &Group,
     entry: &Entry,
@@ -94,7 +95,7 @@ fn alias_slot(
     target: usize,
     shared: &[Option<Range<u64>>],
     consumed: &[u64],
-) -> Option<Range<u64>> {
+) -> Option<(Range<u64>, u64)> {
     let t = &group.entries[target];
     // A target with protected ranges (a roll-up) may still take aliases
     // around them; an aliasing roll-up with protected ranges may not move.
@@ -111,7 +112,8 @@ fn alias_slot(
         let p = window.start.saturating_add(p.start)..window.start.saturating_add(p.end);
         overlaps(&slot, &p)
     });
-    (!clobbers).then_some(slot)
+    let mark = slot.end - window.start;
+    (!clobbers).then_some((slot, mark))
 }
 
 /// Lays out one group exactly as CuBIE 0.17.0 does.
@@ -147,8 +149,8 @@ pub fn layout_group(group: &Group) -> Result<GroupLayout, RegistryError> {
                     target: target_name.clone(),
                 })?;
         match alias_slot(group, e, units[i], target, &shared, &consumed) {
-            Some(slot) => {
-                consumed[target] += units[i];
+            Some((slot, mark)) => {
+                consumed[target] = mark;
                 shared[i] = Some(slot);
                 alias_applied[i] = Some(true);
             }

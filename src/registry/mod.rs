@@ -25,6 +25,27 @@
 //! [`Registry::declarations`] hands the leaf buffers to the optimising
 //! strategies.
 //!
+//! ```
+//! use smemplan::registry::{Location::*, Precision::F32, Region, Registry};
+//!
+//! let mut r = Registry::new();
+//! r.add_component("loop", "IVPLoop", F32)?;
+//! r.add_component("solver", "NewtonKrylov", F32)?;
+//! r.register("delta", "solver", 3, Shared, false, None, F32)?;
+//! r.register("prev_theta", "solver", 1, Shared, true, None, F32)?;
+//! r.register("state", "loop", 3, Shared, false, None, F32)?;
+//! r.register_child("loop", "solver", "solver", None)?;
+//! // An alias binds inside its target, clear of the child's persistent range.
+//! r.register("scratch", "loop", 2, Local, false, Some("solver_shared"), F32)?;
+//!
+//! assert_eq!(r.shared_buffer_size("loop")?, 7);
+//! assert_eq!(r.get_allocator("solver_shared", "loop")?.region, Region::Shared(3..7));
+//! assert_eq!(r.get_allocator("scratch", "loop")?.region, Region::Shared(3..5));
+//! // 7 float32 elements per run: an odd stride, so no skew.
+//! assert_eq!(r.footprint("loop")?.padded_shared_bytes, 28);
+//! # Ok::<(), smemplan::registry::RegistryError>(())
+//! ```
+//!
 //! Where this differs from CuBIE on purpose: a component is declared before
 //! it registers anything (CuBIE reads the precision off the parent object),
 //! so an id that was never declared is an error rather than a silent 0; a
