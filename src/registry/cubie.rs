@@ -271,9 +271,21 @@ pub struct FlatBuffer {
     pub persistent: bool,
     /// For an aliasing buffer: whether CuBIE bound it inside its target.
     pub alias_applied: Option<bool>,
+    /// The top-level component's precision: the unit of `region`.
+    pub unit: Precision,
     /// Slice in the top-level shared or persistent-local array (top-level
     /// units), or the size of its own local array.
     pub region: Region,
+}
+
+impl FlatBuffer {
+    /// Byte range in the top-level shared or persistent-local array; `None`
+    /// for a local array (or a range past `u64`).
+    pub fn byte_range(&self) -> Option<Range<u64>> {
+        let r = self.region.slice()?;
+        let w = self.unit.itemsize();
+        Some(r.start.checked_mul(w)?..r.end.checked_mul(w)?)
+    }
 }
 
 /// A visitor of [`walk`]: group, its layout, offsets of its two arrays.
@@ -404,6 +416,7 @@ pub fn flatten(registry: &Registry, root: &str) -> Result<Vec<FlatBuffer>, Regis
                 location: e.location,
                 persistent: e.persistent,
                 alias_applied: p.alias_applied,
+                unit: g.precision,
                 region: p
                     .region
                     .shifted(base)
@@ -614,6 +627,8 @@ mod tests {
             .iter()
             .map(|b| (b.name.as_str(), b.region.clone()))
             .collect();
+        assert_eq!(flat[2].byte_range(), Some(12..20));
+        assert_eq!(flat[1].byte_range(), Some(0..4));
         assert_eq!(
             got,
             [
