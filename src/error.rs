@@ -67,6 +67,23 @@ pub enum Error {
     /// A buffer-registry error (CuBIE's error cases, see [`crate::registry`]).
     #[error("{0}")]
     Registry(String),
+    /// A device name that has no profile.
+    #[error("unknown device `{name}` (known: {known})")]
+    UnknownDevice {
+        /// The name asked for.
+        name: String,
+        /// Comma-separated list of known device names.
+        known: String,
+    },
+    /// A launch the device cannot run (e.g. one run's shared memory alone
+    /// exceeds the per-block limit).
+    #[error("device `{device}`: {message}")]
+    Device {
+        /// The device profile's name.
+        device: String,
+        /// What does not fit.
+        message: String,
+    },
     /// A solver-kernel model (TOML) is invalid.
     #[error("{}", display_parse(.file, *.line, &format!("{}{}", .key.as_deref().map(|k| format!("key `{k}`: ")).unwrap_or_default(), .message)))]
     Model {
