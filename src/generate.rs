@@ -308,7 +308,11 @@ mod tests {
 
     #[test]
     fn huge_sizes_overflow_cleanly() {
-        let o = GenOptions { buffers: 4, sizes: Spread::Uniform { min: u64::MAX / 2, max: u64::MAX }, ..Default::default() };
+        let o = GenOptions {
+            buffers: 4,
+            sizes: Spread::Uniform { min: u64::MAX / 2, max: u64::MAX },
+            ..Default::default()
+        };
         assert!(matches!(generate(&o, 0), Err(Error::Overflow(_))));
     }
 

@@ -57,10 +57,12 @@ impl Case {
 
     fn shrink_buffers(&self) -> Box<dyn Iterator<Item = Self>> {
         let me = self.clone();
-        Box::new(self.options.buffers.shrink().map(move |buffers| Case {
-            options: GenOptions { buffers, ..me.options.clone() },
-            seed: me.seed,
-        }))
+        Box::new(
+            self.options
+                .buffers
+                .shrink()
+                .map(move |buffers| Case { options: GenOptions { buffers, ..me.options.clone() }, seed: me.seed }),
+        )
     }
 }
 

@@ -709,7 +709,9 @@ mod tests {
         };
         for seed in 0..20 {
             let p = generate(&o, seed).unwrap();
-            for (order, fit) in [(size_order(&p), Fit::Best), (breadth_order(&p), Fit::Best), (time_order(&p), Fit::First)] {
+            for (order, fit) in
+                [(size_order(&p), Fit::Best), (breadth_order(&p), Fit::Best), (time_order(&p), Fit::First)]
+            {
                 let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p))).unwrap();
                 let tree = place_with(&p, &order, fit, Taken::Tree(Blocked::new(&p))).unwrap();
                 assert_eq!(lists, tree, "seed {seed}, {fit:?}");
@@ -761,20 +763,16 @@ mod tests {
     fn breadth_meets_buffers_at_the_heaviest_step_they_span() {
         // Steps: [0,2) a+b = 5, [2,4) b+c = 9, [4,6) c = 8. c and b are met
         // at [2,4) (c first, larger); a only at [0,2).
-        let p = Problem::new(
-            vec![Buffer::new("a", 0, 2, 4), Buffer::new("b", 0, 4, 1), Buffer::new("c", 2, 6, 8)],
-            None,
-        )
-        .unwrap();
+        let p =
+            Problem::new(vec![Buffer::new("a", 0, 2, 4), Buffer::new("b", 0, 4, 1), Buffer::new("c", 2, 6, 8)], None)
+                .unwrap();
         let order: Vec<&str> = breadth_order(&p).iter().map(|&i| p.buffer(i).name.as_str()).collect();
         assert_eq!(order, ["c", "b", "a"]);
         // Steps [0,2) and [2,4) both hold 10 bytes: they are taken together,
         // so z (10 bytes, later) precedes y and x.
-        let p = Problem::new(
-            vec![Buffer::new("x", 0, 2, 1), Buffer::new("y", 0, 2, 9), Buffer::new("z", 2, 4, 10)],
-            None,
-        )
-        .unwrap();
+        let p =
+            Problem::new(vec![Buffer::new("x", 0, 2, 1), Buffer::new("y", 0, 2, 9), Buffer::new("z", 2, 4, 10)], None)
+                .unwrap();
         let order: Vec<&str> = breadth_order(&p).iter().map(|&i| p.buffer(i).name.as_str()).collect();
         assert_eq!(order, ["z", "y", "x"]);
     }
