@@ -483,7 +483,7 @@ impl HoleSearch {
                 if fit == Fit::First || slack == 0 {
                     return Some(start);
                 }
-                if chosen.map_or(true, |(best, _)| slack < best) {
+                if !matches!(chosen, Some((best, _)) if best <= slack) {
                     chosen = Some((slack, start));
                 }
                 continue;
@@ -851,7 +851,7 @@ mod tests {
     }
 
     #[test]
-    fn overflow_is_an_error_not_a_wrap() {
+    fn huge_sizes_stack_without_wrapping() {
         // Two buffers of 2^63 - 1 bytes plus alignment padding: the problem
         // is valid (the sum fits), and so is the stacked layout.
         let half = u64::MAX / 2;
