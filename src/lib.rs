@@ -20,6 +20,7 @@
 pub mod check;
 pub mod error;
 pub mod format;
+pub mod generate;
 pub mod interference;
 pub mod occupancy;
 pub mod plot;

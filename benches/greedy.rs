@@ -1,0 +1,92 @@
+//! The greedy strategies side by side:
+//! * `greedy/100k`: each strategy on 100,000 buffers from
+//!   [`smemplan::generate`] with its default options (seed 1);
+//! * `greedy/challenging`: each strategy on MiniMalloc's eleven challenging
+//!   instances (`../shared/benchmarks/minimalloc-challenging`);
+//! * `csv+greedy-size/100k`: the acceptance path, end to end: parsing the
+//!   100,000-row CSV text and planning it with `greedy-size`.
+//!
+//! Before timing, every layout is checked and each peak / lower bound is
+//! printed to stderr. `cargo bench --bench greedy`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use smemplan::generate::{generate, GenOptions};
+use smemplan::solve::{self, SolveOptions};
+use smemplan::{check, format::minimalloc, Problem};
+use std::hint::black_box;
+use std::time::Duration;
+
+const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
+const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+
+fn plan(strategy: &str, problem: &Problem) -> u64 {
+    let solver = solve::strategy(strategy).expect("a greedy strategy");
+    solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses").peak
+}
+
+/// Runs `strategy` once outside the timing, checks the layout, and prints
+/// its peak / lower bound.
+fn verify(label: &str, strategy: &str, problem: &Problem) {
+    let solver = solve::strategy(strategy).expect("a greedy strategy");
+    let solution = solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses");
+    let report = check::check(problem, &solution.layout.named(problem), None);
+    assert!(report.is_valid(), "{label} {strategy}: {:?}", report.violations.first());
+    eprintln!("{label} {strategy}: peak / lower bound = {:.4}", solution.peak as f64 / solution.lower_bound as f64);
+}
+
+fn challenging() -> Vec<(String, Problem)> {
+    let mut paths: Vec<_> = std::fs::read_dir(CHALLENGING)
+        .unwrap_or_else(|e| panic!("{CHALLENGING}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let problem = minimalloc::read_problem(&name, &std::fs::read_to_string(&path).unwrap()).unwrap();
+            (name, problem)
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let options = GenOptions { buffers: 100_000, ..Default::default() };
+    let big = generate(&options, 1).expect("default options draw a valid problem");
+    let csv = minimalloc::write(&big, None);
+
+    let mut group = c.benchmark_group("greedy/100k");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(big.len() as u64));
+    for strategy in GREEDY {
+        verify("100k", strategy, &big);
+        group.bench_function(strategy, |b| b.iter(|| plan(strategy, black_box(&big))));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("csv+greedy-size/100k");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Bytes(csv.len() as u64));
+    group.bench_function("read_problem", |b| b.iter(|| minimalloc::read_problem("100k", black_box(&csv)).unwrap()));
+    group.bench_function("read_problem+greedy-size", |b| {
+        b.iter(|| plan("greedy-size", &minimalloc::read_problem("100k", black_box(&csv)).unwrap()))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("greedy/challenging");
+    // Flat sampling: up to a millisecond an iteration, the default linear
+    // ramp would not fit 100 samples in a second.
+    group.sampling_mode(SamplingMode::Flat).sample_size(30);
+    group.warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+    for (name, problem) in challenging() {
+        for strategy in GREEDY {
+            verify(&name, strategy, &problem);
+            group.bench_with_input(BenchmarkId::new(strategy, &name), &problem, |b, p| b.iter(|| plan(strategy, p)));
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(greedy, benches);
+criterion_main!(greedy);

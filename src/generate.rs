@@ -1,0 +1,325 @@
+//! Random *valid* problems, deterministic from a seed: the one generator the
+//! property tests, the benches and the CLI's `generate` command share.
+//!
+//! Every problem drawn here is accepted by [`Problem::new`] (no generated
+//! case is thrown away): lifetimes are non-empty and inside the timeline,
+//! gaps lie strictly inside their lifetime, alignments are powers of two,
+//! and fixed offsets never collide. The only error left is an overflow:
+//! options that ask for more bytes in all than `u64` holds.
+//!
+//! Fixed offsets are given as a first-fit allocator would: fixed buffers are
+//! taken by lifetime start, and each gets the lowest aligned address range
+//! clear of the fixed buffers whose lifetimes (gaps ignored) are still
+//! running, so two of them share addresses only when their lifetimes are
+//! disjoint:
+//!
+//! ```text
+//!  address
+//!     ^      +-------+
+//!     |      |   g   |         f, g, h fixed; g starts while f runs:
+//!     +------+--+----+-+       it goes above f. h starts after f has
+//!     |   f     |  |   h   |   ended: the hole at 0 holds it.
+//!   0 +---------+--+-------+--> time
+//! ```
+//!
+//! The random source is SplitMix64, and every draw is integer arithmetic
+//! (log-uniform values are drawn by octave), so a seed gives the same
+//! problem on every platform. Options out of range are clamped, as each
+//! field says, rather than rejected.
+
+use crate::error::{Error, Result};
+use crate::format::minimalloc;
+use crate::problem::{Buffer, Interval, Problem};
+use crate::solve::align_up;
+
+/// How a positive quantity (a lifetime length, a size) is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    /// Every value of `min..=max` equally likely.
+    Uniform {
+        /// Smallest value (raised to 1).
+        min: u64,
+        /// Largest value (raised to `min`).
+        max: u64,
+    },
+    /// Every octave `[2^k, 2^(k+1))` meeting `min..=max` equally likely,
+    /// then uniform inside it: many small values and a long tail.
+    LogUniform {
+        /// Smallest value (raised to 1).
+        min: u64,
+        /// Largest value (raised to `min`).
+        max: u64,
+    },
+}
+
+impl Spread {
+    /// The bounds after clamping: `1 <= min <= max`.
+    fn bounds(self) -> (u64, u64) {
+        let (Spread::Uniform { min, max } | Spread::LogUniform { min, max }) = self;
+        let min = min.max(1);
+        (min, max.max(min))
+    }
+
+    fn sample(self, rng: &mut SplitMix64) -> u64 {
+        let (min, max) = self.bounds();
+        match self {
+            Spread::Uniform { .. } => rng.between(min, max),
+            Spread::LogUniform { .. } => {
+                let (lo, hi) = (min.ilog2(), max.ilog2());
+                let k = rng.between(u64::from(lo), u64::from(hi)) as u32;
+                let octave_top = if k == 63 { u64::MAX } else { (1u64 << (k + 1)) - 1 };
+                rng.between(min.max(1 << k), max.min(octave_top))
+            }
+        }
+    }
+}
+
+/// What kind of problem to draw. Field comments give the defaults, which
+/// aim at a realistic kernel: a bounded number of buffers live at once
+/// (about 25 on average), sizes from bytes to tens of KiB, a few aligned, gapped or
+/// pinned buffers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenOptions {
+    /// Number of buffers (1000).
+    pub buffers: usize,
+    /// Length of the timeline `[0, timeline)`; `None` (the default) means as
+    /// many instants as buffers, so the density of live buffers does not
+    /// change with `buffers`. Raised to 1.
+    pub timeline: Option<u64>,
+    /// Lifetime lengths (log-uniform on 1..=100), cut to the timeline.
+    pub lifetimes: Spread,
+    /// Sizes in bytes (log-uniform on 1..=65536).
+    pub sizes: Spread,
+    /// Probability that a buffer has an alignment above 1 (0.25).
+    pub alignment_probability: f64,
+    /// Largest alignment drawn, rounded down to a power of two (16);
+    /// alignments are `2^k`, `k` uniform in `1..=log2(max_alignment)`.
+    pub max_alignment: u64,
+    /// Probability that a buffer of lifetime at least 3 has a gap (0.05);
+    /// after each gap, another with the same probability while the lifetime
+    /// has room for one.
+    pub gap_probability: f64,
+    /// Probability that a buffer has a fixed offset (0.01).
+    pub fixed_probability: f64,
+    /// The problem's capacity (`None`).
+    pub capacity: Option<u64>,
+}
+
+impl Default for GenOptions {
+    fn default() -> Self {
+        GenOptions {
+            buffers: 1000,
+            timeline: None,
+            lifetimes: Spread::LogUniform { min: 1, max: 100 },
+            sizes: Spread::LogUniform { min: 1, max: 65536 },
+            alignment_probability: 0.25,
+            max_alignment: 16,
+            gap_probability: 0.05,
+            fixed_probability: 0.01,
+            capacity: None,
+        }
+    }
+}
+
+/// Draws a problem. Buffers are named `b0`, `b1`, … in input order.
+///
+/// Errors only when the drawn sizes (plus fixed offsets and alignment
+/// padding) add up to more than `u64` holds.
+pub fn generate(options: &GenOptions, seed: u64) -> Result<Problem> {
+    let mut rng = SplitMix64(seed);
+    let timeline = options.timeline.unwrap_or(options.buffers as u64).max(1);
+    let max_shift = match options.max_alignment {
+        0 | 1 => 0,
+        a => a.ilog2(),
+    };
+    let mut buffers = Vec::with_capacity(options.buffers);
+    let mut fixed = Vec::new();
+    for i in 0..options.buffers {
+        let len = options.lifetimes.sample(&mut rng).min(timeline);
+        let start = rng.between(0, timeline - len);
+        let end = start + len;
+        let size = options.sizes.sample(&mut rng);
+        let mut b = Buffer::new(format!("b{i}"), start, end, size);
+        if max_shift > 0 && rng.chance(options.alignment_probability) {
+            b.alignment = 1 << rng.between(1, u64::from(max_shift));
+        }
+        // Each gap leaves at least one live instant before and after it.
+        let mut from = start + 1;
+        while end >= from + 2 && rng.chance(options.gap_probability) {
+            let lo = rng.between(from, end - 2);
+            let hi = rng.between(lo + 1, end - 1);
+            b.gaps.push(Interval::new(lo, hi));
+            from = hi + 1;
+        }
+        if rng.chance(options.fixed_probability) {
+            fixed.push(i);
+        }
+        buffers.push(b);
+    }
+    pin(&mut buffers, fixed)?;
+    Problem::new(buffers, options.capacity)
+}
+
+/// Draws a problem and writes it as MiniMalloc CSV (see
+/// [`minimalloc::write`]).
+pub fn csv(options: &GenOptions, seed: u64) -> Result<String> {
+    Ok(minimalloc::write(&generate(options, seed)?, None))
+}
+
+/// Gives the buffers at `fixed` (indices) offsets by first fit over the
+/// running lifetimes (see the module docs).
+fn pin(buffers: &mut [Buffer], mut fixed: Vec<usize>) -> Result<()> {
+    fixed.sort_by_key(|&i| (buffers[i].lifetime.start, i));
+    // (start address, end address, lifetime end) of the fixed buffers placed
+    // so far whose lifetimes may still be running, sorted by address.
+    let mut running: Vec<(u64, u64, u64)> = Vec::new();
+    for i in fixed {
+        let b = &buffers[i];
+        running.retain(|&(_, _, end)| end > b.lifetime.start);
+        let overflow = || Error::Overflow(format!("fixed offset of generated buffer `{}`", b.name));
+        let mut offset = 0u64;
+        for &(lo, hi, _) in &running {
+            if offset.checked_add(b.size).ok_or_else(overflow)? <= lo {
+                break;
+            }
+            offset = align_up(offset.max(hi), b.alignment).ok_or_else(overflow)?;
+        }
+        let reach = offset.checked_add(b.size).ok_or_else(overflow)?;
+        let at = running.partition_point(|&(lo, _, _)| lo < offset);
+        running.insert(at, (offset, reach, b.lifetime.end));
+        buffers[i].offset = Some(offset);
+    }
+    Ok(())
+}
+
+/// SplitMix64 (Steele, Lea and Flood): tiny, fast, and good enough to draw
+/// test problems.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform on `lo..=hi` (`lo <= hi`), by multiply-high: a bias below
+    /// `span / 2^64`, irrelevant here.
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        let x = self.next();
+        match (hi - lo).checked_add(1) {
+            Some(span) => lo + ((u128::from(x) * u128::from(span)) >> 64) as u64,
+            None => x,
+        }
+    }
+
+    /// True with probability `p` (clamped to `[0, 1]`; NaN counts as 0).
+    fn chance(&mut self, p: f64) -> bool {
+        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        unit < p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_problem() {
+        let o = GenOptions { buffers: 200, ..Default::default() };
+        assert_eq!(generate(&o, 7).unwrap(), generate(&o, 7).unwrap());
+        assert_ne!(generate(&o, 7).unwrap(), generate(&o, 8).unwrap());
+    }
+
+    #[test]
+    fn draws_every_feature_within_bounds() {
+        let o = GenOptions {
+            buffers: 2000,
+            timeline: Some(500),
+            lifetimes: Spread::Uniform { min: 5, max: 40 },
+            sizes: Spread::LogUniform { min: 3, max: 1000 },
+            alignment_probability: 0.5,
+            max_alignment: 64,
+            gap_probability: 0.5,
+            fixed_probability: 0.2,
+            capacity: Some(12345),
+        };
+        let p = generate(&o, 1).unwrap();
+        assert_eq!(p.len(), 2000);
+        assert_eq!(p.capacity(), Some(12345));
+        let bs = p.buffers();
+        assert!(bs.iter().all(|b| (5..=40).contains(&b.lifetime.len()) && b.lifetime.end <= 500));
+        assert!(bs.iter().all(|b| (3..=1000).contains(&b.size) && b.alignment <= 64));
+        for (what, count) in [
+            ("aligned", bs.iter().filter(|b| b.alignment > 1).count()),
+            ("gapped", bs.iter().filter(|b| !b.gaps.is_empty()).count()),
+            ("twice gapped", bs.iter().filter(|b| b.gaps.len() > 1).count()),
+            ("fixed", bs.iter().filter(|b| b.offset.is_some()).count()),
+            ("small", bs.iter().filter(|b| b.size < 8).count()),
+            ("large", bs.iter().filter(|b| b.size > 500).count()),
+        ] {
+            assert!(count > 20, "only {count} {what} buffers");
+        }
+    }
+
+    #[test]
+    fn log_uniform_covers_every_octave() {
+        let mut rng = SplitMix64(3);
+        let spread = Spread::LogUniform { min: 1, max: 1 << 20 };
+        let mut octaves = [0u32; 21];
+        for _ in 0..10_000 {
+            let v = spread.sample(&mut rng);
+            assert!((1..=1 << 20).contains(&v));
+            octaves[v.ilog2() as usize] += 1;
+        }
+        // About 476 a bucket, except the top one, which holds 2^20 alone.
+        assert!(octaves[..20].iter().all(|&c| c > 350), "{octaves:?}");
+    }
+
+    #[test]
+    fn clamps_degenerate_options() {
+        let o = GenOptions {
+            buffers: 50,
+            timeline: Some(0),
+            lifetimes: Spread::Uniform { min: 0, max: 0 },
+            sizes: Spread::LogUniform { min: 9, max: 2 },
+            alignment_probability: f64::NAN,
+            max_alignment: 0,
+            gap_probability: 2.0,
+            fixed_probability: -1.0,
+            capacity: None,
+        };
+        let p = generate(&o, 5).unwrap();
+        assert!(p.buffers().iter().all(|b| b.lifetime == Interval::new(0, 1) && b.size == 9 && b.gaps.is_empty()));
+        assert_eq!(generate(&GenOptions { buffers: 0, ..o }, 5).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn fixed_offsets_stack_over_running_lifetimes() {
+        let o = GenOptions { buffers: 300, fixed_probability: 1.0, max_alignment: 1, ..Default::default() };
+        let p = generate(&o, 11).unwrap();
+        // Problem::new accepted them, so they do not collide; and first fit
+        // reuses addresses once lifetimes end.
+        assert!(p.buffers().iter().filter(|b| b.offset == Some(0)).count() > 10);
+    }
+
+    #[test]
+    fn huge_sizes_overflow_cleanly() {
+        let o = GenOptions {
+            buffers: 4,
+            sizes: Spread::Uniform { min: u64::MAX / 2, max: u64::MAX },
+            ..Default::default()
+        };
+        let err = generate(&o, 0).unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
+    }
+
+    #[test]
+    fn csv_reads_back_as_the_same_problem() {
+        let o = GenOptions { buffers: 100, gap_probability: 0.3, fixed_probability: 0.1, ..Default::default() };
+        let back = minimalloc::read_problem("<generated>", &csv(&o, 2).unwrap()).unwrap();
+        assert_eq!(back.buffers(), generate(&o, 2).unwrap().buffers());
+    }
+}

@@ -1,0 +1,76 @@
+//! The greedy strategies on MiniMalloc's eleven "challenging" instances
+//! (`../shared/benchmarks/minimalloc-challenging`): every layout passes the
+//! independent checker, and the best of the three strategies (what
+//! [`greedy::best`] returns) stays within 1.42 × the lower bound on each.
+//!
+//! Run with `--nocapture` to see each strategy's peak / lower bound.
+
+use smemplan::solve::{self, greedy, SolveOptions};
+use smemplan::{check, format::minimalloc, interference, Problem};
+use std::path::PathBuf;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
+/// The acceptance bound on the best greedy peak, as a multiple of the
+/// lower bound.
+const MAX_RATIO: f64 = 1.42;
+
+fn instances() -> Vec<(String, Problem)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(DIR)
+        .unwrap_or_else(|e| panic!("{DIR}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let problem = minimalloc::read_problem(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+            (name, problem)
+        })
+        .collect()
+}
+
+/// Max live bytes, as the benchmark README gives them.
+fn documented_lower_bound(name: &str) -> u64 {
+    match name.split('.').next() {
+        Some("C") => 1_039_360,
+        Some("D") => 986_112,
+        Some("J") => 989_184,
+        _ => 1_048_576,
+    }
+}
+
+#[test]
+fn best_greedy_is_within_bound_on_every_challenging_instance() {
+    let instances = instances();
+    assert_eq!(instances.len(), 11, "expected the eleven instances A..K in {DIR}");
+    let mut failures = Vec::new();
+    for (name, problem) in &instances {
+        let lb = interference::lower_bound(problem).bytes;
+        assert_eq!(lb, documented_lower_bound(name), "{name}: lower bound");
+        let mut row = format!("{name:<16}");
+        let mut peaks = Vec::new();
+        for strategy in GREEDY {
+            let solver = solve::strategy(strategy).unwrap();
+            let solution = solve::run(&*solver, problem, &SolveOptions::default()).unwrap();
+            let report = check::check(problem, &solution.layout.named(problem), None);
+            assert!(report.is_valid(), "{name} {strategy}: {:?}", report.violations.first());
+            assert_eq!(report.peak, solution.peak, "{name} {strategy}: reported peak");
+            assert_eq!(solution.lower_bound, lb);
+            row += &format!("  {strategy} {:.4}", solution.peak as f64 / lb as f64);
+            peaks.push(solution.peak);
+        }
+        let best = greedy::best(problem, &SolveOptions::default()).unwrap();
+        assert!(check::check(problem, &best.layout.named(problem), None).is_valid(), "{name} best");
+        assert_eq!(best.peak, *peaks.iter().min().unwrap(), "{name}: best is the smallest peak");
+        let ratio = best.peak as f64 / lb as f64;
+        eprintln!("{row}  best {ratio:.4} ({})", best.stats.winner);
+        if ratio > MAX_RATIO {
+            failures.push(format!("{name}: {ratio:.4}"));
+        }
+    }
+    assert!(failures.is_empty(), "best greedy above {MAX_RATIO} × lower bound: {failures:?}");
+}
