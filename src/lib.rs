@@ -21,6 +21,7 @@ pub mod check;
 pub mod error;
 pub mod format;
 pub mod interference;
+pub mod lifetimes;
 pub mod problem;
 pub mod registry;
 pub mod solve;
