@@ -22,6 +22,7 @@ pub mod error;
 pub mod format;
 pub mod interference;
 pub mod lifetimes;
+pub mod plan;
 pub mod problem;
 pub mod registry;
 pub mod solve;
