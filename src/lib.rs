@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod allocator;
 pub mod check;
 pub mod error;
 pub mod format;
