@@ -44,10 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let mut out = String::new();
-    writeln!(
-        out,
-        "# Optimised plans of the CuBIE reference configurations"
-    )?;
+    writeln!(out, "# Optimised plans of the CuBIE reference configurations")?;
     writeln!(out)?;
     writeln!(
         out,
@@ -56,26 +53,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     writeln!(out, "Shared bytes are per run, before CuBIE's float32 skew; local bytes are per thread (CuBIE: one array of max(size, 1) elements per local buffer; optimised: one aliased array). Persistent local bytes are equal or smaller and are not shown.")?;
     writeln!(out)?;
-    let strict = rows
-        .iter()
-        .filter(|(d, r)| r.shared_bytes < d.top_level.shared_bytes_per_run)
-        .count();
-    let saved: u64 = rows
-        .iter()
-        .map(|(d, r)| d.top_level.shared_bytes_per_run - r.shared_bytes)
-        .sum();
-    let total: u64 = rows
-        .iter()
-        .map(|(d, _)| d.top_level.shared_bytes_per_run)
-        .sum();
-    let lsaved: u64 = rows
-        .iter()
-        .map(|(d, r)| d.top_level.local_bytes_all_components - r.local_bytes)
-        .sum();
-    let ltotal: u64 = rows
-        .iter()
-        .map(|(d, _)| d.top_level.local_bytes_all_components)
-        .sum();
+    let strict = rows.iter().filter(|(d, r)| r.shared_bytes < d.top_level.shared_bytes_per_run).count();
+    let saved: u64 = rows.iter().map(|(d, r)| d.top_level.shared_bytes_per_run - r.shared_bytes).sum();
+    let total: u64 = rows.iter().map(|(d, _)| d.top_level.shared_bytes_per_run).sum();
+    let lsaved: u64 = rows.iter().map(|(d, r)| d.top_level.local_bytes_all_components - r.local_bytes).sum();
+    let ltotal: u64 = rows.iter().map(|(d, _)| d.top_level.local_bytes_all_components).sum();
     writeln!(out, "{} configurations; shared memory smaller in {strict}; in total {saved} of {total} shared bytes per run saved ({:.1} %) and {lsaved} of {ltotal} local bytes per thread ({:.1} %).", rows.len(), pct(saved, total), pct(lsaved, ltotal))?;
     writeln!(out)?;
     writeln!(out, "| family | algorithm | n | precision | placement | tags | shared cubie | shared optimised | saved | local cubie | local optimised |")?;
@@ -93,11 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             c.precision,
             c.placement,
             tags,
-            if cs == 0 {
-                "–".to_string()
-            } else {
-                format!("{:.1} %", pct(cs - os, cs))
-            },
+            if cs == 0 { "–".to_string() } else { format!("{:.1} %", pct(cs - os, cs)) },
             d.top_level.local_bytes_all_components,
             r.local_bytes
         )?;

@@ -72,10 +72,7 @@ impl PhaseTree {
     /// leaves must be contiguous, no path may be both a leaf and an inner
     /// phase, and `all` is reserved.
     pub fn from_leaves<S: AsRef<str>>(leaves: &[S]) -> std::result::Result<PhaseTree, String> {
-        let mut tree = PhaseTree {
-            names: vec![ROOT_PHASE.to_string()],
-            children: vec![Vec::new()],
-        };
+        let mut tree = PhaseTree { names: vec![ROOT_PHASE.to_string()], children: vec![Vec::new()] };
         let mut index: HashMap<String, PhaseId> = HashMap::new();
         let mut leaf_set: BTreeSet<&str> = BTreeSet::new();
         // The chain of phases the previous leaf lies in, to detect a phase
@@ -89,34 +86,24 @@ impl PhaseTree {
                 return Err(format!("phase `{leaf}` has an empty segment"));
             }
             if parts.contains(&ROOT_PHASE) {
-                return Err(format!(
-                    "phase `{leaf}`: `{ROOT_PHASE}` is reserved for the whole invocation"
-                ));
+                return Err(format!("phase `{leaf}`: `{ROOT_PHASE}` is reserved for the whole invocation"));
             }
             if !leaf_set.insert(leaf) {
                 return Err(format!("phase `{leaf}` is listed twice"));
             }
             let prefixes: Vec<String> = (1..=parts.len()).map(|k| parts[..k].join(".")).collect();
-            let keep = open
-                .iter()
-                .zip(&prefixes)
-                .take_while(|(a, b)| a == b)
-                .count();
+            let keep = open.iter().zip(&prefixes).take_while(|(a, b)| a == b).count();
             closed.extend(open.drain(keep..));
             let mut parent = 0;
             for (depth, path) in prefixes.iter().enumerate() {
                 if closed.contains(path) {
-                    return Err(format!(
-                        "the leaves of phase `{path}` are not contiguous (`{leaf}` reopens it)"
-                    ));
+                    return Err(format!("the leaves of phase `{path}` are not contiguous (`{leaf}` reopens it)"));
                 }
                 let last = depth + 1 == prefixes.len();
                 let id = match index.get(path) {
                     Some(&id) => {
                         if last || leaf_set.contains(path.as_str()) {
-                            return Err(format!(
-                                "phase `{path}` is both a leaf and an inner phase"
-                            ));
+                            return Err(format!("phase `{path}` is both a leaf and an inner phase"));
                         }
                         id
                     }
@@ -227,11 +214,7 @@ pub(crate) struct RawClass {
 
 /// 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// A TOML error as [`Error::Model`].
@@ -257,8 +240,7 @@ impl RawClass {
             Some(p) => (p.get_ref().clone(), line_of(text, p.span().start)),
             None => (Vec::new(), 0),
         };
-        let tree = PhaseTree::from_leaves(&phases)
-            .map_err(|m| err(phases_line, format!("{class}.phases"), m))?;
+        let tree = PhaseTree::from_leaves(&phases).map_err(|m| err(phases_line, format!("{class}.phases"), m))?;
         let mut lines = BTreeMap::new();
         let mut resolve = |kind: &str,
                            entries: &BTreeMap<String, Spanned<OneOrMany>>|
@@ -270,24 +252,13 @@ impl RawClass {
                 lines.insert(format!("{kind}.{name}"), line);
                 let items = list.get_ref().items();
                 if items.is_empty() {
-                    return Err(err(
-                        line,
-                        key,
-                        "empty phase list (use \"all\" for the whole invocation)".into(),
-                    ));
+                    return Err(err(line, key, "empty phase list (use \"all\" for the whole invocation)".into()));
                 }
                 let mut ids = Vec::with_capacity(items.len());
                 for p in items {
                     let id = tree.find(p).ok_or_else(|| {
                         let known: Vec<&str> = tree.names.iter().map(String::as_str).collect();
-                        err(
-                            line,
-                            key.clone(),
-                            format!(
-                                "unknown phase `{p}` (phases of {class}: {})",
-                                known.join(", ")
-                            ),
-                        )
+                        err(line, key.clone(), format!("unknown phase `{p}` (phases of {class}: {})", known.join(", ")))
                     })?;
                     ids.push(id);
                 }
@@ -307,22 +278,12 @@ impl RawClass {
                 return Err(err(
                     line,
                     format!("{class}.aliases.{name}"),
-                    format!(
-                        "unknown alias rule `{}` (the only rule is `nested`)",
-                        rule.get_ref()
-                    ),
+                    format!("unknown alias rule `{}` (the only rule is `nested`)", rule.get_ref()),
                 ));
             }
             nested_aliases.insert(name.clone());
         }
-        Ok(ClassLifetimes {
-            phases: tree,
-            children,
-            buffers,
-            arguments,
-            nested_aliases,
-            lines,
-        })
+        Ok(ClassLifetimes { phases: tree, children, buffers, arguments, nested_aliases, lines })
     }
 }
 
@@ -335,25 +296,17 @@ impl ClassLifetimes {
 impl LifetimeTable {
     /// Parses a table: one TOML table per class (see `docs/models.md`).
     pub fn parse(source: &str, text: &str) -> Result<LifetimeTable> {
-        let raw: BTreeMap<String, RawClass> =
-            toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        let raw: BTreeMap<String, RawClass> = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         Self::from_raw(source, text, raw)
     }
 
-    pub(crate) fn from_raw(
-        source: &str,
-        text: &str,
-        raw: BTreeMap<String, RawClass>,
-    ) -> Result<LifetimeTable> {
+    pub(crate) fn from_raw(source: &str, text: &str, raw: BTreeMap<String, RawClass>) -> Result<LifetimeTable> {
         let mut classes = BTreeMap::new();
         for (class, rc) in raw {
             let built = rc.build(&class, source, text)?;
             classes.insert(class, built);
         }
-        Ok(LifetimeTable {
-            source: source.to_string(),
-            classes,
-        })
+        Ok(LifetimeTable { source: source.to_string(), classes })
     }
 
     /// The built-in table for CuBIE 0.17.0 ([`CUBIE_TABLE`]).
@@ -369,9 +322,7 @@ impl LifetimeTable {
 
     /// Whether `class` declares `buffer`'s alias hint `nested`.
     pub fn is_nested_alias(&self, class: &str, buffer: &str) -> bool {
-        self.classes
-            .get(class)
-            .is_some_and(|c| c.nested_aliases.contains(buffer))
+        self.classes.get(class).is_some_and(|c| c.nested_aliases.contains(buffer))
     }
 }
 
@@ -410,21 +361,11 @@ pub fn segments_overlap(a: &[Interval], b: &[Interval]) -> bool {
 
 /// A problem [`Buffer`] live on `segments` (non-empty): its lifetime spans
 /// them and the holes between them become gaps.
-pub fn buffer_on(
-    name: impl Into<String>,
-    size: u64,
-    alignment: u64,
-    segments: &[Interval],
-) -> Buffer {
+pub fn buffer_on(name: impl Into<String>, size: u64, alignment: u64, segments: &[Interval]) -> Buffer {
     let start = segments.first().map_or(0, |s| s.start);
     let end = segments.last().map_or(1, |s| s.end);
-    let gaps = segments
-        .windows(2)
-        .map(|w| Interval::new(w[0].end, w[1].start))
-        .collect();
-    Buffer::new(name, start, end, size)
-        .with_alignment(alignment)
-        .with_gaps(gaps)
+    let gaps = segments.windows(2).map(|w| Interval::new(w[0].end, w[1].start)).collect();
+    Buffer::new(name, start, end, size).with_alignment(alignment).with_gaps(gaps)
 }
 
 /// The flattened kernel timeline and every buffer's live segments on it.
@@ -488,34 +429,19 @@ struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     fn new(components: &'a [ComponentDecl]) -> Result<Self> {
-        let by_path: HashMap<&str, usize> = components
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.path.as_str(), i))
-            .collect();
+        let by_path: HashMap<&str, usize> = components.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect();
         if by_path.len() != components.len() {
             return Err(Error::Registry("two components share one path".into()));
         }
-        let parent: Vec<Option<usize>> = components
-            .iter()
-            .map(|c| {
-                c.path
-                    .rfind('/')
-                    .and_then(|k| by_path.get(&c.path[..k]).copied())
-            })
-            .collect();
+        let parent: Vec<Option<usize>> =
+            components.iter().map(|c| c.path.rfind('/').and_then(|k| by_path.get(&c.path[..k]).copied())).collect();
         let mut children = vec![Vec::new(); components.len()];
         for (i, p) in parent.iter().enumerate() {
             if let Some(p) = p {
                 children[*p].push(i);
             }
         }
-        Ok(Tree {
-            components,
-            by_path,
-            parent,
-            children,
-        })
+        Ok(Tree { components, by_path, parent, children })
     }
 
     /// The last segment of a component's path: its name in its parent.
@@ -537,10 +463,7 @@ fn mount(tree: &Tree, placed: &[Option<Placed>], i: usize) -> Option<(Vec<usize>
     let pp = placed[tree.parent[i]?].as_ref()?;
     match pp.class.and_then(|c| c.children.get(tree.child_name(i))) {
         Some(phases) => {
-            let mut set: Vec<usize> = phases
-                .iter()
-                .flat_map(|&ph| pp.map[ph].iter().copied())
-                .collect();
+            let mut set: Vec<usize> = phases.iter().flat_map(|&ph| pp.map[ph].iter().copied()).collect();
             set.sort_unstable();
             set.dedup();
             Some((set, true))
@@ -555,16 +478,9 @@ fn mount(tree: &Tree, placed: &[Option<Placed>], i: usize) -> Option<(Vec<usize>
 /// whose path is its own minus the last segment. The first component with no
 /// parent among them is the kernel's root; any further root is collapsed onto
 /// the whole run and reported.
-pub fn derive(
-    components: &[ComponentDecl],
-    buffers: &[BufferDecl],
-    table: &LifetimeTable,
-) -> Result<Lifetimes> {
+pub fn derive(components: &[ComponentDecl], buffers: &[BufferDecl], table: &LifetimeTable) -> Result<Lifetimes> {
     let tree = Tree::new(components)?;
-    let mut nodes: Vec<GNode> = vec![GNode {
-        label: String::new(),
-        children: Vec::new(),
-    }];
+    let mut nodes: Vec<GNode> = vec![GNode { label: String::new(), children: Vec::new() }];
     let mut placed: Vec<Option<Placed>> = (0..components.len()).map(|_| None).collect();
     let mut unmapped_components = Vec::new();
     let mut have_root = false;
@@ -581,12 +497,8 @@ pub fn derive(
                 have_root = true;
                 (vec![0], first)
             }
-            Some(_) => mount(&tree, &placed, i).ok_or_else(|| {
-                Error::Registry(format!(
-                    "component `{}` placed before its parent",
-                    comp.path
-                ))
-            })?,
+            Some(_) => mount(&tree, &placed, i)
+                .ok_or_else(|| Error::Registry(format!("component `{}` placed before its parent", comp.path)))?,
         };
         if class.is_none() || !known_mount {
             unmapped_components.push(comp.path.clone());
@@ -616,17 +528,9 @@ pub fn derive(
                 if nodes[g].label.is_empty() {
                     nodes[g].label = format!("{}:{ROOT_PHASE}", comp.path);
                 }
-                Placed {
-                    class: Some(c),
-                    map,
-                    grafted: true,
-                }
+                Placed { class: Some(c), map, grafted: true }
             }
-            _ => Placed {
-                class,
-                map: vec![mount_set; class.map_or(1, |c| c.phases.len())],
-                grafted: false,
-            },
+            _ => Placed { class, map: vec![mount_set; class.map_or(1, |c| c.phases.len())], grafted: false },
         };
         placed[i] = Some(placement);
         // Now that `i` is placed, its children's mounts are known.
@@ -645,12 +549,7 @@ pub fn derive(
     flatten(&nodes, 0, &mut Vec::new(), &mut interval, &mut timeline);
     let run = Interval::new(0, timeline.len() as u64);
 
-    let ctx = Ctx {
-        table,
-        tree: &tree,
-        placed: &placed,
-        interval: &interval,
-    };
+    let ctx = Ctx { table, tree: &tree, placed: &placed, interval: &interval };
     let mut unmapped = Vec::new();
     let mut out = Vec::with_capacity(buffers.len());
     for b in buffers {
@@ -659,17 +558,12 @@ pub fn derive(
             out.push(vec![run]);
             continue;
         }
-        let &ci = tree.by_path.get(b.component.as_str()).ok_or_else(|| {
-            Error::Registry(format!(
-                "buffer `{full}`: unknown component `{}`",
-                b.component
-            ))
-        })?;
+        let &ci = tree
+            .by_path
+            .get(b.component.as_str())
+            .ok_or_else(|| Error::Registry(format!("buffer `{full}`: unknown component `{}`", b.component)))?;
         let pl = ctx.placed(ci)?;
-        match pl
-            .class
-            .and_then(|c| c.buffers.get(&b.name).map(|p| (c, p)))
-        {
+        match pl.class.and_then(|c| c.buffers.get(&b.name).map(|p| (c, p))) {
             Some((class, phases)) => out.push(ctx.resolve(ci, class, phases, &b.name, &full)?),
             None => {
                 unmapped.push(full);
@@ -677,29 +571,14 @@ pub fn derive(
             }
         }
     }
-    Ok(Lifetimes {
-        timeline,
-        buffers: out,
-        unmapped,
-        unmapped_components,
-    })
+    Ok(Lifetimes { timeline, buffers: out, unmapped, unmapped_components })
 }
 
-fn flatten(
-    nodes: &[GNode],
-    id: usize,
-    chain: &mut Vec<usize>,
-    interval: &mut [Interval],
-    timeline: &mut Vec<String>,
-) {
+fn flatten(nodes: &[GNode], id: usize, chain: &mut Vec<usize>, interval: &mut [Interval], timeline: &mut Vec<String>) {
     let start = timeline.len() as u64;
     chain.push(id);
     if nodes[id].children.is_empty() {
-        let label: Vec<&str> = chain
-            .iter()
-            .map(|&n| nodes[n].label.as_str())
-            .filter(|l| !l.is_empty())
-            .collect();
+        let label: Vec<&str> = chain.iter().map(|&n| nodes[n].label.as_str()).filter(|l| !l.is_empty()).collect();
         timeline.push(label.join(" > "));
     } else {
         for &c in &nodes[id].children {
@@ -720,12 +599,9 @@ struct Ctx<'a, 't> {
 
 impl<'t> Ctx<'_, 't> {
     fn placed(&self, ci: usize) -> Result<&Placed<'t>> {
-        self.placed[ci].as_ref().ok_or_else(|| {
-            Error::Registry(format!(
-                "component `{}` not placed",
-                self.tree.components[ci].path
-            ))
-        })
+        self.placed[ci]
+            .as_ref()
+            .ok_or_else(|| Error::Registry(format!("component `{}` not placed", self.tree.components[ci].path)))
     }
 
     /// The grafted child mounted alone at exactly phase `ph` of grafted
@@ -740,18 +616,12 @@ impl<'t> Ctx<'_, 't> {
         if !self.placed[ci].as_ref()?.grafted {
             return None;
         }
-        let mut at = class
-            .children
-            .iter()
-            .filter(|(_, m)| m.as_slice() == [ph])
-            .map(|(c, _)| c);
+        let mut at = class.children.iter().filter(|(_, m)| m.as_slice() == [ph]).map(|(c, _)| c);
         let child = at.next()?;
         if at.next().is_some() {
             return None;
         }
-        let &cj = self.tree.children[ci]
-            .iter()
-            .find(|&&j| self.tree.child_name(j) == child)?;
+        let &cj = self.tree.children[ci].iter().find(|&&j| self.tree.child_name(j) == child)?;
         let cp = self.placed[cj].as_ref()?;
         let cc = cp.class.filter(|_| cp.grafted)?;
         cc.arguments.get(name).map(|a| (cj, cc, a.as_slice()))
@@ -781,8 +651,7 @@ impl<'t> Ctx<'_, 't> {
         for (ph, (cj, cc, child_phases)) in refined {
             let inner = self.resolve(cj, cc, child_phases, name, full)?;
             let span = self.interval[pl.map[ph][0]];
-            let misses_first =
-                span.start > 0 && covers(&others, span.start - 1) && !covers(&inner, span.start);
+            let misses_first = span.start > 0 && covers(&others, span.start - 1) && !covers(&inner, span.start);
             let misses_last = covers(&others, span.end) && !covers(&inner, span.end - 1);
             if misses_first || misses_last {
                 let child = &self.tree.components[cj];
@@ -809,11 +678,7 @@ mod tests {
     use crate::registry::types::{Location, Precision};
 
     fn comp(path: &str, class: &str) -> ComponentDecl {
-        ComponentDecl {
-            path: path.into(),
-            class: class.into(),
-            precision: Precision::F32,
-        }
+        ComponentDecl { path: path.into(), class: class.into(), precision: Precision::F32 }
     }
 
     fn buf(component: &str, name: &str, persistent: bool) -> BufferDecl {
@@ -871,11 +736,7 @@ buffers = { delta = "all" }
     #[test]
     fn grafts_flattens_and_refines() {
         let table = LifetimeTable::parse("t.toml", TABLE).unwrap();
-        let comps = [
-            comp("k/loop", "Loop"),
-            comp("k/loop/step", "Step"),
-            comp("k/loop/step/newton", "Newton"),
-        ];
+        let comps = [comp("k/loop", "Loop"), comp("k/loop/step", "Step"), comp("k/loop/step/newton", "Newton")];
         let bufs = [
             buf("k/loop", "state", false),
             buf("k/loop", "proposed", false),
@@ -892,37 +753,24 @@ buffers = { delta = "all" }
         let iv = |s, e| Interval::new(s, e);
         assert_eq!(lt.buffers[0], vec![iv(0, 6)]);
         assert_eq!(lt.buffers[1], vec![iv(2, 6)], "refined to solve..commit");
-        assert_eq!(
-            lt.buffers[2],
-            vec![iv(0, 1), iv(5, 6)],
-            "a gap between init and commit"
-        );
+        assert_eq!(lt.buffers[2], vec![iv(0, 1), iv(5, 6)], "a gap between init and commit");
         assert_eq!(lt.buffers[3], vec![iv(1, 4)]);
         assert_eq!(lt.buffers[4], vec![iv(3, 4)]);
         assert_eq!(lt.buffers[5], vec![iv(2, 3)]);
         assert_eq!(lt.buffers[6], vec![iv(0, 6)], "persistent: whole run");
         assert_eq!(lt.buffers[7], vec![iv(0, 6)], "unmapped: whole run");
         assert_eq!(lt.unmapped, vec!["k/loop/step/mystery".to_string()]);
-        assert!(
-            lt.timeline[2].contains("k/loop/step:solve"),
-            "{}",
-            lt.timeline[2]
-        );
+        assert!(lt.timeline[2].contains("k/loop/step:solve"), "{}", lt.timeline[2]);
     }
 
     #[test]
     fn refinement_must_reach_the_end_when_the_value_flows_out() {
-        let bad = TABLE.replace(
-            r#"arguments = { proposed = ["solve", "finish"] }"#,
-            r#"arguments = { proposed = ["solve"] }"#,
-        );
+        let bad = TABLE
+            .replace(r#"arguments = { proposed = ["solve", "finish"] }"#, r#"arguments = { proposed = ["solve"] }"#);
         let table = LifetimeTable::parse("t.toml", &bad).unwrap();
         let comps = [comp("k/loop", "Loop"), comp("k/loop/step", "Step")];
         let e = derive(&comps, &[buf("k/loop", "proposed", false)], &table).unwrap_err();
-        assert!(
-            matches!(&e, Error::Model { key: Some(k), .. } if k == "Step.arguments.proposed"),
-            "{e}"
-        );
+        assert!(matches!(&e, Error::Model { key: Some(k), .. } if k == "Step.arguments.proposed"), "{e}");
         assert!(e.to_string().contains("last phase"), "{e}");
     }
 
@@ -940,17 +788,8 @@ buffers = { u = "p" }
 "#,
         )
         .unwrap();
-        let comps = [
-            comp("P", "P"),
-            comp("P/x", "X"),
-            comp("P/y", "X"),
-            comp("P/z", "Unknown"),
-        ];
-        let bufs = [
-            buf("P/x", "u", false),
-            buf("P/y", "u", false),
-            buf("P/z", "w", false),
-        ];
+        let comps = [comp("P", "P"), comp("P/x", "X"), comp("P/y", "X"), comp("P/z", "Unknown")];
+        let bufs = [buf("P/x", "u", false), buf("P/y", "u", false), buf("P/z", "w", false)];
         let lt = derive(&comps, &bufs, &table).unwrap();
         assert_eq!(lt.timeline.len(), 2);
         assert_eq!(lt.buffers[0], vec![Interval::new(1, 2)], "collapsed onto b");
@@ -961,15 +800,9 @@ buffers = { u = "p" }
 
     #[test]
     fn bad_tables_name_file_line_and_key() {
-        let e = LifetimeTable::parse("t.toml", "[A]\nphases = [\"x\"]\nbuffers = { b = \"y\" }\n")
-            .unwrap_err();
+        let e = LifetimeTable::parse("t.toml", "[A]\nphases = [\"x\"]\nbuffers = { b = \"y\" }\n").unwrap_err();
         match e {
-            Error::Model {
-                file,
-                line,
-                key,
-                message,
-            } => {
+            Error::Model { file, line, key, message } => {
                 assert_eq!(file, "t.toml");
                 assert_eq!(line, 3);
                 assert_eq!(key.as_deref(), Some("A.buffers.b"));
@@ -996,13 +829,7 @@ buffers = { u = "p" }
         let b = buffer_on("x", 8, 4, &[Interval::new(0, 1), Interval::new(3, 5)]);
         assert_eq!(b.lifetime, Interval::new(0, 5));
         assert_eq!(b.gaps, vec![Interval::new(1, 3)]);
-        assert!(segments_overlap(
-            &[Interval::new(0, 2)],
-            &[Interval::new(1, 3)]
-        ));
-        assert!(!segments_overlap(
-            &[Interval::new(0, 2)],
-            &[Interval::new(2, 3)]
-        ));
+        assert!(segments_overlap(&[Interval::new(0, 2)], &[Interval::new(1, 3)]));
+        assert!(!segments_overlap(&[Interval::new(0, 2)], &[Interval::new(2, 3)]));
     }
 }

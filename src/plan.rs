@@ -98,9 +98,7 @@ impl PlanBuffer {
 
     /// Size in bytes (elements × item size).
     pub fn bytes(&self) -> Result<u64> {
-        crate::error::mul(self.decl.size, self.decl.precision.itemsize(), || {
-            format!("size of `{}`", self.full_name())
-        })
+        crate::error::mul(self.decl.size, self.decl.precision.itemsize(), || format!("size of `{}`", self.full_name()))
     }
 }
 
@@ -132,11 +130,7 @@ pub struct PlanInput {
 }
 
 fn parse_error(source: &str, message: String) -> Error {
-    Error::Parse {
-        source_name: source.to_string(),
-        line: 0,
-        message,
-    }
+    Error::Parse { source_name: source.to_string(), line: 0, message }
 }
 
 impl PlanInput {
@@ -146,12 +140,7 @@ impl PlanInput {
         let precision_of: HashMap<&str, Precision> = dump
             .components
             .iter()
-            .map(|c| {
-                (
-                    c.path.as_str(),
-                    c.parent_dtype.unwrap_or(dump.config.precision),
-                )
-            })
+            .map(|c| (c.path.as_str(), c.parent_dtype.unwrap_or(dump.config.precision)))
             .collect();
         let components = dump
             .components
@@ -162,11 +151,7 @@ impl PlanInput {
                 precision: precision_of[c.path.as_str()],
             })
             .collect();
-        let leaves: Vec<_> = dump
-            .buffers
-            .iter()
-            .filter(|b| b.rollup_of.is_none())
-            .collect();
+        let leaves: Vec<_> = dump.buffers.iter().filter(|b| b.rollup_of.is_none()).collect();
         let mut buffers = Vec::with_capacity(leaves.len());
         for b in &leaves {
             let pool = match b.pool.as_str() {
@@ -176,34 +161,22 @@ impl PlanInput {
                 other => {
                     return Err(parse_error(
                         &source,
-                        format!(
-                            "buffer `{}/{}`: unknown pool `{other}`",
-                            b.component, b.name
-                        ),
+                        format!("buffer `{}/{}`: unknown pool `{other}`", b.component, b.name),
                     ))
                 }
             };
             let mut alias_offset = None;
-            if let (Some(target), Some(true), Some(slice)) = (&b.aliases, b.alias_applied, b.slice)
-            {
-                let t = leaves
-                    .iter()
-                    .find(|t| t.component == b.component && &t.name == target);
+            if let (Some(target), Some(true), Some(slice)) = (&b.aliases, b.alias_applied, b.slice) {
+                let t = leaves.iter().find(|t| t.component == b.component && &t.name == target);
                 if let Some(tslice) = t.and_then(|t| t.slice) {
                     let within = slice[0].checked_sub(tslice[0]).ok_or_else(|| {
                         parse_error(
                             &source,
-                            format!(
-                                "buffer `{}/{}` starts before its alias target",
-                                b.component, b.name
-                            ),
+                            format!("buffer `{}/{}` starts before its alias target", b.component, b.name),
                         )
                     })?;
-                    let unit = precision_of
-                        .get(b.component.as_str())
-                        .copied()
-                        .unwrap_or(dump.config.precision)
-                        .itemsize();
+                    let unit =
+                        precision_of.get(b.component.as_str()).copied().unwrap_or(dump.config.precision).itemsize();
                     alias_offset = Some(crate::error::mul(within, unit, || "alias offset".into())?);
                 }
             }
@@ -235,12 +208,7 @@ impl PlanInput {
                 })
             })
             .collect();
-        Ok(PlanInput {
-            source,
-            components,
-            buffers,
-            group_aliases,
-        })
+        Ok(PlanInput { source, components, buffers, group_aliases })
     }
 
     /// Declarations placed in the pools CuBIE's rules give: a persistent
@@ -264,14 +232,8 @@ impl PlanInput {
             (_, Location::Shared) => Pool::Shared,
             (false, Location::Local) => Pool::Local,
         };
-        let mut buffers: Vec<PlanBuffer> = decls
-            .into_iter()
-            .map(|d| PlanBuffer {
-                pool: base(&d),
-                decl: d,
-                alias_offset: None,
-            })
-            .collect();
+        let mut buffers: Vec<PlanBuffer> =
+            decls.into_iter().map(|d| PlanBuffer { pool: base(&d), decl: d, alias_offset: None }).collect();
         let mut used: HashMap<(String, String), u64> = HashMap::new();
         for i in 0..buffers.len() {
             let Some(target) = buffers[i].decl.aliases.clone() else {
@@ -282,22 +244,16 @@ impl PlanInput {
                 continue;
             }
             let bytes = buffers[i].bytes()?;
-            let leaf = buffers
-                .iter()
-                .position(|t| t.decl.component == component && t.decl.name == target);
+            let leaf = buffers.iter().position(|t| t.decl.component == component && t.decl.name == target);
             let room = match leaf {
-                Some(t) if buffers[t].pool == Pool::Shared && !buffers[t].decl.persistent => {
-                    Some(buffers[t].bytes()?)
-                }
+                Some(t) if buffers[t].pool == Pool::Shared && !buffers[t].decl.persistent => Some(buffers[t].bytes()?),
                 Some(_) => None,
                 None => {
                     let members = region_members(&buffers, &components, &component, &target);
                     let mut room = 0u64;
                     for &m in members.iter().flatten() {
                         if buffers[m].pool == Pool::Shared && !buffers[m].decl.persistent {
-                            room = crate::error::add(room, buffers[m].bytes()?, || {
-                                "region size".into()
-                            })?;
+                            room = crate::error::add(room, buffers[m].bytes()?, || "region size".into())?;
                         }
                     }
                     members.map(|_| room)
@@ -313,12 +269,7 @@ impl PlanInput {
                 }
             }
         }
-        Ok(PlanInput {
-            source: source.to_string(),
-            components,
-            buffers,
-            group_aliases,
-        })
+        Ok(PlanInput { source: source.to_string(), components, buffers, group_aliases })
     }
 }
 
@@ -331,29 +282,19 @@ fn region_members(
     component: &str,
     target: &str,
 ) -> Option<Vec<usize>> {
-    if let Some(i) = buffers
-        .iter()
-        .position(|b| b.decl.component == component && b.decl.name == target)
-    {
+    if let Some(i) = buffers.iter().position(|b| b.decl.component == component && b.decl.name == target) {
         return Some(vec![i]);
     }
-    let stem = target
-        .strip_suffix("_shared")
-        .or_else(|| target.strip_suffix("_persistent"))?;
+    let stem = target.strip_suffix("_shared").or_else(|| target.strip_suffix("_persistent"))?;
     let child = format!("{component}/{stem}");
-    components
-        .iter()
-        .any(|c| c.path == child)
-        .then(|| under(buffers, &child))
+    components.iter().any(|c| c.path == child).then(|| under(buffers, &child))
 }
 
 /// Leaf buffers of component `path` and its descendants.
 fn under(buffers: &[PlanBuffer], path: &str) -> Vec<usize> {
     let prefix = format!("{path}/");
     (0..buffers.len())
-        .filter(|&i| {
-            buffers[i].decl.component == path || buffers[i].decl.component.starts_with(&prefix)
-        })
+        .filter(|&i| buffers[i].decl.component == path || buffers[i].decl.component.starts_with(&prefix))
         .collect()
 }
 
@@ -372,12 +313,7 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions {
-            strategy: solve::DEFAULT_STRATEGY.to_string(),
-            align16: false,
-            time_limit: None,
-            threads: 0,
-        }
+        PlanOptions { strategy: solve::DEFAULT_STRATEGY.to_string(), align16: false, time_limit: None, threads: 0 }
     }
 }
 
@@ -508,32 +444,16 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     let started = Instant::now();
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lifetimes = lifetimes::derive(&input.components, &decls, table)?;
-    let class_of: HashMap<&str, &str> = input
-        .components
-        .iter()
-        .map(|c| (c.path.as_str(), c.class.as_str()))
-        .collect();
+    let class_of: HashMap<&str, &str> = input.components.iter().map(|c| (c.path.as_str(), c.class.as_str())).collect();
 
     // Alias verdicts; nested ones become (buffer, target, offset) merges.
     let mut outcomes = Vec::new();
     let mut nested: Vec<(usize, usize, u64)> = Vec::new();
-    let mut requests: Vec<(
-        String,
-        String,
-        Option<usize>,
-        Option<Vec<usize>>,
-        Option<Vec<usize>>,
-    )> = Vec::new();
+    let mut requests: Vec<(String, String, Option<usize>, Option<Vec<usize>>, Option<Vec<usize>>)> = Vec::new();
     for (i, b) in input.buffers.iter().enumerate() {
         if let Some(target) = &b.decl.aliases {
             let to = region_members(&input.buffers, &input.components, &b.decl.component, target);
-            requests.push((
-                b.full_name(),
-                format!("{}/{target}", b.decl.component),
-                Some(i),
-                Some(vec![i]),
-                to,
-            ));
+            requests.push((b.full_name(), format!("{}/{target}", b.decl.component), Some(i), Some(vec![i]), to));
         }
     }
     for g in &input.group_aliases {
@@ -558,14 +478,12 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
         };
         let verdict = alias_verdict(input, &lifetimes, &from, &to)?;
         let outcome = match verdict {
-            Verdict::Unused => (
-                AliasVerdict::Unused,
-                "nothing to share: empty, persistent, or in different pools".to_string(),
-            ),
-            Verdict::Disjoint => (
-                AliasVerdict::Disjoint,
-                "lifetimes never overlap; the solver may share storage".to_string(),
-            ),
+            Verdict::Unused => {
+                (AliasVerdict::Unused, "nothing to share: empty, persistent, or in different pools".to_string())
+            }
+            Verdict::Disjoint => {
+                (AliasVerdict::Disjoint, "lifetimes never overlap; the solver may share storage".to_string())
+            }
             Verdict::Overlap(a, t, instant) => {
                 let nested_ok = leaf.and_then(|i| {
                     let b = &input.buffers[i];
@@ -578,17 +496,12 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                     // Where CuBIE put it, else at the start of the target
                     // (CuBIE's first fit) when it fits there.
                     let fits = b.bytes().ok()? <= input.buffers[t_leaf].bytes().ok()?;
-                    b.alias_offset
-                        .or(fits.then_some(0))
-                        .map(|off| (i, t_leaf, off))
+                    b.alias_offset.or(fits.then_some(0)).map(|off| (i, t_leaf, off))
                 });
                 match nested_ok {
                     Some(m) => {
                         nested.push(m);
-                        (
-                            AliasVerdict::Nested,
-                            format!("placed at byte {} inside its target, as CuBIE does", m.2),
-                        )
+                        (AliasVerdict::Nested, format!("placed at byte {} inside its target, as CuBIE does", m.2))
                     }
                     None => (
                         AliasVerdict::Refused,
@@ -596,21 +509,13 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                             "`{}` and `{}` are both live at instant {instant} ({})",
                             input.buffers[a].full_name(),
                             input.buffers[t].full_name(),
-                            lifetimes
-                                .timeline
-                                .get(instant as usize)
-                                .map_or("", String::as_str)
+                            lifetimes.timeline.get(instant as usize).map_or("", String::as_str)
                         ),
                     ),
                 }
             }
         };
-        outcomes.push(AliasOutcome {
-            buffer,
-            target,
-            verdict: outcome.0,
-            detail: outcome.1,
-        });
+        outcomes.push(AliasOutcome { buffer, target, verdict: outcome.0, detail: outcome.1 });
     }
 
     let units = build_units(input, &lifetimes, &nested, options.align16)?;
@@ -623,9 +528,7 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     let solver = solve::strategy(&options.strategy)?;
     let mut pools = Vec::new();
     for pool in Pool::ALL {
-        let ids: Vec<usize> = (0..units.len())
-            .filter(|&u| units[u].pool == pool && units[u].bytes > 0)
-            .collect();
+        let ids: Vec<usize> = (0..units.len()).filter(|&u| units[u].pool == pool && units[u].bytes > 0).collect();
         let problem = Problem::new(
             ids.iter()
                 .map(|&u| {
@@ -640,11 +543,7 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                 .collect(),
             None,
         )?;
-        let solve_options = SolveOptions {
-            deadline,
-            threads: options.threads,
-            ..SolveOptions::default()
-        };
+        let solve_options = SolveOptions { deadline, threads: options.threads, ..SolveOptions::default() };
         let (peak, lower_bound, optimal, seconds) = if problem.is_empty() {
             (0, 0, true, 0.0)
         } else {
@@ -662,25 +561,11 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                     offsets[m] = Some(crate::error::add(base, within, || "member offset".into())?);
                 }
             }
-            (
-                solution.peak,
-                solution.lower_bound,
-                solution.optimal,
-                solution.seconds,
-            )
+            (solution.peak, solution.lower_bound, solution.optimal, solution.seconds)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
-        let bytes = solve::align_up(peak, align)
-            .ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
-        pools.push(PoolReport {
-            pool,
-            bytes,
-            peak,
-            lower_bound,
-            optimal,
-            units: ids.len(),
-            seconds,
-        });
+        let bytes = solve::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
+        pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds });
     }
     let placed = input
         .buffers
@@ -695,18 +580,14 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                 elements: b.decl.size,
                 bytes: b.bytes()?,
                 offset: offsets[i],
-                lifetime: lifetimes.buffers[i]
-                    .iter()
-                    .map(|s| [s.start, s.end])
-                    .collect(),
+                lifetime: lifetimes.buffers[i].iter().map(|s| [s.start, s.end]).collect(),
                 inside: inside[i].take(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
     let bytes_of = |p: Pool| pools.iter().find(|r| r.pool == p).map_or(0, |r| r.bytes);
-    let (refused_aliases, aliases): (Vec<_>, Vec<_>) = outcomes
-        .into_iter()
-        .partition(|o| o.verdict == AliasVerdict::Refused);
+    let (refused_aliases, aliases): (Vec<_>, Vec<_>) =
+        outcomes.into_iter().partition(|o| o.verdict == AliasVerdict::Refused);
     Ok(PlanReport {
         source: input.source.clone(),
         strategy: options.strategy.clone(),
@@ -732,12 +613,7 @@ enum Verdict {
     Overlap(usize, usize, u64),
 }
 
-fn alias_verdict(
-    input: &PlanInput,
-    lifetimes: &Lifetimes,
-    from: &[usize],
-    to: &[usize],
-) -> Result<Verdict> {
+fn alias_verdict(input: &PlanInput, lifetimes: &Lifetimes, from: &[usize], to: &[usize]) -> Result<Verdict> {
     let mut any = false;
     for &a in from {
         for &t in to {
@@ -760,22 +636,11 @@ fn alias_verdict(
             }
         }
     }
-    Ok(if any {
-        Verdict::Disjoint
-    } else {
-        Verdict::Unused
-    })
+    Ok(if any { Verdict::Disjoint } else { Verdict::Unused })
 }
 
 fn first_common(a: &[Interval], b: &[Interval]) -> u64 {
-    a.iter()
-        .flat_map(|x| {
-            b.iter()
-                .filter(|y| x.overlaps(y))
-                .map(move |y| x.start.max(y.start))
-        })
-        .min()
-        .unwrap_or(0)
+    a.iter().flat_map(|x| b.iter().filter(|y| x.overlaps(y)).map(move |y| x.start.max(y.start))).min().unwrap_or(0)
 }
 
 /// Groups buffers into placement units: each nested alias joins its
@@ -795,11 +660,7 @@ fn build_units(
         changed = false;
         for &(a, t, off) in nested {
             let (root, base) = home[t];
-            let want = (
-                root,
-                base.checked_add(off)
-                    .ok_or_else(|| Error::Overflow("alias offset".into()))?,
-            );
+            let want = (root, base.checked_add(off).ok_or_else(|| Error::Overflow("alias offset".into()))?);
             if home[a] != want && root != a {
                 home[a] = want;
                 changed = true;
@@ -854,20 +715,10 @@ mod tests {
     use super::*;
 
     fn comp(path: &str, class: &str) -> ComponentDecl {
-        ComponentDecl {
-            path: path.into(),
-            class: class.into(),
-            precision: Precision::F32,
-        }
+        ComponentDecl { path: path.into(), class: class.into(), precision: Precision::F32 }
     }
 
-    fn decl(
-        component: &str,
-        name: &str,
-        size: u64,
-        location: Location,
-        aliases: Option<&str>,
-    ) -> BufferDecl {
+    fn decl(component: &str, name: &str, size: u64, location: Location, aliases: Option<&str>) -> BufferDecl {
         BufferDecl {
             component: component.into(),
             name: name.into(),
@@ -919,27 +770,16 @@ aliases = { z = "nested" }
             decl("k", "q", 0, Location::Shared, Some("nope")),
         ]);
         let verdict = |name: &str| {
-            r.aliases
-                .iter()
-                .chain(&r.refused_aliases)
-                .find(|o| o.buffer == format!("k/{name}"))
-                .unwrap()
-                .verdict
+            r.aliases.iter().chain(&r.refused_aliases).find(|o| o.buffer == format!("k/{name}")).unwrap().verdict
         };
         assert_eq!(verdict("y"), AliasVerdict::Disjoint);
         assert_eq!(verdict("z"), AliasVerdict::Nested);
         assert_eq!(verdict("w"), AliasVerdict::Refused);
         assert_eq!(verdict("q"), AliasVerdict::UnknownTarget);
-        assert!(
-            r.refused_aliases[0].detail.contains("k/w")
-                && r.refused_aliases[0].detail.contains("k/v")
-        );
+        assert!(r.refused_aliases[0].detail.contains("k/w") && r.refused_aliases[0].detail.contains("k/v"));
         let at = |name: &str| r.buffers.iter().find(|b| b.name == name).unwrap().offset;
         assert_eq!(at("z"), at("y"), "nested at offset 0 inside its target");
-        assert_eq!(
-            r.buffers.iter().find(|b| b.name == "q").unwrap().offset,
-            None
-        );
+        assert_eq!(r.buffers.iter().find(|b| b.name == "q").unwrap().offset, None);
         // At instant a: x, the y+z unit (z inside y) and v; w reuses x's
         // bytes in c.
         assert_eq!(r.shared_bytes, 40 + 40 + 16);
@@ -962,15 +802,7 @@ aliases = { z = "nested" }
         )
         .unwrap();
         let pools: Vec<Pool> = input.buffers.iter().map(|b| b.pool).collect();
-        assert_eq!(
-            pools,
-            vec![
-                Pool::Shared,
-                Pool::Shared,
-                Pool::Local,
-                Pool::PersistentLocal
-            ]
-        );
+        assert_eq!(pools, vec![Pool::Shared, Pool::Shared, Pool::Local, Pool::PersistentLocal]);
         assert_eq!(input.buffers[1].alias_offset, Some(0));
         assert_eq!(input.buffers[2].alias_offset, None, "no room left after y");
     }
@@ -981,22 +813,11 @@ aliases = { z = "nested" }
         let input = PlanInput::from_decls(
             "t",
             vec![comp("k", "Loop")],
-            vec![
-                decl("k", "v", 1, Location::Shared, None),
-                decl("k", "z", 1, Location::Shared, None),
-            ],
+            vec![decl("k", "v", 1, Location::Shared, None), decl("k", "z", 1, Location::Shared, None)],
             vec![],
         )
         .unwrap();
-        let r = plan(
-            &input,
-            &table,
-            &PlanOptions {
-                align16: true,
-                ..PlanOptions::default()
-            },
-        )
-        .unwrap();
+        let r = plan(&input, &table, &PlanOptions { align16: true, ..PlanOptions::default() }).unwrap();
         assert!(r.buffers.iter().all(|b| b.offset.unwrap() % 16 == 0));
         assert_eq!(r.shared_bytes, 32);
     }

@@ -16,29 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn compiler() -> Option<String> {
-    let candidates = std::env::var("CXX")
-        .ok()
-        .into_iter()
-        .chain(["g++", "c++", "clang++"].map(String::from));
-    candidates.into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    let candidates = std::env::var("CXX").ok().into_iter().chain(["g++", "c++", "clang++"].map(String::from));
+    candidates.into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 fn report_for(config: &str) -> PlanReport {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cubie-reference")
-        .join(format!("{config}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference").join(format!("{config}.json"));
     let dump = Dump::parse(config, &std::fs::read_to_string(path).unwrap()).unwrap();
-    plan(
-        &PlanInput::from_dump(&dump).unwrap(),
-        &LifetimeTable::cubie().unwrap(),
-        &PlanOptions::default(),
-    )
-    .unwrap()
+    plan(&PlanInput::from_dump(&dump).unwrap(), &LifetimeTable::cubie().unwrap(), &PlanOptions::default()).unwrap()
 }
 
 /// A host program that exercises every accessor of `alloc` for `block`
@@ -50,11 +35,7 @@ fn host_program(report: &PlanReport, alloc: &Allocation, ns: &str, block: u64) -
         Pool::Local => 1,
         Pool::PersistentLocal => 2,
     };
-    writeln!(
-        p,
-        "#include <cstdio>\n#include <cstring>\n#include <vector>\n#include \"layout.h\""
-    )
-    .unwrap();
+    writeln!(p, "#include <cstdio>\n#include <cstring>\n#include <vector>\n#include \"layout.h\"").unwrap();
     writeln!(p, "using namespace {ns};").unwrap();
     writeln!(p, "static const unsigned B = {block};").unwrap();
     writeln!(p, "typedef unsigned char* (*addr_fn)(unsigned char*, unsigned char*, unsigned char*, unsigned, unsigned long long);").unwrap();
@@ -75,21 +56,9 @@ fn host_program(report: &PlanReport, alloc: &Allocation, ns: &str, block: u64) -
     writeln!(p, "struct Buf {{ const char* name; int pool; unsigned long long n; unsigned w; int inside; unsigned nseg; unsigned seg[16]; addr_fn at; }};").unwrap();
     writeln!(p, "static const Buf bufs[] = {{").unwrap();
     for (i, v) in alloc.views.iter().enumerate() {
-        let b = report
-            .buffers
-            .iter()
-            .find(|b| format!("{}/{}", b.component, b.name) == v.name)
-            .unwrap();
-        assert!(
-            b.lifetime.len() <= 8,
-            "{}: too many segments for the test program",
-            v.name
-        );
-        let segs: Vec<String> = b
-            .lifetime
-            .iter()
-            .flat_map(|s| [s[0].to_string(), s[1].to_string()])
-            .collect();
+        let b = report.buffers.iter().find(|b| format!("{}/{}", b.component, b.name) == v.name).unwrap();
+        assert!(b.lifetime.len() <= 8, "{}: too many segments for the test program", v.name);
+        let segs: Vec<String> = b.lifetime.iter().flat_map(|s| [s[0].to_string(), s[1].to_string()]).collect();
         let inside = v.inside.as_deref().and_then(index_of).map_or(-1, |k| k as i64);
         writeln!(
             p,
@@ -185,38 +154,18 @@ int main() {
 fn build_and_run(cxx: &str, dir: &Path, report: &PlanReport, layout: SharedLayout, block: u64) -> (bool, String) {
     let alloc = Allocation::new(report, layout).unwrap();
     let ns = "plan";
-    let header = cuda_header(
-        &alloc,
-        &HeaderOptions {
-            namespace: ns.into(),
-            block_size: block,
-        },
-    )
-    .unwrap();
+    let header = cuda_header(&alloc, &HeaderOptions { namespace: ns.into(), block_size: block }).unwrap();
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("layout.h"), header).unwrap();
     std::fs::write(dir.join("main.cpp"), host_program(report, &alloc, ns, block)).unwrap();
     let exe = dir.join("main");
     let out = Command::new(cxx)
-        .args([
-            "-std=c++17",
-            "-O1",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-D__device__=",
-            "-D__forceinline__=inline",
-            "-o",
-        ])
+        .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-D__device__=", "-D__forceinline__=inline", "-o"])
         .arg(&exe)
         .arg(dir.join("main.cpp"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "compiling failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "compiling failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let run = Command::new(&exe).output().unwrap();
     (run.status.success(), String::from_utf8_lossy(&run.stdout).into_owned())
 }

@@ -16,16 +16,7 @@ fn dumps() -> Vec<Dump> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            Dump::parse(
-                &p.display().to_string(),
-                &std::fs::read_to_string(p).unwrap(),
-            )
-            .unwrap()
-        })
-        .collect()
+    paths.iter().map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()).collect()
 }
 
 /// An independent look at the placements: two buffers of one pool that are
@@ -33,10 +24,7 @@ fn dumps() -> Vec<Dump> {
 /// alias inside the other.
 fn assert_no_live_overlap(id: &str, r: &PlanReport) {
     let segs = |b: &smemplan::plan::PlacedBuffer| -> Vec<Interval> {
-        b.lifetime
-            .iter()
-            .map(|s| Interval::new(s[0], s[1]))
-            .collect()
+        b.lifetime.iter().map(|s| Interval::new(s[0], s[1])).collect()
     };
     for (i, a) in r.buffers.iter().enumerate() {
         for b in &r.buffers[i + 1..] {
@@ -48,14 +36,8 @@ fn assert_no_live_overlap(id: &str, r: &PlanReport) {
             }
             let disjoint = oa + a.bytes <= ob || ob + b.bytes <= oa;
             let full = |x: &smemplan::plan::PlacedBuffer| format!("{}/{}", x.component, x.name);
-            let nested = a.inside.as_deref() == Some(full(b).as_str())
-                || b.inside.as_deref() == Some(full(a).as_str());
-            assert!(
-                disjoint || nested,
-                "{id}: {} and {} overlap while both live",
-                full(a),
-                full(b)
-            );
+            let nested = a.inside.as_deref() == Some(full(b).as_str()) || b.inside.as_deref() == Some(full(a).as_str());
+            assert!(disjoint || nested, "{id}: {} and {} overlap while both live", full(a), full(b));
         }
     }
 }
@@ -89,12 +71,7 @@ fn optimised_plans_beat_cubie_on_every_reference_configuration() {
             r.persistent_local_bytes,
             top.persistent_local_bytes
         );
-        let implicit = d
-            .config
-            .resolved
-            .get("is_implicit")
-            .and_then(|v| v.as_bool())
-            .unwrap();
+        let implicit = d.config.resolved.get("is_implicit").and_then(|v| v.as_bool()).unwrap();
         if d.config.placement == "all_shared" && implicit {
             assert!(
                 r.shared_bytes < top.shared_bytes_per_run,
@@ -104,32 +81,11 @@ fn optimised_plans_beat_cubie_on_every_reference_configuration() {
             );
             strict += 1;
         }
-        assert!(
-            r.unmapped.is_empty(),
-            "{id}: unmapped buffers {:?}",
-            r.unmapped
-        );
-        assert!(
-            r.unmapped_components.is_empty(),
-            "{id}: unmapped components {:?}",
-            r.unmapped_components
-        );
-        assert!(
-            r.refused_aliases.is_empty(),
-            "{id}: refused {:?}",
-            r.refused_aliases
-        );
-        assert!(
-            r.aliases
-                .iter()
-                .all(|a| a.verdict != AliasVerdict::UnknownTarget),
-            "{id}: {:?}",
-            r.aliases
-        );
+        assert!(r.unmapped.is_empty(), "{id}: unmapped buffers {:?}", r.unmapped);
+        assert!(r.unmapped_components.is_empty(), "{id}: unmapped components {:?}", r.unmapped_components);
+        assert!(r.refused_aliases.is_empty(), "{id}: refused {:?}", r.refused_aliases);
+        assert!(r.aliases.iter().all(|a| a.verdict != AliasVerdict::UnknownTarget), "{id}: {:?}", r.aliases);
         assert_no_live_overlap(id, &r);
     }
-    assert_eq!(
-        strict, 107,
-        "every implicit all_shared configuration was checked"
-    );
+    assert_eq!(strict, 107, "every implicit all_shared configuration was checked");
 }
