@@ -23,6 +23,7 @@ pub mod error;
 pub mod format;
 pub mod interference;
 pub mod lifetimes;
+pub mod model;
 pub mod plan;
 pub mod problem;
 pub mod registry;
