@@ -816,6 +816,17 @@ with = { width = "n" }
     }
 
     #[test]
+    fn the_documented_error_example_holds() {
+        // docs/models.md quotes this message.
+        let text = builtin_file("dirk.toml").unwrap().replace("\"(stages - 1) * n\"", "\"(stages - 1 * n\"");
+        let e = Model::parse("models/dirk.toml", &text, &|f| builtin_file(f).map(str::to_string)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "models/dirk.toml:106: key `buffer(kernel/loop/algorithm/accumulator).size`: in `(stages - 1 * n`: expected `)`"
+        );
+    }
+
+    #[test]
     fn instantiation_errors() {
         let m = parse(GOOD).unwrap();
         let e = m.instantiate(&[("nn".into(), "1".into())]).unwrap_err();

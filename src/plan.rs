@@ -605,6 +605,11 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     })
 }
 
+/// Plans a CuBIE dump with the built-in CuBIE lifetime table.
+pub fn plan_dump(dump: &Dump, options: &PlanOptions) -> Result<PlanReport> {
+    plan(&PlanInput::from_dump(dump)?, &LifetimeTable::cubie()?, options)
+}
+
 /// Whether an alias's two sides could share storage, and if they overlap in
 /// time, the first such pair and instant.
 enum Verdict {
