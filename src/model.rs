@@ -762,7 +762,8 @@ with = { width = "n" }
     #[test]
     fn bad_models_name_file_line_and_key() {
         // (replace, with, file, line (None: where `with` lands), key, message)
-        let cases: &[(&str, &str, &str, Option<usize>, Option<&str>, &str)] = &[
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<usize>, Option<&'a str>, &'a str);
+        let cases: &[Case] = &[
             (
                 r#"size = "twice + 1""#,
                 r#"size = "twice +""#,

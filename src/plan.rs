@@ -444,85 +444,13 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     let started = Instant::now();
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lifetimes = lifetimes::derive(&input.components, &decls, table)?;
-    let class_of: HashMap<&str, &str> = input.components.iter().map(|c| (c.path.as_str(), c.class.as_str())).collect();
 
-    // Alias verdicts; nested ones become (buffer, target, offset) merges.
-    let mut outcomes = Vec::new();
-    let mut nested: Vec<(usize, usize, u64)> = Vec::new();
-    let mut requests: Vec<(String, String, Option<usize>, Option<Vec<usize>>, Option<Vec<usize>>)> = Vec::new();
-    for (i, b) in input.buffers.iter().enumerate() {
-        if let Some(target) = &b.decl.aliases {
-            let to = region_members(&input.buffers, &input.components, &b.decl.component, target);
-            requests.push((b.full_name(), format!("{}/{target}", b.decl.component), Some(i), Some(vec![i]), to));
-        }
-    }
-    for g in &input.group_aliases {
-        let to = region_members(&input.buffers, &input.components, &g.component, &g.target);
-        requests.push((
-            format!("{}/{}", g.component, g.entry),
-            format!("{}/{}", g.component, g.target),
-            None,
-            Some(under(&input.buffers, &g.child)),
-            to,
-        ));
-    }
-    for (buffer, target, leaf, from, to) in requests {
-        let (Some(from), Some(to)) = (from, to) else {
-            outcomes.push(AliasOutcome {
-                buffer,
-                target,
-                verdict: AliasVerdict::UnknownTarget,
-                detail: "no such buffer or child region".into(),
-            });
-            continue;
-        };
-        let verdict = alias_verdict(input, &lifetimes, &from, &to)?;
-        let outcome = match verdict {
-            Verdict::Unused => {
-                (AliasVerdict::Unused, "nothing to share: empty, persistent, or in different pools".to_string())
-            }
-            Verdict::Disjoint => {
-                (AliasVerdict::Disjoint, "lifetimes never overlap; the solver may share storage".to_string())
-            }
-            Verdict::Overlap(a, t, instant) => {
-                let nested_ok = leaf.and_then(|i| {
-                    let b = &input.buffers[i];
-                    let class = class_of.get(b.decl.component.as_str())?;
-                    let &[t_leaf] = to.as_slice() else {
-                        return None;
-                    };
-                    let same_pool = input.buffers[t_leaf].pool == b.pool;
-                    (table.is_nested_alias(class, &b.decl.name) && same_pool).then_some(())?;
-                    // Where CuBIE put it, else at the start of the target
-                    // (CuBIE's first fit) when it fits there.
-                    let fits = b.bytes().ok()? <= input.buffers[t_leaf].bytes().ok()?;
-                    b.alias_offset.or(fits.then_some(0)).map(|off| (i, t_leaf, off))
-                });
-                match nested_ok {
-                    Some(m) => {
-                        nested.push(m);
-                        (AliasVerdict::Nested, format!("placed at byte {} inside its target, as CuBIE does", m.2))
-                    }
-                    None => (
-                        AliasVerdict::Refused,
-                        format!(
-                            "`{}` and `{}` are both live at instant {instant} ({})",
-                            input.buffers[a].full_name(),
-                            input.buffers[t].full_name(),
-                            lifetimes.timeline.get(instant as usize).map_or("", String::as_str)
-                        ),
-                    ),
-                }
-            }
-        };
-        outcomes.push(AliasOutcome { buffer, target, verdict: outcome.0, detail: outcome.1 });
-    }
-
+    let (outcomes, nested) = judge_aliases(input, table, &lifetimes)?;
     let units = build_units(input, &lifetimes, &nested, options.align16)?;
     let mut offsets: Vec<Option<u64>> = vec![None; input.buffers.len()];
     let mut inside: Vec<Option<String>> = vec![None; input.buffers.len()];
-    for &(a, t, _) in &nested {
-        inside[a] = Some(input.buffers[t].full_name());
+    for m in &nested {
+        inside[m.buffer] = Some(input.buffers[m.target].full_name());
     }
     let deadline = options.time_limit.map(|d| started + d);
     let solver = solve::strategy(&options.strategy)?;
@@ -605,6 +533,111 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     })
 }
 
+/// A `nested` alias honoured as a sub-allocation.
+#[derive(Debug, Clone, Copy)]
+struct Nested {
+    buffer: usize,
+    target: usize,
+    /// Byte offset inside the target.
+    offset: u64,
+}
+
+/// One alias hint to judge: a leaf buffer's or a whole child's.
+struct AliasRequest {
+    buffer: String,
+    target: String,
+    /// The aliasing leaf buffer (None for a child region).
+    leaf: Option<usize>,
+    from: Vec<usize>,
+    /// The target's leaf buffers (None: no such target).
+    to: Option<Vec<usize>>,
+}
+
+/// Every alias hint's verdict, and the nested ones.
+fn judge_aliases(
+    input: &PlanInput,
+    table: &LifetimeTable,
+    lifetimes: &Lifetimes,
+) -> Result<(Vec<AliasOutcome>, Vec<Nested>)> {
+    let class_of: HashMap<&str, &str> = input.components.iter().map(|c| (c.path.as_str(), c.class.as_str())).collect();
+    let mut requests = Vec::new();
+    for (i, b) in input.buffers.iter().enumerate() {
+        if let Some(target) = &b.decl.aliases {
+            requests.push(AliasRequest {
+                buffer: b.full_name(),
+                target: format!("{}/{target}", b.decl.component),
+                leaf: Some(i),
+                from: vec![i],
+                to: region_members(&input.buffers, &input.components, &b.decl.component, target),
+            });
+        }
+    }
+    for g in &input.group_aliases {
+        requests.push(AliasRequest {
+            buffer: format!("{}/{}", g.component, g.entry),
+            target: format!("{}/{}", g.component, g.target),
+            leaf: None,
+            from: under(&input.buffers, &g.child),
+            to: region_members(&input.buffers, &input.components, &g.component, &g.target),
+        });
+    }
+    let mut outcomes = Vec::new();
+    let mut nested = Vec::new();
+    for AliasRequest { buffer, target, leaf, from, to } in requests {
+        let Some(to) = to else {
+            outcomes.push(AliasOutcome {
+                buffer,
+                target,
+                verdict: AliasVerdict::UnknownTarget,
+                detail: "no such buffer or child region".into(),
+            });
+            continue;
+        };
+        let verdict = alias_verdict(input, lifetimes, &from, &to)?;
+        let outcome = match verdict {
+            Verdict::Unused => {
+                (AliasVerdict::Unused, "nothing to share: empty, persistent, or in different pools".to_string())
+            }
+            Verdict::Disjoint => {
+                (AliasVerdict::Disjoint, "lifetimes never overlap; the solver may share storage".to_string())
+            }
+            Verdict::Overlap(a, t, instant) => {
+                let nested_ok = leaf.and_then(|i| {
+                    let b = &input.buffers[i];
+                    let class = class_of.get(b.decl.component.as_str())?;
+                    let &[t_leaf] = to.as_slice() else {
+                        return None;
+                    };
+                    let same_pool = input.buffers[t_leaf].pool == b.pool;
+                    (table.is_nested_alias(class, &b.decl.name) && same_pool).then_some(())?;
+                    // Where CuBIE put it, else at the start of the target
+                    // (CuBIE's first fit) when it fits there.
+                    let fits = b.bytes().ok()? <= input.buffers[t_leaf].bytes().ok()?;
+                    b.alias_offset.or(fits.then_some(0)).map(|offset| Nested { buffer: i, target: t_leaf, offset })
+                });
+                match nested_ok {
+                    Some(m) => {
+                        let detail = format!("placed at byte {} inside its target, as CuBIE does", m.offset);
+                        nested.push(m);
+                        (AliasVerdict::Nested, detail)
+                    }
+                    None => (
+                        AliasVerdict::Refused,
+                        format!(
+                            "`{}` and `{}` are both live at instant {instant} ({})",
+                            input.buffers[a].full_name(),
+                            input.buffers[t].full_name(),
+                            lifetimes.timeline.get(instant as usize).map_or("", String::as_str)
+                        ),
+                    ),
+                }
+            }
+        };
+        outcomes.push(AliasOutcome { buffer, target, verdict: outcome.0, detail: outcome.1 });
+    }
+    Ok((outcomes, nested))
+}
+
 /// Plans a CuBIE dump with the built-in CuBIE lifetime table.
 pub fn plan_dump(dump: &Dump, options: &PlanOptions) -> Result<PlanReport> {
     plan(&PlanInput::from_dump(dump)?, &LifetimeTable::cubie()?, options)
@@ -650,12 +683,7 @@ fn first_common(a: &[Interval], b: &[Interval]) -> u64 {
 
 /// Groups buffers into placement units: each nested alias joins its
 /// target's unit at its offset.
-fn build_units(
-    input: &PlanInput,
-    lifetimes: &Lifetimes,
-    nested: &[(usize, usize, u64)],
-    align16: bool,
-) -> Result<Vec<Unit>> {
+fn build_units(input: &PlanInput, lifetimes: &Lifetimes, nested: &[Nested], align16: bool) -> Result<Vec<Unit>> {
     let n = input.buffers.len();
     // (root buffer, offset within the root's unit); chains resolve upward.
     let mut home: Vec<(usize, u64)> = (0..n).map(|i| (i, 0)).collect();
@@ -663,7 +691,7 @@ fn build_units(
     let mut rounds = 0;
     while changed {
         changed = false;
-        for &(a, t, off) in nested {
+        for &Nested { buffer: a, target: t, offset: off } in nested {
             let (root, base) = home[t];
             let want = (root, base.checked_add(off).ok_or_else(|| Error::Overflow("alias offset".into()))?);
             if home[a] != want && root != a {
@@ -678,8 +706,7 @@ fn build_units(
     }
     let mut unit_of_root: HashMap<usize, usize> = HashMap::new();
     let mut units: Vec<Unit> = Vec::new();
-    for i in 0..n {
-        let (root, within) = home[i];
+    for (i, &(root, within)) in home.iter().enumerate() {
         let b = &input.buffers[i];
         let item = b.decl.precision.itemsize();
         let alignment = if align16 { item.max(16) } else { item };
@@ -707,10 +734,6 @@ fn build_units(
         let mut segs = std::mem::take(&mut unit.segments);
         segs.extend(lifetimes.buffers[i].iter().copied());
         unit.segments = lifetimes::merge_segments(segs);
-    }
-    // A unit headed by an empty target still spans its members.
-    for unit in &mut units {
-        unit.members.sort_by_key(|&(m, w)| (w, m));
     }
     Ok(units)
 }
