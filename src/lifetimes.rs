@@ -38,7 +38,7 @@
 //!   which other buffers may reuse the storage.
 //! * An argument refinement must reach the child's first (last) leaf when the
 //!   parent's buffer is live just before (after) the child's mount, since the
-//!   value then flows in (out); [`derive`] checks this.
+//!   value then flows in (out); [`derive()`] checks this.
 
 use crate::error::{Error, Result};
 use crate::problem::{Buffer, Interval};
