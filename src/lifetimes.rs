@@ -384,26 +384,6 @@ pub struct Lifetimes {
     pub unmapped_components: Vec<String>,
 }
 
-impl Lifetimes {
-    /// The whole run, `[0, timeline length)`.
-    pub fn run(&self) -> Interval {
-        Interval::new(0, self.timeline.len() as u64)
-    }
-
-    /// Labels of the instants in `segments` (for messages).
-    pub fn describe(&self, segments: &[Interval]) -> String {
-        let mut parts = Vec::new();
-        for s in segments {
-            for t in s.start..s.end {
-                if let Some(label) = self.timeline.get(t as usize) {
-                    parts.push(format!("{t}: {label}"));
-                }
-            }
-        }
-        parts.join("; ")
-    }
-}
-
 /// A node of the kernel-wide tree built by grafting component trees.
 struct GNode {
     label: String,

@@ -5,12 +5,15 @@
 //! `all_local`, `all_shared`) also the same locations and, by CuBIE's pool
 //! rules, the same pools.
 //!
+//! For those placements the model's plan also equals the dump's.
+//!
 //! The parameters come from the dump's configuration and what CuBIE
 //! resolved; the stage count comes from the model's algorithm row and is
 //! checked against the dump. Sizes that depend on the reference system's
 //! sparsity come from `models/reference-system.toml`.
 
 use smemplan::model::{builtin, expr::Value};
+use smemplan::plan::{plan_dump, PlanOptions};
 use smemplan::registry::dump::Dump;
 use std::collections::BTreeMap;
 
@@ -123,6 +126,12 @@ fn models_declare_what_cubie_registered() {
                     .unwrap();
                 assert_eq!(b.pool.as_str(), row.pool, "{id}: pool of {}", b.full_name());
             }
+            // Same declarations, same pools: the model plans exactly like
+            // the dump.
+            let (from_model, from_dump) =
+                (inst.plan(&PlanOptions::default()).unwrap(), plan_dump(d, &PlanOptions::default()).unwrap());
+            let bytes = |r: &smemplan::plan::PlanReport| (r.shared_bytes, r.local_bytes, r.persistent_local_bytes);
+            assert_eq!(bytes(&from_model), bytes(&from_dump), "{id}: model and dump plans differ");
             checked_pools += 1;
         }
     }

@@ -4,7 +4,7 @@
 //! Writes nothing.
 
 use smemplan::lifetimes::{segments_overlap, LifetimeTable};
-use smemplan::plan::{plan, AliasVerdict, PlanInput, PlanOptions, PlanReport};
+use smemplan::plan::{plan, AliasVerdict, PlanInput, PlanOptions, PlanReport, Pool};
 use smemplan::problem::Interval;
 use smemplan::registry::dump::Dump;
 
@@ -71,6 +71,10 @@ fn optimised_plans_beat_cubie_on_every_reference_configuration() {
             r.persistent_local_bytes,
             top.persistent_local_bytes
         );
+        for pool in Pool::ALL {
+            let p = r.pool(pool).unwrap();
+            assert!(p.lower_bound <= p.peak && p.peak <= p.bytes, "{id}: {p:?}");
+        }
         let implicit = d.config.resolved.get("is_implicit").and_then(|v| v.as_bool()).unwrap();
         if d.config.placement == "all_shared" && implicit {
             assert!(
