@@ -17,12 +17,16 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod allocator;
 pub mod check;
 pub mod error;
 pub mod format;
 pub mod generate;
 pub mod interference;
+pub mod lifetimes;
+pub mod model;
 pub mod occupancy;
+pub mod plan;
 pub mod plot;
 pub mod problem;
 pub mod registry;

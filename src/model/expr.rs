@@ -1,0 +1,385 @@
+//! The small expression language of kernel models: sizes, conditions and
+//! locations written in terms of the model's parameters.
+//!
+//! ```text
+//! expr   := or
+//! or     := and ('||' and)*
+//! and    := cmp ('&&' cmp)*
+//! cmp    := sum (('=='|'!='|'<'|'<='|'>'|'>=') sum)?
+//! sum    := term (('+'|'-') term)*
+//! term   := unary (('*'|'/'|'%') unary)*
+//! unary  := ('-'|'!') unary | atom
+//! atom   := INT | 'text' | "text" | NAME | NAME '(' expr (',' expr)* ')' | '(' expr ')'
+//! ```
+//!
+//! Values are 64-bit integers or strings. Arithmetic is checked (overflow and
+//! division by zero are errors, never wraps); `/` rounds toward zero;
+//! comparisons and `!`, `&&`, `||` give 0 or 1 (any non-zero integer is
+//! true). Functions: `max(a, ...)`, `min(a, ...)`, `ceil(a, b)` = ⌈a / b⌉ for
+//! a ≥ 0, b > 0, and `if(c, a, b)`. Names are looked up through a caller's
+//! function, so parameters and derived values resolve lazily.
+
+use std::fmt;
+
+/// A value: an integer or a string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    /// A 64-bit signed integer (booleans are 0 and 1).
+    Int(i64),
+    /// A string.
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "'{s}'"),
+        }
+    }
+}
+
+impl Value {
+    /// Parses a `--set` style value: an integer, `true`/`false`, else a string.
+    pub fn parse_loose(text: &str) -> Value {
+        match text {
+            "true" => Value::Int(1),
+            "false" => Value::Int(0),
+            _ => text.parse::<i64>().map(Value::Int).unwrap_or_else(|_| Value::Str(text.to_string())),
+        }
+    }
+}
+
+/// A parsed expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// A literal.
+    Lit(Value),
+    /// A name to look up.
+    Name(String),
+    /// `-e` or `!e`.
+    Unary(char, Box<Expr>),
+    /// `a op b`.
+    Binary(&'static str, Box<Expr>, Box<Expr>),
+    /// `f(args)`.
+    Call(String, Vec<Expr>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Int(i64),
+    Str(String),
+    Name(String),
+    Op(&'static str),
+}
+
+const OPS: [&str; 17] = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "+", "-", "*", "/", "%", "!", "(", ")", ","];
+
+fn lex(text: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as char;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && (b[i] as char).is_ascii_digit() {
+                i += 1;
+            }
+            let digits = &text[start..i];
+            out.push(Tok::Int(digits.parse().map_err(|_| format!("integer `{digits}` does not fit in 64 bits"))?));
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < b.len() && ((b[i] as char).is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(Tok::Name(text[start..i].to_string()));
+        } else if c == '\'' || c == '"' {
+            let end =
+                text[i + 1..].find(c).ok_or_else(|| format!("unterminated string starting at column {}", i + 1))?;
+            out.push(Tok::Str(text[i + 1..i + 1 + end].to_string()));
+            i += end + 2;
+        } else {
+            let op = OPS
+                .iter()
+                .find(|op| text[i..].starts_with(**op))
+                .ok_or_else(|| format!("unexpected `{c}` at column {}", i + 1))?;
+            out.push(Tok::Op(op));
+            i += op.len();
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek_op(&self) -> Option<&'static str> {
+        match self.toks.get(self.pos) {
+            Some(Tok::Op(op)) => Some(op),
+            _ => None,
+        }
+    }
+
+    fn eat(&mut self, op: &str) -> bool {
+        if self.peek_op() == Some(op) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn binary(&mut self, ops: &[&'static str], next: fn(&mut Parser) -> Result<Expr, String>) -> Result<Expr, String> {
+        let mut lhs = next(self)?;
+        while let Some(op) = self.peek_op().filter(|op| ops.contains(op)) {
+            self.pos += 1;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(next(self)?));
+        }
+        Ok(lhs)
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        self.binary(&["||"], Parser::and)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        self.binary(&["&&"], Parser::cmp)
+    }
+
+    fn cmp(&mut self) -> Result<Expr, String> {
+        let lhs = self.sum()?;
+        match self.peek_op().filter(|op| ["==", "!=", "<", "<=", ">", ">="].contains(op)) {
+            Some(op) => {
+                self.pos += 1;
+                Ok(Expr::Binary(op, Box::new(lhs), Box::new(self.sum()?)))
+            }
+            None => Ok(lhs),
+        }
+    }
+
+    fn sum(&mut self) -> Result<Expr, String> {
+        self.binary(&["+", "-"], Parser::term)
+    }
+
+    fn term(&mut self) -> Result<Expr, String> {
+        self.binary(&["*", "/", "%"], Parser::unary)
+    }
+
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.eat("-") {
+            return Ok(Expr::Unary('-', Box::new(self.unary()?)));
+        }
+        if self.eat("!") {
+            return Ok(Expr::Unary('!', Box::new(self.unary()?)));
+        }
+        self.atom()
+    }
+
+    fn atom(&mut self) -> Result<Expr, String> {
+        let tok = self.toks.get(self.pos).cloned().ok_or("unexpected end of expression")?;
+        self.pos += 1;
+        match tok {
+            Tok::Int(i) => Ok(Expr::Lit(Value::Int(i))),
+            Tok::Str(s) => Ok(Expr::Lit(Value::Str(s))),
+            Tok::Name(name) => {
+                if !self.eat("(") {
+                    return Ok(Expr::Name(name));
+                }
+                let mut args = vec![self.or()?];
+                while self.eat(",") {
+                    args.push(self.or()?);
+                }
+                if !self.eat(")") {
+                    return Err(format!("expected `)` after the arguments of `{name}`"));
+                }
+                Ok(Expr::Call(name, args))
+            }
+            Tok::Op("(") => {
+                let e = self.or()?;
+                if !self.eat(")") {
+                    return Err("expected `)`".into());
+                }
+                Ok(e)
+            }
+            Tok::Op(op) => Err(format!("unexpected `{op}`")),
+        }
+    }
+}
+
+impl Expr {
+    /// Parses `text`.
+    pub fn parse(text: &str) -> Result<Expr, String> {
+        let mut p = Parser { toks: lex(text)?, pos: 0 };
+        let e = p.or()?;
+        match p.toks.get(p.pos) {
+            None => Ok(e),
+            Some(t) => Err(format!("unexpected {} after a complete expression", describe(t))),
+        }
+    }
+
+    /// Evaluates with `lookup` resolving names.
+    pub fn eval(&self, lookup: &mut dyn FnMut(&str) -> Result<Value, String>) -> Result<Value, String> {
+        match self {
+            Expr::Lit(v) => Ok(v.clone()),
+            Expr::Name(n) => lookup(n),
+            Expr::Unary(op, e) => {
+                let v = e.eval(lookup)?;
+                match op {
+                    '-' => int(&v, "-")?.checked_neg().map(Value::Int).ok_or_else(|| "overflow in `-`".into()),
+                    _ => Ok(Value::Int(i64::from(!truth(&v)?))),
+                }
+            }
+            Expr::Binary(op, a, b) => {
+                if *op == "&&" || *op == "||" {
+                    let l = truth(&a.eval(lookup)?)?;
+                    let short = if *op == "&&" { !l } else { l };
+                    let r = if short { l } else { truth(&b.eval(lookup)?)? };
+                    return Ok(Value::Int(i64::from(r)));
+                }
+                let (l, r) = (a.eval(lookup)?, b.eval(lookup)?);
+                binary(op, &l, &r)
+            }
+            Expr::Call(f, args) => {
+                let vals = args.iter().map(|a| a.eval(lookup)).collect::<Result<Vec<_>, _>>()?;
+                call(f, &vals)
+            }
+        }
+    }
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Int(i) => format!("`{i}`"),
+        Tok::Str(s) => format!("'{s}'"),
+        Tok::Name(n) => format!("`{n}`"),
+        Tok::Op(o) => format!("`{o}`"),
+    }
+}
+
+fn int(v: &Value, what: &str) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Str(s) => Err(format!("`{what}` needs integers, got '{s}'")),
+    }
+}
+
+fn truth(v: &Value) -> Result<bool, String> {
+    int(v, "a condition").map(|i| i != 0)
+}
+
+fn binary(op: &str, l: &Value, r: &Value) -> Result<Value, String> {
+    let cmp = |ord: std::cmp::Ordering| -> Result<Value, String> {
+        if std::mem::discriminant(l) != std::mem::discriminant(r) {
+            return Err(format!("cannot compare {l} with {r}"));
+        }
+        let yes = match op {
+            "==" => ord.is_eq(),
+            "!=" => !ord.is_eq(),
+            "<" => ord.is_lt(),
+            "<=" => ord.is_le(),
+            ">" => ord.is_gt(),
+            _ => ord.is_ge(),
+        };
+        Ok(Value::Int(i64::from(yes)))
+    };
+    if ["==", "!=", "<", "<=", ">", ">="].contains(&op) {
+        return cmp(l.cmp(r));
+    }
+    let (a, b) = (int(l, op)?, int(r, op)?);
+    let overflow = || format!("overflow in `{a} {op} {b}`");
+    let v = match op {
+        "+" => a.checked_add(b).ok_or_else(overflow)?,
+        "-" => a.checked_sub(b).ok_or_else(overflow)?,
+        "*" => a.checked_mul(b).ok_or_else(overflow)?,
+        "/" | "%" if b == 0 => return Err(format!("division by zero in `{a} {op} {b}`")),
+        "/" => a.checked_div(b).ok_or_else(overflow)?,
+        _ => a.checked_rem(b).ok_or_else(overflow)?,
+    };
+    Ok(Value::Int(v))
+}
+
+fn call(f: &str, args: &[Value]) -> Result<Value, String> {
+    let ints = || args.iter().map(|a| int(a, f)).collect::<Result<Vec<_>, _>>();
+    match (f, args.len()) {
+        ("max", 1..) => Ok(Value::Int(ints()?.into_iter().max().unwrap_or(0))),
+        ("min", 1..) => Ok(Value::Int(ints()?.into_iter().min().unwrap_or(0))),
+        ("ceil", 2) => {
+            let v = ints()?;
+            let (a, b) = (v[0], v[1]);
+            if a < 0 || b <= 0 {
+                return Err(format!("ceil({a}, {b}) needs a ≥ 0 and b > 0"));
+            }
+            Ok(Value::Int(a / b + i64::from(a % b != 0)))
+        }
+        ("if", 3) => Ok(if truth(&args[0])? { args[1].clone() } else { args[2].clone() }),
+        ("max" | "min", _) => Err(format!("`{f}` needs at least one argument")),
+        ("ceil", n) | ("if", n) => Err(format!("`{f}` takes {} arguments, not {n}", if f == "if" { 3 } else { 2 })),
+        _ => Err(format!("unknown function `{f}` (known: max, min, ceil, if)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(text: &str) -> Result<Value, String> {
+        Expr::parse(text)?.eval(&mut |name| match name {
+            "n" => Ok(Value::Int(20)),
+            "s" => Ok(Value::Int(4)),
+            "linear" => Ok(Value::Str("mr".into())),
+            other => Err(format!("unknown name `{other}`")),
+        })
+    }
+
+    #[test]
+    fn arithmetic_and_precedence() {
+        assert_eq!(eval("(s - 1) * n"), Ok(Value::Int(60)));
+        assert_eq!(eval("2 + 3 * 4 - -1"), Ok(Value::Int(15)));
+        assert_eq!(eval("7 / 2 + 7 % 2"), Ok(Value::Int(4)));
+        assert_eq!(eval("ceil(n, 3)"), Ok(Value::Int(7)));
+        assert_eq!(eval("max(1, n, s) + min(s, 2)"), Ok(Value::Int(22)));
+    }
+
+    #[test]
+    fn conditions_and_strings() {
+        assert_eq!(eval("linear == 'mr' && n > 3"), Ok(Value::Int(1)));
+        assert_eq!(eval("linear != \"mr\" || !1"), Ok(Value::Int(0)));
+        assert_eq!(eval("if(linear == 'lu', n, 0)"), Ok(Value::Int(0)));
+        assert_eq!(eval("0 && nope"), Ok(Value::Int(0)), "short-circuit skips the unknown name");
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        for (text, want) in [
+            ("n +", "unexpected end"),
+            ("n / 0", "division by zero"),
+            ("9223372036854775807 + 1", "overflow"),
+            ("linear * 2", "needs integers"),
+            ("linear < 2", "cannot compare"),
+            ("foo(1)", "unknown function"),
+            ("ceil(1)", "takes 2 arguments"),
+            ("nope", "unknown name"),
+            ("(n", "expected `)`"),
+            ("n n", "after a complete expression"),
+            ("'open", "unterminated"),
+            ("n $ 2", "unexpected `$`"),
+            ("ceil(-1, 2)", "needs a ≥ 0"),
+        ] {
+            let e = eval(text).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn loose_values() {
+        assert_eq!(Value::parse_loose("12"), Value::Int(12));
+        assert_eq!(Value::parse_loose("true"), Value::Int(1));
+        assert_eq!(Value::parse_loose("f64"), Value::Str("f64".into()));
+    }
+}

@@ -1,0 +1,139 @@
+//! Each built-in solver-family model, at a reference configuration's
+//! parameters, declares exactly the components and leaf buffers CuBIE
+//! registered there: same paths, classes, names, sizes, element types,
+//! persistence and alias hints; for the fixed placements (`default`,
+//! `all_local`, `all_shared`) also the same locations and, by CuBIE's pool
+//! rules, the same pools.
+//!
+//! For those placements the model's plan also equals the dump's.
+//!
+//! The parameters come from the dump's configuration and what CuBIE
+//! resolved; the stage count comes from the model's algorithm row and is
+//! checked against the dump. Sizes that depend on the reference system's
+//! sparsity come from `models/reference-system.toml`.
+
+use smemplan::model::{builtin, expr::Value};
+use smemplan::plan::{plan_dump, PlanOptions};
+use smemplan::registry::dump::Dump;
+use std::collections::BTreeMap;
+
+fn dumps() -> Vec<Dump> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()).collect()
+}
+
+fn system_sizes() -> toml::Table {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/reference-system.toml");
+    std::fs::read_to_string(path).unwrap().parse().unwrap()
+}
+
+/// `--set` pairs for one reference configuration.
+fn sets(d: &Dump, params: &BTreeMap<String, Value>, system: &toml::Table) -> Vec<(String, String)> {
+    let c = &d.config;
+    let r = &c.resolved;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: String| {
+        if params.contains_key(k) {
+            out.push((k.to_string(), v));
+        }
+    };
+    set("algorithm", c.algorithm.clone());
+    set("n", c.n_states.to_string());
+    set("p", c.n_parameters.to_string());
+    set("d", c.n_drivers.to_string());
+    set("o", c.n_observables.to_string());
+    set("precision", c.precision.to_string());
+    set("loc", if c.placement == "all_shared" { "shared" } else { "local" }.to_string());
+    set("controller", r["step_controller"].as_str().unwrap().to_string());
+    if let Some(linear) = r["linear_correction_type"].as_str() {
+        set("linear", if linear == "minimal_residual" { "mr" } else { linear }.to_string());
+    }
+    set("smooth", r["smooth_error"].as_bool().unwrap().to_string());
+    set("dense", r["dense_prediction"].as_bool().unwrap().to_string());
+    let outputs: Vec<&str> = c
+        .solver_kwargs
+        .get("output_types")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let metrics =
+        outputs.iter().filter(|o| !["state", "observables", "iteration_counters", "time"].contains(o)).count();
+    set("summary_metrics", metrics.to_string());
+    set("save_counters", outputs.contains(&"iteration_counters").to_string());
+    let row = system[&format!("n{}", c.n_states)].as_table().unwrap();
+    for (k, v) in row {
+        set(k, v.as_integer().unwrap().to_string());
+    }
+    out
+}
+
+#[test]
+fn models_declare_what_cubie_registered() {
+    let system = system_sizes();
+    let dumps = dumps();
+    assert_eq!(dumps.len(), 375);
+    let mut checked_pools = 0;
+    for d in &dumps {
+        let id = &d.config.id;
+        let model = builtin(&d.config.family).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let sets = sets(d, model.params(), &system);
+        let inst = model.instantiate(&sets).unwrap_or_else(|e| panic!("{id}: {e}"));
+        if let Some(Value::Int(s)) = inst.params.get("stages") {
+            assert_eq!(Some(*s), d.config.resolved["tableau_stage_count"].as_i64(), "{id}: stage count");
+        }
+
+        let mut want: Vec<(String, String)> = d.components.iter().map(|c| (c.path.clone(), c.class.clone())).collect();
+        let mut got: Vec<(String, String)> =
+            inst.components.iter().map(|c| (c.path.clone(), c.class.clone())).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{id}: components");
+
+        let fixed = ["default", "all_local", "all_shared"].contains(&d.config.placement.as_str());
+        let key = |component: &str, name: &str| format!("{component}/{name}");
+        let mut want: BTreeMap<String, String> = BTreeMap::new();
+        for b in d.buffers.iter().filter(|b| b.rollup_of.is_none()) {
+            let loc = if fixed { b.location.to_string() } else { String::new() };
+            let desc = format!("{} {} persistent={} aliases={:?} {loc}", b.size, b.dtype, b.persistent, b.aliases);
+            assert!(want.insert(key(&b.component, &b.name), desc).is_none(), "{id}: repeated buffer");
+        }
+        let mut got: BTreeMap<String, String> = BTreeMap::new();
+        for b in &inst.buffers {
+            let loc = if fixed { b.location.to_string() } else { String::new() };
+            let desc = format!("{} {} persistent={} aliases={:?} {loc}", b.size, b.precision, b.persistent, b.aliases);
+            assert!(got.insert(key(&b.component, &b.name), desc).is_none(), "{id}: repeated buffer");
+        }
+        for (k, w) in &want {
+            assert_eq!(got.get(k), Some(w), "{id}: buffer {k}");
+        }
+        for k in got.keys() {
+            assert!(want.contains_key(k), "{id}: the model declares {k}, CuBIE does not");
+        }
+
+        if fixed {
+            let input = inst.plan_input().unwrap();
+            for b in &input.buffers {
+                let row = d
+                    .buffers
+                    .iter()
+                    .find(|r| r.rollup_of.is_none() && r.component == b.decl.component && r.name == b.decl.name)
+                    .unwrap();
+                assert_eq!(b.pool.as_str(), row.pool, "{id}: pool of {}", b.full_name());
+            }
+            // Same declarations, same pools: the model plans exactly like
+            // the dump.
+            let (from_model, from_dump) =
+                (inst.plan(&PlanOptions::default()).unwrap(), plan_dump(d, &PlanOptions::default()).unwrap());
+            let bytes = |r: &smemplan::plan::PlanReport| (r.shared_bytes, r.local_bytes, r.persistent_local_bytes);
+            assert_eq!(bytes(&from_model), bytes(&from_dump), "{id}: model and dump plans differ");
+            checked_pools += 1;
+        }
+    }
+    assert!(checked_pools > 200, "{checked_pools}");
+}
