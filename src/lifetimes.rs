@@ -343,21 +343,7 @@ pub fn merge_segments(mut spans: Vec<Interval>) -> Segments {
     out
 }
 
-/// Whether two segment lists share an instant.
-pub fn segments_overlap(a: &[Interval], b: &[Interval]) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i].overlaps(&b[j]) {
-            return true;
-        }
-        if a[i].end <= b[j].end {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    false
-}
+pub use crate::problem::segments_overlap;
 
 /// A problem [`Buffer`] live on `segments` (non-empty): its lifetime spans
 /// them and the holes between them become gaps.

@@ -158,18 +158,7 @@ impl Buffer {
         }
         let a: Vec<Interval> = self.segments().collect();
         let b: Vec<Interval> = other.segments().collect();
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            if a[i].overlaps(&b[j]) {
-                return true;
-            }
-            if a[i].end <= b[j].end {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-        false
+        segments_overlap(&a, &b)
     }
 
     /// Whether the buffer is live at instant `t`.
@@ -229,6 +218,22 @@ impl Buffer {
         }
         Ok(())
     }
+}
+
+/// Whether two sorted lists of disjoint segments share an instant.
+pub fn segments_overlap(a: &[Interval], b: &[Interval]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].overlaps(&b[j]) {
+            return true;
+        }
+        if a[i].end <= b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    false
 }
 
 /// A validated set of buffers and an optional capacity (see the module docs
