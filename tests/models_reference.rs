@@ -137,3 +137,31 @@ fn models_declare_what_cubie_registered() {
     }
     assert!(checked_pools > 200, "{checked_pools}");
 }
+
+/// At a fixed placement, the `cubie` registry built from a model's
+/// declarations (its classes' registration orders and roll-ups) is the one
+/// the dump records: same per-run numbers and the same slice for every
+/// buffer of the whole kernel.
+#[test]
+fn model_registries_reproduce_cubie_layouts() {
+    use smemplan::registry::Registry;
+    let system = system_sizes();
+    let mut checked = 0;
+    for d in dumps().iter().filter(|d| ["default", "all_local", "all_shared"].contains(&d.config.placement.as_str())) {
+        let id = &d.config.id;
+        let model = builtin(&d.config.family).unwrap();
+        let inst = model.instantiate(&sets(d, model.params(), &system)).unwrap();
+        let (from_model, root) = inst.registry().unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(root, d.components[0].path, "{id}: top level");
+        let from_dump = Registry::from_dump(d).unwrap();
+        assert_eq!(from_model.footprint(&root).unwrap(), from_dump.footprint(&root).unwrap(), "{id}: footprint");
+        let (got, want) = (from_model.flatten(&root).unwrap(), from_dump.flatten(&root).unwrap());
+        assert_eq!(got.len(), want.len(), "{id}: buffers");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w, "{id}: {}/{}", w.component, w.name);
+        }
+        assert_eq!(from_model.footprint(&root).unwrap().shared_bytes, d.top_level.shared_bytes_per_run, "{id}");
+        checked += 1;
+    }
+    assert!(checked > 200, "{checked}");
+}
