@@ -145,6 +145,13 @@ fn sets_precision_and_models_change_the_numbers() {
     assert!(u(&local["cubie"]["local_bytes"]) > u(&base["cubie"]["local_bytes"]));
     let other = plan(&["--set", "algorithm=kvaerno5", "--set", "smooth=true"]);
     assert!(shared(&other, "cubie") > shared(&base, "cubie"), "seven stages need more than four");
+    let small_device = plan(&["--device", "simulator"]);
+    assert!(u(&small_device["cubie"]["block_size"]) < u(&base["cubie"]["block_size"]), "48 KiB fits fewer runs");
+    let huge = plan(&["--set", "n=20000"]);
+    for side in ["cubie", "optimized"] {
+        assert!(huge[side]["block_size"].is_null(), "{side}: one run exceeds the limit");
+        assert!(huge[side]["block_error"].as_str().unwrap().contains("per-block limit"), "{side}");
+    }
     let erk = plan(&["--model", "erk", "--set", "n=3"]);
     assert_eq!(erk["input"]["name"], "erk");
     // A model file: a copy of a built-in one, includes resolved from the

@@ -213,6 +213,7 @@ struct OptimizedSide<'a> {
     best_block_size: Option<Best>,
 }
 
+/// The JSON report (field meanings are documented in the README).
 #[derive(Serialize)]
 struct Report<'a> {
     input: &'a Input,
