@@ -149,6 +149,9 @@ impl PhaseTree {
     }
 }
 
+/// In [`ClassLifetimes::registration`], stands for every entry not named.
+pub const REGISTRATION_REST: &str = "...";
+
 /// One class's entry of a [`LifetimeTable`]: phases, where its children run,
 /// where its buffers and the arguments it is handed live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +169,13 @@ pub struct ClassLifetimes {
     /// lifetimes overlap: the class's code is written so that the buffer may
     /// sit at the start of its target while both are live.
     pub nested_aliases: BTreeSet<String>,
+    /// The order in which the class registers its entries with CuBIE's
+    /// registry: own buffer names and child names, with [`REGISTRATION_REST`] (`...`) standing for
+    /// every entry not named (own buffers first, then children, each in
+    /// declaration order). Empty: own buffers, then children. Names the
+    /// instance lacks are skipped. Only [`crate::model::Instance::registry`]
+    /// reads it; lifetimes do not depend on it.
+    pub registration: Vec<String>,
     /// Line of each `kind.key` entry in its source (for error messages).
     lines: BTreeMap<String, usize>,
 }
@@ -210,6 +220,8 @@ pub(crate) struct RawClass {
     arguments: BTreeMap<String, Spanned<OneOrMany>>,
     #[serde(default)]
     aliases: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    registration: Option<Spanned<Vec<String>>>,
 }
 
 /// 1-based line of byte `offset` in `text`.
@@ -283,7 +295,24 @@ impl RawClass {
             }
             nested_aliases.insert(name.clone());
         }
-        Ok(ClassLifetimes { phases: tree, children, buffers, arguments, nested_aliases, lines })
+        let registration = match &self.registration {
+            None => Vec::new(),
+            Some(list) => {
+                let line = line_of(text, list.span().start);
+                let mut seen = BTreeSet::new();
+                for name in list.get_ref() {
+                    if name.is_empty() || !seen.insert(name.as_str()) {
+                        return Err(err(
+                            line,
+                            format!("{class}.registration"),
+                            format!("`{name}` is empty or named twice"),
+                        ));
+                    }
+                }
+                list.get_ref().clone()
+            }
+        };
+        Ok(ClassLifetimes { phases: tree, children, buffers, arguments, nested_aliases, registration, lines })
     }
 }
 

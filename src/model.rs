@@ -22,9 +22,11 @@
 pub mod expr;
 
 use crate::error::{Error, Result};
-use crate::lifetimes::{line_of, toml_error, LifetimeTable, RawClass};
+use crate::lifetimes::{line_of, toml_error, LifetimeTable, RawClass, REGISTRATION_REST};
 use crate::plan::{GroupAlias, PlanInput, PlanOptions, PlanReport};
+use crate::registry::replay::Registration;
 use crate::registry::types::{BufferDecl, ComponentDecl, Location, Precision};
+use crate::registry::Registry;
 use expr::{Expr, Value};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -691,6 +693,83 @@ impl Instance {
     pub fn plan(&self, options: &PlanOptions) -> Result<PlanReport> {
         crate::plan::plan(&self.plan_input()?, &self.table, options)
     }
+
+    /// CuBIE 0.17.0's registry for this instance, and the path of its
+    /// top-level component (the one component without a parent).
+    ///
+    /// Each component registers its own buffers and rolls up its children
+    /// (a child is the component one path segment below it; a whole-child
+    /// alias becomes the roll-up's alias) in the order its class's
+    /// `registration` list gives (see [`crate::lifetimes::ClassLifetimes`]).
+    pub fn registry(&self) -> Result<(Registry, String)> {
+        let err = |message: String| Error::Model { file: self.model.clone(), line: 0, key: None, message };
+        let paths: HashSet<&str> = self.components.iter().map(|c| c.path.as_str()).collect();
+        fn parent_of<'a>(paths: &HashSet<&str>, path: &'a str) -> Option<&'a str> {
+            path.rfind('/').map(|k| &path[..k]).filter(|p| paths.contains(p))
+        }
+        let roots: Vec<&str> =
+            self.components.iter().map(|c| c.path.as_str()).filter(|p| parent_of(&paths, p).is_none()).collect();
+        let root = match roots.as_slice() {
+            [root] => root.to_string(),
+            _ => {
+                return Err(err(format!(
+                    "a kernel has one top-level component; this one has {} ({})",
+                    roots.len(),
+                    roots.join(", ")
+                )))
+            }
+        };
+        let registrations = self
+            .components
+            .iter()
+            .map(|c| {
+                let own = self
+                    .buffers
+                    .iter()
+                    .filter(|b| b.component == c.path)
+                    .map(|b| (b.name.clone(), Registration::Buffer(b.clone())));
+                let children =
+                    self.components.iter().filter(|k| parent_of(&paths, &k.path) == Some(c.path.as_str())).map(|k| {
+                        let name = k.path.rsplit('/').next().unwrap_or_default().to_string();
+                        let aliases = self.group_aliases.iter().find(|g| g.child == k.path).map(|g| g.target.clone());
+                        (name.clone(), Registration::Child { name, component: k.path.clone(), aliases })
+                    });
+                let order = self.table.classes.get(&c.class).map_or(&[][..], |l| l.registration.as_slice());
+                in_registration_order(own.chain(children).collect(), order)
+                    .map_err(|m| err(format!("component `{}` ({}): {m}", c.path, c.class)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((Registry::replay(&self.components, &registrations)?, root))
+    }
+}
+
+/// `items` (own buffers, then children, each in declaration order) arranged
+/// by a class's `registration` list.
+fn in_registration_order(
+    items: Vec<(String, Registration)>,
+    order: &[String],
+) -> std::result::Result<Vec<Registration>, String> {
+    if order.is_empty() {
+        return Ok(items.into_iter().map(|(_, r)| r).collect());
+    }
+    for name in order {
+        if items.iter().filter(|(n, _)| n == name).count() > 1 {
+            return Err(format!("`{name}` in its class's registration list names both a buffer and a child"));
+        }
+    }
+    let (named, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(n, _)| order.contains(n));
+    let mut named: HashMap<String, Registration> = named.into_iter().collect();
+    let mut rest = Some(rest);
+    let mut out = Vec::new();
+    for name in order {
+        if name == REGISTRATION_REST {
+            out.extend(rest.take().into_iter().flatten().map(|(_, r)| r));
+        } else if let Some(r) = named.remove(name) {
+            out.push(r);
+        }
+    }
+    out.extend(rest.into_iter().flatten().map(|(_, r)| r));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -841,6 +920,77 @@ with = { width = "n" }
         let cyclic = GOOD.replace(r#"twice = "2 * n""#, "twice = \"2 * twice\"");
         let e = parse(&cyclic).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("in terms of itself"), "{e}");
+    }
+
+    /// A loop that rolls up its step after its own buffers (default
+    /// order), and a step whose class registers its child first and one
+    /// buffer last; the step's `late` aliases the child's region.
+    const ORDERED: &str = r#"
+name = "ordered"
+[params]
+precision = "f32"
+[classes.Step]
+registration = ["inner", "...", "late"]
+[[component]]
+path = "k"
+class = "Loop"
+[[component]]
+path = "k/step"
+class = "Step"
+[[component]]
+path = "k/step/inner"
+class = "Inner"
+[[buffer]]
+component = "k"
+name = "state"
+size = 3
+location = "shared"
+[[buffer]]
+component = "k/step"
+name = "late"
+size = 2
+aliases = "inner_shared"
+[[buffer]]
+component = "k/step"
+name = "early"
+size = 1
+location = "shared"
+[[buffer]]
+component = "k/step/inner"
+name = "scratch"
+size = 4
+location = "shared"
+"#;
+
+    #[test]
+    fn registries_follow_the_class_registration_order() {
+        let inst = parse(ORDERED).unwrap().instantiate(&[]).unwrap();
+        let (r, root) = inst.registry().unwrap();
+        assert_eq!(root, "k");
+        let names =
+            |id: &str| -> Vec<String> { r.group(id).unwrap().entries().iter().map(|e| e.name.clone()).collect() };
+        assert_eq!(names("k"), ["state", "step_shared", "step_persistent"]);
+        assert_eq!(names("k/step"), ["inner_shared", "inner_persistent", "early", "late"]);
+        // `late` fits inside the inner region at its start: 3 + 4 + 1 = 8.
+        let f = r.footprint("k").unwrap();
+        assert_eq!((f.shared_elements, f.local_elements), (8, 0));
+        let late = r.flatten("k").unwrap().into_iter().find(|b| b.name == "late").unwrap();
+        assert_eq!(late.region, crate::registry::Region::Shared(3..5));
+    }
+
+    #[test]
+    fn registry_errors_name_the_model() {
+        let two_roots = ORDERED
+            .replace("path = \"k/step/inner\"", "path = \"other\"")
+            .replace("component = \"k/step/inner\"", "component = \"other\"");
+        let e = parse(&two_roots).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+        assert!(e.to_string().contains("one top-level component; this one has 2 (k, other)"), "{e}");
+        let ambiguous = ORDERED.replace("name = \"early\"", "name = \"inner\"");
+        let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+        assert!(e.to_string().contains("`inner` in its class's registration list names both"), "{e}");
+        let twice = ORDERED.replace(r#"["inner", "...", "late"]"#, r#"["inner", "inner"]"#);
+        let e = parse(&twice).unwrap_err();
+        assert!(e.to_string().contains("key `Step.registration`: `inner` is empty or named twice"), "{e}");
     }
 
     #[test]

@@ -9,53 +9,12 @@ use smemplan::{check, format::minimalloc, solve};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// What a run of the binary left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
-    }
-
-    /// Asserts the exit code, showing everything on failure.
-    fn expect(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
-        self
-    }
-}
-
-fn smemplan<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_smemplan")).args(args).output().expect("the binary runs");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+#[path = "support/cli.rs"]
+mod harness;
+use harness::{s, scratch, shared, smemplan};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn shared(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(path)
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("smemplan-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -68,10 +27,28 @@ fn entries(dir: &Path) -> Vec<String> {
 #[test]
 fn help_lists_every_subcommand_and_flag() {
     let top = smemplan(&["--help"]).expect(0);
-    for sub in ["solve", "check", "bench", "plot"] {
+    for sub in ["plan", "solve", "check", "bench", "plot"] {
         assert!(top.stdout.contains(sub), "{sub} missing from --help");
     }
     let flags: &[(&str, &[&str])] = &[
+        (
+            "plan",
+            &[
+                "--cubie",
+                "--model",
+                "--list-models",
+                "--set",
+                "--precision",
+                "--strategy",
+                "--device",
+                "--block-size",
+                "--runs",
+                "--time-limit",
+                "--json",
+                "--svg",
+                "--cuda",
+            ],
+        ),
         ("solve", &["--strategy", "--capacity", "--time-limit", "--out", "--svg", "--json"]),
         ("check", &["--capacity"]),
         ("bench", &["--strategies", "--capacity", "--time-limit", "--json"]),

@@ -15,10 +15,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn compiler() -> Option<String> {
-    let candidates = std::env::var("CXX").ok().into_iter().chain(["g++", "c++", "clang++"].map(String::from));
-    candidates.into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-}
+#[path = "support/cxx.rs"]
+mod cxx;
+use cxx::compiler;
 
 fn report_for(config: &str) -> PlanReport {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference").join(format!("{config}.json"));

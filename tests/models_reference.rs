@@ -137,3 +137,82 @@ fn models_declare_what_cubie_registered() {
     }
     assert!(checked_pools > 200, "{checked_pools}");
 }
+
+/// At a fixed placement, the `cubie` registry built from a model's
+/// declarations (its classes' registration orders and roll-ups) is the one
+/// the dump records: same per-run numbers and the same slice for every
+/// buffer of the whole kernel.
+#[test]
+fn model_registries_reproduce_cubie_layouts() {
+    use smemplan::registry::Registry;
+    let system = system_sizes();
+    let mut checked = 0;
+    for d in dumps().iter().filter(|d| ["default", "all_local", "all_shared"].contains(&d.config.placement.as_str())) {
+        let id = &d.config.id;
+        let model = builtin(&d.config.family).unwrap();
+        let inst = model.instantiate(&sets(d, model.params(), &system)).unwrap();
+        let (from_model, root) = inst.registry().unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(root, d.components[0].path, "{id}: top level");
+        let from_dump = Registry::from_dump(d).unwrap();
+        assert_eq!(from_model.footprint(&root).unwrap(), from_dump.footprint(&root).unwrap(), "{id}: footprint");
+        let (got, want) = (from_model.flatten(&root).unwrap(), from_dump.flatten(&root).unwrap());
+        assert_eq!(got.len(), want.len(), "{id}: buffers");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w, "{id}: {}/{}", w.component, w.name);
+        }
+        assert_eq!(from_model.footprint(&root).unwrap().shared_bytes, d.top_level.shared_bytes_per_run, "{id}");
+        checked += 1;
+    }
+    assert!(checked > 200, "{checked}");
+}
+
+/// The optimised side of a model plan puts every buffer in the pool the
+/// model's CuBIE registry uses, over every built-in model, algorithm,
+/// placement, precision and a small and a large n: `plan` compares like
+/// with like.
+#[test]
+fn model_plan_pools_are_the_registry_pools() {
+    use smemplan::model::builtin_names;
+    use smemplan::registry::Region;
+    let mut checked = 0;
+    for name in builtin_names() {
+        let model = builtin(name).unwrap();
+        let algorithms: Vec<Option<&str>> = match model.algorithms() {
+            a if a.is_empty() => vec![None],
+            a => a.into_iter().map(Some).collect(),
+        };
+        for alg in algorithms {
+            for loc in ["shared", "local"] {
+                for precision in ["f32", "f64"] {
+                    for n in ["3", "100"] {
+                        let mut sets = vec![
+                            ("loc".to_string(), loc.to_string()),
+                            ("precision".to_string(), precision.to_string()),
+                            ("n".to_string(), n.to_string()),
+                        ];
+                        sets.extend(alg.map(|a| ("algorithm".to_string(), a.to_string())));
+                        let inst = model.instantiate(&sets).unwrap();
+                        let (registry, root) = inst.registry().unwrap();
+                        let flat = registry.flatten(&root).unwrap();
+                        let input = inst.plan_input().unwrap();
+                        assert_eq!(flat.len(), input.buffers.len(), "{name} {sets:?}");
+                        for b in &input.buffers {
+                            let f = flat
+                                .iter()
+                                .find(|f| f.component == b.decl.component && f.name == b.decl.name)
+                                .unwrap_or_else(|| panic!("{name} {sets:?}: {} not in the registry", b.full_name()));
+                            let pool = match f.region {
+                                Region::Shared(_) => "shared",
+                                Region::PersistentLocal(_) => "persistent_local",
+                                Region::Local(_) => "local",
+                            };
+                            assert_eq!(b.pool.as_str(), pool, "{name} {sets:?}: {}", b.full_name());
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 100, "{checked}");
+}

@@ -14,6 +14,7 @@ mod bench;
 mod builtin;
 mod check;
 mod output;
+mod plan;
 mod plot;
 mod solve;
 
@@ -40,6 +41,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Plan a solver kernel's shared and local memory (a kernel model, a
+    /// built-in one, or a CuBIE registry dump) and show CuBIE's layout and
+    /// block size next to the optimised ones.
+    Plan(plan::Args),
     /// Plan one instance (MiniMalloc CSV, or the built-in example) and report
     /// the peak, the lower bound and whether the peak is proven optimal.
     Solve(solve::Args),
@@ -66,6 +71,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let outcome = match cli.command {
+        Command::Plan(args) => plan::run(&args, &mut out)?,
         Command::Solve(args) => solve::run(&args, &mut out)?,
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,

@@ -3,11 +3,13 @@
 //!
 //! The dump stores components and buffers as rows of arrays next to a list of
 //! column names; [`Dump::parse`] zips each row with its columns and checks
-//! every field's type, so a malformed dump is an error naming the row.
+//! every field's type, so a malformed dump is an error naming the row, its
+//! line in the file and the column (or, outside the rows, the key path).
 
 use super::types::{Location, Precision};
 use crate::error::{Error, Result};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -173,63 +175,135 @@ pub struct DumpBuffer {
 }
 
 #[derive(Deserialize)]
-struct Raw {
+struct Raw<'a> {
     cubie_version: String,
     config: Config,
     top_level: TopLevel,
     launch: Launch,
     component_columns: Vec<String>,
-    components: Vec<Vec<Value>>,
+    #[serde(borrow)]
+    components: Vec<&'a RawValue>,
     buffer_columns: Vec<String>,
-    buffers: Vec<Vec<Value>>,
+    #[serde(borrow)]
+    buffers: Vec<&'a RawValue>,
+}
+
+/// The row's 1-based line in `text` (rows borrow from it).
+fn line_in(text: &str, row: &RawValue) -> usize {
+    let offset = (row.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    crate::lifetimes::line_of(text, offset)
 }
 
 fn rows<T: for<'de> Deserialize<'de>>(
     source: &str,
+    text: &str,
     what: &str,
     columns: &[String],
-    rows: Vec<Vec<Value>>,
+    rows: Vec<&RawValue>,
 ) -> Result<Vec<T>> {
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            if row.len() != columns.len() {
-                return Err(Error::Parse {
-                    source_name: source.to_string(),
-                    line: 0,
-                    message: format!("{what} row {i}: {} fields for {} columns", row.len(), columns.len()),
-                });
-            }
-            let obj: Map<String, Value> = columns.iter().cloned().zip(row).collect();
-            serde_json::from_value(Value::Object(obj)).map_err(|e| Error::Parse {
+            let fail = |message: String| Error::Parse {
                 source_name: source.to_string(),
-                line: 0,
-                message: format!("{what} row {i}: {e}"),
-            })
+                line: line_in(text, row),
+                message: format!("{what} row {i}: {message}"),
+            };
+            let values: Vec<Value> = serde_json::from_str(row.get()).map_err(|e| fail(format!("not an array: {e}")))?;
+            if values.len() != columns.len() {
+                return Err(fail(format!("{} fields for {} columns", values.len(), columns.len())));
+            }
+            let obj: Map<String, Value> = columns.iter().cloned().zip(values).collect();
+            serde_path_to_error::deserialize(Value::Object(obj))
+                .map_err(|e| fail(format!("key `{}`: {}", e.path(), e.inner())))
         })
         .collect()
 }
 
 impl Dump {
-    /// Parses one dump; `source` names it in errors.
+    /// Parses one dump; `source` names it in errors, which give the line
+    /// and the key (for a row: its column).
     pub fn parse(source: &str, text: &str) -> Result<Dump> {
-        let raw: Raw = serde_json::from_str(text).map_err(|e| Error::Parse {
-            source_name: source.to_string(),
-            line: e.line(),
-            message: e.to_string(),
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: Raw = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let key = if path.is_empty() || path == "." { String::new() } else { format!("key `{path}`: ") };
+            Error::Parse { source_name: source.to_string(), line: inner.line(), message: format!("{key}{inner}") }
         })?;
         Ok(Dump {
             cubie_version: raw.cubie_version,
             config: raw.config,
             top_level: raw.top_level,
             launch: raw.launch,
-            components: rows(source, "component", &raw.component_columns, raw.components)?,
-            buffers: rows(source, "buffer", &raw.buffer_columns, raw.buffers)?,
+            components: rows(source, text, "component", &raw.component_columns, raw.components)?,
+            buffers: rows(source, text, "buffer", &raw.buffer_columns, raw.buffers)?,
         })
     }
 
     /// The component at `path`.
     pub fn component(&self, path: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.path == path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DUMP: &str = r#"{
+ "cubie_version": "0.17.0",
+ "config": {"id": "t", "family": "erk", "algorithm": "euler", "precision": "float32",
+            "n_states": 1, "n_parameters": 0, "n_drivers": 0, "n_observables": 0, "placement": "default"},
+ "top_level": {"shared_elements_per_run": 0, "shared_bytes_per_run": 0, "persistent_local_elements": 0,
+               "persistent_local_bytes": 0, "local_elements_all_components": 1, "local_bytes_all_components": 4,
+               "shared_needs_skew_padding": false},
+ "launch": {"runs": 1, "skew_bytes": 0, "padded_shared_bytes_per_run": 0, "limit_blocksize": {}},
+ "component_columns": ["path","class","registered","parent_dtype","shared_buffer_size","local_buffer_size",
+                       "persistent_local_buffer_size","shared_bytes","local_bytes","persistent_local_bytes",
+                       "protected_shared_ranges","children"],
+ "components": [
+  ["kernel/loop","IVPLoop",true,"float32",0,1,0,0,4,0,[],{}]
+ ],
+ "buffer_columns": ["component","name","size","location","persistent","aliases","dtype","parent_elements",
+                    "protected","rollup_of","pool","slice","local_size","alias_applied"],
+ "buffers": [
+  ["kernel/loop","state",1,"local",false,null,"float32",1,[],null,"local",null,1,null]
+ ]
+}"#;
+
+    #[test]
+    fn a_good_dump_parses() {
+        let d = Dump::parse("t.json", DUMP).unwrap();
+        assert_eq!((d.components.len(), d.buffers.len()), (1, 1));
+        assert_eq!(d.buffers[0].location, Location::Local);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        // (replace, with, message); the error is on the replaced line
+        let cases = [
+            (
+                r#""local",false,null"#,
+                r#""texture",false,null"#,
+                "buffer row 0: key `location`: unknown variant `texture`",
+            ),
+            (r#"1,"local",false"#, r#"-1,"local",false"#, "buffer row 0: key `size`: invalid value"),
+            (r#"true,"float32",0,1"#, r#"true,"float32",0"#, "component row 0: 11 fields for 12 columns"),
+            (
+                r#""precision": "float32""#,
+                r#""precision": "float16""#,
+                "key `config.precision`: unknown variant `float16`",
+            ),
+            (r#""runs": 1,"#, r#""runs": 1"#, "expected `,` or `}`"),
+        ];
+        for (from, to, message) in cases {
+            assert!(DUMP.contains(from), "{from}");
+            let e = Dump::parse("t.json", &DUMP.replacen(from, to, 1)).unwrap_err();
+            let Error::Parse { source_name, line: l, message: m } = &e else { panic!("{e}") };
+            let line = DUMP.lines().position(|l| l.contains(from)).unwrap() + 1;
+            assert_eq!((source_name.as_str(), *l), ("t.json", line), "{e}");
+            assert!(m.contains(message), "{e}");
+        }
     }
 }

@@ -1,101 +1,198 @@
-//! Rebuilding a registry from a CuBIE reference dump.
+//! Rebuilding a registry from recorded registrations: a CuBIE reference
+//! dump ([`Registry::from_dump`]) or a kernel model's declarations
+//! (`model::Instance::registry`), both through [`Registry::replay`].
 //!
-//! A dump lists components depth-first from the loop and, for each, its
-//! entries in registration order, roll-ups included. A roll-up's size is its
-//! child's answer at `register_child` time, so children are replayed before
-//! their parents (reverse depth-first order): every component registers its
-//! leaf buffers as recorded (size, location, persistence, alias, dtype) and
-//! rolls up each child where its `{child}_shared` row stands. The recorded
-//! roll-up sizes, slices and size answers are *not* read: they are what the
-//! replayed registry must reproduce (`tests/cubie_reference.rs`).
+//! Each component's registrations are replayed in its order: leaf buffers as
+//! declared (size, location, persistence, alias, dtype) and each child rolled
+//! up where its `{child}_shared` row stands. A roll-up's size is its child's
+//! answer at `register_child` time, so a child is replayed completely before
+//! its parent rolls it up. For a dump, the recorded roll-up sizes, slices and
+//! size answers are *not* read: they are what the replayed registry must
+//! reproduce (`tests/cubie_reference.rs`).
 //!
 //! `backwards_euler_pc` records its Newton solver twice (as `solver_scratch`
 //! and `solver`); the dump gives each its own path, so each is its own
 //! component here and both footprints count, as in CuBIE.
 
 use super::dump::{Dump, DumpBuffer};
-use super::Registry;
+use super::types::{BufferDecl, ComponentDecl};
+use super::{Registry, RegistryError};
 use crate::error::{Error, Result};
+use std::collections::{HashMap, HashSet};
+
+/// One registration a component makes, in its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// A leaf buffer (its `component` is the registering component).
+    Buffer(BufferDecl),
+    /// A child rolled up as `{name}_shared` (optionally aliasing `aliases`)
+    /// and `{name}_persistent`.
+    Child {
+        /// The child's name in its parent.
+        name: String,
+        /// The child component's path.
+        component: String,
+        /// What the child's shared region may alias in the parent.
+        aliases: Option<String>,
+    },
+}
+
+/// Where [`Registry::replay`] stands with a component.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    Waiting,
+    Started,
+    Done,
+}
 
 impl Registry {
-    /// The registrations of `dump`, replayed in order. Components are keyed
-    /// by their dump path; the top level is `dump.components[0]`. A
-    /// component without a buffer group (`registered: false`) is declared
-    /// with the run precision and registers nothing.
-    pub fn from_dump(dump: &Dump) -> Result<Registry> {
-        let mut registry = Registry::new();
-        for c in &dump.components {
-            registry.add_component(
-                &c.path,
-                &c.class,
-                c.parent_dtype.unwrap_or(dump.config.precision),
-            )?;
+    /// Declares `components` and replays `registrations[i]` for
+    /// `components[i]`, in order. A roll-up needs its child complete, so a
+    /// component is finished only after the children it rolls up (depth
+    /// first from each component in turn, each once): the parents'
+    /// roll-up sizes are the children's final answers, as in CuBIE.
+    pub fn replay(components: &[ComponentDecl], registrations: &[Vec<Registration>]) -> Result<Registry> {
+        if components.len() != registrations.len() {
+            return Err(Error::Registry(format!(
+                "{} registration lists for {} components",
+                registrations.len(),
+                components.len()
+            )));
         }
-        for c in dump.components.iter().rev() {
-            let rows = dump.buffers.iter().filter(|b| b.component == c.path);
-            for row in rows {
-                match &row.rollup_of {
-                    None => registry.register(
-                        &row.name,
-                        &c.path,
-                        row.size,
-                        row.location,
-                        row.persistent,
-                        row.aliases.as_deref(),
-                        row.dtype,
+        let mut registry = Registry::new();
+        for c in components {
+            registry.add_component(&c.path, &c.class, c.precision)?;
+        }
+        let index: HashMap<&str, usize> = components.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect();
+        let mut progress = vec![Progress::Waiting; components.len()];
+        for first in 0..components.len() {
+            if progress[first] != Progress::Waiting {
+                continue;
+            }
+            progress[first] = Progress::Started;
+            // (component, next registration): an explicit stack, so a deep
+            // tree cannot overflow the call stack.
+            let mut stack = vec![(first, 0usize)];
+            while let Some(&(i, k)) = stack.last() {
+                let path = components[i].path.as_str();
+                let Some(step) = registrations[i].get(k) else {
+                    progress[i] = Progress::Done;
+                    stack.pop();
+                    continue;
+                };
+                match step {
+                    Registration::Buffer(b) => registry.register(
+                        &b.name,
+                        path,
+                        b.size,
+                        b.location,
+                        b.persistent,
+                        b.aliases.as_deref(),
+                        b.precision,
                     )?,
-                    Some(child) => replay_rollup(&mut registry, dump, row, child)?,
+                    Registration::Child { name, component, aliases } => {
+                        let c = *index
+                            .get(component.as_str())
+                            .ok_or_else(|| RegistryError::UnknownParent { parent: component.clone() })?;
+                        match progress[c] {
+                            Progress::Done => registry.register_child(path, name, component, aliases.as_deref())?,
+                            Progress::Waiting => {
+                                progress[c] = Progress::Started;
+                                stack.push((c, 0));
+                                continue;
+                            }
+                            Progress::Started => {
+                                return Err(RegistryError::ChildCycle {
+                                    parent: path.to_string(),
+                                    child: component.clone(),
+                                }
+                                .into())
+                            }
+                        }
+                    }
+                }
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
                 }
             }
         }
         Ok(registry)
     }
+
+    /// The registrations of `dump`, replayed in order. Components are keyed
+    /// by their dump path; the top level is `dump.components[0]`. A
+    /// component without a buffer group (`registered: false`) is declared
+    /// with the run precision and registers nothing.
+    pub fn from_dump(dump: &Dump) -> Result<Registry> {
+        let components: Vec<ComponentDecl> = dump
+            .components
+            .iter()
+            .map(|c| ComponentDecl {
+                path: c.path.clone(),
+                class: c.class.clone(),
+                precision: c.parent_dtype.unwrap_or(dump.config.precision),
+            })
+            .collect();
+        let registrations = dump
+            .components
+            .iter()
+            .map(|c| {
+                let mut rolled: HashSet<&str> = HashSet::new();
+                let mut out = Vec::new();
+                for row in dump.buffers.iter().filter(|b| b.component == c.path) {
+                    match &row.rollup_of {
+                        None => out.push(Registration::Buffer(BufferDecl {
+                            component: row.component.clone(),
+                            name: row.name.clone(),
+                            size: row.size,
+                            precision: row.dtype,
+                            location: row.location,
+                            persistent: row.persistent,
+                            aliases: row.aliases.clone(),
+                        })),
+                        Some(child) => out.extend(rollup(dump, row, child, &mut rolled)?),
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Registry::replay(&components, &registrations)
+    }
 }
 
-/// One roll-up row: `{name}_shared` rolls the child up (registering both
-/// entries); `{name}_persistent` must then already be there.
-fn replay_rollup(
-    registry: &mut Registry,
+/// One roll-up row: `{name}_shared` rolls the child up (both entries);
+/// `{name}_persistent` must follow a `_shared` row of the same child.
+fn rollup<'a>(
     dump: &Dump,
     row: &DumpBuffer,
-    child: &str,
-) -> Result<()> {
+    child: &'a str,
+    rolled: &mut HashSet<&'a str>,
+) -> Result<Option<Registration>> {
     let bad = |message: String| Error::Parse {
         source_name: dump.config.id.clone(),
         line: 0,
-        message: format!(
-            "component `{}`, roll-up `{}`: {message}",
-            row.component, row.name
-        ),
+        message: format!("component `{}`, roll-up `{}`: {message}", row.component, row.name),
     };
-    let parent = dump
-        .component(&row.component)
-        .ok_or_else(|| bad("its component is not listed".into()))?;
+    let parent = dump.component(&row.component).ok_or_else(|| bad("its component is not listed".into()))?;
     if let Some(child_name) = row.name.strip_suffix("_shared") {
         if parent.children.get(child_name).map(String::as_str) != Some(child) {
-            return Err(bad(format!(
-                "`{child_name}` is not recorded as a child at `{child}`"
-            )));
+            return Err(bad(format!("`{child_name}` is not recorded as a child at `{child}`")));
         }
-        registry.register_child(&row.component, child_name, child, row.aliases.as_deref())?;
-        return Ok(());
+        rolled.insert(child);
+        return Ok(Some(Registration::Child {
+            name: child_name.to_string(),
+            component: child.to_string(),
+            aliases: row.aliases.clone(),
+        }));
     }
     if row.name.strip_suffix("_persistent").is_some() {
-        let registered = registry
-            .group(&row.component)
-            .and_then(|g| g.entry(&row.name));
-        if registered
-            .and_then(|e| e.rollup.as_ref())
-            .map(|(c, _)| c.as_str())
-            == Some(child)
-        {
-            return Ok(());
-        }
-        return Err(bad("no `_shared` row of the same child precedes it".into()));
+        return if rolled.contains(child) {
+            Ok(None)
+        } else {
+            Err(bad("no `_shared` row of the same child precedes it".into()))
+        };
     }
-    Err(bad(
-        "a roll-up name ends in `_shared` or `_persistent`".into()
-    ))
+    Err(bad("a roll-up name ends in `_shared` or `_persistent`".into()))
 }
 
 #[cfg(test)]
@@ -133,12 +230,7 @@ mod tests {
         let dump = Dump::parse("tiny", DUMP).unwrap();
         let r = Registry::from_dump(&dump).unwrap();
         assert_eq!(r.shared_buffer_size("kernel/loop").unwrap(), 4);
-        assert_eq!(
-            r.get_allocator("algorithm_shared", "kernel/loop")
-                .unwrap()
-                .region,
-            Region::Shared(2..4)
-        );
+        assert_eq!(r.get_allocator("algorithm_shared", "kernel/loop").unwrap().region, Region::Shared(2..4));
         let f = r.footprint("kernel/loop").unwrap();
         assert_eq!((f.shared_bytes, f.skew_bytes), (16, 4));
         let (_, buffers) = r.declarations();
@@ -155,11 +247,7 @@ mod tests {
 
     #[test]
     fn a_persistent_rollup_without_its_shared_row_is_reported() {
-        let text: String = DUMP
-            .lines()
-            .filter(|l| !l.contains(r#""algorithm_shared""#))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let text: String = DUMP.lines().filter(|l| !l.contains(r#""algorithm_shared""#)).collect::<Vec<_>>().join("\n");
         let dump = Dump::parse("tiny", &text).unwrap();
         let e = Registry::from_dump(&dump).unwrap_err();
         assert!(e.to_string().contains("no `_shared` row"), "{e}");
