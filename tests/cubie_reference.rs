@@ -18,17 +18,14 @@ use smemplan::occupancy::DeviceProfile;
 use smemplan::registry::dump::Dump;
 use smemplan::registry::{Region, Registry};
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+#[path = "support/shared.rs"]
+mod shared;
+use shared::shared_files;
 
 fn reference_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
+    shared_files("cubie-reference", "json")
 }
 
 /// Collects differences for one file.

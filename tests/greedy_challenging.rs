@@ -7,7 +7,10 @@
 
 use smemplan::solve::{self, greedy, SolveOptions};
 use smemplan::{check, format::minimalloc, interference, Problem};
-use std::path::PathBuf;
+
+#[path = "support/shared.rs"]
+mod shared;
+use shared::shared_files;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
 const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
@@ -16,13 +19,7 @@ const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
 const MAX_RATIO: f64 = 1.42;
 
 fn instances() -> Vec<(String, Problem)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(DIR)
-        .unwrap_or_else(|e| panic!("{DIR}: {e}"))
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .collect();
-    paths.sort();
-    paths
+    shared_files("benchmarks/minimalloc-challenging", "csv")
         .into_iter()
         .map(|path| {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -17,15 +17,15 @@ use smemplan::plan::{plan_dump, PlanOptions};
 use smemplan::registry::dump::Dump;
 use std::collections::BTreeMap;
 
+#[path = "support/shared.rs"]
+mod shared;
+use shared::shared_files;
+
 fn dumps() -> Vec<Dump> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()).collect()
+    shared_files("cubie-reference", "json")
+        .iter()
+        .map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
 }
 
 fn system_sizes() -> toml::Table {

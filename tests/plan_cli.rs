@@ -17,13 +17,12 @@ use smemplan::solve::DEFAULT_STRATEGY;
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "support/shared.rs"]
+mod shared;
+use shared::shared_files;
+
 fn reference_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shared("cubie-reference"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = shared_files("cubie-reference", "json");
     assert_eq!(files.len(), 375);
     files
 }
