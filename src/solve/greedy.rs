@@ -59,6 +59,16 @@ fn place(problem: &Problem, order: &[BufferId], fit: Fit) -> Result<Layout> {
     Ok(Layout::new(offsets.into_iter().map(|o| o.unwrap_or(0)).collect()))
 }
 
+/// Places the free buffers of `order` one by one, each at the lowest aligned
+/// offset that clears its already placed neighbours (fixed buffers first, as
+/// given). Fed the buffers of any valid layout in order of increasing
+/// offset, it yields a valid layout whose peak is no higher (each buffer
+/// lands at or below its original offset), which is how other solvers turn
+/// approximate offsets into exact ones.
+pub fn first_fit(problem: &Problem, order: &[BufferId]) -> Result<Layout> {
+    place(problem, order, Fit::First)
+}
+
 fn finish(problem: &Problem, layout: Layout) -> Solution {
     Solution::new(problem, layout, interference::lower_bound(problem).bytes, false)
 }
