@@ -84,6 +84,10 @@ use std::time::Instant;
 /// solves is never refused.
 pub const MAX_PAIRS: usize = 1500;
 
+/// Most work for [`Group::polish`], the local search that sets the upper
+/// bound, in evaluated orders times buffers (about 0.1 s for 30 buffers).
+pub const POLISH_WORK: usize = 1_000_000;
+
 /// Largest peak, in units of a sub-problem's gcd, that a model can carry:
 /// microlp keeps integer variables in `i32`.
 pub const MAX_UNITS: u64 = i32::MAX as u64;
@@ -106,8 +110,9 @@ struct Group {
     /// Its buffers, by id in the whole problem (sub-problem id `i` is `ids[i]`).
     ids: Vec<BufferId>,
     sub: Problem,
-    greedy: Layout,
-    greedy_peak: u64,
+    /// The best layout known, and its peak: greedy at first, then polished.
+    best: Layout,
+    best_peak: u64,
     /// Max live bytes of the sub-problem.
     lower: u64,
     pairs: Vec<(BufferId, BufferId)>,
@@ -129,7 +134,7 @@ impl Group {
         }
         // Three solvers ran, so `best` is set; the default only keeps this
         // free of unwraps.
-        let (greedy, greedy_peak) = best.map(|s| (s.layout, s.peak)).unwrap_or_default();
+        let (best, best_peak) = best.map(|s| (s.layout, s.peak)).unwrap_or_default();
         let lower = interference::lower_bound(&sub).bytes;
         let pairs = interference::interfering_pairs(&sub);
         let unit = sub.buffers().iter().fold(0, |u, b| {
@@ -140,7 +145,90 @@ impl Group {
                 u
             }
         });
-        Ok(Group { ids, sub, greedy, greedy_peak, lower, pairs, unit })
+        Ok(Group { ids, sub, best, best_peak, lower, pairs, unit })
+    }
+
+    /// Improves the best layout by iterated local search over placement
+    /// orders, until its peak is at most `good_enough` or the work budget
+    /// ([`POLISH_WORK`]) or the deadline runs out. An order is scored by
+    /// [`greedy::first_fit`]'s layout: its peak, then the area above the
+    /// max-live bound (so that moves which lower some buffers count on a
+    /// flat peak). One pass tries moving every buffer to every earlier
+    /// place and keeps improvements; a local optimum is left by swapping a
+    /// few random pairs of the best order. The random stream is fixed, so
+    /// results repeat.
+    ///
+    /// This is the upper bound the model starts from: the better it is,
+    /// the smaller the model's `top` and big-M constants, and on most random
+    /// instances it reaches the lower bound, which leaves no model to solve.
+    fn polish(&mut self, good_enough: u64, options: &SolveOptions) -> Result<()> {
+        let (sub, lower) = (&self.sub, self.lower);
+        let n = sub.len();
+        let score = |order: &[BufferId]| -> Result<(u64, u64, Layout)> {
+            let layout = greedy::first_fit(sub, order)?;
+            let excess = sub
+                .buffers()
+                .iter()
+                .zip(&layout.offsets)
+                .map(|(b, &o)| (o + b.size).saturating_sub(lower).saturating_mul(b.lifetime.len()))
+                .fold(0u64, u64::saturating_add);
+            Ok((layout.peak(sub), excess, layout))
+        };
+        let mut order: Vec<BufferId> = sub.ids().collect();
+        order.sort_by_key(|&id| (self.best.offset(id), id));
+        let mut best = score(&order)?;
+        let mut best_order = order.clone();
+        let mut trial = order.clone();
+        // About forty passes for small groups; less for large ones, whose
+        // every evaluation costs more.
+        let mut budget = (40 * n * n).min(POLISH_WORK / n.max(1));
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
+        'search: while best.0 > good_enough && budget > 0 && !options.expired() {
+            let mut current = score(&order)?;
+            let mut improved = true;
+            while improved {
+                improved = false;
+                'pass: for i in 1..n {
+                    for j in 0..i {
+                        trial.copy_from_slice(&order);
+                        trial[j..=i].rotate_right(1);
+                        let s = score(&trial)?;
+                        budget = budget.saturating_sub(1);
+                        if (s.0, s.1) < (current.0, current.1) {
+                            order.copy_from_slice(&trial);
+                            current = s;
+                            improved = true;
+                        }
+                        if current.0 <= good_enough || budget == 0 {
+                            break 'pass;
+                        }
+                    }
+                }
+                if budget == 0 || options.expired() {
+                    break;
+                }
+            }
+            if (current.0, current.1) < (best.0, best.1) {
+                best = current;
+                best_order.copy_from_slice(&order);
+            }
+            if best.0 <= good_enough || budget == 0 || n < 2 {
+                break 'search;
+            }
+            order.copy_from_slice(&best_order);
+            for _ in 0..3 {
+                // xorshift64: a fixed stream, so runs repeat.
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let (a, b) = ((rng % n as u64) as usize, ((rng >> 32) % n as u64) as usize);
+                order.swap(a, b);
+            }
+        }
+        if best.0 < self.best_peak {
+            (self.best_peak, self.best) = (best.0, best.2);
+        }
+        Ok(())
     }
 
     /// Why this group is beyond the model, if it is.
@@ -151,10 +239,10 @@ impl Group {
                 self.ids.len(),
                 self.pairs.len()
             ))
-        } else if self.greedy_peak / self.unit > MAX_UNITS {
+        } else if self.best_peak / self.unit > MAX_UNITS {
             Some(format!(
                 "an independent sub-problem spans {} units of {} bytes; the ILP handles at most {MAX_UNITS}",
-                self.greedy_peak / self.unit,
+                self.best_peak / self.unit,
                 self.unit
             ))
         } else {
@@ -180,35 +268,39 @@ fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
         Some(c) => c,
         None => lb.bytes,
     };
-    if let Some(reason) = groups.iter().filter(|g| g.greedy_peak > good_enough).find_map(Group::beyond_reach) {
+    if let Some(reason) = groups.iter().filter(|g| g.best_peak > good_enough).find_map(Group::beyond_reach) {
         return Err(Error::Unsupported { strategy: "ilp".into(), reason });
     }
 
     // Worst greedy groups first: once they are solved, the others often no
     // longer matter to the peak.
-    groups.sort_by_key(|g| (std::cmp::Reverse(g.greedy_peak), g.ids[0]));
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.best_peak), g.ids[0]));
     let mut offsets = vec![0u64; problem.len()];
     let mut bound = lb.bytes;
     let mut worst = 0u64;
     let mut stats = Stats::default();
-    for g in &groups {
+    for g in &mut groups {
         // Minimising, a group need not go below the peak already proven
         // necessary, nor below the peak another group already has.
         let target = capacity.unwrap_or(good_enough.max(bound).max(worst));
-        let (layout, group_bound) = if g.greedy_peak <= target || infeasible.is_some() || options.expired() {
-            (g.greedy.clone(), g.lower)
+        let skip = infeasible.is_some() || options.expired();
+        if g.best_peak > target && !skip {
+            g.polish(target, options)?;
+        }
+        let (layout, group_bound) = if g.best_peak <= target || skip {
+            (g.best.clone(), g.lower)
         } else if capacity.is_some() {
             match model(g, Question { top: target, target: 0, first: true }, options, &mut stats) {
                 Answer::Refuted => {
                     infeasible = Some(Infeasibility::Subproblem { buffers: g.ids.clone() });
-                    (g.greedy.clone(), (target / g.unit + 1) * g.unit)
+                    (g.best.clone(), (target / g.unit + 1) * g.unit)
                 }
-                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.greedy.clone()), bound),
+                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
             }
         } else {
-            match model(g, Question { top: g.greedy_peak - 1, target, first: false }, options, &mut stats) {
-                Answer::Refuted => (g.greedy.clone(), g.greedy_peak),
-                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.greedy.clone()), bound),
+            match model(g, Question { top: g.best_peak - 1, target, first: false }, options, &mut stats) {
+                Answer::Refuted => (g.best.clone(), g.best_peak),
+                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
             }
         };
         worst = worst.max(layout.peak(&g.sub));
@@ -518,3 +610,233 @@ fn cliques(sub: &Problem) -> Vec<Vec<usize>> {
         .collect()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::problem::Interval;
+    use crate::solve::{brute, run};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    fn problem(buffers: Vec<Buffer>) -> Problem {
+        Problem::new(buffers, None).unwrap()
+    }
+
+    /// Runs `ilp` and checks the layout, whatever the outcome.
+    fn solve(p: &Problem, options: &SolveOptions) -> Solution {
+        let s = run(&Ilp, p, options).unwrap();
+        let report = check(p, &s.layout.named(p), Some(u64::MAX));
+        assert!(report.is_valid(), "{:?}", report.violations);
+        assert_eq!(report.peak, s.peak);
+        s
+    }
+
+    /// Max live bytes 7, reached by a layout, but all three greedy
+    /// strategies need 8.
+    fn greedy_misses() -> Problem {
+        problem(vec![
+            Buffer::new("b0", 4, 5, 4),
+            Buffer::new("b1", 2, 4, 2),
+            Buffer::new("b2", 0, 4, 1),
+            Buffer::new("b3", 5, 9, 3),
+            Buffer::new("b4", 3, 6, 1),
+            Buffer::new("b5", 8, 10, 4),
+        ])
+    }
+
+    /// Max live bytes 10, optimum 12 (gaps make the pieces interlock
+    /// badly); `d` is a sub-problem of its own.
+    fn tetris() -> Problem {
+        problem(vec![
+            Buffer::new("a", 5, 9, 2).with_gaps(vec![Interval::new(6, 7)]),
+            Buffer::new("b", 3, 7, 6).with_gaps(vec![Interval::new(4, 5)]),
+            Buffer::new("c", 7, 8, 1),
+            Buffer::new("d", 10, 11, 1),
+            Buffer::new("e", 7, 9, 3),
+            Buffer::new("f", 6, 10, 4),
+        ])
+    }
+
+    /// Alignments, a hole and a fixed offset: max live 16, optimum 19,
+    /// greedy 20.
+    fn constrained() -> Problem {
+        problem(vec![
+            Buffer::new("b0", 10, 12, 5).with_alignment(8),
+            Buffer::new("b1", 11, 12, 3).with_alignment(8),
+            Buffer::new("b2", 9, 12, 7),
+            Buffer::new("b3", 6, 9, 7).with_alignment(2).with_gaps(vec![Interval::new(7, 8)]),
+            Buffer::new("b4", 7, 11, 4).with_alignment(8).with_gaps(vec![Interval::new(8, 10)]),
+            Buffer::new("b5", 8, 10, 2).with_offset(7),
+        ])
+    }
+
+    /// The one group of a problem that has one, as `solve` builds it (the
+    /// greedy layout, not yet polished).
+    fn only_group(p: &Problem) -> Group {
+        let mut parts = interference::partitions(p);
+        assert_eq!(parts.len(), 1);
+        Group::new(p, parts.remove(0)).unwrap()
+    }
+
+    /// Asks the model of `p` whether `top` is reachable.
+    fn ask(p: &Problem, top: u64) -> Answer {
+        let g = only_group(p);
+        model(&g, Question { top, target: 0, first: false }, &SolveOptions::default(), &mut Stats::default())
+    }
+
+    #[test]
+    fn the_model_finds_what_greedy_misses() {
+        let p = greedy_misses();
+        assert_eq!(only_group(&p).best_peak, 8);
+        match ask(&p, 7) {
+            Answer::Layout { layout: Some(layout), bound } => {
+                assert_eq!(layout.peak(&p), 7);
+                assert_eq!(bound, 7);
+                assert!(check(&p, &layout.named(&p), Some(7)).is_valid());
+            }
+            _ => panic!("a layout of peak 7 exists"),
+        }
+        assert!(matches!(ask(&p, 6), Answer::Refuted));
+    }
+
+    #[test]
+    fn the_model_honours_alignment_holes_and_fixed_offsets() {
+        let p = constrained();
+        assert_eq!(brute::minimum(&p).unwrap().0, 19);
+        assert_eq!(only_group(&p).best_peak, 20);
+        match ask(&p, 19) {
+            Answer::Layout { layout: Some(layout), bound } => {
+                assert_eq!(layout.peak(&p), 19);
+                assert_eq!(bound, 19);
+                assert!(check(&p, &layout.named(&p), Some(19)).is_valid());
+            }
+            _ => panic!("a layout of peak 19 exists"),
+        }
+        // 18 is above max live bytes: only the search refutes it.
+        assert!(matches!(ask(&p, 18), Answer::Refuted));
+        let s = solve(&p, &SolveOptions::default());
+        assert_eq!((s.peak, s.optimal), (19, true));
+    }
+
+    #[test]
+    fn proves_an_optimum_above_the_lower_bound() {
+        let p = tetris();
+        assert_eq!(interference::lower_bound(&p).bytes, 10);
+        let s = solve(&p, &SolveOptions::default());
+        assert_eq!((s.peak, s.lower_bound, s.optimal), (12, 12, true));
+        assert!(s.stats.attempts >= 1, "polishing cannot prove this; the model must");
+    }
+
+    #[test]
+    fn identical_buffers_are_stacked_in_id_order() {
+        // Copies of two buffers of `constrained`: their orders are fixed
+        // before the search, which must still find the optimum and refute
+        // anything below it.
+        let mut buffers = constrained().buffers().to_vec();
+        for (name, from) in [("b2x", 2), ("b3x", 3)] {
+            let mut copy = buffers[from].clone();
+            copy.name = name.into();
+            buffers.push(copy);
+        }
+        let p = problem(buffers);
+        let (opt, _) = brute::minimum(&p).unwrap();
+        assert!(opt > interference::lower_bound(&p).bytes);
+        assert!(matches!(ask(&p, opt), Answer::Layout { layout: Some(ref l), .. } if l.peak(&p) == opt));
+        assert!(matches!(ask(&p, opt - 1), Answer::Refuted));
+        assert_eq!(solve(&p, &SolveOptions::default()).peak, opt);
+    }
+
+    #[test]
+    fn capacity_is_met_or_refuted_with_the_subproblem() {
+        let p = tetris();
+        let fits = solve(&p, &SolveOptions::default().with_capacity(Some(12)));
+        assert!(fits.peak <= 12 && fits.infeasible.is_none());
+
+        let s = solve(&p, &SolveOptions::default().with_capacity(Some(11)));
+        let group: Vec<BufferId> = ["a", "b", "c", "e", "f"].iter().map(|n| p.find(n).unwrap()).collect();
+        assert_eq!(s.infeasible, Some(Infeasibility::Subproblem { buffers: group }));
+        assert_eq!((s.lower_bound, s.optimal), (12, true));
+
+        let s = solve(&p, &SolveOptions::default().with_capacity(Some(9)));
+        assert!(matches!(s.infeasible, Some(Infeasibility::LiveBytes { live_bytes: 10, .. })));
+    }
+
+    #[test]
+    fn a_spent_deadline_or_cancellation_keeps_the_greedy_layout() {
+        let p = tetris();
+        let late = SolveOptions { deadline: Some(Instant::now()), ..Default::default() };
+        let cancelled = SolveOptions { cancel: Some(Arc::new(AtomicBool::new(true))), ..Default::default() };
+        for options in [late, cancelled] {
+            let s = solve(&p, &options);
+            assert!(!s.optimal);
+            assert_eq!(s.stats.attempts, 0);
+        }
+    }
+
+    #[test]
+    fn refuses_subproblems_beyond_the_model() {
+        // The greedy-missing gadget on top of 60 bigger buffers live
+        // throughout: greedy stacks those first, then misses again.
+        let mut buffers: Vec<Buffer> = greedy_misses()
+            .buffers()
+            .iter()
+            .map(|b| Buffer::new(b.name.clone(), b.lifetime.start + 1, b.lifetime.end + 1, b.size))
+            .collect();
+        buffers.extend((0..60).map(|i| Buffer::new(format!("long{i}"), 0, 12, 5)));
+        let p = problem(buffers);
+        assert!(interference::interfering_pairs(&p).len() > MAX_PAIRS);
+        let err = run(&Ilp, &p, &SolveOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("interfering pairs"));
+        // The same pairs are fine when greedy is already optimal.
+        let easy = problem((0..60).map(|i| Buffer::new(format!("long{i}"), 0, 12, 5)).collect());
+        assert!(solve(&easy, &SolveOptions::default()).optimal);
+    }
+
+    #[test]
+    fn only_the_group_that_sets_the_peak_is_modelled() {
+        // `greedy_misses` twice, far apart in time, the second scaled up so
+        // that it alone sets the peak: the first needs no model.
+        let mut buffers = greedy_misses().buffers().to_vec();
+        buffers.extend(
+            greedy_misses()
+                .buffers()
+                .iter()
+                .map(|b| Buffer::new(format!("{}'", b.name), b.lifetime.start + 20, b.lifetime.end + 20, 10 * b.size)),
+        );
+        let p = problem(buffers);
+        let s = solve(&p, &SolveOptions::default());
+        assert_eq!((s.peak, s.optimal), (70, true));
+    }
+
+    #[test]
+    fn propagation_orders_pairs_around_fixed_buffers() {
+        // A 4-byte buffer cannot fit under one fixed at 2: it must go above.
+        let mut items = vec![
+            Item { size: 2, align: 1, lo: 2, hi: 2, fixed: true },
+            Item { size: 4, align: 1, lo: 0, hi: 4, fixed: false },
+        ];
+        let pairs = [(BufferId(0), BufferId(1))];
+        let mut forced = HashMap::new();
+        assert!(propagate(&mut items, &pairs, &mut forced));
+        assert_eq!(forced[&(0, 1)], true);
+        assert_eq!((items[1].lo, items[1].hi), (4, 4));
+        // With 7 units there is no room at all.
+        items[1] = Item { size: 4, align: 1, lo: 0, hi: 3, fixed: false };
+        assert!(!propagate(&mut items, &pairs, &mut HashMap::new()));
+    }
+
+    #[test]
+    fn cliques_are_the_maximal_live_sets() {
+        let p = problem(vec![
+            Buffer::new("a", 0, 2, 4),
+            Buffer::new("b", 1, 3, 2),
+            Buffer::new("c", 2, 5, 8),
+            Buffer::new("d", 2, 3, 1),
+            Buffer::new("e", 5, 6, 1),
+        ]);
+        assert_eq!(cliques(&p), vec![vec![0, 1], vec![1, 2, 3]]);
+    }
+}
