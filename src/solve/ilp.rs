@@ -70,8 +70,8 @@ use crate::error::{Error, Result};
 use crate::interference;
 use crate::problem::{Buffer, BufferId, Layout, Problem};
 use good_lp::{
-    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution as _, SolutionStatus,
-    SolverModel, Variable, WithMipGap, WithTimeLimit,
+    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution as _,
+    SolutionStatus, SolverModel, Variable, WithMipGap, WithTimeLimit,
 };
 use std::collections::HashMap;
 use std::time::Instant;
@@ -92,8 +92,28 @@ pub const POLISH_WORK: usize = 1_000_000;
 /// microlp keeps integer variables in `i32`.
 pub const MAX_UNITS: u64 = i32::MAX as u64;
 
-/// The ILP solver (both modes; see the module docs).
-pub struct Ilp;
+/// The ILP solver (both modes; see the module docs). Each field switches
+/// one technique that only ever speeds the search up, so that tests can
+/// check that none of them changes an answer; all are on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ilp {
+    /// Improve the greedy upper bound by local search before modelling.
+    pub polish: bool,
+    /// Add the clique cuts to the pairwise big-M rows.
+    pub clique_cuts: bool,
+    /// Stack identical buffers in id order instead of leaving it open.
+    pub symmetry: bool,
+}
+
+impl Default for Ilp {
+    fn default() -> Self {
+        Ilp {
+            polish: true,
+            clique_cuts: true,
+            symmetry: true,
+        }
+    }
+}
 
 impl Solver for Ilp {
     fn name(&self) -> &'static str {
@@ -101,7 +121,7 @@ impl Solver for Ilp {
     }
 
     fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-        solve(problem, options)
+        self.solve_all(problem, options)
     }
 }
 
@@ -125,7 +145,11 @@ impl Group {
     fn new(problem: &Problem, ids: Vec<BufferId>) -> Result<Self> {
         let sub = problem.subproblem(&ids);
         let mut best: Option<Solution> = None;
-        let greedies: [&dyn Solver; 3] = [&greedy::GreedySize, &greedy::GreedyBreadth, &greedy::GreedyTime];
+        let greedies: [&dyn Solver; 3] = [
+            &greedy::GreedySize,
+            &greedy::GreedyBreadth,
+            &greedy::GreedyTime,
+        ];
         for solver in greedies {
             let s = solver.solve(&sub, &SolveOptions::default())?;
             if best.as_ref().is_none_or(|b| s.peak < b.peak) {
@@ -145,7 +169,15 @@ impl Group {
                 u
             }
         });
-        Ok(Group { ids, sub, best, best_peak, lower, pairs, unit })
+        Ok(Group {
+            ids,
+            sub,
+            best,
+            best_peak,
+            lower,
+            pairs,
+            unit,
+        })
     }
 
     /// Improves the best layout by iterated local search over placement
@@ -170,7 +202,11 @@ impl Group {
                 .buffers()
                 .iter()
                 .zip(&layout.offsets)
-                .map(|(b, &o)| (o + b.size).saturating_sub(lower).saturating_mul(b.lifetime.len()))
+                .map(|(b, &o)| {
+                    (o + b.size)
+                        .saturating_sub(lower)
+                        .saturating_mul(b.lifetime.len())
+                })
                 .fold(0u64, u64::saturating_add);
             Ok((layout.peak(sub), excess, layout))
         };
@@ -251,68 +287,103 @@ impl Group {
     }
 }
 
-fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-    let capacity = options.capacity_for(problem);
-    let lb = interference::lower_bound(problem);
-    let mut groups: Vec<Group> =
-        interference::partitions(problem).into_iter().map(|ids| Group::new(problem, ids)).collect::<Result<_>>()?;
+impl Ilp {
+    fn solve_all(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+        let capacity = options.capacity_for(problem);
+        let lb = interference::lower_bound(problem);
+        let mut groups: Vec<Group> = interference::partitions(problem)
+            .into_iter()
+            .map(|ids| Group::new(problem, ids))
+            .collect::<Result<_>>()?;
 
-    let mut infeasible = None;
-    // A group whose greedy peak is at most this needs no model: the
-    // capacity, or (minimising) what the whole problem needs anyway.
-    let good_enough = match capacity {
-        Some(c) if c < lb.bytes => {
-            infeasible = Some(live_bytes_reason(problem, lb));
-            u64::MAX
-        }
-        Some(c) => c,
-        None => lb.bytes,
-    };
-    if let Some(reason) = groups.iter().filter(|g| g.best_peak > good_enough).find_map(Group::beyond_reach) {
-        return Err(Error::Unsupported { strategy: "ilp".into(), reason });
-    }
-
-    // Worst greedy groups first: once they are solved, the others often no
-    // longer matter to the peak.
-    groups.sort_by_key(|g| (std::cmp::Reverse(g.best_peak), g.ids[0]));
-    let mut offsets = vec![0u64; problem.len()];
-    let mut bound = lb.bytes;
-    let mut worst = 0u64;
-    let mut stats = Stats::default();
-    for g in &mut groups {
-        // Minimising, a group need not go below the peak already proven
-        // necessary, nor below the peak another group already has.
-        let target = capacity.unwrap_or(good_enough.max(bound).max(worst));
-        let skip = infeasible.is_some() || options.expired();
-        if g.best_peak > target && !skip {
-            g.polish(target, options)?;
-        }
-        let (layout, group_bound) = if g.best_peak <= target || skip {
-            (g.best.clone(), g.lower)
-        } else if capacity.is_some() {
-            match model(g, Question { top: target, target: 0, first: true }, options, &mut stats) {
-                Answer::Refuted => {
-                    infeasible = Some(Infeasibility::Subproblem { buffers: g.ids.clone() });
-                    (g.best.clone(), (target / g.unit + 1) * g.unit)
-                }
-                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
+        let mut infeasible = None;
+        // A group whose greedy peak is at most this needs no model: the
+        // capacity, or (minimising) what the whole problem needs anyway.
+        let good_enough = match capacity {
+            Some(c) if c < lb.bytes => {
+                infeasible = Some(live_bytes_reason(problem, lb));
+                u64::MAX
             }
-        } else {
-            match model(g, Question { top: g.best_peak - 1, target, first: false }, options, &mut stats) {
-                Answer::Refuted => (g.best.clone(), g.best_peak),
-                Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
-            }
+            Some(c) => c,
+            None => lb.bytes,
         };
-        worst = worst.max(layout.peak(&g.sub));
-        bound = bound.max(group_bound);
-        for (&id, &o) in g.ids.iter().zip(&layout.offsets) {
-            offsets[id.index()] = o;
+        if let Some(reason) = groups
+            .iter()
+            .filter(|g| g.best_peak > good_enough)
+            .find_map(Group::beyond_reach)
+        {
+            return Err(Error::Unsupported {
+                strategy: "ilp".into(),
+                reason,
+            });
         }
+
+        // Worst greedy groups first: once they are solved, the others often no
+        // longer matter to the peak.
+        groups.sort_by_key(|g| (std::cmp::Reverse(g.best_peak), g.ids[0]));
+        let mut offsets = vec![0u64; problem.len()];
+        let mut bound = lb.bytes;
+        let mut worst = 0u64;
+        let mut stats = Stats::default();
+        for g in &mut groups {
+            // Minimising, a group need not go below the peak already proven
+            // necessary, nor below the peak another group already has.
+            let target = capacity.unwrap_or(good_enough.max(bound).max(worst));
+            let skip = infeasible.is_some() || options.expired();
+            if self.polish && g.best_peak > target && !skip {
+                g.polish(target, options)?;
+            }
+            let (layout, group_bound) = if g.best_peak <= target || skip {
+                (g.best.clone(), g.lower)
+            } else if capacity.is_some() {
+                match self.model(
+                    g,
+                    Question {
+                        top: target,
+                        target: 0,
+                        first: true,
+                    },
+                    options,
+                    &mut stats,
+                ) {
+                    Answer::Refuted => {
+                        infeasible = Some(Infeasibility::Subproblem {
+                            buffers: g.ids.clone(),
+                        });
+                        (g.best.clone(), (target / g.unit + 1) * g.unit)
+                    }
+                    Answer::Layout { layout, bound } => {
+                        (layout.unwrap_or_else(|| g.best.clone()), bound)
+                    }
+                }
+            } else {
+                match self.model(
+                    g,
+                    Question {
+                        top: g.best_peak - 1,
+                        target,
+                        first: false,
+                    },
+                    options,
+                    &mut stats,
+                ) {
+                    Answer::Refuted => (g.best.clone(), g.best_peak),
+                    Answer::Layout { layout, bound } => {
+                        (layout.unwrap_or_else(|| g.best.clone()), bound)
+                    }
+                }
+            };
+            worst = worst.max(layout.peak(&g.sub));
+            bound = bound.max(group_bound);
+            for (&id, &o) in g.ids.iter().zip(&layout.offsets) {
+                offsets[id.index()] = o;
+            }
+        }
+        let mut solution = Solution::new(problem, Layout::new(offsets), bound, false);
+        solution.infeasible = infeasible;
+        solution.stats = stats;
+        Ok(solution)
     }
-    let mut solution = Solution::new(problem, Layout::new(offsets), bound, false);
-    solution.infeasible = infeasible;
-    solution.stats = stats;
-    Ok(solution)
 }
 
 /// What a model is asked, in bytes.
@@ -384,167 +455,236 @@ fn identical(a: &Buffer, b: &Buffer) -> bool {
         && a.gaps == b.gaps
 }
 
-/// Builds, solves and reads back the model of `g` for question `q`.
-fn model(g: &Group, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
-    let (sub, unit) = (&g.sub, g.unit);
-    let (top, target) = (q.top / unit, q.target / unit);
-    let unknown = Answer::Layout { layout: None, bound: g.lower };
-    let mut items = Vec::with_capacity(sub.len());
-    for b in sub.buffers() {
-        let size = b.size / unit;
-        let align = if b.alignment > 1 { b.alignment / unit } else { 1 };
-        let item = match b.offset {
-            Some(o) => Item { size, align, lo: o / unit, hi: o / unit, fixed: true },
-            None if size <= top => Item { size, align, lo: 0, hi: align_down(top - size, align), fixed: false },
-            None => return Answer::Refuted,
+impl Ilp {
+    /// Builds, solves and reads back the model of `g` for question `q`.
+    fn model(&self, g: &Group, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
+        let (sub, unit) = (&g.sub, g.unit);
+        let (top, target) = (q.top / unit, q.target / unit);
+        let unknown = Answer::Layout {
+            layout: None,
+            bound: g.lower,
         };
-        if item.lo + item.size > top {
+        let mut items = Vec::with_capacity(sub.len());
+        for b in sub.buffers() {
+            let size = b.size / unit;
+            let align = if b.alignment > 1 {
+                b.alignment / unit
+            } else {
+                1
+            };
+            let item = match b.offset {
+                Some(o) => Item {
+                    size,
+                    align,
+                    lo: o / unit,
+                    hi: o / unit,
+                    fixed: true,
+                },
+                None if size <= top => Item {
+                    size,
+                    align,
+                    lo: 0,
+                    hi: align_down(top - size, align),
+                    fixed: false,
+                },
+                None => return Answer::Refuted,
+            };
+            if item.lo + item.size > top {
+                return Answer::Refuted;
+            }
+            items.push(item);
+        }
+
+        // Pairs whose order is forced by symmetry or bounds; the rest get binaries.
+        let mut forced: HashMap<(usize, usize), bool> = HashMap::new();
+        for &(a, b) in g.pairs.iter().filter(|_| self.symmetry) {
+            if identical(sub.buffer(a), sub.buffer(b)) {
+                forced.insert((a.index(), b.index()), true);
+            }
+        }
+        if !propagate(&mut items, &g.pairs, &mut forced) {
             return Answer::Refuted;
         }
-        items.push(item);
-    }
-
-    // Pairs whose order is forced by symmetry or bounds; the rest get binaries.
-    let mut forced: HashMap<(usize, usize), bool> = HashMap::new();
-    for &(a, b) in &g.pairs {
-        if identical(sub.buffer(a), sub.buffer(b)) {
-            forced.insert((a.index(), b.index()), true);
+        let floor = items
+            .iter()
+            .map(|it| it.lo + it.size)
+            .fold(g.lower.div_ceil(unit).max(target), u64::max);
+        if floor > top {
+            return Answer::Refuted;
         }
-    }
-    if !propagate(&mut items, &g.pairs, &mut forced) {
-        return Answer::Refuted;
-    }
-    let floor = items.iter().map(|it| it.lo + it.size).fold(g.lower.div_ceil(unit).max(target), u64::max);
-    if floor > top {
-        return Answer::Refuted;
-    }
 
-    let mut vars = ProblemVariables::new();
-    let offset_vars: Vec<Option<Variable>> = items
-        .iter()
-        .map(|it| {
-            (!it.fixed).then(|| {
-                if it.align > 1 {
-                    vars.add(variable().integer().min((it.lo / it.align) as f64).max((it.hi / it.align) as f64))
-                } else {
-                    vars.add(variable().min(it.lo as f64).max(it.hi as f64))
-                }
+        let mut vars = ProblemVariables::new();
+        let offset_vars: Vec<Option<Variable>> = items
+            .iter()
+            .map(|it| {
+                (!it.fixed).then(|| {
+                    if it.align > 1 {
+                        vars.add(
+                            variable()
+                                .integer()
+                                .min((it.lo / it.align) as f64)
+                                .max((it.hi / it.align) as f64),
+                        )
+                    } else {
+                        vars.add(variable().min(it.lo as f64).max(it.hi as f64))
+                    }
+                })
             })
-        })
-        .collect();
-    let offset = |i: usize| -> Expression {
-        match offset_vars[i] {
-            Some(v) => (items[i].align as f64) * v,
-            None => Expression::from(items[i].lo as f64),
-        }
-    };
-    let peak = vars.add(variable().integer().min(floor as f64).max(top as f64));
-    let mut orders: HashMap<(usize, usize), Order> = HashMap::with_capacity(g.pairs.len());
-    for &(a, b) in &g.pairs {
-        let key = (a.index(), b.index());
-        let order = match forced.get(&key) {
-            Some(true) => Order::Below,
-            Some(false) => Order::Above,
-            None => Order::Choice(vars.add(variable().binary())),
+            .collect();
+        let offset = |i: usize| -> Expression {
+            match offset_vars[i] {
+                Some(v) => (items[i].align as f64) * v,
+                None => Expression::from(items[i].lo as f64),
+            }
         };
-        orders.insert(key, order);
-    }
-    // `[i below j]` as an expression.
-    let below = |i: usize, j: usize| -> Expression {
-        let (key, flip) = if i < j { ((i, j), false) } else { ((j, i), true) };
-        match (orders[&key], flip) {
-            (Order::Below, false) | (Order::Above, true) => Expression::from(1.0),
-            (Order::Below, true) | (Order::Above, false) => Expression::from(0.0),
-            (Order::Choice(z), false) => Expression::from(z),
-            (Order::Choice(z), true) => 1.0 - z,
+        let peak = vars.add(variable().integer().min(floor as f64).max(top as f64));
+        let mut orders: HashMap<(usize, usize), Order> = HashMap::with_capacity(g.pairs.len());
+        for &(a, b) in &g.pairs {
+            let key = (a.index(), b.index());
+            let order = match forced.get(&key) {
+                Some(true) => Order::Below,
+                Some(false) => Order::Above,
+                None => Order::Choice(vars.add(variable().binary())),
+            };
+            orders.insert(key, order);
         }
-    };
+        // `[i below j]` as an expression.
+        let below = |i: usize, j: usize| -> Expression {
+            let (key, flip) = if i < j {
+                ((i, j), false)
+            } else {
+                ((j, i), true)
+            };
+            match (orders[&key], flip) {
+                (Order::Below, false) | (Order::Above, true) => Expression::from(1.0),
+                (Order::Below, true) | (Order::Above, false) => Expression::from(0.0),
+                (Order::Choice(z), false) => Expression::from(z),
+                (Order::Choice(z), true) => 1.0 - z,
+            }
+        };
 
-    let mut lp = vars.minimise(peak).using(microlp);
-    for (i, it) in items.iter().enumerate() {
-        if !it.fixed {
-            lp.add_constraint((offset(i) + it.size as f64).leq(peak));
-        }
-    }
-    for &(a, b) in &g.pairs {
-        let (i, j) = (a.index(), b.index());
-        let (si, sj) = (items[i].size as f64, items[j].size as f64);
-        match orders[&(i, j)] {
-            Order::Choice(z) => {
-                let m_ij = (items[i].hi + items[i].size - items[j].lo) as f64;
-                let m_ji = (items[j].hi + items[j].size - items[i].lo) as f64;
-                lp.add_constraint((offset(i) + si - offset(j)).leq(m_ij * (1.0 - z)));
-                lp.add_constraint((offset(j) + sj - offset(i)).leq(m_ji * z));
-            }
-            // A forced order involving a fixed buffer is already in the bounds.
-            _ if items[i].fixed || items[j].fixed => {}
-            Order::Below => {
-                lp.add_constraint((offset(i) + si).leq(offset(j)));
-            }
-            Order::Above => {
-                lp.add_constraint((offset(j) + sj).leq(offset(i)));
+        let mut lp = vars.minimise(peak).using(microlp);
+        for (i, it) in items.iter().enumerate() {
+            if !it.fixed {
+                lp.add_constraint((offset(i) + it.size as f64).leq(peak));
             }
         }
-    }
-    for clique in cliques(sub) {
-        for &i in &clique {
-            let mut under = Expression::from(0.0);
-            let mut over = Expression::from(0.0);
-            for &j in &clique {
-                if j != i {
-                    let sj = items[j].size as f64;
-                    under += sj * below(j, i);
-                    over += sj * below(i, j);
+        for &(a, b) in &g.pairs {
+            let (i, j) = (a.index(), b.index());
+            let (si, sj) = (items[i].size as f64, items[j].size as f64);
+            match orders[&(i, j)] {
+                Order::Choice(z) => {
+                    let m_ij = (items[i].hi + items[i].size - items[j].lo) as f64;
+                    let m_ji = (items[j].hi + items[j].size - items[i].lo) as f64;
+                    lp.add_constraint((offset(i) + si - offset(j)).leq(m_ij * (1.0 - z)));
+                    lp.add_constraint((offset(j) + sj - offset(i)).leq(m_ji * z));
+                }
+                // A forced order involving a fixed buffer is already in the bounds.
+                _ if items[i].fixed || items[j].fixed => {}
+                Order::Below => {
+                    lp.add_constraint((offset(i) + si).leq(offset(j)));
+                }
+                Order::Above => {
+                    lp.add_constraint((offset(j) + sj).leq(offset(i)));
                 }
             }
-            if !items[i].fixed {
-                lp.add_constraint(under.leq(offset(i)));
+        }
+        for clique in if self.clique_cuts {
+            cliques(sub)
+        } else {
+            Vec::new()
+        } {
+            for &i in &clique {
+                let mut under = Expression::from(0.0);
+                let mut over = Expression::from(0.0);
+                for &j in &clique {
+                    if j != i {
+                        let sj = items[j].size as f64;
+                        under += sj * below(j, i);
+                        over += sj * below(i, j);
+                    }
+                }
+                if !items[i].fixed {
+                    lp.add_constraint(under.leq(offset(i)));
+                }
+                lp.add_constraint((offset(i) + items[i].size as f64 + over).leq(peak));
             }
-            lp.add_constraint((offset(i) + items[i].size as f64 + over).leq(peak));
+        }
+
+        // Minimising, the peak is a whole number of units, so a layout within
+        // less than one unit of the bound is optimal: a relative gap below
+        // 1 / top stops there, and nothing smaller is needed.
+        let gap = if q.first {
+            1e30
+        } else {
+            0.999 / top.max(1) as f32
+        };
+        let Ok(mut lp) = lp.with_mip_gap(gap) else {
+            return unknown;
+        };
+        if let Some(deadline) = options.deadline {
+            lp = lp.with_time_limit(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_secs_f64(),
+            );
+        }
+        stats.attempts += 1;
+        let solved = match lp.solve() {
+            Ok(s) => s,
+            Err(ResolutionError::Infeasible) => return Answer::Refuted,
+            // Out of time before any layout, or a numerical failure.
+            Err(_) => return unknown,
+        };
+        let proven = !q.first
+            && matches!(
+                solved.status(),
+                SolutionStatus::Optimal | SolutionStatus::GapLimit
+            );
+        let claimed = solved.value(peak).round() as u64;
+        let mut order: Vec<(f64, usize)> = (0..items.len())
+            .map(|i| {
+                (
+                    offset_vars[i]
+                        .map_or(items[i].lo as f64, |v| {
+                            solved.value(v) * items[i].align as f64
+                        })
+                        .round(),
+                    i,
+                )
+            })
+            .collect();
+        let inner = solved.into_inner().stats();
+        stats.nodes += inner.nodes_solved;
+
+        // Re-place the buffers in the solver's order (see `greedy::first_fit`).
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let order: Vec<BufferId> = order.into_iter().map(|(_, i)| BufferId(i as u32)).collect();
+        let layout = match greedy::first_fit(sub, &order) {
+            Ok(l) if check::check(sub, &l.named(sub), Some(q.top)).is_valid() => l,
+            _ => return unknown,
+        };
+        let reached = layout.peak(sub) / unit;
+        // The solver bounds max(peak, target) over layouts within `top`; layouts
+        // above `top` exceed it anyway. Only a bound above `target` says
+        // something about this sub-problem.
+        let model_bound = if proven && reached == claimed {
+            claimed
+        } else {
+            inner
+                .best_bound
+                .map_or(0, |b| ((b - 1e-6).ceil().max(0.0) as u64).min(top + 1))
+        };
+        let bound = if model_bound > target {
+            g.lower.max(model_bound * unit)
+        } else {
+            g.lower
+        };
+        Answer::Layout {
+            layout: Some(layout),
+            bound,
         }
     }
-
-    // Minimising, the peak is a whole number of units, so a layout within
-    // less than one unit of the bound is optimal: a relative gap below
-    // 1 / top stops there, and nothing smaller is needed.
-    let gap = if q.first { 1e30 } else { 0.999 / top.max(1) as f32 };
-    let Ok(mut lp) = lp.with_mip_gap(gap) else { return unknown };
-    if let Some(deadline) = options.deadline {
-        lp = lp.with_time_limit(deadline.saturating_duration_since(Instant::now()).as_secs_f64());
-    }
-    stats.attempts += 1;
-    let solved = match lp.solve() {
-        Ok(s) => s,
-        Err(ResolutionError::Infeasible) => return Answer::Refuted,
-        // Out of time before any layout, or a numerical failure.
-        Err(_) => return unknown,
-    };
-    let proven = !q.first && matches!(solved.status(), SolutionStatus::Optimal | SolutionStatus::GapLimit);
-    let claimed = solved.value(peak).round() as u64;
-    let mut order: Vec<(f64, usize)> = (0..items.len())
-        .map(|i| (offset_vars[i].map_or(items[i].lo as f64, |v| solved.value(v) * items[i].align as f64).round(), i))
-        .collect();
-    let inner = solved.into_inner().stats();
-    stats.nodes += inner.nodes_solved;
-
-    // Re-place the buffers in the solver's order (see `greedy::first_fit`).
-    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let order: Vec<BufferId> = order.into_iter().map(|(_, i)| BufferId(i as u32)).collect();
-    let layout = match greedy::first_fit(sub, &order) {
-        Ok(l) if check::check(sub, &l.named(sub), Some(q.top)).is_valid() => l,
-        _ => return unknown,
-    };
-    let reached = layout.peak(sub) / unit;
-    // The solver bounds max(peak, target) over layouts within `top`; layouts
-    // above `top` exceed it anyway. Only a bound above `target` says
-    // something about this sub-problem.
-    let model_bound = if proven && reached == claimed {
-        claimed
-    } else {
-        inner.best_bound.map_or(0, |b| ((b - 1e-6).ceil().max(0.0) as u64).min(top + 1))
-    };
-    let bound = if model_bound > target { g.lower.max(model_bound * unit) } else { g.lower };
-    Answer::Layout { layout: Some(layout), bound }
 }
 
 /// Tightens bounds and orders to a fixpoint: an order that the bounds rule
@@ -552,7 +692,11 @@ fn model(g: &Group, q: Question, options: &SolveOptions, stats: &mut Stats) -> A
 /// pushes bounds (`i` below `j` means `lo_j ≥ lo_i + s_i` and
 /// `hi_i ≤ hi_j − s_i`). Returns false when some buffer or pair has no room
 /// left: no layout within `top` exists.
-fn propagate(items: &mut [Item], pairs: &[(BufferId, BufferId)], forced: &mut HashMap<(usize, usize), bool>) -> bool {
+fn propagate(
+    items: &mut [Item],
+    pairs: &[(BufferId, BufferId)],
+    forced: &mut HashMap<(usize, usize), bool>,
+) -> bool {
     // Each round either changes a bound or stops; bounds only shrink, and
     // the round cap keeps a slow crawl from costing more than the model.
     for _ in 0..=items.len() {
@@ -562,7 +706,9 @@ fn propagate(items: &mut [Item], pairs: &[(BufferId, BufferId)], forced: &mut Ha
             let i_below = items[i].lo + items[i].size <= items[j].hi;
             let j_below = items[j].lo + items[j].size <= items[i].hi;
             let order = match (forced.get(&(i, j)).copied(), i_below, j_below) {
-                (Some(true), false, _) | (Some(false), _, false) | (None, false, false) => return false,
+                (Some(true), false, _) | (Some(false), _, false) | (None, false, false) => {
+                    return false
+                }
                 (Some(o), _, _) => o,
                 (None, true, false) => true,
                 (None, false, true) => false,
@@ -594,12 +740,21 @@ fn propagate(items: &mut [Item], pairs: &[(BufferId, BufferId)], forced: &mut Ha
 /// The maximal sets of buffers live at one instant (sub-problem indices),
 /// each of at least two buffers. Every interfering pair lies in one.
 fn cliques(sub: &Problem) -> Vec<Vec<usize>> {
-    let mut starts: Vec<u64> = sub.buffers().iter().flat_map(|b| b.segments().map(|s| s.start)).collect();
+    let mut starts: Vec<u64> = sub
+        .buffers()
+        .iter()
+        .flat_map(|b| b.segments().map(|s| s.start))
+        .collect();
     starts.sort_unstable();
     starts.dedup();
     let sets: Vec<Vec<usize>> = starts
         .iter()
-        .map(|&t| interference::live_at(sub, t).into_iter().map(BufferId::index).collect())
+        .map(|&t| {
+            interference::live_at(sub, t)
+                .into_iter()
+                .map(BufferId::index)
+                .collect()
+        })
         .collect();
     // A live set contained in the next one adds nothing.
     let subset = |a: &[usize], b: &[usize]| a.iter().all(|x| b.binary_search(x).is_ok());
@@ -609,7 +764,6 @@ fn cliques(sub: &Problem) -> Vec<Vec<usize>> {
         .map(|(_, s)| s.clone())
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -626,7 +780,7 @@ mod tests {
 
     /// Runs `ilp` and checks the layout, whatever the outcome.
     fn solve(p: &Problem, options: &SolveOptions) -> Solution {
-        let s = run(&Ilp, p, options).unwrap();
+        let s = run(&Ilp::default(), p, options).unwrap();
         let report = check(p, &s.layout.named(p), Some(u64::MAX));
         assert!(report.is_valid(), "{:?}", report.violations);
         assert_eq!(report.peak, s.peak);
@@ -666,8 +820,12 @@ mod tests {
             Buffer::new("b0", 10, 12, 5).with_alignment(8),
             Buffer::new("b1", 11, 12, 3).with_alignment(8),
             Buffer::new("b2", 9, 12, 7),
-            Buffer::new("b3", 6, 9, 7).with_alignment(2).with_gaps(vec![Interval::new(7, 8)]),
-            Buffer::new("b4", 7, 11, 4).with_alignment(8).with_gaps(vec![Interval::new(8, 10)]),
+            Buffer::new("b3", 6, 9, 7)
+                .with_alignment(2)
+                .with_gaps(vec![Interval::new(7, 8)]),
+            Buffer::new("b4", 7, 11, 4)
+                .with_alignment(8)
+                .with_gaps(vec![Interval::new(8, 10)]),
             Buffer::new("b5", 8, 10, 2).with_offset(7),
         ])
     }
@@ -683,7 +841,16 @@ mod tests {
     /// Asks the model of `p` whether `top` is reachable.
     fn ask(p: &Problem, top: u64) -> Answer {
         let g = only_group(p);
-        model(&g, Question { top, target: 0, first: false }, &SolveOptions::default(), &mut Stats::default())
+        Ilp::default().model(
+            &g,
+            Question {
+                top,
+                target: 0,
+                first: false,
+            },
+            &SolveOptions::default(),
+            &mut Stats::default(),
+        )
     }
 
     #[test]
@@ -691,7 +858,10 @@ mod tests {
         let p = greedy_misses();
         assert_eq!(only_group(&p).best_peak, 8);
         match ask(&p, 7) {
-            Answer::Layout { layout: Some(layout), bound } => {
+            Answer::Layout {
+                layout: Some(layout),
+                bound,
+            } => {
                 assert_eq!(layout.peak(&p), 7);
                 assert_eq!(bound, 7);
                 assert!(check(&p, &layout.named(&p), Some(7)).is_valid());
@@ -707,7 +877,10 @@ mod tests {
         assert_eq!(brute::minimum(&p).unwrap().0, 19);
         assert_eq!(only_group(&p).best_peak, 20);
         match ask(&p, 19) {
-            Answer::Layout { layout: Some(layout), bound } => {
+            Answer::Layout {
+                layout: Some(layout),
+                bound,
+            } => {
                 assert_eq!(layout.peak(&p), 19);
                 assert_eq!(bound, 19);
                 assert!(check(&p, &layout.named(&p), Some(19)).is_valid());
@@ -726,7 +899,10 @@ mod tests {
         assert_eq!(interference::lower_bound(&p).bytes, 10);
         let s = solve(&p, &SolveOptions::default());
         assert_eq!((s.peak, s.lower_bound, s.optimal), (12, 12, true));
-        assert!(s.stats.attempts >= 1, "polishing cannot prove this; the model must");
+        assert!(
+            s.stats.attempts >= 1,
+            "polishing cannot prove this; the model must"
+        );
     }
 
     #[test]
@@ -743,7 +919,9 @@ mod tests {
         let p = problem(buffers);
         let (opt, _) = brute::minimum(&p).unwrap();
         assert!(opt > interference::lower_bound(&p).bytes);
-        assert!(matches!(ask(&p, opt), Answer::Layout { layout: Some(ref l), .. } if l.peak(&p) == opt));
+        assert!(
+            matches!(ask(&p, opt), Answer::Layout { layout: Some(ref l), .. } if l.peak(&p) == opt)
+        );
         assert!(matches!(ask(&p, opt - 1), Answer::Refuted));
         assert_eq!(solve(&p, &SolveOptions::default()).peak, opt);
     }
@@ -755,19 +933,34 @@ mod tests {
         assert!(fits.peak <= 12 && fits.infeasible.is_none());
 
         let s = solve(&p, &SolveOptions::default().with_capacity(Some(11)));
-        let group: Vec<BufferId> = ["a", "b", "c", "e", "f"].iter().map(|n| p.find(n).unwrap()).collect();
-        assert_eq!(s.infeasible, Some(Infeasibility::Subproblem { buffers: group }));
+        let group: Vec<BufferId> = ["a", "b", "c", "e", "f"]
+            .iter()
+            .map(|n| p.find(n).unwrap())
+            .collect();
+        assert_eq!(
+            s.infeasible,
+            Some(Infeasibility::Subproblem { buffers: group })
+        );
         assert_eq!((s.lower_bound, s.optimal), (12, true));
 
         let s = solve(&p, &SolveOptions::default().with_capacity(Some(9)));
-        assert!(matches!(s.infeasible, Some(Infeasibility::LiveBytes { live_bytes: 10, .. })));
+        assert!(matches!(
+            s.infeasible,
+            Some(Infeasibility::LiveBytes { live_bytes: 10, .. })
+        ));
     }
 
     #[test]
     fn a_spent_deadline_or_cancellation_keeps_the_greedy_layout() {
         let p = tetris();
-        let late = SolveOptions { deadline: Some(Instant::now()), ..Default::default() };
-        let cancelled = SolveOptions { cancel: Some(Arc::new(AtomicBool::new(true))), ..Default::default() };
+        let late = SolveOptions {
+            deadline: Some(Instant::now()),
+            ..Default::default()
+        };
+        let cancelled = SolveOptions {
+            cancel: Some(Arc::new(AtomicBool::new(true))),
+            ..Default::default()
+        };
         for options in [late, cancelled] {
             let s = solve(&p, &options);
             assert!(!s.optimal);
@@ -782,16 +975,27 @@ mod tests {
         let mut buffers: Vec<Buffer> = greedy_misses()
             .buffers()
             .iter()
-            .map(|b| Buffer::new(b.name.clone(), b.lifetime.start + 1, b.lifetime.end + 1, b.size))
+            .map(|b| {
+                Buffer::new(
+                    b.name.clone(),
+                    b.lifetime.start + 1,
+                    b.lifetime.end + 1,
+                    b.size,
+                )
+            })
             .collect();
         buffers.extend((0..60).map(|i| Buffer::new(format!("long{i}"), 0, 12, 5)));
         let p = problem(buffers);
         assert!(interference::interfering_pairs(&p).len() > MAX_PAIRS);
-        let err = run(&Ilp, &p, &SolveOptions::default()).unwrap_err();
+        let err = run(&Ilp::default(), &p, &SolveOptions::default()).unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
         assert!(err.to_string().contains("interfering pairs"));
         // The same pairs are fine when greedy is already optimal.
-        let easy = problem((0..60).map(|i| Buffer::new(format!("long{i}"), 0, 12, 5)).collect());
+        let easy = problem(
+            (0..60)
+                .map(|i| Buffer::new(format!("long{i}"), 0, 12, 5))
+                .collect(),
+        );
         assert!(solve(&easy, &SolveOptions::default()).optimal);
     }
 
@@ -800,12 +1004,14 @@ mod tests {
         // `greedy_misses` twice, far apart in time, the second scaled up so
         // that it alone sets the peak: the first needs no model.
         let mut buffers = greedy_misses().buffers().to_vec();
-        buffers.extend(
-            greedy_misses()
-                .buffers()
-                .iter()
-                .map(|b| Buffer::new(format!("{}'", b.name), b.lifetime.start + 20, b.lifetime.end + 20, 10 * b.size)),
-        );
+        buffers.extend(greedy_misses().buffers().iter().map(|b| {
+            Buffer::new(
+                format!("{}'", b.name),
+                b.lifetime.start + 20,
+                b.lifetime.end + 20,
+                10 * b.size,
+            )
+        }));
         let p = problem(buffers);
         let s = solve(&p, &SolveOptions::default());
         assert_eq!((s.peak, s.optimal), (70, true));
@@ -815,8 +1021,20 @@ mod tests {
     fn propagation_orders_pairs_around_fixed_buffers() {
         // A 4-byte buffer cannot fit under one fixed at 2: it must go above.
         let mut items = vec![
-            Item { size: 2, align: 1, lo: 2, hi: 2, fixed: true },
-            Item { size: 4, align: 1, lo: 0, hi: 4, fixed: false },
+            Item {
+                size: 2,
+                align: 1,
+                lo: 2,
+                hi: 2,
+                fixed: true,
+            },
+            Item {
+                size: 4,
+                align: 1,
+                lo: 0,
+                hi: 4,
+                fixed: false,
+            },
         ];
         let pairs = [(BufferId(0), BufferId(1))];
         let mut forced = HashMap::new();
@@ -824,7 +1042,13 @@ mod tests {
         assert_eq!(forced[&(0, 1)], true);
         assert_eq!((items[1].lo, items[1].hi), (4, 4));
         // With 7 units there is no room at all.
-        items[1] = Item { size: 4, align: 1, lo: 0, hi: 3, fixed: false };
+        items[1] = Item {
+            size: 4,
+            align: 1,
+            lo: 0,
+            hi: 3,
+            fixed: false,
+        };
         assert!(!propagate(&mut items, &pairs, &mut HashMap::new()));
     }
 

@@ -212,7 +212,7 @@ pub const STRATEGIES: &[Strategy] = &[
     Strategy {
         name: "ilp",
         summary: "mixed-integer programme (good_lp + microlp), proven optimal for tens of buffers",
-        make: || Box::new(ilp::Ilp),
+        make: || Box::new(ilp::Ilp::default()),
     },
     Strategy {
         name: "brute",

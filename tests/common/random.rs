@@ -30,7 +30,13 @@ pub struct Shape {
 impl Shape {
     /// `buffers` plain buffers (no holes, alignment or fixed offsets).
     pub fn plain(buffers: usize) -> Self {
-        Shape { buffers, max_size: 32, gaps: false, alignment: false, fixed: false }
+        Shape {
+            buffers,
+            max_size: 32,
+            gaps: false,
+            alignment: false,
+            fixed: false,
+        }
     }
 }
 
@@ -86,7 +92,10 @@ pub fn problem(seed: u64, shape: Shape) -> Problem {
         .collect();
     if shape.fixed && !buffers.is_empty() {
         let loose = Problem::new(buffers.clone(), None).expect("generated buffers are valid");
-        let layout = greedy::GreedySize.solve(&loose, &SolveOptions::default()).expect("greedy lays out any problem").layout;
+        let layout = greedy::GreedySize
+            .solve(&loose, &SolveOptions::default())
+            .expect("greedy lays out any problem")
+            .layout;
         for _ in 0..rng.range(1, 2) {
             let i = rng.range(0, buffers.len() as u64 - 1) as usize;
             buffers[i].offset = Some(layout.offsets[i]);
