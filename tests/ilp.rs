@@ -32,7 +32,11 @@ fn solve(ilp: Ilp, p: &Problem, options: &SolveOptions) -> Result<Solution, Stri
 /// in the problem, and each of the solver's techniques (without polishing,
 /// nearly every problem that greedy does not solve reaches the model).
 fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
-    let ilp = Ilp { polish: features & 8 != 0, clique_cuts: features & 16 != 0, symmetry: features & 32 != 0 };
+    let ilp = Ilp {
+        polish: features & 8 != 0,
+        clique_cuts: features & 16 != 0,
+        symmetry: features & 32 != 0,
+    };
     let shape = Shape {
         buffers: 1 + buffers as usize % 8,
         max_size: 16,
@@ -57,7 +61,11 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
                 fits.peak, fits.infeasible
             ));
         }
-        let short = solve(ilp, &p, &SolveOptions::default().with_capacity(Some(opt - 1)))?;
+        let short = solve(
+            ilp,
+            &p,
+            &SolveOptions::default().with_capacity(Some(opt - 1)),
+        )?;
         if short.infeasible.is_none() || short.lower_bound > opt {
             return Err(format!(
                 "capacity {}: infeasible {:?}, bound {}",
@@ -67,7 +75,11 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
             ));
         }
         // Out of time at once: still a valid layout and a sound bound.
-        let rushed = solve(ilp, &p, &SolveOptions::default().with_time_limit(Duration::ZERO))?;
+        let rushed = solve(
+            ilp,
+            &p,
+            &SolveOptions::default().with_time_limit(Duration::ZERO),
+        )?;
         if rushed.lower_bound > opt || (rushed.optimal && rushed.peak != opt) {
             return Err(format!(
                 "no time: peak {} bound {} optimal {}",

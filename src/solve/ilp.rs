@@ -152,7 +152,7 @@ impl Group {
         ];
         for solver in greedies {
             let s = solver.solve(&sub, &SolveOptions::default())?;
-            if best.as_ref().is_none_or(|b| s.peak < b.peak) {
+            if best.as_ref().map_or(true, |b| s.peak < b.peak) {
                 best = Some(s);
             }
         }
@@ -1039,7 +1039,7 @@ mod tests {
         let pairs = [(BufferId(0), BufferId(1))];
         let mut forced = HashMap::new();
         assert!(propagate(&mut items, &pairs, &mut forced));
-        assert_eq!(forced[&(0, 1)], true);
+        assert!(forced[&(0, 1)]);
         assert_eq!((items[1].lo, items[1].hi), (4, 4));
         // With 7 units there is no room at all.
         items[1] = Item {
