@@ -122,3 +122,27 @@ fn thirty_buffers_are_proven_optimal() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_hard_problem_returns_in_time_with_a_valid_layout() {
+    // 24 buffers with holes, alignments and fixed offsets whose optimum
+    // microlp does not prove within a minute.
+    let shape = Shape {
+        gaps: true,
+        alignment: true,
+        fixed: true,
+        ..Shape::plain(24)
+    };
+    let p = random::problem(2, shape);
+    let limit = Duration::from_millis(300);
+    let started = Instant::now();
+    let s = solve(
+        Ilp::default(),
+        &p,
+        &SolveOptions::default().with_time_limit(limit),
+    )
+    .unwrap();
+    let took = started.elapsed();
+    assert!(took < limit + Duration::from_millis(500), "{took:?}");
+    assert!(s.lower_bound <= s.peak);
+}

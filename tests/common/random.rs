@@ -4,7 +4,7 @@
 //!
 //! Lifetimes are drawn on a timeline of `2n` instants with lengths up to a
 //! third of it, which gives sub-problems that are neither trivially sparse
-//! nor one big clique (about a third of all pairs interfere). Features are
+//! nor one big clique (a quarter to a half of all pairs interfere). Features are
 //! switched on by [`Shape`]: holes strictly inside a lifetime, power-of-two
 //! alignments, and fixed offsets copied from a valid greedy layout (so they
 //! never collide).
