@@ -79,6 +79,18 @@ enum Fit {
     Best,
 }
 
+/// Places the free buffers of `order` one by one, each at the lowest aligned
+/// offset that clears its already placed neighbours (fixed buffers first, as
+/// given). Fed the buffers of any valid layout in order of increasing
+/// offset, it yields a valid layout whose peak is no higher (each buffer
+/// lands at or below its original offset), which is how other solvers turn
+/// approximate offsets into exact ones.
+/// Fixed buffers in `order` are skipped: they stay where they are.
+pub fn first_fit(problem: &Problem, order: &[BufferId]) -> Result<Layout> {
+    let free: Vec<BufferId> = order.iter().copied().filter(|&id| problem.buffer(id).offset.is_none()).collect();
+    place(problem, &free, Fit::First)
+}
+
 impl Solver for GreedySize {
     fn name(&self) -> &'static str {
         "greedy-size"

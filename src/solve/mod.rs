@@ -16,6 +16,7 @@
 
 pub mod brute;
 pub mod greedy;
+pub mod ilp;
 
 use crate::error::{Error, Result};
 use crate::interference::{self, LowerBound};
@@ -207,6 +208,11 @@ pub const STRATEGIES: &[Strategy] = &[
         name: "greedy-time",
         summary: "first fit in order of lifetime start (a bump/stack allocator)",
         make: || Box::new(greedy::GreedyTime),
+    },
+    Strategy {
+        name: "ilp",
+        summary: "mixed-integer programme (good_lp + microlp), proven optimal for tens of buffers",
+        make: || Box::new(ilp::Ilp::default()),
     },
     Strategy {
         name: "brute",
