@@ -87,8 +87,9 @@ use std::time::Instant;
 /// solves is never refused.
 pub const MAX_PAIRS: usize = 1500;
 
-/// Most work for [`Group::polish`], the local search that sets the upper
-/// bound, in evaluated orders times buffers (about 0.1 s for 30 buffers).
+/// Most work for the local search that sets the upper bound before any model
+/// is built ([`Ilp::polish`]), in evaluated orders times buffers (about 0.1 s
+/// for 30 buffers).
 pub const POLISH_WORK: usize = 1_000_000;
 
 /// Largest peak, in units of a sub-problem's gcd, that a model can carry:

@@ -211,7 +211,7 @@ pub const STRATEGIES: &[Strategy] = &[
     },
     Strategy {
         name: "ilp",
-        summary: "mixed-integer programme (good_lp + microlp), proven optimal for tens of buffers",
+        summary: "mixed-integer programme (good_lp + microlp) below a local-search bound; small sub-problems",
         make: || Box::new(ilp::Ilp::default()),
     },
     Strategy {
