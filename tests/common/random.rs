@@ -1,16 +1,14 @@
-//! Random *valid* problems, reproducible from a seed: the one generator
-//! shared by the property tests and the benches (included by path from
-//! `benches/`).
+//! The problem shapes the ILP's tests and bench draw, as options of the
+//! crate's one generator (`smemplan::generate`); included by path from
+//! `tests/ilp.rs` and `benches/ilp.rs`.
 //!
 //! Lifetimes are drawn on a timeline of `2n` instants with lengths up to a
 //! third of it, which gives sub-problems that are neither trivially sparse
-//! nor one big clique (a quarter to a half of all pairs interfere). Features are
-//! switched on by [`Shape`]: holes strictly inside a lifetime, power-of-two
-//! alignments, and fixed offsets copied from a valid greedy layout (so they
-//! never collide).
+//! nor one big clique. Features are switched on by [`Shape`]: holes,
+//! power-of-two alignments and fixed offsets.
 
-use smemplan::problem::{Buffer, Interval, Problem};
-use smemplan::solve::{greedy, SolveOptions, Solver};
+use smemplan::generate::{generate, GenOptions, Spread};
+use smemplan::problem::Problem;
 
 /// What kind of problem to draw.
 #[derive(Debug, Clone, Copy)]
@@ -40,66 +38,20 @@ impl Shape {
     }
 }
 
-/// SplitMix64: tiny, seedable, good enough for test data.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi` (`lo ≤ hi`).
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    /// True with probability `1 / n`.
-    pub fn one_in(&mut self, n: u64) -> bool {
-        self.next_u64() % n == 0
-    }
-}
-
 /// A random problem of the given shape, the same for the same seed.
 pub fn problem(seed: u64, shape: Shape) -> Problem {
-    let mut rng = Rng::new(seed);
-    let horizon = 2 * shape.buffers.max(1) as u64;
-    let max_len = (horizon / 3).max(2);
-    let mut buffers: Vec<Buffer> = (0..shape.buffers)
-        .map(|i| {
-            let start = rng.range(0, horizon - 1);
-            let end = (start + rng.range(1, max_len)).min(horizon);
-            let mut b = Buffer::new(format!("b{i}"), start, end, rng.range(1, shape.max_size));
-            if shape.gaps && end - start >= 3 && rng.one_in(4) {
-                let gap_start = rng.range(start + 1, end - 2);
-                let gap_end = rng.range(gap_start + 1, end - 1);
-                b = b.with_gaps(vec![Interval::new(gap_start, gap_end)]);
-            }
-            if shape.alignment && rng.one_in(4) {
-                b = b.with_alignment(1 << rng.range(1, 3));
-            }
-            b
-        })
-        .collect();
-    if shape.fixed && !buffers.is_empty() {
-        let loose = Problem::new(buffers.clone(), None).expect("generated buffers are valid");
-        let layout = greedy::GreedySize
-            .solve(&loose, &SolveOptions::default())
-            .expect("greedy lays out any problem")
-            .layout;
-        for _ in 0..rng.range(1, 2) {
-            let i = rng.range(0, buffers.len() as u64 - 1) as usize;
-            buffers[i].offset = Some(layout.offsets[i]);
-        }
-    }
-    Problem::new(buffers, None).expect("generated problems are valid")
+    let n = shape.buffers.max(1) as u64;
+    let chance = |on: bool| if on { 0.25 } else { 0.0 };
+    let options = GenOptions {
+        buffers: shape.buffers,
+        timeline: Some(2 * n),
+        lifetimes: Spread::Uniform { min: 1, max: (2 * n / 3).max(2) },
+        sizes: Spread::Uniform { min: 1, max: shape.max_size },
+        alignment_probability: chance(shape.alignment),
+        max_alignment: 8,
+        gap_probability: chance(shape.gaps),
+        fixed_probability: if shape.fixed { 0.1 } else { 0.0 },
+        ..GenOptions::default()
+    };
+    generate(&options, seed).expect("generated problems are valid")
 }
