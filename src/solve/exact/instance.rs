@@ -59,11 +59,11 @@ pub(super) struct Instance {
     pub live_sections: Vec<u32>,
     /// Sum of the lengths of all live section ranges (a cost estimate).
     pub total_span: usize,
-    /// Candidate orders: `orders[k][u]` is buffer `u`'s rank in order `k`.
+    /// Candidate orders: `orders[k][u]` is buffer `u`'s rank in order `k`
+    /// (ties broken by index): 0 largest first, 1 heaviest section first
+    /// then largest area, 2 longest lifetime first, 3 heaviest section
+    /// first then longest.
     pub orders: Vec<Vec<u32>>,
-    /// Per buffer: the smallest size among its neighbours (`u64::MAX` when
-    /// it has none): a buffer not at its `min` rests at least this higher.
-    pub min_neighbour_size: Vec<u64>,
     span_start: Vec<u32>,
     span_list: Vec<(u32, u32)>,
     live_start: Vec<u32>,
@@ -74,8 +74,9 @@ pub(super) struct Instance {
     obs_list: Vec<(u64, u64)>,
 }
 
-/// How many candidate orders [`Instance::new`] prepares.
-pub(super) const ORDERS: usize = 7;
+/// How many candidate orders [`Instance::new`] prepares (see
+/// [`Instance::orders`]).
+pub(super) const ORDERS: usize = 4;
 
 impl Instance {
     /// Prepares the sub-problem made of `ids` (sorted, non-empty).
@@ -194,15 +195,6 @@ impl Instance {
                 }
             }
         }
-        let min_neighbour_size = (0..n)
-            .map(|u| {
-                nb_list[nb_start[u] as usize..nb_start[u + 1] as usize]
-                    .iter()
-                    .map(|&v| size[v as usize])
-                    .min()
-                    .unwrap_or(u64::MAX)
-            })
-            .collect();
 
         // The heaviest section a buffer is live in.
         let total: Vec<u64> = (0..n)
@@ -214,37 +206,24 @@ impl Instance {
                     .unwrap_or(0)
             })
             .collect();
-        let first = |u: usize| span_list[span_start[u] as usize].0;
-        let last = |u: usize| span_list[span_start[u + 1] as usize - 1].1;
-        let length = |u: usize| last(u) - first(u);
-        let keys: [&dyn Fn(usize) -> (u64, u64, u64); ORDERS] = [
-            // Earliest lifetime first, longer and larger first among equals.
-            &|u| (first(u) as u64, u64::MAX - length(u) as u64, u64::MAX - size[u]),
-            // Largest first, then earliest.
-            &|u| (u64::MAX - size[u], first(u) as u64, u64::MAX - length(u) as u64),
-            // Longest lifetime first, then largest.
-            &|u| (u64::MAX - length(u) as u64, u64::MAX - size[u], first(u) as u64),
-            // Latest end first (a right-to-left sweep), then largest.
-            &|u| (u64::MAX - last(u) as u64, u64::MAX - size[u], first(u) as u64),
-            // Width, area, total.
-            &|u| (u64::MAX - length(u) as u64, u64::MAX - size[u] * length(u) as u64, u64::MAX - total[u]),
-            // Total, area, width.
-            &|u| (u64::MAX - total[u], u64::MAX - size[u] * length(u) as u64, u64::MAX - length(u) as u64),
-            // Total, width, area.
-            &|u| (u64::MAX - total[u], u64::MAX - length(u) as u64, u64::MAX - size[u] * length(u) as u64),
+        let first = |u: usize| span_list[span_start[u] as usize].0 as u64;
+        let length = |u: usize| (span_list[span_start[u + 1] as usize - 1].1 - span_list[span_start[u] as usize].0) as u64;
+        let area = |u: usize| size[u].saturating_mul(length(u));
+        let keys: [&dyn Fn(usize) -> [u64; 3]; ORDERS] = [
+            // Largest first, then earliest, then longest.
+            &|u| [u64::MAX - size[u], first(u), u64::MAX - length(u)],
+            // Heaviest section first, then largest area, then longest.
+            &|u| [u64::MAX - total[u], u64::MAX - area(u), u64::MAX - length(u)],
+            // Longest first, then largest, then earliest.
+            &|u| [u64::MAX - length(u), u64::MAX - size[u], first(u)],
+            // Heaviest section first, then longest, then largest area.
+            &|u| [u64::MAX - total[u], u64::MAX - length(u), u64::MAX - area(u)],
         ];
-        let noise: Option<u64> = std::env::var("EXACT_NOISE").ok().and_then(|v| v.parse().ok());
-        let amp: u64 = std::env::var("EXACT_AMP").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
         let orders = keys
             .iter()
             .map(|key| {
                 let mut by: Vec<usize> = (0..n).collect();
-                if let Some(seed) = noise {
-                    let h = |u: usize| { let mut z = seed.wrapping_mul(0x9E3779B97F4A7C15).wrapping_add(u as u64 * 0xBF58476D1CE4E5B9); z ^= z >> 31; z = z.wrapping_mul(0x94D049BB133111EB); z ^= z >> 29; z % 100 };
-                    by.sort_by_key(|&u| (u64::MAX - size[u] * (100 + h(u) * amp / 100) / 100 , u));
-                } else {
                 by.sort_by_key(|&u| (key(u), u));
-                }
                 let mut rank = vec![0u32; n];
                 for (r, &u) in by.iter().enumerate() {
                     rank[u] = r as u32;
@@ -269,7 +248,6 @@ impl Instance {
             live_sections,
             total_span,
             orders,
-            min_neighbour_size,
             span_start,
             span_list,
             live_start,

@@ -58,9 +58,9 @@
 
 mod instance;
 mod minimise;
-pub mod search;
+mod search;
 
-use self::instance::{Instance, ORDERS};
+use self::instance::Instance;
 use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, Infeasibility, Solution, SolveOptions, Solver, Stats};
 use crate::error::Result;
@@ -108,8 +108,9 @@ pub struct ExactParams {
     /// sharing no section, lay out one group after another, and when a
     /// group fails, try no other layout of the groups before it.
     pub split: bool,
-    /// Candidate orders raced for one capacity (1 to 4).
-    pub orderings: usize,
+    /// How many of the search variants ([`VARIANTS`]) race for one
+    /// capacity, the first ones (1 to `VARIANTS.len()`).
+    pub variants: usize,
     /// Nodes each search advances per lockstep round.
     pub round_nodes: u64,
 }
@@ -128,13 +129,18 @@ impl Default for ExactParams {
             decompose: true,
             peel: true,
             split: true,
-            orderings: 2,
+            variants: VARIANTS.len(),
             round_nodes: 4096,
         }
     }
 }
 
 impl ExactParams {
+    /// The number of variants raced, within `1..=VARIANTS.len()`.
+    pub fn variant_count(&self) -> usize {
+        self.variants.clamp(1, VARIANTS.len())
+    }
+
     /// The pruning switches, in a fixed order (for tests over all
     /// combinations).
     pub fn flags(&self) -> [bool; FLAGS] {
@@ -173,6 +179,41 @@ impl ExactParams {
     }
 }
 
+/// Which floor section a section-branching search branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionRule {
+    /// The section the fewest candidates cover.
+    Fewest,
+    /// The section with the least room left to waste, then the fewest.
+    Slack,
+}
+
+/// How one search of a race chooses: its candidate order and how it
+/// branches. Different variants fail on different instances, so a race of
+/// a few is far more robust than any one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The candidate order: 0 largest first, 1 heaviest section first
+    /// then largest area, 2 longest lifetime first, 3 heaviest section
+    /// first then longest.
+    pub order: usize,
+    /// Branch on who covers one floor section (with `section_branching`),
+    /// else on every buffer at the floor.
+    pub sections: bool,
+    /// Which section, when branching on sections.
+    pub rule: SectionRule,
+}
+
+/// The variants raced, in order of preference (ties between results of
+/// one round go to the earlier one).
+pub const VARIANTS: [Variant; 5] = [
+    Variant { order: 0, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 1, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 2, sections: true, rule: SectionRule::Slack },
+    Variant { order: 3, sections: false, rule: SectionRule::Fewest },
+    Variant { order: 0, sections: true, rule: SectionRule::Slack },
+];
+
 /// Number of pruning switches in [`ExactParams`].
 pub const FLAGS: usize = 11;
 
@@ -209,7 +250,7 @@ pub fn solve_capacity_with_stats(
     let prepared = Prepared::new(problem, params);
     let stop = || options.expired();
     let mut attempts: Vec<Attempt> =
-        (0..params.orderings.clamp(1, ORDERS)).map(|k| Attempt::new(&prepared, capacity, k)).collect();
+        (0..params.variant_count()).map(|k| Attempt::new(&prepared, capacity, VARIANTS[k])).collect();
     stats.attempts = attempts.len() as u64;
     let outcome = with_pool(options.threads, || loop {
         let steps = round(attempts.iter_mut().collect(), params.round_nodes, &stop);
@@ -345,7 +386,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 struct Attempt<'a> {
     prepared: &'a Prepared,
     cap: u64,
-    order: usize,
+    variant: Variant,
     part: usize,
     search: Option<Search<'a>>,
     offsets: Vec<u64>,
@@ -355,11 +396,11 @@ struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    fn new(prepared: &'a Prepared, cap: u64, order: usize) -> Self {
+    fn new(prepared: &'a Prepared, cap: u64, variant: Variant) -> Self {
         Attempt {
             prepared,
             cap,
-            order,
+            variant,
             part: 0,
             search: None,
             offsets: vec![0; prepared.n],
@@ -378,9 +419,8 @@ impl<'a> Attempt<'a> {
         let mut left = budget;
         self.last = loop {
             let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
-            let (cap, params, order) = (self.cap, &self.prepared.params, self.order);
-            let order = order + std::env::var("EXACT_ORDER").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-            let search = self.search.get_or_insert_with(|| Search::new(inst, &inst.orders[order % ORDERS], cap, params));
+            let (cap, params, variant) = (self.cap, &self.prepared.params, self.variant);
+            let search = self.search.get_or_insert_with(|| Search::new(inst, variant, cap, params));
             let before = search.nodes;
             let step = search.run(left, stop);
             left = left.saturating_sub(search.nodes - before);

@@ -33,21 +33,9 @@
 //! frames, so it can stop after a budget of nodes and resume later.
 
 use super::instance::Instance;
-use super::ExactParams;
+use super::{ExactParams, SectionRule, Variant};
 
 const NONE: u64 = u64::MAX;
-/// dbg
-pub static SPLITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// dbg
-pub static MAXDEPTH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// dbg
-pub static WHY: [std::sync::atomic::AtomicU64; 3] = [const { std::sync::atomic::AtomicU64::new(0) }; 3];
-/// dbg
-pub static PARTIAL: std::sync::Mutex<Vec<(u32, u64)>> = std::sync::Mutex::new(Vec::new());
-/// dbg
-pub static PEELS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// dbg
-pub static JUMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// No backjump: an exhausted frame pops itself only.
 const NO_JUMP: usize = usize::MAX;
@@ -124,15 +112,13 @@ struct Frame {
     /// When exhausted, pop every frame from this index up ([`NO_JUMP`]:
     /// only this one).
     jump: usize,
-    /// dbg: discrepancies on the path to this node, and children tried.
-    disc: u32,
-    tried: u32,
 }
 
 /// A resumable search of one instance at one capacity in one order.
 pub(super) struct Search<'a> {
     inst: &'a Instance,
     rank: &'a [u32],
+    variant: Variant,
     cap: u64,
     floor_first: bool,
     split: bool,
@@ -164,14 +150,11 @@ pub(super) struct Search<'a> {
     frames: Vec<Frame>,
     cands: Vec<u32>,
     scratch: Vec<u64>,
-    ss: Vec<u64>,
+    highest: Vec<u64>,
     low: Vec<u64>,
     pairs: Vec<(u64, u64)>,
     count: Vec<u32>,
     pending: bool,
-    lds: u32,
-    cur_disc: u32,
-    frames_floor: u64,
     check_every: u64,
     /// Nodes entered so far.
     pub nodes: u64,
@@ -180,9 +163,9 @@ pub(super) struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
-    /// A search of `inst` for a layout with peak `<= cap`, branching in the
-    /// order `rank` (smaller first).
-    pub fn new(inst: &'a Instance, rank: &'a [u32], cap: u64, params: &ExactParams) -> Self {
+    /// A search of `inst` for a layout with peak `<= cap`, branching the
+    /// way `variant` says.
+    pub fn new(inst: &'a Instance, variant: Variant, cap: u64, params: &ExactParams) -> Self {
         let n = inst.len();
         let sections = inst.sections;
         let mut offset = vec![NONE; n];
@@ -213,7 +196,8 @@ impl<'a> Search<'a> {
         let floor_first = params.floor_first && inst.floor_first_exact;
         Search {
             inst,
-            rank,
+            rank: &inst.orders[variant.order],
+            variant,
             cap,
             floor_first,
             split: params.split && floor_first,
@@ -234,14 +218,11 @@ impl<'a> Search<'a> {
             frames: Vec::with_capacity(2 * n + 1),
             cands: Vec::with_capacity(4 * n),
             scratch: vec![NONE; sections],
-            ss: Vec::new(),
+            highest: vec![0; sections],
             low: vec![0; n],
             pairs: Vec::new(),
             count: vec![0; sections],
             pending: true,
-            lds: std::env::var("EXACT_LDS").ok().and_then(|v| v.parse().ok()).unwrap_or(u32::MAX),
-            cur_disc: 0,
-            frames_floor: 0,
             check_every: ((1 << 18) / work.max(1)).clamp(1, 256),
             nodes: 0,
             backtracks: 0,
@@ -261,10 +242,6 @@ impl<'a> Search<'a> {
             if self.pending {
                 self.pending = false;
                 self.nodes += 1;
-                let placed = self.inst.len() - self.unplaced.len();
-                if MAXDEPTH.fetch_max(placed as u64, std::sync::atomic::Ordering::Relaxed) < placed as u64 {
-                    *PARTIAL.lock().unwrap() = (0..self.inst.len()).filter(|&u| self.offset[u] != NONE).map(|u| (self.inst.ids[u].0, self.offset[u])).collect();
-                }
                 if self.unplaced.is_empty() {
                     return Step::Found;
                 }
@@ -299,11 +276,8 @@ impl<'a> Search<'a> {
             while next < frame.to && self.skip(&frame, next) {
                 next += 1;
             }
-            if next < frame.to && frame.tried > 0 && frame.disc >= self.lds {
-                next = frame.to;
-            }
             if next == frame.to {
-                let bottom = if frame.jump == NO_JUMP { self.frames.len() - 1 } else { JUMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed); frame.jump };
+                let bottom = if frame.jump == NO_JUMP { self.frames.len() - 1 } else { frame.jump };
                 let first = self.frames[bottom];
                 self.undo_to(first.base_mark);
                 self.cands.truncate(first.from);
@@ -315,8 +289,6 @@ impl<'a> Search<'a> {
             let child_mark = self.trail.len();
             let top = self.frames.last_mut().expect("frame exists");
             top.next = next + 1;
-            top.tried += 1;
-            self.cur_disc = top.disc + u32::from(top.tried > 1);
             top.child = Some(u);
             top.child_mark = child_mark;
             if u == WASTE {
@@ -570,8 +542,6 @@ impl<'a> Search<'a> {
                 section: 0,
                 floor: 0,
                 jump,
-                disc: self.cur_disc,
-                tried: 0,
             });
         }
     }
@@ -601,7 +571,6 @@ impl<'a> Search<'a> {
         }
         let Some(&(first_from, first_to)) = groups.first() else { return };
         if groups.len() > 1 {
-            SPLITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let frame = self.frames.len();
             for &(a, b) in groups[1..].iter().rev() {
                 self.todo.push(Todo { from: a, to: b, frame });
@@ -623,7 +592,6 @@ impl<'a> Search<'a> {
             let m = self.min[u];
             // A buffer that no longer fits refutes the node.
             if m == NONE || m.saturating_add(inst.size[u]) > cap {
-                WHY[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return false;
             }
             if self.in_focus(u) {
@@ -632,7 +600,6 @@ impl<'a> Search<'a> {
         }
         let lowest = if self.floor_first { floor } else { self.level };
         if self.params.section_inference && !self.sections_fit(lowest) {
-            WHY[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return false;
         }
         let from = self.cands.len();
@@ -642,7 +609,6 @@ impl<'a> Search<'a> {
             if self.forbid[self.key(u)] == floor {
                 return false;
             }
-            PEELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.cands.push(u as u32);
             let mark = self.trail.len();
             self.frames.push(Frame {
@@ -655,8 +621,6 @@ impl<'a> Search<'a> {
                 section: 0,
                 floor,
                 jump,
-                disc: self.cur_disc,
-                tried: 0,
             });
             return true;
         }
@@ -669,19 +633,16 @@ impl<'a> Search<'a> {
             }
         }
         if self.cands.len() == from {
-            WHY[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return false;
         }
         if self.floor_first && self.stuck(floor) {
             self.cands.truncate(from);
-            WHY[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return false;
         }
         let mut section = 0;
-        let sections = self.floor_first && self.params.section_branching;
+        let sections = self.floor_first && self.params.section_branching && self.variant.sections;
         if sections {
-            self.frames_floor = floor;
-            section = self.branch_section(from);
+            section = self.branch_section(from, floor);
             let mut keep = from;
             for i in from..self.cands.len() {
                 let u = self.cands[i];
@@ -694,36 +655,9 @@ impl<'a> Search<'a> {
         }
         let rank = self.rank;
         let min = &self.min;
-        if std::env::var("EXACT_FIT").is_ok() {
-            let sky = &self.sky;
-            let score = |u: usize| -> u32 {
-                let (a, b) = inst.hull(u);
-                let top = min[u] + inst.size[u];
-                let mut sc = 0;
-                if a > 0 && sky[a as usize - 1] == top { sc += 2; }
-                if (b as usize) < sky.len() && sky[b as usize] == top { sc += 2; }
-                if a > 0 && sky[a as usize - 1] > min[u] { sc += 1; }
-                if (b as usize) < sky.len() && sky[b as usize] > min[u] { sc += 1; }
-                if a == 0 { sc += 1; }
-                if b as usize == sky.len() { sc += 1; }
-                sc
-            };
-            self.cands[from..].sort_unstable_by_key(|&u| (min[u as usize], u32::MAX - score(u as usize), rank[u as usize]));
-        } else if std::env::var("EXACT_RANKONLY").is_ok() {
-        self.cands[from..].sort_unstable_by_key(|&u| rank[u as usize]);
-        } else {
         self.cands[from..].sort_unstable_by_key(|&u| (min[u as usize], rank[u as usize]));
-        }
-        if sections && std::env::var("EXACT_NOWASTE").is_err() {
+        if sections {
             self.cands.push(WASTE);
-            if let Ok(v) = std::env::var("EXACT_WFIRST") {
-                let frac: u64 = v.parse().unwrap_or(10);
-                let sl = self.cap - self.sky[section as usize].max(floor) - self.rem[section as usize];
-                if sl * 100 >= self.cap * frac {
-                    let n = self.cands.len();
-                    self.cands[from..n].rotate_right(1);
-                }
-            }
         }
         let mark = self.trail.len();
         self.frames.push(Frame {
@@ -736,15 +670,15 @@ impl<'a> Search<'a> {
             section,
             floor,
             jump,
-            disc: self.cur_disc,
-            tried: 0,
         });
         true
     }
 
-    /// The section covered by the fewest candidates `cands[from..]` (the
-    /// earliest among equals): the most constrained place at the floor.
-    fn branch_section(&mut self, from: usize) -> u32 {
+    /// The section to branch on among those the candidates `cands[from..]`
+    /// cover: the one covered by the fewest, or (rule [`SectionRule::Slack`])
+    /// the one with the least room to waste, then the fewest; the earliest
+    /// among equals. Either way the most constrained place at the floor.
+    fn branch_section(&mut self, from: usize, floor: u64) -> u32 {
         let inst = self.inst;
         let count = &mut self.count;
         for &u in &self.cands[from..] {
@@ -754,71 +688,22 @@ impl<'a> Search<'a> {
                 }
             }
         }
-        let mode = std::env::var("EXACT_SEC").unwrap_or_default();
         let mut best = (u64::MAX, u32::MAX, 0u32);
         for (s, c) in count.iter_mut().enumerate() {
             if *c > 0 {
-                let slack = self.cap - self.sky[s].max(self.frames_floor) - self.rem[s];
-                let key = match mode.as_str() { "slack" => (slack, *c), "left" => (0, 0), _ => (0, *c) };
-                if (key.0, key.1) < (best.0, best.1) {
-                    best = (key.0, key.1, s as u32);
+                // Sections covered by candidates have their sky at or below
+                // the floor and their bytes fitting above it.
+                let slack = match self.variant.rule {
+                    SectionRule::Fewest => 0,
+                    SectionRule::Slack => self.cap - floor - self.rem[s],
+                };
+                if (slack, *c) < (best.0, best.1) {
+                    best = (slack, *c, s as u32);
                 }
             }
             *c = 0;
         }
         best.2
-    }
-
-    /// Column subset sums: buffer `u` will sit on the unplaced buffers of
-    /// each of its sections that end up below it, plus at most that
-    /// section's remaining slack; the offsets this allows in every section
-    /// of `u` must have one in common.
-    fn subset_sums_fit(&mut self) -> bool {
-        let inst = self.inst;
-        let g = inst.granule;
-        let units = (self.cap / g) as usize + 1;
-        let words = units.div_ceil(64);
-        if words > 64 {
-            return true;
-        }
-        let sections = inst.sections;
-        self.ss.resize(sections * words, 0);
-        // Per section: offsets (in granules) a buffer of it may take.
-        for s in 0..sections {
-            let row = &mut self.ss[s * words..(s + 1) * words];
-            row.fill(0);
-            if self.rem[s] == 0 {
-                continue;
-            }
-            row[0] = 1;
-            for &u in inst.live_in(s) {
-                let u = u as usize;
-                if self.offset[u] == NONE {
-                    shift_or(row, (inst.size[u] / g) as usize);
-                }
-            }
-            let slack = (self.cap - self.sky[s] - self.rem[s]) / g;
-            dilate(row, slack as usize);
-            shift_left(row, (self.sky[s] / g) as usize);
-        }
-        let mut acc = vec![0u64; words];
-        for i in 0..self.unplaced.len() {
-            let u = self.unplaced[i] as usize;
-            acc.fill(u64::MAX);
-            for &(a, b) in inst.spans(u) {
-                for s in a as usize..b as usize {
-                    for (x, y) in acc.iter_mut().zip(&self.ss[s * words..(s + 1) * words]) {
-                        *x &= *y;
-                    }
-                }
-            }
-            let lo = (self.min[u] / g) as usize;
-            let hi = ((self.cap - inst.size[u]) / g) as usize;
-            if !any_in(&acc, lo, hi) {
-                return false;
-            }
-        }
-        true
     }
 
     /// Section inference: in every section, the bytes still to place must
@@ -837,6 +722,7 @@ impl<'a> Search<'a> {
         }
         let inst = self.inst;
         self.scratch.fill(NONE);
+        self.highest.fill(0);
         for i in 0..self.unplaced.len() {
             let u = self.unplaced[i] as usize;
             let mut low = self.min[u].max(if self.in_focus(u) { lowest } else { 0 });
@@ -847,15 +733,14 @@ impl<'a> Search<'a> {
             }
             self.low[u] = low;
             for &(a, b) in inst.spans(u) {
-                for f in &mut self.scratch[a as usize..b as usize] {
+                let (a, b) = (a as usize, b as usize);
+                for (f, h) in self.scratch[a..b].iter_mut().zip(&mut self.highest[a..b]) {
                     *f = (*f).min(low);
+                    *h = (*h).max(low);
                 }
             }
         }
         if !self.scratch.iter().zip(&self.rem).all(|(&floor, &rem)| rem == 0 || floor.saturating_add(rem) <= cap) {
-            return false;
-        }
-        if std::env::var("EXACT_SS").is_ok() && !self.subset_sums_fit() {
             return false;
         }
         if !self.params.release_dates {
@@ -863,8 +748,10 @@ impl<'a> Search<'a> {
         }
         // Every threshold, not just the lowest: the buffers of a section
         // that cannot start below `t` must fit between `t` and the capacity.
+        // Only a section whose highest start plus all its bytes overflows
+        // can fail.
         for s in 0..inst.sections {
-            if self.rem[s] == 0 {
+            if self.rem[s] == 0 || self.highest[s].saturating_add(self.rem[s]) <= cap {
                 continue;
             }
             self.pairs.clear();
@@ -885,57 +772,4 @@ impl<'a> Search<'a> {
         }
         true
     }
-
-}
-
-/// `row |= row << k` (bits beyond the row are dropped).
-fn shift_or(row: &mut [u64], k: usize) {
-    let (w, b) = (k / 64, k % 64);
-    for i in (0..row.len()).rev() {
-        let mut v = 0;
-        if i >= w {
-            v = row[i - w] << b;
-            if b > 0 && i > w {
-                v |= row[i - w - 1] >> (64 - b);
-            }
-        }
-        row[i] |= v;
-    }
-}
-
-/// `row <<= k`.
-fn shift_left(row: &mut [u64], k: usize) {
-    let (w, b) = (k / 64, k % 64);
-    for i in (0..row.len()).rev() {
-        let mut v = 0;
-        if i >= w {
-            v = row[i - w] << b;
-            if b > 0 && i > w {
-                v |= row[i - w - 1] >> (64 - b);
-            }
-        }
-        row[i] = v;
-    }
-}
-
-/// Sets every bit within `k` above a set bit.
-fn dilate(row: &mut [u64], k: usize) {
-    let mut done = 0;
-    let mut step = 1;
-    while done < k {
-        let s = step.min(k - done);
-        let copy: Vec<u64> = row.to_vec();
-        let mut shifted = copy.clone();
-        shift_left(&mut shifted, s);
-        for (x, y) in row.iter_mut().zip(&shifted) {
-            *x |= *y;
-        }
-        done += s;
-        step *= 2;
-    }
-}
-
-/// Whether a bit in `lo..=hi` is set.
-fn any_in(row: &[u64], lo: usize, hi: usize) -> bool {
-    (lo..=hi.min(row.len() * 64 - 1)).any(|i| row[i / 64] >> (i % 64) & 1 == 1)
 }

@@ -6,7 +6,6 @@ use super::*;
 use crate::check::check;
 use crate::problem::{Buffer, Interval};
 use crate::solve::brute;
-use std::time::Duration;
 
 fn problem(buffers: Vec<Buffer>) -> Problem {
     Problem::new(buffers, None).expect("valid test problem")
@@ -80,7 +79,7 @@ fn all_flag_combinations() -> impl Iterator<Item = ExactParams> {
         for (i, f) in flags.iter_mut().enumerate() {
             *f = bits & (1 << i) != 0;
         }
-        ExactParams { orderings: 1 + (bits as usize % 2), round_nodes: 7, ..ExactParams::default() }.with_flags(flags)
+        ExactParams { variants: 1 + bits as usize % VARIANTS.len(), round_nodes: 7, ..ExactParams::default() }.with_flags(flags)
     })
 }
 
