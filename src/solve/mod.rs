@@ -15,6 +15,7 @@
 //! [`STRATEGIES`].
 
 pub mod brute;
+pub mod exact;
 pub mod greedy;
 pub mod ilp;
 
@@ -208,6 +209,11 @@ pub const STRATEGIES: &[Strategy] = &[
         name: "greedy-time",
         summary: "first fit in order of lifetime start (a bump/stack allocator)",
         make: || Box::new(greedy::GreedyTime),
+    },
+    Strategy {
+        name: "exact",
+        summary: "branch and bound over canonical layouts (MiniMalloc-class), greedy fallback",
+        make: || Box::new(exact::Exact::default()),
     },
     Strategy {
         name: "ilp",

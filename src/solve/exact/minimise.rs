@@ -1,0 +1,188 @@
+//! Minimise mode: the smallest peak, found by asking the capacity question
+//! for several capacities at once.
+//!
+//! Two kinds of attempts advance in the same lockstep rounds:
+//!
+//! ```text
+//!   lower ──prove──→                      ←──improve── best
+//!   ├──────────────┼──────────────────────┼────────────┤
+//!   LB         refuted: lower rises   found: best falls   greedy
+//! ```
+//!
+//! * the **prove** race asks "peak ≤ lower?" (the smallest capacity not yet
+//!   refuted) in every candidate order: a layout there is optimal, a
+//!   refutation raises `lower`;
+//! * the **improve** attempt asks "peak ≤ best − step?" in one order: a
+//!   layout lowers `best`, a refutation raises `lower`, and an attempt that
+//!   concludes nothing within its node limit is dropped for a smaller step
+//!   (and, at the smallest step, a larger limit).
+//!
+//! Canonical layouts stack whole buffers, so when every size is a multiple
+//! of a granule `g` (and nothing is fixed or padded) so is every candidate
+//! peak: capacities move in steps of `g`. The peak is proven optimal when
+//! `best ≤ lower`.
+
+use super::search::Step;
+use super::{round, with_pool, Attempt, ExactParams, Prepared, VARIANTS};
+use crate::interference;
+use crate::problem::{Layout, Problem};
+use crate::solve::{Solution, SolveOptions, Stats};
+
+/// Rounds an improve attempt gets at first before it is dropped.
+const IMPROVE_ROUNDS: u32 = 8;
+
+/// The smallest peak found from `fallback` (a valid layout) down, within
+/// the options' deadline.
+pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &ExactParams, fallback: Layout) -> Solution {
+    let lb = interference::lower_bound(problem).bytes;
+    let prepared = Prepared::new(problem, params);
+    let g = prepared.granule();
+    let mut state = State {
+        problem,
+        prepared: &prepared,
+        params,
+        g,
+        lower: round_up(lb, g),
+        best_peak: fallback.peak(problem),
+        best: fallback,
+        stats: Stats { winner: "exact".into(), ..Stats::default() },
+    };
+    let stop = || options.expired();
+    with_pool(options.threads, || state.run(&stop));
+    let mut solution = Solution::new(problem, state.best, state.lower.max(lb), false);
+    solution.stats = state.stats;
+    solution
+}
+
+/// Rounds `x` up to a multiple of `g` (saturating).
+fn round_up(x: u64, g: u64) -> u64 {
+    x.div_ceil(g).saturating_mul(g)
+}
+
+struct State<'a> {
+    problem: &'a Problem,
+    prepared: &'a Prepared,
+    params: &'a ExactParams,
+    g: u64,
+    /// No layout has a smaller peak (proven).
+    lower: u64,
+    best: Layout,
+    best_peak: u64,
+    stats: Stats,
+}
+
+/// The improve attempt and the rounds it has left.
+struct Improve<'a> {
+    attempt: Attempt<'a>,
+    rounds_left: u32,
+}
+
+impl<'a> State<'a> {
+    /// One attempt per candidate order at `lower`.
+    fn prove_race(&mut self) -> Vec<Attempt<'a>> {
+        let k = self.params.variant_count();
+        self.stats.attempts += k as u64;
+        VARIANTS[..k].iter().map(|&v| Attempt::new(self.prepared, self.lower, v)).collect()
+    }
+
+    /// An improve attempt `step` below the best peak, if that is still above
+    /// `lower` (at `lower` the prove race already asks).
+    fn improve(&mut self, step: u64, rounds: u32) -> Option<Improve<'a>> {
+        let target = self.best_peak.checked_sub(step)?;
+        if target <= self.lower {
+            return None;
+        }
+        // Each improve attempt takes the next variant, for variety.
+        let variant = VARIANTS[self.stats.attempts as usize % self.params.variant_count()];
+        self.stats.attempts += 1;
+        Some(Improve { attempt: Attempt::new(self.prepared, target, variant), rounds_left: rounds })
+    }
+
+    /// Half the gap between `lower` and the best peak, in granules.
+    fn half_gap(&self) -> u64 {
+        (self.best_peak.saturating_sub(self.lower) / 2 / self.g * self.g).max(self.g)
+    }
+
+    fn run(&mut self, stop: &(dyn Fn() -> bool + Sync)) {
+        if self.best_peak <= self.lower {
+            return;
+        }
+        let mut prove = self.prove_race();
+        let mut step = self.half_gap();
+        let mut limit = IMPROVE_ROUNDS;
+        let mut improve = self.improve(step, limit);
+        loop {
+            let mut all: Vec<&mut Attempt> = prove.iter_mut().collect();
+            all.extend(improve.as_mut().map(|i| &mut i.attempt));
+            let steps = round(all, self.params.round_nodes, stop);
+            if steps.contains(&Step::Stopped) {
+                break;
+            }
+            let mut lower = self.lower;
+            if let Some(i) = steps[..prove.len()].iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+                if steps[i] == Step::Found {
+                    self.best = prove[i].layout();
+                    self.best_peak = self.best.peak(self.problem);
+                    break;
+                }
+                lower = round_up(self.lower + 1, self.g);
+            }
+            if let (Some(imp), Some(&s)) = (improve.as_mut(), steps.get(prove.len())) {
+                let target = imp.attempt.cap;
+                let finished = match s {
+                    Step::Found => {
+                        self.best = imp.attempt.layout();
+                        self.best_peak = self.best.peak(self.problem);
+                        true
+                    }
+                    Step::Infeasible => {
+                        lower = lower.max(round_up(target + 1, self.g));
+                        true
+                    }
+                    _ => {
+                        imp.rounds_left -= 1;
+                        if imp.rounds_left == 0 {
+                            // Nothing concluded: aim closer to the best peak,
+                            // and once that is as close as it gets, search
+                            // longer.
+                            if step == self.g {
+                                limit = limit.saturating_mul(2);
+                            }
+                            step = (step / 2 / self.g * self.g).max(self.g);
+                        }
+                        imp.rounds_left == 0
+                    }
+                };
+                if finished {
+                    if let Some(done) = improve.take() {
+                        done.attempt.add_to(&mut self.stats);
+                    }
+                }
+            }
+            if lower > self.lower {
+                self.lower = lower;
+                for a in &prove {
+                    a.add_to(&mut self.stats);
+                }
+                prove.clear();
+                step = self.half_gap();
+            }
+            if self.best_peak <= self.lower {
+                break;
+            }
+            if prove.is_empty() {
+                prove = self.prove_race();
+            }
+            if improve.is_none() {
+                step = step.min(self.half_gap());
+                improve = self.improve(step, limit);
+            }
+        }
+        for a in &prove {
+            a.add_to(&mut self.stats);
+        }
+        if let Some(i) = &improve {
+            i.attempt.add_to(&mut self.stats);
+        }
+    }
+}

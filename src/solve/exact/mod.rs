@@ -1,0 +1,464 @@
+//! `exact`: branch and bound over canonical layouts, in the class of
+//! MiniMalloc (Moffitt, ASPLOS 2023), written from the paper's ideas.
+//!
+//! The core question is "is there a layout with peak ≤ C?"
+//! ([`solve_capacity`]); minimise mode ([`Exact`] without a capacity) asks
+//! it for several capacities at once.
+//!
+//! # The search
+//!
+//! Time is cut into *sections* between consecutive lifetime events. A
+//! partial layout has a *sky* per section (the top of the placed buffers
+//! live there) and every unplaced buffer a `min`: the top of its highest
+//! placed neighbour (aligned, clear of fixed buffers), the only offset a
+//! canonical layout may give it now. The *floor* is the smallest `min`.
+//!
+//! ```text
+//!  address                                     C = capacity
+//!    C ┤· · · · · · · · · · · · · · · · · · · · · · ·
+//!      │            ┌──────┐
+//!      │            │  d   │ ← rem(s2) must fit in [floor(s2), C)
+//!      │  ┌──────┐  ├──────┴──┐       ┌─────┐
+//!      │  │  b   │  │   c     │       │  e  │
+//!      ├──┴──────┴──┴───┬─────┘       ├─────┤
+//!      │      a         │  floor ──→  │  f  │
+//!    0 ┼────────────────┴─────────────┴─────┴──→ time
+//!        s0    s1    s2   s3   s4   s5   s6
+//! ```
+//!
+//! Each child places one buffer at its `min` ([`search`]); branching is on
+//! the buffers at the floor, in the order of the attempt (earliest lifetime
+//! first in order 0), so offsets along a path never decrease. The rules
+//! below prune; each is a flag of [`ExactParams`], all on by default, and a
+//! test checks every combination against exhaustive search:
+//!
+//! * **floor first**: branch only on buffers at the floor (exact when
+//!   nothing is fixed and alignment never pads; otherwise every buffer with
+//!   `min` at or above the last placement is a candidate);
+//! * **section inference**: in each section, the unplaced bytes must fit
+//!   between the section's floor and `C`;
+//! * **unallocated floor**: a section's floor is the lowest `min` of the
+//!   unplaced buffers live in it, not just its sky;
+//! * **nogoods** (dominance): once a child "buffer b at offset o" is
+//!   refuted, b may not go at o below its later siblings either: any such
+//!   layout is a reordering of one already refuted;
+//! * **twins** (dominance): interchangeable buffers (same size, alignment
+//!   and live sections) are branched on once per node;
+//! * **decompose**: independent sub-problems
+//!   ([`crate::interference::partitions`]) are searched one after another.
+//!
+//! # Many searches on the cores, deterministically
+//!
+//! A search keeps its own stack, so it can stop after a budget of nodes and
+//! go on later. Several searches (different candidate orders, different
+//! capacities) advance in lockstep rounds of [`ExactParams::round_nodes`]
+//! nodes each, in parallel on rayon; after a round the results are read in
+//! a fixed order. The answer depends on node counts, never on thread timing
+//! (only a deadline can cut a run short).
+
+mod instance;
+mod minimise;
+mod search;
+
+use self::instance::Instance;
+use self::search::{Search, Step};
+use super::{greedy, live_bytes_reason, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use crate::error::Result;
+use crate::interference;
+use crate::problem::{BufferId, Layout, Problem};
+use rayon::prelude::*;
+
+/// The pruning rules and the racing schedule of the exact search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactParams {
+    /// Branch only on the buffers whose `min` is the floor of the partial
+    /// layout. Applied only to sub-problems where it is exact: no fixed
+    /// offsets, and every size a multiple of the largest alignment.
+    pub floor_first: bool,
+    /// With `floor_first`: branch on which buffer covers the section at the
+    /// floor that the fewest candidates cover, or that none does, instead of
+    /// on every buffer at the floor.
+    pub section_branching: bool,
+    /// Refute a node when some section's unplaced bytes do not fit between
+    /// its floor and the capacity.
+    pub section_inference: bool,
+    /// Raise each section's floor to the lowest offset any unplaced buffer
+    /// live in it can still take (needs `section_inference`).
+    pub unallocated_floor: bool,
+    /// With `unallocated_floor`: in each section, for every threshold t,
+    /// the unplaced buffers that cannot start below t must fit between t
+    /// and the capacity.
+    pub release_dates: bool,
+    /// After the child "b at offset o" is refuted, b may not go at o below
+    /// later siblings.
+    pub nogoods: bool,
+    /// Interchangeable buffers are branched on once per node.
+    pub twins: bool,
+    /// A buffer may sit directly on one live in exactly the same sections
+    /// only if it comes later in the candidate order (the two orders fill
+    /// the same region).
+    pub stacks: bool,
+    /// Search independent sub-problems separately.
+    pub decompose: bool,
+    /// With `floor_first`: when the group searched is flat (every section
+    /// with buffers left has its sky at the floor), a buffer live in all
+    /// of them goes at the bottom without branching.
+    pub peel: bool,
+    /// With `floor_first`: once the unplaced buffers fall apart into groups
+    /// sharing no section, lay out one group after another, and when a
+    /// group fails, try no other layout of the groups before it.
+    pub split: bool,
+    /// How many of the search variants ([`VARIANTS`]) race for one
+    /// capacity, the first ones (1 to `VARIANTS.len()`).
+    pub variants: usize,
+    /// Nodes each search advances per lockstep round.
+    pub round_nodes: u64,
+}
+
+impl Default for ExactParams {
+    fn default() -> Self {
+        ExactParams {
+            floor_first: true,
+            section_branching: true,
+            section_inference: true,
+            unallocated_floor: true,
+            release_dates: true,
+            nogoods: true,
+            twins: true,
+            stacks: true,
+            decompose: true,
+            peel: true,
+            split: true,
+            variants: VARIANTS.len(),
+            round_nodes: 4096,
+        }
+    }
+}
+
+impl ExactParams {
+    /// The number of variants raced, within `1..=VARIANTS.len()`.
+    pub fn variant_count(&self) -> usize {
+        self.variants.clamp(1, VARIANTS.len())
+    }
+
+    /// The pruning switches, in a fixed order (for tests over all
+    /// combinations).
+    pub fn flags(&self) -> [bool; FLAGS] {
+        [
+            self.floor_first,
+            self.section_branching,
+            self.section_inference,
+            self.unallocated_floor,
+            self.release_dates,
+            self.nogoods,
+            self.twins,
+            self.stacks,
+            self.decompose,
+            self.peel,
+            self.split,
+        ]
+    }
+
+    /// The same schedule with the pruning switches set from `flags` (in the
+    /// order of [`ExactParams::flags`]).
+    pub fn with_flags(mut self, flags: [bool; FLAGS]) -> Self {
+        [
+            self.floor_first,
+            self.section_branching,
+            self.section_inference,
+            self.unallocated_floor,
+            self.release_dates,
+            self.nogoods,
+            self.twins,
+            self.stacks,
+            self.decompose,
+            self.peel,
+            self.split,
+        ] = flags;
+        self
+    }
+}
+
+/// Which floor section a section-branching search branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionRule {
+    /// The section the fewest candidates cover.
+    Fewest,
+    /// The section with the least room left to waste, then the fewest.
+    Slack,
+}
+
+/// How one search of a race chooses: its candidate order and how it
+/// branches. Different variants fail on different instances, so a race of
+/// a few is far more robust than any one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The candidate order: 0 largest first, 1 heaviest section first
+    /// then largest area, 2 longest lifetime first, 3 heaviest section
+    /// first then longest.
+    pub order: usize,
+    /// Branch on who covers one floor section (with `section_branching`),
+    /// else on every buffer at the floor.
+    pub sections: bool,
+    /// Which section, when branching on sections.
+    pub rule: SectionRule,
+}
+
+/// The variants raced, in order of preference (ties between results of
+/// one round go to the earlier one).
+pub const VARIANTS: [Variant; 5] = [
+    Variant { order: 0, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 1, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 2, sections: true, rule: SectionRule::Slack },
+    Variant { order: 3, sections: false, rule: SectionRule::Fewest },
+    Variant { order: 0, sections: true, rule: SectionRule::Slack },
+];
+
+/// Number of pruning switches in [`ExactParams`].
+pub const FLAGS: usize = 11;
+
+/// The answer to "is there a layout with peak ≤ C?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A valid layout with peak ≤ C.
+    Feasible(Layout),
+    /// Proven: no layout fits, and why.
+    Infeasible(Infeasibility),
+    /// The deadline passed or the search was cancelled first.
+    Timeout,
+}
+
+/// Whether a layout with peak `<= capacity` exists, with one if so.
+/// `options` gives the deadline, cancellation and threads (its capacity is
+/// ignored); `params` the pruning rules.
+pub fn solve_capacity(problem: &Problem, capacity: u64, options: &SolveOptions, params: &ExactParams) -> Outcome {
+    solve_capacity_with_stats(problem, capacity, options, params).0
+}
+
+/// [`solve_capacity`], also returning the search effort.
+pub fn solve_capacity_with_stats(
+    problem: &Problem,
+    capacity: u64,
+    options: &SolveOptions,
+    params: &ExactParams,
+) -> (Outcome, Stats) {
+    let lb = interference::lower_bound(problem);
+    let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
+    if lb.bytes > capacity {
+        return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
+    }
+    let prepared = Prepared::new(problem, params);
+    let stop = || options.expired();
+    let mut attempts: Vec<Attempt> =
+        (0..params.variant_count()).map(|k| Attempt::new(&prepared, capacity, VARIANTS[k])).collect();
+    stats.attempts = attempts.len() as u64;
+    let outcome = with_pool(options.threads, || loop {
+        let steps = round(attempts.iter_mut().collect(), params.round_nodes, &stop);
+        if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+            break match steps[i] {
+                Step::Found => Outcome::Feasible(attempts[i].layout()),
+                _ => Outcome::Infeasible(attempts[i].refuted()),
+            };
+        }
+        if steps.contains(&Step::Stopped) {
+            break Outcome::Timeout;
+        }
+    });
+    for a in &attempts {
+        a.add_to(&mut stats);
+    }
+    (outcome, stats)
+}
+
+/// The `exact` strategy: capacity mode stops at the first layout within
+/// the capacity; minimise mode returns the smallest peak found, proven
+/// optimal when it meets the lower bound or every smaller capacity is
+/// refuted. A greedy layout is the fallback whenever the search is cut
+/// short.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Exact {
+    /// Pruning rules and schedule.
+    pub params: ExactParams,
+}
+
+impl Solver for Exact {
+    fn name(&self) -> &'static str {
+        "exact"
+    }
+
+    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+        let lb = interference::lower_bound(problem);
+        let fallback = best_greedy(problem, options)?;
+        let Some(cap) = options.capacity_for(problem) else {
+            return Ok(minimise::minimise(problem, options, &self.params, fallback));
+        };
+        let mut solution = Solution::new(problem, fallback, lb.bytes, false);
+        if lb.bytes > cap {
+            solution.infeasible = Some(live_bytes_reason(problem, lb));
+            return Ok(solution);
+        }
+        if solution.peak <= cap {
+            return Ok(solution);
+        }
+        let (outcome, stats) = solve_capacity_with_stats(problem, cap, options, &self.params);
+        match outcome {
+            Outcome::Feasible(layout) => solution = Solution::new(problem, layout, lb.bytes, false),
+            Outcome::Infeasible(why) => {
+                solution.infeasible = Some(why);
+                solution.lower_bound = solution.lower_bound.max(cap.saturating_add(1));
+                solution.optimal = solution.peak <= solution.lower_bound;
+            }
+            Outcome::Timeout => {}
+        }
+        solution.stats = stats;
+        Ok(solution)
+    }
+}
+
+/// The lowest-peak layout of the greedy strategies (the first on ties).
+fn best_greedy(problem: &Problem, options: &SolveOptions) -> Result<Layout> {
+    let solvers: [&dyn Solver; 3] = [&greedy::GreedySize, &greedy::GreedyBreadth, &greedy::GreedyTime];
+    let mut best: Option<Solution> = None;
+    for solver in solvers {
+        let s = solver.solve(problem, options)?;
+        if best.as_ref().is_none_or(|b| s.peak < b.peak) {
+            best = Some(s);
+        }
+    }
+    Ok(best.map(|s| s.layout).unwrap_or_default())
+}
+
+/// Runs `f` with `threads` rayon workers (0: the global pool).
+fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    if threads == 0 {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+/// Advances every attempt by `budget` nodes, in parallel; their steps in
+/// order.
+fn round(attempts: Vec<&mut Attempt>, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
+    if attempts.len() == 1 || rayon::current_num_threads() == 1 {
+        attempts.into_iter().map(|a| a.run(budget, stop)).collect()
+    } else {
+        attempts.into_par_iter().map(|a| a.run(budget, stop)).collect()
+    }
+}
+
+/// The sub-problems of a problem, prepared once for every attempt.
+struct Prepared {
+    n: usize,
+    parts: Vec<Instance>,
+    params: ExactParams,
+}
+
+impl Prepared {
+    fn new(problem: &Problem, params: &ExactParams) -> Self {
+        let groups = if params.decompose { interference::partitions(problem) } else { vec![problem.ids().collect()] };
+        let mut parts: Vec<Instance> =
+            groups.into_iter().filter(|g| !g.is_empty()).map(|g| Instance::new(problem, &g)).collect();
+        // Most constrained first: a refutation comes early, and a big
+        // sub-problem is not redone after a small one fails.
+        parts.sort_by_key(|p| (std::cmp::Reverse(p.lower_bound), std::cmp::Reverse(p.len()), p.ids[0]));
+        Prepared { n: problem.len(), parts, params: *params }
+    }
+
+    /// Every canonical layout's peak is a multiple of this.
+    fn granule(&self) -> u64 {
+        self.parts.iter().map(|p| p.granule).reduce(gcd).unwrap_or(1).max(1)
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A search for a whole layout at one capacity in one candidate order: the
+/// sub-problems one after another.
+struct Attempt<'a> {
+    prepared: &'a Prepared,
+    cap: u64,
+    variant: Variant,
+    part: usize,
+    search: Option<Search<'a>>,
+    offsets: Vec<u64>,
+    done_nodes: u64,
+    done_backtracks: u64,
+    last: Step,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(prepared: &'a Prepared, cap: u64, variant: Variant) -> Self {
+        Attempt {
+            prepared,
+            cap,
+            variant,
+            part: 0,
+            search: None,
+            offsets: vec![0; prepared.n],
+            done_nodes: 0,
+            done_backtracks: 0,
+            last: Step::Paused,
+        }
+    }
+
+    /// Goes on for at most `budget` nodes; a concluded attempt keeps
+    /// answering its conclusion.
+    fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool) -> Step {
+        if matches!(self.last, Step::Found | Step::Infeasible) {
+            return self.last;
+        }
+        let mut left = budget;
+        self.last = loop {
+            let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
+            let (cap, params, variant) = (self.cap, &self.prepared.params, self.variant);
+            let search = self.search.get_or_insert_with(|| Search::new(inst, variant, cap, params));
+            let before = search.nodes;
+            let step = search.run(left, stop);
+            left = left.saturating_sub(search.nodes - before);
+            if step != Step::Found {
+                break step;
+            }
+            for (u, &off) in search.offsets().iter().enumerate() {
+                self.offsets[inst.ids[u].index()] = off;
+            }
+            self.done_nodes += search.nodes;
+            self.done_backtracks += search.backtracks;
+            self.search = None;
+            self.part += 1;
+            if left == 0 && self.part < self.prepared.parts.len() {
+                break Step::Paused;
+            }
+        };
+        self.last
+    }
+
+    /// The layout, once [`Step::Found`].
+    fn layout(&self) -> Layout {
+        Layout::new(self.offsets.clone())
+    }
+
+    /// Why the capacity is too small, once [`Step::Infeasible`].
+    fn refuted(&self) -> Infeasibility {
+        let mut buffers: Vec<BufferId> = self.prepared.parts[self.part].ids.clone();
+        buffers.sort_unstable();
+        Infeasibility::Subproblem { buffers }
+    }
+
+    /// Adds this attempt's effort to `stats`.
+    fn add_to(&self, stats: &mut Stats) {
+        stats.nodes += self.done_nodes + self.search.as_ref().map_or(0, |s| s.nodes);
+        stats.backtracks += self.done_backtracks + self.search.as_ref().map_or(0, |s| s.backtracks);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,775 @@
+//! The depth-first search over canonical layouts of one [`Instance`] for
+//! one capacity, resumable and with an undo trail.
+//!
+//! A node is a partial layout. Its children place one more buffer at the
+//! lowest offset its placed neighbours allow (its `min`), so no buffer is
+//! ever tried where it could slide down. Offsets along a path never
+//! decrease: a buffer whose `min` falls below the offset of the last
+//! placement (the `level`) waits until something placed later lifts it.
+//!
+//! With `floor_first`, only buffers whose `min` is the *floor* (the smallest
+//! `min` of all unplaced buffers) are candidates; with `section_branching`
+//! on top, a node branches on who covers one section at the floor:
+//!
+//! ```text
+//!         ┌────┐                 children of the node, for section s2:
+//!  floor ─┤ p  ├──── ─ ─ ─ ─     1. x at the floor (x covers s2)
+//!  ───────┴────┴─────────────    2. y at the floor (y covers s2)
+//!    s0    s1   s2   s3   s4     3. nothing covers s2 at the floor:
+//!                                   x and y may not go there
+//! ```
+//!
+//! Without `floor_first`, every buffer whose `min` is at least the level is
+//! a candidate, in order of `min`.
+//!
+//! With `split` (floor first only), once the unplaced buffers fall apart
+//! into groups that share no section, the search *focuses* on one group,
+//! then the next: the groups no longer interact, so when a later group
+//! fails, no other layout of an earlier group is tried (a backjump to the
+//! node where the groups came apart).
+//!
+//! State changes are recorded on a trail and undone in reverse on
+//! backtrack, so a node costs no copying. The search keeps its own stack of
+//! frames, so it can stop after a budget of nodes and resume later.
+
+use super::instance::Instance;
+use super::{ExactParams, SectionRule, Variant};
+
+const NONE: u64 = u64::MAX;
+
+/// No backjump: an exhausted frame pops itself only.
+const NO_JUMP: usize = usize::MAX;
+
+/// The child of a section-branching node in which no buffer covers the
+/// section at the floor.
+const WASTE: u32 = u32::MAX;
+
+/// Where [`Search::run`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Every buffer is placed within the capacity.
+    Found,
+    /// The whole tree is exhausted: no layout fits the capacity.
+    Infeasible,
+    /// The node budget of this call is spent; call again to go on.
+    Paused,
+    /// The stop check fired (deadline, cancellation).
+    Stopped,
+}
+
+/// A group of sections to search after the current focus.
+#[derive(Debug, Clone, Copy)]
+struct Todo {
+    /// Its sections, `from..to`.
+    from: u32,
+    to: u32,
+    /// The frame of the node where it came apart from the focus.
+    frame: usize,
+}
+
+/// One change to undo.
+#[derive(Debug, Clone, Copy)]
+enum Undo {
+    /// A buffer was placed; it sat at `pos` in the unplaced list.
+    Place { u: u32, pos: u32 },
+    /// `base[u]` had this value.
+    Base(u32, u64),
+    /// `min[u]` had this value.
+    Min(u32, u64),
+    /// `sky[s]` had this value.
+    Sky(u32, u64),
+    /// `forbid[key]` had this value.
+    Forbid(u32, u64),
+    /// The level had this value.
+    Level(u64),
+    /// The focus was `from..to`.
+    Focus(u32, u32),
+    /// A group was pushed on the todo list.
+    TodoPush,
+    /// This group was taken from the todo list.
+    TodoPop(Todo),
+}
+
+/// A node being expanded: its candidates and how far they were tried.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// Candidates are `cands[from..to]`.
+    from: usize,
+    to: usize,
+    /// Next candidate to try.
+    next: usize,
+    /// Trail length when the frame was pushed.
+    base_mark: usize,
+    /// Trail length before the current child was made.
+    child_mark: usize,
+    /// The candidate of the current child, if any ([`WASTE`]: none covers
+    /// `section`).
+    child: Option<u32>,
+    /// With section branching: the section branched on.
+    section: u32,
+    /// The floor of the node.
+    floor: u64,
+    /// When exhausted, pop every frame from this index up ([`NO_JUMP`]:
+    /// only this one).
+    jump: usize,
+}
+
+/// A resumable search of one instance at one capacity in one order.
+pub(super) struct Search<'a> {
+    inst: &'a Instance,
+    rank: &'a [u32],
+    variant: Variant,
+    cap: u64,
+    floor_first: bool,
+    split: bool,
+    params: ExactParams,
+    /// Offset of each buffer, `NONE` while unplaced.
+    offset: Vec<u64>,
+    /// Highest top of the placed (searched) neighbours.
+    base: Vec<u64>,
+    /// Lowest offset at which the buffer can go: `base`, aligned, clear of
+    /// fixed neighbours; `NONE` if that overflows.
+    min: Vec<u64>,
+    /// Per section: highest top of the placed searched buffers live there.
+    sky: Vec<u64>,
+    /// Per section: bytes of unplaced buffers live there.
+    rem: Vec<u64>,
+    /// Per boundary between sections `s` and `s + 1`: unplaced buffers whose
+    /// hull spans it.
+    cross: Vec<u32>,
+    /// Per key (the buffer's class with `twins`, else the buffer): an offset
+    /// at which it may not be placed (`NONE`).
+    forbid: Vec<u64>,
+    unplaced: Vec<u32>,
+    pos: Vec<u32>,
+    level: u64,
+    /// Sections `focus.0..focus.1` hold the buffers branched on.
+    focus: (u32, u32),
+    todo: Vec<Todo>,
+    trail: Vec<Undo>,
+    frames: Vec<Frame>,
+    cands: Vec<u32>,
+    scratch: Vec<u64>,
+    highest: Vec<u64>,
+    low: Vec<u64>,
+    pairs: Vec<(u64, u64)>,
+    count: Vec<u32>,
+    pending: bool,
+    check_every: u64,
+    /// Nodes entered so far.
+    pub nodes: u64,
+    /// Nodes left without finding a layout below them.
+    pub backtracks: u64,
+}
+
+impl<'a> Search<'a> {
+    /// A search of `inst` for a layout with peak `<= cap`, branching the
+    /// way `variant` says.
+    pub fn new(inst: &'a Instance, variant: Variant, cap: u64, params: &ExactParams) -> Self {
+        let n = inst.len();
+        let sections = inst.sections;
+        let mut offset = vec![NONE; n];
+        let mut rem = vec![0u64; sections];
+        let mut cross = vec![0u32; sections.saturating_sub(1)];
+        let mut unplaced = Vec::with_capacity(n);
+        let mut pos = vec![0u32; n];
+        for u in 0..n {
+            match inst.fixed[u] {
+                Some(o) => offset[u] = o,
+                None => {
+                    pos[u] = unplaced.len() as u32;
+                    unplaced.push(u as u32);
+                    for &(a, b) in inst.spans(u) {
+                        for r in &mut rem[a as usize..b as usize] {
+                            *r += inst.size[u];
+                        }
+                    }
+                    let (a, b) = inst.hull(u);
+                    for c in &mut cross[a as usize..b as usize - 1] {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        let min = (0..n).map(|u| inst.fit(u, 0).unwrap_or(NONE)).collect();
+        let work = (n + inst.total_span + sections) as u64;
+        let floor_first = params.floor_first && inst.floor_first_exact;
+        Search {
+            inst,
+            rank: &inst.orders[variant.order],
+            variant,
+            cap,
+            floor_first,
+            split: params.split && floor_first,
+            params: *params,
+            offset,
+            base: vec![0; n],
+            min,
+            sky: vec![0; sections],
+            rem,
+            cross,
+            forbid: vec![NONE; if params.twins { inst.classes } else { n }],
+            unplaced,
+            pos,
+            level: 0,
+            focus: (0, sections as u32),
+            todo: Vec::new(),
+            trail: Vec::with_capacity(8 * n),
+            frames: Vec::with_capacity(2 * n + 1),
+            cands: Vec::with_capacity(4 * n),
+            scratch: vec![NONE; sections],
+            highest: vec![0; sections],
+            low: vec![0; n],
+            pairs: Vec::new(),
+            count: vec![0; sections],
+            pending: true,
+            check_every: ((1 << 18) / work.max(1)).clamp(1, 256),
+            nodes: 0,
+            backtracks: 0,
+        }
+    }
+
+    /// The offsets (local indices) once [`Step::Found`] was returned.
+    pub fn offsets(&self) -> &[u64] {
+        &self.offset
+    }
+
+    /// Searches on for at most `budget` nodes; `stop` is polled every few
+    /// nodes (often enough to react within a millisecond or so).
+    pub fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool) -> Step {
+        let end = self.nodes.saturating_add(budget);
+        loop {
+            if self.pending {
+                self.pending = false;
+                self.nodes += 1;
+                if self.unplaced.is_empty() {
+                    return Step::Found;
+                }
+                self.expand();
+            }
+            if self.nodes % self.check_every == 0 && stop() {
+                return Step::Stopped;
+            }
+            if self.nodes >= end {
+                return Step::Paused;
+            }
+            if !self.advance() {
+                return Step::Infeasible;
+            }
+        }
+    }
+
+    /// Makes the next untried child of the deepest open node, popping
+    /// exhausted nodes; `false` once the root is exhausted.
+    fn advance(&mut self) -> bool {
+        while let Some(&frame) = self.frames.last() {
+            if let Some(done) = frame.child {
+                self.undo_to(frame.child_mark);
+                if self.params.nogoods && done != WASTE {
+                    // Every layout below a later sibling with `done` at this
+                    // offset is a reordering of one below `done`'s child.
+                    let key = self.key(done as usize);
+                    self.set_forbid(key, self.min[done as usize]);
+                }
+            }
+            let mut next = frame.next;
+            while next < frame.to && self.skip(&frame, next) {
+                next += 1;
+            }
+            if next == frame.to {
+                let bottom = if frame.jump == NO_JUMP { self.frames.len() - 1 } else { frame.jump };
+                let first = self.frames[bottom];
+                self.undo_to(first.base_mark);
+                self.cands.truncate(first.from);
+                self.frames.truncate(bottom);
+                self.backtracks += 1;
+                continue;
+            }
+            let u = self.cands[next];
+            let child_mark = self.trail.len();
+            let top = self.frames.last_mut().expect("frame exists");
+            top.next = next + 1;
+            top.child = Some(u);
+            top.child_mark = child_mark;
+            if u == WASTE {
+                self.waste(frame.section as usize, frame.floor);
+            } else {
+                self.place(u as usize);
+            }
+            self.pending = true;
+            return true;
+        }
+        false
+    }
+
+    /// The index into `forbid` for buffer `u`.
+    #[inline]
+    fn key(&self, u: usize) -> usize {
+        if self.params.twins {
+            self.inst.class[u] as usize
+        } else {
+            u
+        }
+    }
+
+    fn set_forbid(&mut self, key: usize, at: u64) {
+        if self.forbid[key] != at {
+            self.trail.push(Undo::Forbid(key as u32, self.forbid[key]));
+            self.forbid[key] = at;
+        }
+    }
+
+    /// Whether candidate `cands[i]` of `frame` needs no branch: it may not
+    /// go at its `min`, or (twins without nogoods) an interchangeable buffer
+    /// was already tried at this node.
+    fn skip(&self, frame: &Frame, i: usize) -> bool {
+        let u = self.cands[i];
+        if u == WASTE {
+            return false;
+        }
+        let u = u as usize;
+        if self.forbid[self.key(u)] == self.min[u] {
+            return true;
+        }
+        self.params.twins
+            && !self.params.nogoods
+            && self.cands[frame.from..i].iter().any(|&t| self.inst.class[t as usize] == self.inst.class[u])
+    }
+
+    fn undo_to(&mut self, mark: usize) {
+        while self.trail.len() > mark {
+            match self.trail.pop().expect("trail longer than mark") {
+                Undo::Place { u, pos } => self.unplace(u as usize, pos as usize),
+                Undo::Base(u, v) => self.base[u as usize] = v,
+                Undo::Min(u, v) => self.min[u as usize] = v,
+                Undo::Sky(s, v) => self.sky[s as usize] = v,
+                Undo::Forbid(k, v) => self.forbid[k as usize] = v,
+                Undo::Level(v) => self.level = v,
+                Undo::Focus(a, b) => self.focus = (a, b),
+                Undo::TodoPush => {
+                    self.todo.pop();
+                }
+                Undo::TodoPop(t) => self.todo.push(t),
+            }
+        }
+    }
+
+    /// The child in which nothing covers section `s` at `floor`: every
+    /// buffer live there that could go at the floor may not.
+    fn waste(&mut self, s: usize, floor: u64) {
+        for &u in self.inst.live_in(s) {
+            let u = u as usize;
+            if self.offset[u] == NONE && self.min[u] == floor {
+                let key = self.key(u);
+                self.set_forbid(key, floor);
+            }
+        }
+    }
+
+    /// Places `u` at its `min` and updates what depends on it.
+    fn place(&mut self, u: usize) {
+        let inst = self.inst;
+        let at = self.min[u];
+        let size = inst.size[u];
+        let top = at + size;
+        self.trail.push(Undo::Level(self.level));
+        self.level = at;
+        self.offset[u] = at;
+        let p = self.pos[u] as usize;
+        let last = self.unplaced.pop().expect("u is unplaced");
+        if last as usize != u {
+            self.unplaced[p] = last;
+            self.pos[last as usize] = p as u32;
+        }
+        self.trail.push(Undo::Place { u: u as u32, pos: p as u32 });
+        for &(a, b) in inst.spans(u) {
+            for s in a as usize..b as usize {
+                self.rem[s] -= size;
+                if self.sky[s] < top {
+                    self.trail.push(Undo::Sky(s as u32, self.sky[s]));
+                    self.sky[s] = top;
+                }
+            }
+        }
+        let (a, b) = inst.hull(u);
+        for c in &mut self.cross[a as usize..b as usize - 1] {
+            *c -= 1;
+        }
+        for &v in inst.neighbours(u) {
+            let v = v as usize;
+            if self.offset[v] != NONE || self.base[v] >= top {
+                continue;
+            }
+            self.trail.push(Undo::Base(v as u32, self.base[v]));
+            self.base[v] = top;
+            let m = inst.fit(v, top).unwrap_or(NONE);
+            if m != self.min[v] {
+                self.trail.push(Undo::Min(v as u32, self.min[v]));
+                self.min[v] = m;
+            }
+        }
+    }
+
+    /// Reverts [`Search::place`] (the other changes have their own undo
+    /// entries).
+    fn unplace(&mut self, u: usize, p: usize) {
+        let inst = self.inst;
+        self.offset[u] = NONE;
+        let size = inst.size[u];
+        for &(a, b) in inst.spans(u) {
+            for r in &mut self.rem[a as usize..b as usize] {
+                *r += size;
+            }
+        }
+        let (a, b) = inst.hull(u);
+        for c in &mut self.cross[a as usize..b as usize - 1] {
+            *c += 1;
+        }
+        if p == self.unplaced.len() {
+            self.unplaced.push(u as u32);
+        } else {
+            let moved = self.unplaced[p];
+            self.unplaced.push(moved);
+            self.pos[moved as usize] = (self.unplaced.len() - 1) as u32;
+            self.unplaced[p] = u as u32;
+        }
+        self.pos[u] = p as u32;
+    }
+
+    /// With `stacks`: whether `u` would sit directly on a buffer live in
+    /// exactly the same sections that comes later in the order. Swapping the
+    /// two fills the same region, and that order was tried first.
+    fn out_of_stack_order(&self, u: usize) -> bool {
+        if !self.params.stacks {
+            return false;
+        }
+        let at = self.min[u];
+        let inst = self.inst;
+        inst.same_spans(u).iter().any(|&a| {
+            let a = a as usize;
+            self.offset[a] != NONE && self.offset[a] + inst.size[a] == at && self.rank[a] > self.rank[u]
+        })
+    }
+
+    /// With `peel` (floor first): when every section of the focus that
+    /// still has buffers to place has its sky at the floor, a buffer live in
+    /// all of them (the first in the order). Every other buffer of the group
+    /// lies wholly below or above it in any layout, so moving it to the
+    /// bottom and the ones below it up by its size keeps the layout valid.
+    fn spanning(&self, floor: u64) -> Option<usize> {
+        if !self.params.peel || !self.floor_first {
+            return None;
+        }
+        let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
+        let mut busy = 0u32;
+        for s in a..b {
+            if self.rem[s] > 0 {
+                if self.sky[s] != floor {
+                    return None;
+                }
+                busy += 1;
+            }
+        }
+        let inst = self.inst;
+        self.unplaced
+            .iter()
+            .map(|&u| u as usize)
+            .filter(|&u| self.in_focus(u) && inst.live_sections[u] == busy)
+            .min_by_key(|&u| self.rank[u])
+    }
+
+    /// Whether a buffer at the floor that may not go there has no neighbour
+    /// that could go at the floor and lift it: it could never be placed.
+    fn stuck(&self, floor: u64) -> bool {
+        self.unplaced.iter().any(|&u| {
+            let u = u as usize;
+            self.min[u] == floor && self.in_focus(u) && self.forbid[self.key(u)] == floor && self.lift(u) == NONE
+        })
+    }
+
+    /// For a buffer at the floor that may not go there: the smallest
+    /// neighbour that can go at the floor and so lift it (`NONE` if none).
+    /// While it waits, the floor cannot rise, so only such a neighbour can
+    /// lift it.
+    fn lift(&self, u: usize) -> u64 {
+        let floor = self.min[u];
+        self.inst
+            .neighbours(u)
+            .iter()
+            .map(|&v| v as usize)
+            .filter(|&v| self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor)
+            .map(|v| self.inst.size[v])
+            .min()
+            .unwrap_or(NONE)
+    }
+
+    /// Whether `u` belongs to the group in focus.
+    #[inline]
+    fn in_focus(&self, u: usize) -> bool {
+        let first = self.inst.hull(u).0;
+        self.focus.0 <= first && first < self.focus.1
+    }
+
+    /// Opens a frame for the current node with its children. A node refuted
+    /// on the spot gets no frame, or an empty one when it must backjump.
+    fn expand(&mut self) {
+        let mut jump = NO_JUMP;
+        if self.split {
+            if self.rem[self.focus.0 as usize..self.focus.1 as usize].iter().all(|&r| r == 0) {
+                // The group in focus is laid out; the groups after it no
+                // longer depend on how.
+                match self.todo.pop() {
+                    Some(t) => {
+                        self.trail.push(Undo::TodoPop(t));
+                        self.set_focus(t.from, t.to);
+                        jump = t.frame;
+                    }
+                    None => self.set_focus(0, self.inst.sections as u32),
+                }
+            }
+            self.split_focus();
+        }
+        if !self.open(jump) && jump != NO_JUMP {
+            let mark = self.trail.len();
+            let at = self.cands.len();
+            self.frames.push(Frame {
+                from: at,
+                to: at,
+                next: at,
+                base_mark: mark,
+                child_mark: mark,
+                child: None,
+                section: 0,
+                floor: 0,
+                jump,
+            });
+        }
+    }
+
+    fn set_focus(&mut self, from: u32, to: u32) {
+        self.trail.push(Undo::Focus(self.focus.0, self.focus.1));
+        self.focus = (from, to);
+    }
+
+    /// Narrows the focus to its first group of sections that share
+    /// unplaced buffers, queueing the others.
+    fn split_focus(&mut self) {
+        let (from, to) = self.focus;
+        let mut groups: Vec<(u32, u32)> = Vec::new();
+        let mut start = from;
+        let mut busy = false;
+        for s in from..to {
+            busy |= self.rem[s as usize] > 0;
+            let closes = s + 1 == to || self.cross[s as usize] == 0;
+            if closes {
+                if busy {
+                    groups.push((start, s + 1));
+                }
+                start = s + 1;
+                busy = false;
+            }
+        }
+        let Some(&(first_from, first_to)) = groups.first() else { return };
+        if groups.len() > 1 {
+            let frame = self.frames.len();
+            for &(a, b) in groups[1..].iter().rev() {
+                self.todo.push(Todo { from: a, to: b, frame });
+                self.trail.push(Undo::TodoPush);
+            }
+        }
+        if (first_from, first_to) != (from, to) {
+            self.set_focus(first_from, first_to);
+        }
+    }
+
+    /// Pushes the node's frame; `false` if the node is refuted on the spot.
+    fn open(&mut self, jump: usize) -> bool {
+        let inst = self.inst;
+        let cap = self.cap;
+        let mut floor = NONE;
+        for &u in &self.unplaced {
+            let u = u as usize;
+            let m = self.min[u];
+            // A buffer that no longer fits refutes the node.
+            if m == NONE || m.saturating_add(inst.size[u]) > cap {
+                return false;
+            }
+            if self.in_focus(u) {
+                floor = floor.min(m);
+            }
+        }
+        let lowest = if self.floor_first { floor } else { self.level };
+        if self.params.section_inference && !self.sections_fit(lowest) {
+            return false;
+        }
+        let from = self.cands.len();
+        if let Some(u) = self.spanning(floor) {
+            // Forced: `u` goes at the bottom of its flat group, or the node
+            // is covered by the sibling that forbade it there.
+            if self.forbid[self.key(u)] == floor {
+                return false;
+            }
+            self.cands.push(u as u32);
+            let mark = self.trail.len();
+            self.frames.push(Frame {
+                from,
+                to: from + 1,
+                next: from,
+                base_mark: mark,
+                child_mark: mark,
+                child: None,
+                section: 0,
+                floor,
+                jump,
+            });
+            return true;
+        }
+        for i in 0..self.unplaced.len() {
+            let u = self.unplaced[i] as usize;
+            let m = self.min[u];
+            let wanted = if self.floor_first { m == floor } else { m >= self.level };
+            if wanted && self.in_focus(u) && self.forbid[self.key(u)] != m && !self.out_of_stack_order(u) {
+                self.cands.push(u as u32);
+            }
+        }
+        if self.cands.len() == from {
+            return false;
+        }
+        if self.floor_first && self.stuck(floor) {
+            self.cands.truncate(from);
+            return false;
+        }
+        let mut section = 0;
+        let sections = self.floor_first && self.params.section_branching && self.variant.sections;
+        if sections {
+            section = self.branch_section(from, floor);
+            let mut keep = from;
+            for i in from..self.cands.len() {
+                let u = self.cands[i];
+                if inst.covers(u as usize, section) {
+                    self.cands[keep] = u;
+                    keep += 1;
+                }
+            }
+            self.cands.truncate(keep);
+        }
+        let rank = self.rank;
+        let min = &self.min;
+        self.cands[from..].sort_unstable_by_key(|&u| (min[u as usize], rank[u as usize]));
+        if sections {
+            self.cands.push(WASTE);
+        }
+        let mark = self.trail.len();
+        self.frames.push(Frame {
+            from,
+            to: self.cands.len(),
+            next: from,
+            base_mark: mark,
+            child_mark: mark,
+            child: None,
+            section,
+            floor,
+            jump,
+        });
+        true
+    }
+
+    /// The section to branch on among those the candidates `cands[from..]`
+    /// cover: the one covered by the fewest, or (rule [`SectionRule::Slack`])
+    /// the one with the least room to waste, then the fewest; the earliest
+    /// among equals. Either way the most constrained place at the floor.
+    fn branch_section(&mut self, from: usize, floor: u64) -> u32 {
+        let inst = self.inst;
+        let count = &mut self.count;
+        for &u in &self.cands[from..] {
+            for &(a, b) in inst.spans(u as usize) {
+                for c in &mut count[a as usize..b as usize] {
+                    *c += 1;
+                }
+            }
+        }
+        let mut best = (u64::MAX, u32::MAX, 0u32);
+        for (s, c) in count.iter_mut().enumerate() {
+            if *c > 0 {
+                // Sections covered by candidates have their sky at or below
+                // the floor and their bytes fitting above it.
+                let slack = match self.variant.rule {
+                    SectionRule::Fewest => 0,
+                    SectionRule::Slack => self.cap - floor - self.rem[s],
+                };
+                if (slack, *c) < (best.0, best.1) {
+                    best = (slack, *c, s as u32);
+                }
+            }
+            *c = 0;
+        }
+        best.2
+    }
+
+    /// Section inference: in every section, the bytes still to place must
+    /// fit between the section's floor and the capacity. The floor is the
+    /// higher of the section's sky and `lowest` (no future placement goes
+    /// below it) or, with `unallocated_floor`, the lowest offset any unplaced
+    /// buffer live there can still take.
+    fn sections_fit(&mut self, lowest: u64) -> bool {
+        let cap = self.cap;
+        if !self.params.unallocated_floor {
+            let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
+            return self.sky.iter().zip(&self.rem).enumerate().all(|(s, (&sky, &rem))| {
+                let floor = if a <= s && s < b { sky.max(lowest) } else { sky };
+                rem == 0 || floor + rem <= cap
+            });
+        }
+        let inst = self.inst;
+        self.scratch.fill(NONE);
+        self.highest.fill(0);
+        for i in 0..self.unplaced.len() {
+            let u = self.unplaced[i] as usize;
+            let mut low = self.min[u].max(if self.in_focus(u) { lowest } else { 0 });
+            // A buffer that may not go at its `min` rests on something
+            // placed later: with floor first, on a neighbour at the floor.
+            if self.forbid[self.key(u)] == low {
+                low = if self.floor_first && self.min[u] == low { low.saturating_add(self.lift(u)) } else { low + 1 };
+            }
+            self.low[u] = low;
+            for &(a, b) in inst.spans(u) {
+                let (a, b) = (a as usize, b as usize);
+                for (f, h) in self.scratch[a..b].iter_mut().zip(&mut self.highest[a..b]) {
+                    *f = (*f).min(low);
+                    *h = (*h).max(low);
+                }
+            }
+        }
+        if !self.scratch.iter().zip(&self.rem).all(|(&floor, &rem)| rem == 0 || floor.saturating_add(rem) <= cap) {
+            return false;
+        }
+        if !self.params.release_dates {
+            return true;
+        }
+        // Every threshold, not just the lowest: the buffers of a section
+        // that cannot start below `t` must fit between `t` and the capacity.
+        // Only a section whose highest start plus all its bytes overflows
+        // can fail.
+        for s in 0..inst.sections {
+            if self.rem[s] == 0 || self.highest[s].saturating_add(self.rem[s]) <= cap {
+                continue;
+            }
+            self.pairs.clear();
+            for &u in inst.live_in(s) {
+                let u = u as usize;
+                if self.offset[u] == NONE {
+                    self.pairs.push((self.low[u], inst.size[u]));
+                }
+            }
+            self.pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            let mut above = 0u64;
+            for &(low, size) in &self.pairs {
+                above += size;
+                if low.saturating_add(above) > cap {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
