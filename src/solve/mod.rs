@@ -14,6 +14,7 @@
 //! A strategy is added by writing its file and adding one row to
 //! [`STRATEGIES`].
 
+pub mod auto;
 pub mod brute;
 pub mod exact;
 pub mod greedy;
@@ -196,6 +197,11 @@ pub struct Strategy {
 /// Every strategy, the default first.
 pub const STRATEGIES: &[Strategy] = &[
     Strategy {
+        name: "auto",
+        summary: "portfolio: best greedy at once, then ilp (small) or exact until proven or the deadline",
+        make: || Box::new(auto::Auto),
+    },
+    Strategy {
         name: "greedy-size",
         summary: "size-descending best fit against placed neighbours (TFLite/XLA)",
         make: || Box::new(greedy::GreedySize),
@@ -228,7 +234,7 @@ pub const STRATEGIES: &[Strategy] = &[
 ];
 
 /// The default strategy's name.
-pub const DEFAULT_STRATEGY: &str = "greedy-size";
+pub const DEFAULT_STRATEGY: &str = "auto";
 
 /// Builds the solver called `name`.
 pub fn strategy(name: &str) -> Result<Box<dyn Solver>> {
