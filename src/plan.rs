@@ -305,15 +305,24 @@ pub struct PlanOptions {
     pub strategy: String,
     /// Align every offset to 16 bytes (vector loads) instead of the item size.
     pub align16: bool,
-    /// Total time the solver may spend (all pools together).
+    /// Total time the solver may spend (all pools together); the default
+    /// is [`DEFAULT_TIME_LIMIT`], as on the command line.
     pub time_limit: Option<Duration>,
     /// Worker threads for solvers that race searches (0 = default).
     pub threads: usize,
 }
 
+/// The time a plan may take unless told otherwise.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { strategy: solve::DEFAULT_STRATEGY.to_string(), align16: false, time_limit: None, threads: 0 }
+        PlanOptions {
+            strategy: solve::DEFAULT_STRATEGY.to_string(),
+            align16: false,
+            time_limit: Some(DEFAULT_TIME_LIMIT),
+            threads: 0,
+        }
     }
 }
 
