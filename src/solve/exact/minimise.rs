@@ -23,7 +23,7 @@
 //! `best ≤ lower`.
 
 use super::search::Step;
-use super::{round, with_pool, Attempt, ExactParams, Prepared, VARIANTS};
+use super::{round, with_pool, Attempt, ExactParams, Lane, Prepared, VARIANTS};
 use crate::interference;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
@@ -80,9 +80,9 @@ struct Improve<'a> {
 impl<'a> State<'a> {
     /// One attempt per candidate order at `lower`.
     fn prove_race(&mut self) -> Vec<Attempt<'a>> {
-        let k = self.params.variant_count();
-        self.stats.attempts += k as u64;
-        VARIANTS[..k].iter().map(|&v| Attempt::new(self.prepared, self.lower, v)).collect()
+        let race = Attempt::race(self.prepared, self.lower, self.params);
+        self.stats.attempts += race.len() as u64;
+        race
     }
 
     /// An improve attempt `step` below the best peak, if that is still above
@@ -95,7 +95,7 @@ impl<'a> State<'a> {
         // Each improve attempt takes the next variant, for variety.
         let variant = VARIANTS[self.stats.attempts as usize % self.params.variant_count()];
         self.stats.attempts += 1;
-        Some(Improve { attempt: Attempt::new(self.prepared, target, variant), rounds_left: rounds })
+        Some(Improve { attempt: Attempt::new(self.prepared, target, Lane::Fixed(variant)), rounds_left: rounds })
     }
 
     /// Half the gap between `lower` and the best peak, in granules.

@@ -111,6 +111,10 @@ pub struct ExactParams {
     /// How many of the search variants ([`VARIANTS`]) race for one
     /// capacity, the first ones (1 to `VARIANTS.len()`).
     pub variants: usize,
+    /// How many shaker lanes join the race: restarting searches whose every
+    /// run takes a shaken candidate order (Luby schedule of run lengths),
+    /// against the heavy tail of any one order.
+    pub shakers: usize,
     /// Nodes each search advances per lockstep round.
     pub round_nodes: u64,
 }
@@ -130,6 +134,7 @@ impl Default for ExactParams {
             peel: true,
             split: true,
             variants: VARIANTS.len(),
+            shakers: 3,
             round_nodes: 4096,
         }
     }
@@ -250,7 +255,7 @@ pub fn solve_capacity_with_stats(
     let prepared = Prepared::new(problem, params);
     let stop = || options.expired();
     let mut attempts: Vec<Attempt> =
-        (0..params.variant_count()).map(|k| Attempt::new(&prepared, capacity, VARIANTS[k])).collect();
+        Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
     let outcome = with_pool(options.threads, || loop {
         let steps = round(attempts.iter_mut().collect(), params.round_nodes, &stop);
@@ -381,14 +386,44 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-/// A search for a whole layout at one capacity in one candidate order: the
-/// sub-problems one after another.
+/// How an attempt searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// One variant, to the end.
+    Fixed(Variant),
+    /// Restarts: run `r` (from 1) searches `luby(r) ×` [`SHAKE_UNIT`] nodes
+    /// with the next variant in a freshly shaken order; lane `k` has its
+    /// own seeds and shakes ranks by up to `n / 2^k`.
+    Shaker(u64),
+}
+
+/// Nodes of the shortest shaker run.
+const SHAKE_UNIT: u64 = 2048;
+
+/// The Luby sequence 1, 1, 2, 1, 1, 2, 4, 1, ... (`i` from 1): the restart
+/// schedule that is within a log factor of the best fixed cut-off.
+fn luby(i: u64) -> u64 {
+    let mut i = i.max(1);
+    loop {
+        let k = 64 - i.leading_zeros() as u64; // 2^(k-1) <= i < 2^k
+        if i == (1 << k) - 1 {
+            return 1 << (k - 1);
+        }
+        i -= (1 << (k - 1)) - 1;
+    }
+}
+
+/// A search for a whole layout at one capacity: the sub-problems one after
+/// another.
 struct Attempt<'a> {
     prepared: &'a Prepared,
     cap: u64,
-    variant: Variant,
+    lane: Lane,
     part: usize,
     search: Option<Search<'a>>,
+    /// Shaker: runs started on this sub-problem, and nodes left in this one.
+    runs: u64,
+    run_left: u64,
     offsets: Vec<u64>,
     done_nodes: u64,
     done_backtracks: u64,
@@ -396,17 +431,43 @@ struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    fn new(prepared: &'a Prepared, cap: u64, variant: Variant) -> Self {
+    fn new(prepared: &'a Prepared, cap: u64, lane: Lane) -> Self {
         Attempt {
             prepared,
             cap,
-            variant,
+            lane,
             part: 0,
             search: None,
+            runs: 0,
+            run_left: u64::MAX,
             offsets: vec![0; prepared.n],
             done_nodes: 0,
             done_backtracks: 0,
             last: Step::Paused,
+        }
+    }
+
+    /// The race for one capacity: every variant, then the shakers.
+    fn race(prepared: &'a Prepared, cap: u64, params: &ExactParams) -> Vec<Attempt<'a>> {
+        let fixed = VARIANTS[..params.variant_count()].iter().map(|&v| Lane::Fixed(v));
+        let shakers = (0..params.shakers as u64).map(Lane::Shaker);
+        fixed.chain(shakers).map(|lane| Attempt::new(prepared, cap, lane)).collect()
+    }
+
+    /// A fresh search of the current sub-problem for this lane.
+    fn start(&mut self, inst: &'a Instance) -> Search<'a> {
+        let params = &self.prepared.params;
+        match self.lane {
+            Lane::Fixed(v) => Search::new(inst, v, inst.orders[v.order].clone(), self.cap, params),
+            Lane::Shaker(k) => {
+                self.runs += 1;
+                self.run_left = luby(self.runs) * SHAKE_UNIT;
+                let v = VARIANTS[((k + self.runs) % params.variant_count() as u64) as usize];
+                let seed = k.wrapping_mul(0x0100_0000_01B3) ^ self.runs;
+                // Lane k shakes ranks by up to n / 2^k: from wild to mild.
+                let spread = inst.len() as u64 >> k.min(63);
+                Search::new(inst, v, inst.shaken_order(v.order, seed, spread), self.cap, params)
+            }
         }
     }
 
@@ -419,26 +480,41 @@ impl<'a> Attempt<'a> {
         let mut left = budget;
         self.last = loop {
             let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
-            let (cap, params, variant) = (self.cap, &self.prepared.params, self.variant);
-            let search = self.search.get_or_insert_with(|| Search::new(inst, variant, cap, params));
+            if self.search.is_none() {
+                self.search = Some(self.start(inst));
+            }
+            let search = self.search.as_mut().expect("just started");
             let before = search.nodes;
-            let step = search.run(left, stop);
-            left = left.saturating_sub(search.nodes - before);
-            if step != Step::Found {
-                break step;
+            let step = search.run(left.min(self.run_left), stop);
+            let used = search.nodes - before;
+            left = left.saturating_sub(used);
+            self.run_left = self.run_left.saturating_sub(used);
+            match step {
+                Step::Found => {
+                    for (u, &off) in search.offsets().iter().enumerate() {
+                        self.offsets[inst.ids[u].index()] = off;
+                    }
+                    self.retire_search();
+                    self.part += 1;
+                    self.runs = 0;
+                    self.run_left = u64::MAX;
+                }
+                // A shaker run that spent its nodes starts over.
+                Step::Paused if self.run_left == 0 => self.retire_search(),
+                other => break other,
             }
-            for (u, &off) in search.offsets().iter().enumerate() {
-                self.offsets[inst.ids[u].index()] = off;
-            }
-            self.done_nodes += search.nodes;
-            self.done_backtracks += search.backtracks;
-            self.search = None;
-            self.part += 1;
             if left == 0 && self.part < self.prepared.parts.len() {
                 break Step::Paused;
             }
         };
         self.last
+    }
+
+    fn retire_search(&mut self) {
+        if let Some(search) = self.search.take() {
+            self.done_nodes += search.nodes;
+            self.done_backtracks += search.backtracks;
+        }
     }
 
     /// The layout, once [`Step::Found`].

@@ -117,7 +117,7 @@ struct Frame {
 /// A resumable search of one instance at one capacity in one order.
 pub(super) struct Search<'a> {
     inst: &'a Instance,
-    rank: &'a [u32],
+    rank: Vec<u32>,
     variant: Variant,
     cap: u64,
     floor_first: bool,
@@ -166,8 +166,8 @@ pub(super) struct Search<'a> {
 
 impl<'a> Search<'a> {
     /// A search of `inst` for a layout with peak `<= cap`, branching the
-    /// way `variant` says.
-    pub fn new(inst: &'a Instance, variant: Variant, cap: u64, params: &ExactParams) -> Self {
+    /// way `variant` says, in candidate order `rank` (smaller first).
+    pub fn new(inst: &'a Instance, variant: Variant, rank: Vec<u32>, cap: u64, params: &ExactParams) -> Self {
         let n = inst.len();
         let sections = inst.sections;
         let mut offset = vec![NONE; n];
@@ -198,7 +198,7 @@ impl<'a> Search<'a> {
         let floor_first = params.floor_first && inst.floor_first_exact;
         Search {
             inst,
-            rank: &inst.orders[variant.order],
+            rank,
             variant,
             cap,
             floor_first,
@@ -705,7 +705,7 @@ impl<'a> Search<'a> {
             }
             self.cands.truncate(keep);
         }
-        let rank = self.rank;
+        let rank = &self.rank;
         let min = &self.min;
         self.cands[from..].sort_unstable_by_key(|&u| (min[u as usize], rank[u as usize]));
         if sections {
