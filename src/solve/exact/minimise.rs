@@ -23,7 +23,7 @@
 //! `best ≤ lower`.
 
 use super::search::Step;
-use super::{round, with_pool, Attempt, ExactParams, Lane, Prepared, VARIANTS};
+use super::{round, with_pool, Attempt, ExactParams, Lane, Prepared, Store, VARIANTS};
 use crate::interference;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
@@ -46,6 +46,7 @@ pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &Exact
         best_peak: fallback.peak(problem),
         best: fallback,
         stats: Stats { winner: "exact".into(), ..Stats::default() },
+        store: Store::new(&prepared),
     };
     let stop = || options.expired();
     with_pool(options.threads, || state.run(&stop));
@@ -69,6 +70,8 @@ struct State<'a> {
     best: Layout,
     best_peak: u64,
     stats: Stats,
+    /// Sub-problem layouts found so far, reused at any capacity they fit.
+    store: Store,
 }
 
 /// The improve attempt and the rounds it has left.
@@ -114,7 +117,7 @@ impl<'a> State<'a> {
         loop {
             let mut all: Vec<&mut Attempt> = prove.iter_mut().collect();
             all.extend(improve.as_mut().map(|i| &mut i.attempt));
-            let steps = round(all, self.params.round_nodes, stop);
+            let steps = round(all, &mut self.store, self.params.round_nodes, stop);
             if steps.contains(&Step::Stopped) {
                 break;
             }

@@ -257,8 +257,9 @@ pub fn solve_capacity_with_stats(
     let mut attempts: Vec<Attempt> =
         Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
+    let mut store = Store::new(&prepared);
     let outcome = with_pool(options.threads, || loop {
-        let steps = round(attempts.iter_mut().collect(), params.round_nodes, &stop);
+        let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
             break match steps[i] {
                 Step::Found => Outcome::Feasible(attempts[i].layout()),
@@ -344,13 +345,48 @@ fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// Advances every attempt by `budget` nodes, in parallel; their steps in
-/// order.
-fn round(attempts: Vec<&mut Attempt>, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
-    if attempts.len() == 1 || rayon::current_num_threads() == 1 {
-        attempts.into_iter().map(|a| a.run(budget, stop)).collect()
+/// Advances every attempt by `budget` nodes, in parallel, then shares the
+/// sub-problems they solved through `store`; their steps in order.
+fn round(mut attempts: Vec<&mut Attempt>, store: &mut Store, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
+    let shared: &Store = store;
+    let steps: Vec<Step> = if attempts.len() == 1 || rayon::current_num_threads() == 1 {
+        attempts.iter_mut().map(|a| a.run(budget, stop, shared)).collect()
     } else {
-        attempts.into_par_iter().map(|a| a.run(budget, stop)).collect()
+        attempts.par_iter_mut().map(|a| a.run(budget, stop, shared)).collect()
+    };
+    for a in &attempts {
+        store.harvest(a);
+    }
+    steps
+}
+
+/// The best layout found so far of each sub-problem (local offsets and
+/// peak), shared by every attempt between rounds: an attempt at capacity
+/// `c` takes one whose peak is at most `c` instead of searching.
+struct Store {
+    best: Vec<Option<(u64, Vec<u64>)>>,
+}
+
+impl Store {
+    fn new(prepared: &Prepared) -> Self {
+        Store { best: vec![None; prepared.parts.len()] }
+    }
+
+    /// A stored layout of part `p` within `cap`.
+    fn fitting(&self, p: usize, cap: u64) -> Option<&[u64]> {
+        self.best[p].as_ref().filter(|(peak, _)| *peak <= cap).map(|(_, offsets)| offsets.as_slice())
+    }
+
+    /// Keeps the layouts `a` found itself when they beat the stored ones.
+    fn harvest(&mut self, a: &Attempt) {
+        for p in 0..a.part.min(a.prepared.parts.len()) {
+            let inst = &a.prepared.parts[p];
+            let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
+            let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
+            if self.best[p].as_ref().is_none_or(|(best, _)| peak < *best) {
+                self.best[p] = Some((peak, offsets));
+            }
+        }
     }
 }
 
@@ -473,13 +509,24 @@ impl<'a> Attempt<'a> {
 
     /// Goes on for at most `budget` nodes; a concluded attempt keeps
     /// answering its conclusion.
-    fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool) -> Step {
+    fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool, store: &Store) -> Step {
         if matches!(self.last, Step::Found | Step::Infeasible) {
             return self.last;
         }
         let mut left = budget;
         self.last = loop {
             let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
+            if let Some(offsets) = store.fitting(self.part, self.cap) {
+                // Another attempt (or capacity) already laid this part out.
+                for (u, &off) in offsets.iter().enumerate() {
+                    self.offsets[inst.ids[u].index()] = off;
+                }
+                self.retire_search();
+                self.part += 1;
+                self.runs = 0;
+                self.run_left = u64::MAX;
+                continue;
+            }
             if self.search.is_none() {
                 self.search = Some(self.start(inst));
             }
