@@ -277,6 +277,23 @@ impl Instance {
         (spans[0].0, spans[spans.len() - 1].1)
     }
 
+    /// Order `k` shaken by `seed`: each rank moves down by a pseudo-random
+    /// amount below `spread`, so the order keeps its drift but near-ties
+    /// fall differently (deterministic in `seed`).
+    pub fn shaken_order(&self, k: usize, seed: u64, spread: u64) -> Vec<u32> {
+        let n = self.len();
+        let base = &self.orders[k];
+        let spread = spread.max(1);
+        let key = |u: usize| base[u] as u64 + mix(seed ^ (u as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % spread;
+        let mut by: Vec<usize> = (0..n).collect();
+        by.sort_by_key(|&u| (key(u), u));
+        let mut rank = vec![0u32; n];
+        for (r, &u) in by.iter().enumerate() {
+            rank[u] = r as u32;
+        }
+        rank
+    }
+
     /// The buffers live in exactly the sections of `u` (itself included).
     #[inline]
     pub fn same_spans(&self, u: usize) -> &[u32] {
@@ -318,6 +335,14 @@ impl Instance {
         }
         Some(at)
     }
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit hash.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn gcd(a: u64, b: u64) -> u64 {

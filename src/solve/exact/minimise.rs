@@ -23,7 +23,7 @@
 //! `best ≤ lower`.
 
 use super::search::Step;
-use super::{round, with_pool, Attempt, ExactParams, Prepared, VARIANTS};
+use super::{round, with_pool, Attempt, ExactParams, Lane, Prepared, Store, VARIANTS};
 use crate::interference;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
@@ -46,6 +46,7 @@ pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &Exact
         best_peak: fallback.peak(problem),
         best: fallback,
         stats: Stats { winner: "exact".into(), ..Stats::default() },
+        store: Store::new(&prepared),
     };
     let stop = || options.expired();
     with_pool(options.threads, || state.run(&stop));
@@ -69,6 +70,8 @@ struct State<'a> {
     best: Layout,
     best_peak: u64,
     stats: Stats,
+    /// Sub-problem layouts found so far, reused at any capacity they fit.
+    store: Store,
 }
 
 /// The improve attempt and the rounds it has left.
@@ -80,9 +83,9 @@ struct Improve<'a> {
 impl<'a> State<'a> {
     /// One attempt per candidate order at `lower`.
     fn prove_race(&mut self) -> Vec<Attempt<'a>> {
-        let k = self.params.variant_count();
-        self.stats.attempts += k as u64;
-        VARIANTS[..k].iter().map(|&v| Attempt::new(self.prepared, self.lower, v)).collect()
+        let race = Attempt::race(self.prepared, self.lower, self.params);
+        self.stats.attempts += race.len() as u64;
+        race
     }
 
     /// An improve attempt `step` below the best peak, if that is still above
@@ -95,7 +98,7 @@ impl<'a> State<'a> {
         // Each improve attempt takes the next variant, for variety.
         let variant = VARIANTS[self.stats.attempts as usize % self.params.variant_count()];
         self.stats.attempts += 1;
-        Some(Improve { attempt: Attempt::new(self.prepared, target, variant), rounds_left: rounds })
+        Some(Improve { attempt: Attempt::new(self.prepared, target, Lane::Fixed(variant)), rounds_left: rounds })
     }
 
     /// Half the gap between `lower` and the best peak, in granules.
@@ -114,7 +117,7 @@ impl<'a> State<'a> {
         loop {
             let mut all: Vec<&mut Attempt> = prove.iter_mut().collect();
             all.extend(improve.as_mut().map(|i| &mut i.attempt));
-            let steps = round(all, self.params.round_nodes, stop);
+            let steps = round(all, &mut self.store, self.params.round_nodes, stop);
             if steps.contains(&Step::Stopped) {
                 break;
             }

@@ -111,6 +111,10 @@ pub struct ExactParams {
     /// How many of the search variants ([`VARIANTS`]) race for one
     /// capacity, the first ones (1 to `VARIANTS.len()`).
     pub variants: usize,
+    /// How many shaker lanes join the race: restarting searches whose every
+    /// run takes a shaken candidate order (Luby schedule of run lengths),
+    /// against the heavy tail of any one order.
+    pub shakers: usize,
     /// Nodes each search advances per lockstep round.
     pub round_nodes: u64,
 }
@@ -130,6 +134,7 @@ impl Default for ExactParams {
             peel: true,
             split: true,
             variants: VARIANTS.len(),
+            shakers: 3,
             round_nodes: 4096,
         }
     }
@@ -250,10 +255,11 @@ pub fn solve_capacity_with_stats(
     let prepared = Prepared::new(problem, params);
     let stop = || options.expired();
     let mut attempts: Vec<Attempt> =
-        (0..params.variant_count()).map(|k| Attempt::new(&prepared, capacity, VARIANTS[k])).collect();
+        Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
+    let mut store = Store::new(&prepared);
     let outcome = with_pool(options.threads, || loop {
-        let steps = round(attempts.iter_mut().collect(), params.round_nodes, &stop);
+        let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
             break match steps[i] {
                 Step::Found => Outcome::Feasible(attempts[i].layout()),
@@ -339,13 +345,48 @@ fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// Advances every attempt by `budget` nodes, in parallel; their steps in
-/// order.
-fn round(attempts: Vec<&mut Attempt>, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
-    if attempts.len() == 1 || rayon::current_num_threads() == 1 {
-        attempts.into_iter().map(|a| a.run(budget, stop)).collect()
+/// Advances every attempt by `budget` nodes, in parallel, then shares the
+/// sub-problems they solved through `store`; their steps in order.
+fn round(mut attempts: Vec<&mut Attempt>, store: &mut Store, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
+    let shared: &Store = store;
+    let steps: Vec<Step> = if attempts.len() == 1 || rayon::current_num_threads() == 1 {
+        attempts.iter_mut().map(|a| a.run(budget, stop, shared)).collect()
     } else {
-        attempts.into_par_iter().map(|a| a.run(budget, stop)).collect()
+        attempts.par_iter_mut().map(|a| a.run(budget, stop, shared)).collect()
+    };
+    for a in &attempts {
+        store.harvest(a);
+    }
+    steps
+}
+
+/// The best layout found so far of each sub-problem (local offsets and
+/// peak), shared by every attempt between rounds: an attempt at capacity
+/// `c` takes one whose peak is at most `c` instead of searching.
+struct Store {
+    best: Vec<Option<(u64, Vec<u64>)>>,
+}
+
+impl Store {
+    fn new(prepared: &Prepared) -> Self {
+        Store { best: vec![None; prepared.parts.len()] }
+    }
+
+    /// A stored layout of part `p` within `cap`.
+    fn fitting(&self, p: usize, cap: u64) -> Option<&[u64]> {
+        self.best[p].as_ref().filter(|(peak, _)| *peak <= cap).map(|(_, offsets)| offsets.as_slice())
+    }
+
+    /// Keeps the layouts `a` found itself when they beat the stored ones.
+    fn harvest(&mut self, a: &Attempt) {
+        for p in 0..a.part.min(a.prepared.parts.len()) {
+            let inst = &a.prepared.parts[p];
+            let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
+            let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
+            if self.best[p].as_ref().is_none_or(|(best, _)| peak < *best) {
+                self.best[p] = Some((peak, offsets));
+            }
+        }
     }
 }
 
@@ -381,14 +422,44 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-/// A search for a whole layout at one capacity in one candidate order: the
-/// sub-problems one after another.
+/// How an attempt searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// One variant, to the end.
+    Fixed(Variant),
+    /// Restarts: run `r` (from 1) searches `luby(r) ×` [`SHAKE_UNIT`] nodes
+    /// with the next variant in a freshly shaken order; lane `k` has its
+    /// own seeds and shakes ranks by up to `n / 2^k`.
+    Shaker(u64),
+}
+
+/// Nodes of the shortest shaker run.
+const SHAKE_UNIT: u64 = 2048;
+
+/// The Luby sequence 1, 1, 2, 1, 1, 2, 4, 1, ... (`i` from 1): the restart
+/// schedule that is within a log factor of the best fixed cut-off.
+fn luby(i: u64) -> u64 {
+    let mut i = i.max(1);
+    loop {
+        let k = 64 - i.leading_zeros() as u64; // 2^(k-1) <= i < 2^k
+        if i == (1 << k) - 1 {
+            return 1 << (k - 1);
+        }
+        i -= (1 << (k - 1)) - 1;
+    }
+}
+
+/// A search for a whole layout at one capacity: the sub-problems one after
+/// another.
 struct Attempt<'a> {
     prepared: &'a Prepared,
     cap: u64,
-    variant: Variant,
+    lane: Lane,
     part: usize,
     search: Option<Search<'a>>,
+    /// Shaker: runs started on this sub-problem, and nodes left in this one.
+    runs: u64,
+    run_left: u64,
     offsets: Vec<u64>,
     done_nodes: u64,
     done_backtracks: u64,
@@ -396,13 +467,15 @@ struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    fn new(prepared: &'a Prepared, cap: u64, variant: Variant) -> Self {
+    fn new(prepared: &'a Prepared, cap: u64, lane: Lane) -> Self {
         Attempt {
             prepared,
             cap,
-            variant,
+            lane,
             part: 0,
             search: None,
+            runs: 0,
+            run_left: u64::MAX,
             offsets: vec![0; prepared.n],
             done_nodes: 0,
             done_backtracks: 0,
@@ -410,35 +483,85 @@ impl<'a> Attempt<'a> {
         }
     }
 
+    /// The race for one capacity: every variant, then the shakers.
+    fn race(prepared: &'a Prepared, cap: u64, params: &ExactParams) -> Vec<Attempt<'a>> {
+        let fixed = VARIANTS[..params.variant_count()].iter().map(|&v| Lane::Fixed(v));
+        let shakers = (0..params.shakers as u64).map(Lane::Shaker);
+        fixed.chain(shakers).map(|lane| Attempt::new(prepared, cap, lane)).collect()
+    }
+
+    /// A fresh search of the current sub-problem for this lane.
+    fn start(&mut self, inst: &'a Instance) -> Search<'a> {
+        let params = &self.prepared.params;
+        match self.lane {
+            Lane::Fixed(v) => Search::new(inst, v, inst.orders[v.order].clone(), self.cap, params),
+            Lane::Shaker(k) => {
+                self.runs += 1;
+                self.run_left = luby(self.runs) * SHAKE_UNIT;
+                let v = VARIANTS[((k + self.runs) % params.variant_count() as u64) as usize];
+                let seed = k.wrapping_mul(0x0100_0000_01B3) ^ self.runs;
+                // Lane k shakes ranks by up to n / 2^k: from wild to mild.
+                let spread = inst.len() as u64 >> k.min(63);
+                Search::new(inst, v, inst.shaken_order(v.order, seed, spread), self.cap, params)
+            }
+        }
+    }
+
     /// Goes on for at most `budget` nodes; a concluded attempt keeps
     /// answering its conclusion.
-    fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool) -> Step {
+    fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool, store: &Store) -> Step {
         if matches!(self.last, Step::Found | Step::Infeasible) {
             return self.last;
         }
         let mut left = budget;
         self.last = loop {
             let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
-            let (cap, params, variant) = (self.cap, &self.prepared.params, self.variant);
-            let search = self.search.get_or_insert_with(|| Search::new(inst, variant, cap, params));
+            if let Some(offsets) = store.fitting(self.part, self.cap) {
+                // Another attempt (or capacity) already laid this part out.
+                for (u, &off) in offsets.iter().enumerate() {
+                    self.offsets[inst.ids[u].index()] = off;
+                }
+                self.retire_search();
+                self.part += 1;
+                self.runs = 0;
+                self.run_left = u64::MAX;
+                continue;
+            }
+            if self.search.is_none() {
+                self.search = Some(self.start(inst));
+            }
+            let search = self.search.as_mut().expect("just started");
             let before = search.nodes;
-            let step = search.run(left, stop);
-            left = left.saturating_sub(search.nodes - before);
-            if step != Step::Found {
-                break step;
+            let step = search.run(left.min(self.run_left), stop);
+            let used = search.nodes - before;
+            left = left.saturating_sub(used);
+            self.run_left = self.run_left.saturating_sub(used);
+            match step {
+                Step::Found => {
+                    for (u, &off) in search.offsets().iter().enumerate() {
+                        self.offsets[inst.ids[u].index()] = off;
+                    }
+                    self.retire_search();
+                    self.part += 1;
+                    self.runs = 0;
+                    self.run_left = u64::MAX;
+                }
+                // A shaker run that spent its nodes starts over.
+                Step::Paused if self.run_left == 0 => self.retire_search(),
+                other => break other,
             }
-            for (u, &off) in search.offsets().iter().enumerate() {
-                self.offsets[inst.ids[u].index()] = off;
-            }
-            self.done_nodes += search.nodes;
-            self.done_backtracks += search.backtracks;
-            self.search = None;
-            self.part += 1;
             if left == 0 && self.part < self.prepared.parts.len() {
                 break Step::Paused;
             }
         };
         self.last
+    }
+
+    fn retire_search(&mut self) {
+        if let Some(search) = self.search.take() {
+            self.done_nodes += search.nodes;
+            self.done_backtracks += search.backtracks;
+        }
     }
 
     /// The layout, once [`Step::Found`].

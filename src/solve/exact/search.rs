@@ -117,7 +117,7 @@ struct Frame {
 /// A resumable search of one instance at one capacity in one order.
 pub(super) struct Search<'a> {
     inst: &'a Instance,
-    rank: &'a [u32],
+    rank: Vec<u32>,
     variant: Variant,
     cap: u64,
     floor_first: bool,
@@ -149,8 +149,10 @@ pub(super) struct Search<'a> {
     trail: Vec<Undo>,
     frames: Vec<Frame>,
     cands: Vec<u32>,
-    scratch: Vec<u64>,
-    highest: Vec<u64>,
+    /// Sections `window.0..window.1` are those the last decision touched.
+    window: (u32, u32),
+    stamp: u64,
+    low_stamp: Vec<u64>,
     low: Vec<u64>,
     pairs: Vec<(u64, u64)>,
     count: Vec<u32>,
@@ -164,8 +166,8 @@ pub(super) struct Search<'a> {
 
 impl<'a> Search<'a> {
     /// A search of `inst` for a layout with peak `<= cap`, branching the
-    /// way `variant` says.
-    pub fn new(inst: &'a Instance, variant: Variant, cap: u64, params: &ExactParams) -> Self {
+    /// way `variant` says, in candidate order `rank` (smaller first).
+    pub fn new(inst: &'a Instance, variant: Variant, rank: Vec<u32>, cap: u64, params: &ExactParams) -> Self {
         let n = inst.len();
         let sections = inst.sections;
         let mut offset = vec![NONE; n];
@@ -196,7 +198,7 @@ impl<'a> Search<'a> {
         let floor_first = params.floor_first && inst.floor_first_exact;
         Search {
             inst,
-            rank: &inst.orders[variant.order],
+            rank,
             variant,
             cap,
             floor_first,
@@ -217,8 +219,9 @@ impl<'a> Search<'a> {
             trail: Vec::with_capacity(8 * n),
             frames: Vec::with_capacity(2 * n + 1),
             cands: Vec::with_capacity(4 * n),
-            scratch: vec![NONE; sections],
-            highest: vec![0; sections],
+            window: (0, sections as u32),
+            stamp: 0,
+            low_stamp: vec![0; n],
             low: vec![0; n],
             pairs: Vec::new(),
             count: vec![0; sections],
@@ -357,13 +360,20 @@ impl<'a> Search<'a> {
     /// The child in which nothing covers section `s` at `floor`: every
     /// buffer live there that could go at the floor may not.
     fn waste(&mut self, s: usize, floor: u64) {
+        self.window = (s as u32, s as u32 + 1);
         for &u in self.inst.live_in(s) {
             let u = u as usize;
             if self.offset[u] == NONE && self.min[u] == floor {
                 let key = self.key(u);
                 self.set_forbid(key, floor);
+                self.widen(self.inst.hull(u));
             }
         }
+    }
+
+    /// Adds sections `from..to` to the window of touched sections.
+    fn widen(&mut self, (from, to): (u32, u32)) {
+        self.window = (self.window.0.min(from), self.window.1.max(to));
     }
 
     /// Places `u` at its `min` and updates what depends on it.
@@ -382,6 +392,7 @@ impl<'a> Search<'a> {
             self.pos[last as usize] = p as u32;
         }
         self.trail.push(Undo::Place { u: u as u32, pos: p as u32 });
+        self.window = inst.hull(u);
         for &(a, b) in inst.spans(u) {
             for s in a as usize..b as usize {
                 self.rem[s] -= size;
@@ -406,6 +417,7 @@ impl<'a> Search<'a> {
             if m != self.min[v] {
                 self.trail.push(Undo::Min(v as u32, self.min[v]));
                 self.min[v] = m;
+                self.widen(inst.hull(v));
             }
         }
     }
@@ -436,11 +448,13 @@ impl<'a> Search<'a> {
         self.pos[u] = p as u32;
     }
 
-    /// With `stacks`: whether `u` would sit directly on a buffer live in
-    /// exactly the same sections that comes later in the order. Swapping the
-    /// two fills the same region, and that order was tried first.
+    /// With `stacks` (floor first): whether `u` would sit directly on a
+    /// buffer live in exactly the same sections that comes later in the
+    /// order. Swapping the two fills the same region, and that order was
+    /// tried first: both were candidates when the lower one was placed
+    /// (without fixed buffers or padding, equal sections mean equal `min`).
     fn out_of_stack_order(&self, u: usize) -> bool {
-        if !self.params.stacks {
+        if !self.params.stacks || !self.floor_first {
             return false;
         }
         let at = self.min[u];
@@ -499,6 +513,44 @@ impl<'a> Search<'a> {
             .map(|&v| v as usize)
             .filter(|&v| self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor)
             .map(|v| self.inst.size[v])
+            .min()
+            .unwrap_or(NONE)
+    }
+
+    /// The lowest offset unplaced `u` can still take (cached per node):
+    /// its `min`, at least `lowest` if in focus, higher when it must wait to
+    /// be lifted.
+    fn low_of(&mut self, u: usize, lowest: u64) -> u64 {
+        if self.low_stamp[u] == self.stamp {
+            return self.low[u];
+        }
+        let mut low = self.min[u].max(if self.in_focus(u) { lowest } else { 0 });
+        if self.floor_first {
+            // A buffer that may not go at its `min` rests on a neighbour
+            // placed later at the floor.
+            if self.forbid[self.key(u)] == low {
+                low = low.saturating_add(self.lift(u));
+            }
+        } else if self.min[u] < lowest {
+            // Below the level, it waits for a neighbour placed at or above
+            // the level to lift it.
+            low = low.saturating_add(self.smallest_unplaced_neighbour(u));
+        } else if self.forbid[self.key(u)] == low {
+            low += 1;
+        }
+        self.low[u] = low;
+        self.low_stamp[u] = self.stamp;
+        low
+    }
+
+    /// The size of the smallest unplaced neighbour of `u` (`NONE` if none).
+    fn smallest_unplaced_neighbour(&self, u: usize) -> u64 {
+        let inst = self.inst;
+        inst.neighbours(u)
+            .iter()
+            .map(|&v| v as usize)
+            .filter(|&v| self.offset[v] == NONE)
+            .map(|v| inst.size[v])
             .min()
             .unwrap_or(NONE)
     }
@@ -653,7 +705,7 @@ impl<'a> Search<'a> {
             }
             self.cands.truncate(keep);
         }
-        let rank = self.rank;
+        let rank = &self.rank;
         let min = &self.min;
         self.cands[from..].sort_unstable_by_key(|&u| (min[u as usize], rank[u as usize]));
         if sections {
@@ -720,38 +772,32 @@ impl<'a> Search<'a> {
                 rem == 0 || floor + rem <= cap
             });
         }
+        // Only sections the last decision touched can have changed; with a
+        // level (no floor first) every section can.
+        let (from, to) = if self.floor_first { self.window } else { (0, self.inst.sections as u32) };
+        self.stamp += 1;
         let inst = self.inst;
-        self.scratch.fill(NONE);
-        self.highest.fill(0);
-        for i in 0..self.unplaced.len() {
-            let u = self.unplaced[i] as usize;
-            let mut low = self.min[u].max(if self.in_focus(u) { lowest } else { 0 });
-            // A buffer that may not go at its `min` rests on something
-            // placed later: with floor first, on a neighbour at the floor.
-            if self.forbid[self.key(u)] == low {
-                low = if self.floor_first && self.min[u] == low { low.saturating_add(self.lift(u)) } else { low + 1 };
+        for s in from as usize..to as usize {
+            if self.rem[s] == 0 {
+                continue;
             }
-            self.low[u] = low;
-            for &(a, b) in inst.spans(u) {
-                let (a, b) = (a as usize, b as usize);
-                for (f, h) in self.scratch[a..b].iter_mut().zip(&mut self.highest[a..b]) {
-                    *f = (*f).min(low);
-                    *h = (*h).max(low);
+            let (mut floor, mut highest) = (NONE, 0);
+            for i in 0..inst.live_in(s).len() {
+                let u = inst.live_in(s)[i] as usize;
+                if self.offset[u] == NONE {
+                    let low = self.low_of(u, lowest);
+                    floor = floor.min(low);
+                    highest = highest.max(low);
                 }
             }
-        }
-        if !self.scratch.iter().zip(&self.rem).all(|(&floor, &rem)| rem == 0 || floor.saturating_add(rem) <= cap) {
-            return false;
-        }
-        if !self.params.release_dates {
-            return true;
-        }
-        // Every threshold, not just the lowest: the buffers of a section
-        // that cannot start below `t` must fit between `t` and the capacity.
-        // Only a section whose highest start plus all its bytes overflows
-        // can fail.
-        for s in 0..inst.sections {
-            if self.rem[s] == 0 || self.highest[s].saturating_add(self.rem[s]) <= cap {
+            if floor.saturating_add(self.rem[s]) > cap {
+                return false;
+            }
+            // Every threshold, not just the lowest: the buffers that cannot
+            // start below `t` must fit between `t` and the capacity. Only a
+            // section whose highest start plus all its bytes overflows can
+            // fail.
+            if !self.params.release_dates || highest.saturating_add(self.rem[s]) <= cap {
                 continue;
             }
             self.pairs.clear();
