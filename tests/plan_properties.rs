@@ -16,22 +16,15 @@ use smemplan::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport};
 use smemplan::problem::Interval;
 use smemplan::registry::types::{BufferDecl, ComponentDecl, Location, Precision};
+use smemplan::generate::SplitMix64;
 use smemplan::solve;
 
-/// SplitMix64: a tiny deterministic generator.
-struct Rng(u64);
+/// The crate's generator, with the two draws this file needs.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.between(0, n - 1)
     }
 
     fn chance(&mut self, percent: u64) -> bool {
@@ -95,7 +88,7 @@ fn table(rng: &mut Rng, classes: usize) -> String {
 }
 
 fn case(seed: u64) -> (LifetimeTable, PlanInput) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64(seed));
     let classes = 2 + rng.below(3) as usize;
     let table = LifetimeTable::parse("random.toml", &table(&mut rng, classes)).unwrap();
     let class = |rng: &mut Rng| {
