@@ -1,0 +1,82 @@
+//! The `exact` strategy on MiniMalloc's eleven challenging instances
+//! (`../shared/benchmarks/minimalloc-challenging`), in capacity mode at
+//! 1048576 bytes, and the deadline on every one of them.
+//!
+//! Meant for `cargo test --release`; every instance runs under a generous
+//! time limit so a loaded machine does not fail it. Every layout goes
+//! through the independent checker.
+//!
+//! Nine instances are solved in well under a second. E and I are feasible
+//! (MiniMalloc solves them) but this solver finds their layouts only by
+//! luck of its restart lanes, sometimes late: for them the test demands a
+//! valid layout and that the capacity is never claimed infeasible, not a fit
+//! (see the exact module's docs, "Known limits").
+
+use smemplan::check::check;
+use smemplan::format::minimalloc;
+use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
+use smemplan::solve::{self, SolveOptions};
+use smemplan::Problem;
+use std::time::{Duration, Instant};
+
+const CAPACITY: u64 = 1 << 20;
+
+/// Instances this solver does not yet solve reliably within the limit.
+const OPEN: [&str; 2] = ["E", "I"];
+
+fn instances() -> Vec<(String, Problem)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("benchmark folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 11);
+    files
+        .iter()
+        .map(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).expect("name")[..1].to_string();
+            let text = std::fs::read_to_string(path).expect("readable");
+            (name, minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_challenging_instance_fits_one_mebibyte() {
+    for (name, problem) in instances() {
+        let open = OPEN.contains(&name.as_str());
+        let limit = Duration::from_secs(if open { 4 } else { 15 });
+        let options = SolveOptions::default().with_time_limit(limit);
+        let started = Instant::now();
+        let outcome = solve_capacity(&problem, CAPACITY, &options, &ExactParams::default());
+        let seconds = started.elapsed().as_secs_f64();
+        match outcome {
+            Outcome::Feasible(layout) => {
+                let report = check(&problem, &layout.named(&problem), Some(CAPACITY));
+                assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
+                eprintln!("{name}: fits in {seconds:.2} s");
+            }
+            Outcome::Timeout if open => eprintln!("{name}: no layout within {limit:?} (known open case)"),
+            other => panic!("{name}: {other:?} after {seconds:.2} s"),
+        }
+    }
+}
+
+#[test]
+fn time_limits_are_honoured_with_a_valid_layout() {
+    let exact = solve::strategy("exact").expect("registered");
+    for (name, problem) in instances() {
+        for capacity in [None, Some(CAPACITY - 4096)] {
+            let limit = Duration::from_millis(400);
+            let options = SolveOptions::default().with_capacity(capacity).with_time_limit(limit);
+            let started = Instant::now();
+            let s = solve::run(&*exact, &problem, &options).expect("solves");
+            let elapsed = started.elapsed();
+            assert!(elapsed <= limit + limit / 10 + Duration::from_millis(100), "{name}: {elapsed:?}");
+            let report = check(&problem, &s.layout.named(&problem), None);
+            assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
+        }
+    }
+}
