@@ -1,36 +1,82 @@
-//! `exact` on MiniMalloc's eleven challenging instances at capacity 1048576:
-//! every answer is a valid layout, returned within its time limit, and the
-//! instances the solver settles quickly (all but E and I, which it does not
-//! settle reliably yet; see docs/exact-results.md) fit the capacity.
+//! The `exact` strategy on MiniMalloc's eleven challenging instances
+//! (`../shared/benchmarks/minimalloc-challenging`), in capacity mode at
+//! 1048576 bytes, and the deadline on every one of them.
+//!
+//! Meant for `cargo test --release`; every instance runs under a generous
+//! time limit so a loaded machine does not fail it. Every layout goes
+//! through the independent checker.
+//!
+//! Nine instances are solved in well under a second. E and I are feasible
+//! (MiniMalloc solves them) but this solver finds their layouts only by
+//! luck of its restart lanes, sometimes late: for them the test demands a
+//! valid layout and that the capacity is never claimed infeasible, not a fit
+//! (see the exact module's docs, "Known limits").
 
 use smemplan::check::check;
 use smemplan::format::minimalloc;
-use smemplan::solve::{self, exact::Exact, SolveOptions};
+use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
+use smemplan::solve::{self, SolveOptions};
+use smemplan::Problem;
 use std::time::{Duration, Instant};
-
-#[path = "support/shared.rs"]
-mod shared;
-use shared::shared_files;
 
 const CAPACITY: u64 = 1 << 20;
 
-#[test]
-fn challenging_instances_fit_within_the_time_limit() {
-    let files = shared_files("benchmarks/minimalloc-challenging", "csv");
+/// Instances this solver does not yet solve reliably within the limit.
+const OPEN: [&str; 2] = ["E", "I"];
+
+fn instances() -> Vec<(String, Problem)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("benchmark folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
     assert_eq!(files.len(), 11);
-    for path in files {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let problem = minimalloc::read_problem(&name, &std::fs::read_to_string(&path).unwrap()).unwrap();
-        let hard = name.starts_with('E') || name.starts_with('I');
-        let limit = if hard { Duration::from_secs(2) } else { Duration::from_secs(30) };
+    files
+        .iter()
+        .map(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).expect("name")[..1].to_string();
+            let text = std::fs::read_to_string(path).expect("readable");
+            (name, minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_challenging_instance_fits_one_mebibyte() {
+    for (name, problem) in instances() {
+        let open = OPEN.contains(&name.as_str());
+        let limit = Duration::from_secs(if open { 4 } else { 15 });
+        let options = SolveOptions::default().with_time_limit(limit);
         let started = Instant::now();
-        let options = SolveOptions::default().with_capacity(Some(CAPACITY)).with_time_limit(limit);
-        let s = solve::run(&Exact::default(), &problem, &options).unwrap();
-        let took = started.elapsed();
-        assert!(check(&problem, &s.layout.named(&problem), None).is_valid(), "{name}: invalid layout");
-        assert!(took <= limit.mul_f64(1.1) + Duration::from_millis(100), "{name}: {took:?} past the limit {limit:?}");
-        if !hard {
-            assert!(s.peak <= CAPACITY, "{name}: peak {} over the capacity", s.peak);
+        let outcome = solve_capacity(&problem, CAPACITY, &options, &ExactParams::default());
+        let seconds = started.elapsed().as_secs_f64();
+        match outcome {
+            Outcome::Feasible(layout) => {
+                let report = check(&problem, &layout.named(&problem), Some(CAPACITY));
+                assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
+                eprintln!("{name}: fits in {seconds:.2} s");
+            }
+            Outcome::Timeout if open => eprintln!("{name}: no layout within {limit:?} (known open case)"),
+            other => panic!("{name}: {other:?} after {seconds:.2} s"),
+        }
+    }
+}
+
+#[test]
+fn time_limits_are_honoured_with_a_valid_layout() {
+    let exact = solve::strategy("exact").expect("registered");
+    for (name, problem) in instances() {
+        for capacity in [None, Some(CAPACITY - 4096)] {
+            let limit = Duration::from_millis(400);
+            let options = SolveOptions::default().with_capacity(capacity).with_time_limit(limit);
+            let started = Instant::now();
+            let s = solve::run(&*exact, &problem, &options).expect("solves");
+            let elapsed = started.elapsed();
+            assert!(elapsed <= limit + limit / 10 + Duration::from_millis(100), "{name}: {elapsed:?}");
+            let report = check(&problem, &s.layout.named(&problem), None);
+            assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
         }
     }
 }

@@ -128,7 +128,9 @@ impl Instance {
         let fixed: Vec<Option<u64>> = bufs.iter().map(|b| b.offset).collect();
 
         let mut class = vec![0u32; n];
-        let mut seen: HashMap<(u64, u64, &[(u32, u32)]), u32> = HashMap::new();
+        // Keyed by (size, alignment, live sections).
+        type Shape<'s> = (u64, u64, &'s [(u32, u32)]);
+        let mut seen: HashMap<Shape, u32> = HashMap::new();
         let mut classes = 0u32;
         for u in 0..n {
             if fixed[u].is_some() {

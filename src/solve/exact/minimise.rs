@@ -10,12 +10,12 @@
 //! ```
 //!
 //! * the **prove** race asks "peak ≤ lower?" (the smallest capacity not yet
-//!   refuted) in every candidate order: a layout there is optimal, a
-//!   refutation raises `lower`;
-//! * the **improve** attempt asks "peak ≤ best − step?" in one order: a
-//!   layout lowers `best`, a refutation raises `lower`, and an attempt that
-//!   concludes nothing within its node limit is dropped for a smaller step
-//!   (and, at the smallest step, a larger limit).
+//!   refuted) in every lane: a layout there is optimal, a refutation raises
+//!   `lower`;
+//! * the **improve** race asks "peak ≤ best − step?" in every lane too: a
+//!   layout lowers `best`, a refutation raises `lower`, and a
+//!   race that concludes nothing within its round limit is dropped for a
+//!   smaller step (and, at the smallest step, a longer limit).
 //!
 //! Canonical layouts stack whole buffers, so when every size is a multiple
 //! of a granule `g` (and nothing is fixed or padded) so is every candidate
@@ -23,13 +23,13 @@
 //! `best ≤ lower`.
 
 use super::search::Step;
-use super::{round, with_pool, Attempt, ExactParams, Lane, Prepared, Store, VARIANTS};
+use super::{round, with_pool, Attempt, ExactParams, Prepared, Store};
 use crate::interference;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
 
-/// Rounds an improve attempt gets at first before it is dropped.
-const IMPROVE_ROUNDS: u32 = 8;
+/// Rounds an improve race gets at first before it is dropped.
+const IMPROVE_ROUNDS: u32 = 24;
 
 /// The smallest peak found from `fallback` (a valid layout) down, within
 /// the options' deadline.
@@ -74,36 +74,41 @@ struct State<'a> {
     store: Store,
 }
 
-/// The improve attempt and the rounds it has left.
+/// The improve race and the rounds it has left.
 struct Improve<'a> {
-    attempt: Attempt<'a>,
+    race: Vec<Attempt<'a>>,
     rounds_left: u32,
 }
 
 impl<'a> State<'a> {
-    /// One attempt per candidate order at `lower`.
+    /// Every lane at `lower`.
     fn prove_race(&mut self) -> Vec<Attempt<'a>> {
         let race = Attempt::race(self.prepared, self.lower, self.params);
         self.stats.attempts += race.len() as u64;
         race
     }
 
-    /// An improve attempt `step` below the best peak, if that is still above
+    /// Every lane `step` below the best peak, if that is still above
     /// `lower` (at `lower` the prove race already asks).
     fn improve(&mut self, step: u64, rounds: u32) -> Option<Improve<'a>> {
         let target = self.best_peak.checked_sub(step)?;
         if target <= self.lower {
             return None;
         }
-        // Each improve attempt takes the next variant, for variety.
-        let variant = VARIANTS[self.stats.attempts as usize % self.params.variant_count()];
-        self.stats.attempts += 1;
-        Some(Improve { attempt: Attempt::new(self.prepared, target, Lane::Fixed(variant)), rounds_left: rounds })
+        let race = Attempt::race(self.prepared, target, self.params);
+        self.stats.attempts += race.len() as u64;
+        Some(Improve { race, rounds_left: rounds })
     }
 
     /// Half the gap between `lower` and the best peak, in granules.
     fn half_gap(&self) -> u64 {
         (self.best_peak.saturating_sub(self.lower) / 2 / self.g * self.g).max(self.g)
+    }
+
+    fn retire(stats: &mut Stats, race: &[Attempt]) {
+        for a in race {
+            a.add_to(stats);
+        }
     }
 
     fn run(&mut self, stop: &(dyn Fn() -> bool + Sync)) {
@@ -116,33 +121,35 @@ impl<'a> State<'a> {
         let mut improve = self.improve(step, limit);
         loop {
             let mut all: Vec<&mut Attempt> = prove.iter_mut().collect();
-            all.extend(improve.as_mut().map(|i| &mut i.attempt));
+            all.extend(improve.iter_mut().flat_map(|i| i.race.iter_mut()));
             let steps = round(all, &mut self.store, self.params.round_nodes, stop);
             if steps.contains(&Step::Stopped) {
                 break;
             }
+            let (prove_steps, improve_steps) = steps.split_at(prove.len());
             let mut lower = self.lower;
-            if let Some(i) = steps[..prove.len()].iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
-                if steps[i] == Step::Found {
+            if let Some(i) = prove_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+                if prove_steps[i] == Step::Found {
                     self.best = prove[i].layout();
                     self.best_peak = self.best.peak(self.problem);
                     break;
                 }
                 lower = round_up(self.lower + 1, self.g);
             }
-            if let (Some(imp), Some(&s)) = (improve.as_mut(), steps.get(prove.len())) {
-                let target = imp.attempt.cap;
-                let finished = match s {
-                    Step::Found => {
-                        self.best = imp.attempt.layout();
+            if let Some(imp) = improve.as_mut() {
+                let target = imp.race[0].cap;
+                let first = improve_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible));
+                let finished = match first.map(|i| (i, improve_steps[i])) {
+                    Some((i, Step::Found)) => {
+                        self.best = imp.race[i].layout();
                         self.best_peak = self.best.peak(self.problem);
                         true
                     }
-                    Step::Infeasible => {
+                    Some(_) => {
                         lower = lower.max(round_up(target + 1, self.g));
                         true
                     }
-                    _ => {
+                    None => {
                         imp.rounds_left -= 1;
                         if imp.rounds_left == 0 {
                             // Nothing concluded: aim closer to the best peak,
@@ -158,15 +165,13 @@ impl<'a> State<'a> {
                 };
                 if finished {
                     if let Some(done) = improve.take() {
-                        done.attempt.add_to(&mut self.stats);
+                        Self::retire(&mut self.stats, &done.race);
                     }
                 }
             }
             if lower > self.lower {
                 self.lower = lower;
-                for a in &prove {
-                    a.add_to(&mut self.stats);
-                }
+                Self::retire(&mut self.stats, &prove);
                 prove.clear();
                 step = self.half_gap();
             }
@@ -181,11 +186,9 @@ impl<'a> State<'a> {
                 improve = self.improve(step, limit);
             }
         }
-        for a in &prove {
-            a.add_to(&mut self.stats);
-        }
+        Self::retire(&mut self.stats, &prove);
         if let Some(i) = &improve {
-            i.attempt.add_to(&mut self.stats);
+            Self::retire(&mut self.stats, &i.race);
         }
     }
 }

@@ -327,7 +327,7 @@ fn best_greedy(problem: &Problem, options: &SolveOptions) -> Result<Layout> {
     let mut best: Option<Solution> = None;
     for solver in solvers {
         let s = solver.solve(problem, options)?;
-        if best.as_ref().is_none_or(|b| s.peak < b.peak) {
+        if best.as_ref().map_or(true, |b| s.peak < b.peak) {
             best = Some(s);
         }
     }
@@ -383,7 +383,7 @@ impl Store {
             let inst = &a.prepared.parts[p];
             let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
             let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
-            if self.best[p].as_ref().is_none_or(|(best, _)| peak < *best) {
+            if self.best[p].as_ref().map_or(true, |(best, _)| peak < *best) {
                 self.best[p] = Some((peak, offsets));
             }
         }

@@ -807,7 +807,7 @@ impl<'a> Search<'a> {
                     self.pairs.push((self.low[u], inst.size[u]));
                 }
             }
-            self.pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            self.pairs.sort_unstable_by_key(|&(low, _)| std::cmp::Reverse(low));
             let mut above = 0u64;
             for &(low, size) in &self.pairs {
                 above += size;

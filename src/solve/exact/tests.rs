@@ -1,11 +1,14 @@
 //! Tests of the exact solver: tiny literal problems named for what they
 //! show, and random problems under every combination of pruning flags
-//! against exhaustive search.
+//! against exhaustive search. Every layout goes through the checker.
 
 use super::*;
 use crate::check::check;
 use crate::problem::{Buffer, Interval};
-use crate::solve::brute;
+use crate::solve::{self, brute};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn problem(buffers: Vec<Buffer>) -> Problem {
     Problem::new(buffers, None).expect("valid test problem")
@@ -18,10 +21,168 @@ fn valid(p: &Problem, layout: &Layout, capacity: Option<u64>) -> u64 {
     report.peak
 }
 
+fn one_thread() -> SolveOptions {
+    SolveOptions { threads: 1, ..SolveOptions::default() }
+}
+
 fn minimum(p: &Problem, params: ExactParams) -> Solution {
-    let s = Exact { params }.solve(p, &SolveOptions { threads: 1, ..SolveOptions::default() }).unwrap();
-    valid(p, &s.layout, None);
+    let s = Exact { params }.solve(p, &one_thread()).unwrap();
+    assert_eq!(valid(p, &s.layout, None), s.peak);
     s
+}
+
+fn ids(names: &[&str], p: &Problem) -> Vec<BufferId> {
+    let mut v: Vec<BufferId> = names.iter().map(|n| p.find(n).unwrap()).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Three buffers whose live bytes never exceed 2, yet any layout needs 3:
+/// the gaps make each pair meet, so they form a triangle.
+///
+/// ```text
+///  time  2   3   4   5   6
+///  a     [===)···[=======)     gap [4, 5)
+///  b         [=======)
+///  c     [===)···[=======)     gap [3, 4)     a–c meet at 2, a–b at 3, b–c at 4
+/// ```
+fn triangle() -> Problem {
+    problem(vec![
+        Buffer::new("a", 2, 6, 1).with_gaps(vec![Interval::new(4, 5)]),
+        Buffer::new("b", 3, 5, 1),
+        Buffer::new("c", 2, 6, 1).with_gaps(vec![Interval::new(3, 4)]),
+    ])
+}
+
+#[test]
+fn infeasible_tricky_is_refuted_by_search_not_live_bytes() {
+    let p = triangle();
+    assert_eq!(interference::lower_bound(&p).bytes, 2);
+    let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
+    let Outcome::Feasible(layout) = solve_capacity(&p, 3, &one_thread(), &ExactParams::default()) else {
+        panic!("capacity 3 fits");
+    };
+    valid(&p, &layout, Some(3));
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!((s.peak, s.optimal, s.lower_bound), (3, true, 3));
+}
+
+#[test]
+fn capacity_below_live_bytes_names_the_instant() {
+    let p = triangle();
+    let outcome = solve_capacity(&p, 1, &one_thread(), &ExactParams::default());
+    let Outcome::Infeasible(Infeasibility::LiveBytes { live_bytes, buffers, .. }) = outcome else {
+        panic!("expected a live-bytes refutation, got {outcome:?}");
+    };
+    assert_eq!(live_bytes, 2);
+    assert_eq!(buffers.len(), 2);
+}
+
+#[test]
+fn solver_reports_a_refuted_capacity_and_a_valid_fallback() {
+    let p = triangle();
+    let s = solve::run(&Exact::default(), &p, &one_thread().with_capacity(Some(2))).unwrap();
+    valid(&p, &s.layout, None);
+    assert!(matches!(s.infeasible, Some(Infeasibility::Subproblem { .. })));
+    assert!(!s.fits(Some(2)));
+    assert_eq!(s.lower_bound, 3, "the refutation proves peak >= 3");
+    assert!(s.optimal, "the fallback's peak 3 meets the proven bound");
+}
+
+#[test]
+fn gaps_let_a_buffer_use_the_hole_of_another() {
+    // b lives exactly in a's hole: both fit at offset 0.
+    let p = problem(vec![
+        Buffer::new("a", 0, 6, 4).with_gaps(vec![Interval::new(2, 4)]),
+        Buffer::new("b", 2, 4, 4),
+        Buffer::new("c", 0, 6, 1),
+    ]);
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!((s.peak, s.optimal), (5, true));
+    assert_eq!(s.layout.offset(BufferId(0)), s.layout.offset(BufferId(1)));
+}
+
+#[test]
+fn alignment_pads_offsets_like_brute_force() {
+    // Unit-size x must not push the 4-aligned y past 4.
+    let p = problem(vec![
+        Buffer::new("x", 0, 4, 1),
+        Buffer::new("y", 0, 4, 4).with_alignment(4),
+        Buffer::new("z", 2, 6, 2).with_alignment(2),
+        Buffer::new("w", 4, 6, 3),
+    ]);
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!(s.peak, brute::minimum(&p).unwrap().0);
+    assert!(s.optimal);
+    assert_eq!(s.layout.offset(BufferId(1)) % 4, 0);
+}
+
+#[test]
+fn fixed_offsets_are_kept_and_packed_around() {
+    let p = problem(vec![
+        Buffer::new("f", 0, 4, 2).with_offset(3),
+        Buffer::new("a", 0, 2, 3),
+        Buffer::new("b", 2, 4, 2),
+        Buffer::new("c", 1, 3, 1),
+    ]);
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!(s.layout.offset(BufferId(0)), 3);
+    assert_eq!(s.peak, brute::minimum(&p).unwrap().0);
+    assert!(s.optimal);
+    for cap in [s.peak, s.peak - 1] {
+        let outcome = solve_capacity(&p, cap, &one_thread(), &ExactParams::default());
+        match outcome {
+            Outcome::Feasible(layout) => assert!(valid(&p, &layout, Some(cap)) <= cap && cap == s.peak),
+            Outcome::Infeasible(_) => assert_eq!(cap, s.peak - 1),
+            Outcome::Timeout => panic!("tiny search timed out"),
+        }
+    }
+}
+
+#[test]
+fn independent_parts_are_searched_and_refuted_separately() {
+    // The triangle (times 2..6) and an easy pair (times 10..14) never meet:
+    // capacity 2 fails only because of the triangle, and says so.
+    let mut buffers = triangle().buffers().to_vec();
+    buffers.push(Buffer::new("d", 10, 14, 1));
+    buffers.push(Buffer::new("e", 12, 14, 1));
+    let p = problem(buffers);
+    let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
+    let undivided = ExactParams { decompose: false, ..ExactParams::default() };
+    let outcome = solve_capacity(&p, 2, &one_thread(), &undivided);
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
+}
+
+/// A random valid problem with `n` buffers of 1..=`size` bytes (seeded).
+fn random_problem(rng: &mut Rng, n: usize, size: u64, extras: bool) -> Problem {
+    let horizon = 2 + rng.below(3 + n as u64);
+    let mut buffers: Vec<Buffer> = Vec::new();
+    for i in 0..n {
+        let start = rng.below(horizon);
+        let end = start + 1 + rng.below(horizon - start);
+        let mut b = Buffer::new(format!("b{i}"), start, end, 1 + rng.below(size));
+        if end - start >= 3 && rng.below(3) == 0 {
+            let g = start + 1 + rng.below(end - start - 2);
+            b = b.with_gaps(vec![Interval::new(g, g + 1)]);
+        }
+        if extras {
+            if rng.below(3) == 0 {
+                b = b.with_alignment(1 << rng.below(3));
+            }
+            if rng.below(5) == 0 {
+                let pinned = b.clone().with_offset(rng.below(8) / b.alignment * b.alignment);
+                let mut all = buffers.clone();
+                all.push(pinned.clone());
+                if Problem::new(all, None).is_ok() {
+                    b = pinned;
+                }
+            }
+        }
+        buffers.push(b);
+    }
+    problem(buffers)
 }
 
 /// A tiny deterministic generator (SplitMix64).
@@ -41,53 +202,75 @@ impl Rng {
     }
 }
 
-/// A random valid problem of `n` buffers; `extras` adds gaps, alignments
-/// and fixed offsets.
-fn random_problem(rng: &mut Rng, n: usize, extras: bool) -> Problem {
-    let horizon = 2 + rng.below(8);
-    let mut buffers: Vec<Buffer> = Vec::new();
-    for i in 0..n {
-        let start = rng.below(horizon);
-        let end = start + 1 + rng.below(horizon - start);
-        let mut b = Buffer::new(format!("b{i}"), start, end, 1 + rng.below(6));
-        if extras {
-            if end - start >= 3 && rng.below(3) == 0 {
-                let g = start + 1 + rng.below(end - start - 2);
-                b = b.with_gaps(vec![Interval::new(g, g + 1)]);
-            }
-            if rng.below(3) == 0 {
-                b = b.with_alignment(1 << rng.below(3));
-            }
-            if rng.below(5) == 0 {
-                let off = rng.below(8) / b.alignment * b.alignment;
-                let pinned = b.clone().with_offset(off);
-                let mut all = buffers.clone();
-                all.push(pinned.clone());
-                if Problem::new(all, None).is_ok() {
-                    b = pinned;
-                }
-            }
-        }
-        buffers.push(b);
-    }
-    problem(buffers)
+#[test]
+fn deadline_zero_still_returns_a_valid_layout() {
+    let p = random_problem(&mut Rng(3), 60, 40, false);
+    let options = one_thread().with_time_limit(Duration::ZERO);
+    let started = Instant::now();
+    let s = solve::run(&Exact::default(), &p, &options).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    valid(&p, &s.layout, None);
+    let capped = solve::run(&Exact::default(), &p, &options.clone().with_capacity(Some(s.lower_bound))).unwrap();
+    valid(&p, &capped.layout, None);
 }
 
+#[test]
+fn a_raised_cancel_flag_stops_the_search() {
+    // Wide random problems: the race needs far more than one check period.
+    let p = random_problem(&mut Rng(5), 120, 1000, false);
+    let lb = interference::lower_bound(&p).bytes;
+    let cancel = Arc::new(AtomicBool::new(true));
+    let options = SolveOptions { cancel: Some(cancel), threads: 1, ..SolveOptions::default() };
+    let (outcome, stats) = solve_capacity_with_stats(&p, lb, &options, &ExactParams::default());
+    assert!(matches!(outcome, Outcome::Timeout | Outcome::Feasible(_)), "{outcome:?}");
+    assert!(stats.nodes <= 256 * stats.attempts, "stopped within one check period per attempt");
+}
+
+#[test]
+fn same_input_same_answer_on_any_number_of_threads() {
+    let p = random_problem(&mut Rng(8), 40, 20, false);
+    let lb = interference::lower_bound(&p).bytes;
+    let runs: Vec<Outcome> = [1, 2, 2]
+        .iter()
+        .map(|&threads| {
+            let options = SolveOptions { threads, ..SolveOptions::default() }.with_time_limit(Duration::from_secs(30));
+            solve_capacity(&p, lb + lb / 10, &options, &ExactParams::default())
+        })
+        .collect();
+    assert!(matches!(runs[0], Outcome::Feasible(_)));
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[1], runs[2]);
+}
+
+#[test]
+fn luby_sequence_is_the_restart_schedule() {
+    let seq: Vec<u64> = (1..=15).map(luby).collect();
+    assert_eq!(seq, [1, 1, 2, 1, 1, 2, 4, 1, 1, 2, 1, 1, 2, 4, 8]);
+}
+
+/// Every combination of the pruning flags, each with a different number of
+/// variants and shakers and tiny rounds (so the lockstep races interleave).
 fn all_flag_combinations() -> impl Iterator<Item = ExactParams> {
     (0..1u32 << FLAGS).map(|bits| {
         let mut flags = [false; FLAGS];
         for (i, f) in flags.iter_mut().enumerate() {
             *f = bits & (1 << i) != 0;
         }
-        ExactParams { variants: 1 + bits as usize % VARIANTS.len(), round_nodes: 7, ..ExactParams::default() }.with_flags(flags)
+        let params = ExactParams {
+            variants: 1 + bits as usize % VARIANTS.len(),
+            shakers: bits as usize % 3,
+            round_nodes: 1 + u64::from(bits % 7),
+            ..ExactParams::default()
+        };
+        params.with_flags(flags)
     })
 }
 
 #[test]
 fn every_flag_combination_agrees_with_brute_force() {
     let mut rng = Rng(7);
-    for case in 0..60 {
-        let p = random_problem(&mut rng, 3 + case % 6, case % 2 == 1);
+    for case in 0..12 {
+        let p = random_problem(&mut rng, 3 + case % 6, 6, case % 3 == 2);
         let (best, _) = brute::minimum(&p).unwrap();
         for params in all_flag_combinations() {
             let s = minimum(&p, params);
@@ -101,10 +284,56 @@ fn every_flag_combination_agrees_with_brute_force() {
 fn default_flags_agree_with_brute_force_on_many_problems() {
     let mut rng = Rng(11);
     for case in 0..400 {
-        let p = random_problem(&mut rng, 2 + case % 9, case % 3 == 0);
+        let p = random_problem(&mut rng, 2 + case % 9, 6, case % 3 == 0);
         let (best, _) = brute::minimum(&p).unwrap();
         let s = minimum(&p, ExactParams::default());
         assert_eq!(s.peak, best, "case {case}: {p:?}");
         assert!(s.optimal);
+        // Capacity mode agrees at the optimum and one below it.
+        let fit = solve_capacity(&p, best, &one_thread(), &ExactParams::default());
+        let Outcome::Feasible(layout) = fit else { panic!("case {case}: optimum {best} not found: {fit:?}") };
+        valid(&p, &layout, Some(best));
+        if best > 0 {
+            let below = solve_capacity(&p, best - 1, &one_thread(), &ExactParams::default());
+            assert!(matches!(below, Outcome::Infeasible(_)), "case {case}: {below:?}");
+        }
     }
+}
+
+#[test]
+fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() {
+    // Without brute force to compare with: two very different flag sets must
+    // never contradict each other's proofs, and each honours its deadline.
+    let lean = ExactParams::default().with_flags({
+        let mut flags = [false; FLAGS];
+        flags[0] = true; // floor_first
+        flags[2] = true; // section_inference
+        flags
+    });
+    let limit = Duration::from_millis(600);
+    let mut rng = Rng(13);
+    let mut proven = 0;
+    let cases = 16;
+    for case in 0..cases {
+        let p = random_problem(&mut rng, 10 + case * 4 / 3, 50, case % 4 == 3);
+        let runs: Vec<Solution> = [ExactParams::default(), lean]
+            .iter()
+            .map(|&params| {
+                let started = Instant::now();
+                let s = Exact { params }.solve(&p, &one_thread().with_time_limit(limit)).unwrap();
+                assert!(started.elapsed() < limit + limit / 10 + Duration::from_millis(100), "case {case}: late");
+                valid(&p, &s.layout, None);
+                assert!(s.peak >= interference::lower_bound(&p).bytes);
+                s
+            })
+            .collect();
+        for (a, b) in [(&runs[0], &runs[1]), (&runs[1], &runs[0])] {
+            if a.optimal {
+                assert!(b.peak >= a.peak, "case {case}: a proven optimum {} was beaten by {}", a.peak, b.peak);
+                assert!(a.peak >= b.lower_bound, "case {case}: bounds contradict");
+            }
+        }
+        proven += usize::from(runs[0].optimal);
+    }
+    assert!(proven * 4 >= cases * 3, "only {proven} of {cases} proven optimal");
 }
