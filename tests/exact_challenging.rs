@@ -24,6 +24,10 @@ const CAPACITY: u64 = 1 << 20;
 /// Instances this solver does not yet solve reliably within the limit.
 const OPEN: [&str; 2] = ["E", "I"];
 
+/// Both tests keep the cores busy; run side by side, each would measure the
+/// other's load instead of the solver's deadline handling.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn instances() -> Vec<(String, Problem)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -45,6 +49,7 @@ fn instances() -> Vec<(String, Problem)> {
 
 #[test]
 fn every_challenging_instance_fits_one_mebibyte() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for (name, problem) in instances() {
         let open = OPEN.contains(&name.as_str());
         let limit = Duration::from_secs(if open { 4 } else { 15 });
@@ -66,10 +71,13 @@ fn every_challenging_instance_fits_one_mebibyte() {
 
 #[test]
 fn time_limits_are_honoured_with_a_valid_layout() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let exact = solve::strategy("exact").expect("registered");
     for (name, problem) in instances() {
         for capacity in [None, Some(CAPACITY - 4096)] {
-            let limit = Duration::from_millis(400);
+            // Long enough that the 10 % slack absorbs a loaded 2-core CI
+            // machine's scheduling noise; the rule checked is the issue's.
+            let limit = Duration::from_millis(1500);
             let options = SolveOptions::default().with_capacity(capacity).with_time_limit(limit);
             let started = Instant::now();
             let s = solve::run(&*exact, &problem, &options).expect("solves");
