@@ -25,7 +25,10 @@ const CAPACITY: u64 = 1 << 20;
 const OPEN: [&str; 2] = ["E", "I"];
 
 fn instances() -> Vec<(String, Problem)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/benchmarks/minimalloc-challenging"
+    );
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("benchmark folder")
         .map(|e| e.expect("entry").path())
@@ -38,7 +41,11 @@ fn instances() -> Vec<(String, Problem)> {
         .map(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).expect("name")[..1].to_string();
             let text = std::fs::read_to_string(path).expect("readable");
-            (name, minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance"))
+            (
+                name,
+                minimalloc::read_problem(&path.display().to_string(), &text)
+                    .expect("valid instance"),
+            )
         })
         .collect()
 }
@@ -58,7 +65,9 @@ fn every_challenging_instance_fits_one_mebibyte() {
                 assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
                 eprintln!("{name}: fits in {seconds:.2} s");
             }
-            Outcome::Timeout if open => eprintln!("{name}: no layout within {limit:?} (known open case)"),
+            Outcome::Timeout if open => {
+                eprintln!("{name}: no layout within {limit:?} (known open case)")
+            }
             other => panic!("{name}: {other:?} after {seconds:.2} s"),
         }
     }
@@ -70,11 +79,16 @@ fn time_limits_are_honoured_with_a_valid_layout() {
     for (name, problem) in instances() {
         for capacity in [None, Some(CAPACITY - 4096)] {
             let limit = Duration::from_millis(400);
-            let options = SolveOptions::default().with_capacity(capacity).with_time_limit(limit);
+            let options = SolveOptions::default()
+                .with_capacity(capacity)
+                .with_time_limit(limit);
             let started = Instant::now();
             let s = solve::run(&*exact, &problem, &options).expect("solves");
             let elapsed = started.elapsed();
-            assert!(elapsed <= limit + limit / 10 + Duration::from_millis(100), "{name}: {elapsed:?}");
+            assert!(
+                elapsed <= limit + limit / 10 + Duration::from_millis(100),
+                "{name}: {elapsed:?}"
+            );
             let report = check(&problem, &s.layout.named(&problem), None);
             assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
         }

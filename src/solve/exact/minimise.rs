@@ -33,7 +33,12 @@ const IMPROVE_ROUNDS: u32 = 24;
 
 /// The smallest peak found from `fallback` (a valid layout) down, within
 /// the options' deadline.
-pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &ExactParams, fallback: Layout) -> Solution {
+pub(super) fn minimise(
+    problem: &Problem,
+    options: &SolveOptions,
+    params: &ExactParams,
+    fallback: Layout,
+) -> Solution {
     let lb = interference::lower_bound(problem).bytes;
     let prepared = Prepared::new(problem, params);
     let g = prepared.granule();
@@ -45,7 +50,10 @@ pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &Exact
         lower: round_up(lb, g),
         best_peak: fallback.peak(problem),
         best: fallback,
-        stats: Stats { winner: "exact".into(), ..Stats::default() },
+        stats: Stats {
+            winner: "exact".into(),
+            ..Stats::default()
+        },
         store: Store::new(&prepared),
     };
     let stop = || options.expired();
@@ -97,7 +105,10 @@ impl<'a> State<'a> {
         }
         let race = Attempt::race(self.prepared, target, self.params);
         self.stats.attempts += race.len() as u64;
-        Some(Improve { race, rounds_left: rounds })
+        Some(Improve {
+            race,
+            rounds_left: rounds,
+        })
     }
 
     /// Half the gap between `lower` and the best peak, in granules.
@@ -128,7 +139,10 @@ impl<'a> State<'a> {
             }
             let (prove_steps, improve_steps) = steps.split_at(prove.len());
             let mut lower = self.lower;
-            if let Some(i) = prove_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+            if let Some(i) = prove_steps
+                .iter()
+                .position(|s| matches!(s, Step::Found | Step::Infeasible))
+            {
                 if prove_steps[i] == Step::Found {
                     self.best = prove[i].layout();
                     self.best_peak = self.best.peak(self.problem);
@@ -138,7 +152,9 @@ impl<'a> State<'a> {
             }
             if let Some(imp) = improve.as_mut() {
                 let target = imp.race[0].cap;
-                let first = improve_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible));
+                let first = improve_steps
+                    .iter()
+                    .position(|s| matches!(s, Step::Found | Step::Infeasible));
                 let finished = match first.map(|i| (i, improve_steps[i])) {
                     Some((i, Step::Found)) => {
                         self.best = imp.race[i].layout();
