@@ -55,6 +55,11 @@ pub(super) struct Instance {
     pub granule: u64,
     /// Max live bytes over the sections, fixed tops included.
     pub lower_bound: u64,
+    /// Per buffer: where its (buffer, live section) pairs start in a flat
+    /// array of all such pairs (see [`Instance::pair`]).
+    pub pair_start: Vec<u32>,
+    /// Per buffer: its first section.
+    pub first_section: Vec<u32>,
     /// Per buffer: the number of sections it is live in.
     pub live_sections: Vec<u32>,
     /// Sum of the lengths of all live section ranges (a cost estimate).
@@ -282,6 +287,21 @@ impl Instance {
             floor_first_exact,
             granule,
             lower_bound,
+            pair_start: {
+                let mut at = 0u32;
+                let mut starts: Vec<u32> = live_sections
+                    .iter()
+                    .map(|&k| {
+                        at += k;
+                        at - k
+                    })
+                    .collect();
+                starts.push(at);
+                starts
+            },
+            first_section: (0..n)
+                .map(|u| span_list[span_start[u] as usize].0)
+                .collect(),
             live_sections,
             total_span,
             orders,
@@ -337,6 +357,27 @@ impl Instance {
     #[inline]
     pub fn same_spans(&self, u: usize) -> &[u32] {
         &self.stack_list[self.stack_start[u] as usize..self.stack_start[u + 1] as usize]
+    }
+
+    /// The index of the pair (`u`, section `s`) among all pairs, `s` being
+    /// a live section of `u`.
+    #[inline]
+    pub fn pair(&self, u: usize, s: u32) -> usize {
+        let mut k = self.pair_start[u] as usize;
+        for &(a, b) in self.spans(u) {
+            if s < b {
+                return k + (s - a) as usize;
+            }
+            k += (b - a) as usize;
+        }
+        k
+    }
+
+    /// Where section `s`'s buffers start in the flat list of
+    /// [`Instance::live_in`].
+    #[inline]
+    pub fn live_offset(&self, s: usize) -> usize {
+        self.live_start[s] as usize
     }
 
     /// The buffers live in section `s`, by index.

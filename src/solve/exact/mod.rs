@@ -71,12 +71,14 @@
 //!
 //! # Known limits
 //!
-//! Different variants fail on different instances (a heavy tail), hence the
-//! race. Of MiniMalloc's eleven challenging instances, nine are solved
-//! within capacity 1 MiB in well under a second; E and I are found only by
-//! the shaker lanes' luck, often after many seconds. Proofs that a capacity
-//! between the lower bound and the optimum is too small can take long on
-//! dense random problems of a few dozen buffers.
+//! Any one variant has a heavy tail: it solves some instances at once and
+//! wanders on others, hence the race and its restarts. The defaults (two
+//! variants, three shakers) solve all eleven MiniMalloc challenging
+//! instances within 1 MiB, the slowest (E) in a couple of seconds; other
+//! instances may still fall in a tail. Proofs that a capacity between the
+//! lower bound and the optimum is too small can take long on dense random
+//! problems of a few dozen buffers, and problems with fixed offsets or
+//! alignment padding get the slower search without floor first.
 
 mod instance;
 mod minimise;
@@ -155,7 +157,7 @@ impl Default for ExactParams {
             decompose: true,
             peel: true,
             split: true,
-            variants: VARIANTS.len(),
+            variants: 2,
             shakers: 3,
             round_nodes: 4096,
         }
