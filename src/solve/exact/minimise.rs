@@ -55,6 +55,7 @@ pub(super) fn minimise(
             ..Stats::default()
         },
         store: Store::new(&prepared),
+        timed_out: Vec::new(),
     };
     let stop = || options.expired();
     with_pool(options.threads, || state.run(&stop));
@@ -80,11 +81,14 @@ struct State<'a> {
     stats: Stats,
     /// Sub-problem layouts found so far, reused at any capacity they fit.
     store: Store,
+    /// Improve targets that ran out of rounds, and how many they had.
+    timed_out: Vec<(u64, u32)>,
 }
 
 /// The improve race and the rounds it has left.
 struct Improve<'a> {
     race: Vec<Attempt<'a>>,
+    rounds: u32,
     rounds_left: u32,
 }
 
@@ -103,17 +107,26 @@ impl<'a> State<'a> {
         if target <= self.lower {
             return None;
         }
+        // The search at a capacity is deterministic: a target that ran out
+        // of rounds before only gets anywhere with more of them.
+        let rounds = match self.timed_out.iter().find(|(t, _)| *t == target) {
+            Some(&(_, before)) => rounds.max(before.saturating_mul(2)),
+            None => rounds,
+        };
         let race = Attempt::race(self.prepared, target, self.params);
         self.stats.attempts += race.len() as u64;
         Some(Improve {
             race,
+            rounds,
             rounds_left: rounds,
         })
     }
 
-    /// Half the gap between `lower` and the best peak, in granules.
-    fn half_gap(&self) -> u64 {
-        (self.best_peak.saturating_sub(self.lower) / 2 / self.g * self.g).max(self.g)
+    /// A quarter of the gap between `lower` and the best peak, in granules:
+    /// improve targets stay nearer the best peak than the lower bound, whose
+    /// neighbourhood is where refutations are hard and layouts rare.
+    fn step_for_gap(&self) -> u64 {
+        (self.best_peak.saturating_sub(self.lower) / 4 / self.g * self.g).max(self.g)
     }
 
     fn retire(stats: &mut Stats, race: &[Attempt]) {
@@ -127,7 +140,7 @@ impl<'a> State<'a> {
             return;
         }
         let mut prove = self.prove_race();
-        let mut step = self.half_gap();
+        let mut step = self.step_for_gap();
         let mut limit = IMPROVE_ROUNDS;
         let mut improve = self.improve(step, limit);
         loop {
@@ -168,6 +181,8 @@ impl<'a> State<'a> {
                     None => {
                         imp.rounds_left -= 1;
                         if imp.rounds_left == 0 {
+                            self.timed_out.retain(|(t, _)| *t != target);
+                            self.timed_out.push((target, imp.rounds));
                             // Nothing concluded: aim closer to the best peak,
                             // and once that is as close as it gets, search
                             // longer.
@@ -189,7 +204,7 @@ impl<'a> State<'a> {
                 self.lower = lower;
                 Self::retire(&mut self.stats, &prove);
                 prove.clear();
-                step = self.half_gap();
+                step = self.step_for_gap();
             }
             if self.best_peak <= self.lower {
                 break;
@@ -198,7 +213,7 @@ impl<'a> State<'a> {
                 prove = self.prove_race();
             }
             if improve.is_none() {
-                step = step.min(self.half_gap());
+                step = step.min(self.step_for_gap());
                 improve = self.improve(step, limit);
             }
         }
