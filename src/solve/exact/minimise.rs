@@ -40,7 +40,9 @@ pub(super) fn minimise(
     fallback: Layout,
 ) -> Solution {
     let lb = interference::lower_bound(problem).bytes;
-    let prepared = Prepared::new(problem, params);
+    let Some(prepared) = Prepared::new(problem, params, options) else {
+        return Solution::new(problem, fallback, lb, false);
+    };
     let g = prepared.granule();
     let mut state = State {
         problem,

@@ -91,6 +91,7 @@ use crate::error::Result;
 use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
 use rayon::prelude::*;
+use std::time::{Duration, Instant};
 
 /// The pruning rules and the racing schedule of the exact search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,7 +274,8 @@ pub enum Outcome {
     Feasible(Layout),
     /// Proven: no layout fits, and why.
     Infeasible(Infeasibility),
-    /// The deadline passed or the search was cancelled first.
+    /// The deadline passed or the search was cancelled first (or the
+    /// problem has more than [`MAX_PAIRS`] interfering pairs).
     Timeout,
 }
 
@@ -304,7 +306,9 @@ pub fn solve_capacity_with_stats(
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
-    let prepared = Prepared::new(problem, params);
+    let Some(prepared) = Prepared::new(problem, params, options) else {
+        return (Outcome::Timeout, stats);
+    };
     let stop = || options.expired();
     let mut attempts: Vec<Attempt> = Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
@@ -479,18 +483,36 @@ struct Prepared {
     params: ExactParams,
 }
 
+/// The most interfering pairs a problem may have for the search to be
+/// prepared: beyond it, preparing alone takes seconds (its cost and memory
+/// grow with the pairs) and the search has no chance anyway.
+pub const MAX_PAIRS: u64 = 4_000_000;
+
 impl Prepared {
-    fn new(problem: &Problem, params: &ExactParams) -> Self {
+    /// The sub-problems, or `None` when the problem has more than
+    /// [`MAX_PAIRS`] interfering pairs, or preparing them would not end
+    /// before the deadline, or the options expire meanwhile.
+    fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> Option<Self> {
+        let pairs = instance::pairs_at_most(problem);
+        // Preparing costs on the order of a hundred nanoseconds a pair and
+        // cannot stop half-way: don't start what the deadline cannot fit.
+        let cost = Duration::from_nanos(pairs.saturating_mul(150));
+        let late = options.deadline.is_some_and(|d| Instant::now() + cost > d);
+        if pairs > MAX_PAIRS || late {
+            return None;
+        }
         let groups = if params.decompose {
             interference::partitions(problem)
         } else {
             vec![problem.ids().collect()]
         };
-        let mut parts: Vec<Instance> = groups
-            .into_iter()
-            .filter(|g| !g.is_empty())
-            .map(|g| Instance::new(problem, &g))
-            .collect();
+        let mut parts: Vec<Instance> = Vec::with_capacity(groups.len());
+        for g in groups.into_iter().filter(|g| !g.is_empty()) {
+            if options.expired() {
+                return None;
+            }
+            parts.push(Instance::new(problem, &g));
+        }
         // Most constrained first: a refutation comes early, and a big
         // sub-problem is not redone after a small one fails.
         parts.sort_by_key(|p| {
@@ -500,11 +522,11 @@ impl Prepared {
                 p.ids[0],
             )
         });
-        Prepared {
+        Some(Prepared {
             n: problem.len(),
             parts,
             params: *params,
-        }
+        })
     }
 
     /// Every canonical layout's peak is a multiple of this.

@@ -28,6 +28,11 @@
 //! fails, no other layout of an earlier group is tried (a backjump to the
 //! node where the groups came apart).
 //!
+//! The pruning rules of [`super::ExactParams`] are applied when a node is
+//! opened (`open`): the section checks look only at the sections the last
+//! decision touched (a check skipped only prunes less), through per-section
+//! lists of the buffers still waiting.
+//!
 //! State changes are recorded on a trail and undone in reverse on
 //! backtrack, so a node costs no copying. The search keeps its own stack of
 //! frames, so it can stop after a budget of nodes and resume later.
