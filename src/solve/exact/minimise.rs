@@ -33,9 +33,16 @@ const IMPROVE_ROUNDS: u32 = 24;
 
 /// The smallest peak found from `fallback` (a valid layout) down, within
 /// the options' deadline.
-pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &ExactParams, fallback: Layout) -> Solution {
+pub(super) fn minimise(
+    problem: &Problem,
+    options: &SolveOptions,
+    params: &ExactParams,
+    fallback: Layout,
+) -> Solution {
     let lb = interference::lower_bound(problem).bytes;
-    let prepared = Prepared::new(problem, params);
+    let Some(prepared) = Prepared::new(problem, params, options) else {
+        return Solution::new(problem, fallback, lb, false);
+    };
     let g = prepared.granule();
     let mut state = State {
         problem,
@@ -45,8 +52,12 @@ pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &Exact
         lower: round_up(lb, g),
         best_peak: fallback.peak(problem),
         best: fallback,
-        stats: Stats { winner: "exact".into(), ..Stats::default() },
+        stats: Stats {
+            winner: "exact".into(),
+            ..Stats::default()
+        },
         store: Store::new(&prepared),
+        timed_out: Vec::new(),
     };
     let stop = || options.expired();
     with_pool(options.threads, || state.run(&stop));
@@ -72,11 +83,14 @@ struct State<'a> {
     stats: Stats,
     /// Sub-problem layouts found so far, reused at any capacity they fit.
     store: Store,
+    /// Improve targets that ran out of rounds, and how many they had.
+    timed_out: Vec<(u64, u32)>,
 }
 
 /// The improve race and the rounds it has left.
 struct Improve<'a> {
     race: Vec<Attempt<'a>>,
+    rounds: u32,
     rounds_left: u32,
 }
 
@@ -95,14 +109,26 @@ impl<'a> State<'a> {
         if target <= self.lower {
             return None;
         }
+        // The search at a capacity is deterministic: a target that ran out
+        // of rounds before only gets anywhere with more of them.
+        let rounds = match self.timed_out.iter().find(|(t, _)| *t == target) {
+            Some(&(_, before)) => rounds.max(before.saturating_mul(2)),
+            None => rounds,
+        };
         let race = Attempt::race(self.prepared, target, self.params);
         self.stats.attempts += race.len() as u64;
-        Some(Improve { race, rounds_left: rounds })
+        Some(Improve {
+            race,
+            rounds,
+            rounds_left: rounds,
+        })
     }
 
-    /// Half the gap between `lower` and the best peak, in granules.
-    fn half_gap(&self) -> u64 {
-        (self.best_peak.saturating_sub(self.lower) / 2 / self.g * self.g).max(self.g)
+    /// A quarter of the gap between `lower` and the best peak, in granules:
+    /// improve targets stay nearer the best peak than the lower bound, whose
+    /// neighbourhood is where refutations are hard and layouts rare.
+    fn step_for_gap(&self) -> u64 {
+        (self.best_peak.saturating_sub(self.lower) / 4 / self.g * self.g).max(self.g)
     }
 
     fn retire(stats: &mut Stats, race: &[Attempt]) {
@@ -116,7 +142,7 @@ impl<'a> State<'a> {
             return;
         }
         let mut prove = self.prove_race();
-        let mut step = self.half_gap();
+        let mut step = self.step_for_gap();
         let mut limit = IMPROVE_ROUNDS;
         let mut improve = self.improve(step, limit);
         loop {
@@ -128,7 +154,10 @@ impl<'a> State<'a> {
             }
             let (prove_steps, improve_steps) = steps.split_at(prove.len());
             let mut lower = self.lower;
-            if let Some(i) = prove_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+            if let Some(i) = prove_steps
+                .iter()
+                .position(|s| matches!(s, Step::Found | Step::Infeasible))
+            {
                 if prove_steps[i] == Step::Found {
                     self.best = prove[i].layout();
                     self.best_peak = self.best.peak(self.problem);
@@ -138,7 +167,9 @@ impl<'a> State<'a> {
             }
             if let Some(imp) = improve.as_mut() {
                 let target = imp.race[0].cap;
-                let first = improve_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible));
+                let first = improve_steps
+                    .iter()
+                    .position(|s| matches!(s, Step::Found | Step::Infeasible));
                 let finished = match first.map(|i| (i, improve_steps[i])) {
                     Some((i, Step::Found)) => {
                         self.best = imp.race[i].layout();
@@ -152,6 +183,8 @@ impl<'a> State<'a> {
                     None => {
                         imp.rounds_left -= 1;
                         if imp.rounds_left == 0 {
+                            self.timed_out.retain(|(t, _)| *t != target);
+                            self.timed_out.push((target, imp.rounds));
                             // Nothing concluded: aim closer to the best peak,
                             // and once that is as close as it gets, search
                             // longer.
@@ -173,7 +206,7 @@ impl<'a> State<'a> {
                 self.lower = lower;
                 Self::retire(&mut self.stats, &prove);
                 prove.clear();
-                step = self.half_gap();
+                step = self.step_for_gap();
             }
             if self.best_peak <= self.lower {
                 break;
@@ -182,7 +215,7 @@ impl<'a> State<'a> {
                 prove = self.prove_race();
             }
             if improve.is_none() {
-                step = step.min(self.half_gap());
+                step = step.min(self.step_for_gap());
                 improve = self.improve(step, limit);
             }
         }

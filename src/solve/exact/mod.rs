@@ -3,7 +3,7 @@
 //!
 //! The core question is "is there a layout with peak ≤ C?"
 //! ([`solve_capacity`]); minimise mode ([`Exact`] without a capacity) asks
-//! it for several capacities at once.
+//! it for several capacities at once (`minimise.rs`).
 //!
 //! # The search
 //!
@@ -11,50 +11,74 @@
 //! partial layout has a *sky* per section (the top of the placed buffers
 //! live there) and every unplaced buffer a `min`: the top of its highest
 //! placed neighbour (aligned, clear of fixed buffers), the only offset a
-//! canonical layout may give it now. The *floor* is the smallest `min`.
+//! canonical layout may give it now. The *floor* is the smallest `min`; a
+//! section's own floor is the lowest offset any of its unplaced buffers can
+//! still take, and the bytes left there must fit between it and `C`.
 //!
 //! ```text
-//!  address                                     C = capacity
-//!    C ┤· · · · · · · · · · · · · · · · · · · · · · ·
-//!      │            ┌──────┐
-//!      │            │  d   │ ← rem(s2) must fit in [floor(s2), C)
-//!      │  ┌──────┐  ├──────┴──┐       ┌─────┐
-//!      │  │  b   │  │   c     │       │  e  │
-//!      ├──┴──────┴──┴───┬─────┘       ├─────┤
-//!      │      a         │  floor ──→  │  f  │
-//!    0 ┼────────────────┴─────────────┴─────┴──→ time
-//!        s0    s1    s2   s3   s4   s5   s6
+//!  address                                       C = capacity
+//!    C ┤· · · · · · · · · · · · · · · · · · · · · · · · ·
+//!      │            ┌──────┐            rem(s2) must fit in
+//!      │            │  d   │            [floor(s2), C)
+//!      │  ┌──────┐  ├──────┴──┐          ┌─────┐
+//!      │  │  b   │  │   c     │  sky(s4) │  e  │
+//!      ├──┴──────┴──┴───┬─────┘    ↓     ├─────┤
+//!      │      a         │ ─ ─ ─ ─ floor  │  f  │
+//!    0 ┼────────────────┴────────────────┴─────┴──→ time
+//!        s0    s1    s2   s3   s4    s5   s6
 //! ```
 //!
-//! Each child places one buffer at its `min` ([`search`]); branching is on
-//! the buffers at the floor, in the order of the attempt (earliest lifetime
-//! first in order 0), so offsets along a path never decrease. The rules
-//! below prune; each is a flag of [`ExactParams`], all on by default, and a
-//! test checks every combination against exhaustive search:
+//! Each child places one buffer at its `min` (`search.rs`), only at the
+//! floor, so offsets along a path never decrease and no offset that could
+//! slide down is ever tried. Each pruning rule is a flag of
+//! [`ExactParams`], all on by default; a test checks every combination
+//! against exhaustive search:
 //!
 //! * **floor first**: branch only on buffers at the floor (exact when
 //!   nothing is fixed and alignment never pads; otherwise every buffer with
-//!   `min` at or above the last placement is a candidate);
-//! * **section inference**: in each section, the unplaced bytes must fit
-//!   between the section's floor and `C`;
-//! * **unallocated floor**: a section's floor is the lowest `min` of the
-//!   unplaced buffers live in it, not just its sky;
-//! * **nogoods** (dominance): once a child "buffer b at offset o" is
-//!   refuted, b may not go at o below its later siblings either: any such
-//!   layout is a reordering of one already refuted;
-//! * **twins** (dominance): interchangeable buffers (same size, alignment
-//!   and live sections) are branched on once per node;
-//! * **decompose**: independent sub-problems
-//!   ([`crate::interference::partitions`]) are searched one after another.
+//!   `min` at or above the last placement is a candidate, in order of `min`);
+//! * **section branching**: branch on who covers one floor section (the
+//!   most constrained), or that nobody does, which forbids its candidates
+//!   there;
+//! * **section inference**, **unallocated floor** and **release dates**:
+//!   in each section, the unplaced bytes must fit above the section's floor,
+//!   and for every threshold t, those that cannot start below t must fit in
+//!   `[t, C)`. A buffer forbidden at the floor waits to be lifted by a
+//!   neighbour placed there, so it starts at least that neighbour higher;
+//!   one with no such neighbour refutes the node;
+//! * **nogoods**, **twins** and **stacks** (dominance): a refuted child
+//!   "b at offset o" forbids b there below its later siblings (any such
+//!   layout reorders one already refuted); interchangeable buffers are tried
+//!   once; a buffer may sit directly on one live in exactly the same
+//!   sections only in candidate order (the swap fills the same region);
+//! * **peel**: when the group searched is flat, a buffer live in all of its
+//!   sections goes at the bottom without branching;
+//! * **decompose** and **split**: independent sub-problems
+//!   ([`crate::interference::partitions`]) are searched one after another,
+//!   and so are the groups the unplaced buffers fall apart into during the
+//!   search (a failing later group does not retry an earlier one).
 //!
-//! # Many searches on the cores, deterministically
+//! # A deterministic race on the cores
 //!
 //! A search keeps its own stack, so it can stop after a budget of nodes and
-//! go on later. Several searches (different candidate orders, different
-//! capacities) advance in lockstep rounds of [`ExactParams::round_nodes`]
-//! nodes each, in parallel on rayon; after a round the results are read in
-//! a fixed order. The answer depends on node counts, never on thread timing
-//! (only a deadline can cut a run short).
+//! go on later. For one capacity, the [`VARIANTS`] (candidate orders and
+//! branching rules) and a few *shaker* lanes (restarts on a Luby schedule,
+//! each run in a freshly shaken order) advance in lockstep rounds of
+//! [`ExactParams::round_nodes`] nodes, in parallel on rayon. Between rounds,
+//! results are read in a fixed order and solved sub-problems are shared, so
+//! the answer depends on node counts, never on thread timing (only a
+//! deadline or cancellation can cut a run short).
+//!
+//! # Known limits
+//!
+//! Any one variant has a heavy tail: it solves some instances at once and
+//! wanders on others, hence the race and its restarts. The defaults (two
+//! variants, three shakers) solve all eleven MiniMalloc challenging
+//! instances within 1 MiB, the slowest (E) in a couple of seconds; other
+//! instances may still fall in a tail. Proofs that a capacity between the
+//! lower bound and the optimum is too small can take long on dense random
+//! problems of a few dozen buffers, and problems with fixed offsets or
+//! alignment padding get the slower search without floor first.
 
 mod instance;
 mod minimise;
@@ -67,6 +91,7 @@ use crate::error::Result;
 use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
 use rayon::prelude::*;
+use std::time::{Duration, Instant};
 
 /// The pruning rules and the racing schedule of the exact search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +158,7 @@ impl Default for ExactParams {
             decompose: true,
             peel: true,
             split: true,
-            variants: VARIANTS.len(),
+            variants: 2,
             shakers: 3,
             round_nodes: 4096,
         }
@@ -212,11 +237,31 @@ pub struct Variant {
 /// The variants raced, in order of preference (ties between results of
 /// one round go to the earlier one).
 pub const VARIANTS: [Variant; 5] = [
-    Variant { order: 0, sections: true, rule: SectionRule::Fewest },
-    Variant { order: 1, sections: true, rule: SectionRule::Fewest },
-    Variant { order: 2, sections: true, rule: SectionRule::Slack },
-    Variant { order: 3, sections: false, rule: SectionRule::Fewest },
-    Variant { order: 0, sections: true, rule: SectionRule::Slack },
+    Variant {
+        order: 0,
+        sections: true,
+        rule: SectionRule::Fewest,
+    },
+    Variant {
+        order: 1,
+        sections: true,
+        rule: SectionRule::Fewest,
+    },
+    Variant {
+        order: 2,
+        sections: true,
+        rule: SectionRule::Slack,
+    },
+    Variant {
+        order: 3,
+        sections: false,
+        rule: SectionRule::Fewest,
+    },
+    Variant {
+        order: 0,
+        sections: true,
+        rule: SectionRule::Slack,
+    },
 ];
 
 /// Number of pruning switches in [`ExactParams`].
@@ -229,14 +274,20 @@ pub enum Outcome {
     Feasible(Layout),
     /// Proven: no layout fits, and why.
     Infeasible(Infeasibility),
-    /// The deadline passed or the search was cancelled first.
+    /// The deadline passed or the search was cancelled first (or the
+    /// problem has more than [`MAX_PAIRS`] interfering pairs).
     Timeout,
 }
 
 /// Whether a layout with peak `<= capacity` exists, with one if so.
 /// `options` gives the deadline, cancellation and threads (its capacity is
 /// ignored); `params` the pruning rules.
-pub fn solve_capacity(problem: &Problem, capacity: u64, options: &SolveOptions, params: &ExactParams) -> Outcome {
+pub fn solve_capacity(
+    problem: &Problem,
+    capacity: u64,
+    options: &SolveOptions,
+    params: &ExactParams,
+) -> Outcome {
     solve_capacity_with_stats(problem, capacity, options, params).0
 }
 
@@ -248,19 +299,31 @@ pub fn solve_capacity_with_stats(
     params: &ExactParams,
 ) -> (Outcome, Stats) {
     let lb = interference::lower_bound(problem);
-    let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
+    let mut stats = Stats {
+        winner: "exact".into(),
+        ..Stats::default()
+    };
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
-    let prepared = Prepared::new(problem, params);
+    let Some(prepared) = Prepared::new(problem, params, options) else {
+        return (Outcome::Timeout, stats);
+    };
     let stop = || options.expired();
-    let mut attempts: Vec<Attempt> =
-        Attempt::race(&prepared, capacity, params);
+    let mut attempts: Vec<Attempt> = Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
     let mut store = Store::new(&prepared);
     let outcome = with_pool(options.threads, || loop {
-        let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
-        if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
+        let steps = round(
+            attempts.iter_mut().collect(),
+            &mut store,
+            params.round_nodes,
+            &stop,
+        );
+        if let Some(i) = steps
+            .iter()
+            .position(|s| matches!(s, Step::Found | Step::Infeasible))
+        {
             break match steps[i] {
                 Step::Found => Outcome::Feasible(attempts[i].layout()),
                 _ => Outcome::Infeasible(attempts[i].refuted()),
@@ -323,7 +386,11 @@ impl Solver for Exact {
 
 /// The lowest-peak layout of the greedy strategies (the first on ties).
 fn best_greedy(problem: &Problem, options: &SolveOptions) -> Result<Layout> {
-    let solvers: [&dyn Solver; 3] = [&greedy::GreedySize, &greedy::GreedyBreadth, &greedy::GreedyTime];
+    let solvers: [&dyn Solver; 3] = [
+        &greedy::GreedySize,
+        &greedy::GreedyBreadth,
+        &greedy::GreedyTime,
+    ];
     let mut best: Option<Solution> = None;
     for solver in solvers {
         let s = solver.solve(problem, options)?;
@@ -347,12 +414,23 @@ fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 
 /// Advances every attempt by `budget` nodes, in parallel, then shares the
 /// sub-problems they solved through `store`; their steps in order.
-fn round(mut attempts: Vec<&mut Attempt>, store: &mut Store, budget: u64, stop: &(dyn Fn() -> bool + Sync)) -> Vec<Step> {
+fn round(
+    mut attempts: Vec<&mut Attempt>,
+    store: &mut Store,
+    budget: u64,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Vec<Step> {
     let shared: &Store = store;
     let steps: Vec<Step> = if attempts.len() == 1 || rayon::current_num_threads() == 1 {
-        attempts.iter_mut().map(|a| a.run(budget, stop, shared)).collect()
+        attempts
+            .iter_mut()
+            .map(|a| a.run(budget, stop, shared))
+            .collect()
     } else {
-        attempts.par_iter_mut().map(|a| a.run(budget, stop, shared)).collect()
+        attempts
+            .par_iter_mut()
+            .map(|a| a.run(budget, stop, shared))
+            .collect()
     };
     for a in &attempts {
         store.harvest(a);
@@ -369,12 +447,17 @@ struct Store {
 
 impl Store {
     fn new(prepared: &Prepared) -> Self {
-        Store { best: vec![None; prepared.parts.len()] }
+        Store {
+            best: vec![None; prepared.parts.len()],
+        }
     }
 
     /// A stored layout of part `p` within `cap`.
     fn fitting(&self, p: usize, cap: u64) -> Option<&[u64]> {
-        self.best[p].as_ref().filter(|(peak, _)| *peak <= cap).map(|(_, offsets)| offsets.as_slice())
+        self.best[p]
+            .as_ref()
+            .filter(|(peak, _)| *peak <= cap)
+            .map(|(_, offsets)| offsets.as_slice())
     }
 
     /// Keeps the layouts `a` found itself when they beat the stored ones.
@@ -382,7 +465,10 @@ impl Store {
         for p in 0..a.part.min(a.prepared.parts.len()) {
             let inst = &a.prepared.parts[p];
             let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
-            let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
+            let peak = (0..inst.len())
+                .map(|u| offsets[u] + inst.size[u])
+                .max()
+                .unwrap_or(0);
             if self.best[p].as_ref().map_or(true, |(best, _)| peak < *best) {
                 self.best[p] = Some((peak, offsets));
             }
@@ -397,20 +483,60 @@ struct Prepared {
     params: ExactParams,
 }
 
+/// The most interfering pairs a problem may have for the search to be
+/// prepared: beyond it, preparing alone takes seconds (its cost and memory
+/// grow with the pairs) and the search has no chance anyway.
+pub const MAX_PAIRS: u64 = 4_000_000;
+
 impl Prepared {
-    fn new(problem: &Problem, params: &ExactParams) -> Self {
-        let groups = if params.decompose { interference::partitions(problem) } else { vec![problem.ids().collect()] };
-        let mut parts: Vec<Instance> =
-            groups.into_iter().filter(|g| !g.is_empty()).map(|g| Instance::new(problem, &g)).collect();
+    /// The sub-problems, or `None` when the problem has more than
+    /// [`MAX_PAIRS`] interfering pairs, or preparing them would not end
+    /// before the deadline, or the options expire meanwhile.
+    fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> Option<Self> {
+        let pairs = instance::pairs_at_most(problem);
+        // Preparing costs on the order of a hundred nanoseconds a pair and
+        // cannot stop half-way: don't start what the deadline cannot fit.
+        let cost = Duration::from_nanos(pairs.saturating_mul(150));
+        let late = options.deadline.is_some_and(|d| Instant::now() + cost > d);
+        if pairs > MAX_PAIRS || late {
+            return None;
+        }
+        let groups = if params.decompose {
+            interference::partitions(problem)
+        } else {
+            vec![problem.ids().collect()]
+        };
+        let mut parts: Vec<Instance> = Vec::with_capacity(groups.len());
+        for g in groups.into_iter().filter(|g| !g.is_empty()) {
+            if options.expired() {
+                return None;
+            }
+            parts.push(Instance::new(problem, &g));
+        }
         // Most constrained first: a refutation comes early, and a big
         // sub-problem is not redone after a small one fails.
-        parts.sort_by_key(|p| (std::cmp::Reverse(p.lower_bound), std::cmp::Reverse(p.len()), p.ids[0]));
-        Prepared { n: problem.len(), parts, params: *params }
+        parts.sort_by_key(|p| {
+            (
+                std::cmp::Reverse(p.lower_bound),
+                std::cmp::Reverse(p.len()),
+                p.ids[0],
+            )
+        });
+        Some(Prepared {
+            n: problem.len(),
+            parts,
+            params: *params,
+        })
     }
 
     /// Every canonical layout's peak is a multiple of this.
     fn granule(&self) -> u64 {
-        self.parts.iter().map(|p| p.granule).reduce(gcd).unwrap_or(1).max(1)
+        self.parts
+            .iter()
+            .map(|p| p.granule)
+            .reduce(gcd)
+            .unwrap_or(1)
+            .max(1)
     }
 }
 
@@ -485,9 +611,14 @@ impl<'a> Attempt<'a> {
 
     /// The race for one capacity: every variant, then the shakers.
     fn race(prepared: &'a Prepared, cap: u64, params: &ExactParams) -> Vec<Attempt<'a>> {
-        let fixed = VARIANTS[..params.variant_count()].iter().map(|&v| Lane::Fixed(v));
+        let fixed = VARIANTS[..params.variant_count()]
+            .iter()
+            .map(|&v| Lane::Fixed(v));
         let shakers = (0..params.shakers as u64).map(Lane::Shaker);
-        fixed.chain(shakers).map(|lane| Attempt::new(prepared, cap, lane)).collect()
+        fixed
+            .chain(shakers)
+            .map(|lane| Attempt::new(prepared, cap, lane))
+            .collect()
     }
 
     /// A fresh search of the current sub-problem for this lane.
@@ -502,7 +633,13 @@ impl<'a> Attempt<'a> {
                 let seed = k.wrapping_mul(0x0100_0000_01B3) ^ self.runs;
                 // Lane k shakes ranks by up to n / 2^k: from wild to mild.
                 let spread = inst.len() as u64 >> k.min(63);
-                Search::new(inst, v, inst.shaken_order(v.order, seed, spread), self.cap, params)
+                Search::new(
+                    inst,
+                    v,
+                    inst.shaken_order(v.order, seed, spread),
+                    self.cap,
+                    params,
+                )
             }
         }
     }
@@ -515,7 +652,9 @@ impl<'a> Attempt<'a> {
         }
         let mut left = budget;
         self.last = loop {
-            let Some(inst) = self.prepared.parts.get(self.part) else { break Step::Found };
+            let Some(inst) = self.prepared.parts.get(self.part) else {
+                break Step::Found;
+            };
             if let Some(offsets) = store.fitting(self.part, self.cap) {
                 // Another attempt (or capacity) already laid this part out.
                 for (u, &off) in offsets.iter().enumerate() {

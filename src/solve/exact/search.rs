@@ -28,6 +28,11 @@
 //! fails, no other layout of an earlier group is tried (a backjump to the
 //! node where the groups came apart).
 //!
+//! The pruning rules of [`super::ExactParams`] are applied when a node is
+//! opened (`open`): the section checks look only at the sections the last
+//! decision touched (a check skipped only prunes less), through per-section
+//! lists of the buffers still waiting.
+//!
 //! State changes are recorded on a trail and undone in reverse on
 //! backtrack, so a node costs no copying. The search keeps its own stack of
 //! frames, so it can stop after a budget of nodes and resume later.
@@ -142,6 +147,11 @@ pub(super) struct Search<'a> {
     forbid: Vec<u64>,
     unplaced: Vec<u32>,
     pos: Vec<u32>,
+    /// Per section `s`: its unplaced buffers are `waiting[o..o + waiting_len[s]]`
+    /// with `o = inst.live_offset(s)`; `slot[pair(u, s)]` is where `u` is.
+    waiting: Vec<u32>,
+    waiting_len: Vec<u32>,
+    slot: Vec<u32>,
     level: u64,
     /// Sections `focus.0..focus.1` hold the buffers branched on.
     focus: (u32, u32),
@@ -154,9 +164,13 @@ pub(super) struct Search<'a> {
     stamp: u64,
     low_stamp: Vec<u64>,
     low: Vec<u64>,
+    /// Scratch: (threshold, bytes that cannot start below it).
     pairs: Vec<(u64, u64)>,
     count: Vec<u32>,
     pending: bool,
+    /// A placement left a boundary no unplaced buffer crosses: the focus
+    /// may fall apart.
+    may_split: bool,
     check_every: u64,
     /// Nodes entered so far.
     pub nodes: u64,
@@ -167,7 +181,13 @@ pub(super) struct Search<'a> {
 impl<'a> Search<'a> {
     /// A search of `inst` for a layout with peak `<= cap`, branching the
     /// way `variant` says, in candidate order `rank` (smaller first).
-    pub fn new(inst: &'a Instance, variant: Variant, rank: Vec<u32>, cap: u64, params: &ExactParams) -> Self {
+    pub fn new(
+        inst: &'a Instance,
+        variant: Variant,
+        rank: Vec<u32>,
+        cap: u64,
+        params: &ExactParams,
+    ) -> Self {
         let n = inst.len();
         let sections = inst.sections;
         let mut offset = vec![NONE; n];
@@ -193,6 +213,25 @@ impl<'a> Search<'a> {
                 }
             }
         }
+        let mut waiting = Vec::with_capacity(inst.pair_start[n] as usize);
+        let mut waiting_len = vec![0u32; sections];
+        let mut slot = vec![0u32; inst.pair_start[n] as usize];
+        for s in 0..sections {
+            let movable = inst
+                .live_in(s)
+                .iter()
+                .filter(|&&u| inst.fixed[u as usize].is_none());
+            let fixed = inst
+                .live_in(s)
+                .iter()
+                .filter(|&&u| inst.fixed[u as usize].is_some());
+            for &u in movable.clone() {
+                slot[inst.pair(u as usize, s as u32)] = waiting.len() as u32;
+                waiting.push(u);
+            }
+            waiting_len[s] = movable.count() as u32;
+            waiting.extend(fixed);
+        }
         let min = (0..n).map(|u| inst.fit(u, 0).unwrap_or(NONE)).collect();
         let work = (n + inst.total_span + sections) as u64;
         let floor_first = params.floor_first && inst.floor_first_exact;
@@ -213,6 +252,9 @@ impl<'a> Search<'a> {
             forbid: vec![NONE; if params.twins { inst.classes } else { n }],
             unplaced,
             pos,
+            waiting,
+            waiting_len,
+            slot,
             level: 0,
             focus: (0, sections as u32),
             todo: Vec::new(),
@@ -226,6 +268,7 @@ impl<'a> Search<'a> {
             pairs: Vec::new(),
             count: vec![0; sections],
             pending: true,
+            may_split: true,
             check_every: ((1 << 18) / work.max(1)).clamp(1, 256),
             nodes: 0,
             backtracks: 0,
@@ -280,7 +323,11 @@ impl<'a> Search<'a> {
                 next += 1;
             }
             if next == frame.to {
-                let bottom = if frame.jump == NO_JUMP { self.frames.len() - 1 } else { frame.jump };
+                let bottom = if frame.jump == NO_JUMP {
+                    self.frames.len() - 1
+                } else {
+                    frame.jump
+                };
                 let first = self.frames[bottom];
                 self.undo_to(first.base_mark);
                 self.cands.truncate(first.from);
@@ -336,7 +383,9 @@ impl<'a> Search<'a> {
         }
         self.params.twins
             && !self.params.nogoods
-            && self.cands[frame.from..i].iter().any(|&t| self.inst.class[t as usize] == self.inst.class[u])
+            && self.cands[frame.from..i]
+                .iter()
+                .any(|&t| self.inst.class[t as usize] == self.inst.class[u])
     }
 
     fn undo_to(&mut self, mark: usize) {
@@ -391,8 +440,12 @@ impl<'a> Search<'a> {
             self.unplaced[p] = last;
             self.pos[last as usize] = p as u32;
         }
-        self.trail.push(Undo::Place { u: u as u32, pos: p as u32 });
+        self.trail.push(Undo::Place {
+            u: u as u32,
+            pos: p as u32,
+        });
         self.window = inst.hull(u);
+        let mut k = inst.pair_start[u] as usize;
         for &(a, b) in inst.spans(u) {
             for s in a as usize..b as usize {
                 self.rem[s] -= size;
@@ -400,11 +453,25 @@ impl<'a> Search<'a> {
                     self.trail.push(Undo::Sky(s as u32, self.sky[s]));
                     self.sky[s] = top;
                 }
+                // Swap `u` past the end of the section's waiting list; its
+                // own slot keeps where it was, for the undo.
+                let i = self.slot[k] as usize;
+                self.waiting_len[s] -= 1;
+                let last = inst.live_offset(s) + self.waiting_len[s] as usize;
+                let x = self.waiting[last];
+                self.waiting[i] = x;
+                self.waiting[last] = u as u32;
+                if x as usize != u {
+                    self.slot[inst.pair(x as usize, s as u32)] = i as u32;
+                }
+                k += 1;
             }
         }
         let (a, b) = inst.hull(u);
         for c in &mut self.cross[a as usize..b as usize - 1] {
             *c -= 1;
+            // Only a boundary nothing crosses any more can split the focus.
+            self.may_split |= *c == 0;
         }
         for &v in inst.neighbours(u) {
             let v = v as usize;
@@ -431,6 +498,21 @@ impl<'a> Search<'a> {
         for &(a, b) in inst.spans(u) {
             for r in &mut self.rem[a as usize..b as usize] {
                 *r += size;
+            }
+        }
+        let mut k = inst.pair_start[u + 1] as usize;
+        for &(a, b) in inst.spans(u).iter().rev() {
+            for s in (a as usize..b as usize).rev() {
+                k -= 1;
+                let i = self.slot[k] as usize;
+                let last = inst.live_offset(s) + self.waiting_len[s] as usize;
+                let x = self.waiting[i];
+                self.waiting[last] = x;
+                self.waiting[i] = u as u32;
+                if x as usize != u {
+                    self.slot[inst.pair(x as usize, s as u32)] = last as u32;
+                }
+                self.waiting_len[s] += 1;
             }
         }
         let (a, b) = inst.hull(u);
@@ -461,7 +543,9 @@ impl<'a> Search<'a> {
         let inst = self.inst;
         inst.same_spans(u).iter().any(|&a| {
             let a = a as usize;
-            self.offset[a] != NONE && self.offset[a] + inst.size[a] == at && self.rank[a] > self.rank[u]
+            self.offset[a] != NONE
+                && self.offset[a] + inst.size[a] == at
+                && self.rank[a] > self.rank[u]
         })
     }
 
@@ -497,7 +581,10 @@ impl<'a> Search<'a> {
     fn stuck(&self, floor: u64) -> bool {
         self.unplaced.iter().any(|&u| {
             let u = u as usize;
-            self.min[u] == floor && self.in_focus(u) && self.forbid[self.key(u)] == floor && self.lift(u) == NONE
+            self.min[u] == floor
+                && self.in_focus(u)
+                && self.forbid[self.key(u)] == floor
+                && self.lift(u) == NONE
         })
     }
 
@@ -511,7 +598,9 @@ impl<'a> Search<'a> {
             .neighbours(u)
             .iter()
             .map(|&v| v as usize)
-            .filter(|&v| self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor)
+            .filter(|&v| {
+                self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor
+            })
             .map(|v| self.inst.size[v])
             .min()
             .unwrap_or(NONE)
@@ -558,7 +647,7 @@ impl<'a> Search<'a> {
     /// Whether `u` belongs to the group in focus.
     #[inline]
     fn in_focus(&self, u: usize) -> bool {
-        let first = self.inst.hull(u).0;
+        let first = self.inst.first_section[u];
         self.focus.0 <= first && first < self.focus.1
     }
 
@@ -567,7 +656,10 @@ impl<'a> Search<'a> {
     fn expand(&mut self) {
         let mut jump = NO_JUMP;
         if self.split {
-            if self.rem[self.focus.0 as usize..self.focus.1 as usize].iter().all(|&r| r == 0) {
+            if self.rem[self.focus.0 as usize..self.focus.1 as usize]
+                .iter()
+                .all(|&r| r == 0)
+            {
                 // The group in focus is laid out; the groups after it no
                 // longer depend on how.
                 match self.todo.pop() {
@@ -579,7 +671,9 @@ impl<'a> Search<'a> {
                     None => self.set_focus(0, self.inst.sections as u32),
                 }
             }
-            self.split_focus();
+            if std::mem::take(&mut self.may_split) {
+                self.split_focus();
+            }
         }
         if !self.open(jump) && jump != NO_JUMP {
             let mark = self.trail.len();
@@ -621,11 +715,17 @@ impl<'a> Search<'a> {
                 busy = false;
             }
         }
-        let Some(&(first_from, first_to)) = groups.first() else { return };
+        let Some(&(first_from, first_to)) = groups.first() else {
+            return;
+        };
         if groups.len() > 1 {
             let frame = self.frames.len();
             for &(a, b) in groups[1..].iter().rev() {
-                self.todo.push(Todo { from: a, to: b, frame });
+                self.todo.push(Todo {
+                    from: a,
+                    to: b,
+                    frame,
+                });
                 self.trail.push(Undo::TodoPush);
             }
         }
@@ -679,8 +779,16 @@ impl<'a> Search<'a> {
         for i in 0..self.unplaced.len() {
             let u = self.unplaced[i] as usize;
             let m = self.min[u];
-            let wanted = if self.floor_first { m == floor } else { m >= self.level };
-            if wanted && self.in_focus(u) && self.forbid[self.key(u)] != m && !self.out_of_stack_order(u) {
+            let wanted = if self.floor_first {
+                m == floor
+            } else {
+                m >= self.level
+            };
+            if wanted
+                && self.in_focus(u)
+                && self.forbid[self.key(u)] != m
+                && !self.out_of_stack_order(u)
+            {
                 self.cands.push(u as u32);
             }
         }
@@ -767,14 +875,27 @@ impl<'a> Search<'a> {
         let cap = self.cap;
         if !self.params.unallocated_floor {
             let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
-            return self.sky.iter().zip(&self.rem).enumerate().all(|(s, (&sky, &rem))| {
-                let floor = if a <= s && s < b { sky.max(lowest) } else { sky };
-                rem == 0 || floor + rem <= cap
-            });
+            return self
+                .sky
+                .iter()
+                .zip(&self.rem)
+                .enumerate()
+                .all(|(s, (&sky, &rem))| {
+                    let floor = if a <= s && s < b {
+                        sky.max(lowest)
+                    } else {
+                        sky
+                    };
+                    rem == 0 || floor + rem <= cap
+                });
         }
         // Only sections the last decision touched can have changed; with a
         // level (no floor first) every section can.
-        let (from, to) = if self.floor_first { self.window } else { (0, self.inst.sections as u32) };
+        let (from, to) = if self.floor_first {
+            self.window
+        } else {
+            (0, self.inst.sections as u32)
+        };
         self.stamp += 1;
         let inst = self.inst;
         for s in from as usize..to as usize {
@@ -782,13 +903,11 @@ impl<'a> Search<'a> {
                 continue;
             }
             let (mut floor, mut highest) = (NONE, 0);
-            for i in 0..inst.live_in(s).len() {
-                let u = inst.live_in(s)[i] as usize;
-                if self.offset[u] == NONE {
-                    let low = self.low_of(u, lowest);
-                    floor = floor.min(low);
-                    highest = highest.max(low);
-                }
+            let from = inst.live_offset(s);
+            for i in from..from + self.waiting_len[s] as usize {
+                let low = self.low_of(self.waiting[i] as usize, lowest);
+                floor = floor.min(low);
+                highest = highest.max(low);
             }
             if floor.saturating_add(self.rem[s]) > cap {
                 return false;
@@ -800,20 +919,29 @@ impl<'a> Search<'a> {
             if !self.params.release_dates || highest.saturating_add(self.rem[s]) <= cap {
                 continue;
             }
+            // Starts take few distinct values: test each threshold above
+            // the floor (the floor itself passed) against the bytes that
+            // cannot start below it.
             self.pairs.clear();
-            for &u in inst.live_in(s) {
-                let u = u as usize;
-                if self.offset[u] == NONE {
-                    self.pairs.push((self.low[u], inst.size[u]));
+            let waiting = &self.waiting[from..from + self.waiting_len[s] as usize];
+            for &u in waiting {
+                let low = self.low[u as usize];
+                if low > floor && !self.pairs.iter().any(|&(t, _)| t == low) {
+                    self.pairs.push((low, 0));
                 }
             }
-            self.pairs.sort_unstable_by_key(|&(low, _)| std::cmp::Reverse(low));
-            let mut above = 0u64;
-            for &(low, size) in &self.pairs {
-                above += size;
-                if low.saturating_add(above) > cap {
-                    return false;
+            for &u in waiting {
+                let low = self.low[u as usize];
+                for pair in self.pairs.iter_mut().filter(|(t, _)| *t <= low) {
+                    pair.1 += inst.size[u as usize];
                 }
+            }
+            if self
+                .pairs
+                .iter()
+                .any(|&(t, above)| t.saturating_add(above) > cap)
+            {
+                return false;
             }
         }
         true
