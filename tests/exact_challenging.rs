@@ -16,21 +16,16 @@ use std::time::{Duration, Instant};
 
 const CAPACITY: u64 = 1 << 20;
 
+#[path = "support/shared.rs"]
+mod shared;
+use shared::shared_files;
+
 /// Both tests keep the cores busy; run side by side, each would measure the
 /// other's load instead of the solver's deadline handling.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn instances() -> Vec<(String, Problem)> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/benchmarks/minimalloc-challenging"
-    );
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .expect("benchmark folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    files.sort();
+    let files = shared_files("benchmarks/minimalloc-challenging", "csv");
     assert_eq!(files.len(), 11);
     files
         .iter()
