@@ -10,10 +10,7 @@ use smemplan::{Buffer, Problem};
 use std::hint::black_box;
 
 fn challenging(name: &str) -> Problem {
-    let path = format!(
-        "{}/../shared/benchmarks/minimalloc-challenging/{name}.1048576.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../shared/benchmarks/minimalloc-challenging/{name}.1048576.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("benchmark instance");
     minimalloc::read_problem(&path, &text).expect("valid instance")
 }
@@ -22,9 +19,7 @@ fn challenging(name: &str) -> Problem {
 fn random30() -> Problem {
     let mut x: u64 = 42;
     let mut next = |n: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (x >> 33) % n
     };
     let buffers = (0..30)
@@ -44,12 +39,8 @@ fn capacity_mode(c: &mut Criterion) {
         let problem = challenging(name);
         group.bench_function(name, |b| {
             b.iter(|| {
-                let outcome = solve_capacity(
-                    black_box(&problem),
-                    1 << 20,
-                    &SolveOptions::default(),
-                    &ExactParams::default(),
-                );
+                let outcome =
+                    solve_capacity(black_box(&problem), 1 << 20, &SolveOptions::default(), &ExactParams::default());
                 assert!(matches!(outcome, Outcome::Feasible(_)));
             })
         });
@@ -61,9 +52,7 @@ fn minimise_mode(c: &mut Criterion) {
     let problem = random30();
     c.bench_function("exact/minimise-random30", |b| {
         b.iter(|| {
-            let s = Exact::default()
-                .solve(black_box(&problem), &SolveOptions::default())
-                .expect("solves");
+            let s = Exact::default().solve(black_box(&problem), &SolveOptions::default()).expect("solves");
             assert!(s.optimal);
         })
     });

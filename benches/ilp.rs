@@ -28,12 +28,7 @@ const ILP_TIME_LIMIT: Duration = Duration::from_secs(2);
 
 /// Solves every problem (checking the layouts when `verify`); returns the
 /// sum of peaks, so that nothing is optimised away.
-fn solve_all(
-    solver: &dyn Solver,
-    problems: &[Problem],
-    limit: Option<Duration>,
-    verify: bool,
-) -> u64 {
+fn solve_all(solver: &dyn Solver, problems: &[Problem], limit: Option<Duration>, verify: bool) -> u64 {
     problems
         .iter()
         .map(|p| {
@@ -41,14 +36,9 @@ fn solve_all(
                 Some(limit) => SolveOptions::default().with_time_limit(limit),
                 None => SolveOptions::default(),
             };
-            let s =
-                solve::run(solver, p, &options).expect("every solver here accepts these problems");
+            let s = solve::run(solver, p, &options).expect("every solver here accepts these problems");
             if verify {
-                assert!(
-                    check(p, &s.layout.named(p), None).is_valid(),
-                    "{} gave an invalid layout",
-                    solver.name()
-                );
+                assert!(check(p, &s.layout.named(p), None).is_valid(), "{} gave an invalid layout", solver.name());
             }
             s.peak
         })
@@ -58,31 +48,14 @@ fn solve_all(
 fn bench(c: &mut Criterion) {
     let families: [Family; 2] = [
         ("plain", Shape::plain),
-        ("holes+alignment+fixed", |n| Shape {
-            gaps: true,
-            alignment: true,
-            fixed: true,
-            ..Shape::plain(n)
-        }),
+        ("holes+alignment+fixed", |n| Shape { gaps: true, alignment: true, fixed: true, ..Shape::plain(n) }),
     ];
-    for ((family, shape), n) in families
-        .iter()
-        .flat_map(|f| [8, 16, 24, 30].map(|n| (f, n)))
-    {
-        let problems: Vec<Problem> = (0..PROBLEMS_PER_SIZE)
-            .map(|seed| random::problem(seed, shape(n)))
-            .collect();
+    for ((family, shape), n) in families.iter().flat_map(|f| [8, 16, 24, 30].map(|n| (f, n))) {
+        let problems: Vec<Problem> = (0..PROBLEMS_PER_SIZE).map(|seed| random::problem(seed, shape(n))).collect();
         let mut solvers: Vec<(&str, Box<dyn Solver>, Option<Duration>)> = vec![
             ("greedy-size", Box::new(GreedySize), None),
             ("ilp", Box::new(Ilp::default()), Some(ILP_TIME_LIMIT)),
-            (
-                "ilp-no-polish",
-                Box::new(Ilp {
-                    polish: false,
-                    ..Ilp::default()
-                }),
-                Some(ILP_TIME_LIMIT),
-            ),
+            ("ilp-no-polish", Box::new(Ilp { polish: false, ..Ilp::default() }), Some(ILP_TIME_LIMIT)),
         ];
         if n <= brute::MAX_BUFFERS {
             solvers.push(("brute", Box::new(brute::Brute), None));

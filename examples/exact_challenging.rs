@@ -20,10 +20,7 @@ fn main() {
     let minimise = args.first().is_some_and(|a| a == "minimise");
     let limit: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20.0);
     let only: Vec<&String> = args.iter().skip(2).collect();
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/benchmarks/minimalloc-challenging"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("benchmark folder")
         .map(|e| e.expect("entry").path())
@@ -37,31 +34,18 @@ fn main() {
         "inst", "buffers", "peak", "lower", "proven", "seconds", "nodes"
     );
     for path in files {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("?")
-            .split('.')
-            .next()
-            .unwrap_or("?")
-            .to_string();
+        let name =
+            path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").split('.').next().unwrap_or("?").to_string();
         if !only.is_empty() && !only.iter().any(|o| **o == name) {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("readable instance");
-        let problem =
-            minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance");
+        let problem = minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance");
         let capacity = if minimise { None } else { Some(1 << 20) };
-        let options = SolveOptions::default()
-            .with_capacity(capacity)
-            .with_time_limit(Duration::from_secs_f64(limit));
+        let options = SolveOptions::default().with_capacity(capacity).with_time_limit(Duration::from_secs_f64(limit));
         let s = solve::run(&*solver, &problem, &options).expect("exact accepts every instance");
         let report = smemplan::check::check(&problem, &s.layout.named(&problem), None);
-        assert!(
-            report.is_valid(),
-            "{name}: invalid layout: {:?}",
-            report.violations.first()
-        );
+        assert!(report.is_valid(), "{name}: invalid layout: {:?}", report.violations.first());
         total += s.seconds;
         println!(
             "{name:<4} {:>8} {:>9} {:>9} {:>8} {:>10.3} {:>10}{}",
@@ -71,11 +55,7 @@ fn main() {
             s.optimal,
             s.seconds,
             s.stats.nodes,
-            if s.fits(capacity) {
-                ""
-            } else {
-                "  (over capacity)"
-            }
+            if s.fits(capacity) { "" } else { "  (over capacity)" }
         );
     }
     println!("total seconds {total:.3}");

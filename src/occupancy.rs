@@ -32,7 +32,8 @@ const BUILTIN_NAME: &str = "models/devices.toml";
 const BUILTIN: &str = include_str!("../models/devices.toml");
 
 /// CuBIE's warning when the block falls below a warp.
-pub const BELOW_WARP_WARNING: &str = "Per-run shared memory exceeds the device's per-block limit at one warp per block; \
+pub const BELOW_WARP_WARNING: &str =
+    "Per-run shared memory exceeds the device's per-block limit at one warp per block; \
      block size is reduced below warp width. Performance will degrade. Consider moving buffers to local memory.";
 
 /// One device's limits (see `models/devices.toml` for each key's meaning).
@@ -128,8 +129,7 @@ pub struct LimitedBlock {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(0, |t| t.matches('\n').count() + 1)
+    text.get(..offset).map_or(0, |t| t.matches('\n').count() + 1)
 }
 
 impl DeviceProfile {
@@ -166,10 +166,7 @@ impl DeviceProfile {
                     return Err(invalid("max_threads_per_sm", "must hold at least one warp"));
                 }
                 if s.max_shared_per_block_optin > s.shared_per_sm {
-                    return Err(invalid(
-                        "max_shared_per_block_optin",
-                        "cannot exceed shared_per_sm",
-                    ));
+                    return Err(invalid("max_shared_per_block_optin", "cannot exceed shared_per_sm"));
                 }
                 Ok(DeviceProfile {
                     name,
@@ -197,18 +194,11 @@ impl DeviceProfile {
     /// The built-in profile called `name`; the error lists the known names.
     pub fn named(name: &str) -> Result<DeviceProfile> {
         let all = DeviceProfile::builtin()?;
-        let known = all
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let known = all.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ");
         all.iter()
             .find(|d| d.name == name)
             .cloned()
-            .ok_or_else(|| Error::UnknownDevice {
-                name: name.to_string(),
-                known,
-            })
+            .ok_or_else(|| Error::UnknownDevice { name: name.to_string(), known })
     }
 
     /// The warp size, never 0 (the fields are public, so a profile built by
@@ -218,20 +208,12 @@ impl DeviceProfile {
     }
 
     fn error(&self, message: String) -> Error {
-        Error::Device {
-            device: self.name.clone(),
-            message,
-        }
+        Error::Device { device: self.name.clone(), message }
     }
 
     /// CuBIE 0.17.0's `limit_blocksize` for `runs` runs of
     /// `padded_bytes_per_run` shared bytes each (skew included).
-    pub fn limit_blocksize(
-        &self,
-        requested: u64,
-        padded_bytes_per_run: u64,
-        runs: u64,
-    ) -> Result<LimitedBlock> {
+    pub fn limit_blocksize(&self, requested: u64, padded_bytes_per_run: u64, runs: u64) -> Result<LimitedBlock> {
         let limit = self.max_shared_per_block_optin;
         if requested == 0 {
             return Err(self.error("the requested block size must be at least 1".into()));
@@ -241,11 +223,7 @@ impl DeviceProfile {
                 "one run needs {padded_bytes_per_run} B of shared memory, more than the per-block limit of {limit} B"
             )));
         }
-        let exceeds = |b: u64| {
-            padded_bytes_per_run
-                .checked_mul(b)
-                .map_or(true, |bytes| bytes > limit)
-        };
+        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).map_or(true, |bytes| bytes > limit);
         let mut block = requested;
         while block > 1 && exceeds(block) {
             block /= 2;
@@ -292,10 +270,7 @@ impl DeviceProfile {
             .saturating_add(self.reserved_shared_per_block)
             .div_ceil(self.shared_allocation_unit.max(1))
             .saturating_mul(self.shared_allocation_unit.max(1));
-        let by_shared = self
-            .shared_per_sm
-            .checked_div(per_block)
-            .unwrap_or(u64::MAX);
+        let by_shared = self.shared_per_sm.checked_div(per_block).unwrap_or(u64::MAX);
         let by_registers = match registers_per_thread {
             0 => u64::MAX,
             r => {
@@ -312,10 +287,7 @@ impl DeviceProfile {
             (by_shared, Limiter::SharedMemory),
             (by_registers, Limiter::Registers),
         ];
-        let (blocks, limiter) =
-            limits
-                .into_iter()
-                .fold(limits[0], |best, l| if l.0 < best.0 { l } else { best });
+        let (blocks, limiter) = limits.into_iter().fold(limits[0], |best, l| if l.0 < best.0 { l } else { best });
         Ok(result(blocks, limiter))
     }
 
@@ -325,24 +297,12 @@ impl DeviceProfile {
     /// slots (partly empty warps waste lanes), then to the smaller block.
     /// Candidates are the multiples of a warp up to the block limit and the
     /// powers of two below a warp. An error when not even one thread fits.
-    pub fn best_block_size(
-        &self,
-        shared_bytes_per_thread: u64,
-        registers_per_thread: u64,
-    ) -> Result<Occupancy> {
-        let below_warp = (0..u64::BITS)
-            .map(|k| 1u64 << k)
-            .take_while(|&b| b < self.warp());
+    pub fn best_block_size(&self, shared_bytes_per_thread: u64, registers_per_thread: u64) -> Result<Occupancy> {
+        let below_warp = (0..u64::BITS).map(|k| 1u64 << k).take_while(|&b| b < self.warp());
         let warps = (1..=self.max_threads_per_block / self.warp()).map(|w| w * self.warp());
         let rank = |o: &Occupancy| {
-            let warp_slots = o
-                .blocks_per_sm
-                .saturating_mul(o.block_size.div_ceil(self.warp()));
-            (
-                o.resident_threads,
-                std::cmp::Reverse(warp_slots),
-                std::cmp::Reverse(o.block_size),
-            )
+            let warp_slots = o.blocks_per_sm.saturating_mul(o.block_size.div_ceil(self.warp()));
+            (o.resident_threads, std::cmp::Reverse(warp_slots), std::cmp::Reverse(o.block_size))
         };
         let mut best: Option<Occupancy> = None;
         for block in below_warp.chain(warps) {
@@ -376,26 +336,12 @@ mod tests {
     fn builtin_profiles_hold_the_reference_numbers() {
         let h = h100();
         assert_eq!(
-            (
-                h.max_shared_per_block_optin,
-                h.shared_per_sm,
-                h.reserved_shared_per_block
-            ),
+            (h.max_shared_per_block_optin, h.shared_per_sm, h.reserved_shared_per_block),
             (232_448, 233_472, 1024)
         );
-        assert_eq!(
-            (
-                h.max_threads_per_sm,
-                h.max_blocks_per_sm,
-                h.registers_per_sm
-            ),
-            (2048, 32, 65_536)
-        );
+        assert_eq!((h.max_threads_per_sm, h.max_blocks_per_sm, h.registers_per_sm), (2048, 32, 65_536));
         let s = DeviceProfile::named("simulator").unwrap();
-        assert_eq!(
-            (s.max_shared_per_block_optin, s.reserved_shared_per_block),
-            (49_152, 0)
-        );
+        assert_eq!((s.max_shared_per_block_optin, s.reserved_shared_per_block), (49_152, 0));
     }
 
     #[test]
@@ -403,12 +349,7 @@ mod tests {
         let e = DeviceProfile::named("tpu").unwrap_err();
         let text = e.to_string();
         assert!(matches!(e, Error::UnknownDevice { .. }));
-        assert!(
-            text.contains("unknown device `tpu`")
-                && text.contains("h100")
-                && text.contains("simulator"),
-            "{text}"
-        );
+        assert!(text.contains("unknown device `tpu`") && text.contains("h100") && text.contains("simulator"), "{text}");
     }
 
     #[test]
@@ -423,16 +364,11 @@ mod tests {
 
     #[test]
     fn bad_profiles_name_the_file_line_and_key() {
-        let e =
-            DeviceProfile::parse("d.toml", "[x]\ndescription = \"x\"\nwarp = 32\n").unwrap_err();
+        let e = DeviceProfile::parse("d.toml", "[x]\ndescription = \"x\"\nwarp = 32\n").unwrap_err();
         assert!(matches!(e, Error::Model { line: 3, .. }), "{e}");
         let text = BUILTIN.replacen("warp_size = 32", "warp_size = 0", 1);
         let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("key `h100.warp_size`: must be at least 1"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("key `h100.warp_size`: must be at least 1"), "{e}");
     }
 
     /// The four driver answers of gpu-notes §4 (12 registers per thread).
@@ -444,10 +380,7 @@ mod tests {
         assert_eq!(h.occupancy(64, 100 * 1024, 12).unwrap().blocks_per_sm, 2);
         assert_eq!(h.occupancy(96, 0, 12).unwrap().blocks_per_sm, 21);
         assert_eq!(h.occupancy(96, 0, 12).unwrap().limiter, Limiter::Warps);
-        assert_eq!(
-            h.occupancy(64, 100 * 1024, 12).unwrap().limiter,
-            Limiter::SharedMemory
-        );
+        assert_eq!(h.occupancy(64, 100 * 1024, 12).unwrap().limiter, Limiter::SharedMemory);
     }
 
     #[test]
@@ -488,25 +421,15 @@ mod tests {
     fn limit_blocksize_halves_to_fit_and_warns_below_a_warp() {
         let s = DeviceProfile::named("simulator").unwrap();
         let r = s.limit_blocksize(256, 1960, 4096).unwrap();
-        assert_eq!(
-            (r.block_size, r.dynamic_shared_bytes, r.warning.is_some()),
-            (16, 31_360, true)
-        );
+        assert_eq!((r.block_size, r.dynamic_shared_bytes, r.warning.is_some()), (16, 31_360, true));
         let r = s.limit_blocksize(64, 100, 4096).unwrap();
-        assert_eq!(
-            (r.block_size, r.dynamic_shared_bytes, r.warning),
-            (64, 6400, None)
-        );
+        assert_eq!((r.block_size, r.dynamic_shared_bytes, r.warning), (64, 6400, None));
         let r = s.limit_blocksize(64, 0, 4096).unwrap();
         assert_eq!(r.dynamic_shared_bytes, 4);
         let r = s.limit_blocksize(256, 100, 3).unwrap();
         assert_eq!((r.block_size, r.dynamic_shared_bytes), (256, 300));
         let e = s.limit_blocksize(64, 49_153, 4096).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("more than the per-block limit of 49152 B"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("more than the per-block limit of 49152 B"), "{e}");
         assert!(s.limit_blocksize(0, 4, 1).is_err());
     }
 }

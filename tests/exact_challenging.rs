@@ -32,11 +32,7 @@ fn instances() -> Vec<(String, Problem)> {
         .map(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).expect("name")[..1].to_string();
             let text = std::fs::read_to_string(path).expect("readable");
-            (
-                name,
-                minimalloc::read_problem(&path.display().to_string(), &text)
-                    .expect("valid instance"),
-            )
+            (name, minimalloc::read_problem(&path.display().to_string(), &text).expect("valid instance"))
         })
         .collect()
 }
@@ -68,16 +64,11 @@ fn time_limits_are_honoured_with_a_valid_layout() {
     for (name, problem) in instances() {
         for capacity in [None, Some(CAPACITY - 4096)] {
             let limit = Duration::from_millis(400);
-            let options = SolveOptions::default()
-                .with_capacity(capacity)
-                .with_time_limit(limit);
+            let options = SolveOptions::default().with_capacity(capacity).with_time_limit(limit);
             let started = Instant::now();
             let s = solve::run(&*exact, &problem, &options).expect("solves");
             let elapsed = started.elapsed();
-            assert!(
-                elapsed <= limit + limit / 10 + Duration::from_millis(100),
-                "{name}: {elapsed:?}"
-            );
+            assert!(elapsed <= limit + limit / 10 + Duration::from_millis(100), "{name}: {elapsed:?}");
             let report = check(&problem, &s.layout.named(&problem), None);
             assert!(report.is_valid(), "{name}: {:?}", report.violations.first());
         }

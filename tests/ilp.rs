@@ -20,10 +20,7 @@ fn solve(ilp: Ilp, p: &Problem, options: &SolveOptions) -> Result<Solution, Stri
         return Err(format!("invalid layout: {:?}", report.violations));
     }
     if report.peak != s.peak {
-        return Err(format!(
-            "reported peak {} but the layout's is {}",
-            s.peak, report.peak
-        ));
+        return Err(format!("reported peak {} but the layout's is {}", s.peak, report.peak));
     }
     Ok(s)
 }
@@ -32,11 +29,7 @@ fn solve(ilp: Ilp, p: &Problem, options: &SolveOptions) -> Result<Solution, Stri
 /// in the problem, and each of the solver's techniques (without polishing,
 /// nearly every problem that greedy does not solve reaches the model).
 fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
-    let ilp = Ilp {
-        polish: features & 8 != 0,
-        clique_cuts: features & 16 != 0,
-        symmetry: features & 32 != 0,
-    };
+    let ilp = Ilp { polish: features & 8 != 0, clique_cuts: features & 16 != 0, symmetry: features & 32 != 0 };
     let shape = Shape {
         buffers: 1 + buffers as usize % 8,
         max_size: 16,
@@ -56,16 +49,9 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
         }
         let fits = solve(ilp, &p, &SolveOptions::default().with_capacity(Some(opt)))?;
         if fits.peak > opt || fits.infeasible.is_some() {
-            return Err(format!(
-                "capacity {opt}: peak {}, infeasible {:?}",
-                fits.peak, fits.infeasible
-            ));
+            return Err(format!("capacity {opt}: peak {}, infeasible {:?}", fits.peak, fits.infeasible));
         }
-        let short = solve(
-            ilp,
-            &p,
-            &SolveOptions::default().with_capacity(Some(opt - 1)),
-        )?;
+        let short = solve(ilp, &p, &SolveOptions::default().with_capacity(Some(opt - 1)))?;
         if short.infeasible.is_none() || short.lower_bound > opt {
             return Err(format!(
                 "capacity {}: infeasible {:?}, bound {}",
@@ -75,11 +61,7 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
             ));
         }
         // Out of time at once: still a valid layout and a sound bound.
-        let rushed = solve(
-            ilp,
-            &p,
-            &SolveOptions::default().with_time_limit(Duration::ZERO),
-        )?;
+        let rushed = solve(ilp, &p, &SolveOptions::default().with_time_limit(Duration::ZERO))?;
         if rushed.lower_bound > opt || (rushed.optimal && rushed.peak != opt) {
             return Err(format!(
                 "no time: peak {} bound {} optimal {}",
@@ -96,9 +78,7 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
 
 #[test]
 fn ilp_agrees_with_brute_force() {
-    QuickCheck::new()
-        .tests(1000)
-        .quickcheck(agrees_with_brute_force as fn(u64, u8, u8) -> TestResult);
+    QuickCheck::new().tests(1000).quickcheck(agrees_with_brute_force as fn(u64, u8, u8) -> TestResult);
 }
 
 #[test]
@@ -108,40 +88,22 @@ fn thirty_buffers_are_proven_optimal() {
         let p = random::problem(seed, Shape::plain(30));
         let options = SolveOptions::default().with_time_limit(Duration::from_secs(30));
         let s = solve(Ilp::default(), &p, &options).unwrap();
-        assert!(
-            s.optimal,
-            "seed {seed}: peak {} bound {}",
-            s.peak, s.lower_bound
-        );
+        assert!(s.optimal, "seed {seed}: peak {} bound {}", s.peak, s.lower_bound);
     }
     // Milliseconds each in a release build; generous for debug builds on a
     // loaded machine.
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }
 
 #[test]
 fn a_hard_problem_returns_in_time_with_a_valid_layout() {
     // 24 buffers with holes, alignments and fixed offsets whose optimum
     // microlp does not prove within a minute.
-    let shape = Shape {
-        gaps: true,
-        alignment: true,
-        fixed: true,
-        ..Shape::plain(24)
-    };
+    let shape = Shape { gaps: true, alignment: true, fixed: true, ..Shape::plain(24) };
     let p = random::problem(2, shape);
     let limit = Duration::from_millis(300);
     let started = Instant::now();
-    let s = solve(
-        Ilp::default(),
-        &p,
-        &SolveOptions::default().with_time_limit(limit),
-    )
-    .unwrap();
+    let s = solve(Ilp::default(), &p, &SolveOptions::default().with_time_limit(limit)).unwrap();
     let took = started.elapsed();
     assert!(took < limit + Duration::from_millis(500), "{took:?}");
     assert!(s.lower_bound <= s.peak);

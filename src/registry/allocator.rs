@@ -156,17 +156,11 @@ mod tests {
         };
         assert_eq!(v.byte_range(), Some(32..48));
         assert_eq!(v.bytes(), Some(16));
-        let l = BufferView {
-            region: Region::Local(3),
-            ..v
-        };
+        let l = BufferView { region: Region::Local(3), ..v };
         assert_eq!(l.byte_range(), None);
         assert_eq!(l.bytes(), Some(12));
         assert_eq!(Region::Local(3).shifted(10), Some(Region::Local(3)));
-        assert_eq!(
-            Region::PersistentLocal(1..2).shifted(10),
-            Some(Region::PersistentLocal(11..12))
-        );
+        assert_eq!(Region::PersistentLocal(1..2).shifted(10), Some(Region::PersistentLocal(11..12)));
         assert_eq!(Region::Shared(1..u64::MAX).shifted(1), None);
     }
 

@@ -76,9 +76,7 @@ fn overflow(group: &Group, what: &str) -> RegistryError {
 /// Bump-allocates `size` at `*top`.
 fn bump(top: &mut u64, size: u64, group: &Group, what: &str) -> Result<Range<u64>, RegistryError> {
     let start = *top;
-    *top = start
-        .checked_add(size)
-        .ok_or_else(|| overflow(group, what))?;
+    *top = start.checked_add(size).ok_or_else(|| overflow(group, what))?;
     Ok(start..*top)
 }
 
@@ -120,10 +118,7 @@ fn alias_slot(
 pub fn layout_group(group: &Group) -> Result<GroupLayout, RegistryError> {
     let entries = &group.entries;
     let n = entries.len();
-    let units: Vec<u64> = entries
-        .iter()
-        .map(|e| e.elements_in(group.precision))
-        .collect::<Result<_, _>>()?;
+    let units: Vec<u64> = entries.iter().map(|e| e.elements_in(group.precision)).collect::<Result<_, _>>()?;
     let mut shared: Vec<Option<Range<u64>>> = vec![None; n];
     let mut persistent: Vec<Option<Range<u64>>> = vec![None; n];
     let mut alias_applied: Vec<Option<bool>> = vec![None; n];
@@ -140,14 +135,11 @@ pub fn layout_group(group: &Group) -> Result<GroupLayout, RegistryError> {
         let Some(target_name) = &e.aliases else {
             continue;
         };
-        let target =
-            group
-                .position(target_name)
-                .ok_or_else(|| RegistryError::UnknownAliasTarget {
-                    parent: group.id.clone(),
-                    name: e.name.clone(),
-                    target: target_name.clone(),
-                })?;
+        let target = group.position(target_name).ok_or_else(|| RegistryError::UnknownAliasTarget {
+            parent: group.id.clone(),
+            name: e.name.clone(),
+            target: target_name.clone(),
+        })?;
         match alias_slot(group, e, units[i], target, &shared, &consumed) {
             Some((slot, mark)) => {
                 consumed[target] = mark;
@@ -193,21 +185,12 @@ pub fn layout_group(group: &Group) -> Result<GroupLayout, RegistryError> {
             Region::PersistentLocal(p)
         } else {
             let len = e.size.max(1);
-            local_elements = local_elements
-                .checked_add(len)
-                .ok_or_else(|| overflow(group, "local size"))?;
-            let bytes = len
-                .checked_mul(e.precision.itemsize())
-                .ok_or_else(|| overflow(group, "local bytes"))?;
-            local_bytes = local_bytes
-                .checked_add(bytes)
-                .ok_or_else(|| overflow(group, "local bytes"))?;
+            local_elements = local_elements.checked_add(len).ok_or_else(|| overflow(group, "local size"))?;
+            let bytes = len.checked_mul(e.precision.itemsize()).ok_or_else(|| overflow(group, "local bytes"))?;
+            local_bytes = local_bytes.checked_add(bytes).ok_or_else(|| overflow(group, "local bytes"))?;
             Region::Local(len)
         };
-        placements.push(Placement {
-            region,
-            alias_applied: alias_applied[i],
-        });
+        placements.push(Placement { region, alias_applied: alias_applied[i] });
     }
     Ok(GroupLayout {
         placements,
@@ -295,12 +278,7 @@ type Visit<'a> = dyn FnMut(&Group, &GroupLayout, (u64, u64)) -> Result<(), Regis
 /// child once per edge that reaches it), calling `visit` with each group,
 /// its layout and the offsets of its shared and persistent-local arrays in
 /// the root's arrays.
-fn walk(
-    registry: &Registry,
-    id: &str,
-    base: (u64, u64),
-    visit: &mut Visit<'_>,
-) -> Result<(), RegistryError> {
+fn walk(registry: &Registry, id: &str, base: (u64, u64), visit: &mut Visit<'_>) -> Result<(), RegistryError> {
     let group = registry.group_or_err(id)?;
     let layout = layout_group(group)?;
     visit(group, &layout, base)?;
@@ -319,10 +297,7 @@ fn walk(
             let entry_name = format!("{}_{suffix}", edge.name);
             let i = group
                 .position(&entry_name)
-                .ok_or_else(|| RegistryError::UnknownBuffer {
-                    parent: group.id.clone(),
-                    name: entry_name.clone(),
-                })?;
+                .ok_or_else(|| RegistryError::UnknownBuffer { parent: group.id.clone(), name: entry_name.clone() })?;
             let registered = group.entries[i].elements_in(group.precision)?;
             if registered < current {
                 return Err(RegistryError::StaleRollup {
@@ -362,12 +337,8 @@ pub fn footprint(registry: &Registry, root: &str) -> Result<Footprint, RegistryE
     let layout = layout_group(top)?;
     let (mut local_elements, mut local_bytes) = (0u64, 0u64);
     walk(registry, root, (0, 0), &mut |g, l, _| {
-        local_elements = local_elements
-            .checked_add(l.local_elements)
-            .ok_or_else(|| overflow(g, "local size"))?;
-        local_bytes = local_bytes
-            .checked_add(l.local_bytes)
-            .ok_or_else(|| overflow(g, "local bytes"))?;
+        local_elements = local_elements.checked_add(l.local_elements).ok_or_else(|| overflow(g, "local size"))?;
+        local_bytes = local_bytes.checked_add(l.local_bytes).ok_or_else(|| overflow(g, "local bytes"))?;
         Ok(())
     })?;
     let item = top.precision.itemsize();
@@ -379,9 +350,7 @@ pub fn footprint(registry: &Registry, root: &str) -> Result<Footprint, RegistryE
         shared_elements: layout.shared_elements,
         shared_bytes,
         skew_bytes: skew,
-        padded_shared_bytes: shared_bytes
-            .checked_add(skew)
-            .ok_or_else(|| overflow(top, "padded bytes"))?,
+        padded_shared_bytes: shared_bytes.checked_add(skew).ok_or_else(|| overflow(top, "padded bytes"))?,
         persistent_local_elements: layout.persistent_local_elements,
         persistent_local_bytes: bytes(layout.persistent_local_elements)?,
         local_elements,
@@ -394,12 +363,7 @@ pub fn footprint(registry: &Registry, root: &str) -> Result<Footprint, RegistryE
 /// entries, so a child reached by two edges appears twice.
 pub fn flatten(registry: &Registry, root: &str) -> Result<Vec<FlatBuffer>, RegistryError> {
     let mut out = Vec::new();
-    walk(registry, root, (0, 0), &mut |g,
-                                       l,
-                                       (
-        shared_base,
-        persistent_base,
-    )| {
+    walk(registry, root, (0, 0), &mut |g, l, (shared_base, persistent_base)| {
         for (e, p) in g.entries.iter().zip(&l.placements) {
             if e.rollup.is_some() {
                 continue;
@@ -417,10 +381,7 @@ pub fn flatten(registry: &Registry, root: &str) -> Result<Vec<FlatBuffer>, Regis
                 persistent: e.persistent,
                 alias_applied: p.alias_applied,
                 unit: g.precision,
-                region: p
-                    .region
-                    .shifted(base)
-                    .ok_or_else(|| overflow(g, "absolute offset"))?,
+                region: p.region.shifted(base).ok_or_else(|| overflow(g, "absolute offset"))?,
             });
         }
         Ok(())
@@ -438,19 +399,13 @@ mod tests {
         let mut r = Registry::new();
         r.add_component("g", "G", F32).unwrap();
         for &(name, size, loc, persistent, alias) in entries {
-            r.register(name, "g", size, loc, persistent, alias, F32)
-                .unwrap();
+            r.register(name, "g", size, loc, persistent, alias, F32).unwrap();
         }
         r
     }
 
     fn regions(r: &Registry) -> Vec<Region> {
-        r.layout("g")
-            .unwrap()
-            .placements
-            .into_iter()
-            .map(|p| p.region)
-            .collect()
+        r.layout("g").unwrap().placements.into_iter().map(|p| p.region).collect()
     }
 
     #[test]
@@ -463,23 +418,10 @@ mod tests {
         ]);
         assert_eq!(
             regions(&r),
-            [
-                Region::Shared(0..10),
-                Region::PersistentLocal(0..3),
-                Region::Local(1),
-                Region::Shared(10..15)
-            ]
+            [Region::Shared(0..10), Region::PersistentLocal(0..3), Region::Local(1), Region::Shared(10..15)]
         );
         let l = r.layout("g").unwrap();
-        assert_eq!(
-            (
-                l.shared_elements,
-                l.persistent_local_elements,
-                l.local_elements,
-                l.local_bytes
-            ),
-            (15, 3, 1, 4)
-        );
+        assert_eq!((l.shared_elements, l.persistent_local_elements, l.local_elements, l.local_bytes), (15, 3, 1, 4));
     }
 
     #[test]
@@ -501,13 +443,7 @@ mod tests {
                 Region::Shared(100..107)
             ]
         );
-        let applied: Vec<_> = r
-            .layout("g")
-            .unwrap()
-            .placements
-            .iter()
-            .map(|p| p.alias_applied)
-            .collect();
+        let applied: Vec<_> = r.layout("g").unwrap().placements.iter().map(|p| p.alias_applied).collect();
         assert_eq!(applied, [None, Some(true), Some(true), Some(false), None]);
     }
 
@@ -535,10 +471,7 @@ mod tests {
 
     #[test]
     fn a_local_target_sends_the_alias_to_its_own_location() {
-        let r = reg(&[
-            ("acc", 10, Local, false, None),
-            ("base", 4, Local, false, Some("acc")),
-        ]);
+        let r = reg(&[("acc", 10, Local, false, None), ("base", 4, Local, false, Some("acc"))]);
         assert_eq!(regions(&r), [Region::Local(10), Region::Local(4)]);
     }
 
@@ -549,33 +482,12 @@ mod tests {
         let mut r = Registry::new();
         r.add_component("outer", "O", F32).unwrap();
         r.add_component("inner", "I", F32).unwrap();
-        r.register("scratch", "inner", 20, Shared, false, None, F32)
-            .unwrap();
-        r.register("theta", "inner", 1, Shared, true, None, F32)
-            .unwrap();
-        r.register("tail", "inner", 19, Shared, false, None, F32)
-            .unwrap();
+        r.register("scratch", "inner", 20, Shared, false, None, F32).unwrap();
+        r.register("theta", "inner", 1, Shared, true, None, F32).unwrap();
+        r.register("tail", "inner", 19, Shared, false, None, F32).unwrap();
         r.register_child("outer", "solver", "inner", None).unwrap();
-        r.register(
-            "fits",
-            "outer",
-            15,
-            Shared,
-            false,
-            Some("solver_shared"),
-            F32,
-        )
-        .unwrap();
-        r.register(
-            "clobbers",
-            "outer",
-            25,
-            Shared,
-            false,
-            Some("solver_shared"),
-            F32,
-        )
-        .unwrap();
+        r.register("fits", "outer", 15, Shared, false, Some("solver_shared"), F32).unwrap();
+        r.register("clobbers", "outer", 25, Shared, false, Some("solver_shared"), F32).unwrap();
         let l = r.layout("outer").unwrap();
         let g = r.group("outer").unwrap();
         let at = |name: &str| l.placements[g.position(name).unwrap()].region.clone();
@@ -591,11 +503,9 @@ mod tests {
     fn int32_buffers_pack_into_a_float64_group() {
         let mut r = Registry::new();
         r.add_component("g", "G", F64).unwrap();
-        r.register("counters", "g", 3, Shared, false, None, I32)
-            .unwrap();
+        r.register("counters", "g", 3, Shared, false, None, I32).unwrap();
         r.register("x", "g", 1, Shared, false, None, F64).unwrap();
-        r.register("iters", "g", 3, Local, false, None, I32)
-            .unwrap();
+        r.register("iters", "g", 3, Local, false, None, I32).unwrap();
         let l = r.layout("g").unwrap();
         assert_eq!(l.placements[1].region, Region::Shared(2..3));
         assert_eq!((l.local_elements, l.local_bytes), (3, 12));
@@ -614,19 +524,13 @@ mod tests {
         let mut r = Registry::new();
         r.add_component("loop", "L", F32).unwrap();
         r.add_component("alg", "A", F32).unwrap();
-        r.register("state", "loop", 3, Shared, false, None, F32)
-            .unwrap();
-        r.register("tmp", "alg", 2, Shared, false, None, F32)
-            .unwrap();
-        r.register("hist", "alg", 4, Local, true, None, F32)
-            .unwrap();
+        r.register("state", "loop", 3, Shared, false, None, F32).unwrap();
+        r.register("tmp", "alg", 2, Shared, false, None, F32).unwrap();
+        r.register("hist", "alg", 4, Local, true, None, F32).unwrap();
         r.register("pl", "loop", 1, Local, true, None, F32).unwrap();
         r.register_child("loop", "algorithm", "alg", None).unwrap();
         let flat = flatten(&r, "loop").unwrap();
-        let got: Vec<_> = flat
-            .iter()
-            .map(|b| (b.name.as_str(), b.region.clone()))
-            .collect();
+        let got: Vec<_> = flat.iter().map(|b| (b.name.as_str(), b.region.clone())).collect();
         assert_eq!(flat[2].byte_range(), Some(12..20));
         assert_eq!(flat[1].byte_range(), Some(0..4));
         assert_eq!(
@@ -639,15 +543,7 @@ mod tests {
             ]
         );
         let f = footprint(&r, "loop").unwrap();
-        assert_eq!(
-            (
-                f.shared_bytes,
-                f.skew_bytes,
-                f.padded_shared_bytes,
-                f.persistent_local_bytes
-            ),
-            (20, 0, 20, 20)
-        );
+        assert_eq!((f.shared_bytes, f.skew_bytes, f.padded_shared_bytes, f.persistent_local_bytes), (20, 0, 20, 20));
     }
 
     #[test]
@@ -659,17 +555,7 @@ mod tests {
         r.register_child("p", "kid", "c", None).unwrap();
         r.register("y", "c", 2, Shared, false, None, F32).unwrap();
         let e = flatten(&r, "p").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                RegistryError::StaleRollup {
-                    registered: 2,
-                    current: 4,
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, RegistryError::StaleRollup { registered: 2, current: 4, .. }), "{e}");
     }
 
     #[test]

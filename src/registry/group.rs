@@ -49,15 +49,9 @@ impl Entry {
     /// `ceil(size × itemsize / unit itemsize)` (an int32 buffer of 3 in a
     /// float64 group takes 2).
     pub fn elements_in(&self, unit: Precision) -> Result<u64, RegistryError> {
-        let bytes = self
-            .size
-            .checked_mul(self.precision.itemsize())
-            .ok_or_else(|| {
-                RegistryError::Overflow(format!(
-                    "bytes of buffer `{}` ({} elements)",
-                    self.name, self.size
-                ))
-            })?;
+        let bytes = self.size.checked_mul(self.precision.itemsize()).ok_or_else(|| {
+            RegistryError::Overflow(format!("bytes of buffer `{}` ({} elements)", self.name, self.size))
+        })?;
         Ok(bytes.div_ceil(unit.itemsize()))
     }
 
@@ -100,13 +94,7 @@ pub struct Group {
 
 impl Group {
     pub(crate) fn new(id: &str, class: &str, precision: Precision) -> Group {
-        Group {
-            id: id.to_string(),
-            class: class.to_string(),
-            precision,
-            entries: Vec::new(),
-            children: Vec::new(),
-        }
+        Group { id: id.to_string(), class: class.to_string(), precision, entries: Vec::new(), children: Vec::new() }
     }
 
     /// Entries in registration order (roll-ups included).
@@ -171,33 +159,11 @@ mod tests {
 
     #[test]
     fn int32_packs_two_to_a_float64() {
-        assert_eq!(
-            leaf("c", 3, Precision::I32)
-                .elements_in(Precision::F64)
-                .unwrap(),
-            2
-        );
-        assert_eq!(
-            leaf("c", 2, Precision::I32)
-                .elements_in(Precision::F64)
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            leaf("c", 0, Precision::I32)
-                .elements_in(Precision::F64)
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            leaf("c", 3, Precision::F64)
-                .elements_in(Precision::F32)
-                .unwrap(),
-            6
-        );
-        assert!(leaf("c", u64::MAX, Precision::F64)
-            .elements_in(Precision::F32)
-            .is_err());
+        assert_eq!(leaf("c", 3, Precision::I32).elements_in(Precision::F64).unwrap(), 2);
+        assert_eq!(leaf("c", 2, Precision::I32).elements_in(Precision::F64).unwrap(), 1);
+        assert_eq!(leaf("c", 0, Precision::I32).elements_in(Precision::F64).unwrap(), 0);
+        assert_eq!(leaf("c", 3, Precision::F64).elements_in(Precision::F32).unwrap(), 6);
+        assert!(leaf("c", u64::MAX, Precision::F64).elements_in(Precision::F32).is_err());
     }
 
     #[test]
@@ -206,11 +172,7 @@ mod tests {
         g.insert(leaf("a", 1, Precision::F32));
         g.insert(leaf("b", 2, Precision::F32));
         g.insert(leaf("a", 5, Precision::F32));
-        let names: Vec<_> = g
-            .entries()
-            .iter()
-            .map(|e| (e.name.as_str(), e.size))
-            .collect();
+        let names: Vec<_> = g.entries().iter().map(|e| (e.name.as_str(), e.size)).collect();
         assert_eq!(names, [("a", 5), ("b", 2)]);
     }
 }

@@ -163,7 +163,9 @@ pub enum RegistryError {
     /// A non-empty roll-up entry that was moved out of its pool (e.g. a
     /// `{child}_shared` entry updated to `local`), so the child's buffers
     /// have no place in the kernel's arrays.
-    #[error("component `{parent}`: roll-up `{entry}` was placed in the {pool} pool, where its child's buffers cannot live")]
+    #[error(
+        "component `{parent}`: roll-up `{entry}` was placed in the {pool} pool, where its child's buffers cannot live"
+    )]
     RollupMisplaced {
         /// The parent.
         parent: String,
@@ -202,12 +204,7 @@ impl Registry {
     /// Declares a component. Declaring an id again with the same precision
     /// updates its class; with another precision it is an error (its
     /// registered sizes would change unit).
-    pub fn add_component(
-        &mut self,
-        id: &str,
-        class: &str,
-        precision: Precision,
-    ) -> Result<(), RegistryError> {
+    pub fn add_component(&mut self, id: &str, class: &str, precision: Precision) -> Result<(), RegistryError> {
         if id.is_empty() {
             return Err(RegistryError::InvalidComponent {
                 id: id.to_string(),
@@ -219,10 +216,7 @@ impl Registry {
             if g.precision != precision {
                 return Err(RegistryError::InvalidComponent {
                     id: id.to_string(),
-                    reason: format!(
-                        "already declared as {}, cannot become {precision}",
-                        g.precision
-                    ),
+                    reason: format!("already declared as {}, cannot become {precision}", g.precision),
                 });
             }
             g.class = class.to_string();
@@ -239,17 +233,13 @@ impl Registry {
     }
 
     pub(crate) fn group_or_err(&self, id: &str) -> Result<&Group, RegistryError> {
-        self.group(id).ok_or_else(|| RegistryError::UnknownParent {
-            parent: id.to_string(),
-        })
+        self.group(id).ok_or_else(|| RegistryError::UnknownParent { parent: id.to_string() })
     }
 
     fn group_mut(&mut self, id: &str) -> Result<&mut Group, RegistryError> {
         match self.index.get(id) {
             Some(&i) => Ok(&mut self.groups[i]),
-            None => Err(RegistryError::UnknownParent {
-                parent: id.to_string(),
-            }),
+            None => Err(RegistryError::UnknownParent { parent: id.to_string() }),
         }
     }
 
@@ -260,16 +250,9 @@ impl Registry {
 
     /// Components that are nobody's child: the kernels' top levels.
     pub fn roots(&self) -> Vec<&str> {
-        let children: HashSet<&str> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.children.iter().map(|c| c.component.as_str()))
-            .collect();
-        self.groups
-            .iter()
-            .map(|g| g.id.as_str())
-            .filter(|id| !children.contains(id))
-            .collect()
+        let children: HashSet<&str> =
+            self.groups.iter().flat_map(|g| g.children.iter().map(|c| c.component.as_str())).collect();
+        self.groups.iter().map(|g| g.id.as_str()).filter(|id| !children.contains(id)).collect()
     }
 
     /// Registers (or re-registers in place) buffer `name` of `parent`:
@@ -304,20 +287,13 @@ impl Registry {
     /// CuBIE's `update(parent, **{f"{name}_location": location})`: moves
     /// buffer `name` to `location` (`"shared"` or `"local"`). Returns whether
     /// the component has such a buffer (CuBIE ignores unknown names).
-    pub fn update(
-        &mut self,
-        parent: &str,
-        name: &str,
-        location: &str,
-    ) -> Result<bool, RegistryError> {
+    pub fn update(&mut self, parent: &str, name: &str, location: &str) -> Result<bool, RegistryError> {
         let group = self.group_mut(parent)?;
-        let location: Location = location
-            .parse()
-            .map_err(|_| RegistryError::InvalidLocation {
-                parent: parent.to_string(),
-                name: name.to_string(),
-                value: location.to_string(),
-            })?;
+        let location: Location = location.parse().map_err(|_| RegistryError::InvalidLocation {
+            parent: parent.to_string(),
+            name: name.to_string(),
+            value: location.to_string(),
+        })?;
         Ok(match group.position(name) {
             Some(i) => {
                 group.entries[i].location = location;
@@ -341,10 +317,7 @@ impl Registry {
             .filter_map(|(key, value)| key.strip_suffix("_location").map(|name| (key, name, value)))
             .collect();
         self.group_or_err(parent)?;
-        if let Some(&(_, name, value)) = moves
-            .iter()
-            .find(|(_, _, v)| v.parse::<Location>().is_err())
-        {
+        if let Some(&(_, name, value)) = moves.iter().find(|(_, _, v)| v.parse::<Location>().is_err()) {
             return Err(RegistryError::InvalidLocation {
                 parent: parent.to_string(),
                 name: name.to_string(),
@@ -404,15 +377,10 @@ impl Registry {
         let p = self.group_or_err(parent)?;
         let c = self.group_or_err(child)?;
         if child_name.is_empty() {
-            return Err(RegistryError::EmptyName {
-                parent: parent.to_string(),
-            });
+            return Err(RegistryError::EmptyName { parent: parent.to_string() });
         }
         if self.descendants(child)?.iter().any(|d| d == parent) {
-            return Err(RegistryError::ChildCycle {
-                parent: parent.to_string(),
-                child: child.to_string(),
-            });
+            return Err(RegistryError::ChildCycle { parent: parent.to_string(), child: child.to_string() });
         }
         if p.precision != c.precision {
             return Err(RegistryError::PrecisionMismatch {
@@ -426,19 +394,16 @@ impl Registry {
         check_name(p, &shared_name, shared_alias)?;
         let layout = cubie::layout_group(c)?;
         let precision = p.precision;
-        let rollup =
-            |name: String, size, location, persistent, aliases: Option<&str>, protected, kind| {
-                Entry {
-                    name,
-                    size,
-                    location,
-                    persistent,
-                    aliases: aliases.map(str::to_string),
-                    precision,
-                    protected,
-                    rollup: Some((child.to_string(), kind)),
-                }
-            };
+        let rollup = |name: String, size, location, persistent, aliases: Option<&str>, protected, kind| Entry {
+            name,
+            size,
+            location,
+            persistent,
+            aliases: aliases.map(str::to_string),
+            precision,
+            protected,
+            rollup: Some((child.to_string(), kind)),
+        };
         let shared = rollup(
             shared_name,
             layout.shared_elements,
@@ -460,10 +425,7 @@ impl Registry {
         let p = self.group_mut(parent)?;
         p.insert(shared);
         p.insert(persistent);
-        p.insert_child(ChildEdge {
-            name: child_name.to_string(),
-            component: child.to_string(),
-        });
+        p.insert_child(ChildEdge { name: child_name.to_string(), component: child.to_string() });
         Ok(())
     }
 
@@ -492,10 +454,7 @@ impl Registry {
         let group = self.group_or_err(parent)?;
         let i = group
             .position(name)
-            .ok_or_else(|| RegistryError::UnknownBuffer {
-                parent: parent.to_string(),
-                name: name.to_string(),
-            })?;
+            .ok_or_else(|| RegistryError::UnknownBuffer { parent: parent.to_string(), name: name.to_string() })?;
         let mut layout = cubie::layout_group(group)?;
         let entry = &group.entries[i];
         Ok(BufferView {
@@ -512,18 +471,11 @@ impl Registry {
     /// `kernel` declares: its slice of shared memory and its persistent
     /// local array (at least one element, as CUDA local arrays cannot be
     /// empty).
-    pub fn get_toplevel_allocators(
-        &self,
-        kernel: &str,
-    ) -> Result<(ArrayView, ArrayView), RegistryError> {
+    pub fn get_toplevel_allocators(&self, kernel: &str) -> Result<(ArrayView, ArrayView), RegistryError> {
         let group = self.group_or_err(kernel)?;
         let layout = cubie::layout_group(group)?;
         Ok((
-            ArrayView {
-                pool: Pool::Shared,
-                elements: layout.shared_elements,
-                precision: group.precision,
-            },
+            ArrayView { pool: Pool::Shared, elements: layout.shared_elements, precision: group.precision },
             ArrayView {
                 pool: Pool::PersistentLocal,
                 elements: layout.persistent_local_elements.max(1),
@@ -564,28 +516,21 @@ impl Registry {
         let components = self
             .groups
             .iter()
-            .map(|g| ComponentDecl {
-                path: g.id.clone(),
-                class: g.class.clone(),
-                precision: g.precision,
-            })
+            .map(|g| ComponentDecl { path: g.id.clone(), class: g.class.clone(), precision: g.precision })
             .collect();
         let buffers = self
             .groups
             .iter()
             .flat_map(|g| {
-                g.entries
-                    .iter()
-                    .filter(|e| e.rollup.is_none())
-                    .map(|e| BufferDecl {
-                        component: g.id.clone(),
-                        name: e.name.clone(),
-                        size: e.size,
-                        precision: e.precision,
-                        location: e.location,
-                        persistent: e.persistent,
-                        aliases: e.aliases.clone(),
-                    })
+                g.entries.iter().filter(|e| e.rollup.is_none()).map(|e| BufferDecl {
+                    component: g.id.clone(),
+                    name: e.name.clone(),
+                    size: e.size,
+                    precision: e.precision,
+                    location: e.location,
+                    persistent: e.persistent,
+                    aliases: e.aliases.clone(),
+                })
             })
             .collect();
         (components, buffers)
@@ -595,16 +540,11 @@ impl Registry {
 /// CuBIE's checks on a new entry's name and alias, in CuBIE's order.
 fn check_name(group: &Group, name: &str, aliases: Option<&str>) -> Result<(), RegistryError> {
     if name.is_empty() {
-        return Err(RegistryError::EmptyName {
-            parent: group.id.clone(),
-        });
+        return Err(RegistryError::EmptyName { parent: group.id.clone() });
     }
     if let Some(target) = aliases {
         if target == name {
-            return Err(RegistryError::SelfAlias {
-                parent: group.id.clone(),
-                name: name.to_string(),
-            });
+            return Err(RegistryError::SelfAlias { parent: group.id.clone(), name: name.to_string() });
         }
         if group.position(target).is_none() {
             return Err(RegistryError::UnknownAliasTarget {
@@ -632,42 +572,25 @@ mod tests {
 
     #[test]
     fn empty_name_is_an_error() {
-        let e = one()
-            .register("", "g", 1, Shared, false, None, F32)
-            .unwrap_err();
+        let e = one().register("", "g", 1, Shared, false, None, F32).unwrap_err();
         assert_eq!(e, RegistryError::EmptyName { parent: "g".into() });
         assert!(e.to_string().contains("cannot be empty"));
         let mut r = one();
         r.add_component("c", "C", F32).unwrap();
-        assert!(matches!(
-            r.register_child("g", "", "c", None),
-            Err(RegistryError::EmptyName { .. })
-        ));
+        assert!(matches!(r.register_child("g", "", "c", None), Err(RegistryError::EmptyName { .. })));
     }
 
     #[test]
     fn self_alias_is_an_error() {
-        let e = one()
-            .register("b", "g", 1, Shared, false, Some("b"), F32)
-            .unwrap_err();
-        assert_eq!(
-            e,
-            RegistryError::SelfAlias {
-                parent: "g".into(),
-                name: "b".into()
-            }
-        );
+        let e = one().register("b", "g", 1, Shared, false, Some("b"), F32).unwrap_err();
+        assert_eq!(e, RegistryError::SelfAlias { parent: "g".into(), name: "b".into() });
         assert!(e.to_string().contains("cannot alias itself"));
     }
 
     #[test]
     fn unknown_alias_target_is_an_error() {
-        let e = one()
-            .register("b", "g", 1, Shared, false, Some("later"), F32)
-            .unwrap_err();
-        assert!(
-            matches!(e, RegistryError::UnknownAliasTarget { ref target, .. } if target == "later")
-        );
+        let e = one().register("b", "g", 1, Shared, false, Some("later"), F32).unwrap_err();
+        assert!(matches!(e, RegistryError::UnknownAliasTarget { ref target, .. } if target == "later"));
         assert!(e.to_string().contains("register `later` before `b`"));
         let mut r = one();
         r.add_component("c", "C", F32).unwrap();
@@ -679,11 +602,7 @@ mod tests {
     fn unknown_parent_is_an_error_everywhere() {
         let mut r = one();
         let unknown = RegistryError::UnknownParent { parent: "x".into() };
-        assert_eq!(
-            r.register("b", "x", 1, Shared, false, None, F32)
-                .unwrap_err(),
-            unknown
-        );
+        assert_eq!(r.register("b", "x", 1, Shared, false, None, F32).unwrap_err(), unknown);
         assert_eq!(r.shared_buffer_size("x").unwrap_err(), unknown);
         assert_eq!(r.local_buffer_size("x").unwrap_err(), unknown);
         assert_eq!(r.persistent_local_buffer_size("x").unwrap_err(), unknown);
@@ -691,10 +610,7 @@ mod tests {
         assert_eq!(r.get_toplevel_allocators("x").unwrap_err(), unknown);
         assert_eq!(r.update("x", "a", "local").unwrap_err(), unknown);
         assert_eq!(r.clear_parent("x").unwrap_err(), unknown);
-        assert_eq!(
-            r.register_child("g", "kid", "x", None).unwrap_err(),
-            unknown
-        );
+        assert_eq!(r.register_child("g", "kid", "x", None).unwrap_err(), unknown);
         assert!(unknown.to_string().contains("unknown component `x`"));
     }
 
@@ -702,17 +618,8 @@ mod tests {
     fn unknown_buffer_is_an_error() {
         let r = one();
         let e = r.get_allocator("zz", "g").unwrap_err();
-        assert_eq!(
-            e,
-            RegistryError::UnknownBuffer {
-                parent: "g".into(),
-                name: "zz".into()
-            }
-        );
-        assert!(matches!(
-            r.get_child_allocators("g", "kid"),
-            Err(RegistryError::UnknownBuffer { .. })
-        ));
+        assert_eq!(e, RegistryError::UnknownBuffer { parent: "g".into(), name: "zz".into() });
+        assert!(matches!(r.get_child_allocators("g", "kid"), Err(RegistryError::UnknownBuffer { .. })));
     }
 
     #[test]
@@ -721,24 +628,15 @@ mod tests {
         let e = r.update("g", "a", "global").unwrap_err();
         assert!(matches!(e, RegistryError::InvalidLocation { ref value, .. } if value == "global"));
         assert!(e.to_string().contains("must be `shared` or `local`"));
-        let e = r
-            .update_locations("g", [("a_location", "local"), ("b_location", "texture")])
-            .unwrap_err();
+        let e = r.update_locations("g", [("a_location", "local"), ("b_location", "texture")]).unwrap_err();
         assert!(matches!(e, RegistryError::InvalidLocation { ref name, .. } if name == "b"));
-        assert_eq!(
-            r.get_allocator("a", "g").unwrap().region,
-            Region::Shared(0..4),
-            "nothing moved"
-        );
+        assert_eq!(r.get_allocator("a", "g").unwrap().region, Region::Shared(0..4), "nothing moved");
     }
 
     #[test]
     fn invalid_component_declarations_are_errors() {
         let mut r = one();
-        assert!(matches!(
-            r.add_component("", "X", F32),
-            Err(RegistryError::InvalidComponent { .. })
-        ));
+        assert!(matches!(r.add_component("", "X", F32), Err(RegistryError::InvalidComponent { .. })));
         let e = r.add_component("g", "G", F64).unwrap_err();
         assert!(e.to_string().contains("already declared as float32"), "{e}");
         r.add_component("g", "Renamed", F32).unwrap();
@@ -750,14 +648,8 @@ mod tests {
         let mut r = one();
         r.add_component("c", "C", F32).unwrap();
         r.register_child("g", "kid", "c", None).unwrap();
-        assert!(matches!(
-            r.register_child("c", "up", "g", None),
-            Err(RegistryError::ChildCycle { .. })
-        ));
-        assert!(matches!(
-            r.register_child("g", "me", "g", None),
-            Err(RegistryError::ChildCycle { .. })
-        ));
+        assert!(matches!(r.register_child("c", "up", "g", None), Err(RegistryError::ChildCycle { .. })));
+        assert!(matches!(r.register_child("g", "me", "g", None), Err(RegistryError::ChildCycle { .. })));
     }
 
     #[test]
@@ -765,23 +657,13 @@ mod tests {
         let mut r = one();
         r.add_component("c", "C", F64).unwrap();
         let e = r.register_child("g", "kid", "c", None).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                RegistryError::PrecisionMismatch {
-                    child_precision: F64,
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, RegistryError::PrecisionMismatch { child_precision: F64, .. }), "{e}");
     }
 
     #[test]
     fn overflow_is_an_error_and_converts_to_the_crate_error() {
         let mut r = one();
-        r.register("huge", "g", u64::MAX, Shared, false, None, F32)
-            .unwrap();
+        r.register("huge", "g", u64::MAX, Shared, false, None, F32).unwrap();
         let e = r.shared_buffer_size("g").unwrap_err();
         assert!(matches!(e, RegistryError::Overflow(_)));
         assert!(matches!(crate::Error::from(e), crate::Error::Overflow(_)));
@@ -793,16 +675,8 @@ mod tests {
     fn update_moves_buffers_and_ignores_unknown_names() {
         let mut r = one();
         r.register("b", "g", 2, Local, false, None, F32).unwrap();
-        let keys = r
-            .update_locations(
-                "g",
-                [
-                    ("b_location", "shared"),
-                    ("zz_location", "local"),
-                    ("other", "x"),
-                ],
-            )
-            .unwrap();
+        let keys =
+            r.update_locations("g", [("b_location", "shared"), ("zz_location", "local"), ("other", "x")]).unwrap();
         assert_eq!(keys, ["b_location"]);
         assert_eq!(r.shared_buffer_size("g").unwrap(), 6);
         assert!(!r.update("g", "zz", "shared").unwrap());
@@ -814,39 +688,26 @@ mod tests {
         for id in ["loop", "alg", "solver"] {
             r.add_component(id, id, F32).unwrap();
         }
-        r.register("delta", "solver", 3, Shared, false, None, F32)
-            .unwrap();
-        r.register("theta", "solver", 1, Shared, true, None, F32)
-            .unwrap();
-        r.register("stage", "alg", 2, Shared, false, None, F32)
-            .unwrap();
-        r.register("hist", "alg", 5, Local, true, None, F32)
-            .unwrap();
-        r.register("scratch", "alg", 7, Local, false, None, F32)
-            .unwrap();
+        r.register("delta", "solver", 3, Shared, false, None, F32).unwrap();
+        r.register("theta", "solver", 1, Shared, true, None, F32).unwrap();
+        r.register("stage", "alg", 2, Shared, false, None, F32).unwrap();
+        r.register("hist", "alg", 5, Local, true, None, F32).unwrap();
+        r.register("scratch", "alg", 7, Local, false, None, F32).unwrap();
         r.register_child("alg", "solver", "solver", None).unwrap();
-        r.register("x", "loop", 1, Shared, false, None, F32)
-            .unwrap();
+        r.register("x", "loop", 1, Shared, false, None, F32).unwrap();
         r.register_child("loop", "algorithm", "alg", None).unwrap();
 
         assert_eq!(r.shared_buffer_size("alg").unwrap(), 6);
         assert_eq!(r.persistent_local_buffer_size("alg").unwrap(), 5);
         assert_eq!(r.local_buffer_size("alg").unwrap(), 7);
-        assert_eq!(
-            r.local_buffer_size("loop").unwrap(),
-            0,
-            "local sizes do not roll up"
-        );
+        assert_eq!(r.local_buffer_size("loop").unwrap(), 0, "local sizes do not roll up");
         assert_eq!(
             r.layout("loop").unwrap().protected,
             [std::ops::Range { start: 6, end: 7 }],
             "theta, seen from the loop"
         );
         let (s, p) = r.get_child_allocators("loop", "algorithm").unwrap();
-        assert_eq!(
-            (s.region, p.region),
-            (Region::Shared(1..7), Region::PersistentLocal(0..5))
-        );
+        assert_eq!((s.region, p.region), (Region::Shared(1..7), Region::PersistentLocal(0..5)));
         let (sh, pl) = r.get_toplevel_allocators("loop").unwrap();
         assert_eq!((sh.elements, pl.elements, sh.bytes()), (7, 5, Some(28)));
         assert_eq!(r.roots(), ["loop"]);
@@ -857,16 +718,8 @@ mod tests {
 
         assert_eq!(r.clear_parent("alg").unwrap(), ["alg", "solver"]);
         assert_eq!(r.shared_buffer_size("solver").unwrap(), 0);
-        assert_eq!(
-            r.shared_buffer_size("loop").unwrap(),
-            7,
-            "the parent keeps its roll-up"
-        );
-        assert_eq!(
-            r.roots(),
-            ["loop", "solver"],
-            "alg is still the loop's child; solver no longer alg's"
-        );
+        assert_eq!(r.shared_buffer_size("loop").unwrap(), 7, "the parent keeps its roll-up");
+        assert_eq!(r.roots(), ["loop", "solver"], "alg is still the loop's child; solver no longer alg's");
     }
 
     #[test]

@@ -34,7 +34,8 @@ fn better(best: Solution, other: Solution) -> Solution {
     } else {
         best.clone()
     };
-    keep.optimal = keep.optimal || (other.optimal && other.peak == keep.peak) || (best.optimal && best.peak == keep.peak);
+    keep.optimal =
+        keep.optimal || (other.optimal && other.peak == keep.peak) || (best.optimal && best.peak == keep.peak);
     keep.lower_bound = best.lower_bound.max(other.lower_bound);
     keep.infeasible = best.infeasible.or(other.infeasible);
     keep.stats.nodes = best.stats.nodes + other.stats.nodes;
@@ -59,8 +60,8 @@ impl Solver for Auto {
         if settled(&best, capacity) || options.expired() {
             return Ok(best);
         }
-        let small = problem.len() <= ILP_MAX_BUFFERS
-            && interference::interfering_pairs(problem).len() <= ilp::MAX_PAIRS;
+        let small =
+            problem.len() <= ILP_MAX_BUFFERS && interference::interfering_pairs(problem).len() <= ilp::MAX_PAIRS;
         if small {
             let mut share = options.clone();
             if let Some(deadline) = options.deadline {

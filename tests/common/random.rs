@@ -28,13 +28,7 @@ pub struct Shape {
 impl Shape {
     /// `buffers` plain buffers (no holes, alignment or fixed offsets).
     pub fn plain(buffers: usize) -> Self {
-        Shape {
-            buffers,
-            max_size: 32,
-            gaps: false,
-            alignment: false,
-            fixed: false,
-        }
+        Shape { buffers, max_size: 32, gaps: false, alignment: false, fixed: false }
     }
 }
 

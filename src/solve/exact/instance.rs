@@ -89,10 +89,7 @@ impl Instance {
         let sub = problem.subproblem(ids);
         let n = ids.len();
         let bufs = sub.buffers();
-        let mut times: Vec<u64> = bufs
-            .iter()
-            .flat_map(|b| b.segments().flat_map(|s| [s.start, s.end]))
-            .collect();
+        let mut times: Vec<u64> = bufs.iter().flat_map(|b| b.segments().flat_map(|s| [s.start, s.end])).collect();
         times.sort_unstable();
         times.dedup();
         let sections = times.len().saturating_sub(1);
@@ -107,12 +104,7 @@ impl Instance {
         span_start.push(span_list.len() as u32);
         let total_span = span_list.iter().map(|&(a, b)| (b - a) as usize).sum();
         let live_sections: Vec<u32> = (0..n)
-            .map(|u| {
-                span_list[span_start[u] as usize..span_start[u + 1] as usize]
-                    .iter()
-                    .map(|&(a, b)| b - a)
-                    .sum()
-            })
+            .map(|u| span_list[span_start[u] as usize..span_start[u + 1] as usize].iter().map(|&(a, b)| b - a).sum())
             .collect();
 
         let nb = Neighbours::new(&sub);
@@ -160,19 +152,14 @@ impl Instance {
 
         let mut by_spans: HashMap<&[(u32, u32)], Vec<u32>> = HashMap::new();
         for u in (0..n).filter(|&u| fixed[u].is_none()) {
-            by_spans
-                .entry(&span_list[span_start[u] as usize..span_start[u + 1] as usize])
-                .or_default()
-                .push(u as u32);
+            by_spans.entry(&span_list[span_start[u] as usize..span_start[u + 1] as usize]).or_default().push(u as u32);
         }
         let mut stack_start = Vec::with_capacity(n + 1);
         let mut stack_list = Vec::new();
         for u in 0..n {
             stack_start.push(stack_list.len() as u32);
             if fixed[u].is_none() {
-                stack_list.extend(
-                    &by_spans[&span_list[span_start[u] as usize..span_start[u + 1] as usize]],
-                );
+                stack_list.extend(&by_spans[&span_list[span_start[u] as usize..span_start[u + 1] as usize]]);
             }
         }
         stack_start.push(stack_list.len() as u32);
@@ -181,11 +168,7 @@ impl Instance {
         let any_fixed = fixed.iter().any(Option::is_some);
         let aligned_sizes = size.iter().all(|&s| s % max_align == 0);
         let floor_first_exact = !any_fixed && aligned_sizes;
-        let granule = if floor_first_exact {
-            size.iter().copied().fold(0, gcd).max(1)
-        } else {
-            1
-        };
+        let granule = if floor_first_exact { size.iter().copied().fold(0, gcd).max(1) } else { 1 };
 
         let mut live = vec![0u64; sections];
         for (u, &s) in size.iter().enumerate() {
@@ -195,10 +178,7 @@ impl Instance {
                 }
             }
         }
-        let fixed_top = (0..n)
-            .filter_map(|u| fixed[u].map(|o| o + size[u]))
-            .max()
-            .unwrap_or(0);
+        let fixed_top = (0..n).filter_map(|u| fixed[u].map(|o| o + size[u])).max().unwrap_or(0);
         let lower_bound = live.iter().copied().max().unwrap_or(0).max(fixed_top);
 
         let mut live_start = vec![0u32; sections + 1];
@@ -234,32 +214,18 @@ impl Instance {
             })
             .collect();
         let first = |u: usize| span_list[span_start[u] as usize].0 as u64;
-        let length = |u: usize| {
-            (span_list[span_start[u + 1] as usize - 1].1 - span_list[span_start[u] as usize].0)
-                as u64
-        };
+        let length =
+            |u: usize| (span_list[span_start[u + 1] as usize - 1].1 - span_list[span_start[u] as usize].0) as u64;
         let area = |u: usize| size[u].saturating_mul(length(u));
         let keys: [&dyn Fn(usize) -> [u64; 3]; ORDERS] = [
             // Largest first, then earliest, then longest.
             &|u| [u64::MAX - size[u], first(u), u64::MAX - length(u)],
             // Heaviest section first, then largest area, then longest.
-            &|u| {
-                [
-                    u64::MAX - total[u],
-                    u64::MAX - area(u),
-                    u64::MAX - length(u),
-                ]
-            },
+            &|u| [u64::MAX - total[u], u64::MAX - area(u), u64::MAX - length(u)],
             // Longest first, then largest, then earliest.
             &|u| [u64::MAX - length(u), u64::MAX - size[u], first(u)],
             // Heaviest section first, then longest, then largest area.
-            &|u| {
-                [
-                    u64::MAX - total[u],
-                    u64::MAX - length(u),
-                    u64::MAX - area(u),
-                ]
-            },
+            &|u| [u64::MAX - total[u], u64::MAX - length(u), u64::MAX - area(u)],
         ];
         let orders = keys
             .iter()
@@ -299,9 +265,7 @@ impl Instance {
                 starts.push(at);
                 starts
             },
-            first_section: (0..n)
-                .map(|u| span_list[span_start[u] as usize].0)
-                .collect(),
+            first_section: (0..n).map(|u| span_list[span_start[u] as usize].0).collect(),
             live_sections,
             total_span,
             orders,
@@ -341,9 +305,7 @@ impl Instance {
         let n = self.len();
         let base = &self.orders[k];
         let spread = spread.max(1);
-        let key = |u: usize| {
-            base[u] as u64 + mix(seed ^ (u as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % spread
-        };
+        let key = |u: usize| base[u] as u64 + mix(seed ^ (u as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % spread;
         let mut by: Vec<usize> = (0..n).collect();
         by.sort_by_key(|&u| (key(u), u));
         let mut rank = vec![0u32; n];
@@ -429,11 +391,8 @@ fn mix(mut z: u64) -> u64 {
 /// its live segments (`O(n log n)`, without listing the pairs): each segment
 /// meets at most the segments live when it starts.
 pub(super) fn pairs_at_most(problem: &Problem) -> u64 {
-    let mut events: Vec<(u64, bool)> = problem
-        .buffers()
-        .iter()
-        .flat_map(|b| b.segments().flat_map(|s| [(s.start, true), (s.end, false)]))
-        .collect();
+    let mut events: Vec<(u64, bool)> =
+        problem.buffers().iter().flat_map(|b| b.segments().flat_map(|s| [(s.start, true), (s.end, false)])).collect();
     // Ends before starts at equal times: half-open segments do not meet.
     events.sort_unstable_by_key(|&(t, start)| (t, start));
     let (mut live, mut pairs) = (0u64, 0u64);

@@ -33,12 +33,7 @@ const IMPROVE_ROUNDS: u32 = 24;
 
 /// The smallest peak found from `fallback` (a valid layout) down, within
 /// the options' deadline.
-pub(super) fn minimise(
-    problem: &Problem,
-    options: &SolveOptions,
-    params: &ExactParams,
-    fallback: Layout,
-) -> Solution {
+pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &ExactParams, fallback: Layout) -> Solution {
     let lb = interference::lower_bound(problem).bytes;
     let Some(prepared) = Prepared::new(problem, params, options) else {
         return Solution::new(problem, fallback, lb, false);
@@ -52,10 +47,7 @@ pub(super) fn minimise(
         lower: round_up(lb, g),
         best_peak: fallback.peak(problem),
         best: fallback,
-        stats: Stats {
-            winner: "exact".into(),
-            ..Stats::default()
-        },
+        stats: Stats { winner: "exact".into(), ..Stats::default() },
         store: Store::new(&prepared),
         timed_out: Vec::new(),
     };
@@ -117,11 +109,7 @@ impl<'a> State<'a> {
         };
         let race = Attempt::race(self.prepared, target, self.params);
         self.stats.attempts += race.len() as u64;
-        Some(Improve {
-            race,
-            rounds,
-            rounds_left: rounds,
-        })
+        Some(Improve { race, rounds, rounds_left: rounds })
     }
 
     /// A quarter of the gap between `lower` and the best peak, in granules:
@@ -154,10 +142,7 @@ impl<'a> State<'a> {
             }
             let (prove_steps, improve_steps) = steps.split_at(prove.len());
             let mut lower = self.lower;
-            if let Some(i) = prove_steps
-                .iter()
-                .position(|s| matches!(s, Step::Found | Step::Infeasible))
-            {
+            if let Some(i) = prove_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
                 if prove_steps[i] == Step::Found {
                     self.best = prove[i].layout();
                     self.best_peak = self.best.peak(self.problem);
@@ -167,9 +152,7 @@ impl<'a> State<'a> {
             }
             if let Some(imp) = improve.as_mut() {
                 let target = imp.race[0].cap;
-                let first = improve_steps
-                    .iter()
-                    .position(|s| matches!(s, Step::Found | Step::Infeasible));
+                let first = improve_steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible));
                 let finished = match first.map(|i| (i, improve_steps[i])) {
                     Some((i, Step::Found)) => {
                         self.best = imp.race[i].layout();

@@ -237,31 +237,11 @@ pub struct Variant {
 /// The variants raced, in order of preference (ties between results of
 /// one round go to the earlier one).
 pub const VARIANTS: [Variant; 5] = [
-    Variant {
-        order: 0,
-        sections: true,
-        rule: SectionRule::Fewest,
-    },
-    Variant {
-        order: 1,
-        sections: true,
-        rule: SectionRule::Fewest,
-    },
-    Variant {
-        order: 2,
-        sections: true,
-        rule: SectionRule::Slack,
-    },
-    Variant {
-        order: 3,
-        sections: false,
-        rule: SectionRule::Fewest,
-    },
-    Variant {
-        order: 0,
-        sections: true,
-        rule: SectionRule::Slack,
-    },
+    Variant { order: 0, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 1, sections: true, rule: SectionRule::Fewest },
+    Variant { order: 2, sections: true, rule: SectionRule::Slack },
+    Variant { order: 3, sections: false, rule: SectionRule::Fewest },
+    Variant { order: 0, sections: true, rule: SectionRule::Slack },
 ];
 
 /// Number of pruning switches in [`ExactParams`].
@@ -282,12 +262,7 @@ pub enum Outcome {
 /// Whether a layout with peak `<= capacity` exists, with one if so.
 /// `options` gives the deadline, cancellation and threads (its capacity is
 /// ignored); `params` the pruning rules.
-pub fn solve_capacity(
-    problem: &Problem,
-    capacity: u64,
-    options: &SolveOptions,
-    params: &ExactParams,
-) -> Outcome {
+pub fn solve_capacity(problem: &Problem, capacity: u64, options: &SolveOptions, params: &ExactParams) -> Outcome {
     solve_capacity_with_stats(problem, capacity, options, params).0
 }
 
@@ -299,10 +274,7 @@ pub fn solve_capacity_with_stats(
     params: &ExactParams,
 ) -> (Outcome, Stats) {
     let lb = interference::lower_bound(problem);
-    let mut stats = Stats {
-        winner: "exact".into(),
-        ..Stats::default()
-    };
+    let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
@@ -314,16 +286,8 @@ pub fn solve_capacity_with_stats(
     stats.attempts = attempts.len() as u64;
     let mut store = Store::new(&prepared);
     let outcome = with_pool(options.threads, || loop {
-        let steps = round(
-            attempts.iter_mut().collect(),
-            &mut store,
-            params.round_nodes,
-            &stop,
-        );
-        if let Some(i) = steps
-            .iter()
-            .position(|s| matches!(s, Step::Found | Step::Infeasible))
-        {
+        let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
+        if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
             break match steps[i] {
                 Step::Found => Outcome::Feasible(attempts[i].layout()),
                 _ => Outcome::Infeasible(attempts[i].refuted()),
@@ -386,11 +350,7 @@ impl Solver for Exact {
 
 /// The lowest-peak layout of the greedy strategies (the first on ties).
 fn best_greedy(problem: &Problem, options: &SolveOptions) -> Result<Layout> {
-    let solvers: [&dyn Solver; 3] = [
-        &greedy::GreedySize,
-        &greedy::GreedyBreadth,
-        &greedy::GreedyTime,
-    ];
+    let solvers: [&dyn Solver; 3] = [&greedy::GreedySize, &greedy::GreedyBreadth, &greedy::GreedyTime];
     let mut best: Option<Solution> = None;
     for solver in solvers {
         let s = solver.solve(problem, options)?;
@@ -422,15 +382,9 @@ fn round(
 ) -> Vec<Step> {
     let shared: &Store = store;
     let steps: Vec<Step> = if attempts.len() == 1 || rayon::current_num_threads() == 1 {
-        attempts
-            .iter_mut()
-            .map(|a| a.run(budget, stop, shared))
-            .collect()
+        attempts.iter_mut().map(|a| a.run(budget, stop, shared)).collect()
     } else {
-        attempts
-            .par_iter_mut()
-            .map(|a| a.run(budget, stop, shared))
-            .collect()
+        attempts.par_iter_mut().map(|a| a.run(budget, stop, shared)).collect()
     };
     for a in &attempts {
         store.harvest(a);
@@ -447,17 +401,12 @@ struct Store {
 
 impl Store {
     fn new(prepared: &Prepared) -> Self {
-        Store {
-            best: vec![None; prepared.parts.len()],
-        }
+        Store { best: vec![None; prepared.parts.len()] }
     }
 
     /// A stored layout of part `p` within `cap`.
     fn fitting(&self, p: usize, cap: u64) -> Option<&[u64]> {
-        self.best[p]
-            .as_ref()
-            .filter(|(peak, _)| *peak <= cap)
-            .map(|(_, offsets)| offsets.as_slice())
+        self.best[p].as_ref().filter(|(peak, _)| *peak <= cap).map(|(_, offsets)| offsets.as_slice())
     }
 
     /// Keeps the layouts `a` found itself when they beat the stored ones.
@@ -465,10 +414,7 @@ impl Store {
         for p in 0..a.part.min(a.prepared.parts.len()) {
             let inst = &a.prepared.parts[p];
             let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
-            let peak = (0..inst.len())
-                .map(|u| offsets[u] + inst.size[u])
-                .max()
-                .unwrap_or(0);
+            let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
             if self.best[p].as_ref().map_or(true, |(best, _)| peak < *best) {
                 self.best[p] = Some((peak, offsets));
             }
@@ -501,11 +447,7 @@ impl Prepared {
         if pairs > MAX_PAIRS || late {
             return None;
         }
-        let groups = if params.decompose {
-            interference::partitions(problem)
-        } else {
-            vec![problem.ids().collect()]
-        };
+        let groups = if params.decompose { interference::partitions(problem) } else { vec![problem.ids().collect()] };
         let mut parts: Vec<Instance> = Vec::with_capacity(groups.len());
         for g in groups.into_iter().filter(|g| !g.is_empty()) {
             if options.expired() {
@@ -515,28 +457,13 @@ impl Prepared {
         }
         // Most constrained first: a refutation comes early, and a big
         // sub-problem is not redone after a small one fails.
-        parts.sort_by_key(|p| {
-            (
-                std::cmp::Reverse(p.lower_bound),
-                std::cmp::Reverse(p.len()),
-                p.ids[0],
-            )
-        });
-        Some(Prepared {
-            n: problem.len(),
-            parts,
-            params: *params,
-        })
+        parts.sort_by_key(|p| (std::cmp::Reverse(p.lower_bound), std::cmp::Reverse(p.len()), p.ids[0]));
+        Some(Prepared { n: problem.len(), parts, params: *params })
     }
 
     /// Every canonical layout's peak is a multiple of this.
     fn granule(&self) -> u64 {
-        self.parts
-            .iter()
-            .map(|p| p.granule)
-            .reduce(gcd)
-            .unwrap_or(1)
-            .max(1)
+        self.parts.iter().map(|p| p.granule).reduce(gcd).unwrap_or(1).max(1)
     }
 }
 
@@ -611,14 +538,9 @@ impl<'a> Attempt<'a> {
 
     /// The race for one capacity: every variant, then the shakers.
     fn race(prepared: &'a Prepared, cap: u64, params: &ExactParams) -> Vec<Attempt<'a>> {
-        let fixed = VARIANTS[..params.variant_count()]
-            .iter()
-            .map(|&v| Lane::Fixed(v));
+        let fixed = VARIANTS[..params.variant_count()].iter().map(|&v| Lane::Fixed(v));
         let shakers = (0..params.shakers as u64).map(Lane::Shaker);
-        fixed
-            .chain(shakers)
-            .map(|lane| Attempt::new(prepared, cap, lane))
-            .collect()
+        fixed.chain(shakers).map(|lane| Attempt::new(prepared, cap, lane)).collect()
     }
 
     /// A fresh search of the current sub-problem for this lane.
@@ -633,13 +555,7 @@ impl<'a> Attempt<'a> {
                 let seed = k.wrapping_mul(0x0100_0000_01B3) ^ self.runs;
                 // Lane k shakes ranks by up to n / 2^k: from wild to mild.
                 let spread = inst.len() as u64 >> k.min(63);
-                Search::new(
-                    inst,
-                    v,
-                    inst.shaken_order(v.order, seed, spread),
-                    self.cap,
-                    params,
-                )
+                Search::new(inst, v, inst.shaken_order(v.order, seed, spread), self.cap, params)
             }
         }
     }

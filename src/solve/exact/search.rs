@@ -181,13 +181,7 @@ pub(super) struct Search<'a> {
 impl<'a> Search<'a> {
     /// A search of `inst` for a layout with peak `<= cap`, branching the
     /// way `variant` says, in candidate order `rank` (smaller first).
-    pub fn new(
-        inst: &'a Instance,
-        variant: Variant,
-        rank: Vec<u32>,
-        cap: u64,
-        params: &ExactParams,
-    ) -> Self {
+    pub fn new(inst: &'a Instance, variant: Variant, rank: Vec<u32>, cap: u64, params: &ExactParams) -> Self {
         let n = inst.len();
         let sections = inst.sections;
         let mut offset = vec![NONE; n];
@@ -217,14 +211,8 @@ impl<'a> Search<'a> {
         let mut waiting_len = vec![0u32; sections];
         let mut slot = vec![0u32; inst.pair_start[n] as usize];
         for s in 0..sections {
-            let movable = inst
-                .live_in(s)
-                .iter()
-                .filter(|&&u| inst.fixed[u as usize].is_none());
-            let fixed = inst
-                .live_in(s)
-                .iter()
-                .filter(|&&u| inst.fixed[u as usize].is_some());
+            let movable = inst.live_in(s).iter().filter(|&&u| inst.fixed[u as usize].is_none());
+            let fixed = inst.live_in(s).iter().filter(|&&u| inst.fixed[u as usize].is_some());
             for &u in movable.clone() {
                 slot[inst.pair(u as usize, s as u32)] = waiting.len() as u32;
                 waiting.push(u);
@@ -323,11 +311,7 @@ impl<'a> Search<'a> {
                 next += 1;
             }
             if next == frame.to {
-                let bottom = if frame.jump == NO_JUMP {
-                    self.frames.len() - 1
-                } else {
-                    frame.jump
-                };
+                let bottom = if frame.jump == NO_JUMP { self.frames.len() - 1 } else { frame.jump };
                 let first = self.frames[bottom];
                 self.undo_to(first.base_mark);
                 self.cands.truncate(first.from);
@@ -383,9 +367,7 @@ impl<'a> Search<'a> {
         }
         self.params.twins
             && !self.params.nogoods
-            && self.cands[frame.from..i]
-                .iter()
-                .any(|&t| self.inst.class[t as usize] == self.inst.class[u])
+            && self.cands[frame.from..i].iter().any(|&t| self.inst.class[t as usize] == self.inst.class[u])
     }
 
     fn undo_to(&mut self, mark: usize) {
@@ -440,10 +422,7 @@ impl<'a> Search<'a> {
             self.unplaced[p] = last;
             self.pos[last as usize] = p as u32;
         }
-        self.trail.push(Undo::Place {
-            u: u as u32,
-            pos: p as u32,
-        });
+        self.trail.push(Undo::Place { u: u as u32, pos: p as u32 });
         self.window = inst.hull(u);
         let mut k = inst.pair_start[u] as usize;
         for &(a, b) in inst.spans(u) {
@@ -543,9 +522,7 @@ impl<'a> Search<'a> {
         let inst = self.inst;
         inst.same_spans(u).iter().any(|&a| {
             let a = a as usize;
-            self.offset[a] != NONE
-                && self.offset[a] + inst.size[a] == at
-                && self.rank[a] > self.rank[u]
+            self.offset[a] != NONE && self.offset[a] + inst.size[a] == at && self.rank[a] > self.rank[u]
         })
     }
 
@@ -581,10 +558,7 @@ impl<'a> Search<'a> {
     fn stuck(&self, floor: u64) -> bool {
         self.unplaced.iter().any(|&u| {
             let u = u as usize;
-            self.min[u] == floor
-                && self.in_focus(u)
-                && self.forbid[self.key(u)] == floor
-                && self.lift(u) == NONE
+            self.min[u] == floor && self.in_focus(u) && self.forbid[self.key(u)] == floor && self.lift(u) == NONE
         })
     }
 
@@ -598,9 +572,7 @@ impl<'a> Search<'a> {
             .neighbours(u)
             .iter()
             .map(|&v| v as usize)
-            .filter(|&v| {
-                self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor
-            })
+            .filter(|&v| self.offset[v] == NONE && self.min[v] == floor && self.forbid[self.key(v)] != floor)
             .map(|v| self.inst.size[v])
             .min()
             .unwrap_or(NONE)
@@ -656,10 +628,7 @@ impl<'a> Search<'a> {
     fn expand(&mut self) {
         let mut jump = NO_JUMP;
         if self.split {
-            if self.rem[self.focus.0 as usize..self.focus.1 as usize]
-                .iter()
-                .all(|&r| r == 0)
-            {
+            if self.rem[self.focus.0 as usize..self.focus.1 as usize].iter().all(|&r| r == 0) {
                 // The group in focus is laid out; the groups after it no
                 // longer depend on how.
                 match self.todo.pop() {
@@ -721,11 +690,7 @@ impl<'a> Search<'a> {
         if groups.len() > 1 {
             let frame = self.frames.len();
             for &(a, b) in groups[1..].iter().rev() {
-                self.todo.push(Todo {
-                    from: a,
-                    to: b,
-                    frame,
-                });
+                self.todo.push(Todo { from: a, to: b, frame });
                 self.trail.push(Undo::TodoPush);
             }
         }
@@ -779,16 +744,8 @@ impl<'a> Search<'a> {
         for i in 0..self.unplaced.len() {
             let u = self.unplaced[i] as usize;
             let m = self.min[u];
-            let wanted = if self.floor_first {
-                m == floor
-            } else {
-                m >= self.level
-            };
-            if wanted
-                && self.in_focus(u)
-                && self.forbid[self.key(u)] != m
-                && !self.out_of_stack_order(u)
-            {
+            let wanted = if self.floor_first { m == floor } else { m >= self.level };
+            if wanted && self.in_focus(u) && self.forbid[self.key(u)] != m && !self.out_of_stack_order(u) {
                 self.cands.push(u as u32);
             }
         }
@@ -875,27 +832,14 @@ impl<'a> Search<'a> {
         let cap = self.cap;
         if !self.params.unallocated_floor {
             let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
-            return self
-                .sky
-                .iter()
-                .zip(&self.rem)
-                .enumerate()
-                .all(|(s, (&sky, &rem))| {
-                    let floor = if a <= s && s < b {
-                        sky.max(lowest)
-                    } else {
-                        sky
-                    };
-                    rem == 0 || floor + rem <= cap
-                });
+            return self.sky.iter().zip(&self.rem).enumerate().all(|(s, (&sky, &rem))| {
+                let floor = if a <= s && s < b { sky.max(lowest) } else { sky };
+                rem == 0 || floor + rem <= cap
+            });
         }
         // Only sections the last decision touched can have changed; with a
         // level (no floor first) every section can.
-        let (from, to) = if self.floor_first {
-            self.window
-        } else {
-            (0, self.inst.sections as u32)
-        };
+        let (from, to) = if self.floor_first { self.window } else { (0, self.inst.sections as u32) };
         self.stamp += 1;
         let inst = self.inst;
         for s in from as usize..to as usize {
@@ -936,11 +880,7 @@ impl<'a> Search<'a> {
                     pair.1 += inst.size[u as usize];
                 }
             }
-            if self
-                .pairs
-                .iter()
-                .any(|&(t, above)| t.saturating_add(above) > cap)
-            {
+            if self.pairs.iter().any(|&(t, above)| t.saturating_add(above) > cap) {
                 return false;
             }
         }

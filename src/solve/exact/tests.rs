@@ -17,20 +17,12 @@ fn problem(buffers: Vec<Buffer>) -> Problem {
 /// Asserts that `layout` is valid within `capacity` and returns its peak.
 fn valid(p: &Problem, layout: &Layout, capacity: Option<u64>) -> u64 {
     let report = check(p, &layout.named(p), capacity);
-    assert!(
-        report.is_valid(),
-        "invalid layout {:?}: {:?}",
-        layout.offsets,
-        report.violations
-    );
+    assert!(report.is_valid(), "invalid layout {:?}: {:?}", layout.offsets, report.violations);
     report.peak
 }
 
 fn one_thread() -> SolveOptions {
-    SolveOptions {
-        threads: 1,
-        ..SolveOptions::default()
-    }
+    SolveOptions { threads: 1, ..SolveOptions::default() }
 }
 
 fn minimum(p: &Problem, params: ExactParams) -> Solution {
@@ -67,14 +59,8 @@ fn infeasible_tricky_is_refuted_by_search_not_live_bytes() {
     let p = triangle();
     assert_eq!(interference::lower_bound(&p).bytes, 2);
     let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
-    assert_eq!(
-        outcome,
-        Outcome::Infeasible(Infeasibility::Subproblem {
-            buffers: ids(&["a", "b", "c"], &p)
-        })
-    );
-    let Outcome::Feasible(layout) = solve_capacity(&p, 3, &one_thread(), &ExactParams::default())
-    else {
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
+    let Outcome::Feasible(layout) = solve_capacity(&p, 3, &one_thread(), &ExactParams::default()) else {
         panic!("capacity 3 fits");
     };
     valid(&p, &layout, Some(3));
@@ -86,12 +72,7 @@ fn infeasible_tricky_is_refuted_by_search_not_live_bytes() {
 fn capacity_below_live_bytes_names_the_instant() {
     let p = triangle();
     let outcome = solve_capacity(&p, 1, &one_thread(), &ExactParams::default());
-    let Outcome::Infeasible(Infeasibility::LiveBytes {
-        live_bytes,
-        buffers,
-        ..
-    }) = outcome
-    else {
+    let Outcome::Infeasible(Infeasibility::LiveBytes { live_bytes, buffers, .. }) = outcome else {
         panic!("expected a live-bytes refutation, got {outcome:?}");
     };
     assert_eq!(live_bytes, 2);
@@ -103,10 +84,7 @@ fn solver_reports_a_refuted_capacity_and_a_valid_fallback() {
     let p = triangle();
     let s = solve::run(&Exact::default(), &p, &one_thread().with_capacity(Some(2))).unwrap();
     valid(&p, &s.layout, None);
-    assert!(matches!(
-        s.infeasible,
-        Some(Infeasibility::Subproblem { .. })
-    ));
+    assert!(matches!(s.infeasible, Some(Infeasibility::Subproblem { .. })));
     assert!(!s.fits(Some(2)));
     assert_eq!(s.lower_bound, 3, "the refutation proves peak >= 3");
     assert!(s.optimal, "the fallback's peak 3 meets the proven bound");
@@ -173,23 +151,10 @@ fn independent_parts_are_searched_and_refuted_separately() {
     buffers.push(Buffer::new("e", 12, 14, 1));
     let p = problem(buffers);
     let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
-    assert_eq!(
-        outcome,
-        Outcome::Infeasible(Infeasibility::Subproblem {
-            buffers: ids(&["a", "b", "c"], &p)
-        })
-    );
-    let undivided = ExactParams {
-        decompose: false,
-        ..ExactParams::default()
-    };
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
+    let undivided = ExactParams { decompose: false, ..ExactParams::default() };
     let outcome = solve_capacity(&p, 2, &one_thread(), &undivided);
-    assert_eq!(
-        outcome,
-        Outcome::Infeasible(Infeasibility::Subproblem {
-            buffers: p.ids().collect()
-        })
-    );
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
 }
 
 /// A random valid problem with `n` buffers of 1..=`size` bytes (seeded).
@@ -209,9 +174,7 @@ fn random_problem(rng: &mut Rng, n: usize, size: u64, extras: bool) -> Problem {
                 b = b.with_alignment(1 << rng.below(3));
             }
             if rng.below(5) == 0 {
-                let pinned = b
-                    .clone()
-                    .with_offset(rng.below(8) / b.alignment * b.alignment);
+                let pinned = b.clone().with_offset(rng.below(8) / b.alignment * b.alignment);
                 let mut all = buffers.clone();
                 all.push(pinned.clone());
                 if Problem::new(all, None).is_ok() {
@@ -249,12 +212,7 @@ fn deadline_zero_still_returns_a_valid_layout() {
     let s = solve::run(&Exact::default(), &p, &options).unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     valid(&p, &s.layout, None);
-    let capped = solve::run(
-        &Exact::default(),
-        &p,
-        &options.clone().with_capacity(Some(s.lower_bound)),
-    )
-    .unwrap();
+    let capped = solve::run(&Exact::default(), &p, &options.clone().with_capacity(Some(s.lower_bound))).unwrap();
     valid(&p, &capped.layout, None);
 }
 
@@ -264,20 +222,10 @@ fn a_raised_cancel_flag_stops_the_search() {
     let p = random_problem(&mut Rng(5), 120, 1000, false);
     let lb = interference::lower_bound(&p).bytes;
     let cancel = Arc::new(AtomicBool::new(true));
-    let options = SolveOptions {
-        cancel: Some(cancel),
-        threads: 1,
-        ..SolveOptions::default()
-    };
+    let options = SolveOptions { cancel: Some(cancel), threads: 1, ..SolveOptions::default() };
     let (outcome, stats) = solve_capacity_with_stats(&p, lb, &options, &ExactParams::default());
-    assert!(
-        matches!(outcome, Outcome::Timeout | Outcome::Feasible(_)),
-        "{outcome:?}"
-    );
-    assert!(
-        stats.nodes <= 256 * stats.attempts,
-        "stopped within one check period per attempt"
-    );
+    assert!(matches!(outcome, Outcome::Timeout | Outcome::Feasible(_)), "{outcome:?}");
+    assert!(stats.nodes <= 256 * stats.attempts, "stopped within one check period per attempt");
 }
 
 #[test]
@@ -287,11 +235,7 @@ fn same_input_same_answer_on_any_number_of_threads() {
     let runs: Vec<Outcome> = [1, 2, 2]
         .iter()
         .map(|&threads| {
-            let options = SolveOptions {
-                threads,
-                ..SolveOptions::default()
-            }
-            .with_time_limit(Duration::from_secs(30));
+            let options = SolveOptions { threads, ..SolveOptions::default() }.with_time_limit(Duration::from_secs(30));
             solve_capacity(&p, lb + lb / 10, &options, &ExactParams::default())
         })
         .collect();
@@ -332,12 +276,7 @@ fn every_flag_combination_agrees_with_brute_force() {
         let (best, _) = brute::minimum(&p).unwrap();
         for params in all_flag_combinations() {
             let s = minimum(&p, params);
-            assert_eq!(
-                s.peak,
-                best,
-                "case {case} flags {:?}: {p:?}",
-                params.flags()
-            );
+            assert_eq!(s.peak, best, "case {case} flags {:?}: {p:?}", params.flags());
             assert!(s.optimal, "case {case} flags {:?}", params.flags());
         }
     }
@@ -354,16 +293,11 @@ fn default_flags_agree_with_brute_force_on_many_problems() {
         assert!(s.optimal);
         // Capacity mode agrees at the optimum and one below it.
         let fit = solve_capacity(&p, best, &one_thread(), &ExactParams::default());
-        let Outcome::Feasible(layout) = fit else {
-            panic!("case {case}: optimum {best} not found: {fit:?}")
-        };
+        let Outcome::Feasible(layout) = fit else { panic!("case {case}: optimum {best} not found: {fit:?}") };
         valid(&p, &layout, Some(best));
         if best > 0 {
             let below = solve_capacity(&p, best - 1, &one_thread(), &ExactParams::default());
-            assert!(
-                matches!(below, Outcome::Infeasible(_)),
-                "case {case}: {below:?}"
-            );
+            assert!(matches!(below, Outcome::Infeasible(_)), "case {case}: {below:?}");
         }
     }
 }
@@ -388,13 +322,8 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
             .iter()
             .map(|&params| {
                 let started = Instant::now();
-                let s = Exact { params }
-                    .solve(&p, &one_thread().with_time_limit(limit))
-                    .unwrap();
-                assert!(
-                    started.elapsed() < limit + limit / 10 + Duration::from_millis(100),
-                    "case {case}: late"
-                );
+                let s = Exact { params }.solve(&p, &one_thread().with_time_limit(limit)).unwrap();
+                assert!(started.elapsed() < limit + limit / 10 + Duration::from_millis(100), "case {case}: late");
                 valid(&p, &s.layout, None);
                 assert!(s.peak >= interference::lower_bound(&p).bytes);
                 s
@@ -402,19 +331,11 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
             .collect();
         for (a, b) in [(&runs[0], &runs[1]), (&runs[1], &runs[0])] {
             if a.optimal {
-                assert!(
-                    b.peak >= a.peak,
-                    "case {case}: a proven optimum {} was beaten by {}",
-                    a.peak,
-                    b.peak
-                );
+                assert!(b.peak >= a.peak, "case {case}: a proven optimum {} was beaten by {}", a.peak, b.peak);
                 assert!(a.peak >= b.lower_bound, "case {case}: bounds contradict");
             }
         }
         proven += usize::from(runs[0].optimal);
     }
-    assert!(
-        proven * 4 >= cases * 3,
-        "only {proven} of {cases} proven optimal"
-    );
+    assert!(proven * 4 >= cases * 3, "only {proven} of {cases} proven optimal");
 }
