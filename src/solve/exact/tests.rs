@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::check::check;
+use crate::generate::SplitMix64 as Rng;
 use crate::problem::{Buffer, Interval};
 use crate::solve::{self, brute};
 use std::sync::atomic::AtomicBool;
@@ -159,22 +160,22 @@ fn independent_parts_are_searched_and_refuted_separately() {
 
 /// A random valid problem with `n` buffers of 1..=`size` bytes (seeded).
 fn random_problem(rng: &mut Rng, n: usize, size: u64, extras: bool) -> Problem {
-    let horizon = 2 + rng.below(3 + n as u64);
+    let horizon = 2 + below(rng, 3 + n as u64);
     let mut buffers: Vec<Buffer> = Vec::new();
     for i in 0..n {
-        let start = rng.below(horizon);
-        let end = start + 1 + rng.below(horizon - start);
-        let mut b = Buffer::new(format!("b{i}"), start, end, 1 + rng.below(size));
-        if end - start >= 3 && rng.below(3) == 0 {
-            let g = start + 1 + rng.below(end - start - 2);
+        let start = below(rng, horizon);
+        let end = start + 1 + below(rng, horizon - start);
+        let mut b = Buffer::new(format!("b{i}"), start, end, 1 + below(rng, size));
+        if end - start >= 3 && below(rng, 3) == 0 {
+            let g = start + 1 + below(rng, end - start - 2);
             b = b.with_gaps(vec![Interval::new(g, g + 1)]);
         }
         if extras {
-            if rng.below(3) == 0 {
-                b = b.with_alignment(1 << rng.below(3));
+            if below(rng, 3) == 0 {
+                b = b.with_alignment(1 << below(rng, 3));
             }
-            if rng.below(5) == 0 {
-                let pinned = b.clone().with_offset(rng.below(8) / b.alignment * b.alignment);
+            if below(rng, 5) == 0 {
+                let pinned = b.clone().with_offset(below(rng, 8) / b.alignment * b.alignment);
                 let mut all = buffers.clone();
                 all.push(pinned.clone());
                 if Problem::new(all, None).is_ok() {
@@ -187,21 +188,10 @@ fn random_problem(rng: &mut Rng, n: usize, size: u64, extras: bool) -> Problem {
     problem(buffers)
 }
 
-/// A tiny deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// Uniform on `0..n` from the shared generator (modulo: the same streams
+/// as when these tests were written).
+fn below(rng: &mut Rng, n: u64) -> u64 {
+    rng.next() % n
 }
 
 #[test]
