@@ -1,35 +1,27 @@
 //! Criterion benchmarks of the `exact` strategy: capacity mode on the
 //! MiniMalloc challenging instances it solves in well under a second, and
-//! minimise mode on a random 30-buffer problem.
+//! minimise mode on random 30-buffer problems beside `ilp` (the same
+//! problems, each proven optimal by both, so the ratio of the two times is
+//! the comparison).
+//!
+//! Run: `cargo bench --bench exact`.
+
+#[path = "../tests/common/random.rs"]
+mod random;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use random::Shape;
 use smemplan::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, Exact, ExactParams, Outcome};
+use smemplan::solve::ilp::Ilp;
 use smemplan::solve::{SolveOptions, Solver};
-use smemplan::{Buffer, Problem};
+use smemplan::Problem;
 use std::hint::black_box;
 
 fn challenging(name: &str) -> Problem {
     let path = format!("{}/../shared/benchmarks/minimalloc-challenging/{name}.1048576.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("benchmark instance");
     minimalloc::read_problem(&path, &text).expect("valid instance")
-}
-
-/// 30 buffers with lifetimes in 0..40 and sizes in 1..=64 (a fixed LCG).
-fn random30() -> Problem {
-    let mut x: u64 = 42;
-    let mut next = |n: u64| {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (x >> 33) % n
-    };
-    let buffers = (0..30)
-        .map(|i| {
-            let start = next(36);
-            let end = start + 1 + next(40 - start);
-            Buffer::new(format!("b{i}"), start, end, 1 + next(64))
-        })
-        .collect();
-    Problem::new(buffers, None).expect("valid")
 }
 
 fn capacity_mode(c: &mut Criterion) {
@@ -49,13 +41,20 @@ fn capacity_mode(c: &mut Criterion) {
 }
 
 fn minimise_mode(c: &mut Criterion) {
-    let problem = random30();
-    c.bench_function("exact/minimise-random30", |b| {
-        b.iter(|| {
-            let s = Exact::default().solve(black_box(&problem), &SolveOptions::default()).expect("solves");
-            assert!(s.optimal);
-        })
-    });
+    let problems: Vec<Problem> = (0..5).map(|seed| random::problem(seed, Shape::plain(30))).collect();
+    let mut group = c.benchmark_group("minimise-random30x5");
+    let solvers: [&dyn Solver; 2] = [&Exact::default(), &Ilp::default()];
+    for solver in solvers {
+        group.bench_function(solver.name(), |b| {
+            b.iter(|| {
+                for p in &problems {
+                    let s = solver.solve(black_box(p), &SolveOptions::default()).expect("solves");
+                    assert!(s.optimal);
+                }
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, capacity_mode, minimise_mode);
