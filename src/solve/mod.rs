@@ -72,7 +72,9 @@ pub enum Infeasibility {
     LiveBytes {
         /// The instant.
         instant: u64,
-        /// Bytes live then.
+        /// What the buffers live then need: their bytes, or more where
+        /// alignment or fixed buffers force padding
+        /// ([`interference::lower_bound`]).
         live_bytes: u64,
         /// The buffers live then.
         buffers: Vec<BufferId>,
