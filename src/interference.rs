@@ -50,14 +50,20 @@ fn sorted_events(problem: &Problem) -> Vec<(u64, bool, BufferId)> {
     ev
 }
 
-/// The least peak that the buffers live at one instant need, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The least peak some set of pairwise interfering buffers needs, and which.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LowerBound {
-    /// Max live bytes, raised to the highest fixed `offset + size` and to the
-    /// padding that alignments and fixed buffers force on a live set.
+    /// Max live bytes, raised to the highest fixed `offset + size`, to the
+    /// padding that alignments and fixed buffers force on a live set, and
+    /// to the weight of heavier cliques that lifetime holes create.
     pub bytes: u64,
-    /// An instant at which the live buffers need `bytes` (the first such one).
+    /// An instant at which the live buffers need `bytes` (the first such
+    /// one), unless `clique` is set.
     pub instant: u64,
+    /// When `bytes` comes from buffers that pairwise share live time but are
+    /// never all live at once (only lifetime holes allow that), those
+    /// buffers; otherwise empty.
+    pub clique: Vec<BufferId>,
 }
 
 /// Live sets with at most this many unfixed buffers get their exact
@@ -71,6 +77,15 @@ pub const STACKING_MAX_BUFFERS: usize = 12;
 /// buffers.
 const STACKING_WORK: u64 = 1 << 22;
 
+/// Most search nodes one [`lower_bound`] spends looking for heavy cliques
+/// through lifetime holes (a few milliseconds). Any clique found is a valid
+/// bound, so running out only leaves the bound weaker.
+const CLIQUE_WORK: u64 = 1 << 16;
+
+/// Problems with more interfering pairs than this skip the clique search:
+/// building the graph alone would cost more than the bound is worth.
+const CLIQUE_MAX_PAIRS: u64 = 1 << 20;
+
 /// The lower bound on the peak of any layout. The buffers live at one
 /// instant pairwise interfere, so they need at least their live bytes, which
 /// for interval lifetimes is the weight of the heaviest clique of the
@@ -80,22 +95,33 @@ const STACKING_WORK: u64 = 1 << 22;
 /// 8-aligned buffer above a 5-byte one starts at 8, and a free buffer
 /// cannot straddle a fixed one. Where that padding could matter, the live
 /// set's exact stacking height is computed ([`stacking_height`]).
+///
+/// Lifetime holes break the rule that pairwise interfering buffers are all
+/// live at one instant: `a` and `b` may meet before `b`'s hole, `b` and `c`
+/// after it, `a` and `c` in it, and still no two of them may share an
+/// address, so they need their sum. A bounded search for heavy cliques
+/// through the holes ([`CLIQUE_WORK`]) finds such sets; on random problems
+/// with holes the optimum is often well above max live bytes and usually
+/// equal to this bound.
 pub fn lower_bound(problem: &Problem) -> LowerBound {
     let mut best = LowerBound::default();
     for (t, bytes) in live_profile(problem) {
         if bytes > best.bytes {
-            best = LowerBound { bytes, instant: t };
+            best = LowerBound { bytes, instant: t, clique: Vec::new() };
         }
     }
     for b in problem.buffers() {
         if let Some(off) = b.offset {
             if off + b.size > best.bytes {
-                best = LowerBound { bytes: off + b.size, instant: b.lifetime.start };
+                best = LowerBound { bytes: off + b.size, instant: b.lifetime.start, clique: Vec::new() };
             }
         }
     }
     if problem.buffers().iter().any(|b| b.alignment > 1 || b.offset.is_some()) {
         raise_by_stacking(problem, &mut best);
+    }
+    if problem.buffers().iter().any(|b| !b.gaps.is_empty()) {
+        raise_by_cliques(problem, &mut best);
     }
     best
 }
@@ -147,11 +173,100 @@ fn raise_by_stacking(problem: &Problem, best: &mut LowerBound) {
                 work -= steps;
                 let height = stack.least_height();
                 if height > best.bytes {
-                    *best = LowerBound { bytes: height, instant: t };
+                    *best = LowerBound { bytes: height, instant: t, clique: Vec::new() };
                 }
             }
         }
     }
+}
+
+/// Raises `best` to the heaviest clique of the interference graph that a
+/// bounded branch and bound finds, counting its stacking height where it is
+/// small enough. Only cliques through a buffer with a hole can beat max live
+/// bytes (without holes, pairwise overlapping lifetimes share an instant),
+/// so the search starts from each such buffer, heaviest first, and grows a
+/// clique among its neighbours.
+fn raise_by_cliques(problem: &Problem, best: &mut LowerBound) {
+    if pairs_at_most(problem) > CLIQUE_MAX_PAIRS {
+        return;
+    }
+    let nb = Neighbours::new(problem);
+    let size = |id: BufferId| problem.buffer(id).size;
+    let mut search = CliqueSearch { nb: &nb, size: &size, work: CLIQUE_WORK, best: best.bytes, found: None };
+    let mut holed: Vec<BufferId> = problem.ids().filter(|&id| !problem.buffer(id).gaps.is_empty()).collect();
+    holed.sort_by_key(|&id| (std::cmp::Reverse(size(id)), id));
+    for h in holed {
+        let mut candidates: Vec<BufferId> = nb.of(h).to_vec();
+        candidates.sort_by_key(|&id| (std::cmp::Reverse(size(id)), id));
+        search.grow(&mut vec![h], size(h), &candidates);
+        if search.work == 0 {
+            break;
+        }
+    }
+    if let Some(clique) = search.found {
+        let mut bytes = search.best;
+        let free = clique.iter().filter(|&&id| problem.buffer(id).offset.is_none()).count();
+        if free <= STACKING_MAX_BUFFERS {
+            bytes = bytes.max(stacking_height(problem, &clique));
+        }
+        *best = LowerBound { bytes, instant: best.instant, clique };
+    }
+}
+
+/// A bounded branch and bound for a clique heavier than `best`.
+struct CliqueSearch<'a> {
+    nb: &'a Neighbours,
+    size: &'a dyn Fn(BufferId) -> u64,
+    /// Nodes left.
+    work: u64,
+    /// The weight to beat.
+    best: u64,
+    /// The heaviest clique found above the starting bound, sorted.
+    found: Option<Vec<BufferId>>,
+}
+
+impl CliqueSearch<'_> {
+    /// Extends `clique` (of weight `weight`) by `candidates`, each adjacent
+    /// to every member, heaviest first.
+    fn grow(&mut self, clique: &mut Vec<BufferId>, weight: u64, candidates: &[BufferId]) {
+        if weight > self.best {
+            self.best = weight;
+            let mut c = clique.clone();
+            c.sort_unstable();
+            self.found = Some(c);
+        }
+        let mut rest: u64 = candidates.iter().map(|&id| (self.size)(id)).sum();
+        for (k, &v) in candidates.iter().enumerate() {
+            // Even taking every remaining candidate cannot beat the best.
+            if weight + rest <= self.best || self.work == 0 {
+                return;
+            }
+            self.work -= 1;
+            rest -= (self.size)(v);
+            let next: Vec<BufferId> =
+                candidates[k + 1..].iter().copied().filter(|&u| self.nb.of(v).binary_search(&u).is_ok()).collect();
+            clique.push(v);
+            self.grow(clique, weight + (self.size)(v), &next);
+            clique.pop();
+        }
+    }
+}
+
+/// An upper bound on the number of interfering pairs, by one sweep without
+/// building them: pairs of overlapping segments (a pair meeting in several
+/// segments counts more than once). For deciding whether building the graph
+/// is affordable.
+pub fn pairs_at_most(problem: &Problem) -> u64 {
+    let (mut live, mut pairs) = (0u64, 0u64);
+    for (_, start, _) in sorted_events(problem) {
+        if start {
+            pairs = pairs.saturating_add(live);
+            live += 1;
+        } else {
+            live -= 1;
+        }
+    }
+    pairs
 }
 
 /// The least peak of the buffers `ids` stacked with no two sharing an
@@ -419,7 +534,7 @@ mod tests {
     #[test]
     fn lower_bound_is_max_live_bytes() {
         let p = example();
-        assert_eq!(lower_bound(&p), LowerBound { bytes: 10, instant: 2 });
+        assert_eq!(lower_bound(&p), LowerBound { bytes: 10, instant: 2, clique: vec![] });
         assert_eq!(live_profile(&p), vec![(0, 4), (1, 6), (2, 10), (3, 8), (5, 1), (6, 0)]);
         assert_eq!(live_at(&p, 2), vec![BufferId(1), BufferId(2)]);
     }
@@ -457,16 +572,16 @@ mod tests {
         let a = Buffer::new("a", 0, 2, 5).with_alignment(4);
         let b = Buffer::new("b", 0, 2, 5).with_alignment(4);
         let p = Problem::new(vec![a.clone(), b.clone()], None).unwrap();
-        assert_eq!(lower_bound(&p), LowerBound { bytes: 13, instant: 0 });
+        assert_eq!(lower_bound(&p), LowerBound { bytes: 13, instant: 0, clique: vec![] });
         let p = Problem::new(vec![a, b, Buffer::new("c", 1, 2, 3)], None).unwrap();
-        assert_eq!(lower_bound(&p), LowerBound { bytes: 13, instant: 1 });
+        assert_eq!(lower_bound(&p), LowerBound { bytes: 13, instant: 1, clique: vec![] });
     }
 
     #[test]
     fn a_free_buffer_cannot_straddle_a_fixed_one() {
         // Only 4 bytes below the fixed buffer: the 6-byte one goes above it.
         let p = Problem::new(vec![Buffer::new("f", 0, 4, 2).with_offset(4), Buffer::new("x", 2, 6, 6)], None).unwrap();
-        assert_eq!(lower_bound(&p), LowerBound { bytes: 12, instant: 2 });
+        assert_eq!(lower_bound(&p), LowerBound { bytes: 12, instant: 2, clique: vec![] });
     }
 
     #[test]
@@ -491,5 +606,20 @@ mod tests {
             assert_eq!(stacking_height(&p, &ids), optimum, "seed {seed}: {p:?}");
             assert_eq!(lower_bound(&p).bytes, optimum, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn holes_make_cliques_heavier_than_any_live_set() {
+        let p = crate::solve::fixtures::triangle();
+        assert_eq!(live_profile(&p).iter().map(|&(_, b)| b).max(), Some(2));
+        let lb = lower_bound(&p);
+        assert_eq!((lb.bytes, lb.clique), (3, p.ids().collect()));
+        // With alignment the clique's stacking height counts: b (4 bytes,
+        // 4-aligned) first, then the two 1-byte buffers.
+        let mut buffers = p.buffers().to_vec();
+        buffers[1] = buffers[1].clone().with_alignment(4);
+        buffers[1].size = 4;
+        let p = Problem::new(buffers, None).unwrap();
+        assert_eq!(lower_bound(&p).bytes, 6);
     }
 }

@@ -1,7 +1,7 @@
 //! The greedy strategies on MiniMalloc's eleven "challenging" instances
 //! (`../shared/benchmarks/minimalloc-challenging`): every layout passes the
-//! independent checker, and the best of the three strategies (what
-//! [`greedy::best`] returns) stays within 1.42 × the lower bound on each.
+//! independent checker, and the best of them (what [`greedy::best`]
+//! returns) stays within 1.41 × the lower bound on each.
 //!
 //! Run with `--nocapture` to see each strategy's peak / lower bound.
 
@@ -13,10 +13,10 @@ mod shared;
 use shared::shared_files;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
-const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
 /// The acceptance bound on the best greedy peak, as a multiple of the
-/// lower bound.
-const MAX_RATIO: f64 = 1.42;
+/// lower bound (measured: at most 1.4092, on I; `greedy-floor` is the
+/// best on eight of the eleven, at most 1.32 on those).
+const MAX_RATIO: f64 = 1.41;
 
 fn instances() -> Vec<(String, Problem)> {
     shared_files("benchmarks/minimalloc-challenging", "csv")
@@ -50,9 +50,9 @@ fn best_greedy_is_within_bound_on_every_challenging_instance() {
         assert_eq!(lb, documented_lower_bound(name), "{name}: lower bound");
         let mut row = format!("{name:<16}");
         let mut peaks = Vec::new();
-        for strategy in GREEDY {
-            let solver = solve::strategy(strategy).unwrap();
-            let solution = solve::run(&*solver, problem, &SolveOptions::default()).unwrap();
+        for solver in greedy::ALL {
+            let strategy = solver.name();
+            let solution = solve::run(solver, problem, &SolveOptions::default()).unwrap();
             let report = check::check(problem, &solution.layout.named(problem), None);
             assert!(report.is_valid(), "{name} {strategy}: {:?}", report.violations.first());
             assert_eq!(report.peak, solution.peak, "{name} {strategy}: reported peak");

@@ -123,7 +123,14 @@ mod tests {
             let short = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum - 1))).unwrap();
             assert!(check(&p, &short.layout.named(&p), None).is_valid(), "seed {seed}");
             assert!(
-                matches!(short.infeasible, Some(Infeasibility::LiveBytes { .. } | Infeasibility::Subproblem { .. })),
+                matches!(
+                    short.infeasible,
+                    Some(
+                        Infeasibility::LiveBytes { .. }
+                            | Infeasibility::Clique { .. }
+                            | Infeasibility::Subproblem { .. }
+                    )
+                ),
                 "seed {seed}: capacity {} below the optimum must be refuted",
                 optimum - 1
             );

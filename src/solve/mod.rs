@@ -17,6 +17,8 @@
 pub mod auto;
 pub mod brute;
 pub mod exact;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod greedy;
 pub mod ilp;
 
@@ -79,6 +81,16 @@ pub enum Infeasibility {
         /// The buffers live then.
         buffers: Vec<BufferId>,
     },
+    /// These buffers pairwise share live time, so no two may share an
+    /// address, and together they need `bytes` > capacity; lifetime holes
+    /// keep them from all being live at one instant.
+    Clique {
+        /// What they need: their bytes, or more where alignment or fixed
+        /// buffers force padding.
+        bytes: u64,
+        /// The buffers.
+        buffers: Vec<BufferId>,
+    },
     /// This independent sub-problem has no layout within the capacity
     /// (refuted by exhaustive search).
     Subproblem {
@@ -100,6 +112,11 @@ impl Infeasibility {
         match self {
             Infeasibility::LiveBytes { instant, live_bytes, buffers } => format!(
                 "at time {instant}, {} live buffers need {live_bytes} bytes > capacity {capacity}: {}",
+                buffers.len(),
+                names(buffers)
+            ),
+            Infeasibility::Clique { bytes, buffers } => format!(
+                "{} buffers pairwise live at common times (never all at once) need {bytes} bytes > capacity {capacity}: {}",
                 buffers.len(),
                 names(buffers)
             ),
@@ -219,6 +236,11 @@ pub const STRATEGIES: &[Strategy] = &[
         make: || Box::new(greedy::GreedyTime),
     },
     Strategy {
+        name: "greedy-floor",
+        summary: "a canonical search's dive without the search: the buffer that can go lowest, largest first",
+        make: || Box::new(greedy::GreedyFloor),
+    },
+    Strategy {
         name: "exact",
         summary: "branch and bound over canonical layouts (MiniMalloc-class), greedy fallback",
         make: || Box::new(exact::Exact::default()),
@@ -265,7 +287,7 @@ pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Re
     }
     if let Some(cap) = options.capacity_for(problem) {
         if solution.infeasible.is_none() && lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, lb));
+            solution.infeasible = Some(live_bytes_reason(problem, &lb));
         }
     }
     solution.seconds = started.elapsed().as_secs_f64();
@@ -275,12 +297,17 @@ pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Re
     Ok(solution)
 }
 
-/// The [`Infeasibility`] for a lower bound above the capacity.
-pub fn live_bytes_reason(problem: &Problem, lb: LowerBound) -> Infeasibility {
-    Infeasibility::LiveBytes {
-        instant: lb.instant,
-        live_bytes: lb.bytes,
-        buffers: interference::live_at(problem, lb.instant),
+/// The [`Infeasibility`] for a lower bound above the capacity: the live
+/// set at its instant, or its clique.
+pub fn live_bytes_reason(problem: &Problem, lb: &LowerBound) -> Infeasibility {
+    if lb.clique.is_empty() {
+        Infeasibility::LiveBytes {
+            instant: lb.instant,
+            live_bytes: lb.bytes,
+            buffers: interference::live_at(problem, lb.instant),
+        }
+    } else {
+        Infeasibility::Clique { bytes: lb.bytes, buffers: lb.clique.clone() }
     }
 }
 

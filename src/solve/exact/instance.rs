@@ -387,26 +387,6 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// An upper bound on the interfering pairs of `problem`, by a sweep over
-/// its live segments (`O(n log n)`, without listing the pairs): each segment
-/// meets at most the segments live when it starts.
-pub(super) fn pairs_at_most(problem: &Problem) -> u64 {
-    let mut events: Vec<(u64, bool)> =
-        problem.buffers().iter().flat_map(|b| b.segments().flat_map(|s| [(s.start, true), (s.end, false)])).collect();
-    // Ends before starts at equal times: half-open segments do not meet.
-    events.sort_unstable_by_key(|&(t, start)| (t, start));
-    let (mut live, mut pairs) = (0u64, 0u64);
-    for (_, start) in events {
-        if start {
-            pairs = pairs.saturating_add(live);
-            live += 1;
-        } else {
-            live -= 1;
-        }
-    }
-    pairs
-}
-
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a

@@ -276,7 +276,7 @@ pub fn solve_capacity_with_stats(
     let lb = interference::lower_bound(problem);
     let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
     if lb.bytes > capacity {
-        return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
+        return (Outcome::Infeasible(live_bytes_reason(problem, &lb)), stats);
     }
     let Some(prepared) = Prepared::new(problem, params, options) else {
         return (Outcome::Timeout, stats);
@@ -321,13 +321,13 @@ impl Solver for Exact {
 
     fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
         let lb = interference::lower_bound(problem);
-        let fallback = best_greedy(problem, options)?;
+        let fallback = greedy::best(problem, options)?.layout;
         let Some(cap) = options.capacity_for(problem) else {
             return Ok(minimise::minimise(problem, options, &self.params, fallback));
         };
         let mut solution = Solution::new(problem, fallback, lb.bytes, false);
         if lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, lb));
+            solution.infeasible = Some(live_bytes_reason(problem, &lb));
             return Ok(solution);
         }
         if solution.peak <= cap {
@@ -346,19 +346,6 @@ impl Solver for Exact {
         solution.stats = stats;
         Ok(solution)
     }
-}
-
-/// The lowest-peak layout of the greedy strategies (the first on ties).
-fn best_greedy(problem: &Problem, options: &SolveOptions) -> Result<Layout> {
-    let solvers: [&dyn Solver; 3] = [&greedy::GreedySize, &greedy::GreedyBreadth, &greedy::GreedyTime];
-    let mut best: Option<Solution> = None;
-    for solver in solvers {
-        let s = solver.solve(problem, options)?;
-        if best.as_ref().map_or(true, |b| s.peak < b.peak) {
-            best = Some(s);
-        }
-    }
-    Ok(best.map(|s| s.layout).unwrap_or_default())
 }
 
 /// Runs `f` with `threads` rayon workers (0: the global pool).
@@ -439,7 +426,7 @@ impl Prepared {
     /// [`MAX_PAIRS`] interfering pairs, or preparing them would not end
     /// before the deadline, or the options expire meanwhile.
     fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> Option<Self> {
-        let pairs = instance::pairs_at_most(problem);
+        let pairs = interference::pairs_at_most(problem);
         // Preparing costs on the order of a hundred nanoseconds a pair and
         // cannot stop half-way: don't start what the deadline cannot fit.
         let cost = Duration::from_nanos(pairs.saturating_mul(150));

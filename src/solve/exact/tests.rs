@@ -6,6 +6,7 @@ use super::*;
 use crate::check::check;
 use crate::generate::SplitMix64 as Rng;
 use crate::problem::{Buffer, Interval};
+use crate::solve::fixtures::{interlock, triangle};
 use crate::solve::{self, brute};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -38,57 +39,50 @@ fn ids(names: &[&str], p: &Problem) -> Vec<BufferId> {
     v
 }
 
-/// Three buffers whose live bytes never exceed 2, yet any layout needs 3:
-/// the gaps make each pair meet, so they form a triangle.
-///
-/// ```text
-///  time  2   3   4   5   6
-///  a     [===)···[=======)     gap [4, 5)
-///  b         [=======)
-///  c     [===)···[=======)     gap [3, 4)     a–c meet at 2, a–b at 3, b–c at 4
-/// ```
-fn triangle() -> Problem {
-    problem(vec![
-        Buffer::new("a", 2, 6, 1).with_gaps(vec![Interval::new(4, 5)]),
-        Buffer::new("b", 3, 5, 1),
-        Buffer::new("c", 2, 6, 1).with_gaps(vec![Interval::new(3, 4)]),
-    ])
+#[test]
+fn an_optimum_above_live_bytes_is_proven_by_search() {
+    let p = interlock();
+    assert_eq!(interference::lower_bound(&p).bytes, 16);
+    let outcome = solve_capacity(&p, 17, &one_thread(), &ExactParams::default());
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
+    let Outcome::Feasible(layout) = solve_capacity(&p, 18, &one_thread(), &ExactParams::default()) else {
+        panic!("capacity 18 fits");
+    };
+    valid(&p, &layout, Some(18));
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!((s.peak, s.optimal, s.lower_bound), (18, true, 18));
 }
 
 #[test]
-fn infeasible_tricky_is_refuted_by_search_not_live_bytes() {
-    let p = triangle();
-    assert_eq!(interference::lower_bound(&p).bytes, 2);
-    let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
-    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
-    let Outcome::Feasible(layout) = solve_capacity(&p, 3, &one_thread(), &ExactParams::default()) else {
-        panic!("capacity 3 fits");
+fn capacity_below_live_bytes_names_the_instant() {
+    let p = interlock();
+    let outcome = solve_capacity(&p, 15, &one_thread(), &ExactParams::default());
+    let Outcome::Infeasible(Infeasibility::LiveBytes { instant, live_bytes, buffers }) = outcome else {
+        panic!("expected a live-bytes refutation, got {outcome:?}");
     };
-    valid(&p, &layout, Some(3));
+    assert_eq!((instant, live_bytes), (1, 16));
+    assert_eq!(buffers, ids(&["b2", "b7"], &p));
+}
+
+#[test]
+fn a_triangle_through_holes_is_refuted_by_its_clique() {
+    let p = triangle();
+    let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
+    let clique = ids(&["a", "b", "c"], &p);
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Clique { bytes: 3, buffers: clique }));
     let s = minimum(&p, ExactParams::default());
     assert_eq!((s.peak, s.optimal, s.lower_bound), (3, true, 3));
 }
 
 #[test]
-fn capacity_below_live_bytes_names_the_instant() {
-    let p = triangle();
-    let outcome = solve_capacity(&p, 1, &one_thread(), &ExactParams::default());
-    let Outcome::Infeasible(Infeasibility::LiveBytes { live_bytes, buffers, .. }) = outcome else {
-        panic!("expected a live-bytes refutation, got {outcome:?}");
-    };
-    assert_eq!(live_bytes, 2);
-    assert_eq!(buffers.len(), 2);
-}
-
-#[test]
 fn solver_reports_a_refuted_capacity_and_a_valid_fallback() {
-    let p = triangle();
-    let s = solve::run(&Exact::default(), &p, &one_thread().with_capacity(Some(2))).unwrap();
+    let p = interlock();
+    let s = solve::run(&Exact::default(), &p, &one_thread().with_capacity(Some(17))).unwrap();
     valid(&p, &s.layout, None);
     assert!(matches!(s.infeasible, Some(Infeasibility::Subproblem { .. })));
-    assert!(!s.fits(Some(2)));
-    assert_eq!(s.lower_bound, 3, "the refutation proves peak >= 3");
-    assert!(s.optimal, "the fallback's peak 3 meets the proven bound");
+    assert!(!s.fits(Some(17)));
+    assert_eq!(s.lower_bound, 18, "the refutation proves peak >= 18");
+    assert_eq!(s.optimal, s.peak == 18, "optimal exactly when the fallback meets the proven bound");
 }
 
 #[test]
@@ -145,16 +139,17 @@ fn fixed_offsets_are_kept_and_packed_around() {
 
 #[test]
 fn independent_parts_are_searched_and_refuted_separately() {
-    // The triangle (times 2..6) and an easy pair (times 10..14) never meet:
-    // capacity 2 fails only because of the triangle, and says so.
-    let mut buffers = triangle().buffers().to_vec();
+    // The interlock (times 1..8) and an easy pair (times 10..14) never
+    // meet: capacity 17 fails only because of the interlock, and says so.
+    let mut buffers = interlock().buffers().to_vec();
     buffers.push(Buffer::new("d", 10, 14, 1));
     buffers.push(Buffer::new("e", 12, 14, 1));
     let p = problem(buffers);
-    let outcome = solve_capacity(&p, 2, &one_thread(), &ExactParams::default());
-    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: ids(&["a", "b", "c"], &p) }));
+    let outcome = solve_capacity(&p, 17, &one_thread(), &ExactParams::default());
+    let interlocked: Vec<BufferId> = p.ids().take(8).collect();
+    assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: interlocked }));
     let undivided = ExactParams { decompose: false, ..ExactParams::default() };
-    let outcome = solve_capacity(&p, 2, &one_thread(), &undivided);
+    let outcome = solve_capacity(&p, 17, &one_thread(), &undivided);
     assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
 }
 

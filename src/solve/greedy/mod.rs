@@ -12,6 +12,8 @@
 //! |                  | unplaced live buffers by size descending (TFLite;  |       |
 //! |                  | instants of equal live bytes taken together)       |       |
 //! | `greedy-time`    | lifetime start ascending (a stack/bump allocator)  | first |
+//! | `greedy-floor`   | a canonical search's dive: the buffer that can go  | first |
+//! |                  | lowest, largest first (see [`floor`])              |       |
 //!
 //! A fit looks at the address ranges of the placed neighbours and at the
 //! free holes between them. *First fit* takes the lowest hole that holds the
@@ -53,6 +55,9 @@
 //! [`Error::Overflow`]); a placement is never higher than its neighbours'
 //! top, so any layout fits in what [`Problem::new`] already checked.
 
+mod floor;
+
+pub use self::floor::GreedyFloor;
 use super::{align_up, Solution, SolveOptions, Solver};
 use crate::error::{Error, Result};
 use crate::interference;
@@ -121,27 +126,31 @@ impl Solver for GreedyTime {
     }
 }
 
-/// Runs the three greedy strategies and keeps the smallest peak (ties go to
-/// the first of `greedy-size`, `greedy-breadth`, `greedy-time`), through
-/// [`super::run`] so the answer carries its lower bound, infeasibility
-/// reason, time and the winning strategy in `stats.winner`.
+/// The greedy strategies [`best`] runs, in order of preference on ties.
+pub const ALL: [&(dyn Solver + Sync); 4] = [&GreedySize, &GreedyBreadth, &GreedyTime, &GreedyFloor];
+
+/// Runs every greedy strategy ([`ALL`]) and keeps the smallest peak (ties go
+/// to the earlier one), through [`super::run`] so the answer carries its
+/// lower bound, infeasibility reason, time and the winning strategy in
+/// `stats.winner`.
 ///
-/// Meant as an upper bound or fallback for the searching solvers. The three
-/// run in parallel on rayon's pool unless `options.threads == 1`.
+/// Meant as an upper bound or fallback for the searching solvers. They run
+/// in parallel on rayon's pool unless `options.threads == 1`.
 pub fn best(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    use rayon::prelude::*;
     let started = std::time::Instant::now();
-    let one = |solver: &dyn Solver| super::run(solver, problem, options);
-    let (size, (breadth, time)) = if options.threads == 1 {
-        (one(&GreedySize), (one(&GreedyBreadth), one(&GreedyTime)))
-    } else {
-        rayon::join(|| one(&GreedySize), || rayon::join(|| one(&GreedyBreadth), || one(&GreedyTime)))
-    };
-    let mut winner = size?;
-    for other in [breadth?, time?] {
-        if other.peak < winner.peak {
-            winner = other;
+    let one = |solver: &&(dyn Solver + Sync)| super::run(*solver, problem, options);
+    let all: Vec<Result<Solution>> =
+        if options.threads == 1 { ALL.iter().map(one).collect() } else { ALL.par_iter().map(one).collect() };
+    let mut winner: Option<Solution> = None;
+    for s in all {
+        let s = s?;
+        if winner.as_ref().is_none_or(|w| s.peak < w.peak) {
+            winner = Some(s);
         }
     }
+    // `ALL` is not empty.
+    let mut winner = winner.expect("at least one greedy strategy");
     winner.seconds = started.elapsed().as_secs_f64();
     Ok(winner)
 }
