@@ -11,12 +11,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use smemplan::generate::{generate, GenOptions};
-use smemplan::solve::{self, SolveOptions};
+use smemplan::solve::{self, greedy, SolveOptions};
 use smemplan::{check, format::minimalloc, Problem};
 use std::hint::black_box;
 use std::time::Duration;
 
-const GREEDY: [&str; 3] = ["greedy-size", "greedy-breadth", "greedy-time"];
 const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
 
 fn plan(strategy: &str, problem: &Problem) -> u64 {
@@ -59,7 +58,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("greedy/100k");
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(big.len() as u64));
-    for strategy in GREEDY {
+    for strategy in greedy::ALL.map(|s| s.name()) {
         verify("100k", strategy, &big);
         group.bench_function(strategy, |b| b.iter(|| plan(strategy, black_box(&big))));
     }
@@ -80,7 +79,7 @@ fn benches(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat).sample_size(30);
     group.warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
     for (name, problem) in challenging() {
-        for strategy in GREEDY {
+        for strategy in greedy::ALL.map(|s| s.name()) {
             verify(&name, strategy, &problem);
             group.bench_with_input(BenchmarkId::new(strategy, &name), &problem, |b, p| b.iter(|| plan(strategy, p)));
         }

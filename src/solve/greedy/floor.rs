@@ -24,8 +24,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Problems with more interfering pairs than this (the dive keeps the
-/// interference graph, `O(E)` memory) get the size order instead.
-pub const MAX_PAIRS: u64 = 1 << 24;
+/// interference graph, 8 bytes a pair) get the size order instead.
+pub const MAX_PAIRS: u64 = 1 << 22;
 
 /// The floor-first greedy (see the module docs).
 pub struct GreedyFloor;
