@@ -40,7 +40,7 @@ struct Case {
 impl Case {
     fn new(seed: u64, buffers: usize, max_size: u64, features: u8) -> Self {
         let on = |bit: u8| buffers <= FEATURES_MAX && features & bit != 0;
-        let shape = Shape { buffers, max_size, gaps: on(1), alignment: on(2), fixed: on(4) };
+        let shape = Shape { max_size, gaps: on(1), alignment: on(2), fixed: on(4), ..Shape::plain(buffers) };
         Case { seed, shape }
     }
 }
