@@ -97,14 +97,15 @@ fn thirty_buffers_are_proven_optimal() {
 
 #[test]
 fn a_hard_problem_returns_in_time_with_a_valid_layout() {
-    // 24 buffers with holes, alignments and fixed offsets whose optimum
-    // microlp does not prove within a minute.
-    let shape = Shape { gaps: true, alignment: true, fixed: true, ..Shape::plain(24) };
-    let p = random::problem(2, shape);
+    // 30 buffers with holes, alignments and fixed offsets whose optimum
+    // neither `ilp` nor `exact` proves within a second (measured).
+    let shape = Shape { gaps: true, alignment: true, fixed: true, ..Shape::plain(30) };
+    let p = random::problem(17, shape);
     let limit = Duration::from_millis(300);
     let started = Instant::now();
     let s = solve(Ilp::default(), &p, &SolveOptions::default().with_time_limit(limit)).unwrap();
     let took = started.elapsed();
-    assert!(took < limit + Duration::from_millis(500), "{took:?}");
+    assert!(took <= limit + limit / 10 + Duration::from_millis(100), "{took:?}");
+    assert!(!s.optimal, "the problem is no longer hard: find another");
     assert!(s.lower_bound <= s.peak);
 }
