@@ -29,11 +29,8 @@ pub struct Args {
 
 /// Runs `smemplan check`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let problem = load_problem(&args.instance)?;
-    let offsets = load_offsets(&args.solution)?;
-    let report = check_offsets(&problem, &offsets, args.capacity);
+    let Checked { problem, report, .. } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     if !report.is_valid() {
-        write_violations(out, &args.solution, &offsets, &report)?;
         return Ok(Outcome::Rejected);
     }
     let lb = interference::lower_bound(&problem).bytes;
@@ -46,15 +43,38 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// An instance, a solution's `(id, offset, line)` rows, and the checker's
+/// verdict on them.
+pub struct Checked {
+    /// The instance.
+    pub problem: Problem,
+    /// The solution's rows, with the line each came from.
+    pub offsets: Vec<(String, u64, usize)>,
+    /// The checker's verdict.
+    pub report: Report,
+}
+
+/// Reads both files and checks the solution (against `capacity` too, if
+/// given); when it is invalid, its violations are already written to `out`.
+pub fn load_and_check(instance: &Path, solution: &Path, capacity: Option<u64>, out: &mut dyn Write) -> Result<Checked> {
+    let problem = load_problem(instance)?;
+    let offsets = load_offsets(solution)?;
+    let report = check_offsets(&problem, &offsets, capacity);
+    if !report.is_valid() {
+        write_violations(out, solution, &offsets, &report)?;
+    }
+    Ok(Checked { problem, offsets, report })
+}
+
 /// Runs the independent checker on `(id, offset, line)` rows.
-pub fn check_offsets(problem: &Problem, offsets: &[(String, u64, usize)], capacity: Option<u64>) -> Report {
+fn check_offsets(problem: &Problem, offsets: &[(String, u64, usize)], capacity: Option<u64>) -> Report {
     let pairs: Vec<(&str, u64)> = offsets.iter().map(|(id, off, _)| (id.as_str(), *off)).collect();
     checker::check(problem, &pairs, capacity)
 }
 
 /// Prints each violation as `SOLUTION:LINE: message` (the line of the buffer
 /// it names, when the solution has one), then a count.
-pub fn write_violations(
+fn write_violations(
     out: &mut dyn Write,
     solution: &Path,
     offsets: &[(String, u64, usize)],

@@ -6,9 +6,9 @@
 //! exit status is then 1. A solution that misses, repeats or invents
 //! buffers cannot be drawn: nothing is written.
 
-use super::check::{check_offsets, write_violations};
+use super::check::{load_and_check, Checked};
 use super::output::Staged;
-use super::{load_offsets, load_problem, Outcome};
+use super::Outcome;
 use anyhow::{bail, Result};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::{interference, Layout, Problem};
@@ -35,12 +35,7 @@ pub struct Args {
 
 /// Runs `smemplan plot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let problem = load_problem(&args.instance)?;
-    let offsets = load_offsets(&args.solution)?;
-    let report = check_offsets(&problem, &offsets, args.capacity);
-    if !report.is_valid() {
-        write_violations(out, &args.solution, &offsets, &report)?;
-    }
+    let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
         bail!(
             "`{}` does not give exactly one offset to each buffer of `{}`",
