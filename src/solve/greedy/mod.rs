@@ -129,19 +129,27 @@ impl Solver for GreedyTime {
 /// The greedy strategies [`best`] runs, in order of preference on ties.
 pub const ALL: [&(dyn Solver + Sync); 4] = [&GreedySize, &GreedyBreadth, &GreedyTime, &GreedyFloor];
 
+/// Fewest buffers for which [`best`] runs the strategies in parallel.
+pub const PARALLEL_MIN_BUFFERS: usize = 1000;
+
 /// Runs every greedy strategy ([`ALL`]) and keeps the smallest peak (ties go
 /// to the earlier one), through [`super::run`] so the answer carries its
 /// lower bound, infeasibility reason, time and the winning strategy in
 /// `stats.winner`.
 ///
 /// Meant as an upper bound or fallback for the searching solvers. They run
-/// in parallel on rayon's pool unless `options.threads == 1`.
+/// in parallel on rayon's pool unless `options.threads == 1` or the problem
+/// has fewer than [`PARALLEL_MIN_BUFFERS`] buffers (where waking the pool
+/// costs more than it saves).
 pub fn best(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     use rayon::prelude::*;
     let started = std::time::Instant::now();
     let one = |solver: &&(dyn Solver + Sync)| super::run(*solver, problem, options);
-    let all: Vec<Result<Solution>> =
-        if options.threads == 1 { ALL.iter().map(one).collect() } else { ALL.par_iter().map(one).collect() };
+    let all: Vec<Result<Solution>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
+        ALL.iter().map(one).collect()
+    } else {
+        ALL.par_iter().map(one).collect()
+    };
     let mut winner: Option<Solution> = None;
     for s in all {
         let s = s?;
