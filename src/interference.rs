@@ -77,14 +77,15 @@ pub const STACKING_MAX_BUFFERS: usize = 12;
 /// buffers.
 const STACKING_WORK: u64 = 1 << 22;
 
-/// Most search nodes one [`lower_bound`] spends looking for heavy cliques
-/// through lifetime holes (a few milliseconds). Any clique found is a valid
-/// bound, so running out only leaves the bound weaker.
-const CLIQUE_WORK: u64 = 1 << 16;
+/// Most work one [`lower_bound`] spends looking for heavy cliques through
+/// lifetime holes, in candidates scanned (a few milliseconds). Any clique
+/// found is a valid bound, so running out only leaves the bound weaker.
+const CLIQUE_WORK: u64 = 1 << 20;
 
 /// Problems with more interfering pairs than this skip the clique search:
-/// building the graph alone would cost more than the bound is worth.
-const CLIQUE_MAX_PAIRS: u64 = 1 << 20;
+/// building the graph alone would cost more than the bound is worth (the
+/// bound is computed by every solver's answer).
+const CLIQUE_MAX_PAIRS: u64 = 1 << 18;
 
 /// The lower bound on the peak of any layout. The buffers live at one
 /// instant pairwise interfere, so they need at least their live bytes, which
@@ -103,7 +104,13 @@ const CLIQUE_MAX_PAIRS: u64 = 1 << 20;
 /// through the holes ([`CLIQUE_WORK`]) finds such sets; on random problems
 /// with holes the optimum is often well above max live bytes and usually
 /// equal to this bound.
+///
+/// Computed once per problem and kept with it: every solver's answer asks.
 pub fn lower_bound(problem: &Problem) -> LowerBound {
+    problem.cached_lower_bound(|| compute_lower_bound(problem)).clone()
+}
+
+fn compute_lower_bound(problem: &Problem) -> LowerBound {
     let mut best = LowerBound::default();
     for (t, bytes) in live_profile(problem) {
         if bytes > best.bytes {
@@ -164,17 +171,25 @@ fn raise_by_stacking(problem: &Problem, best: &mut LowerBound) {
         // Only a set that just grew can be maximal; a fixed buffer can force
         // any amount of padding, alignment at most `slack`.
         let could_rise = fixed > 0 || bytes.saturating_add(slack) > best.bytes;
-        let steps = (free as u64) << free;
-        if started && free <= STACKING_MAX_BUFFERS && could_rise && steps <= work {
-            let stack = Stack::new(problem, live.iter().copied());
-            // A stacking in one order is an upper bound: when it is no
-            // higher than the bound already, the best one is not either.
-            if stack.in_order() > best.bytes {
-                work -= steps;
-                let height = stack.least_height();
-                if height > best.bytes {
-                    *best = LowerBound { bytes: height, instant: t, clique: Vec::new() };
-                }
+        if !(started && free <= STACKING_MAX_BUFFERS && could_rise) {
+            continue;
+        }
+        // Every fit scans the fixed buffers: charge them to the work too.
+        let per_fit = fixed as u64 + 1;
+        let look = live.len() as u64 + free as u64 * per_fit;
+        let steps = ((free as u64) << free) * per_fit;
+        if look + steps > work {
+            continue;
+        }
+        work -= look;
+        let stack = Stack::new(problem, live.iter().copied());
+        // A stacking in one order is an upper bound: when it is no higher
+        // than the bound already, the best one is not either.
+        if stack.in_order() > best.bytes {
+            work -= steps;
+            let height = stack.least_height();
+            if height > best.bytes {
+                *best = LowerBound { bytes: height, instant: t, clique: Vec::new() };
             }
         }
     }
@@ -217,7 +232,7 @@ fn raise_by_cliques(problem: &Problem, best: &mut LowerBound) {
 struct CliqueSearch<'a> {
     nb: &'a Neighbours,
     size: &'a dyn Fn(BufferId) -> u64,
-    /// Nodes left.
+    /// Candidates it may still scan.
     work: u64,
     /// The weight to beat.
     best: u64,
@@ -241,7 +256,7 @@ impl CliqueSearch<'_> {
             if weight + rest <= self.best || self.work == 0 {
                 return;
             }
-            self.work -= 1;
+            self.work = self.work.saturating_sub((candidates.len() - k) as u64);
             rest -= (self.size)(v);
             let next: Vec<BufferId> =
                 candidates[k + 1..].iter().copied().filter(|&u| self.nb.of(v).binary_search(&u).is_ok()).collect();
