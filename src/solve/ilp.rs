@@ -68,7 +68,7 @@
 //! unsolved then keeps its best layout so far (`optimal: false`).
 //! Cancellation cannot interrupt a model already in the solver.
 
-use super::{exact, greedy, live_bytes_reason, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use super::{exact, greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::interference;
@@ -87,11 +87,6 @@ use std::time::{Duration, Instant};
 /// sub-problems that need a model count: one that a greedy layout already
 /// solves is never refused.
 pub const MAX_PAIRS: usize = 1500;
-
-/// Most work for the local search that sets the upper bound before any model
-/// is built ([`Ilp::polish`]), in evaluated orders times buffers (about 0.1 s
-/// for 30 buffers).
-pub const POLISH_WORK: usize = 1_000_000;
 
 /// Longest the canonical dive for a layout at the target may take before
 /// polishing (`Group::dive`); it usually needs a millisecond or nothing.
@@ -165,85 +160,15 @@ impl Group {
         Ok(Group { ids, sub, best, best_peak, lower, pairs, unit })
     }
 
-    /// Improves the best layout by iterated local search over placement
-    /// orders, until its peak is at most `good_enough` or the work budget
-    /// ([`POLISH_WORK`]) or the deadline runs out. An order is scored by
-    /// [`greedy::first_fit`]'s layout: its peak, then the area above the
-    /// max-live bound (so that moves which lower some buffers count on a
-    /// flat peak). One pass tries moving every buffer to every earlier
-    /// place and keeps improvements; a local optimum is left by swapping a
-    /// few random pairs of the best order. The random stream is fixed, so
-    /// results repeat.
-    ///
-    /// This is the upper bound the model starts from: the better it is,
-    /// the smaller the model's `top` and big-M constants, and on most random
-    /// instances it reaches the lower bound, which leaves no model to solve.
+    /// Improves the best layout by local search ([`local::polish`]) until
+    /// its peak is at most `good_enough`. This is the upper bound the model
+    /// starts from: the better it is, the smaller the model's `top` and
+    /// big-M constants, and on most random instances it reaches the lower
+    /// bound, which leaves no model to solve.
     fn polish(&mut self, good_enough: u64, options: &SolveOptions) -> Result<()> {
-        let (sub, lower) = (&self.sub, self.lower);
-        let n = sub.len();
-        let score = |order: &[BufferId]| -> Result<(u64, u64, Layout)> {
-            let layout = greedy::first_fit(sub, order)?;
-            let excess = sub
-                .buffers()
-                .iter()
-                .zip(&layout.offsets)
-                .map(|(b, &o)| (o + b.size).saturating_sub(lower).saturating_mul(b.lifetime.len()))
-                .fold(0u64, u64::saturating_add);
-            Ok((layout.peak(sub), excess, layout))
-        };
-        let mut order: Vec<BufferId> = sub.ids().collect();
-        order.sort_by_key(|&id| (self.best.offset(id), id));
-        let mut best = score(&order)?;
-        let mut best_order = order.clone();
-        let mut trial = order.clone();
-        // About forty passes for small groups; less for large ones, whose
-        // every evaluation costs more.
-        let mut budget = (40 * n * n).min(POLISH_WORK / n.max(1));
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
-        'search: while best.0 > good_enough && budget > 0 && !options.expired() {
-            let mut current = score(&order)?;
-            let mut improved = true;
-            while improved {
-                improved = false;
-                'pass: for i in 1..n {
-                    for j in 0..i {
-                        trial.copy_from_slice(&order);
-                        trial[j..=i].rotate_right(1);
-                        let s = score(&trial)?;
-                        budget = budget.saturating_sub(1);
-                        if (s.0, s.1) < (current.0, current.1) {
-                            order.copy_from_slice(&trial);
-                            current = s;
-                            improved = true;
-                        }
-                        if current.0 <= good_enough || budget == 0 {
-                            break 'pass;
-                        }
-                    }
-                }
-                if budget == 0 || options.expired() {
-                    break;
-                }
-            }
-            if (current.0, current.1) < (best.0, best.1) {
-                best = current;
-                best_order.copy_from_slice(&order);
-            }
-            if best.0 <= good_enough || budget == 0 || n < 2 {
-                break 'search;
-            }
-            order.copy_from_slice(&best_order);
-            for _ in 0..3 {
-                // xorshift64: a fixed stream, so runs repeat.
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let (a, b) = ((rng % n as u64) as usize, ((rng >> 32) % n as u64) as usize);
-                order.swap(a, b);
-            }
-        }
-        if best.0 < self.best_peak {
-            (self.best_peak, self.best) = (best.0, best.2);
+        if let Some(layout) = local::polish(&self.sub, &self.best, self.lower, good_enough, options)? {
+            self.best_peak = layout.peak(&self.sub);
+            self.best = layout;
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ pub mod exact;
 pub(crate) mod fixtures;
 pub mod greedy;
 pub mod ilp;
+pub mod local;
 
 use crate::error::{Error, Result};
 use crate::interference::{self, LowerBound};

@@ -133,7 +133,12 @@ impl<'a> State<'a> {
         let mut step = self.step_for_gap();
         let mut limit = IMPROVE_ROUNDS;
         let mut improve = self.improve(step, limit);
+        let mut rounds = 0;
         loop {
+            if self.params.round_limit.is_some_and(|l| rounds >= l) {
+                break;
+            }
+            rounds += 1;
             let mut all: Vec<&mut Attempt> = prove.iter_mut().collect();
             all.extend(improve.iter_mut().flat_map(|i| i.race.iter_mut()));
             let steps = round(all, &mut self.store, self.params.round_nodes, stop);

@@ -86,7 +86,7 @@ mod search;
 
 use self::instance::Instance;
 use self::search::{Search, Step};
-use super::{greedy, live_bytes_reason, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
 use crate::error::Result;
 use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
@@ -142,6 +142,10 @@ pub struct ExactParams {
     pub shakers: usize,
     /// Nodes each search advances per lockstep round.
     pub round_nodes: u64,
+    /// Stop after this many lockstep rounds, as if the deadline had passed
+    /// (`None`: no limit). A limit by rounds, unlike one by time, keeps the
+    /// answer deterministic.
+    pub round_limit: Option<u64>,
 }
 
 impl Default for ExactParams {
@@ -161,6 +165,7 @@ impl Default for ExactParams {
             variants: 2,
             shakers: 3,
             round_nodes: 4096,
+            round_limit: None,
         }
     }
 }
@@ -285,15 +290,17 @@ pub fn solve_capacity_with_stats(
     let mut attempts: Vec<Attempt> = Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
     let mut store = Store::new(&prepared);
+    let mut rounds = 0;
     let outcome = with_pool(options.threads, || loop {
         let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
+        rounds += 1;
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
             break match steps[i] {
                 Step::Found => Outcome::Feasible(attempts[i].layout()),
                 _ => Outcome::Infeasible(attempts[i].refuted()),
             };
         }
-        if steps.contains(&Step::Stopped) {
+        if steps.contains(&Step::Stopped) || params.round_limit.is_some_and(|l| rounds >= l) {
             break Outcome::Timeout;
         }
     });
@@ -320,18 +327,60 @@ impl Solver for Exact {
     }
 
     fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-        let lb = interference::lower_bound(problem);
         let fallback = greedy::best(problem, options)?.layout;
+        if problem.len() > POLISH_MAX_BUFFERS || options.expired() {
+            return Ok(self.search_from(problem, options, fallback));
+        }
+        // Small problems: search briefly, and if that settles nothing, let
+        // the local search improve the layout before searching again. The
+        // search is deterministic, so the second run repeats the first one's
+        // work (at most `POLISH_AFTER_ROUNDS`) before going further.
+        let brief = Exact { params: ExactParams { round_limit: Some(POLISH_AFTER_ROUNDS), ..self.params } };
+        let first = brief.search_from(problem, options, fallback);
+        let capacity = options.capacity_for(problem);
+        let settled = first.optimal || first.infeasible.is_some() || (capacity.is_some() && first.fits(capacity));
+        if settled || options.expired() {
+            return Ok(first);
+        }
+        let lb = interference::lower_bound(problem).bytes;
+        let target = capacity.unwrap_or(lb);
+        let start = match local::polish(problem, &first.layout, lb, target, options)? {
+            Some(better) => better,
+            None => first.layout,
+        };
+        let mut solution = self.search_from(problem, options, start);
+        solution.stats.nodes += first.stats.nodes;
+        solution.stats.backtracks += first.stats.backtracks;
+        solution.stats.attempts += first.stats.attempts;
+        Ok(solution)
+    }
+}
+
+/// Problems of at most this many buffers get the local search
+/// ([`local::polish`], at most about 0.1 s) when a first search settles
+/// nothing within [`POLISH_AFTER_ROUNDS`]: on rare random problems of a few
+/// dozen buffers every lane wanders for a second while the local search
+/// reaches the lower bound in milliseconds.
+pub const POLISH_MAX_BUFFERS: usize = 64;
+
+/// Lockstep rounds the first search of a small problem gets before the
+/// local search has its turn (about 0.1 s on 30 buffers).
+pub const POLISH_AFTER_ROUNDS: u64 = 24;
+
+impl Exact {
+    /// The search in either mode, from the valid layout `fallback`.
+    fn search_from(&self, problem: &Problem, options: &SolveOptions, fallback: Layout) -> Solution {
+        let lb = interference::lower_bound(problem);
         let Some(cap) = options.capacity_for(problem) else {
-            return Ok(minimise::minimise(problem, options, &self.params, fallback));
+            return minimise::minimise(problem, options, &self.params, fallback);
         };
         let mut solution = Solution::new(problem, fallback, lb.bytes, false);
         if lb.bytes > cap {
             solution.infeasible = Some(live_bytes_reason(problem, &lb));
-            return Ok(solution);
+            return solution;
         }
         if solution.peak <= cap {
-            return Ok(solution);
+            return solution;
         }
         let (outcome, stats) = solve_capacity_with_stats(problem, cap, options, &self.params);
         match outcome {
@@ -344,7 +393,7 @@ impl Solver for Exact {
             Outcome::Timeout => {}
         }
         solution.stats = stats;
-        Ok(solution)
+        solution
     }
 }
 
