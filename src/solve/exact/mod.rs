@@ -34,9 +34,12 @@
 //! [`ExactParams`], all on by default; a test checks every combination
 //! against exhaustive search:
 //!
-//! * **floor first**: branch only on buffers at the floor (exact when
+//! * **floor first**: branch only on buffers at the floor (applied when
 //!   nothing is fixed and alignment never pads; otherwise every buffer with
-//!   `min` at or above the last placement is a candidate, in order of `min`);
+//!   `min` at or above the last placement is a candidate, in order of `min`).
+//!   It finds layouts fast but is not complete (see `Lane::Complete`): an
+//!   exhausted floor-first tree proves nothing, and refutations come from a
+//!   lane without it;
 //! * **section branching**: branch on who covers one floor section (the
 //!   most constrained), or that nobody does, which forbids its candidates
 //!   there;
@@ -62,8 +65,9 @@
 //!
 //! A search keeps its own stack, so it can stop after a budget of nodes and
 //! go on later. For one capacity, the [`VARIANTS`] (candidate orders and
-//! branching rules) and a few *shaker* lanes (restarts on a Luby schedule,
-//! each run in a freshly shaken order) advance in lockstep rounds of
+//! branching rules), a few *shaker* lanes (restarts on a Luby schedule,
+//! each run in a freshly shaken order) and, with floor first, one complete
+//! lane without it (the one that can refute) advance in lockstep rounds of
 //! [`ExactParams::round_nodes`] nodes, in parallel on rayon. Between rounds,
 //! results are read in a fixed order and solved sub-problems are shared, so
 //! the answer depends on node counts, never on thread timing (only a
@@ -97,8 +101,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExactParams {
     /// Branch only on the buffers whose `min` is the floor of the partial
-    /// layout. Applied only to sub-problems where it is exact: no fixed
-    /// offsets, and every size a multiple of the largest alignment.
+    /// layout. Applied only to sub-problems with no fixed offsets and every
+    /// size a multiple of the largest alignment. Not complete: with it on,
+    /// every race also runs a lane without it, whose refutations are the
+    /// only ones trusted.
     pub floor_first: bool,
     /// With `floor_first`: branch on which buffer covers the section at the
     /// floor that the fewest candidates cover, or that none does, instead of
@@ -520,6 +526,15 @@ enum Lane {
     /// with the next variant in a freshly shaken order; lane `k` has its
     /// own seeds and shakes ranks by up to `n / 2^k`.
     Shaker(u64),
+    /// The first variant without floor first, to the end: the lane whose
+    /// refutations are proofs. Floor first is not complete: a buffer `y` at
+    /// the floor in one section may belong on top of a neighbour `z` that
+    /// rests higher up in another section, a layout that a search placing
+    /// only at the floor never builds (found by a quickcheck run: a plain
+    /// 16-buffer problem refuted at 3210 bytes that `ilp` laid out in 3210).
+    /// So floor-first lanes only find layouts, and an exhausted floor-first
+    /// tree ([`Step::Exhausted`]) concludes nothing.
+    Complete,
 }
 
 /// Nodes of the shortest shaker run.
@@ -576,7 +591,9 @@ impl<'a> Attempt<'a> {
     fn race(prepared: &'a Prepared, cap: u64, params: &ExactParams) -> Vec<Attempt<'a>> {
         let fixed = VARIANTS[..params.variant_count()].iter().map(|&v| Lane::Fixed(v));
         let shakers = (0..params.shakers as u64).map(Lane::Shaker);
-        fixed.chain(shakers).map(|lane| Attempt::new(prepared, cap, lane)).collect()
+        // Without floor first the fixed lanes are complete already.
+        let complete = params.floor_first.then_some(Lane::Complete);
+        fixed.chain(shakers).chain(complete).map(|lane| Attempt::new(prepared, cap, lane)).collect()
     }
 
     /// A fresh search of the current sub-problem for this lane.
@@ -584,6 +601,11 @@ impl<'a> Attempt<'a> {
         let params = &self.prepared.params;
         match self.lane {
             Lane::Fixed(v) => Search::new(inst, v, inst.orders[v.order].clone(), self.cap, params),
+            Lane::Complete => {
+                let v = VARIANTS[0];
+                let complete = ExactParams { floor_first: false, ..*params };
+                Search::new(inst, v, inst.orders[v.order].clone(), self.cap, &complete)
+            }
             Lane::Shaker(k) => {
                 self.runs += 1;
                 self.run_left = luby(self.runs) * SHAKE_UNIT;
@@ -599,7 +621,7 @@ impl<'a> Attempt<'a> {
     /// Goes on for at most `budget` nodes; a concluded attempt keeps
     /// answering its conclusion.
     fn run(&mut self, budget: u64, stop: &dyn Fn() -> bool, store: &Store) -> Step {
-        if matches!(self.last, Step::Found | Step::Infeasible) {
+        if matches!(self.last, Step::Found | Step::Infeasible | Step::Exhausted) {
             return self.last;
         }
         let mut left = budget;

@@ -60,6 +60,9 @@ pub(super) enum Step {
     Paused,
     /// The stop check fired (deadline, cancellation).
     Stopped,
+    /// A floor-first tree is exhausted: no layout of the floor-first kind
+    /// fits, which proves nothing (see [`super::Lane::Complete`]).
+    Exhausted,
 }
 
 /// A group of sections to search after the current focus.
@@ -288,7 +291,7 @@ impl<'a> Search<'a> {
                 return Step::Paused;
             }
             if !self.advance() {
-                return Step::Infeasible;
+                return if self.floor_first { Step::Exhausted } else { Step::Infeasible };
             }
         }
     }

@@ -324,3 +324,35 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
     }
     assert!(proven * 4 >= cases * 3, "only {proven} of {cases} proven optimal");
 }
+
+#[test]
+fn floor_first_alone_proves_nothing() {
+    // Floor first exhausts its tree at 3210 bytes, yet a 3210-byte layout
+    // exists (found by `ilp` in a quickcheck run): only the complete lane
+    // may refute.
+    let p = problem(vec![
+        Buffer::new("b0", 3, 13, 792),
+        Buffer::new("b1", 1, 10, 901),
+        Buffer::new("b2", 3, 12, 331),
+        Buffer::new("b3", 0, 2, 42),
+        Buffer::new("b4", 3, 11, 58),
+        Buffer::new("b5", 21, 25, 426),
+        Buffer::new("b6", 17, 20, 522),
+        Buffer::new("b7", 12, 17, 347),
+        Buffer::new("b8", 11, 14, 617),
+        Buffer::new("b9", 9, 19, 980),
+        Buffer::new("b10", 3, 5, 812),
+        Buffer::new("b11", 17, 26, 107),
+        Buffer::new("b12", 22, 29, 938),
+        Buffer::new("b13", 10, 18, 433),
+        Buffer::new("b14", 21, 30, 773),
+        Buffer::new("b15", 16, 26, 959),
+    ]);
+    let Outcome::Feasible(layout) = solve_capacity(&p, 3210, &one_thread(), &ExactParams::default()) else {
+        panic!("3210 bytes fit");
+    };
+    valid(&p, &layout, Some(3210));
+    let s = minimum(&p, ExactParams::default());
+    assert_eq!((s.peak, s.optimal), (3210, true));
+    assert!(matches!(solve_capacity(&p, 3209, &one_thread(), &ExactParams::default()), Outcome::Infeasible(_)));
+}
