@@ -130,9 +130,24 @@ fn agree(case: Case) -> TestResult {
     }
 }
 
+/// The cases are drawn from a fixed seed, so that CI runs the same 300
+/// every time: on about one random problem in 9,000 (seen: plain, 22
+/// buffers of at most 8 bytes, optimum one byte above max live bytes),
+/// `ilp` needs seconds to refute one byte below the optimum
+/// (docs/exact-results.md). Set
+/// `AGREEMENT_SEED` to a number, or to `random`, to draw other cases.
+fn generator() -> Gen {
+    const SIZE: usize = 100;
+    match std::env::var("AGREEMENT_SEED").ok().as_deref() {
+        Some("random") => Gen::new(SIZE),
+        Some(seed) => Gen::from_size_and_seed(SIZE, seed.parse().expect("AGREEMENT_SEED: a number or `random`")),
+        None => Gen::from_size_and_seed(SIZE, 0),
+    }
+}
+
 #[test]
 fn ilp_exact_and_brute_force_agree_on_up_to_30_buffers() {
-    QuickCheck::new().tests(300).quickcheck(agree as fn(Case) -> TestResult);
+    QuickCheck::new().rng(generator()).tests(300).quickcheck(agree as fn(Case) -> TestResult);
 }
 
 #[test]
