@@ -272,8 +272,15 @@ impl CliqueSearch<'_> {
 /// segments counts more than once). For deciding whether building the graph
 /// is affordable.
 pub fn pairs_at_most(problem: &Problem) -> u64 {
+    meetings(sorted_events(problem).into_iter().map(|(_, start, _)| start))
+}
+
+/// The pairs of segments that meet, from the segments' events in time order
+/// (`true` for a start; ends before starts at equal times): each start meets
+/// every segment live then. `O(events)`.
+pub fn meetings(starts: impl IntoIterator<Item = bool>) -> u64 {
     let (mut live, mut pairs) = (0u64, 0u64);
-    for (_, start, _) in sorted_events(problem) {
+    for start in starts {
         if start {
             pairs = pairs.saturating_add(live);
             live += 1;

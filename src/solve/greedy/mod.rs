@@ -383,17 +383,8 @@ impl Sweep {
     /// interfering pairs, counting a pair again for each further pair of
     /// overlapping segments when gaps split lifetimes. `O(n)`.
     fn pairs(&self) -> usize {
-        let mut live = 0usize;
-        let mut pairs = 0usize;
-        for &(_, is_start, _) in &self.events {
-            if is_start {
-                pairs = pairs.saturating_add(live);
-                live += 1;
-            } else {
-                live -= 1;
-            }
-        }
-        pairs
+        let pairs = interference::meetings(self.events.iter().map(|&(_, is_start, _)| is_start));
+        usize::try_from(pairs).unwrap_or(usize::MAX)
     }
 
     /// For each free buffer, its interfering neighbours placed before it
