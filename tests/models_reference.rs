@@ -17,16 +17,11 @@ use smemplan::plan::{plan_dump, PlanOptions};
 use smemplan::registry::dump::Dump;
 use std::collections::BTreeMap;
 
+#[path = "support/reference.rs"]
+mod reference;
 #[path = "support/shared.rs"]
 mod shared;
-use shared::shared_files;
-
-fn dumps() -> Vec<Dump> {
-    shared_files("cubie-reference", "json")
-        .iter()
-        .map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap())
-        .collect()
-}
+use reference::dumps;
 
 fn system_sizes() -> toml::Table {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/reference-system.toml");

@@ -6,18 +6,12 @@
 use smemplan::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, AliasVerdict, PlanInput, PlanOptions, PlanReport, Pool};
 use smemplan::problem::Interval;
-use smemplan::registry::dump::Dump;
 
+#[path = "support/reference.rs"]
+mod reference;
 #[path = "support/shared.rs"]
 mod shared;
-use shared::shared_files;
-
-fn dumps() -> Vec<Dump> {
-    shared_files("cubie-reference", "json")
-        .iter()
-        .map(|p| Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap())
-        .collect()
-}
+use reference::dumps;
 
 /// An independent look at the placements: two buffers of one pool that are
 /// live at a common instant never share a byte, unless one is a nested
