@@ -11,13 +11,15 @@
 //! padding (docs/exact-results.md has the measurements), so they are not
 //! part of this property.
 
+#[path = "support/checked.rs"]
+mod checked;
 #[path = "common/random.rs"]
 mod random;
 
+use checked::run_checked;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use random::Shape;
-use smemplan::check::check;
-use smemplan::solve::{self, brute, exact::Exact, ilp::Ilp, Solution, SolveOptions, Solver};
+use smemplan::solve::{brute, exact::Exact, ilp::Ilp, Solution, SolveOptions, Solver};
 use smemplan::Problem;
 use std::time::Duration;
 
@@ -66,22 +68,9 @@ impl Arbitrary for Case {
     }
 }
 
-/// Runs `solver` under the deadline; fails unless the checker accepts the
-/// layout and the reported peak is its peak.
+/// Runs `solver` under the deadline, through the checker.
 fn solve(solver: &dyn Solver, p: &Problem, capacity: Option<u64>) -> Result<Solution, String> {
-    let options = SolveOptions::default().with_capacity(capacity).with_time_limit(DEADLINE);
-    let s = solve::run(solver, p, &options).map_err(|e| format!("{}: {e}", solver.name()))?;
-    let report = check(p, &s.layout.named(p), None);
-    if !report.is_valid() || report.peak != s.peak {
-        return Err(format!(
-            "{}: invalid layout or wrong peak {} (checker: {:?}, peak {})",
-            solver.name(),
-            s.peak,
-            report.violations,
-            report.peak
-        ));
-    }
-    Ok(s)
+    run_checked(solver, p, &SolveOptions::default().with_capacity(capacity).with_time_limit(DEADLINE))
 }
 
 fn agree(case: Case) -> TestResult {

@@ -1,28 +1,21 @@
 //! The `ilp` strategy against the exhaustive reference on random problems,
 //! in both modes, and on 30-buffer problems that brute force cannot reach.
 
+#[path = "support/checked.rs"]
+mod checked;
 #[path = "common/random.rs"]
 mod random;
 
+use checked::run_checked;
 use quickcheck::{QuickCheck, TestResult};
 use random::Shape;
-use smemplan::check::check;
-use smemplan::solve::{self, brute, ilp::Ilp, Solution, SolveOptions};
+use smemplan::solve::{brute, ilp::Ilp, Solution, SolveOptions};
 use smemplan::Problem;
 use std::time::{Duration, Instant};
 
-/// Runs `ilp`; fails unless the layout is valid and the reported peak is
-/// its peak.
+/// Runs `ilp` through the checker.
 fn solve(ilp: Ilp, p: &Problem, options: &SolveOptions) -> Result<Solution, String> {
-    let s = solve::run(&ilp, p, options).map_err(|e| e.to_string())?;
-    let report = check(p, &s.layout.named(p), Some(u64::MAX));
-    if !report.is_valid() {
-        return Err(format!("invalid layout: {:?}", report.violations));
-    }
-    if report.peak != s.peak {
-        return Err(format!("reported peak {} but the layout's is {}", s.peak, report.peak));
-    }
-    Ok(s)
+    run_checked(&ilp, p, options)
 }
 
 /// Up to 8 buffers; `features` switches holes, alignment and fixed offsets
