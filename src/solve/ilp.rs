@@ -166,7 +166,7 @@ impl Group {
     /// big-M constants, and on most random instances it reaches the lower
     /// bound, which leaves no model to solve.
     fn polish(&mut self, good_enough: u64, options: &SolveOptions) -> Result<()> {
-        if let Some(layout) = local::polish(&self.sub, &self.best, self.lower, good_enough, options)? {
+        if let Some(layout) = local::polish(&self.sub, &self.best, good_enough, options)? {
             self.best_peak = layout.peak(&self.sub);
             self.best = layout;
         }
@@ -185,7 +185,7 @@ impl Group {
         let limit = options
             .deadline
             .map_or(DIVE_TIME, |d| d.saturating_duration_since(Instant::now()).mul_f64(0.1).min(DIVE_TIME));
-        let short = SolveOptions { capacity: None, ..options.clone() }.with_time_limit(limit);
+        let short = options.clone().with_time_limit(limit);
         if let exact::Outcome::Feasible(layout) =
             exact::solve_capacity(&self.sub, target, &short, &exact::ExactParams::default())
         {

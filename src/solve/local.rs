@@ -14,6 +14,7 @@
 use super::greedy;
 use super::SolveOptions;
 use crate::error::Result;
+use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
 
 /// Most work for one [`polish`], in evaluated orders times buffers (about
@@ -22,15 +23,10 @@ pub const WORK: usize = 1_000_000;
 
 /// A layout with a smaller peak than `start`'s, if the search finds one
 /// before its peak is at most `good_enough`, the work budget ([`WORK`])
-/// runs out or `options` expire; `lower` is the problem's lower bound.
-pub fn polish(
-    problem: &Problem,
-    start: &Layout,
-    lower: u64,
-    good_enough: u64,
-    options: &SolveOptions,
-) -> Result<Option<Layout>> {
+/// runs out or `options` expire.
+pub fn polish(problem: &Problem, start: &Layout, good_enough: u64, options: &SolveOptions) -> Result<Option<Layout>> {
     let n = problem.len();
+    let lower = interference::lower_bound(problem).bytes;
     let score = |order: &[BufferId]| -> Result<(u64, u64, Layout)> {
         let layout = greedy::first_fit(problem, order)?;
         let excess = problem

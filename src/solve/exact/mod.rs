@@ -348,9 +348,8 @@ impl Solver for Exact {
         if settled || options.expired() {
             return Ok(first);
         }
-        let lb = interference::lower_bound(problem).bytes;
-        let target = capacity.unwrap_or(lb);
-        let start = match local::polish(problem, &first.layout, lb, target, options)? {
+        let target = capacity.unwrap_or(interference::lower_bound(problem).bytes);
+        let start = match local::polish(problem, &first.layout, target, options)? {
             Some(better) => better,
             None => first.layout,
         };

@@ -10,10 +10,12 @@
 //! leave a few percent: the floor keeps the skyline flat, so no buffer is
 //! stranded on a peak that a later, wider one has to clear.
 //!
-//! The dive's offsets never decrease, so its order is an order of
-//! increasing offset of a valid layout, and [`super::first_fit`] on it gives
-//! a layout at least as low (holes below the skyline are filled too; fixed
-//! buffers stay where they are and are packed around).
+//! Without fixed buffers, the dive's offsets never decrease, so its order is
+//! an order of increasing offset of a valid layout, and
+//! [`super::first_fit`] on it gives a layout at least as low (holes below
+//! the skyline are filled too). Fixed buffers take no part in the dive; first
+//! fit keeps them where they are and packs the others around them, so then
+//! the order is only a good one, with no such guarantee.
 
 use super::{finish, first_fit, free_ids, size_order};
 use crate::error::Result;
