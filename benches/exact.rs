@@ -19,7 +19,7 @@ use smemplan::Problem;
 use std::hint::black_box;
 
 fn challenging(name: &str) -> Problem {
-    let path = format!("{}/../shared/benchmarks/minimalloc-challenging/{name}.1048576.csv", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/benches/data/minimalloc-challenging/{name}.1048576.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("benchmark instance");
     minimalloc::read_problem(&path, &text).expect("valid instance")
 }

@@ -2,7 +2,7 @@
 //! * `greedy/100k`: each strategy on 100,000 buffers from
 //!   [`smemplan::generate`] with its default options (seed 1);
 //! * `greedy/challenging`: each strategy on MiniMalloc's eleven challenging
-//!   instances (`../shared/benchmarks/minimalloc-challenging`);
+//!   instances (`benches/data/minimalloc-challenging`);
 //! * `csv+greedy-size/100k`: the acceptance path, end to end: parsing the
 //!   100,000-row CSV text and planning it with `greedy-size`.
 //!
@@ -16,7 +16,7 @@ use smemplan::{check, format::minimalloc, Problem};
 use std::hint::black_box;
 use std::time::Duration;
 
-const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/minimalloc-challenging");
 
 fn plan(strategy: &str, problem: &Problem) -> u64 {
     let solver = solve::strategy(strategy).expect("a greedy strategy");

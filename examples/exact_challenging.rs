@@ -8,7 +8,7 @@
 //! prints the seconds to it; `minimise` asks for the smallest peak within
 //! the time limit (default 20 s) and prints it, the lower bound and whether
 //! it is proven. Every layout is checked by the independent checker.
-//! Instances are read from `../shared/benchmarks/minimalloc-challenging`
+//! Instances are read from `benches/data/minimalloc-challenging`
 //! (all eleven unless some letters are given).
 
 use smemplan::format::minimalloc;
@@ -20,7 +20,7 @@ fn main() {
     let minimise = args.first().is_some_and(|a| a == "minimise");
     let limit: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20.0);
     let only: Vec<&String> = args.iter().skip(2).collect();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/minimalloc-challenging");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("benchmark folder")
         .map(|e| e.expect("entry").path())

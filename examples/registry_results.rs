@@ -5,7 +5,7 @@
 //! cargo run --release --example registry_results -- docs/registry-results.md
 //! ```
 //! Without an argument the document goes to standard output. Reads
-//! `../shared/cubie-reference/` relative to the crate root.
+//! `tests/data/cubie-reference/` relative to the crate root.
 //!
 //! CuBIE's side is replayed from each dump's registrations (the replay
 //! reproduces every recorded number, `tests/cubie_reference.rs`). Block sizes
@@ -36,7 +36,7 @@ struct Row {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cubie-reference");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cubie-reference");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<Vec<_>, _>>()?

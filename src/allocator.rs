@@ -14,7 +14,7 @@
 //! Thread-major is the default, with the stride padded to an odd number of
 //! 4-byte words (8-byte words when the pool holds doubles): an even stride
 //! sends a warp's 32 threads to a few banks, which measured 9–18× slower on
-//! an H100 (`../shared/gpu-notes.md` §1). Interleaved places word `k` of
+//! an H100 (`docs/reference/gpu-notes.md` §1). Interleaved places word `k` of
 //! thread `t` at `(k·B + t)·w`, which is conflict-free but costs index
 //! arithmetic. The local and persistent-local pools are one per-thread array
 //! each; their accessors take that array's base pointer.

@@ -371,7 +371,7 @@ mod tests {
         assert!(e.to_string().contains("key `h100.warp_size`: must be at least 1"), "{e}");
     }
 
-    /// The four driver answers of gpu-notes §4 (12 registers per thread).
+    /// The four driver answers of `docs/reference/gpu-notes.md` §4 (12 registers per thread).
     #[test]
     fn occupancy_reproduces_the_measured_driver_answers() {
         let h = h100();
@@ -395,7 +395,7 @@ mod tests {
         assert!(h.occupancy(0, 0, 0).is_err());
     }
 
-    /// gpu-notes §3: at a large footprint, three 32-thread blocks beat one
+    /// `docs/reference/gpu-notes.md` §3: at a large footprint, three 32-thread blocks beat one
     /// 64-thread block.
     #[test]
     fn best_block_size_maximises_resident_threads() {

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 #[path = "support/cli.rs"]
 mod harness;
-use harness::{s, scratch, shared, smemplan};
+use harness::{repo, s, scratch, smemplan};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
@@ -195,7 +195,7 @@ fn solve_draws_its_layout() {
 fn bench_tabulates_and_reads_back_as_json() {
     let greedy: Vec<&str> = solve::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
     let list = greedy.join(",");
-    let dir = shared("benchmarks/minimalloc-challenging");
+    let dir = repo("benches/data/minimalloc-challenging");
     let files: Vec<PathBuf> = {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         v.sort();
@@ -231,7 +231,7 @@ fn bench_tabulates_and_reads_back_as_json() {
 #[test]
 fn bench_reports_a_strategy_that_declines() {
     // `brute` only takes tiny instances; the run goes on without it.
-    let inst = shared("benchmarks/minimalloc-challenging/A.1048576.csv");
+    let inst = repo("benches/data/minimalloc-challenging/A.1048576.csv");
     let v = smemplan(&["bench", s(&inst), "--strategies", "greedy-size,brute", "--json"]).expect(0).json();
     let results = v["rows"][0]["results"].as_array().unwrap();
     assert!(results[0]["peak"].is_u64());
@@ -343,7 +343,7 @@ fn a_failing_run_leaves_existing_outputs_untouched() {
 fn a_closed_stdout_is_not_a_failure() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smemplan"))
         .args(["bench", "--json", "--strategies", "greedy-size,greedy-time"])
-        .arg(shared("benchmarks/minimalloc-challenging"))
+        .arg(repo("benches/data/minimalloc-challenging"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -355,7 +355,7 @@ fn a_closed_stdout_is_not_a_failure() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// Every file in `../shared/benchmarks/` (recursively).
+/// Every instance under `benches/data/` (recursively).
 fn benchmark_instances() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -368,7 +368,7 @@ fn benchmark_instances() -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(&shared("benchmarks"), &mut files);
+    walk(&repo("benches/data"), &mut files);
     files.sort();
     files
 }
@@ -376,7 +376,7 @@ fn benchmark_instances() -> Vec<PathBuf> {
 #[test]
 fn every_benchmark_with_every_greedy_strategy_passes_both_checkers() {
     let files = benchmark_instances();
-    assert!(files.len() >= 12, "shared benchmarks missing: {files:?}");
+    assert!(files.len() >= 12, "benchmark instances missing: {files:?}");
     let greedy: Vec<&str> = solve::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
     assert!(greedy.len() >= 3, "{greedy:?}");
     let dir = scratch("benchmarks");

@@ -1,4 +1,4 @@
-//! Every CuBIE 0.17.0 reference dump in `../shared/cubie-reference/` is a
+//! Every CuBIE 0.17.0 reference dump in `tests/data/cubie-reference/` is a
 //! test: replaying its registrations must reproduce, exactly,
 //!
 //! * for every entry: its size (roll-ups: the child's answer), its units in
@@ -20,12 +20,12 @@ use smemplan::registry::{Region, Registry};
 use std::fmt::Debug;
 use std::path::PathBuf;
 
-#[path = "support/shared.rs"]
-mod shared;
-use shared::shared_files;
+#[path = "support/data.rs"]
+mod data;
+use data::data_files;
 
 fn reference_files() -> Vec<PathBuf> {
-    shared_files("cubie-reference", "json")
+    data_files("tests/data/cubie-reference", "json")
 }
 
 /// Collects differences for one file.

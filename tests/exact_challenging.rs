@@ -1,5 +1,5 @@
 //! The `exact` strategy on MiniMalloc's eleven challenging instances
-//! (`../shared/benchmarks/minimalloc-challenging`), in capacity mode at
+//! (`benches/data/minimalloc-challenging`), in capacity mode at
 //! 1048576 bytes, and the deadline of every strategy on every one of them.
 //!
 //! Meant for `cargo test --release`; every instance runs under a generous
@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 
 const CAPACITY: u64 = 1 << 20;
 
-#[path = "support/shared.rs"]
-mod shared;
-use shared::shared_files;
+#[path = "support/data.rs"]
+mod data;
+use data::data_files;
 
 /// Both tests keep the cores busy; run side by side, each would measure the
 /// other's load instead of the solver's deadline handling.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn instances() -> Vec<(String, Problem)> {
-    let files = shared_files("benchmarks/minimalloc-challenging", "csv");
+    let files = data_files("benches/data/minimalloc-challenging", "csv");
     assert_eq!(files.len(), 11);
     files
         .iter()

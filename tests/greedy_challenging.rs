@@ -1,5 +1,5 @@
 //! The greedy strategies on MiniMalloc's eleven "challenging" instances
-//! (`../shared/benchmarks/minimalloc-challenging`): every layout passes the
+//! (`benches/data/minimalloc-challenging`): every layout passes the
 //! independent checker, and the best of them (what [`greedy::best`]
 //! returns) stays within 1.41 × the lower bound on each.
 //!
@@ -8,18 +8,18 @@
 use smemplan::solve::{self, greedy, SolveOptions};
 use smemplan::{check, format::minimalloc, interference, Problem};
 
-#[path = "support/shared.rs"]
-mod shared;
-use shared::shared_files;
+#[path = "support/data.rs"]
+mod data;
+use data::data_files;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/benchmarks/minimalloc-challenging");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/minimalloc-challenging");
 /// The acceptance bound on the best greedy peak, as a multiple of the
 /// lower bound (measured: at most 1.4092, on I; `greedy-floor` is the
 /// best on eight of the eleven, at most 1.32 on those).
 const MAX_RATIO: f64 = 1.41;
 
 fn instances() -> Vec<(String, Problem)> {
-    shared_files("benchmarks/minimalloc-challenging", "csv")
+    data_files("benches/data/minimalloc-challenging", "csv")
         .into_iter()
         .map(|path| {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();

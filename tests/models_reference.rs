@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 #[path = "support/reference.rs"]
 mod reference;
-#[path = "support/shared.rs"]
-mod shared;
+#[path = "support/data.rs"]
+mod data;
 use reference::dumps;
 
 fn system_sizes() -> toml::Table {

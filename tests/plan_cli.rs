@@ -10,19 +10,19 @@ mod cxx;
 #[path = "support/cli.rs"]
 mod harness;
 
-use harness::{s, scratch, shared, smemplan};
+use harness::{repo, s, scratch, smemplan};
 use serde_json::Value;
 use smemplan::model::DEFAULT_MODEL;
 use smemplan::solve::DEFAULT_STRATEGY;
 use std::path::PathBuf;
 use std::process::Command;
 
-#[path = "support/shared.rs"]
-mod shared;
-use shared::shared_files;
+#[path = "support/data.rs"]
+mod data;
+use data::data_files;
 
 fn reference_files() -> Vec<PathBuf> {
-    let files = shared_files("cubie-reference", "json");
+    let files = data_files("tests/data/cubie-reference", "json");
     assert_eq!(files.len(), 375);
     files
 }
@@ -209,7 +209,7 @@ fn bad_models_and_dumps_are_named_errors() {
     assert!(err.contains("no built-in model `nope`"), "{err}");
 
     // Dumps: a bad value names the file, the row's line and the column.
-    let reference = shared("cubie-reference/dirk__kvaerno3__float32__n100__all_shared.json");
+    let reference = repo("tests/data/cubie-reference/dirk__kvaerno3__float32__n100__all_shared.json");
     let text = std::fs::read_to_string(&reference).unwrap();
     let row = r#"["kernel/loop","dt",1,"shared","#;
     let bad = write("location.json", &text.replacen(row, r#"["kernel/loop","dt",1,"texture","#, 1));
@@ -263,8 +263,7 @@ fn outputs_are_written_and_the_header_compiles() {
     smemplan(&["plan", "--set", "nn=1", "--svg", s(&svg), "--cuda", s(&cuh)]).expect(2);
     assert_eq!(std::fs::read_to_string(&svg).unwrap(), "old");
 
-    let Some(cxx) = cxx::compiler() else {
-        eprintln!("plan_cli: no C++ compiler found (tried $CXX, g++, c++, clang++); skipping the compile");
+    let Some(cxx) = cxx::compiler("plan_cli") else {
         return;
     };
     let main = dir.join("main.cpp");

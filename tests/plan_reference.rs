@@ -9,8 +9,8 @@ use smemplan::problem::Interval;
 
 #[path = "support/reference.rs"]
 mod reference;
-#[path = "support/shared.rs"]
-mod shared;
+#[path = "support/data.rs"]
+mod data;
 use reference::dumps;
 
 /// An independent look at the placements: two buffers of one pool that are

@@ -44,7 +44,7 @@ pub struct Args {
     /// `--model`: the built-in default model.
     #[arg(value_name = "MODEL.toml", conflicts_with_all = ["cubie", "model"])]
     pub input: Option<PathBuf>,
-    /// A CuBIE registry dump (JSON, as in cubie-reference/) instead of a
+    /// A CuBIE registry dump (JSON, as in tests/data/cubie-reference/) instead of a
     /// model: CuBIE's side is replayed from its registrations.
     #[arg(long, value_name = "DUMP.json", conflicts_with_all = ["model", "sets", "precision"])]
     pub cubie: Option<PathBuf>,

@@ -1,4 +1,4 @@
-//! CuBIE registry dumps: the JSON files of `cubie-reference/`, one solver
+//! CuBIE registry dumps: the JSON files of `tests/data/cubie-reference/`, one solver
 //! configuration each, as typed Rust values.
 //!
 //! The dump stores components and buffers as rows of arrays next to a list of

@@ -36,9 +36,9 @@ pub fn smemplan<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     }
 }
 
-/// A path under `../shared/` (the project's read-only data).
-pub fn shared(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(path)
+/// A path relative to the crate root (the data the repository carries).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// A fresh, empty directory for one test.
