@@ -17,11 +17,10 @@
 
 use crate::error::{Error, Result};
 use crate::problem::{Buffer, Interval, Layout, Problem};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// The columns we know, after MiniMalloc's renamings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
     Id,
     Lower,
@@ -64,12 +63,21 @@ impl Column {
 /// A parsed header plus the rows split into fields.
 struct Table<'a> {
     source: &'a str,
-    columns: HashMap<Column, usize>,
+    /// Field index of each [`Column`] (by its discriminant), if present.
+    columns: [Option<usize>; COLUMNS],
     /// Upper bounds (and gap ends) are inclusive: add 1.
     inclusive_end: bool,
-    /// `(line number, fields)`.
-    rows: Vec<(usize, Vec<&'a str>)>,
+    /// Fields per row.
+    width: usize,
+    /// Every row's fields, one row after another (one allocation for the
+    /// whole file: instances run to millions of rows).
+    fields: Vec<&'a str>,
+    /// The line number of each row.
+    lines: Vec<usize>,
 }
+
+/// How many [`Column`]s there are.
+const COLUMNS: usize = 7;
 
 impl<'a> Table<'a> {
     fn parse(source: &'a str, text: &'a str, required: &[Column]) -> Result<Self> {
@@ -79,7 +87,7 @@ impl<'a> Table<'a> {
         let Some((hline, header)) = lines.next() else {
             return Err(err(0, "empty input: expected a header such as `id,lower,upper,size`".into()));
         };
-        let mut columns = HashMap::new();
+        let mut columns = [None; COLUMNS];
         let mut inclusive_end = false;
         refuse_controls(header).map_err(|m| err(hline, m))?;
         let fields: Vec<&str> = header.split(',').map(str::trim).collect();
@@ -88,30 +96,37 @@ impl<'a> Table<'a> {
                 return Err(err(hline, format!("unknown column `{name}` in the header")));
             };
             inclusive_end |= inclusive;
-            if columns.insert(col, i).is_some() {
+            if columns[col as usize].replace(i).is_some() {
                 return Err(err(hline, format!("column `{}` appears twice in the header", col.name())));
             }
         }
         for col in required {
-            if !columns.contains_key(col) {
+            if columns[*col as usize].is_none() {
                 return Err(err(hline, format!("the header lacks the required column `{}`", col.name())));
             }
         }
         let width = fields.len();
-        let mut rows = Vec::new();
+        let mut table = Table { source, columns, inclusive_end, width, fields: Vec::new(), lines: Vec::new() };
         for (line, l) in lines {
             refuse_controls(l).map_err(|m| err(line, m))?;
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            if f.len() != width {
-                return Err(err(line, format!("expected {width} fields as in the header, found {}", f.len())));
+            let before = table.fields.len();
+            table.fields.extend(l.split(',').map(str::trim));
+            let found = table.fields.len() - before;
+            if found != width {
+                return Err(err(line, format!("expected {width} fields as in the header, found {found}")));
             }
-            rows.push((line, f));
+            table.lines.push(line);
         }
-        Ok(Table { source, columns, inclusive_end, rows })
+        Ok(table)
+    }
+
+    /// `(line, fields)` of each row.
+    fn rows(&self) -> impl Iterator<Item = (usize, &[&'a str])> + '_ {
+        self.lines.iter().copied().zip(self.fields.chunks_exact(self.width))
     }
 
     fn get<'r>(&self, row: &'r [&'a str], col: Column) -> Option<&'r &'a str> {
-        self.columns.get(&col).map(|&i| &row[i])
+        self.columns[col as usize].map(|i| &row[i])
     }
 
     fn error(&self, line: usize, id: Option<&str>, message: String) -> Error {
@@ -134,7 +149,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
         if rest.is_empty() {
             return None;
         }
-        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let end = rest.bytes().position(|b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
         let line = &rest[..end];
         let ending = if rest[end..].starts_with("\r\n") { 2 } else { usize::from(end < rest.len()) };
         rest = &rest[end + ending..];
@@ -145,6 +160,11 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 /// Refuses a line holding a control character other than tab, naming it and
 /// its field.
 fn refuse_controls(text: &str) -> std::result::Result<(), String> {
+    // Every control character but tab is a byte below 0x20, DEL, or (C1)
+    // starts with 0xC2: most lines have none of these.
+    if !text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2) {
+        return Ok(());
+    }
     let Some((at, c)) = text.char_indices().find(|&(_, c)| c.is_control() && c != '\t') else {
         return Ok(());
     };
@@ -174,10 +194,8 @@ fn parse_u64(text: &str) -> std::result::Result<u64, String> {
 pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
     let table = Table::parse(source, text, &[Column::Id, Column::Lower, Column::Upper, Column::Size])?;
     let add = u64::from(table.inclusive_end);
-    let mut buffers = Vec::with_capacity(table.rows.len());
-    let mut line_of: HashMap<String, usize> = HashMap::with_capacity(table.rows.len());
-    for (line, row) in &table.rows {
-        let line = *line;
+    let mut buffers = Vec::with_capacity(table.lines.len());
+    for (line, row) in table.rows() {
         let id = *table.get(row, Column::Id).unwrap();
         if id.is_empty() {
             return Err(table.error(line, None, "empty buffer id".into()));
@@ -201,10 +219,6 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
             Some(text) => parse_gaps(&table, line, id, text, add)?,
             None => Vec::new(),
         };
-        if let Some(first) = line_of.get(id) {
-            return Err(table.error(line, Some(id), format!("duplicate buffer id (first on line {first})")));
-        }
-        line_of.insert(id.to_string(), line);
         buffers.push(Buffer {
             name: id.to_string(),
             size,
@@ -215,8 +229,22 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
         });
     }
     Problem::new(buffers, None).map_err(|e| {
-        let line = e.buffer_name().and_then(|n| line_of.get(n)).copied().unwrap_or(0);
-        Error::Parse { source_name: source.to_string(), line, message: e.to_string() }
+        // Buffers are in row order: the rows of the buffer the error names
+        // are found by a scan, which only an error pays for.
+        let lines_of = |name: &str| -> Vec<usize> {
+            table.rows().filter(|(_, row)| table.get(row, Column::Id) == Some(&name)).map(|(line, _)| line).collect()
+        };
+        match &e {
+            Error::DuplicateBuffer { buffer } => {
+                let lines = lines_of(buffer);
+                let (first, line) = (lines.first().copied().unwrap_or(0), lines.get(1).copied().unwrap_or(0));
+                table.error(line, Some(buffer), format!("duplicate buffer id (first on line {first})"))
+            }
+            _ => {
+                let line = e.buffer_name().and_then(|n| lines_of(n).first().copied()).unwrap_or(0);
+                Error::Parse { source_name: source.to_string(), line, message: e.to_string() }
+            }
+        }
     })
 }
 
@@ -242,12 +270,11 @@ fn parse_gaps(table: &Table<'_>, line: usize, id: &str, text: &str, add: u64) ->
 pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
     let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
     table
-        .rows
-        .iter()
+        .rows()
         .map(|(line, row)| {
             let id = *table.get(row, Column::Id).unwrap();
-            let off = table.number(*line, id, Column::Offset, table.get(row, Column::Offset).unwrap())?;
-            Ok((id.to_string(), off, *line))
+            let off = table.number(line, id, Column::Offset, table.get(row, Column::Offset).unwrap())?;
+            Ok((id.to_string(), off, line))
         })
         .collect()
 }
