@@ -180,13 +180,22 @@ pub fn verify(problem: &Problem, solution: &Solution) -> Result<(), Rejected> {
 pub fn check(problem: &Problem, placements: &[(&str, u64)], capacity: Option<u64>) -> Report {
     let capacity = capacity.or(problem.capacity());
     let buffers = problem.buffers();
-    let index: HashMap<&str, usize> = buffers.iter().enumerate().map(|(i, b)| (b.name.as_str(), i)).collect();
+    // Built only when a placement is out of the problem's order (solvers
+    // and `solve --out` keep it, so a million buffers need no hashing).
+    let mut index: Option<HashMap<&str, usize>> = None;
     let mut violations = Vec::new();
     let mut offset_of: Vec<Option<u64>> = vec![None; buffers.len()];
     let mut peak = 0u64;
 
-    for &(name, offset) in placements {
-        let Some(&i) = index.get(name) else {
+    for (k, &(name, offset)) in placements.iter().enumerate() {
+        let found = match buffers.get(k) {
+            Some(b) if b.name == name => Some(k),
+            _ => index
+                .get_or_insert_with(|| buffers.iter().enumerate().map(|(i, b)| (b.name.as_str(), i)).collect())
+                .get(name)
+                .copied(),
+        };
+        let Some(i) = found else {
             violations.push(Violation::Unknown { buffer: name.to_string() });
             continue;
         };
@@ -228,36 +237,37 @@ pub fn check(problem: &Problem, placements: &[(&str, u64)], capacity: Option<u64
 }
 
 /// Live segments of buffer `i`, recomputed from the raw lifetime and gaps.
-fn live_segments(problem: &Problem, i: usize) -> Vec<(u64, u64)> {
+/// Each `(start, end)` goes to `emit`.
+fn live_segments(problem: &Problem, i: usize, mut emit: impl FnMut(u64, u64)) {
     let b = &problem.buffers()[i];
-    let mut gaps: Vec<(u64, u64)> = b.gaps.iter().map(|g| (g.start, g.end)).collect();
-    gaps.sort_unstable();
-    let mut out = Vec::new();
     let mut t = b.lifetime.start;
-    for (gs, ge) in gaps {
-        if gs > t {
-            out.push((t, gs.min(b.lifetime.end)));
+    if !b.gaps.is_empty() {
+        let mut gaps: Vec<(u64, u64)> = b.gaps.iter().map(|g| (g.start, g.end)).collect();
+        gaps.sort_unstable();
+        for (gs, ge) in gaps {
+            if gs > t {
+                emit(t, gs.min(b.lifetime.end));
+            }
+            t = t.max(ge);
         }
-        t = t.max(ge);
     }
     if t < b.lifetime.end {
-        out.push((t, b.lifetime.end));
+        emit(t, b.lifetime.end);
     }
-    out
 }
 
 fn overlaps(problem: &Problem, offset_of: &[Option<u64>]) -> Vec<Violation> {
     let buffers = problem.buffers();
     // (time, kind, buffer): kind 0 = end, 1 = start, so ends go first.
-    let mut events: Vec<(u64, u8, usize)> = Vec::new();
+    let mut events: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * buffers.len());
     for (i, off) in offset_of.iter().enumerate() {
         if off.is_none() {
             continue;
         }
-        for (s, e) in live_segments(problem, i) {
+        live_segments(problem, i, |s, e| {
             events.push((s, 1, i));
             events.push((e, 0, i));
-        }
+        });
     }
     events.sort_unstable();
     // Live buffers by (offset, buffer) → end address; disjoint by invariant.

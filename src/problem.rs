@@ -167,8 +167,7 @@ impl Buffer {
     }
 
     fn validate(&mut self) -> Result<()> {
-        let name = self.name.clone();
-        let bad = |reason: String| Err(Error::buffer(&name, reason));
+        let bad = |reason: String| Err(Error::buffer(&self.name, reason));
         if self.name.is_empty() {
             return Err(Error::buffer("", "empty id"));
         }
@@ -271,13 +270,9 @@ impl Problem {
         if buffers.len() > u32::MAX as usize {
             return Err(Error::Overflow("more than 2^32 buffers".into()));
         }
-        let mut seen = std::collections::HashSet::with_capacity(buffers.len());
         let mut total: u64 = 0;
         for b in &mut buffers {
             b.validate()?;
-            if !seen.insert(b.name.clone()) {
-                return Err(Error::DuplicateBuffer { buffer: b.name.clone() });
-            }
             let reach = b.offset.unwrap_or(0) + b.size;
             // Worst-case stacking: every buffer above every other, each
             // possibly padded to its alignment.
@@ -285,32 +280,55 @@ impl Problem {
                 Error::buffer(&b.name, "the total size of all buffers up to this one overflows 64 bits")
             })?;
         }
+        let mut seen = std::collections::HashSet::with_capacity(buffers.len());
+        if let Some(b) = buffers.iter().find(|b| !seen.insert(b.name.as_str())) {
+            return Err(Error::DuplicateBuffer { buffer: b.name.clone() });
+        }
+        drop(seen);
         let problem = Problem { buffers, capacity, lower_bound: Default::default() };
         problem.check_fixed_offsets()?;
         Ok(problem)
     }
 
+    /// Fixed buffers live at a common instant must not share a byte. A sweep
+    /// over their live segments in time order keeps the live ones by offset;
+    /// as they are disjoint (or the sweep has already stopped), a newcomer
+    /// need only be compared with its neighbours below and above: O(F log F)
+    /// for F fixed segments, however many are live at once.
     fn check_fixed_offsets(&self) -> Result<()> {
-        let fixed: Vec<&Buffer> = self.buffers.iter().filter(|b| b.offset.is_some()).collect();
-        // Fixed buffers are few in practice; a sort by start keeps the scan short.
-        let mut order: Vec<&Buffer> = fixed;
-        order.sort_by_key(|b| b.lifetime.start);
-        for (i, a) in order.iter().enumerate() {
-            for b in &order[i + 1..] {
-                if b.lifetime.start >= a.lifetime.end {
-                    break;
-                }
-                let (ao, bo) = (a.offset.unwrap(), b.offset.unwrap());
-                let addr = Interval::new(ao, ao + a.size).overlaps(&Interval::new(bo, bo + b.size));
-                if addr && a.overlaps_in_time(b) {
-                    return Err(Error::FixedOffsetCollision {
-                        a: a.name.clone(),
-                        a_offset: ao,
-                        b: b.name.clone(),
-                        b_offset: bo,
-                    });
-                }
+        // (time, 0 = end / 1 = start, buffer): ends first, as lifetimes are
+        // half-open.
+        let mut events: Vec<(u64, u8, usize)> = Vec::new();
+        for (i, b) in self.buffers.iter().enumerate().filter(|(_, b)| b.offset.is_some()) {
+            for seg in b.segments() {
+                events.push((seg.start, 1, i));
+                events.push((seg.end, 0, i));
             }
+        }
+        events.sort_unstable();
+        // (offset, buffer) → end address of the live fixed buffers.
+        let mut live: std::collections::BTreeMap<(u64, usize), u64> = Default::default();
+        for (_, kind, i) in events {
+            let b = &self.buffers[i];
+            let off = b.offset.expect("only fixed buffers have events");
+            if kind == 0 {
+                live.remove(&(off, i));
+                continue;
+            }
+            // Validation guarantees that `off + size` does not overflow.
+            let end = off + b.size;
+            let below = live.range(..(off, i)).next_back();
+            let above = live.range((off, i)..).next();
+            if let Some((&(o, j), _)) = [below, above].into_iter().flatten().find(|(&(o, _), &e)| o < end && off < e) {
+                // `a` was live first; `b` arrives onto it.
+                return Err(Error::FixedOffsetCollision {
+                    a: self.buffers[j].name.clone(),
+                    a_offset: o,
+                    b: b.name.clone(),
+                    b_offset: off,
+                });
+            }
+            live.insert((off, i), end);
         }
         Ok(())
     }
