@@ -19,6 +19,7 @@
 
 pub mod accesses;
 pub mod allocator;
+pub mod arith;
 pub mod check;
 pub mod error;
 pub mod format;
