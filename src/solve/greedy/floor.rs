@@ -17,7 +17,7 @@
 //! fit keeps them where they are and packs the others around them, so then
 //! the order is only a good one, with no such guarantee.
 
-use super::{finish, first_fit, free_ids, size_order};
+use super::{finish, first_fit_until, free_ids, size_order};
 use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::Result;
@@ -39,9 +39,9 @@ impl Solver for GreedyFloor {
         "greedy-floor"
     }
 
-    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, first_fit(problem, &floor_order(problem))?)
+        finish(analysis, first_fit_until(problem, &floor_order(problem), &|| options.expired())?)
     }
 }
 

@@ -94,8 +94,14 @@ enum Fit {
 /// approximate offsets into exact ones.
 /// Fixed buffers in `order` are skipped: they stay where they are.
 pub fn first_fit(problem: &Problem, order: &[BufferId]) -> Result<Layout> {
+    first_fit_until(problem, order, &|| false)
+}
+
+/// [`first_fit`] that stacks the buffers left once `stop` says so (see
+/// [`place`]).
+pub(crate) fn first_fit_until(problem: &Problem, order: &[BufferId], stop: &dyn Fn() -> bool) -> Result<Layout> {
     let free: Vec<BufferId> = order.iter().copied().filter(|&id| problem.buffer(id).offset.is_none()).collect();
-    place(problem, &free, Fit::First)
+    place(problem, &free, Fit::First, stop)
 }
 
 impl Solver for GreedySize {
@@ -103,9 +109,9 @@ impl Solver for GreedySize {
         "greedy-size"
     }
 
-    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &size_order(problem), Fit::Best)?)
+        finish(analysis, place(problem, &size_order(problem), Fit::Best, &|| options.expired())?)
     }
 }
 
@@ -114,9 +120,9 @@ impl Solver for GreedyBreadth {
         "greedy-breadth"
     }
 
-    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &breadth_order(problem), Fit::Best)?)
+        finish(analysis, place(problem, &breadth_order(problem), Fit::Best, &|| options.expired())?)
     }
 }
 
@@ -125,9 +131,9 @@ impl Solver for GreedyTime {
         "greedy-time"
     }
 
-    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &time_order(problem), Fit::First)?)
+        finish(analysis, place(problem, &time_order(problem), Fit::First, &|| options.expired())?)
     }
 }
 
@@ -246,11 +252,25 @@ impl RangeMax {
 
 /// Places the fixed buffers where they are, then the free ones in `order`
 /// (each free buffer exactly once), each against its placed neighbours.
-fn place(problem: &Problem, order: &[BufferId], fit: Fit) -> Result<Layout> {
-    place_with(problem, order, fit, Taken::new(problem, order))
+///
+/// `stop` is polled every [`POLL_EVERY`] buffers: once it says so (the
+/// deadline has passed), the buffers left are stacked above everything
+/// placed, each at the next aligned offset, which is valid at once and
+/// costs nothing, so a deadline bounds even a million-buffer run.
+fn place(problem: &Problem, order: &[BufferId], fit: Fit, stop: &dyn Fn() -> bool) -> Result<Layout> {
+    place_with(problem, order, fit, Taken::new(problem, order), stop)
 }
 
-fn place_with(problem: &Problem, order: &[BufferId], fit: Fit, mut taken: Taken) -> Result<Layout> {
+/// Buffers placed between two polls of the deadline.
+const POLL_EVERY: usize = 1024;
+
+fn place_with(
+    problem: &Problem,
+    order: &[BufferId],
+    fit: Fit,
+    mut taken: Taken,
+    stop: &dyn Fn() -> bool,
+) -> Result<Layout> {
     let mut offsets = vec![0u64; problem.len()];
     for (id, b) in problem.ids().zip(problem.buffers()) {
         if let Some(off) = b.offset {
@@ -259,13 +279,27 @@ fn place_with(problem: &Problem, order: &[BufferId], fit: Fit, mut taken: Taken)
             taken.insert(id, b, (off, off + b.size));
         }
     }
+    // The highest end so far: everything placed lies below it.
+    let mut top = problem.buffers().iter().filter_map(|b| b.offset.map(|o| o + b.size)).max().unwrap_or(0);
     let mut search = HoleSearch::default();
-    for &id in order {
+    for (k, &id) in order.iter().enumerate() {
+        if k % POLL_EVERY == 0 && k > 0 && stop() {
+            for &id in &order[k..] {
+                let b = problem.buffer(id);
+                let overflow = || Error::Overflow(format!("stacking buffer `{}`", b.name));
+                let at = align_up(top, b.alignment).ok_or_else(overflow)?;
+                top = at.checked_add(b.size).ok_or_else(overflow)?;
+                offsets[id.index()] = at;
+            }
+            break;
+        }
         let b = problem.buffer(id);
         let store = taken.query(id, b, &mut search.sets);
         let overflow = || Error::Overflow(format!("placing buffer `{}`", b.name));
         let at = search.run(store, b.size, b.alignment, fit).ok_or_else(overflow)?;
-        taken.insert(id, b, (at, at.checked_add(b.size).ok_or_else(overflow)?));
+        let end = at.checked_add(b.size).ok_or_else(overflow)?;
+        taken.insert(id, b, (at, end));
+        top = top.max(end);
         offsets[id.index()] = at;
     }
     Ok(Layout::new(offsets))
@@ -665,8 +699,8 @@ mod tests {
             for (order, fit) in
                 [(size_order(&p), Fit::Best), (breadth_order(&p), Fit::Best), (time_order(&p), Fit::First)]
             {
-                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p))).unwrap();
-                let tree = place_with(&p, &order, fit, Taken::Tree(Blocked::new(&p))).unwrap();
+                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p)), &|| false).unwrap();
+                let tree = place_with(&p, &order, fit, Taken::Tree(Blocked::new(&p)), &|| false).unwrap();
                 assert_eq!(lists, tree, "seed {seed}, {fit:?}");
                 assert!(check(&p, &lists.named(&p), None).is_valid());
             }
@@ -786,6 +820,26 @@ mod tests {
         crate::check::verify(&p, &sol).unwrap();
         let sequential = best(&Analysis::new(&p), &SolveOptions { threads: 1, ..Default::default() }).unwrap();
         assert_eq!(sequential.layout, sol.layout);
+    }
+
+    #[test]
+    fn an_expired_deadline_stacks_the_rest_validly() {
+        let options = GenOptions {
+            buffers: 3 * POLL_EVERY,
+            alignment_probability: 0.3,
+            gap_probability: 0.2,
+            fixed_probability: 0.05,
+            ..GenOptions::default()
+        };
+        let p = generate(&options, 11).unwrap();
+        let expired = SolveOptions { deadline: Some(std::time::Instant::now()), ..SolveOptions::default() };
+        for solver in ALL {
+            let cut = run(solver, &p, &expired).unwrap();
+            crate::check::verify(&p, &cut).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
+            let full = solve(solver, &p);
+            // Only the first `POLL_EVERY` were placed with care.
+            assert!(cut.peak >= full.peak, "{}", solver.name());
+        }
     }
 
     #[test]
