@@ -24,8 +24,8 @@
 //! compiles as host C++ with the qualifiers defined away.
 
 use crate::error::{Error, Result};
-use crate::plan::{PlanReport, Pool};
-use crate::registry::types::Precision;
+use crate::kernel::{Pool, Precision};
+use crate::plan::PlanReport;
 use crate::solve::align_up;
 use std::collections::HashSet;
 use std::fmt::Write as _;
