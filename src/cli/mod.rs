@@ -17,6 +17,7 @@ mod output;
 mod plan;
 mod plot;
 mod solve;
+mod temporaries;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
