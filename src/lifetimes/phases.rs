@@ -8,6 +8,11 @@ use std::collections::{BTreeSet, HashMap};
 /// The name of every tree's root phase: the component's whole invocation.
 pub const ROOT_PHASE: &str = "all";
 
+/// How many levels a phase path may have (`a.b.c` has 3). Real tables use
+/// 3 or 4; the limit keeps the prefixes a tree stores, whose total length
+/// grows with the square of the depth, small.
+pub const MAX_PHASE_DEPTH: usize = 64;
+
 /// Index of a phase in its [`PhaseTree`].
 pub type PhaseId = usize;
 
@@ -33,6 +38,11 @@ impl PhaseTree {
         let mut closed: BTreeSet<String> = BTreeSet::new();
         for leaf in leaves {
             let leaf = leaf.as_ref();
+            let levels = leaf.split('.').count();
+            if levels > MAX_PHASE_DEPTH {
+                let start: String = leaf.chars().take(40).collect();
+                return Err(format!("phase `{start}…` has {levels} levels; at most {MAX_PHASE_DEPTH} are allowed"));
+            }
             let parts: Vec<&str> = leaf.split('.').collect();
             if parts.iter().any(|p| p.is_empty()) {
                 return Err(format!("phase `{leaf}` has an empty segment"));
@@ -126,6 +136,18 @@ mod tests {
         ] {
             let e = PhaseTree::from_leaves(&leaves).unwrap_err();
             assert!(e.contains(why), "{leaves:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn deep_paths_are_refused_before_their_prefixes_are_built() {
+        let deep = |levels: usize| vec!["p"; levels].join(".");
+        let t = PhaseTree::from_leaves(&[deep(MAX_PHASE_DEPTH)]).unwrap();
+        assert_eq!(t.len(), MAX_PHASE_DEPTH + 1);
+        for levels in [MAX_PHASE_DEPTH + 1, 60_000] {
+            let e = PhaseTree::from_leaves(&[deep(levels)]).unwrap_err();
+            assert!(e.contains(&format!("has {levels} levels; at most {MAX_PHASE_DEPTH}")), "{e}");
+            assert!(e.len() < 200, "the message quotes only the start of the path");
         }
     }
 }
