@@ -57,6 +57,7 @@ pub mod allocator;
 pub mod cubie;
 pub mod dump;
 pub mod group;
+pub mod recorded;
 pub mod replay;
 
 pub use allocator::{ArrayView, BufferView, Region};
