@@ -31,7 +31,7 @@ use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::problem::{Interval, Layout, Problem};
 use smemplan::registry::dump::Dump;
-use smemplan::registry::{FlatBuffer, Footprint, Region, Registry};
+use smemplan::registry::{recorded, FlatBuffer, Footprint, Region, Registry};
 use smemplan::solve as solver;
 use smemplan::throughput::{self, BlockSearch, Workload};
 use std::collections::{BTreeMap, BTreeSet};
@@ -346,6 +346,16 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
         };
         let registry =
             Registry::from_dump(&dump).with_context(|| format!("{name}: replaying CuBIE's registrations"))?;
+        let mismatches = recorded::mismatches(&dump, &registry, &root)
+            .with_context(|| format!("{name}: recomputing the recorded figures"))?;
+        if !mismatches.is_empty() {
+            let list: Vec<String> = mismatches.iter().map(|m| format!("  {m}")).collect();
+            bail!(
+                "{name}: {} recorded figure(s) disagree with the dump's own registrations:\n{}",
+                mismatches.len(),
+                list.join("\n")
+            );
+        }
         let optimized = plan_dump(&dump, options).with_context(|| format!("{name}: planning"))?;
         let input = Input { kind: "cubie", name: dump.config.id.clone(), file: Some(name), params: BTreeMap::new() };
         return Ok(Kernel { input, registry, root, optimized });
@@ -379,8 +389,13 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
 fn load_model(path: &Path) -> Result<Model> {
     let text = read_text(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let resolve =
-        |f: &str| std::fs::read_to_string(dir.join(f)).ok().or_else(|| model::builtin_file(f).map(String::from));
+    let resolve = |f: &str| {
+        let next_to_it = dir.join(f);
+        match std::fs::read_to_string(&next_to_it) {
+            Ok(text) => Some((next_to_it.display().to_string(), text)),
+            Err(_) => model::resolve_builtin(f),
+        }
+    };
     Ok(Model::parse(&path.display().to_string(), &text, &resolve)?)
 }
 

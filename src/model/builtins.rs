@@ -42,7 +42,12 @@ pub fn builtin(name: &str) -> Result<Model> {
         key: None,
         message: format!("no built-in model `{name}` (known: {})", builtin_names().join(", ")),
     })?;
-    Model::parse(&format!("models/{file}"), text, &|f| builtin_file(f).map(str::to_string))
+    Model::parse(&format!("models/{file}"), text, &resolve_builtin)
+}
+
+/// Finds an included file among the built-in ones, named `models/FILE`.
+pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
+    builtin_file(file).map(|text| (format!("models/{file}"), text.to_string()))
 }
 
 /// The built-in default model ([`DEFAULT_MODEL`]).

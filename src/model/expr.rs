@@ -40,13 +40,23 @@ impl fmt::Display for Value {
 }
 
 impl Value {
-    /// Parses a `--set` style value: an integer, `true`/`false`, else a string.
-    pub fn parse_loose(text: &str) -> Value {
+    /// Parses a `--set` style value: an integer, `true`/`false`, else a
+    /// string. A number that does not fit in 64 bits is an error naming the
+    /// limit, not a string.
+    pub fn parse_loose(text: &str) -> Result<Value, String> {
         match text {
-            "true" => Value::Int(1),
-            "false" => Value::Int(0),
-            _ => text.parse::<i64>().map(Value::Int).unwrap_or_else(|_| Value::Str(text.to_string())),
+            "true" => return Ok(Value::Int(1)),
+            "false" => return Ok(Value::Int(0)),
+            _ => {}
         }
+        if let Ok(i) = text.parse::<i64>() {
+            return Ok(Value::Int(i));
+        }
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{text}` does not fit in 64 bits (integers lie in {} ..= {})", i64::MIN, i64::MAX));
+        }
+        Ok(Value::Str(text.to_string()))
     }
 }
 
@@ -450,8 +460,14 @@ mod tests {
 
     #[test]
     fn loose_values() {
-        assert_eq!(Value::parse_loose("12"), Value::Int(12));
-        assert_eq!(Value::parse_loose("true"), Value::Int(1));
-        assert_eq!(Value::parse_loose("f64"), Value::Str("f64".into()));
+        assert_eq!(Value::parse_loose("12"), Ok(Value::Int(12)));
+        assert_eq!(Value::parse_loose("-3"), Ok(Value::Int(-3)));
+        assert_eq!(Value::parse_loose("true"), Ok(Value::Int(1)));
+        assert_eq!(Value::parse_loose("f64"), Ok(Value::Str("f64".into())));
+        assert_eq!(Value::parse_loose("12x"), Ok(Value::Str("12x".into())));
+        for big in ["99999999999999999999", "-9223372036854775809", "+18446744073709551616"] {
+            let e = Value::parse_loose(big).unwrap_err();
+            assert!(e.contains("does not fit in 64 bits") && e.contains("9223372036854775807"), "{e}");
+        }
     }
 }

@@ -30,7 +30,11 @@ impl Model {
                 let known: Vec<&str> = self.params.keys().chain(self.derived.keys()).map(String::as_str).collect();
                 return Err(err(k, format!("unknown parameter (known: {})", known.join(", "))));
             }
-            overrides.insert(k.clone(), Value::parse_loose(v));
+            let value = Value::parse_loose(v).map_err(|m| err(k, m))?;
+            if let Some(allowed) = self.allowed.get(k) {
+                allowed.check(k, &value).map_err(|m| err(k, format!("`--set {k}={v}`: {m}")))?;
+            }
+            overrides.insert(k.clone(), value);
         }
         if let Some(alg) = overrides.get("algorithm").or(values.get("algorithm")).cloned() {
             if !self.algorithms.is_empty() {
@@ -44,7 +48,8 @@ impl Model {
             }
         }
         values.extend(overrides);
-        let mut eval = Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new() };
+        let mut eval =
+            Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new(), declared: Vec::new() };
         let precision = match eval.lookup("precision") {
             Ok(Value::Str(s)) => parse_precision(&s).filter(|p| *p != Precision::I32),
             _ => None,
@@ -59,11 +64,39 @@ impl Model {
             table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
         };
         eval.walk(&self.body, "", &[], precision, &mut out)?;
+        one_top_level_component(&out.components, &eval.declared)?;
         out.params = eval.values.clone();
         out.params.extend(eval.derived.clone());
         out.validate()?;
         Ok(out)
     }
+}
+
+/// How deeply derived values may be defined in terms of other derived
+/// values (`a = b + 1`, `b = c + 1`, …). Evaluation recurses along such a
+/// chain, each level through an expression of up to
+/// [`super::expr::MAX_DEPTH`], so this bounds the stack; real models stay
+/// below 5.
+pub(super) const MAX_DERIVED_DEPTH: usize = 64;
+
+/// A kernel is one tree of components: every component but the first
+/// top-level one sits one path segment below another. The error names the
+/// stray component where it was declared, and every top-level one.
+fn one_top_level_component(components: &[ComponentDecl], declared: &[At]) -> Result<()> {
+    let paths: HashSet<&str> = components.iter().map(|c| c.path.as_str()).collect();
+    let top: Vec<usize> = (0..components.len())
+        .filter(|&i| components[i].path.rfind('/').is_none_or(|k| !paths.contains(&components[i].path[..k])))
+        .collect();
+    let [first, second, ..] = top[..] else { return Ok(()) };
+    let names: Vec<String> =
+        top.iter().map(|&i| format!("`{}` ({}:{})", components[i].path, declared[i].file, declared[i].line)).collect();
+    Err(declared[second].error(format!(
+        "component `{}` has no parent, but `{}` is already the kernel's top-level component (a kernel is one tree; \
+         top-level components: {})",
+        components[second].path,
+        components[first].path,
+        names.join(", ")
+    )))
 }
 
 /// Evaluates names: `with` bindings, then parameters, then derived values
@@ -73,6 +106,8 @@ struct Evaluator<'m> {
     values: BTreeMap<String, Value>,
     derived: BTreeMap<String, Value>,
     busy: HashSet<String>,
+    /// Where each component of the kernel was declared, in its order.
+    declared: Vec<At>,
 }
 
 fn join(at: &str, rel: &str) -> String {
@@ -91,12 +126,20 @@ impl Evaluator<'_> {
         let Some(d) = self.model.derived.get(name) else {
             return Err(format!("unknown name `{name}`"));
         };
-        if !self.busy.insert(name.to_string()) {
+        if self.busy.contains(name) {
             return Err(format!("`{name}` is defined in terms of itself"));
         }
+        if self.busy.len() >= MAX_DERIVED_DEPTH {
+            return Err(format!(
+                "derived values are defined in terms of each other more than {MAX_DERIVED_DEPTH} deep (reaching `{name}`)"
+            ));
+        }
+        self.busy.insert(name.to_string());
         let v = d.expr.eval(&mut |n| self.lookup(n));
         self.busy.remove(name);
-        let v = v.map_err(|m| format!("in derived `{name}`: {m}"))?;
+        // Only the innermost derived value is named: a chain's every link
+        // would make a message as long as the chain.
+        let v = v.map_err(|m| if m.starts_with("in derived") { m } else { format!("in derived `{name}`: {m}") })?;
         self.derived.insert(name.to_string(), v.clone());
         Ok(v)
     }
@@ -137,6 +180,7 @@ impl Evaluator<'_> {
                 out.group_aliases.push(group_alias(&path, target, &c.at)?);
             }
             out.components.push(ComponentDecl { path, class: c.class.clone(), precision });
+            self.declared.push(c.at.clone());
         }
         for b in &frag.buffers {
             if !self.cond(&b.when, scope)? {

@@ -2,7 +2,8 @@
 //! buffers, with sizes as expressions in the model's parameters
 //! (`docs/models.md` documents the schema).
 //!
-//! A model file has `[params]` (defaults, overridable), `[derived]` (named
+//! A model file has `[params]` (defaults, overridable), `[allowed]` (the
+//! values each may take, see [`allowed`]), `[derived]` (named
 //! expressions), `[algorithms.NAME]` (parameter rows selected by the
 //! `algorithm` parameter), optional `[classes.NAME]` lifetime entries (same
 //! schema as `models/cubie-lifetimes.toml`, overriding the built-in table),
@@ -20,10 +21,11 @@
 //! input.
 //!
 //! One idea per file: `builtins` (the shipped model set), `parse` (TOML to
-//! a validated [`Model`]), `instantiate` (a model at one set of parameters:
+//! a validated [`Model`]), [`allowed`] (the values a parameter may take), `instantiate` (a model at one set of parameters:
 //! a [`Kernel`]); [`expr`] is the expression language of sizes and
 //! conditions.
 
+pub mod allowed;
 mod builtins;
 pub mod expr;
 mod instantiate;
@@ -31,7 +33,9 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use builtins::{builtin, builtin_file, builtin_names, default_model, BUILTIN_FILES, DEFAULT_MODEL};
+pub use builtins::{
+    builtin, builtin_file, builtin_names, default_model, resolve_builtin, BUILTIN_FILES, DEFAULT_MODEL,
+};
 pub use instantiate::Kernel;
 
 use crate::error::Error;
@@ -70,6 +74,8 @@ enum Dtype {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct IncludeItem {
+    /// Where the include is written.
+    place: At,
     file: String,
     at: String,
     when: Option<Located>,
@@ -117,6 +123,7 @@ pub struct Model {
     /// Its file name.
     pub source: String,
     params: BTreeMap<String, Value>,
+    allowed: BTreeMap<String, allowed::Allowed>,
     derived: BTreeMap<String, Located>,
     algorithms: BTreeMap<String, BTreeMap<String, Value>>,
     classes: LifetimeTable,
@@ -128,6 +135,11 @@ impl Model {
     /// Parameter defaults.
     pub fn params(&self) -> &BTreeMap<String, Value> {
         &self.params
+    }
+
+    /// The values each parameter may take.
+    pub fn allowed(&self) -> &BTreeMap<String, allowed::Allowed> {
+        &self.allowed
     }
 
     /// Names of the algorithms the model knows (values of `algorithm`).

@@ -1,6 +1,7 @@
 //! Parsing: a model file's TOML, its includes resolved and loaded, every
 //! expression, dtype and phase checked up front, to a [`Model`].
 
+use super::allowed::Allowed;
 use super::expr::{Expr, Value};
 use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
 use crate::error::{line_of, toml_error, Error, Result};
@@ -25,6 +26,8 @@ struct RawFile {
     description: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    allowed: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     derived: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -118,6 +121,71 @@ impl FileCtx<'_> {
         }
     }
 
+    /// Each parameter's allowed values (see [`Allowed`]), with every
+    /// default and algorithm row checked against them.
+    fn allowed(
+        &self,
+        raw: &RawFile,
+        algorithms: &BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> Result<BTreeMap<String, Allowed>> {
+        let mut out = BTreeMap::new();
+        for (k, spec) in &raw.allowed {
+            let at = self.at(spec, format!("allowed.{k}"));
+            if !raw.params.contains_key(k) {
+                return Err(at.error("not a parameter of this model"));
+            }
+            let kind = match spec.get_ref() {
+                toml::Value::Array(items) if !items.is_empty() => Allowed::OneOf(
+                    items
+                        .iter()
+                        .map(|v| toml_value(v).ok_or_else(|| at.error("a choice is an integer, a boolean or a string")))
+                        .collect::<Result<_>>()?,
+                ),
+                toml::Value::Table(t) if t.keys().all(|k| k == "min" || k == "max") => {
+                    let bound = |key: &str, default: i64| match t.get(key) {
+                        None => Ok(default),
+                        Some(toml::Value::Integer(i)) => Ok(*i),
+                        Some(_) => Err(at.error(format!("`{key}` is an integer"))),
+                    };
+                    let (lo, hi) = (bound("min", i64::MIN)?, bound("max", i64::MAX)?);
+                    if lo > hi {
+                        return Err(at.error(format!("min {lo} is above max {hi}")));
+                    }
+                    Allowed::Range(lo, hi)
+                }
+                _ => return Err(at.error("a list of choices, or { min = …, max = … }")),
+            };
+            out.insert(k.clone(), kind);
+        }
+        for (k, v) in &raw.params {
+            let at = self.at(v, format!("params.{k}"));
+            let implied = match (k.as_str(), v.get_ref()) {
+                (_, toml::Value::Boolean(_)) => Allowed::Bool,
+                (_, toml::Value::Integer(_)) => Allowed::Range(0, i64::MAX),
+                ("precision", _) => Allowed::OneOf(vec![Value::Str("f32".into()), Value::Str("f64".into())]),
+                ("algorithm", _) if !algorithms.is_empty() => {
+                    Allowed::OneOf(algorithms.keys().map(|a| Value::Str(a.clone())).collect())
+                }
+                _ if out.contains_key(k) => continue,
+                _ => {
+                    return Err(
+                        at.error(format!("a string parameter needs its allowed values: `[allowed] {k} = [\"…\", …]`"))
+                    )
+                }
+            };
+            let kind = out.entry(k.clone()).or_insert(implied);
+            let default = toml_value(v.get_ref()).expect("parameters are scalars");
+            kind.check(k, &default).map_err(|m| at.error(format!("the default {m}")))?;
+        }
+        for (name, row) in &raw.algorithms {
+            for (k, v) in row {
+                let value = &algorithms[name][k];
+                out[k].check(k, value).map_err(|m| self.at(v, format!("algorithms.{name}.{k}")).error(m))?;
+            }
+        }
+        Ok(out)
+    }
+
     fn fragment(&self, raw: &RawFile) -> Result<Fragment> {
         let mut frag = Fragment::default();
         for inc in &raw.include {
@@ -128,6 +196,7 @@ impl FileCtx<'_> {
                 .map(|(k, v)| Ok((k.clone(), self.int_or_expr(v, format!("{key}.with.{k}"))?)))
                 .collect::<Result<Vec<_>>>()?;
             frag.includes.push(IncludeItem {
+                place: self.at(&inc.file, key.clone()),
                 file: inc.file.get_ref().clone(),
                 at: inc.at.as_ref().map(|a| a.get_ref().clone()).unwrap_or_default(),
                 when: inc.when.as_ref().map(|w| self.expr(w, format!("{key}.when"))).transpose()?,
@@ -183,9 +252,10 @@ impl FileCtx<'_> {
 }
 
 impl Model {
-    /// Parses a model. `source` names it in errors; `resolve` returns the
-    /// text of an included file by the name the include gives.
-    pub fn parse(source: &str, text: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<Model> {
+    /// Parses a model. `source` names it in errors; `resolve` finds an
+    /// included file by the name the include gives: where it is (named in
+    /// errors, and how an include cycle is recognised) and its text.
+    pub fn parse(source: &str, text: &str, resolve: &dyn Fn(&str) -> Option<(String, String)>) -> Result<Model> {
         let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         let ctx = FileCtx { file: source, text };
         let mut params = BTreeMap::new();
@@ -223,6 +293,7 @@ impl Model {
                 message: "a model with [algorithms] needs an `algorithm` parameter".into(),
             });
         }
+        let allowed = ctx.allowed(&raw, &algorithms)?;
         let classes = LifetimeTable::from_raw(source, text, raw.classes.clone().into_iter().collect())?;
         let body = ctx.fragment(&raw)?;
         let mut model = Model {
@@ -233,6 +304,7 @@ impl Model {
             description: raw.description.clone().unwrap_or_default(),
             source: source.to_string(),
             params,
+            allowed,
             derived,
             algorithms,
             classes,
@@ -241,54 +313,43 @@ impl Model {
         };
         let mut stack = vec![source.to_string()];
         let includes = model.body.includes.clone();
-        model.load_includes(&includes, source, resolve, &mut stack)?;
+        model.load_includes(&includes, resolve, &mut stack)?;
         Ok(model)
     }
 
+    /// Loads `includes` and, depth first, theirs. `stack` holds where the
+    /// files being loaded are, so that a file including itself, directly or
+    /// not, is an error at the include that closes the cycle.
     fn load_includes(
         &mut self,
         includes: &[IncludeItem],
-        from: &str,
-        resolve: &dyn Fn(&str) -> Option<String>,
+        resolve: &dyn Fn(&str) -> Option<(String, String)>,
         stack: &mut Vec<String>,
     ) -> Result<()> {
         for inc in includes {
-            if stack.contains(&inc.file) {
-                return Err(Error::Model {
-                    file: from.to_string(),
-                    line: 0,
-                    key: Some(format!("include({})", inc.file)),
-                    message: format!("include cycle: {} → {}", stack.join(" → "), inc.file),
-                });
+            let (name, text) = resolve(&inc.file)
+                .ok_or_else(|| inc.place.error(format!("cannot find included file `{}`", inc.file)))?;
+            if stack.contains(&name) {
+                return Err(inc.place.error(format!("include cycle: {} → {name}", stack.join(" → "))));
             }
             if self.fragments.contains_key(&inc.file) {
                 continue;
             }
-            let text = resolve(&inc.file).ok_or_else(|| Error::Model {
-                file: from.to_string(),
-                line: 0,
-                key: Some(format!("include({})", inc.file)),
-                message: format!("cannot find included file `{}`", inc.file),
-            })?;
-            let name = format!("models/{}", inc.file);
             let raw: RawFile = toml::from_str(&text).map_err(|e| toml_error(&name, &text, &e))?;
             if !raw.params.is_empty()
                 || !raw.derived.is_empty()
                 || !raw.algorithms.is_empty()
                 || !raw.classes.is_empty()
             {
-                return Err(Error::Model {
-                    file: name,
-                    line: 0,
-                    key: None,
-                    message: "an included fragment holds only components, buffers and includes".into(),
-                });
+                return Err(inc.place.error(format!(
+                    "`{name}` is not a fragment: an included file holds only components, buffers and includes"
+                )));
             }
             let frag = FileCtx { file: &name, text: &text }.fragment(&raw)?;
             let nested = frag.includes.clone();
             self.fragments.insert(inc.file.clone(), frag);
-            stack.push(inc.file.clone());
-            self.load_includes(&nested, &name, resolve, stack)?;
+            stack.push(name);
+            self.load_includes(&nested, resolve, stack)?;
             stack.pop();
         }
         Ok(())

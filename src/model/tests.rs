@@ -6,11 +6,15 @@ use crate::kernel::{Location, Precision};
 use crate::plan::PlanOptions;
 
 fn parse(text: &str) -> Result<Model> {
-    Model::parse("m.toml", text, &|f| match f {
-        "frag.toml" => Some("[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width * 2\"\n".into()),
-        "bad.toml" => Some("[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width *\"\n".into()),
-        "cycle.toml" => Some("[[include]]\nfile = \"cycle.toml\"\n".into()),
-        _ => None,
+    Model::parse("m.toml", text, &|f| {
+        let text = match f {
+            "frag.toml" => "[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width * 2\"\n",
+            "bad.toml" => "[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width *\"\n",
+            "cycle.toml" => "[[include]]\nfile = \"cycle.toml\"\n",
+            "m.toml" => "[params]\nn = 1\n",
+            _ => return None,
+        };
+        Some((f.to_string(), text.to_string()))
     })
 }
 
@@ -75,27 +79,28 @@ fn bad_models_name_file_line_and_key() {
         (r#"size = "twice + 1""#, r#"size = "twice +""#, "m.toml", None, Some("buffer(k/x).size"), "unexpected end"),
         ("dtype = \"i32\"", "dtype = \"u8\"", "m.toml", None, Some("buffer(k/y).dtype"), "unknown dtype"),
         ("n = 4\nbig", "m = 4\nbig", "m.toml", None, Some("algorithms.b.m"), "not a parameter"),
-        (
-            "file = \"frag.toml\"",
-            "file = \"bad.toml\"",
-            "models/bad.toml",
-            Some(4),
-            Some("buffer(/w).size"),
-            "unexpected end",
-        ),
+        ("file = \"frag.toml\"", "file = \"bad.toml\"", "bad.toml", Some(4), Some("buffer(/w).size"), "unexpected end"),
         (
             "file = \"frag.toml\"",
             "file = \"cycle.toml\"",
-            "models/cycle.toml",
-            Some(0),
+            "cycle.toml",
+            Some(2),
             Some("include(cycle.toml)"),
-            "cycle",
+            "include cycle: m.toml → cycle.toml → cycle.toml",
+        ),
+        (
+            "file = \"frag.toml\"",
+            "file = \"m.toml\"",
+            "m.toml",
+            None,
+            Some("include(m.toml)"),
+            "cycle: m.toml → m.toml",
         ),
         (
             "file = \"frag.toml\"",
             "file = \"nowhere.toml\"",
             "m.toml",
-            Some(0),
+            None,
             Some("include(nowhere.toml)"),
             "cannot find",
         ),
@@ -121,10 +126,10 @@ fn bad_models_name_file_line_and_key() {
 fn the_documented_error_example_holds() {
     // docs/models.md quotes this message.
     let text = builtin_file("dirk.toml").unwrap().replace("\"(stages - 1) * n\"", "\"(stages - 1 * n\"");
-    let e = Model::parse("models/dirk.toml", &text, &|f| builtin_file(f).map(str::to_string)).unwrap_err();
+    let e = Model::parse("models/dirk.toml", &text, &resolve_builtin).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "models/dirk.toml:106: key `buffer(kernel/loop/algorithm/accumulator).size`: in `(stages - 1 * n`: expected `)`"
+        "models/dirk.toml:113: key `buffer(kernel/loop/algorithm/accumulator).size`: in `(stages - 1 * n`: expected `)`"
     );
 }
 
@@ -204,8 +209,10 @@ fn registry_errors_name_the_model() {
     let two_roots = ORDERED
         .replace("path = \"k/step/inner\"", "path = \"other\"")
         .replace("component = \"k/step/inner\"", "component = \"other\"");
-    let e = parse(&two_roots).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
-    assert!(e.to_string().contains("one top-level component; this one has 2 (k, other)"), "{e}");
+    let e = parse(&two_roots).unwrap().instantiate(&[]).unwrap_err().to_string();
+    let line = two_roots.lines().position(|l| l.contains("path = \"other\"")).unwrap() + 1;
+    assert!(e.starts_with(&format!("m.toml:{line}: key `component(other)`: component `other` has no parent")), "{e}");
+    assert!(e.contains("top-level components: `k` (m.toml:") && e.contains(&format!("`other` (m.toml:{line})")), "{e}");
     let ambiguous = ORDERED.replace("name = \"early\"", "name = \"inner\"");
     let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
     assert!(e.to_string().contains("`inner` in its class's registration list names both"), "{e}");
