@@ -1,6 +1,8 @@
 //! Hostile but honest input (issue 11), through the binary: outputs that are
 //! all or nothing, also when the run is interrupted; names that would break
-//! the generated C++ or SVG; expressions nested past any stack.
+//! the generated C++ or SVG; expressions, derived values and phase paths
+//! nested past any stack; `--set` values a model does not allow; models
+//! that include themselves or hold a stray component.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -181,5 +183,149 @@ fn deep_expressions_are_errors_naming_file_and_line() {
         let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
         assert!(run.stderr.contains("nests more than"), "{}", run.stderr);
         assert!(run.stderr.contains(&format!("{}:{line}", model.display())), "{}", run.stderr);
+    }
+}
+
+/// A copy of the built-in explicit Euler model, edited, in `dir`.
+fn edited_model(dir: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let text = fs::read_to_string(repo("models/explicit_euler.toml")).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "the edit applies");
+    let path = dir.join(name);
+    fs::write(&path, edited).unwrap();
+    path
+}
+
+fn line_of(path: &Path, needle: &str) -> usize {
+    fs::read_to_string(path).unwrap().lines().position(|l| l.contains(needle)).expect("the line is there") + 1
+}
+
+#[test]
+fn set_values_are_checked_against_the_model() {
+    for (model, set, want) in [
+        ("dirk", "linear=qr", "'qr' is not allowed for `linear` (allowed: 'mr', 'lu', 'bicgstab')"),
+        ("dirk", "controller=bogus", "'bogus' is not allowed for `controller` (allowed: 'fixed', 'i', 'pi'"),
+        ("dirk", "smooth=2", "2 is not allowed for `smooth` (allowed: true or false)"),
+        ("dirk", "save_counters=7", "7 is not allowed for `save_counters` (allowed: true or false)"),
+        ("dirk", "n=-5", "-5 is not allowed for `n` (allowed: integers from 0)"),
+        ("dirk", "loc=global", "'global' is not allowed for `loc` (allowed: 'shared', 'local')"),
+        ("erk", "algorithm=euler", "'euler' is not allowed for `algorithm`"),
+        (
+            "dirk",
+            "n=99999999999999999999",
+            "does not fit in 64 bits (integers lie in -9223372036854775808 ..= 9223372036854775807)",
+        ),
+    ] {
+        let run = smemplan(&["plan", "--model", model, "--set", set, "--time-limit", "1"]).expect(2);
+        assert!(run.stderr.contains(want), "{set}: {}", run.stderr);
+    }
+    // Allowed values still plan.
+    smemplan(&["plan", "--model", "dirk", "--set", "linear=mr", "--set", "smooth=true", "--time-limit", "1"]).expect(0);
+}
+
+#[test]
+fn long_chains_of_derived_values_are_an_error_not_a_crash() {
+    let dir = scratch("hostile-derived");
+    let chain: String =
+        (0..10_000).map(|i| format!("c{i} = \"c{} + 1\"\n", i + 1)).collect::<String>() + "c10000 = \"1\"\n";
+    let model = edited_model(&dir, "chain.toml", |t| {
+        t.replace(
+            "adaptive = \"controller != 'fixed'\"",
+            &format!("adaptive = \"controller != 'fixed' && c0 > 0\"\n{chain}"),
+        )
+    });
+    let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
+    assert!(run.stderr.contains("defined in terms of each other more than 64 deep"), "{}", run.stderr);
+    assert!(run.stderr.len() < 2_000, "the message does not repeat the chain: {}", run.stderr);
+}
+
+#[test]
+fn deep_phase_paths_are_an_error_in_linear_memory() {
+    let dir = scratch("hostile-phases");
+    let deep = vec!["p"; 60_000].join(".");
+    let model = edited_model(&dir, "phases.toml", |t| format!("{t}\n[classes.Deep]\nphases = [\"{deep}\"]\n"));
+    let started = std::time::Instant::now();
+    let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
+    assert!(run.stderr.contains("has 60000 levels; at most 64"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{}:", model.display())), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_model_including_itself_is_named_where_it_is() {
+    let dir = scratch("hostile-selfinc");
+    let model =
+        edited_model(&dir, "selfinc.toml", |t| format!("{t}\n[[include]]\nfile = \"selfinc.toml\"\nat = \"kernel\"\n"));
+    let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
+    let line = line_of(&model, "file = \"selfinc.toml\"");
+    let want = format!(
+        "{}:{line}: key `include(selfinc.toml)`: include cycle: {} → {}",
+        model.display(),
+        model.display(),
+        model.display()
+    );
+    assert!(run.stderr.contains(&want), "want {want}\n{}", run.stderr);
+    assert!(!run.stderr.contains("models/selfinc.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn a_stray_component_is_named_with_its_file_and_line() {
+    let dir = scratch("hostile-orphan");
+    let model = edited_model(&dir, "orphan.toml", |t| {
+        format!("{t}\n[[component]]\npath = \"stray/step\"\nclass = \"ExplicitEulerStep\"\n")
+    });
+    let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
+    let line = line_of(&model, "path = \"stray/step\"");
+    assert!(
+        run.stderr.contains(&format!(
+            "{}:{line}: key `component(stray/step)`: component `stray/step` has no parent",
+            model.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("top-level components: `kernel/loop` (") && run.stderr.contains("`stray/step` ("),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_reference_dump_agrees_with_its_own_registrations() {
+    use smemplan::registry::{dump::Dump, recorded, Registry};
+    let dir = repo("tests/data/cubie-reference");
+    let mut checked = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let dump = Dump::parse(s(&path), &fs::read_to_string(&path).unwrap()).unwrap();
+        let registry = Registry::from_dump(&dump).unwrap();
+        let mismatches = recorded::mismatches(&dump, &registry, &dump.components[0].path).unwrap();
+        assert!(mismatches.is_empty(), "{}: {mismatches:?}", path.display());
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked} dumps");
+}
+
+#[test]
+fn a_dump_whose_totals_disagree_is_refused_naming_each_figure() {
+    let dir = scratch("hostile-totals");
+    let mut dump: serde_json::Value = serde_json::from_str(&fs::read_to_string(repo(DUMP)).unwrap()).unwrap();
+    dump["top_level"]["shared_bytes_per_run"] = 1.into();
+    dump["components"][0][4] = 7.into();
+    dump["launch"]["limit_blocksize"]["h100"]["requested"]["64"]["blocksize"] = 33.into();
+    let path = dir.join("edited.json");
+    fs::write(&path, serde_json::to_string(&dump).unwrap()).unwrap();
+    let run = smemplan(&["plan", "--cubie", s(&path), "--time-limit", "1"]).expect(2);
+    for want in [
+        "3 recorded figure(s) disagree",
+        "top_level.shared_bytes_per_run: recorded 1, recomputed ",
+        "component `kernel/loop` shared_buffer_size: recorded 7, recomputed ",
+        "launch.limit_blocksize.h100.requested.64.blocksize: recorded 33, recomputed 64",
+    ] {
+        assert!(run.stderr.contains(want), "{want}:\n{}", run.stderr);
     }
 }
