@@ -4,9 +4,9 @@
 //! A model declares them in `[allowed]`: a list for a choice
 //! (`linear = ["mr", "lu", "bicgstab"]`), `{ min = 1, max = 64 }` for an
 //! integer range. Without a declaration a parameter's default decides:
-//! a boolean takes `true`/`false` (1/0), an integer any value from 0 up, and
-//! `precision` and `algorithm` their known names; any other string
-//! parameter must be declared.
+//! a boolean takes `true`/`false` (1/0) and an integer any value from 0 up;
+//! `precision` and `algorithm` are checked against their known names when
+//! the model is instantiated; any other string parameter must be declared.
 
 use super::expr::Value;
 use std::fmt;

@@ -79,15 +79,25 @@ impl Model {
 /// below 5.
 pub(super) const MAX_DERIVED_DEPTH: usize = 64;
 
-/// A kernel is one tree of components: every component but the first
-/// top-level one sits one path segment below another. The error names the
-/// stray component where it was declared, and every top-level one.
+/// A kernel is one tree of components: every component but the top-level
+/// one sits one path segment below another. When there are several trees,
+/// the largest is taken for the kernel's, and the error names the first
+/// other top-level component where it was declared, and every top-level one.
 fn one_top_level_component(components: &[ComponentDecl], declared: &[At]) -> Result<()> {
     let paths: HashSet<&str> = components.iter().map(|c| c.path.as_str()).collect();
     let top: Vec<usize> = (0..components.len())
         .filter(|&i| components[i].path.rfind('/').is_none_or(|k| !paths.contains(&components[i].path[..k])))
         .collect();
-    let [first, second, ..] = top[..] else { return Ok(()) };
+    if top.len() < 2 {
+        return Ok(());
+    }
+    let size = |i: usize| {
+        let root = &components[i].path;
+        components.iter().filter(|c| c.path.strip_prefix(root.as_str()).is_some_and(|r| r.starts_with('/'))).count()
+    };
+    // The largest tree; the first of equals.
+    let first = top.iter().copied().rev().max_by_key(|&i| size(i)).expect("two or more");
+    let second = top.iter().copied().find(|&i| i != first).expect("two or more");
     let names: Vec<String> =
         top.iter().map(|&i| format!("`{}` ({}:{})", components[i].path, declared[i].file, declared[i].line)).collect();
     Err(declared[second].error(format!(

@@ -159,28 +159,30 @@ impl FileCtx<'_> {
         }
         for (k, v) in &raw.params {
             let at = self.at(v, format!("params.{k}"));
-            let implied = match (k.as_str(), v.get_ref()) {
-                (_, toml::Value::Boolean(_)) => Allowed::Bool,
-                (_, toml::Value::Integer(_)) => Allowed::Range(0, i64::MAX),
-                ("precision", _) => Allowed::OneOf(vec![Value::Str("f32".into()), Value::Str("f64".into())]),
-                ("algorithm", _) if !algorithms.is_empty() => {
-                    Allowed::OneOf(algorithms.keys().map(|a| Value::Str(a.clone())).collect())
-                }
-                _ if out.contains_key(k) => continue,
-                _ => {
-                    return Err(
-                        at.error(format!("a string parameter needs its allowed values: `[allowed] {k} = [\"…\", …]`"))
-                    )
-                }
-            };
-            let kind = out.entry(k.clone()).or_insert(implied);
+            if !out.contains_key(k) {
+                let implied = match (k.as_str(), v.get_ref()) {
+                    (_, toml::Value::Boolean(_)) => Allowed::Bool,
+                    (_, toml::Value::Integer(_)) => Allowed::Range(0, i64::MAX),
+                    // Checked when instantiated, with messages of their own.
+                    ("precision", _) => continue,
+                    ("algorithm", _) if !algorithms.is_empty() => continue,
+                    _ => {
+                        return Err(at.error(format!(
+                            "a string parameter needs its allowed values: `[allowed] {k} = [\"…\", …]`"
+                        )))
+                    }
+                };
+                out.insert(k.clone(), implied);
+            }
             let default = toml_value(v.get_ref()).expect("parameters are scalars");
-            kind.check(k, &default).map_err(|m| at.error(format!("the default {m}")))?;
+            out[k.as_str()].check(k, &default).map_err(|m| at.error(format!("the default {m}")))?;
         }
         for (name, row) in &raw.algorithms {
             for (k, v) in row {
-                let value = &algorithms[name][k];
-                out[k].check(k, value).map_err(|m| self.at(v, format!("algorithms.{name}.{k}")).error(m))?;
+                if let Some(kind) = out.get(k) {
+                    let value = &algorithms[name][k];
+                    kind.check(k, value).map_err(|m| self.at(v, format!("algorithms.{name}.{k}")).error(m))?;
+                }
             }
         }
         Ok(out)

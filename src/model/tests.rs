@@ -26,6 +26,8 @@ n = 10
 precision = "f32"
 loc = "shared"
 big = false
+[allowed]
+loc = ["shared", "local"]
 [derived]
 twice = "2 * n"
 [algorithms.a]
@@ -106,6 +108,31 @@ fn bad_models_name_file_line_and_key() {
         ),
         ("name = \"toy\"", "name = \"toy\"\nbogus = 1", "m.toml", Some(3), None, "unknown field"),
         ("twice = \"2 * n\"", "n = \"2 * n\"", "m.toml", None, Some("derived.n"), "already a parameter"),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "loc = [\"local\"]",
+            "m.toml",
+            Some(7),
+            Some("params.loc"),
+            "the default 'shared' is not allowed",
+        ),
+        ("loc = [\"shared\", \"local\"]", "mode = [\"x\"]", "m.toml", None, Some("allowed.mode"), "not a parameter"),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "loc = [\"shared\"]\nn = { min = 5 }",
+            "m.toml",
+            Some(15),
+            Some("algorithms.a.n"),
+            "3 is not allowed for `n` (allowed: integers from 5)",
+        ),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "n = { min = 9, max = 1 }",
+            "m.toml",
+            None,
+            Some("allowed.n"),
+            "min 9 is above max 1",
+        ),
     ];
     for (from, to, file, line, key, msg) in cases {
         assert!(GOOD.contains(from), "{from}");
@@ -138,12 +165,18 @@ fn instantiation_errors() {
     let m = parse(GOOD).unwrap();
     let e = m.instantiate(&[("nn".into(), "1".into())]).unwrap_err();
     assert!(e.to_string().contains("unknown parameter"), "{e}");
-    let e = m.instantiate(&[("algorithm".into(), "zz".into())]).unwrap_err();
-    assert!(e.to_string().contains("unknown algorithm `zz`"), "{e}");
-    let e = m.instantiate(&[("n".into(), "-9".into())]).unwrap_err();
-    assert!(e.to_string().contains("negative"), "{e}");
-    let e = m.instantiate(&[("loc".into(), "texture".into())]).unwrap_err();
-    assert!(e.to_string().contains("invalid location"), "{e}");
+    for (set, want) in [
+        ("algorithm=zz", "unknown algorithm `zz`"),
+        ("n=-9", "-9 is not allowed for `n` (allowed: integers from 0)"),
+        ("loc=texture", "'texture' is not allowed for `loc` (allowed: 'shared', 'local')"),
+        ("big=2", "2 is not allowed for `big` (allowed: true or false)"),
+        ("n=99999999999999999999", "does not fit in 64 bits"),
+    ] {
+        let (k, v) = set.split_once('=').unwrap();
+        let e = m.instantiate(&[(k.into(), v.into())]).unwrap_err().to_string();
+        assert!(e.contains(want), "{set}: {e}");
+    }
+    m.instantiate(&[("big".into(), "true".into()), ("loc".into(), "local".into())]).unwrap();
     let cyclic = GOOD.replace(r#"twice = "2 * n""#, "twice = \"2 * twice\"");
     let e = parse(&cyclic).unwrap().instantiate(&[]).unwrap_err();
     assert!(e.to_string().contains("in terms of itself"), "{e}");
