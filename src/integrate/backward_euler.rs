@@ -104,7 +104,7 @@ pub fn reference<T: Real>(
 }
 
 /// The method's constants, shared by every layout of a source.
-pub(super) fn cxx_constants<T: Real>(s: &Settings) -> String {
+pub(super) fn cxx_constants(s: &Settings) -> String {
     format!(
         "// Backward Euler, simplified Newton, dense LU without pivoting.\nconstexpr unsigned STEPS = {};\nconstexpr unsigned PER_SAMPLE = {};\nconstexpr unsigned NEWTON_ITERATIONS = {};\n",
         s.steps,

@@ -52,8 +52,7 @@ const HUGE: f64 = 1e10;
 pub const STATS: [&str; 3] = ["accepted", "rejected", "status"];
 
 /// The buffers of the kernel model `models/integrators/dormand_prince.toml`.
-pub const BUFFERS: [&str; 11] =
-    ["state", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "stage_state", "proposed", "error"];
+pub const BUFFERS: [&str; 11] = ["state", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "stage_state", "proposed", "error"];
 
 /// `x^(1/5)` for `x` in `[TINY, HUGE]`: exact scaling by 32 into `[1, 32)`,
 /// a chord as the first guess, 8 Newton steps (ample for `f64`).
@@ -79,8 +78,9 @@ pub fn root5<T: Real>(x: T) -> T {
 
 fn step_factor<T: Real>(norm: T) -> T {
     let (fac_min, fac_max) = (T::lit(FAC_MIN), T::lit(FAC_MAX));
-    // `!(norm <= HUGE)` is also true for NaN.
-    if !(norm <= T::lit(HUGE)) {
+    // As the C++ `!(norm <= HUGE)`: NaN shrinks the step too.
+    let finite = matches!(norm.partial_cmp(&T::lit(HUGE)), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal));
+    if !finite {
         fac_min
     } else if norm < T::lit(TINY) {
         fac_max

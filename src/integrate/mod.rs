@@ -61,7 +61,8 @@ pub const ENTRY: &str = "smemplan_integrate";
 /// e.g. `--gpu-architecture=sm_90`): no multiply-add contraction, IEEE
 /// division and square root, no flush to zero. With them every operation
 /// is correctly rounded, as in the Rust reference.
-pub const NVRTC_OPTIONS: &[&str] = &["--std=c++17", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false"];
+pub const NVRTC_OPTIONS: &[&str] =
+    &["--std=c++17", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false"];
 
 /// Flags for compiling a kernel source as host C++ (see `tests/integrate_host.rs`).
 pub const HOST_CXX_FLAGS: &[&str] = &["-std=c++17", "-O1", "-ffp-contract=off", "-fno-fast-math"];
@@ -427,7 +428,7 @@ fn cubie_report(instance: &crate::model::Instance, mut report: PlanReport) -> Re
         b.offset = match b.pool {
             Pool::Shared => f.byte_range().map(|r| r.start),
             _ => {
-                let at = crate::solve::align_up(local_end, b.dtype.itemsize())
+                let at = crate::arith::align_up(local_end, b.dtype.itemsize())
                     .ok_or_else(|| Error::Overflow("local offsets".into()))?;
                 local_end = at + b.bytes;
                 Some(at)
@@ -437,7 +438,7 @@ fn cubie_report(instance: &crate::model::Instance, mut report: PlanReport) -> Re
     report.strategy = "cubie".into();
     report.optimal = false;
     report.shared_bytes = footprint.shared_bytes;
-    report.local_bytes = crate::solve::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local bytes".into()))?;
+    report.local_bytes = crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local bytes".into()))?;
     for pool in &mut report.pools {
         let bytes = match pool.pool {
             Pool::Shared => report.shared_bytes,
