@@ -14,7 +14,7 @@ use smemplan::allocator::{Padding, SharedLayout};
 use smemplan::integrate::{
     self, Kernel, Method, Placement, Planner, Settings, Setup, System, HOST_CXX_FLAGS, STATS_PER_SYSTEM,
 };
-use smemplan::registry::types::Precision;
+use smemplan::kernel::Precision;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -20,7 +20,7 @@
 //! ```
 //! use smemplan::allocator::SharedLayout;
 //! use smemplan::integrate::{self, Kernel, Method, Placement, Planner, Setup, System};
-//! use smemplan::registry::types::Precision;
+//! use smemplan::kernel::Precision;
 //!
 //! let setup = Setup::new(Method::DormandPrince54, System::Lorenz, Precision::F32).unwrap();
 //! let placement = Placement::all_shared(Planner::smemplan(), SharedLayout::default());
@@ -46,9 +46,9 @@ pub use system::System;
 
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
+use crate::kernel::{Location, Precision};
 use crate::model::Model;
 use crate::plan::{PlanOptions, PlanReport, Pool};
-use crate::registry::types::{Location, Precision};
 use rayon::prelude::*;
 use real::Real;
 use std::fmt;
@@ -380,7 +380,7 @@ impl Kernel {
 }
 
 /// The model instance of `setup` under `placement`'s locations.
-fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Instance> {
+fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Kernel> {
     let method = setup.method;
     for (name, _) in &placement.overrides {
         if !method.buffers().contains(&name.as_str()) {
@@ -415,7 +415,7 @@ pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
 }
 
 /// `report` with CuBIE's offsets.
-fn cubie_report(instance: &crate::model::Instance, mut report: PlanReport) -> Result<PlanReport> {
+fn cubie_report(instance: &crate::model::Kernel, mut report: PlanReport) -> Result<PlanReport> {
     let (registry, root) = instance.registry()?;
     let flat = registry.flatten(&root)?;
     let footprint = registry.footprint(&root)?;
