@@ -66,6 +66,7 @@ use self::order::{breadth_order, free_ids, size_order, time_order};
 use self::tree::Blocked;
 use super::{Solution, SolveOptions, Solver};
 use crate::analysis::Analysis;
+use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::interference::Sweep;
 use crate::problem::{Buffer, BufferId, Layout, Problem};
