@@ -6,7 +6,8 @@
 //! integer range. Without a declaration a parameter's default decides:
 //! a boolean takes `true`/`false` (1/0) and an integer any value from 0 up;
 //! `precision` and `algorithm` are checked against their known names when
-//! the model is instantiated; any other string parameter must be declared.
+//! the model is instantiated; any other string parameter takes any string
+//! unless declared (every built-in model declares all of its own).
 
 use super::expr::Value;
 use std::fmt;

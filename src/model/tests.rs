@@ -161,6 +161,18 @@ fn the_documented_error_example_holds() {
 }
 
 #[test]
+fn every_builtin_model_declares_its_string_parameters() {
+    for name in builtin_names() {
+        let m = builtin(name).unwrap();
+        for (k, v) in m.params() {
+            if matches!(v, Value::Str(_)) && k != "precision" && k != "algorithm" {
+                assert!(m.allowed().contains_key(k), "{name}: `{k}` has no [allowed] values");
+            }
+        }
+    }
+}
+
+#[test]
 fn instantiation_errors() {
     let m = parse(GOOD).unwrap();
     let e = m.instantiate(&[("nn".into(), "1".into())]).unwrap_err();
