@@ -31,6 +31,7 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use problem::{Buffer, BufferId, Interval, Layout, Problem};

@@ -450,6 +450,18 @@ struct Unit {
 /// Plans `input`: lifetimes from `table`, one problem per pool, solved by
 /// `options.strategy`, every layout checked against the derived lifetimes.
 pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> Result<PlanReport> {
+    plan_with(input, table, options, &*solve::strategy(&options.strategy)?)
+}
+
+/// [`plan`] with a solver object instead of `options.strategy`'s (e.g. a
+/// [`solve::memo::Memo`] shared by many plans); the report still names
+/// `options.strategy`.
+pub fn plan_with(
+    input: &PlanInput,
+    table: &LifetimeTable,
+    options: &PlanOptions,
+    solver: &dyn solve::Solver,
+) -> Result<PlanReport> {
     let started = Instant::now();
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lifetimes = lifetimes::derive(&input.components, &decls, table)?;
@@ -462,7 +474,6 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
         inside[m.buffer] = Some(input.buffers[m.target].full_name());
     }
     let deadline = options.time_limit.map(|d| started + d);
-    let solver = solve::strategy(&options.strategy)?;
     let mut pools = Vec::new();
     for pool in Pool::ALL {
         let ids: Vec<usize> = (0..units.len()).filter(|&u| units[u].pool == pool && units[u].bytes > 0).collect();
@@ -484,7 +495,7 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
         let (peak, lower_bound, optimal, seconds) = if problem.is_empty() {
             (0, 0, true, 0.0)
         } else {
-            let solution = solve::run(&*solver, &problem, &solve_options)?;
+            let solution = solve::run(solver, &problem, &solve_options)?;
             let report = check::check(&problem, &solution.layout.named(&problem), None);
             if let Some(v) = report.violations.first() {
                 return Err(Error::Unsupported {

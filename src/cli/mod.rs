@@ -17,6 +17,7 @@ mod output;
 mod plan;
 mod plot;
 mod solve;
+mod sweep;
 
 use anyhow::{bail, Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -55,6 +56,9 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Sweep kernel models over parameter values, devices and strategies:
+    /// bytes per thread, block sizes, occupancy and the Pareto front.
+    Sweep(sweep::Args),
 }
 
 /// How a command that ran to its end went.
@@ -76,6 +80,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Sweep(args) => sweep::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)
