@@ -234,6 +234,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         list_models(out)?;
         return Ok(Outcome::Done);
     }
+    let destinations: Vec<(&str, &Path)> = [("--svg", args.svg.as_deref()), ("--cuda", args.cuda.as_deref())]
+        .into_iter()
+        .filter_map(|(f, p)| Some((f, p?)))
+        .collect();
+    let mut staged = Staged::reserve(&destinations)?;
     let device = DeviceProfile::named(&args.device)?;
     let options =
         PlanOptions { strategy: args.strategy.clone(), time_limit: Some(args.time_limit), ..PlanOptions::default() };
@@ -259,14 +264,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         },
     });
 
-    let mut staged = Staged::default();
     if let Some(path) = &args.svg {
-        staged.add(path, &shared_picture(report)?)?;
+        staged.write(path, &shared_picture(report)?)?;
     }
     if let Some(path) = &args.cuda {
         let block_size = launch.block_size.unwrap_or(args.block_size);
         let header = cuda_header(&alloc, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
-        staged.add(path, &header)?;
+        staged.write(path, &header)?;
     }
     staged.commit()?;
 

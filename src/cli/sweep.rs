@@ -5,8 +5,8 @@
 //! The table (or the Pareto front, when the table goes to `--csv`) is
 //! printed on stdout; the summary (configurations per second, cache hit
 //! rate) goes to stderr, so that stdout stays a clean table or JSON
-//! document. `--csv` and `--svg` are written atomically, both or neither,
-//! before anything is printed.
+//! document. `--csv` and `--svg` are checked before the sweep starts and
+//! written atomically, both or neither, before anything is printed.
 
 use super::bench::progress_bar;
 use super::output::{table, Staged};
@@ -17,7 +17,7 @@ use smemplan::model;
 use smemplan::occupancy::DeviceProfile;
 use smemplan::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Arguments of `smemplan sweep`.
@@ -112,15 +112,19 @@ fn spec(args: &Args) -> Result<SweepSpec> {
 
 /// Runs `smemplan sweep`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let destinations: Vec<(&str, &Path)> = [("--csv", args.csv.as_deref()), ("--svg", args.svg.as_deref())]
+        .into_iter()
+        .filter_map(|(f, p)| Some((f, p?)))
+        .collect();
+    let mut staged = Staged::reserve(&destinations)?;
     let spec = spec(args)?;
     let bar = progress_bar(spec_len(&spec), false)?;
     let result = sweep::run(&spec, &|k| bar.inc(k));
     bar.finish_and_clear();
     let result = result?;
 
-    let mut staged = Staged::default();
     if let Some(path) = &args.csv {
-        staged.add(path, &result.csv())?;
+        staged.write(path, &result.csv())?;
     }
     if let Some(path) = &args.svg {
         let x = match &args.x {
@@ -130,7 +134,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 None => bail!("--svg draws against a swept parameter; give one with --set or --precision"),
             },
         };
-        staged.add(path, &chart::svg(&result, x)?)?;
+        staged.write(path, &chart::svg(&result, x)?)?;
     }
     staged.commit()?;
 
