@@ -7,10 +7,16 @@
 //!  models × --set axes ──▶ kernel instances ──┬─ cubie: CuBIE's registry footprint
 //!        (par_iter)                           └─ auto…: plan, pools solved through one Memo
 //!                                                 │
-//!  × devices × strategies ──▶ rows: bytes per thread, block sizes,
-//!                                resident threads, occupancy, fits
-//!                          ──▶ Pareto front (resident threads vs shared bytes)
+//!  × devices × strategies ──▶ rows: bytes per thread, CuBIE's and the best
+//!                                block size, occupancy, estimated throughput
+//!                          ──▶ Pareto front (throughput vs shared bytes)
 //! ```
+//!
+//! The throughput is [`crate::throughput`]'s estimate (runs per second) of
+//! the layout's workload: its padded shared stride and its accesses to
+//! shared and local memory ([`crate::accesses`], each side counted under
+//! its own placement of the buffers), at the block size the estimate ranks
+//! first among 1 to the device's maximum, and at CuBIE's halving pick.
 //!
 //! Rows come out in the grid's order ([`grid`]) whatever the thread count:
 //! instances are built in parallel and collected in order. Each instance is
@@ -25,13 +31,17 @@ pub mod grid;
 
 pub use grid::Axis;
 
+use crate::accesses;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::lifetimes;
+use crate::model::{Instance, Model};
 use crate::occupancy::DeviceProfile;
-use crate::plan::{self, PlanOptions};
+use crate::plan::{self, PlacedBuffer, PlanOptions, Pool};
+use crate::registry::Region;
 use crate::solve::memo::{Memo, MemoStats};
 use crate::solve::{self};
+use crate::throughput::{self, Workload};
 use grid::{sweep_error, Radix};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -91,6 +101,8 @@ pub struct SweepSpec {
     pub requested_block_size: u64,
     /// Runs in the batch (a block holds at most this many).
     pub runs: u64,
+    /// Registers per thread for the occupancy (0: not counted).
+    pub registers_per_thread: u64,
     /// Time each optimised plan may take (all its pools together).
     pub time_limit: Duration,
 }
@@ -106,6 +118,7 @@ impl SweepSpec {
             strategies: vec![Side::Cubie, Side::Optimised(solve::DEFAULT_STRATEGY.to_string())],
             requested_block_size: 64,
             runs: 4096,
+            registers_per_thread: 0,
             time_limit: Duration::from_secs(1),
         })
     }
@@ -192,12 +205,19 @@ pub struct Row {
     /// Whether the optimised pools are proven minimal (always for `cubie`,
     /// whose layout is what it is).
     pub proven_optimal: bool,
-    /// Whether one thread's shared memory fits a block at all.
+    /// Shared-memory accesses per run under this layout's placement.
+    pub shared_accesses: f64,
+    /// Local-memory accesses per run under this layout's placement.
+    pub local_accesses: f64,
+    /// Whether some block size can launch (one thread's shared memory fits
+    /// a block).
     pub fits: bool,
     /// CuBIE's halving pick from the requested block size (`None`: does not
     /// fit).
     pub cubie_block_size: Option<u64>,
-    /// The block size keeping the most threads resident (`None`: does not
+    /// Estimated runs per second at CuBIE's pick.
+    pub cubie_runs_per_second: Option<f64>,
+    /// The block size of highest estimated throughput (`None`: does not
     /// fit).
     pub best_block_size: Option<u64>,
     /// Resident blocks per multiprocessor at the best block size.
@@ -207,8 +227,12 @@ pub struct Row {
     /// Resident warps over the multiprocessor's maximum, at the best block
     /// size (partly empty warps count whole, as the hardware counts them).
     pub occupancy: f64,
-    /// Whether no other configuration has at least as many resident threads
-    /// with at most as many shared bytes per thread, one of them strictly.
+    /// Estimated runs per second at the best block size (0 when it does
+    /// not fit).
+    pub estimated_runs_per_second: f64,
+    /// Whether no other fitting configuration has at least this estimated
+    /// throughput with at most these shared bytes per thread, one of them
+    /// strictly.
     pub pareto: bool,
 }
 
@@ -279,6 +303,8 @@ struct Layout {
     padded_shared_bytes: u64,
     local_bytes: u64,
     proven_optimal: bool,
+    shared_accesses: f64,
+    local_accesses: f64,
 }
 
 /// Runs the sweep on rayon's pool. `progress` is called with the number of
@@ -359,7 +385,8 @@ fn instance_rows(spec: &SweepSpec, memos: &HashMap<&str, Memo>, digits: &[usize]
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
     for device in &spec.devices {
         for (side, layout) in spec.strategies.iter().zip(&layouts) {
-            rows.push(row(spec, device, side, layout, first + rows.len(), &model.name, &params));
+            let r = row(spec, device, side, layout, first + rows.len(), &model.name, &params).map_err(failed)?;
+            rows.push(r);
         }
     }
     Ok(rows)
@@ -379,6 +406,7 @@ fn layouts(
             Side::Cubie => {
                 let (registry, root) = instance.registry()?;
                 let f = registry.footprint(&root)?;
+                let (shared_accesses, local_accesses) = cubie_accesses(&instance, &registry.flatten(&root)?)?;
                 Ok(Layout {
                     shared_bytes: f.shared_bytes,
                     padded_shared_bytes: f.padded_shared_bytes,
@@ -386,6 +414,8 @@ fn layouts(
                         "local bytes per thread".into()
                     })?,
                     proven_optimal: true,
+                    shared_accesses,
+                    local_accesses,
                 })
             }
             Side::Optimised(name) => {
@@ -400,6 +430,7 @@ fn layouts(
                 let report =
                     plan::plan_with(&instance.plan_input()?, &instance.table, &options, &memos[name.as_str()])?;
                 let alloc = Allocation::new(&report, SharedLayout::default())?;
+                let (shared_accesses, local_accesses) = accesses::by_memory(&report);
                 Ok(Layout {
                     shared_bytes: report.shared_bytes,
                     padded_shared_bytes: alloc.stride,
@@ -407,10 +438,50 @@ fn layouts(
                         "local bytes per thread".into()
                     })?,
                     proven_optimal: report.optimal,
+                    shared_accesses,
+                    local_accesses,
                 })
             }
         })
         .collect()
+}
+
+/// Accesses per run to shared and to local memory under CuBIE's placement
+/// (`flat`, its registry's leaf buffers), counted as [`accesses`] counts the
+/// optimised side: the same lifetimes, only the pools differ.
+fn cubie_accesses(instance: &Instance, flat: &[crate::registry::FlatBuffer]) -> Result<(f64, f64)> {
+    let lives = lifetimes::derive(&instance.components, &instance.buffers, &instance.table)?;
+    let lifetime_of: HashMap<(&str, &str), Vec<[u64; 2]>> = instance
+        .buffers
+        .iter()
+        .zip(&lives.buffers)
+        .map(|(b, segs)| ((b.component.as_str(), b.name.as_str()), segs.iter().map(|s| [s.start, s.end]).collect()))
+        .collect();
+    let mut totals = (0.0, 0.0);
+    for b in flat {
+        let pool = match b.region {
+            Region::Shared(_) => Pool::Shared,
+            Region::Local(_) => Pool::Local,
+            Region::PersistentLocal(_) => Pool::PersistentLocal,
+        };
+        let placed = PlacedBuffer {
+            component: b.component.clone(),
+            name: b.name.clone(),
+            pool,
+            dtype: b.precision,
+            elements: b.size,
+            bytes: 0,
+            offset: None,
+            lifetime: lifetime_of.get(&(b.component.as_str(), b.name.as_str())).cloned().unwrap_or_default(),
+            inside: None,
+        };
+        let count = accesses::of_buffer(&placed);
+        match pool {
+            Pool::Shared => totals.0 += count,
+            Pool::Local | Pool::PersistentLocal => totals.1 += count,
+        }
+    }
+    Ok(totals)
 }
 
 /// One configuration's row: the launch numbers of `layout` on `device`.
@@ -422,15 +493,23 @@ fn row(
     index: usize,
     model: &str,
     params: &BTreeMap<String, String>,
-) -> Row {
+) -> Result<Row> {
     let stride = layout.padded_shared_bytes;
+    let workload = Workload {
+        shared_bytes_per_run: stride,
+        shared_accesses: layout.shared_accesses,
+        local_accesses: layout.local_accesses,
+        registers_per_thread: spec.registers_per_thread,
+        runs: spec.runs,
+    };
     let cubie = device.limit_blocksize(spec.requested_block_size, stride, spec.runs).ok();
-    let best = device.best_block_size(stride, 0).ok();
-    let warp = device.warp_size.max(1);
-    let (blocks, threads, warps) = best
-        .map_or((0, 0, 0), |o| (o.blocks_per_sm, o.resident_threads, o.blocks_per_sm * o.block_size.div_ceil(warp)));
-    let max_warps = (device.max_threads_per_sm / warp).max(1);
-    Row {
+    let cubie_estimate = match &cubie {
+        Some(c) => throughput::estimate(device, &workload, c.block_size)?,
+        None => None,
+    };
+    let best = throughput::best_block_size(device, &workload)?;
+    let o = best.map(|e| e.occupancy);
+    Ok(Row {
         index,
         model: model.to_string(),
         params: params.clone(),
@@ -440,32 +519,41 @@ fn row(
         padded_shared_bytes: stride,
         local_bytes: layout.local_bytes,
         proven_optimal: layout.proven_optimal,
+        shared_accesses: layout.shared_accesses,
+        local_accesses: layout.local_accesses,
         fits: best.is_some(),
         cubie_block_size: cubie.map(|c| c.block_size),
-        best_block_size: best.map(|o| o.block_size),
-        blocks_per_sm: blocks,
-        resident_threads: threads,
-        occupancy: warps as f64 / max_warps as f64,
+        cubie_runs_per_second: cubie_estimate.map(|e| e.runs_per_second),
+        best_block_size: o.map(|o| o.block_size),
+        blocks_per_sm: o.map_or(0, |o| o.active_blocks_per_sm),
+        resident_threads: o.map_or(0, |o| o.active_threads_per_sm),
+        occupancy: o.map_or(0.0, |o| o.occupancy),
+        estimated_runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
         pareto: false,
-    }
+    })
 }
 
 /// Marks the rows no other fitting row dominates (at most as many shared
-/// bytes per thread and at least as many resident threads, one strictly)
+/// bytes per thread and at least the estimated throughput, one strictly)
 /// and returns their indices by shared bytes ascending. Rows that tie on
 /// both are all on the front.
 fn mark_pareto(rows: &mut [Row]) -> Vec<usize> {
+    let speed = |r: &Row| r.estimated_runs_per_second;
     let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].fits).collect();
-    order.sort_by_key(|&i| (rows[i].shared_bytes, std::cmp::Reverse(rows[i].resident_threads), i));
+    order.sort_by(|&a, &b| {
+        (rows[a].shared_bytes.cmp(&rows[b].shared_bytes))
+            .then(speed(&rows[b]).total_cmp(&speed(&rows[a])))
+            .then(a.cmp(&b))
+    });
     let mut front = Vec::new();
-    let mut best_below: Option<u64> = None;
+    let mut best_below: Option<f64> = None;
     let mut k = 0;
     while k < order.len() {
         let bytes = rows[order[k]].shared_bytes;
-        let top = rows[order[k]].resident_threads;
+        let top = speed(&rows[order[k]]);
         let group_end = order[k..].iter().position(|&i| rows[i].shared_bytes != bytes).map_or(order.len(), |p| k + p);
         if best_below.is_none_or(|b| top > b) {
-            front.extend(order[k..group_end].iter().copied().filter(|&i| rows[i].resident_threads == top));
+            front.extend(order[k..group_end].iter().copied().filter(|&i| speed(&rows[i]) == top));
             best_below = Some(top);
         }
         k = group_end;
@@ -490,12 +578,16 @@ impl Sweep {
             "padded_shared_bytes",
             "local_bytes",
             "proven_optimal",
+            "shared_accesses",
+            "local_accesses",
             "fits",
             "cubie_block_size",
+            "cubie_runs_per_second",
             "best_block_size",
             "blocks_per_sm",
             "resident_threads",
             "occupancy",
+            "estimated_runs_per_second",
             "pareto",
         ]);
         out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
@@ -511,12 +603,16 @@ impl Sweep {
                 r.padded_shared_bytes.to_string(),
                 r.local_bytes.to_string(),
                 r.proven_optimal.to_string(),
+                r.shared_accesses.to_string(),
+                r.local_accesses.to_string(),
                 r.fits.to_string(),
                 opt(r.cubie_block_size),
+                r.cubie_runs_per_second.map_or(String::new(), |v| format!("{v:.6e}")),
                 opt(r.best_block_size),
                 r.blocks_per_sm.to_string(),
                 r.resident_threads.to_string(),
                 format!("{:.4}", r.occupancy),
+                format!("{:.6e}", r.estimated_runs_per_second),
                 r.pareto.to_string(),
             ]);
             out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
@@ -615,7 +711,7 @@ mod tests {
         }
     }
 
-    fn bare(shared: u64, threads: u64, fits: bool) -> Row {
+    fn bare(shared: u64, speed: f64, fits: bool) -> Row {
         Row {
             index: 0,
             model: "m".into(),
@@ -626,30 +722,34 @@ mod tests {
             padded_shared_bytes: shared,
             local_bytes: 0,
             proven_optimal: true,
+            shared_accesses: 0.0,
+            local_accesses: 0.0,
             fits,
             cubie_block_size: None,
+            cubie_runs_per_second: None,
             best_block_size: None,
             blocks_per_sm: 0,
-            resident_threads: threads,
+            resident_threads: 0,
             occupancy: 0.0,
+            estimated_runs_per_second: speed,
             pareto: false,
         }
     }
 
     #[test]
     fn the_pareto_front_keeps_the_undominated() {
-        // (shared, threads): (50, 128), its twin and (300, 512) are on the
+        // (shared, speed): (50, 128), its twin and (300, 512) are on the
         // front; (100, 64), (100, 32) and (200, 64) are dominated; the row
         // that does not fit is never on it.
         let mut rows = vec![
-            bare(100, 64, true),
-            bare(50, 128, true),
-            bare(100, 32, true),
-            bare(200, 64, true),
-            bare(10, 999, false),
+            bare(100, 64.0, true),
+            bare(50, 128.0, true),
+            bare(100, 32.0, true),
+            bare(200, 64.0, true),
+            bare(10, 999.0, false),
         ];
-        rows.push(bare(50, 128, true));
-        rows.push(bare(300, 512, true));
+        rows.push(bare(50, 128.0, true));
+        rows.push(bare(300, 512.0, true));
         assert_eq!(mark_pareto(&mut rows), vec![1, 5, 6]);
         assert!(rows[1].pareto && rows[5].pareto && rows[6].pareto && !rows[0].pareto && !rows[4].pareto);
     }

@@ -13,6 +13,7 @@
 mod bench;
 mod builtin;
 mod check;
+mod occupancy;
 mod output;
 mod plan;
 mod plot;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Sweep kernel models over parameter values, devices and strategies:
     /// bytes per thread, block sizes, occupancy and the Pareto front.
     Sweep(sweep::Args),
+    /// Resident blocks, warps and threads per multiprocessor for one launch
+    /// configuration (the driver's occupancy rule), and what limits them.
+    Occupancy(occupancy::Args),
 }
 
 /// How a command that ran to its end went.
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
         Command::Sweep(args) => sweep::run(&args, &mut out)?,
+        Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -50,9 +50,14 @@ pub struct Args {
     /// Requested threads per block for CuBIE's halving rule.
     #[arg(long, value_name = "REQUESTED", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub block_size: u64,
-    /// Runs in the batch: a block holds min(runs, block size) runs.
+    /// Runs in the batch: a block holds min(runs, block size) runs, and
+    /// the throughput estimate charges a partly filled last wave.
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: u64,
+    /// Registers per thread of the kernel, for the occupancy (0: not
+    /// counted).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub registers: u64,
     /// Time each optimised plan may take (all its pools together); a plan
     /// not proven optimal by then keeps its best layout.
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds, allow_negative_numbers = true)]
@@ -105,6 +110,7 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::Result<_>>()?;
     spec.requested_block_size = args.block_size;
     spec.runs = args.runs;
+    spec.registers_per_thread = args.registers;
     spec.time_limit = args.time_limit;
     spec.validate()?;
     Ok(spec)
@@ -147,7 +153,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             write_rows(out, &result, &result.rows.iter().collect::<Vec<_>>())?;
             writeln!(out)?;
         }
-        writeln!(out, "Pareto front (most resident threads per SM for the fewest shared bytes per thread):")?;
+        writeln!(out, "Pareto front (highest estimated throughput for the fewest shared bytes per thread):")?;
         write_rows(out, &result, &front)?;
         for (what, path) in [("rows", &args.csv), ("picture", &args.svg)] {
             if let Some(p) = path {
@@ -185,6 +191,11 @@ fn summary(s: &Sweep) -> String {
     )
 }
 
+/// Runs per second with three significant digits (`1.23e6`).
+fn rate(v: f64) -> String {
+    format!("{v:.2e}")
+}
+
 fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     let several_models = s.rows.iter().any(|r| r.model != s.rows[0].model);
     let mut header = vec!["#".to_string()];
@@ -193,8 +204,20 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     }
     header.extend(s.axes.iter().cloned());
     header.extend(
-        ["device", "strategy", "shared B", "local B", "cubie block", "best block", "threads/SM", "occupancy", "front"]
-            .map(String::from),
+        [
+            "device",
+            "strategy",
+            "shared B",
+            "local B",
+            "cubie block",
+            "runs/s",
+            "best block",
+            "threads/SM",
+            "occupancy",
+            "runs/s",
+            "front",
+        ]
+        .map(String::from),
     );
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
     let mut table_rows = vec![header];
@@ -210,9 +233,11 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
             r.shared_bytes.to_string(),
             r.local_bytes.to_string(),
             opt(r.cubie_block_size),
+            r.cubie_runs_per_second.map_or("-".into(), rate),
             if r.fits { opt(r.best_block_size) } else { "does not fit".into() },
             r.resident_threads.to_string(),
             format!("{:.1} %", 100.0 * r.occupancy),
+            if r.fits { rate(r.estimated_runs_per_second) } else { "-".into() },
             if r.pareto { "*".into() } else { String::new() },
         ]);
         table_rows.push(cells);
@@ -220,7 +245,7 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     let fixed = usize::from(several_models) + s.axes.len() + 2;
     let mut numeric = vec![true];
     numeric.extend(std::iter::repeat(false).take(fixed));
-    numeric.extend([true; 6]);
+    numeric.extend([true; 8]);
     numeric.push(false);
     out.write_all(table(&table_rows, &numeric).as_bytes())?;
     Ok(())
