@@ -35,7 +35,7 @@ use crate::accesses;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
 use crate::lifetimes;
-use crate::model::{Instance, Model};
+use crate::model::{Kernel, Model};
 use crate::occupancy::DeviceProfile;
 use crate::plan::{self, PlacedBuffer, PlanOptions, Pool};
 use crate::registry::Region;
@@ -449,7 +449,7 @@ fn layouts(
 /// Accesses per run to shared and to local memory under CuBIE's placement
 /// (`flat`, its registry's leaf buffers), counted as [`accesses`] counts the
 /// optimised side: the same lifetimes, only the pools differ.
-fn cubie_accesses(instance: &Instance, flat: &[crate::registry::FlatBuffer]) -> Result<(f64, f64)> {
+fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Result<(f64, f64)> {
     let lives = lifetimes::derive(&instance.components, &instance.buffers, &instance.table)?;
     let lifetime_of: HashMap<(&str, &str), Vec<[u64; 2]>> = instance
         .buffers

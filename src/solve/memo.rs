@@ -25,6 +25,7 @@
 //! does not depend on thread timing.
 
 use super::{Infeasibility, Solution, SolveOptions, Solver};
+use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::problem::{Interval, Layout, Problem};
 use std::collections::HashMap;
@@ -170,14 +171,15 @@ impl Solver for Memo {
         self.inner.name()
     }
 
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let (g, key) = normalise(problem, options.capacity_for(problem));
         if let Some(known) = self.map().get(&key) {
             return Ok(grow(known.clone(), g));
         }
         self.solves.fetch_add(1, Ordering::Relaxed);
-        let solution = self.inner.solve(problem, options)?;
+        let solution = self.inner.solve(analysis, options)?;
         let kept = self.map().entry(key).or_insert_with(|| shrink(solution, g)).clone();
         Ok(grow(kept, g))
     }
