@@ -210,11 +210,11 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
             "shared B",
             "local B",
             "cubie block",
-            "runs/s",
+            "runs/s (cubie)",
             "best block",
             "threads/SM",
             "occupancy",
-            "runs/s",
+            "runs/s (best)",
             "front",
         ]
         .map(String::from),
