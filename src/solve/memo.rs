@@ -22,9 +22,11 @@
 //! to solve one problem; the first answer stored wins and both count as
 //! solves. [`MemoStats`] therefore counts distinct problems separately from
 //! solver calls, and its hit rate (lookups answered without a new problem)
-//! does not depend on thread timing.
+//! does not depend on thread timing. An answer a deadline cut short is
+//! remembered like any other: the problem it answers gets the same time
+//! budget again, and a sweep's rows then agree whichever came first.
 
-use super::{Infeasibility, Solution, SolveOptions, Solver};
+use super::{Infeasibility, Solution, SolveOptions, Solver, Status};
 use crate::analysis::Analysis;
 use crate::error::Result;
 use crate::problem::{Interval, Layout, Problem};
@@ -76,6 +78,17 @@ fn normalise(problem: &Problem, capacity: Option<u64>) -> (u64, Key) {
     (g, key)
 }
 
+/// `reason` with its byte quantities mapped by `f`.
+fn scale_reason(reason: Infeasibility, f: impl Fn(u64) -> u64) -> Infeasibility {
+    match reason {
+        Infeasibility::LiveBytes { instant, live_bytes, buffers } => {
+            Infeasibility::LiveBytes { instant, live_bytes: f(live_bytes), buffers }
+        }
+        Infeasibility::Clique { bytes, buffers } => Infeasibility::Clique { bytes: f(bytes), buffers },
+        other @ Infeasibility::Subproblem { .. } => other,
+    }
+}
+
 /// `solution` with every byte quantity divided by `g` (bounds rounded up,
 /// so that they stay bounds of the normalised problem).
 fn shrink(mut solution: Solution, g: u64) -> Solution {
@@ -84,13 +97,9 @@ fn shrink(mut solution: Solution, g: u64) -> Solution {
     }
     solution.peak /= g;
     solution.lower_bound = solution.lower_bound.div_ceil(g);
-    solution.infeasible = solution.infeasible.map(|reason| match reason {
-        Infeasibility::LiveBytes { instant, live_bytes, buffers } => {
-            Infeasibility::LiveBytes { instant, live_bytes: live_bytes.div_ceil(g), buffers }
-        }
-        Infeasibility::Clique { bytes, buffers } => Infeasibility::Clique { bytes: bytes.div_ceil(g), buffers },
-        other @ Infeasibility::Subproblem { .. } => other,
-    });
+    if let Status::Infeasible(reason) = solution.status {
+        solution.status = Status::Infeasible(scale_reason(reason, |b| b.div_ceil(g)));
+    }
     solution
 }
 
@@ -101,13 +110,9 @@ fn grow(mut solution: Solution, g: u64) -> Solution {
     solution.layout = Layout::new(solution.layout.offsets.iter().map(|o| o * g).collect());
     solution.peak *= g;
     solution.lower_bound *= g;
-    solution.infeasible = solution.infeasible.map(|reason| match reason {
-        Infeasibility::LiveBytes { instant, live_bytes, buffers } => {
-            Infeasibility::LiveBytes { instant, live_bytes: live_bytes * g, buffers }
-        }
-        Infeasibility::Clique { bytes, buffers } => Infeasibility::Clique { bytes: bytes * g, buffers },
-        other @ Infeasibility::Subproblem { .. } => other,
-    });
+    if let Status::Infeasible(reason) = solution.status {
+        solution.status = Status::Infeasible(scale_reason(reason, |b| b * g));
+    }
     solution
 }
 
