@@ -53,7 +53,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::kernel::BufferDecl;
 use crate::lifetimes::{self, LifetimeTable};
-use crate::problem::Problem;
+use crate::problem::{Layout, Problem};
 use crate::registry::dump::Dump;
 use crate::solve::{self, SolveOptions, Solver};
 use alias::judge_aliases;
@@ -133,8 +133,8 @@ fn plan_with(
             None,
         )?;
         let solve_options = SolveOptions { deadline, threads: options.threads, ..SolveOptions::default() };
-        let (peak, lower_bound, optimal, seconds) = if problem.is_empty() {
-            (0, 0, true, 0.0)
+        let (peak, lower_bound, optimal, seconds, layout) = if problem.is_empty() {
+            (0, 0, true, 0.0, Layout::default())
         } else {
             let solution = solve::run(solver, &problem, &solve_options)?;
             check::verify(&problem, &solution).map_err(|r| Error::Rejected {
@@ -147,11 +147,11 @@ fn plan_with(
                     offsets[m] = Some(crate::error::add(base, within, || "member offset".into())?);
                 }
             }
-            (solution.peak, solution.lower_bound, solution.optimal, solution.seconds)
+            (solution.peak, solution.lower_bound, solution.optimal, solution.seconds, solution.layout)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
         let bytes = crate::arith::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
-        pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds });
+        pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds, problem, layout });
     }
     let placed = input
         .buffers
