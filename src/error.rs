@@ -261,7 +261,7 @@ pub enum RegistryError {
 }
 
 /// A kernel's component tree that lifetimes cannot be derived over (see
-/// [`crate::lifetimes::derive`]).
+/// [`crate::lifetimes::derive()`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
     /// Two components with one path.
