@@ -27,6 +27,7 @@ pub mod compare;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod integrate;
 pub mod interference;
 pub mod kernel;
 pub mod lifetimes;
