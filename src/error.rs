@@ -96,6 +96,10 @@ pub enum Error {
     /// namespace).
     #[error("CUDA header: {0}")]
     Header(String),
+    /// An integrator run asked for something it cannot do (see
+    /// [`crate::integrate`]).
+    #[error("integrator {0}")]
+    Integrator(String),
     /// A device name that has no profile.
     #[error("unknown device `{name}` (known: {known})")]
     UnknownDevice {
