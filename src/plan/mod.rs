@@ -147,7 +147,7 @@ fn plan_with(
                     offsets[m] = Some(crate::error::add(base, within, || "member offset".into())?);
                 }
             }
-            (solution.peak, solution.lower_bound, solution.optimal, solution.seconds, solution.layout)
+            (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds, solution.layout)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
         let bytes = crate::arith::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
