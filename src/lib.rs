@@ -15,13 +15,17 @@
 //! assert!(check::check(&problem, &solution.layout.named(&problem), None).is_valid());
 //! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// Unsafe code is forbidden, except kernel launches in `gpu::device` (feature
+// `gpu`), which allow it locally.
+#![cfg_attr(not(feature = "gpu"), forbid(unsafe_code))]
+#![cfg_attr(feature = "gpu", deny(unsafe_code))]
 
 pub mod allocator;
 pub mod check;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod gpu;
 pub mod interference;
 pub mod lifetimes;
 pub mod model;

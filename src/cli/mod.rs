@@ -17,6 +17,7 @@ mod output;
 mod plan;
 mod plot;
 mod solve;
+mod verify;
 
 use anyhow::{bail, Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -55,6 +56,10 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
+    /// clobbers, and check the occupancy model against the driver (needs
+    /// the `gpu` feature and a card).
+    Verify(verify::Args),
 }
 
 /// How a command that ran to its end went.
@@ -76,6 +81,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Verify(args) => verify::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -94,7 +94,7 @@ pub struct Args {
 }
 
 /// Parses `NAME=VALUE`.
-fn parse_set(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_set(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
         _ => Err(format!("`{text}` is not NAME=VALUE")),
@@ -244,7 +244,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
 
     let report = &kernel.optimized;
     let alloc = Allocation::new(report, SharedLayout::default())?;
-    let launch = Launch::new(&device, args.block_size, alloc.stride, args.runs);
+    let mut launch = Launch::new(&device, args.block_size, alloc.stride, args.runs);
+    // The block size is CuBIE's rule; its bytes are the header's (one rule).
+    launch.dynamic_shared_bytes = launch.block_size.map(|b| alloc.shared_bytes_per_block(b)).transpose()?;
     let best = device.best_block_size(alloc.stride, 0).ok().map(|o| Best {
         block_size: o.block_size,
         dynamic_shared_bytes: o.dynamic_shared_bytes,
@@ -333,7 +335,7 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
 
 /// Parses a model file; includes resolve next to it, then among the
 /// built-in fragments (so a copy of a built-in model works anywhere).
-fn load_model(path: &Path) -> Result<Model> {
+pub(super) fn load_model(path: &Path) -> Result<Model> {
     let text = read_text(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve =
