@@ -34,7 +34,7 @@ grep -E "PASSED|FAILED|occupancy|CLOBBER|NOT CAUGHT|differs|^device" "$out/verif
 #    that uses the accessors; the bytes must equal `plan --json`'s.
 tmp=$(mktemp -d)
 for loc in shared local; do
-  "$bin" plan --model dirk --set loc=$loc --device h100 --json --cuda "$tmp/layout.cuh" >"$tmp/plan.json" || status=1
+  "$bin" plan --model dirk --set loc=$loc --device h200 --json --cuda "$tmp/layout.cuh" >"$tmp/plan.json" || status=1
   json=$(python3 -c "import json; print(json.load(open('$tmp/plan.json'))['optimized']['dynamic_shared_bytes'])")
   if nvcc -O2 -arch=sm_90 -std=c++17 -Xcompiler -Wall,-Wextra -I"$tmp" -o "$tmp/host" "$here/host_sizing.cu" >>"$out/header.txt" 2>&1; then
     got=$("$tmp/host" | tee -a "$out/header.txt" | head -1 | cut -d' ' -f2)

@@ -19,7 +19,7 @@
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use smemplan::generate::{generate, GenOptions, Spread};
 use smemplan::solve::{self, brute, greedy, Solution, SolveOptions, STRATEGIES};
-use smemplan::{check, interference, Error, Problem};
+use smemplan::{analysis::Analysis, bound, check, Error, Problem};
 use std::time::Duration;
 
 /// The deadline each solver gets per problem.
@@ -104,13 +104,7 @@ fn solve_all(problem: &Problem) -> Result<Vec<(&'static str, Solution)>, String>
             Err(Error::Unsupported { .. }) => continue,
             Err(e) => return Err(format!("{}: {e}", row.name)),
         };
-        let report = check::check(problem, &solution.layout.named(problem), None);
-        if let Some(v) = report.violations.first() {
-            return Err(format!("{}: invalid layout: {v}", row.name));
-        }
-        if report.peak != solution.peak {
-            return Err(format!("{}: peak {} but the layout reaches {}", row.name, solution.peak, report.peak));
-        }
+        check::verify(problem, &solution).map_err(|r| format!("{}: {r}", row.name))?;
         out.push((row.name, solution));
     }
     Ok(out)
@@ -130,7 +124,7 @@ fn failure(problem: &Problem, message: String) -> TestResult {
 
 fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
     let problem = case.0.problem();
-    let max_live = interference::lower_bound(&problem).bytes;
+    let max_live = bound::lower_bound(&problem).bytes;
     let upper = stacking_bound(&problem);
     let solutions = match solve_all(&problem) {
         Ok(s) => s,
@@ -142,12 +136,12 @@ fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
             return failure(&problem, format!("{name}: want {max_live} <= lower bound {lb} <= peak {peak} <= {upper}"));
         }
     }
-    let best = match greedy::best(&problem, &SolveOptions::default()) {
+    let best = match greedy::best(&Analysis::new(&problem), &SolveOptions::default()) {
         Ok(b) => b,
         Err(e) => return failure(&problem, format!("greedy::best: {e}")),
     };
     let greedy_min = solutions.iter().filter(|(n, _)| n.starts_with("greedy-")).map(|(_, s)| s.peak).min();
-    if Some(best.peak) != greedy_min || !check::check(&problem, &best.layout.named(&problem), None).is_valid() {
+    if Some(best.peak) != greedy_min || check::verify(&problem, &best).is_err() {
         return failure(&problem, format!("greedy::best: peak {} vs greedy minimum {greedy_min:?}", best.peak));
     }
     TestResult::passed()

@@ -13,13 +13,15 @@
 mod bench;
 mod builtin;
 mod check;
+mod occupancy;
 mod output;
 mod plan;
 mod plot;
 mod solve;
+mod temporaries;
 mod verify;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
 use smemplan::format::minimalloc;
@@ -56,6 +58,9 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Resident blocks, warps and threads per multiprocessor for one launch
+    /// configuration (the driver's occupancy rule), and what limits them.
+    Occupancy(occupancy::Args),
     /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
     /// clobbers, and check the occupancy model against the driver (needs
     /// the `gpu` feature and a card).
@@ -81,6 +86,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
         Command::Verify(args) => verify::run(&args, &mut out)?,
     };
     out.flush()?;
@@ -157,17 +163,8 @@ fn load_offsets(path: &Path) -> Result<Vec<(String, u64, usize)>> {
 /// invalid layout is a bug, reported as an internal error so that the layout
 /// is never written or reported.
 fn verify(problem: &Problem, solution: &Solution, strategy: &str) -> Result<()> {
-    let report = checker::check(problem, &solution.layout.named(problem), None);
-    if let Some(violation) = report.violations.first() {
-        bail!("internal error: strategy `{strategy}` produced an invalid layout: {violation}");
-    }
-    if report.peak != solution.peak {
-        bail!(
-            "internal error: strategy `{strategy}` reports peak {} but its layout peaks at {}",
-            solution.peak,
-            report.peak
-        );
-    }
+    checker::verify(problem, solution)
+        .map_err(|r| smemplan::Error::Rejected { strategy: strategy.to_string(), reason: r.to_string() })?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use super::output::Staged;
 use super::Outcome;
 use anyhow::{bail, Result};
 use smemplan::plot::{self, PlotOptions};
-use smemplan::{interference, Layout, Problem};
+use smemplan::{bound, Layout, Problem};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +35,7 @@ pub struct Args {
 
 /// Runs `smemplan plot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let mut staged = Staged::reserve(&[("--svg", &args.svg)])?;
     let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
         bail!(
@@ -45,12 +46,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let options = PlotOptions {
         title: args.solution.display().to_string(),
-        lower_bound: Some(interference::lower_bound(&problem).bytes),
+        lower_bound: Some(bound::lower_bound(&problem).bytes),
         capacity: args.capacity,
         ..PlotOptions::default()
     };
-    let mut staged = Staged::default();
-    staged.add(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
+    staged.write(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
     staged.commit()?;
     writeln!(out, "picture written to {}", args.svg.display())?;
     Ok(if report.is_valid() { Outcome::Done } else { Outcome::Rejected })

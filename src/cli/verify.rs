@@ -20,11 +20,12 @@ use anyhow::{bail, Context, Result};
 use smemplan::allocator::{Allocation, SharedLayout};
 use smemplan::gpu::cubie_layout::cubie_report;
 use smemplan::gpu::integrity::Walk;
-use smemplan::model::{self, Instance};
+use smemplan::kernel::Precision;
+use smemplan::model::{self, Kernel};
 use smemplan::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
-use smemplan::registry::Precision;
 use smemplan::solve as solver;
+use smemplan::throughput::{self, Workload};
 use smemplan::SolveOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,7 +52,7 @@ pub struct Args {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "cubie,auto")]
     pub strategies: Vec<String>,
     /// Device profile for the block sizes and the occupancy model.
-    #[arg(long, value_name = "NAME", default_value = "h100")]
+    #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
     /// Requested threads per block for CuBIE's halving rule.
     #[arg(long, value_name = "REQUESTED", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -128,7 +129,7 @@ fn model_subject(
     args: &Args,
     device: &DeviceProfile,
     name: &str,
-    instance: &Instance,
+    instance: &Kernel,
     options: &dyn Fn(&str) -> PlanOptions,
 ) -> Result<Subject> {
     let auto = instance.plan(&options(solver::DEFAULT_STRATEGY)).with_context(|| format!("planning `{name}`"))?;
@@ -149,11 +150,25 @@ fn model_subject(
         walks.push((s.clone(), walk));
     }
     let planned = Allocation::new(&auto, SharedLayout::default())?;
-    let ours = device.best_block_size(planned.stride, 0)?.block_size;
+    let ours = smemplan_block(device, &auto, planned.stride, args)?;
     let cubies = device.limit_blocksize(args.block_size, footprint.padded_shared_bytes, args.runs)?.block_size;
     let params: Vec<String> = instance.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let label = if args.sets.is_empty() { name.to_string() } else { format!("{name} ({})", params.join(" ")) };
     Ok(Subject { name: label, walks, blocks: vec![("smemplan", ours), ("cubie", cubies)] })
+}
+
+/// The block size `plan` picks for `report` at per-run stride `stride`:
+/// the throughput estimate's best (registers not counted), as `plan` does.
+fn smemplan_block(device: &DeviceProfile, report: &PlanReport, stride: u64, args: &Args) -> Result<u64> {
+    let (shared_accesses, local_accesses) = smemplan::accesses::by_memory(report);
+    let workload = Workload {
+        shared_bytes_per_run: stride,
+        shared_accesses,
+        local_accesses,
+        registers_per_thread: 0,
+        runs: args.runs,
+    };
+    Ok(throughput::search(device, &workload, args.block_size)?.best().occupancy.block_size)
 }
 
 /// A MiniMalloc instance as one shared pool of 4-byte words.
@@ -161,6 +176,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
     let problem = load_problem(path)?;
     let timeline = problem.buffers().iter().map(|b| b.lifetime.end).max().unwrap_or(0);
     let mut walks = Vec::new();
+    let mut reports = Vec::new();
     let mut stride = 0;
     for s in &args.strategies {
         if s == "cubie" {
@@ -215,8 +231,12 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
         let alloc = Allocation::new(&report, SharedLayout::default())?;
         stride = stride.max(alloc.stride);
         walks.push((s.clone(), Walk::new(s.as_str(), &report, alloc)?));
+        reports.push(report);
     }
-    let ours = device.best_block_size(stride, 0)?.block_size;
+    let ours = match walks.first() {
+        Some((_, w)) => smemplan_block(device, &reports[0], w.alloc.stride, args)?,
+        None => bail!("no strategy to walk"),
+    };
     let cubies = device.limit_blocksize(args.block_size, stride, args.runs)?.block_size;
     Ok(Subject { name: path.display().to_string(), walks, blocks: vec![("smemplan", ours), ("cubie", cubies)] })
 }

@@ -38,7 +38,7 @@ pub fn cubie_report(optimized: &PlanReport, flat: &[FlatBuffer], footprint: &Foo
                 (pool, range.start)
             }
             Region::Local(_) => {
-                let at = crate::solve::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?;
+                let at = crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?;
                 local_end = crate::error::add(at, bytes.max(item), || "local pool".into())?;
                 (Pool::Local, at)
             }
@@ -76,7 +76,7 @@ pub fn cubie_report(optimized: &PlanReport, flat: &[FlatBuffer], footprint: &Foo
         strategy: "cubie".into(),
         optimal: false,
         shared_bytes: footprint.padded_shared_bytes,
-        local_bytes: crate::solve::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?,
+        local_bytes: crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?,
         persistent_local_bytes: footprint.persistent_local_bytes,
         pools: Vec::new(),
         buffers: placed,

@@ -104,14 +104,14 @@ impl Agreement {
     ) -> Result<()> {
         let model = profile.occupancy(block_size, dynamic_shared_bytes, registers)?;
         self.checked += 1;
-        if model.blocks_per_sm == driver {
+        if model.active_blocks_per_sm == driver {
             self.agreed += 1;
         } else {
             self.mismatches.push(Mismatch {
                 registers,
                 block_size,
                 dynamic_shared_bytes,
-                model: model.blocks_per_sm,
+                model: model.active_blocks_per_sm,
                 driver,
                 model_limiter: format!("{:?}", model.limiter).to_lowercase(),
             });

@@ -11,9 +11,9 @@
 //! solver proved it, and a refuted capacity keeps the proof's reason.
 
 use super::{exact, greedy, ilp, Solution, SolveOptions, Solver};
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::interference;
-use crate::problem::Problem;
 use std::time::Instant;
 
 /// Instances up to this many buffers try the ILP before the branch and bound.
@@ -54,9 +54,10 @@ impl Solver for Auto {
         "auto"
     }
 
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
         let capacity = options.capacity_for(problem);
-        let mut best = greedy::best(problem, options)?;
+        let mut best = greedy::best(analysis, options)?;
         if settled(&best, capacity) || options.expired() {
             return Ok(best);
         }
@@ -68,7 +69,7 @@ impl Solver for Auto {
                 let left = deadline.saturating_duration_since(Instant::now());
                 share.deadline = Some(Instant::now() + left.mul_f64(ILP_TIME_SHARE));
             }
-            match ilp::Ilp::default().solve(problem, &share) {
+            match ilp::Ilp::default().solve(analysis, &share) {
                 Ok(s) => best = better(best, s),
                 Err(Error::Unsupported { .. }) => {}
                 Err(e) => return Err(e),
@@ -77,7 +78,7 @@ impl Solver for Auto {
                 return Ok(best);
             }
         }
-        let s = exact::Exact::default().solve(problem, options)?;
+        let s = exact::Exact::default().solve(analysis, options)?;
         Ok(better(best, s))
     }
 }
@@ -85,8 +86,9 @@ impl Solver for Auto {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
+    use crate::check::verify;
     use crate::generate::{generate, GenOptions};
+    use crate::problem::Problem;
     use crate::solve::{brute, run, Infeasibility};
 
     fn small(seed: u64) -> Problem {
@@ -106,7 +108,7 @@ mod tests {
         for seed in 0..40 {
             let p = small(seed);
             let s = run(&Auto, &p, &SolveOptions::default()).unwrap();
-            assert!(check(&p, &s.layout.named(&p), None).is_valid(), "seed {seed}");
+            verify(&p, &s).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             let (optimum, _) = brute::minimum(&p).unwrap();
             assert!(s.optimal, "seed {seed}: not proven");
             assert_eq!(s.peak, optimum, "seed {seed}");
@@ -121,7 +123,7 @@ mod tests {
             let fits = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum))).unwrap();
             assert!(fits.peak <= optimum && fits.infeasible.is_none(), "seed {seed}");
             let short = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum - 1))).unwrap();
-            assert!(check(&p, &short.layout.named(&p), None).is_valid(), "seed {seed}");
+            verify(&p, &short).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             assert!(
                 matches!(
                     short.infeasible,
@@ -142,7 +144,6 @@ mod tests {
         let p = small(7);
         let options = SolveOptions { deadline: Some(Instant::now()), ..SolveOptions::default() };
         let s = run(&Auto, &p, &options).unwrap();
-        assert!(check(&p, &s.layout.named(&p), None).is_valid());
-        assert!(s.peak >= s.lower_bound);
+        verify(&p, &s).unwrap();
     }
 }

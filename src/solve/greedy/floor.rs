@@ -18,10 +18,12 @@
 //! the order is only a good one, with no such guarantee.
 
 use super::{finish, first_fit, free_ids, size_order};
+use crate::analysis::Analysis;
+use crate::arith::align_up;
 use crate::error::Result;
 use crate::interference::{self, Neighbours};
 use crate::problem::{BufferId, Problem};
-use crate::solve::{align_up, Solution, SolveOptions, Solver};
+use crate::solve::{Solution, SolveOptions, Solver};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -37,8 +39,9 @@ impl Solver for GreedyFloor {
         "greedy-floor"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
-        finish(problem, first_fit(problem, &floor_order(problem))?)
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        finish(analysis, first_fit(problem, &floor_order(problem))?)
     }
 }
 
