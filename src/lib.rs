@@ -30,6 +30,7 @@ pub mod error;
 pub mod format;
 pub mod generate;
 pub mod gpu;
+pub mod integrate;
 pub mod interference;
 pub mod kernel;
 pub mod lifetimes;
