@@ -3,7 +3,8 @@
 # (not part of `cargo test`: CI has no GPU). Usage:
 #   scripts/gpu-verify.sh SMEMPLAN_BINARY OUT_DIR
 # The binary is built elsewhere with `cargo build --release --features gpu`.
-# Writes OUT_DIR/{system.txt,verify.txt,verify.json,header.txt} and exits
+# Writes OUT_DIR/{system.txt,verify*.{txt,json},header.txt,throughput.{json,md},measure.txt}
+# and exits
 # non-zero when any check fails.
 set -u -o pipefail
 bin=${1:?usage: gpu-verify.sh SMEMPLAN_BINARY OUT_DIR}
@@ -45,5 +46,13 @@ for loc in shared local; do
   fi
 done
 rm -rf "$tmp"
+
+# 3. Throughput of the batched integrators across layouts and block sizes,
+#    every run checked bit for bit against the CPU reference.
+export SMEMPLAN_DRIVER_VERSION=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)
+export SMEMPLAN_DATE=$(date -u +%Y-%m-%d)
+"$bin" measure --budget "${MEASURE_BUDGET:-300}" --json "$out/throughput.json" --markdown "$out/throughput.md" \
+  >"$out/measure.txt" 2>&1 || status=1
+tail -n 60 "$out/throughput.md"
 echo "gpu-verify: exit $status"
 exit $status

@@ -365,7 +365,7 @@ mod card {
                 sources.push((integrity::source(w, s.blocks[0].1)?, KERNEL));
             }
         }
-        let mut kernels = gpu.compile_all(&sources)?.into_iter();
+        let mut kernels = gpu.compile_all(&sources, &[])?.into_iter();
         for (s, strategy, walk, planted) in jobs {
             let Some(kernel) = kernels.next() else { bail!("internal error: a kernel is missing") };
             let planted_kernel = if planted.is_some() { kernels.next() } else { None };
@@ -513,7 +513,7 @@ mod card {
             .collect();
         let mut agreement = Agreement::default();
         let mut registers = Vec::new();
-        for kernel in gpu.compile_all(&sources)? {
+        for kernel in gpu.compile_all(&sources, &[])? {
             if registers.contains(&kernel.registers) {
                 continue;
             }

@@ -171,11 +171,16 @@ impl Gpu {
         self.load(nvrtc_compile(source, name, all)?, name)
     }
 
-    /// [`Gpu::compile`] for many `(source, kernel name)` pairs, NVRTC
-    /// running on all cores; the kernels in the same order.
-    pub fn compile_all(&self, sources: &[(String, &str)]) -> Result<Vec<Kernel>> {
+    /// [`Gpu::compile`] for many `(source, kernel name)` pairs with the
+    /// same `options`, NVRTC running on all cores; the kernels in the same
+    /// order.
+    pub fn compile_all(&self, sources: &[(String, &str)], options: &[String]) -> Result<Vec<Kernel>> {
         use rayon::prelude::*;
-        let options = vec![self.arch.clone(), "--std=c++17".to_string()];
+        let mut options: Vec<String> = options.to_vec();
+        options.insert(0, self.arch.clone());
+        if !options.iter().any(|o| o.starts_with("--std")) {
+            options.push("--std=c++17".into());
+        }
         let ptx: Vec<nvrtc::Ptx> = sources
             .par_iter()
             .map(|(source, name)| nvrtc_compile(source, name, options.clone()))
@@ -251,6 +256,84 @@ impl Gpu {
         self.stream.synchronize().map_err(|e| gpu_error("running the integrity kernel", e))?;
         let report = self.stream.clone_dtoh(&out).map_err(|e| gpu_error("reading the report", e))?;
         Ok(walk.decode(&report))
+    }
+}
+
+/// A batched integrator's arrays on the card: inputs copied once, outputs
+/// cleared before every launch.
+pub struct IntegratorArrays {
+    y0: CudaSlice<u8>,
+    params: CudaSlice<u8>,
+    out: CudaSlice<u8>,
+    stats: CudaSlice<u32>,
+    batch: u64,
+}
+
+/// One configuration's timed launches.
+pub struct Timed {
+    /// Each timed launch, milliseconds (CUDA events), after one warm-up.
+    pub times_ms: Vec<f64>,
+    /// The last launch's `out` bytes.
+    pub out: Vec<u8>,
+    /// The last launch's `stats`.
+    pub stats: Vec<u32>,
+}
+
+impl Gpu {
+    /// Copies a batch's inputs to the card and allocates its outputs.
+    pub fn integrator_arrays(&self, inputs: &crate::integrate::Inputs, batch: u64) -> Result<IntegratorArrays> {
+        let err = |e| gpu_error("allocating the integrator's arrays", e);
+        Ok(IntegratorArrays {
+            y0: self.stream.clone_htod(&inputs.y0).map_err(err)?,
+            params: self.stream.clone_htod(&inputs.params).map_err(err)?,
+            out: self.stream.alloc_zeros(inputs.out_bytes.max(1)).map_err(err)?,
+            stats: self.stream.alloc_zeros(inputs.stats_words.max(1)).map_err(err)?,
+            batch,
+        })
+    }
+
+    /// Launches a `smemplan::integrate` kernel once untimed and `repeats`
+    /// times timed with CUDA events, at `block_size` threads per block and
+    /// `shared` dynamic shared bytes; the outputs are cleared before each
+    /// launch (outside the timed region) and read back after the last.
+    pub fn time_integrator(
+        &self,
+        kernel: &Kernel,
+        arrays: &mut IntegratorArrays,
+        block_size: u64,
+        shared: u64,
+        repeats: usize,
+    ) -> Result<Timed> {
+        let cfg = launch_config(crate::integrate::Kernel::grid_size(arrays.batch, block_size), block_size, shared)?;
+        let mut times_ms = Vec::with_capacity(repeats);
+        for i in 0..=repeats {
+            self.stream.memset_zeros(&mut arrays.out).map_err(|e| gpu_error("clearing out", e))?;
+            self.stream.memset_zeros(&mut arrays.stats).map_err(|e| gpu_error("clearing stats", e))?;
+            let start = self
+                .stream
+                .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
+                .map_err(|e| gpu_error("recording an event", e))?;
+            let mut launch = self.stream.launch_builder(&kernel.func);
+            launch.arg(&arrays.y0).arg(&arrays.params).arg(&mut arrays.out).arg(&mut arrays.stats).arg(&arrays.batch);
+            // SAFETY: `smemplan::integrate`'s entry takes (const real_t* y0,
+            // const real_t* params, real_t* out, unsigned* stats, unsigned
+            // long long batch); the arrays were sized by `Setup::inputs` for
+            // this batch, which is all the kernel touches (threads past the
+            // batch return at once); the dynamic shared memory is the layout's
+            // bytes for this block, within the limit set at compile time.
+            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the integrator", e))?;
+            let end = self
+                .stream
+                .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
+                .map_err(|e| gpu_error("recording an event", e))?;
+            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the integrator", e))?;
+            if i > 0 {
+                times_ms.push(ms as f64);
+            }
+        }
+        let out = self.stream.clone_dtoh(&arrays.out).map_err(|e| gpu_error("reading out", e))?;
+        let stats = self.stream.clone_dtoh(&arrays.stats).map_err(|e| gpu_error("reading stats", e))?;
+        Ok(Timed { times_ms, out, stats })
     }
 }
 

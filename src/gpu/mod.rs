@@ -15,4 +15,5 @@ pub mod cubie_layout;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod integrity;
+pub mod measure;
 pub mod occupancy_grid;
