@@ -216,7 +216,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
         let report = PlanReport {
             source: path.display().to_string(),
             strategy: s.clone(),
-            optimal: solution.optimal,
+            optimal: solution.is_optimal(),
             shared_bytes: solution.peak.div_ceil(4) * 4,
             local_bytes: 0,
             persistent_local_bytes: 0,

@@ -115,7 +115,7 @@ impl Walk {
             .collect::<Result<Vec<_>>>()?;
         let walked = alloc.views.iter().filter(|v| v.inside.is_none()).count();
         if walked > MAX_BUFFERS {
-            return Err(Error::Registry(format!(
+            return Err(Error::Gpu(format!(
                 "the integrity walk takes at most {MAX_BUFFERS} buffers, this layout has {walked}"
             )));
         }
@@ -210,7 +210,7 @@ impl Walk {
 /// sets the header's `shared_bytes_for_block_size`.
 pub fn source(walk: &Walk, block_size: u64) -> Result<String> {
     let header = cuda_header(&walk.alloc, &HeaderOptions { namespace: NAMESPACE.into(), block_size })?;
-    render(walk, &header).map_err(|_| Error::Registry("formatting the integrity kernel failed".into()))
+    render(walk, &header).map_err(|_| Error::Gpu("formatting the integrity kernel failed".into()))
 }
 
 /// The accessor call for `v` in the walk's scope.

@@ -119,7 +119,7 @@ pub fn smemplan_pick(device: &DeviceProfile, case: &Case) -> Result<(Vec<String>
             best = Some((local.iter().map(|s| s.to_string()).collect(), e.occupancy.block_size, e.runs_per_second));
         }
     }
-    best.ok_or_else(|| crate::Error::Registry(format!("{}: no split can launch", case.name)))
+    best.ok_or_else(|| crate::Error::Gpu(format!("{}: no split can launch", case.name)))
 }
 
 /// CuBIE's pick: its halving rule on its own all-shared stride.
