@@ -34,6 +34,7 @@ pub mod problem;
 pub mod registry;
 pub mod solve;
 pub mod throughput;
+pub mod tiers;
 
 pub use error::{Error, Result};
 pub use problem::{Buffer, BufferId, Interval, Layout, Problem};

@@ -19,6 +19,7 @@ mod plan;
 mod plot;
 mod solve;
 mod temporaries;
+mod tiers;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};

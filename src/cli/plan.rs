@@ -18,14 +18,17 @@
 //! anything is printed.
 
 use super::output::{table, Staged};
+use super::tiers;
 use super::{parse_seconds, read_text, strategy_parser, Outcome};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use smemplan::accesses;
 use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::lifetimes::buffer_on;
+use smemplan::lifetimes::LifetimeTable;
 use smemplan::model::{self, expr::Value, Model};
 use smemplan::occupancy::DeviceProfile;
+use smemplan::plan::PlanInput;
 use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport, Pool};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::problem::{Interval, Layout, Problem};
@@ -33,6 +36,7 @@ use smemplan::registry::dump::Dump;
 use smemplan::registry::{self, FlatBuffer, Footprint, Region, Registry};
 use smemplan::solve as solver;
 use smemplan::throughput::{self, BlockSearch, Workload};
+use smemplan::tiers::TierOptions;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -86,6 +90,12 @@ pub struct Args {
     /// keep the best layouts found.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub time_limit: Duration,
+    /// Buffer locations: `fixed` as the model (or dump) gives them, or
+    /// `auto`: choose per buffer group between shared and local memory for
+    /// the highest estimated throughput (shown beside the model's
+    /// locations, all shared and all local; the plans share the time limit).
+    #[arg(long, value_name = "MODE", default_value = "fixed", value_parser = ["fixed", "auto"])]
+    pub tiers: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -126,6 +136,9 @@ struct Kernel {
     registry: Registry,
     root: String,
     optimized: PlanReport,
+    /// What the optimised side planned, for `--tiers auto`.
+    plan_input: PlanInput,
+    table: LifetimeTable,
 }
 
 /// CuBIE's `limit_blocksize` outcome for one side.
@@ -249,6 +262,9 @@ struct Report<'a> {
     optimized: OptimizedSide<'a>,
     svg: Option<String>,
     cuda: Option<String>,
+    /// `--tiers auto` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tiers: Option<tiers::Section<'a>>,
 }
 
 /// Runs `smemplan plan`.
@@ -305,6 +321,20 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     }
     staged.commit()?;
 
+    let choice = match args.tiers.as_str() {
+        "auto" => {
+            let plan = PlanOptions { time_limit: Some(args.time_limit / 4), ..options.clone() };
+            let tier_options = TierOptions {
+                plan,
+                registers_per_thread: args.registers,
+                runs: args.runs,
+                cubie_requested: args.block_size,
+                ..TierOptions::default()
+            };
+            Some(smemplan::tiers::choose(&kernel.plan_input, &kernel.table, &device, &tier_options)?)
+        }
+        _ => None,
+    };
     let block_search = search.as_ref().map(|s: &BlockSearch| Search {
         workload,
         reason: &s.reason,
@@ -324,12 +354,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         optimized,
         svg: args.svg.as_ref().map(|p| p.display().to_string()),
         cuda: args.cuda.as_ref().map(|p| p.display().to_string()),
+        tiers: choice.as_ref().map(tiers::section),
     };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &full)?;
         writeln!(out)?;
     } else {
         write_text(out, &full, &device)?;
+        if let Some(section) = &full.tiers {
+            tiers::write_text(out, section)?;
+        }
     }
     Ok(Outcome::Done)
 }
@@ -347,7 +381,8 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
             Registry::from_dump(&dump).with_context(|| format!("{name}: replaying CuBIE's registrations"))?;
         let optimized = plan_dump(&dump, options).with_context(|| format!("{name}: planning"))?;
         let input = Input { kind: "cubie", name: dump.config.id.clone(), file: Some(name), params: BTreeMap::new() };
-        return Ok(Kernel { input, registry, root, optimized });
+        let plan_input = PlanInput::from_dump(&dump)?;
+        return Ok(Kernel { input, registry, root, optimized, plan_input, table: LifetimeTable::cubie()? });
     }
     let (model, file) = match (&args.input, &args.model) {
         (Some(path), _) => (load_model(path)?, Some(path.display().to_string())),
@@ -370,7 +405,14 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
             (k.clone(), json)
         })
         .collect();
-    Ok(Kernel { input: Input { kind: "model", name: model.name.clone(), file, params }, registry, root, optimized })
+    Ok(Kernel {
+        input: Input { kind: "model", name: model.name.clone(), file, params },
+        registry,
+        root,
+        optimized,
+        plan_input: instance.plan_input()?,
+        table: instance.table,
+    })
 }
 
 /// Parses a model file; includes resolve next to it, then among the
