@@ -27,6 +27,7 @@ pub mod error;
 pub mod format;
 pub mod generate;
 pub mod interference;
+pub mod kernel;
 pub mod lifetimes;
 pub mod model;
 pub mod occupancy;
