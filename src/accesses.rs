@@ -10,7 +10,8 @@
 //! Counts are per run (thread) and per element access: a warp issues one
 //! load or store for all its lanes, whatever the element type.
 
-use crate::plan::{PlacedBuffer, PlanReport, Pool};
+use crate::kernel::Pool;
+use crate::plan::{PlacedBuffer, PlanReport};
 
 /// Accesses of one placed buffer per run: its elements times the instants
 /// it is live in.

@@ -193,8 +193,8 @@ pub struct CubiePick {
 /// The ranked candidates, the pick and why it won.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlockSearch {
-    /// Every block size that can launch, fastest first (ties: smaller
-    /// block first).
+    /// Every block size that can launch, fastest first (ties: fuller warps,
+    /// then the smaller block).
     pub ranked: Vec<Estimate>,
     /// CuBIE's pick for the requested block size, `None` when one run alone
     /// exceeds the per-block limit.
@@ -223,6 +223,16 @@ fn faster(a: &Estimate, b: &Estimate) -> bool {
     (a.seconds, a.warp_times) < (b.seconds, b.warp_times)
 }
 
+/// The ranking: faster first; on a tie, fuller warps (they leave issue
+/// slots to spare, which the model does not credit), then the smaller block.
+fn ranking(a: &Estimate, b: &Estimate) -> std::cmp::Ordering {
+    a.seconds
+        .total_cmp(&b.seconds)
+        .then(a.warp_times.total_cmp(&b.warp_times))
+        .then(b.lanes_per_warp.total_cmp(&a.lanes_per_warp))
+        .then(a.occupancy.block_size.cmp(&b.occupancy.block_size))
+}
+
 /// Ranks every block size from 1 to the device's maximum (see [`search_among`]).
 pub fn search(device: &DeviceProfile, workload: &Workload, cubie_requested: u64) -> Result<BlockSearch> {
     search_among(device, workload, 1..=device.max_threads_per_block, cubie_requested)
@@ -234,7 +244,7 @@ pub fn best_block_size(device: &DeviceProfile, workload: &Workload) -> Result<Op
     let mut best: Option<Estimate> = None;
     for block in 1..=device.max_threads_per_block {
         if let Some(e) = estimate(device, workload, block)? {
-            if best.as_ref().map_or(true, |b| faster(&e, b)) {
+            if best.as_ref().map_or(true, |b| ranking(&e, b).is_lt()) {
                 best = Some(e);
             }
         }
@@ -257,12 +267,7 @@ pub fn search_among(
             ranked.push(e);
         }
     }
-    ranked.sort_by(|a, b| {
-        a.seconds
-            .total_cmp(&b.seconds)
-            .then(a.warp_times.total_cmp(&b.warp_times))
-            .then(a.occupancy.block_size.cmp(&b.occupancy.block_size))
-    });
+    ranked.sort_by(ranking);
     let Some(best) = ranked.first().copied() else {
         return Err(Error::Device {
             device: device.name.clone(),

@@ -44,9 +44,10 @@
 use crate::accesses;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
+use crate::kernel::Pool;
 use crate::lifetimes::LifetimeTable;
 use crate::occupancy::DeviceProfile;
-use crate::plan::{plan, PlanInput, PlanOptions, PlanReport, Pool};
+use crate::plan::{plan, PlanInput, PlanOptions, PlanReport};
 use crate::throughput::{self, Estimate, Workload};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -585,7 +586,7 @@ mod tests {
     use super::*;
     use crate::model;
 
-    fn instance(sets: &[(&str, &str)]) -> model::Instance {
+    fn instance(sets: &[(&str, &str)]) -> model::Kernel {
         let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         model::default_model().unwrap().instantiate(&sets).unwrap()
     }
