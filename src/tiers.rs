@@ -41,7 +41,7 @@
 //! }
 //! ```
 
-use crate::accesses;
+use crate::accesses::Weights;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
 use crate::kernel::Pool;
@@ -72,6 +72,8 @@ pub struct TierOptions {
     /// Up to this many groups every split is considered (2^k); beyond it,
     /// a greedy descent.
     pub exhaustive_groups: usize,
+    /// The kernel model's access weights ([`crate::accesses`]).
+    pub accesses: Weights,
 }
 
 impl Default for TierOptions {
@@ -83,6 +85,7 @@ impl Default for TierOptions {
             runs: 4096,
             cubie_requested: 64,
             exhaustive_groups: 16,
+            accesses: Weights::default(),
         }
     }
 }
@@ -294,7 +297,8 @@ fn prepare<'a>(
     }
     let fast = PlanOptions { strategy: options.search_strategy.clone(), ..options.plan.clone() };
     let base = plan(&all_shared_input, table, &fast)?;
-    let (groups, group_of) = form_groups(input, &base)?;
+    let per_buffer: Vec<f64> = base.buffers.iter().map(|b| options.accesses.of_buffer(b, &base.timeline)).collect();
+    let (groups, group_of) = form_groups(input, &base, &per_buffer)?;
     if groups.len() >= 64 {
         return Err(Error::Unsupported {
             strategy: "tiers".into(),
@@ -311,7 +315,6 @@ fn prepare<'a>(
             }
         }
     }
-    let per_buffer: Vec<f64> = base.buffers.iter().map(accesses::of_buffer).collect();
     let mut fixed = (0.0, 0.0);
     for (i, b) in input.buffers.iter().enumerate() {
         if group_of[i].is_none() {
@@ -434,7 +437,7 @@ fn tier_plan(
     options: &TierOptions,
 ) -> Result<TierPlan> {
     let stride = Allocation::new(&report, SharedLayout::default())?.stride;
-    let (shared_accesses, local_accesses) = accesses::by_memory(&report);
+    let (shared_accesses, local_accesses) = options.accesses.by_memory(&report);
     let workload = Workload {
         shared_bytes_per_run: stride,
         shared_accesses,
@@ -459,7 +462,7 @@ fn tier_plan(
 /// Groups in declaration order, and each buffer's group (`None` for empty
 /// buffers). Nested aliases (`inside` in the all-shared `base` plan) join
 /// their target's group.
-fn form_groups(input: &PlanInput, base: &PlanReport) -> Result<(Vec<Group>, Vec<Option<usize>>)> {
+fn form_groups(input: &PlanInput, base: &PlanReport, per_buffer: &[f64]) -> Result<(Vec<Group>, Vec<Option<usize>>)> {
     let n = input.buffers.len();
     let bytes: Vec<u64> = input.buffers.iter().map(|b| b.bytes()).collect::<Result<_>>()?;
     let mut component_bytes: HashMap<&str, u64> = HashMap::new();
@@ -515,7 +518,6 @@ fn form_groups(input: &PlanInput, base: &PlanReport) -> Result<(Vec<Group>, Vec<
             }
         }
     }
-    let per_buffer: Vec<f64> = base.buffers.iter().map(accesses::of_buffer).collect();
     let mut groups: Vec<Group> = Vec::new();
     let mut group_of_root: HashMap<usize, usize> = HashMap::new();
     let mut group_of = vec![None; n];

@@ -22,7 +22,7 @@ use super::tiers;
 use super::{parse_seconds, read_text, strategy_parser, Outcome};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use smemplan::accesses;
+use smemplan::accesses::Weights;
 use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::kernel::{Pool, Precision};
 use smemplan::lifetimes::buffer_on;
@@ -139,6 +139,8 @@ struct Kernel {
     /// What the optimised side planned, for `--tiers auto`.
     plan_input: PlanInput,
     table: LifetimeTable,
+    /// The model's access weights (none for a dump).
+    accesses: Weights,
 }
 
 /// CuBIE's `limit_blocksize` outcome for one side.
@@ -289,7 +291,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let report = &kernel.optimized;
     let alloc = Allocation::new(report, SharedLayout::default())?;
     let launch = Launch::new(&device, args.block_size, alloc.stride, args.runs);
-    let (shared_accesses, local_accesses) = accesses::by_memory(report);
+    let (shared_accesses, local_accesses) = kernel.accesses.by_memory(report);
     let workload = Workload {
         shared_bytes_per_run: alloc.stride,
         shared_accesses,
@@ -329,6 +331,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 registers_per_thread: args.registers,
                 runs: args.runs,
                 cubie_requested: args.block_size,
+                accesses: kernel.accesses.clone(),
                 ..TierOptions::default()
             };
             Some(smemplan::tiers::choose(&kernel.plan_input, &kernel.table, &device, &tier_options)?)
@@ -382,7 +385,8 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
         let optimized = plan_dump(&dump, options).with_context(|| format!("{name}: planning"))?;
         let input = Input { kind: "cubie", name: dump.config.id.clone(), file: Some(name), params: BTreeMap::new() };
         let plan_input = PlanInput::from_dump(&dump)?;
-        return Ok(Kernel { input, registry, root, optimized, plan_input, table: LifetimeTable::cubie()? });
+        let table = LifetimeTable::cubie()?;
+        return Ok(Kernel { input, registry, root, optimized, plan_input, table, accesses: Weights::default() });
     }
     let (model, file) = match (&args.input, &args.model) {
         (Some(path), _) => (load_model(path)?, Some(path.display().to_string())),
@@ -412,6 +416,7 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
         optimized,
         plan_input: instance.plan_input()?,
         table: instance.table,
+        accesses: instance.accesses,
     })
 }
 
