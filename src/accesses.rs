@@ -20,10 +20,10 @@
 //! use smemplan::accesses::Weights;
 //!
 //! let mut w = Weights::default();
-//! w.set("kernel/loop/algorithm/solver/delta", vec![("stages.solve".into(), 800)]);
+//! w.set("kernel/loop/algorithm/accumulator", vec![("stages".into(), 800)]);
 //! let label = "kernel/loop:loop.step > kernel/loop/algorithm:stages.solve";
-//! assert_eq!(w.per_instant("kernel/loop/algorithm/solver", "delta", 100, label), 800);
-//! assert_eq!(w.per_instant("kernel/loop/algorithm/solver", "residual", 100, label), 100);
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "accumulator", 100, label), 800);
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "stage_base", 100, label), 100);
 //! ```
 
 use crate::kernel::Pool;
