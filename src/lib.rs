@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod arith;
 pub mod bound;
 pub mod check;
+pub mod compare;
 pub mod error;
 pub mod format;
 pub mod generate;
