@@ -38,6 +38,7 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod sweep;
 pub mod throughput;
 pub mod tiers;
 

@@ -214,7 +214,7 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
 
 /// Parses a model file; includes resolve next to it, then among the
 /// built-in fragments (so a copy of a built-in model works anywhere).
-fn load_model(path: &Path) -> Result<Model> {
+pub(super) fn load_model(path: &Path) -> Result<Model> {
     let text = read_text(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve =
