@@ -133,6 +133,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A sweep's grid is invalid, or one of its configurations failed.
+    #[error("sweep: {}{message}", .configuration.as_deref().map(|c| format!("configuration {c}: ")).unwrap_or_default())]
+    Sweep {
+        /// The failing configuration (`model=dirk n=3 ...`), if one failed.
+        configuration: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// CuBIE's registry errors (and the few this registry adds), each naming the

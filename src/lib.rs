@@ -42,7 +42,9 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod sweep;
 pub mod throughput;
+pub mod tiers;
 
 pub use error::{Error, Result};
 pub use problem::{Buffer, BufferId, Interval, Layout, Problem};

@@ -19,7 +19,9 @@ mod output;
 mod plan;
 mod plot;
 mod solve;
+mod sweep;
 mod temporaries;
+mod tiers;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -59,6 +61,9 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Sweep kernel models over parameter values, devices and strategies:
+    /// bytes per thread, block sizes, occupancy and the Pareto front.
+    Sweep(sweep::Args),
     /// Resident blocks, warps and threads per multiprocessor for one launch
     /// configuration (the driver's occupancy rule), and what limits them.
     Occupancy(occupancy::Args),
@@ -91,6 +96,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
         Command::Measure(args) => measure::run(&args, &mut out)?,
         Command::Verify(args) => verify::run(&args, &mut out)?,

@@ -160,7 +160,7 @@ fn model_subject(
 /// The block size `plan` picks for `report` at per-run stride `stride`:
 /// the throughput estimate's best (registers not counted), as `plan` does.
 fn smemplan_block(device: &DeviceProfile, report: &PlanReport, stride: u64, args: &Args) -> Result<u64> {
-    let (shared_accesses, local_accesses) = smemplan::accesses::by_memory(report);
+    let (shared_accesses, local_accesses) = smemplan::accesses::Weights::default().by_memory(report);
     let workload = Workload {
         shared_bytes_per_run: stride,
         shared_accesses,

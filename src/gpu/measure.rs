@@ -84,7 +84,7 @@ pub struct Layout {
 }
 
 fn workload(kernel: &Kernel, runs: u64) -> Workload {
-    let (shared_accesses, local_accesses) = accesses::by_memory(&kernel.report);
+    let (shared_accesses, local_accesses) = accesses::Weights::default().by_memory(&kernel.report);
     Workload {
         shared_bytes_per_run: kernel.allocation.stride,
         shared_accesses,

@@ -96,8 +96,10 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
     plan_with(input, table, options, &*solve::strategy(&options.strategy)?)
 }
 
-/// [`plan`] with `solver` in place of the strategy `options` names.
-fn plan_with(
+/// [`plan`] with a solver object instead of `options.strategy`'s (e.g. a
+/// [`solve::memo::Memo`] shared by many plans); the report still names
+/// `options.strategy`.
+pub fn plan_with(
     input: &PlanInput,
     table: &LifetimeTable,
     options: &PlanOptions,
