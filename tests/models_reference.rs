@@ -17,10 +17,10 @@ use smemplan::plan::{plan_dump, PlanOptions};
 use smemplan::registry::dump::Dump;
 use std::collections::BTreeMap;
 
-#[path = "support/reference.rs"]
-mod reference;
 #[path = "support/data.rs"]
 mod data;
+#[path = "support/reference.rs"]
+mod reference;
 use reference::dumps;
 
 fn system_sizes() -> toml::Table {

@@ -7,10 +7,10 @@ use smemplan::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, AliasVerdict, PlanInput, PlanOptions, PlanReport, Pool};
 use smemplan::problem::Interval;
 
-#[path = "support/reference.rs"]
-mod reference;
 #[path = "support/data.rs"]
 mod data;
+#[path = "support/reference.rs"]
+mod reference;
 use reference::dumps;
 
 /// An independent look at the placements: two buffers of one pool that are
