@@ -28,8 +28,7 @@ fn plan(strategy: &str, problem: &Problem) -> u64 {
 fn verify(label: &str, strategy: &str, problem: &Problem) {
     let solver = solve::strategy(strategy).expect("a greedy strategy");
     let solution = solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses");
-    let report = check::check(problem, &solution.layout.named(problem), None);
-    assert!(report.is_valid(), "{label} {strategy}: {:?}", report.violations.first());
+    check::verify(problem, &solution).unwrap_or_else(|r| panic!("{label} {strategy}: {r}"));
     eprintln!("{label} {strategy}: peak / lower bound = {:.4}", solution.peak as f64 / solution.lower_bound as f64);
 }
 

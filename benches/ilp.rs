@@ -14,7 +14,7 @@ mod random;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use random::Shape;
-use smemplan::check::check;
+use smemplan::check;
 use smemplan::solve::{self, brute, greedy::GreedySize, ilp::Ilp, SolveOptions, Solver};
 use smemplan::Problem;
 use std::hint::black_box;
@@ -38,7 +38,7 @@ fn solve_all(solver: &dyn Solver, problems: &[Problem], limit: Option<Duration>,
             };
             let s = solve::run(solver, p, &options).expect("every solver here accepts these problems");
             if verify {
-                assert!(check(p, &s.layout.named(p), None).is_valid(), "{} gave an invalid layout", solver.name());
+                check::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
             }
             s.peak
         })

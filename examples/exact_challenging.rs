@@ -44,8 +44,7 @@ fn main() {
         let capacity = if minimise { None } else { Some(1 << 20) };
         let options = SolveOptions::default().with_capacity(capacity).with_time_limit(Duration::from_secs_f64(limit));
         let s = solve::run(&*solver, &problem, &options).expect("exact accepts every instance");
-        let report = smemplan::check::check(&problem, &s.layout.named(&problem), None);
-        assert!(report.is_valid(), "{name}: invalid layout: {:?}", report.violations.first());
+        smemplan::check::verify(&problem, &s).unwrap_or_else(|r| panic!("{name}: {r}"));
         total += s.seconds;
         println!(
             "{name:<4} {:>8} {:>9} {:>9} {:>8} {:>10.3} {:>10}{}",

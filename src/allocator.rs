@@ -23,10 +23,10 @@
 //! a namespace, plus `constexpr` byte counts; it uses no CUDA API, so it also
 //! compiles as host C++ with the qualifiers defined away.
 
+use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::plan::{PlanReport, Pool};
 use crate::registry::types::Precision;
-use crate::solve::align_up;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 

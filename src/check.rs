@@ -12,8 +12,13 @@
 //! only collide with its two address-neighbours, so checking those suffices
 //! (`O(n log n)`). After a collision is reported, the newcomer is left out of
 //! the map so the invariant holds and the sweep goes on.
+//!
+//! [`verify`] is the one place that puts a solver's answer through the
+//! checker: the CLI, `plan`, tests and benches all call it rather than each
+//! running the checker and comparing peaks themselves.
 
 use crate::problem::Problem;
+use crate::solve::Solution;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -114,14 +119,60 @@ impl Report {
     pub fn is_valid(&self) -> bool {
         self.violations.is_empty()
     }
+}
 
-    /// `Ok(peak)` when valid, else the first violation.
-    pub fn into_result(self) -> Result<u64, Violation> {
-        match self.violations.into_iter().next() {
-            None => Ok(self.peak),
-            Some(v) => Err(v),
-        }
+/// Why [`verify`] rejects a solver's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    /// The layout breaks a rule; every violation, in the checker's order
+    /// (never empty). Shown by the first and the count of the others.
+    #[error("{}", show_violations(.0))]
+    Invalid(Vec<Violation>),
+    /// The layout is valid but peaks elsewhere than the answer says.
+    #[error("the answer reports peak {reported} but its layout peaks at {actual}")]
+    PeakMismatch {
+        /// The peak the answer states.
+        reported: u64,
+        /// The layout's peak, by the checker.
+        actual: u64,
+    },
+    /// The answer's lower bound is above its own peak: a bound that a
+    /// valid layout beats is no bound.
+    #[error("the answer's lower bound {lower_bound} is above its peak {peak}")]
+    BoundAbovePeak {
+        /// The lower bound stated.
+        lower_bound: u64,
+        /// The layout's peak.
+        peak: u64,
+    },
+}
+
+fn show_violations(violations: &[Violation]) -> String {
+    match violations {
+        [] => "no violation".into(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
     }
+}
+
+/// Puts a solver's answer through the checker: its layout must be valid
+/// (every buffer placed once, aligned, at its fixed offset, no overlap), its
+/// peak the one it reports, and its lower bound at most that peak.
+///
+/// The capacity is not held against the layout: a solver returns its best
+/// layout even when that exceeds the capacity, and says so in its answer.
+pub fn verify(problem: &Problem, solution: &Solution) -> Result<(), Rejected> {
+    let report = check(problem, &solution.layout.named(problem), Some(u64::MAX));
+    if !report.is_valid() {
+        return Err(Rejected::Invalid(report.violations));
+    }
+    if report.peak != solution.peak {
+        return Err(Rejected::PeakMismatch { reported: solution.peak, actual: report.peak });
+    }
+    if solution.lower_bound > solution.peak {
+        return Err(Rejected::BoundAbovePeak { lower_bound: solution.lower_bound, peak: solution.peak });
+    }
+    Ok(())
 }
 
 /// Checks `placements` (buffer id string, offset) against `problem`.
@@ -303,6 +354,27 @@ mod tests {
         let p = Problem::new(vec![Buffer::new("h", 0, 1, 4)], None).unwrap();
         let r = check(&p, &[("h", u64::MAX - 1)], None);
         assert!(matches!(r.violations[0], Violation::CapacityExceeded { .. }));
+    }
+
+    #[test]
+    fn verify_names_what_is_wrong_with_an_answer() {
+        use crate::problem::Layout;
+        let p = problem();
+        let good = Solution::new(&p, Layout::new(vec![0, 4, 0, 8]), 10, false);
+        assert_eq!(verify(&p, &good), Ok(()));
+        // Over the problem's capacity of 12 is still a valid answer.
+        let high = Solution::new(&p, Layout::new(vec![0, 4, 16, 8]), 10, false);
+        assert_eq!(verify(&p, &high), Ok(()));
+        let mut lying = good.clone();
+        lying.peak = 9;
+        assert_eq!(verify(&p, &lying), Err(Rejected::PeakMismatch { reported: 9, actual: 10 }));
+        let mut boasting = good.clone();
+        boasting.lower_bound = 11;
+        assert_eq!(verify(&p, &boasting), Err(Rejected::BoundAbovePeak { lower_bound: 11, peak: 10 }));
+        let bad = Solution::new(&p, Layout::new(vec![0, 2, 0, 0]), 10, false);
+        let Err(Rejected::Invalid(v)) = verify(&p, &bad) else { panic!("accepted an invalid layout") };
+        assert!(v.contains(&Violation::Misaligned { buffer: "b".into(), offset: 2, alignment: 4 }));
+        assert!(verify(&p, &bad).unwrap_err().to_string().contains("more"));
     }
 
     #[test]

@@ -64,6 +64,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A strategy's answer fails the independent checker
+    /// ([`crate::check::verify`]): a bug in the strategy, never a verdict on
+    /// the input.
+    #[error("internal error: strategy `{strategy}` gave an answer the checker rejects: {reason}")]
+    Rejected {
+        /// The strategy.
+        strategy: String,
+        /// What the checker found.
+        reason: String,
+    },
     /// A buffer-registry error (CuBIE's error cases, see [`crate::registry`]).
     #[error("{0}")]
     Registry(String),

@@ -27,10 +27,10 @@
 //! problem on every platform. Options out of range are clamped, as each
 //! field says, rather than rejected.
 
+use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::format::minimalloc;
 use crate::problem::{Buffer, Interval, Problem};
-use crate::solve::align_up;
 
 /// How a positive quantity (a lifetime length, a size) is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

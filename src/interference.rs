@@ -326,11 +326,11 @@ impl Stack {
     /// The top of buffer `(size, align)` placed at its lowest aligned fit at
     /// or above `x`, clear of the obstacles. Never falls as `x` rises.
     fn fit(&self, x: u64, (size, align): (u64, u64)) -> u64 {
-        let mut o = crate::solve::align_up(x, align).unwrap_or(u64::MAX);
+        let mut o = crate::arith::align_up(x, align).unwrap_or(u64::MAX);
         // Disjoint and sorted: one pass upward clears them all.
         for &(lo, hi) in &self.obstacles {
             if lo < o.saturating_add(size) && o < hi {
-                o = crate::solve::align_up(hi, align).unwrap_or(u64::MAX);
+                o = crate::arith::align_up(hi, align).unwrap_or(u64::MAX);
             }
         }
         o.saturating_add(size)

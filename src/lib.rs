@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod allocator;
+pub mod arith;
 pub mod check;
 pub mod error;
 pub mod format;

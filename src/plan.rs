@@ -485,13 +485,10 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
             (0, 0, true, 0.0)
         } else {
             let solution = solve::run(&*solver, &problem, &solve_options)?;
-            let report = check::check(&problem, &solution.layout.named(&problem), None);
-            if let Some(v) = report.violations.first() {
-                return Err(Error::Unsupported {
-                    strategy: options.strategy.clone(),
-                    reason: format!("{pool} pool: the layout fails the checker: {v}"),
-                });
-            }
+            check::verify(&problem, &solution).map_err(|r| Error::Rejected {
+                strategy: options.strategy.clone(),
+                reason: format!("{pool} pool: {r}"),
+            })?;
             for (k, &u) in ids.iter().enumerate() {
                 let base = solution.layout.offsets[k];
                 for &(m, within) in &units[u].members {
@@ -501,7 +498,7 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
             (solution.peak, solution.lower_bound, solution.optimal, solution.seconds)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
-        let bytes = solve::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
+        let bytes = crate::arith::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
         pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds });
     }
     let placed = input

@@ -356,11 +356,6 @@ impl Problem {
         self.buffers.iter().position(|b| b.name == name).map(|i| BufferId(i as u32))
     }
 
-    /// Sum of all sizes (cannot overflow: checked at construction).
-    pub fn total_size(&self) -> u64 {
-        self.buffers.iter().map(|b| b.size).sum()
-    }
-
     /// The lower bound, computed by `compute` on the first call only.
     pub(crate) fn cached_lower_bound(
         &self,

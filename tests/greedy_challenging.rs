@@ -53,15 +53,13 @@ fn best_greedy_is_within_bound_on_every_challenging_instance() {
         for solver in greedy::ALL {
             let strategy = solver.name();
             let solution = solve::run(solver, problem, &SolveOptions::default()).unwrap();
-            let report = check::check(problem, &solution.layout.named(problem), None);
-            assert!(report.is_valid(), "{name} {strategy}: {:?}", report.violations.first());
-            assert_eq!(report.peak, solution.peak, "{name} {strategy}: reported peak");
+            check::verify(problem, &solution).unwrap_or_else(|r| panic!("{name} {strategy}: {r}"));
             assert_eq!(solution.lower_bound, lb);
             row += &format!("  {strategy} {:.4}", solution.peak as f64 / lb as f64);
             peaks.push(solution.peak);
         }
         let best = greedy::best(problem, &SolveOptions::default()).unwrap();
-        assert!(check::check(problem, &best.layout.named(problem), None).is_valid(), "{name} best");
+        check::verify(problem, &best).unwrap_or_else(|r| panic!("{name} best: {r}"));
         assert_eq!(best.peak, *peaks.iter().min().unwrap(), "{name}: best is the smallest peak");
         let ratio = best.peak as f64 / lb as f64;
         eprintln!("{row}  best {ratio:.4} ({})", best.stats.winner);

@@ -107,13 +107,7 @@ fn solve_all(problem: &Problem) -> Result<Vec<(&'static str, Solution)>, String>
             Err(Error::Unsupported { .. }) => continue,
             Err(e) => return Err(format!("{}: {e}", row.name)),
         };
-        let report = check::check(problem, &solution.layout.named(problem), None);
-        if let Some(v) = report.violations.first() {
-            return Err(format!("{}: invalid layout: {v}", row.name));
-        }
-        if report.peak != solution.peak {
-            return Err(format!("{}: peak {} but the layout reaches {}", row.name, solution.peak, report.peak));
-        }
+        check::verify(problem, &solution).map_err(|r| format!("{}: {r}", row.name))?;
         out.push((row.name, solution));
     }
     Ok(out)
@@ -150,7 +144,7 @@ fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
         Err(e) => return failure(&problem, format!("greedy::best: {e}")),
     };
     let greedy_min = solutions.iter().filter(|(n, _)| n.starts_with("greedy-")).map(|(_, s)| s.peak).min();
-    if Some(best.peak) != greedy_min || !check::check(&problem, &best.layout.named(&problem), None).is_valid() {
+    if Some(best.peak) != greedy_min || check::verify(&problem, &best).is_err() {
         return failure(&problem, format!("greedy::best: peak {} vs greedy minimum {greedy_min:?}", best.peak));
     }
     TestResult::passed()

@@ -18,7 +18,7 @@ mod plan;
 mod plot;
 mod solve;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
 use smemplan::format::minimalloc;
@@ -151,17 +151,8 @@ fn load_offsets(path: &Path) -> Result<Vec<(String, u64, usize)>> {
 /// invalid layout is a bug, reported as an internal error so that the layout
 /// is never written or reported.
 fn verify(problem: &Problem, solution: &Solution, strategy: &str) -> Result<()> {
-    let report = checker::check(problem, &solution.layout.named(problem), None);
-    if let Some(violation) = report.violations.first() {
-        bail!("internal error: strategy `{strategy}` produced an invalid layout: {violation}");
-    }
-    if report.peak != solution.peak {
-        bail!(
-            "internal error: strategy `{strategy}` reports peak {} but its layout peaks at {}",
-            solution.peak,
-            report.peak
-        );
-    }
+    checker::verify(problem, solution)
+        .map_err(|r| smemplan::Error::Rejected { strategy: strategy.to_string(), reason: r.to_string() })?;
     Ok(())
 }
 

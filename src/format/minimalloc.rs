@@ -61,7 +61,6 @@ impl Column {
 struct Table<'a> {
     source: &'a str,
     columns: HashMap<Column, usize>,
-    width: usize,
     /// Upper bounds (and gap ends) are inclusive: add 1.
     inclusive_end: bool,
     /// `(line number, fields)`.
@@ -105,7 +104,7 @@ impl<'a> Table<'a> {
             }
             rows.push((line, f));
         }
-        Ok(Table { source, columns, width, inclusive_end, rows })
+        Ok(Table { source, columns, inclusive_end, rows })
     }
 
     fn get<'r>(&self, row: &'r [&'a str], col: Column) -> Option<&'r &'a str> {
@@ -214,7 +213,6 @@ fn parse_gaps(table: &Table<'_>, line: usize, id: &str, text: &str, add: u64) ->
 /// `id` and `offset` required; the others are ignored).
 pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
     let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
-    let _ = table.width;
     table
         .rows
         .iter()

@@ -85,7 +85,7 @@ impl Solver for Auto {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
+    use crate::check::verify;
     use crate::generate::{generate, GenOptions};
     use crate::solve::{brute, run, Infeasibility};
 
@@ -106,7 +106,7 @@ mod tests {
         for seed in 0..40 {
             let p = small(seed);
             let s = run(&Auto, &p, &SolveOptions::default()).unwrap();
-            assert!(check(&p, &s.layout.named(&p), None).is_valid(), "seed {seed}");
+            verify(&p, &s).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             let (optimum, _) = brute::minimum(&p).unwrap();
             assert!(s.optimal, "seed {seed}: not proven");
             assert_eq!(s.peak, optimum, "seed {seed}");
@@ -121,7 +121,7 @@ mod tests {
             let fits = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum))).unwrap();
             assert!(fits.peak <= optimum && fits.infeasible.is_none(), "seed {seed}");
             let short = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum - 1))).unwrap();
-            assert!(check(&p, &short.layout.named(&p), None).is_valid(), "seed {seed}");
+            verify(&p, &short).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             assert!(
                 matches!(
                     short.infeasible,
@@ -142,7 +142,6 @@ mod tests {
         let p = small(7);
         let options = SolveOptions { deadline: Some(Instant::now()), ..SolveOptions::default() };
         let s = run(&Auto, &p, &options).unwrap();
-        assert!(check(&p, &s.layout.named(&p), None).is_valid());
-        assert!(s.peak >= s.lower_bound);
+        verify(&p, &s).unwrap();
     }
 }

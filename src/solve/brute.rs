@@ -9,7 +9,8 @@
 //! peak over all placement orders is the optimum. Orders are enumerated by
 //! depth-first search, pruned when a partial peak already reaches the best.
 
-use super::{align_up, Solution, SolveOptions, Solver};
+use super::{Solution, SolveOptions, Solver};
+use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::interference::{self, Neighbours};
 use crate::problem::{BufferId, Layout, Problem};

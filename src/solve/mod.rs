@@ -311,10 +311,3 @@ pub fn live_bytes_reason(problem: &Problem, lb: &LowerBound) -> Infeasibility {
         Infeasibility::Clique { bytes: lb.bytes, buffers: lb.clique.clone() }
     }
 }
-
-/// Rounds `x` up to a multiple of `align` (a power of two); `None` on overflow.
-#[inline]
-pub fn align_up(x: u64, align: u64) -> Option<u64> {
-    debug_assert!(align.is_power_of_two());
-    x.checked_add(align - 1).map(|v| v & !(align - 1))
-}

@@ -20,9 +20,9 @@
 //! * two buffers share a `class` only when they are interchangeable: same
 //!   size, alignment and live sections, neither fixed.
 
+use crate::arith::{align_up, gcd};
 use crate::interference::Neighbours;
 use crate::problem::{BufferId, Problem};
-use crate::solve::align_up;
 use std::collections::HashMap;
 
 /// A sub-problem in the shape the search wants.
@@ -385,12 +385,4 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }

@@ -91,6 +91,7 @@ mod search;
 use self::instance::Instance;
 use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use crate::arith::gcd;
 use crate::error::Result;
 use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
@@ -505,14 +506,6 @@ impl Prepared {
     /// Every canonical layout's peak is a multiple of this.
     fn granule(&self) -> u64 {
         self.parts.iter().map(|p| p.granule).reduce(gcd).unwrap_or(1).max(1)
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }
 

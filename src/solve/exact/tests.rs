@@ -29,7 +29,7 @@ fn one_thread() -> SolveOptions {
 
 fn minimum(p: &Problem, params: ExactParams) -> Solution {
     let s = Exact { params }.solve(p, &one_thread()).unwrap();
-    assert_eq!(valid(p, &s.layout, None), s.peak);
+    crate::check::verify(p, &s).unwrap();
     s
 }
 

@@ -18,10 +18,11 @@
 //! the order is only a good one, with no such guarantee.
 
 use super::{finish, first_fit, free_ids, size_order};
+use crate::arith::align_up;
 use crate::error::Result;
 use crate::interference::{self, Neighbours};
 use crate::problem::{BufferId, Problem};
-use crate::solve::{align_up, Solution, SolveOptions, Solver};
+use crate::solve::{Solution, SolveOptions, Solver};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 

@@ -58,7 +58,8 @@
 mod floor;
 
 pub use self::floor::GreedyFloor;
-use super::{align_up, Solution, SolveOptions, Solver};
+use super::{Solution, SolveOptions, Solver};
+use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::interference;
 use crate::problem::{Buffer, BufferId, Interval, Layout, Problem};
@@ -670,9 +671,7 @@ mod tests {
 
     fn solve(solver: &dyn Solver, p: &Problem) -> Solution {
         let s = run(solver, p, &SolveOptions::default()).unwrap();
-        let report = check(p, &s.layout.named(p), None);
-        assert!(report.is_valid(), "{}: {:?}", solver.name(), report.violations);
-        assert_eq!(report.peak, s.peak);
+        crate::check::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
         s
     }
 
@@ -858,7 +857,7 @@ mod tests {
         assert_eq!(solve(&GreedyTime, &p).peak, 6);
         let sol = best(&p, &SolveOptions::default()).unwrap();
         assert_eq!((sol.peak, sol.optimal, sol.stats.winner.as_str()), (6, true, "greedy-time"));
-        assert!(check(&p, &sol.layout.named(&p), None).is_valid());
+        crate::check::verify(&p, &sol).unwrap();
         let sequential = best(&p, &SolveOptions { threads: 1, ..Default::default() }).unwrap();
         assert_eq!(sequential.layout, sol.layout);
     }
