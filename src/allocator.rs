@@ -98,8 +98,133 @@ pub struct Allocation {
     pub persistent_local_bytes: u64,
 }
 
-/// A C identifier for `component/name`: path segments joined by `__`, the
-/// leading `kernel/` dropped, other characters turned into `_`.
+/// C++ keywords and alternative tokens, the names the header itself
+/// defines, and standard macros a header may meet: an accessor named like
+/// one of them gets a trailing `_`.
+const RESERVED: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "and_eq",
+    "asm",
+    "auto",
+    "bitand",
+    "bitor",
+    "bool",
+    "break",
+    "case",
+    "catch",
+    "char",
+    "char8_t",
+    "char16_t",
+    "char32_t",
+    "class",
+    "co_await",
+    "co_return",
+    "co_yield",
+    "compl",
+    "concept",
+    "const",
+    "const_cast",
+    "consteval",
+    "constexpr",
+    "constinit",
+    "continue",
+    "decltype",
+    "default",
+    "delete",
+    "do",
+    "double",
+    "dynamic_cast",
+    "else",
+    "enum",
+    "explicit",
+    "export",
+    "extern",
+    "false",
+    "float",
+    "for",
+    "friend",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "mutable",
+    "namespace",
+    "new",
+    "noexcept",
+    "not",
+    "not_eq",
+    "nullptr",
+    "operator",
+    "or",
+    "or_eq",
+    "private",
+    "protected",
+    "public",
+    "register",
+    "reinterpret_cast",
+    "requires",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "static_assert",
+    "static_cast",
+    "struct",
+    "switch",
+    "template",
+    "this",
+    "thread_local",
+    "throw",
+    "true",
+    "try",
+    "typedef",
+    "typeid",
+    "typename",
+    "union",
+    "unsigned",
+    "using",
+    "virtual",
+    "void",
+    "volatile",
+    "wchar_t",
+    "while",
+    "xor",
+    "xor_eq",
+    "final",
+    "override",
+    "import",
+    "module",
+    // The header's own names.
+    "shared_bytes_per_run",
+    "shared_stride_bytes",
+    "shared_bytes_per_block",
+    "block_size",
+    "shared_bytes_for_block_size",
+    "local_bytes",
+    "persistent_local_bytes",
+    "interleaved",
+    // Macros of the C and CUDA headers a kernel is likely to include.
+    "NULL",
+    "EOF",
+    "assert",
+    "errno",
+    "offsetof",
+    "stdin",
+    "stdout",
+    "stderr",
+    "min",
+    "max",
+];
+
+/// A C++ identifier for `component/name`: path segments joined by `__`, the
+/// leading `kernel/` dropped, other characters (any non-ASCII too) turned
+/// into `_`; a name that would start with a digit or `_` (reserved to the
+/// implementation with a capital or a second `_`) gets `buf_` in front, and
+/// one in [`RESERVED`] a `_` behind.
 fn ident(full: &str) -> String {
     let trimmed = full.strip_prefix("kernel/").unwrap_or(full);
     let mut s: String = trimmed
@@ -107,10 +232,30 @@ fn ident(full: &str) -> String {
         .map(|seg| seg.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect::<String>())
         .collect::<Vec<_>>()
         .join("__");
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit() || c == '_') {
         s.insert_str(0, "buf_");
     }
+    if RESERVED.contains(&s.as_str()) {
+        s.push('_');
+    }
     s
+}
+
+/// `text` made safe inside a `//` comment: control characters (a newline
+/// would end the comment) and backslashes (one before a line end splices the
+/// next line into the comment) are written as escapes.
+fn comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl Allocation {
@@ -121,8 +266,15 @@ impl Allocation {
         let mut seen = HashSet::new();
         for b in &report.buffers {
             let name = format!("{}/{}", b.component, b.name);
+            // Distinct names can sanitise alike (`a-b`, `a.b`): number the
+            // later ones.
+            let base = ident(&name);
+            let ident = std::iter::once(base.clone())
+                .chain((2..).map(|k| format!("{base}_{k}")))
+                .find(|i| !seen.contains(i))
+                .expect("an unused suffix exists");
             let view = View {
-                ident: ident(&name),
+                ident,
                 name: name.clone(),
                 pool: b.pool,
                 dtype: b.dtype,
@@ -131,9 +283,7 @@ impl Allocation {
                 bytes: b.bytes,
                 inside: b.inside.clone(),
             };
-            if !seen.insert(view.ident.clone()) {
-                return Err(Error::buffer(name, format!("accessor name `{}` is not unique", view.ident)));
-            }
+            seen.insert(view.ident.clone());
             match b.offset {
                 Some(_) if b.bytes > 0 => views.push(view),
                 _ => empty.push(view),
@@ -260,11 +410,15 @@ fn render(
     let accessors = alloc.views.iter().map(|v| (v, false)).chain(alloc.empty.iter().map(|v| (v, true)));
     for (v, is_empty) in accessors {
         let t = v.dtype.c_type();
-        let inside = v.inside.as_ref().map(|target| format!("inside `{target}`, ")).unwrap_or_default();
+        let inside = v.inside.as_ref().map(|target| format!("inside `{}`, ", comment(target))).unwrap_or_default();
         writeln!(
             h,
             "/// `{}`: {} {t} ({} B), {inside}pool {}, offset {}.",
-            v.name, v.elements, v.bytes, v.pool, v.offset
+            comment(&v.name),
+            v.elements,
+            v.bytes,
+            v.pool,
+            v.offset
         )?;
         // An empty buffer's accessor ignores its (then unnamed) parameters.
         let params = |list: &[&str]| -> String {
@@ -414,5 +568,10 @@ mod tests {
     fn identifiers() {
         assert_eq!(ident("kernel/loop/algorithm/solver/delta"), "loop__algorithm__solver__delta");
         assert_eq!(ident("3d/x-y"), "buf_3d__x_y");
+        assert_eq!(ident("kernel/int"), "int_");
+        assert_eq!(ident("kernel/_Z"), "buf__Z");
+        assert_eq!(ident("kernel/block_size"), "block_size_");
+        assert_eq!(ident("kernel/δt\n#error"), "buf__t__error");
+        assert_eq!(comment("a\n#error x\\"), "a\\u{a}#error x\\\\");
     }
 }

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod accesses;
 pub mod allocator;
 pub mod arith;
 pub mod check;
@@ -32,6 +33,7 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod throughput;
 
 pub use error::{Error, Result};
 pub use problem::{Buffer, BufferId, Interval, Layout, Problem};

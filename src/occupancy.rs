@@ -11,22 +11,38 @@
 //!   limit is an error. The block's dynamic shared memory is
 //!   `padded × min(runs, block)`, at least 4 bytes.
 //! * **How many blocks stay resident per multiprocessor**
-//!   ([`DeviceProfile::occupancy`]), as the driver answers it:
+//!   ([`DeviceProfile::occupancy`]), as CUDA's occupancy calculator
+//!   (`cuda_occupancy.h`, what `cudaOccupancyMaxActiveBlocksPerMultiprocessor`
+//!   answers) computes it:
 //!
 //!   ```text
+//!   warps/block   = ⌈block / warp size⌉
+//!   regs/warp     = roundup(registers per thread × warp size, allocation unit)
 //!   blocks/SM = min( max blocks per SM,
 //!                    ⌊max warps per SM / warps per block⌋,
-//!                    ⌊shared per SM / roundup(dynamic + reserved per block)⌋,
-//!                    ⌊⌊registers per SM / registers per warp⌋ / warps per block⌋ )
+//!                    ⌊shared per SM / roundup(dynamic + reserved per block, unit)⌋,
+//!                    ⌊⌊registers per SM / sub-partitions / regs per warp⌋ × sub-partitions
+//!                      / warps per block⌋ )
 //!   ```
 //!
-//!   and [`DeviceProfile::best_block_size`], which picks the block size that
-//!   keeps the most threads resident instead of halving (a large per-thread
-//!   footprint can fit three 32-thread blocks where one 64-thread block fits).
+//!   Which block size to launch is the throughput estimate's question
+//!   ([`crate::throughput`]), not the occupancy's.
+//!
+//! ```
+//! use smemplan::occupancy::{DeviceProfile, Limiter};
+//!
+//! let h200 = DeviceProfile::named("h200").unwrap();
+//! // 64 threads with 100 KiB of dynamic shared memory and 12 registers each.
+//! let o = h200.occupancy(64, 100 * 1024, 12).unwrap();
+//! assert_eq!((o.active_blocks_per_sm, o.active_warps_per_sm), (2, 4));
+//! assert_eq!(o.limiter, Limiter::SharedMemory);
+//! assert_eq!(o.occupancy, 4.0 / 64.0);
+//! ```
 
 use crate::error::{Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 const BUILTIN_NAME: &str = "models/devices.toml";
 const BUILTIN: &str = include_str!("../models/devices.toml");
@@ -36,13 +52,30 @@ pub const BELOW_WARP_WARNING: &str =
     "Per-run shared memory exceeds the device's per-block limit at one warp per block; \
      block size is reduced below warp width. Performance will degrade. Consider moving buffers to local memory.";
 
+/// The throughput estimate's parameters for one device (`[NAME.throughput]`
+/// in `models/devices.toml`; [`crate::throughput`] explains the model).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThroughputParams {
+    /// One 4-byte shared-memory load or store by one warp that runs alone
+    /// (latency-bound), nanoseconds.
+    pub shared_access_ns: f64,
+    /// The same for local memory (per-thread arrays), nanoseconds.
+    pub local_access_ns: f64,
+    /// Resident warps per multiprocessor that hide latency fully; more warps
+    /// share the multiprocessor's issue slots.
+    pub saturation_warps: f64,
+}
+
 /// One device's limits (see `models/devices.toml` for each key's meaning).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceProfile {
     /// The table name, e.g. `h100`.
     pub name: String,
     /// Free text.
     pub description: String,
+    /// Streaming multiprocessors on the card.
+    pub multiprocessors: u64,
     /// Opt-in dynamic shared memory limit per block, bytes.
     pub max_shared_per_block_optin: u64,
     /// Shared memory per multiprocessor, bytes.
@@ -57,18 +90,26 @@ pub struct DeviceProfile {
     pub max_threads_per_block: u64,
     /// 32-bit registers per multiprocessor.
     pub registers_per_sm: u64,
+    /// Registers one thread may use.
+    pub max_registers_per_thread: u64,
     /// Threads per warp.
     pub warp_size: u64,
     /// Registers are granted per warp in multiples of this.
     pub register_allocation_unit: u64,
+    /// The register file is split evenly between this many sub-partitions,
+    /// each holding whole warps.
+    pub register_sub_partitions: u64,
     /// Shared memory is granted per block in multiples of this.
     pub shared_allocation_unit: u64,
+    /// The throughput estimate's parameters.
+    pub throughput: ThroughputParams,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Spec {
     description: String,
+    multiprocessors: u64,
     max_shared_per_block_optin: u64,
     shared_per_sm: u64,
     reserved_shared_per_block: u64,
@@ -76,19 +117,30 @@ struct Spec {
     max_blocks_per_sm: u64,
     max_threads_per_block: u64,
     registers_per_sm: u64,
+    #[serde(default = "max_registers")]
+    max_registers_per_thread: u64,
     warp_size: u64,
     #[serde(default = "one")]
     register_allocation_unit: u64,
     #[serde(default = "one")]
+    register_sub_partitions: u64,
+    #[serde(default = "one")]
     shared_allocation_unit: u64,
+    throughput: ThroughputParams,
 }
 
 fn one() -> u64 {
     1
 }
 
+/// Every CUDA architecture since compute capability 3.5.
+fn max_registers() -> u64 {
+    255
+}
+
 /// What bounds the resident blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Limiter {
     /// The block has more threads than a block may have.
     BlockSize,
@@ -98,21 +150,49 @@ pub enum Limiter {
     Warps,
     /// Shared memory (including a block that exceeds the opt-in limit).
     SharedMemory,
-    /// Registers.
+    /// Registers (including a thread that needs more than a thread may have).
     Registers,
 }
 
+impl Limiter {
+    /// The name used in reports and JSON (`shared_memory`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limiter::BlockSize => "block_size",
+            Limiter::Blocks => "blocks",
+            Limiter::Warps => "warps",
+            Limiter::SharedMemory => "shared_memory",
+            Limiter::Registers => "registers",
+        }
+    }
+}
+
+impl fmt::Display for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Residency of one launch configuration on one multiprocessor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Occupancy {
     /// Threads per block.
     pub block_size: u64,
     /// Dynamic shared bytes per block.
     pub dynamic_shared_bytes: u64,
+    /// Registers per thread the answer assumes (0: not counted).
+    pub registers_per_thread: u64,
+    /// `⌈block_size / warp size⌉`: a partly filled warp occupies a whole
+    /// warp slot.
+    pub warps_per_block: u64,
     /// Resident blocks per multiprocessor (0: the block cannot launch).
-    pub blocks_per_sm: u64,
-    /// `blocks_per_sm × block_size`.
-    pub resident_threads: u64,
+    pub active_blocks_per_sm: u64,
+    /// `active_blocks_per_sm × warps_per_block`.
+    pub active_warps_per_sm: u64,
+    /// `active_blocks_per_sm × block_size`.
+    pub active_threads_per_sm: u64,
+    /// Active warps ÷ the most warps a multiprocessor holds.
+    pub occupancy: f64,
     /// The binding limit (the first, in declaration order, on ties).
     pub limiter: Limiter,
 }
@@ -151,11 +231,13 @@ impl DeviceProfile {
                     message: message.to_string(),
                 };
                 for (key, value) in [
+                    ("multiprocessors", s.multiprocessors),
                     ("warp_size", s.warp_size),
                     ("max_threads_per_block", s.max_threads_per_block),
                     ("max_threads_per_sm", s.max_threads_per_sm),
                     ("max_blocks_per_sm", s.max_blocks_per_sm),
                     ("register_allocation_unit", s.register_allocation_unit),
+                    ("register_sub_partitions", s.register_sub_partitions),
                     ("shared_allocation_unit", s.shared_allocation_unit),
                 ] {
                     if value == 0 {
@@ -168,9 +250,20 @@ impl DeviceProfile {
                 if s.max_shared_per_block_optin > s.shared_per_sm {
                     return Err(invalid("max_shared_per_block_optin", "cannot exceed shared_per_sm"));
                 }
+                let t = s.throughput;
+                for (key, value) in [
+                    ("throughput.shared_access_ns", t.shared_access_ns),
+                    ("throughput.local_access_ns", t.local_access_ns),
+                    ("throughput.saturation_warps", t.saturation_warps),
+                ] {
+                    if !(value.is_finite() && value > 0.0) {
+                        return Err(invalid(key, "must be a positive number"));
+                    }
+                }
                 Ok(DeviceProfile {
                     name,
                     description: s.description,
+                    multiprocessors: s.multiprocessors,
                     max_shared_per_block_optin: s.max_shared_per_block_optin,
                     shared_per_sm: s.shared_per_sm,
                     reserved_shared_per_block: s.reserved_shared_per_block,
@@ -178,9 +271,12 @@ impl DeviceProfile {
                     max_blocks_per_sm: s.max_blocks_per_sm,
                     max_threads_per_block: s.max_threads_per_block,
                     registers_per_sm: s.registers_per_sm,
+                    max_registers_per_thread: s.max_registers_per_thread,
                     warp_size: s.warp_size,
                     register_allocation_unit: s.register_allocation_unit,
+                    register_sub_partitions: s.register_sub_partitions,
                     shared_allocation_unit: s.shared_allocation_unit,
+                    throughput: t,
                 })
             })
             .collect()
@@ -205,6 +301,11 @@ impl DeviceProfile {
     /// hand may skip the checks of [`DeviceProfile::parse`]).
     fn warp(&self) -> u64 {
         self.warp_size.max(1)
+    }
+
+    /// The most warps a multiprocessor holds.
+    pub fn max_warps_per_sm(&self) -> u64 {
+        self.max_threads_per_sm / self.warp()
     }
 
     fn error(&self, message: String) -> Error {
@@ -237,9 +338,44 @@ impl DeviceProfile {
         })
     }
 
+    /// Checks that the device can launch blocks of `block_size` threads with
+    /// `dynamic_shared_bytes` each and `registers_per_thread`; the error names
+    /// the limit crossed. [`DeviceProfile::occupancy`] answers 0 blocks for
+    /// such launches instead.
+    pub fn check_launch(&self, block_size: u64, dynamic_shared_bytes: u64, registers_per_thread: u64) -> Result<()> {
+        if block_size == 0 || block_size > self.max_threads_per_block {
+            return Err(
+                self.error(format!("a block has 1 to {} threads, not {block_size}", self.max_threads_per_block))
+            );
+        }
+        if dynamic_shared_bytes > self.max_shared_per_block_optin {
+            return Err(self.error(format!(
+                "{dynamic_shared_bytes} B of dynamic shared memory per block exceed the opt-in limit of {} B",
+                self.max_shared_per_block_optin
+            )));
+        }
+        if registers_per_thread > self.max_registers_per_thread {
+            return Err(self.error(format!(
+                "{registers_per_thread} registers per thread exceed the limit of {}",
+                self.max_registers_per_thread
+            )));
+        }
+        let o = self.occupancy(block_size, dynamic_shared_bytes, registers_per_thread)?;
+        if o.active_blocks_per_sm == 0 {
+            return Err(self.error(format!(
+                "a block of {block_size} threads with {dynamic_shared_bytes} B of shared memory and \
+                 {registers_per_thread} registers per thread does not fit one multiprocessor ({})",
+                o.limiter
+            )));
+        }
+        Ok(())
+    }
+
     /// Resident blocks per multiprocessor for blocks of `block_size` threads
     /// with `dynamic_shared_bytes` each and `registers_per_thread` (0 when
-    /// unknown: registers then never limit).
+    /// unknown: registers then never limit). A launch the device refuses
+    /// (see [`DeviceProfile::check_launch`]) gets 0 blocks; only a block of
+    /// no threads is an error.
     pub fn occupancy(
         &self,
         block_size: u64,
@@ -249,11 +385,17 @@ impl DeviceProfile {
         if block_size == 0 {
             return Err(self.error("a block needs at least one thread".into()));
         }
-        let result = |blocks_per_sm: u64, limiter| Occupancy {
+        let warps_per_block = block_size.div_ceil(self.warp());
+        let max_warps = self.max_warps_per_sm();
+        let result = |blocks: u64, limiter| Occupancy {
             block_size,
             dynamic_shared_bytes,
-            blocks_per_sm,
-            resident_threads: blocks_per_sm.saturating_mul(block_size),
+            registers_per_thread,
+            warps_per_block,
+            active_blocks_per_sm: blocks,
+            active_warps_per_sm: blocks.saturating_mul(warps_per_block),
+            active_threads_per_sm: blocks.saturating_mul(block_size),
+            occupancy: blocks.saturating_mul(warps_per_block) as f64 / max_warps.max(1) as f64,
             limiter,
         };
         if block_size > self.max_threads_per_block {
@@ -262,23 +404,25 @@ impl DeviceProfile {
         if dynamic_shared_bytes > self.max_shared_per_block_optin {
             return Ok(result(0, Limiter::SharedMemory));
         }
-        let warps_per_block = block_size.div_ceil(self.warp());
-        let by_warps = (self.max_threads_per_sm / self.warp()) / warps_per_block;
+        if registers_per_thread > self.max_registers_per_thread {
+            return Ok(result(0, Limiter::Registers));
+        }
+        let by_warps = max_warps / warps_per_block;
         // Both terms are at most the opt-in limit plus a small reservation,
         // far from overflow; saturating keeps a pathological profile sane.
-        let per_block = dynamic_shared_bytes
-            .saturating_add(self.reserved_shared_per_block)
-            .div_ceil(self.shared_allocation_unit.max(1))
-            .saturating_mul(self.shared_allocation_unit.max(1));
+        let unit = self.shared_allocation_unit.max(1);
+        let per_block =
+            dynamic_shared_bytes.saturating_add(self.reserved_shared_per_block).div_ceil(unit).saturating_mul(unit);
         let by_shared = self.shared_per_sm.checked_div(per_block).unwrap_or(u64::MAX);
         let by_registers = match registers_per_thread {
             0 => u64::MAX,
             r => {
-                let per_warp = r
-                    .saturating_mul(self.warp())
-                    .div_ceil(self.register_allocation_unit.max(1))
-                    .saturating_mul(self.register_allocation_unit.max(1));
-                (self.registers_per_sm / per_warp) / warps_per_block
+                let unit = self.register_allocation_unit.max(1);
+                let per_warp = r.saturating_mul(self.warp()).div_ceil(unit).saturating_mul(unit);
+                let parts = self.register_sub_partitions.max(1);
+                // Each sub-partition holds whole warps (cuda_occupancy.h).
+                let warps = (self.registers_per_sm / parts / per_warp) * parts;
+                warps / warps_per_block
             }
         };
         let limits = [
@@ -289,38 +433,6 @@ impl DeviceProfile {
         ];
         let (blocks, limiter) = limits.into_iter().fold(limits[0], |best, l| if l.0 < best.0 { l } else { best });
         Ok(result(blocks, limiter))
-    }
-
-    /// The block size that keeps the most threads resident per
-    /// multiprocessor when each thread needs `shared_bytes_per_thread` of
-    /// shared memory. Ties go to the configuration that occupies fewer warp
-    /// slots (partly empty warps waste lanes), then to the smaller block.
-    /// Candidates are the multiples of a warp up to the block limit and the
-    /// powers of two below a warp. An error when not even one thread fits.
-    pub fn best_block_size(&self, shared_bytes_per_thread: u64, registers_per_thread: u64) -> Result<Occupancy> {
-        let below_warp = (0..u64::BITS).map(|k| 1u64 << k).take_while(|&b| b < self.warp());
-        let warps = (1..=self.max_threads_per_block / self.warp()).map(|w| w * self.warp());
-        let rank = |o: &Occupancy| {
-            let warp_slots = o.blocks_per_sm.saturating_mul(o.block_size.div_ceil(self.warp()));
-            (o.resident_threads, std::cmp::Reverse(warp_slots), std::cmp::Reverse(o.block_size))
-        };
-        let mut best: Option<Occupancy> = None;
-        for block in below_warp.chain(warps) {
-            let Some(dynamic) = shared_bytes_per_thread.checked_mul(block) else {
-                break;
-            };
-            let o = self.occupancy(block, dynamic, registers_per_thread)?;
-            if o.blocks_per_sm > 0 && best.map_or(true, |b| rank(&o) > rank(&b)) {
-                best = Some(o);
-            }
-        }
-        best.ok_or_else(|| {
-            self.error(format!(
-                "no block size fits: one thread needs {shared_bytes_per_thread} B of shared memory \
-                 (per-block limit {} B) and {registers_per_thread} registers",
-                self.max_shared_per_block_optin
-            ))
-        })
     }
 }
 
@@ -340,6 +452,13 @@ mod tests {
             (232_448, 233_472, 1024)
         );
         assert_eq!((h.max_threads_per_sm, h.max_blocks_per_sm, h.registers_per_sm), (2048, 32, 65_536));
+        assert_eq!((h.multiprocessors, h.register_allocation_unit, h.register_sub_partitions), (132, 256, 4));
+        let h200 = DeviceProfile::named("h200").unwrap();
+        assert_eq!(
+            (h200.max_shared_per_block_optin, h200.shared_per_sm, h200.reserved_shared_per_block),
+            (232_448, 233_472, 1024)
+        );
+        assert_eq!((h200.multiprocessors, h200.register_allocation_unit), (132, 256));
         let s = DeviceProfile::named("simulator").unwrap();
         assert_eq!((s.max_shared_per_block_optin, s.reserved_shared_per_block), (49_152, 0));
     }
@@ -356,10 +475,11 @@ mod tests {
     fn a_device_is_a_toml_table() {
         let text = "[tiny]\ndescription = \"x\"\nmax_shared_per_block_optin = 1000\nshared_per_sm = 2000\n\
                     reserved_shared_per_block = 0\nmax_threads_per_sm = 64\nmax_blocks_per_sm = 2\n\
-                    max_threads_per_block = 64\nregisters_per_sm = 4096\nwarp_size = 32\n";
+                    max_threads_per_block = 64\nregisters_per_sm = 4096\nwarp_size = 32\nmultiprocessors = 1\n\
+                    [tiny.throughput]\nshared_access_ns = 1\nlocal_access_ns = 2\nsaturation_warps = 4\n";
         let d = DeviceProfile::parse("tiny.toml", text).unwrap();
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].occupancy(32, 0, 0).unwrap().blocks_per_sm, 2);
+        assert_eq!(d[0].occupancy(32, 0, 0).unwrap().active_blocks_per_sm, 2);
     }
 
     #[test]
@@ -369,16 +489,19 @@ mod tests {
         let text = BUILTIN.replacen("warp_size = 32", "warp_size = 0", 1);
         let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
         assert!(e.to_string().contains("key `h100.warp_size`: must be at least 1"), "{e}");
+        let text = BUILTIN.replacen("saturation_warps = 6.5", "saturation_warps = 0", 1);
+        let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
+        assert!(e.to_string().contains("key `h100.throughput.saturation_warps`: must be a positive"), "{e}");
     }
 
     /// The four driver answers of `docs/reference/gpu-notes.md` §4 (12 registers per thread).
     #[test]
     fn occupancy_reproduces_the_measured_driver_answers() {
         let h = h100();
-        assert_eq!(h.occupancy(256, 48 * 1024, 12).unwrap().blocks_per_sm, 4);
-        assert_eq!(h.occupancy(128, 0, 12).unwrap().blocks_per_sm, 16);
-        assert_eq!(h.occupancy(64, 100 * 1024, 12).unwrap().blocks_per_sm, 2);
-        assert_eq!(h.occupancy(96, 0, 12).unwrap().blocks_per_sm, 21);
+        assert_eq!(h.occupancy(256, 48 * 1024, 12).unwrap().active_blocks_per_sm, 4);
+        assert_eq!(h.occupancy(128, 0, 12).unwrap().active_blocks_per_sm, 16);
+        assert_eq!(h.occupancy(64, 100 * 1024, 12).unwrap().active_blocks_per_sm, 2);
+        assert_eq!(h.occupancy(96, 0, 12).unwrap().active_blocks_per_sm, 21);
         assert_eq!(h.occupancy(96, 0, 12).unwrap().limiter, Limiter::Warps);
         assert_eq!(h.occupancy(64, 100 * 1024, 12).unwrap().limiter, Limiter::SharedMemory);
     }
@@ -388,33 +511,67 @@ mod tests {
         let h = h100();
         // 255 registers → 8192 per warp → 8 warps per SM → one 256-thread block.
         let o = h.occupancy(256, 0, 255).unwrap();
-        assert_eq!((o.blocks_per_sm, o.limiter), (1, Limiter::Registers));
+        assert_eq!((o.active_blocks_per_sm, o.limiter), (1, Limiter::Registers));
+        // 40 registers → 1280 per warp; a sub-partition's 16,384 hold 12
+        // warps, so 48 per SM (the whole file would hold 51): one 1024-thread
+        // block, six 256-thread blocks.
+        assert_eq!(h.occupancy(1024, 0, 40).unwrap().active_blocks_per_sm, 1);
+        let o = h.occupancy(256, 0, 40).unwrap();
+        assert_eq!((o.active_blocks_per_sm, o.active_warps_per_sm, o.limiter), (6, 48, Limiter::Registers));
+        assert_eq!(o.occupancy, 0.75);
+        // 33 registers round up to 1,280 per warp too.
+        assert_eq!(h.occupancy(256, 0, 33).unwrap().active_blocks_per_sm, 6);
+        // 127 registers (the H200 kernel of gpu-notes §5) → 16 one-warp blocks.
+        assert_eq!(h.occupancy(8, 0, 127).unwrap().active_blocks_per_sm, 16);
+        // 64 registers: exactly 32 warps.
+        assert_eq!(h.occupancy(1024, 0, 64).unwrap().active_blocks_per_sm, 1);
+        assert_eq!(h.occupancy(1024, 0, 65).unwrap().active_blocks_per_sm, 0);
+        assert_eq!(h.occupancy(32, 0, 256).unwrap().limiter, Limiter::Registers);
         assert_eq!(h.occupancy(32, 0, 0).unwrap().limiter, Limiter::Blocks);
         assert_eq!(h.occupancy(2048, 0, 0).unwrap().limiter, Limiter::BlockSize);
-        assert_eq!(h.occupancy(32, 232_449, 0).unwrap().blocks_per_sm, 0);
+        assert_eq!(h.occupancy(32, 232_449, 0).unwrap().active_blocks_per_sm, 0);
         assert!(h.occupancy(0, 0, 0).is_err());
     }
 
-    /// `docs/reference/gpu-notes.md` §3: at a large footprint, three 32-thread blocks beat one
-    /// 64-thread block.
     #[test]
-    fn best_block_size_maximises_resident_threads() {
-        let h = h100();
-        let per_thread = 2304; // six 32-element f32 vectors, three times over
-        let o32 = h.occupancy(32, 32 * per_thread, 0).unwrap();
-        let o64 = h.occupancy(64, 64 * per_thread, 0).unwrap();
-        assert_eq!((o32.blocks_per_sm, o64.blocks_per_sm), (3, 1));
-        let best = h.best_block_size(per_thread, 0).unwrap();
-        assert!(best.resident_threads >= o32.resident_threads);
-        assert_eq!(best.block_size, 32);
-        // Nothing in shared memory: 64 threads × 32 blocks fill the SM first.
-        let free = h.best_block_size(0, 0).unwrap();
-        assert_eq!((free.block_size, free.resident_threads), (64, 2048));
-        // Too large for a warp: eleven one-thread blocks keep more threads
-        // resident than one block of eight.
-        let big = h.best_block_size(20_000, 0).unwrap();
-        assert_eq!((big.block_size, big.blocks_per_sm), (1, 11));
-        assert!(h.best_block_size(232_449, 0).is_err());
+    fn check_launch_names_the_limit() {
+        let h = DeviceProfile::named("h200").unwrap();
+        h.check_launch(1, 0, 0).unwrap();
+        h.check_launch(1024, 232_448, 0).unwrap();
+        for (block, shared, regs, says) in [
+            (0, 0, 0, "1 to 1024 threads, not 0"),
+            (1025, 0, 0, "1 to 1024 threads, not 1025"),
+            (32, 232_449, 0, "exceed the opt-in limit of 232448 B"),
+            (32, 0, 256, "exceed the limit of 255"),
+            (1024, 0, 65, "does not fit one multiprocessor (registers)"),
+        ] {
+            let e = h.check_launch(block, shared, regs).unwrap_err().to_string();
+            assert!(e.starts_with("device `h200`: ") && e.contains(says), "{e}");
+        }
+    }
+
+    /// Each profile against the driver's rule at its own limits: a warp
+    /// with no shared memory is bounded by the block count, one with the
+    /// whole opt-in limit fits once, and a 1024-thread block fills half or
+    /// two thirds of the warps.
+    #[test]
+    fn every_profile_follows_the_rule() {
+        for d in DeviceProfile::builtin().unwrap() {
+            let o = d.occupancy(32, 0, 0).unwrap();
+            assert_eq!((o.active_blocks_per_sm, o.limiter), (d.max_blocks_per_sm, Limiter::Blocks), "{}", d.name);
+            let o = d.occupancy(32, d.max_shared_per_block_optin, 0).unwrap();
+            assert_eq!((o.active_blocks_per_sm, o.limiter), (1, Limiter::SharedMemory), "{}", d.name);
+            let o = d.occupancy(1024, 0, 0).unwrap();
+            assert_eq!(o.active_blocks_per_sm, d.max_threads_per_sm / 1024, "{}", d.name);
+            assert!(d.multiprocessors >= 1 && d.throughput.saturation_warps > 0.0);
+        }
+        let a = DeviceProfile::named("a100").unwrap();
+        // 163 KiB opt-in: 48 KiB blocks fit three per SM (3 × 49,280 ≤ 167,936).
+        assert_eq!(a.occupancy(256, 48 * 1024, 12).unwrap().active_blocks_per_sm, 3);
+        let r = DeviceProfile::named("rtx-4070-super").unwrap();
+        // 1536 threads per SM: six 256-thread blocks, warp-bound.
+        let o = r.occupancy(256, 0, 0).unwrap();
+        assert_eq!((o.active_blocks_per_sm, o.limiter), (6, Limiter::Warps));
     }
 
     #[test]

@@ -252,11 +252,15 @@ fn ticks(lo: u64, hi: u64) -> Vec<u64> {
     (0..).map_while(|k: u64| first.checked_add(k.checked_mul(step)?).filter(|&v| v <= hi)).collect()
 }
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content and attribute values. Control characters,
+/// which XML 1.0 does not allow even as references, are shown as `\u{…}`.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -304,6 +308,15 @@ mod tests {
         let out = svg(&p, &Layout::new(vec![0, 4, 0]), &PlotOptions::default()).unwrap();
         assert!(!out.contains("c<&>"));
         assert!(out.contains("c&lt;&amp;&gt;"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_xml() {
+        let p = Problem::new(vec![Buffer::new("a\u{1}\0\n", 0, 4, 4)], None).unwrap();
+        let options = PlotOptions { title: "t\u{1b}[31m".into(), ..PlotOptions::default() };
+        let out = svg(&p, &Layout::new(vec![0]), &options).unwrap();
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(out.contains(r"a\u{1}\u{0}\u{a}") && out.contains(r"t\u{1b}[31m"), "{out}");
     }
 
     #[test]

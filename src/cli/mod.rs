@@ -13,10 +13,12 @@
 mod bench;
 mod builtin;
 mod check;
+mod occupancy;
 mod output;
 mod plan;
 mod plot;
 mod solve;
+mod temporaries;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -55,6 +57,9 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Resident blocks, warps and threads per multiprocessor for one launch
+    /// configuration (the driver's occupancy rule), and what limits them.
+    Occupancy(occupancy::Args),
 }
 
 /// How a command that ran to its end went.
@@ -76,6 +81,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -21,16 +21,18 @@ use super::output::{table, Staged};
 use super::{parse_seconds, read_text, strategy_parser, Outcome};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use smemplan::accesses;
 use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::lifetimes::buffer_on;
 use smemplan::model::{self, expr::Value, Model};
-use smemplan::occupancy::{DeviceProfile, Limiter};
+use smemplan::occupancy::DeviceProfile;
 use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport, Pool};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::problem::{Interval, Layout, Problem};
 use smemplan::registry::dump::Dump;
 use smemplan::registry::{self, FlatBuffer, Footprint, Region, Registry};
 use smemplan::solve as solver;
+use smemplan::throughput::{self, BlockSearch, Workload};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -76,6 +78,10 @@ pub struct Args {
     /// Runs in the batch: a block holds min(runs, block size) runs.
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: u64,
+    /// Registers per thread of the kernel, for the block-size search's
+    /// occupancy (0: not counted).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub registers: u64,
     /// Stop the optimiser after this many seconds (all pools together) and
     /// keep the best layouts found.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
@@ -188,7 +194,7 @@ struct CubieSide {
     buffers: Vec<CubieBuffer>,
 }
 
-/// The occupancy-maximising block size (extra information).
+/// The block size of highest estimated throughput (extra information).
 #[derive(Serialize)]
 struct Best {
     block_size: u64,
@@ -197,6 +203,21 @@ struct Best {
     resident_threads: u64,
     /// What bounds the resident blocks.
     limiter: &'static str,
+    /// Estimated runs per second at this block size.
+    estimated_runs_per_second: f64,
+    /// Why it won.
+    reason: String,
+}
+
+/// The block-size search (JSON `block_search`): the pick, CuBIE's halving
+/// pick in the same ranking, and the best candidates.
+#[derive(Serialize)]
+struct Search<'a> {
+    workload: Workload,
+    reason: &'a str,
+    cubie: Option<&'a throughput::CubiePick>,
+    /// The ten fastest candidates.
+    top: &'a [throughput::Estimate],
 }
 
 /// The optimised side (JSON `optimized`): the plan report plus launch
@@ -209,8 +230,10 @@ struct OptimizedSide<'a> {
     padded_shared_bytes: u64,
     #[serde(flatten)]
     launch: Launch,
-    /// Most resident threads per multiprocessor, registers not counted.
+    /// Highest estimated throughput (see `block_search`).
     best_block_size: Option<Best>,
+    /// Every block size ranked by the throughput estimate.
+    block_search: Option<Search<'a>>,
 }
 
 /// The JSON report (field meanings are documented in the README).
@@ -234,6 +257,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         list_models(out)?;
         return Ok(Outcome::Done);
     }
+    let destinations: Vec<(&str, &Path)> = [("--svg", args.svg.as_deref()), ("--cuda", args.cuda.as_deref())]
+        .into_iter()
+        .filter_map(|(f, p)| Some((f, p?)))
+        .collect();
+    let mut staged = Staged::reserve(&destinations)?;
     let device = DeviceProfile::named(&args.device)?;
     let options =
         PlanOptions { strategy: args.strategy.clone(), time_limit: Some(args.time_limit), ..PlanOptions::default() };
@@ -245,32 +273,46 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let report = &kernel.optimized;
     let alloc = Allocation::new(report, SharedLayout::default())?;
     let launch = Launch::new(&device, args.block_size, alloc.stride, args.runs);
-    let best = device.best_block_size(alloc.stride, 0).ok().map(|o| Best {
-        block_size: o.block_size,
-        dynamic_shared_bytes: o.dynamic_shared_bytes,
-        blocks_per_sm: o.blocks_per_sm,
-        resident_threads: o.resident_threads,
-        limiter: match o.limiter {
-            Limiter::BlockSize => "block_size",
-            Limiter::Blocks => "blocks",
-            Limiter::Warps => "warps",
-            Limiter::SharedMemory => "shared_memory",
-            Limiter::Registers => "registers",
-        },
+    let (shared_accesses, local_accesses) = accesses::by_memory(report);
+    let workload = Workload {
+        shared_bytes_per_run: alloc.stride,
+        shared_accesses,
+        local_accesses,
+        registers_per_thread: args.registers,
+        runs: args.runs,
+    };
+    let search = throughput::search(&device, &workload, args.block_size).ok();
+    let best = search.as_ref().map(|s| {
+        let o = &s.best().occupancy;
+        Best {
+            block_size: o.block_size,
+            dynamic_shared_bytes: o.dynamic_shared_bytes,
+            blocks_per_sm: o.active_blocks_per_sm,
+            resident_threads: o.active_threads_per_sm,
+            limiter: o.limiter.as_str(),
+            estimated_runs_per_second: s.best().runs_per_second,
+            reason: s.reason.clone(),
+        }
     });
 
-    let mut staged = Staged::default();
     if let Some(path) = &args.svg {
-        staged.add(path, &shared_picture(report)?)?;
+        staged.write(path, &shared_picture(report)?)?;
     }
     if let Some(path) = &args.cuda {
         let block_size = launch.block_size.unwrap_or(args.block_size);
         let header = cuda_header(&alloc, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
-        staged.add(path, &header)?;
+        staged.write(path, &header)?;
     }
     staged.commit()?;
 
-    let optimized = OptimizedSide { report, padded_shared_bytes: alloc.stride, launch, best_block_size: best };
+    let block_search = search.as_ref().map(|s: &BlockSearch| Search {
+        workload,
+        reason: &s.reason,
+        cubie: s.cubie.as_ref(),
+        top: &s.ranked[..s.ranked.len().min(10)],
+    });
+    let optimized =
+        OptimizedSide { report, padded_shared_bytes: alloc.stride, launch, best_block_size: best, block_search };
     let full = Report {
         input: &kernel.input,
         strategy: &args.strategy,
@@ -515,7 +557,7 @@ fn write_text(out: &mut dyn Write, r: &Report, device: &DeviceProfile) -> Result
     ];
     if let Some(b) = &o.best_block_size {
         rows.push(vec![
-            "best block size (occupancy)".into(),
+            "best block size (throughput)".into(),
             String::new(),
             b.block_size.to_string(),
             format!("{} threads/SM", b.resident_threads),
@@ -585,6 +627,9 @@ fn write_text(out: &mut dyn Write, r: &Report, device: &DeviceProfile) -> Result
         if let Some(w) = l.block_warning {
             notes.push(format!("{side}: {w}"));
         }
+    }
+    if let Some(s) = &o.block_search {
+        notes.push(format!("block size: {}", s.reason));
     }
     for a in &o.report.refused_aliases {
         notes.push(format!("alias refused: `{}` → `{}`: {}", a.buffer, a.target, a.detail));

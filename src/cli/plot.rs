@@ -35,6 +35,7 @@ pub struct Args {
 
 /// Runs `smemplan plot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let mut staged = Staged::reserve(&[("--svg", &args.svg)])?;
     let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
         bail!(
@@ -49,8 +50,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         capacity: args.capacity,
         ..PlotOptions::default()
     };
-    let mut staged = Staged::default();
-    staged.add(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
+    staged.write(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
     staged.commit()?;
     writeln!(out, "picture written to {}", args.svg.display())?;
     Ok(if report.is_valid() { Outcome::Done } else { Outcome::Rejected })

@@ -14,7 +14,7 @@ use smemplan::format::minimalloc;
 use smemplan::plot::{self, PlotOptions};
 use smemplan::{solve as solver, Problem, Solution};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `smemplan solve`.
 #[derive(Debug, clap::Args)]
@@ -79,6 +79,11 @@ struct Placement<'a> {
 
 /// Runs `smemplan solve`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let destinations: Vec<(&str, &Path)> = [("--out", args.out.as_deref()), ("--svg", args.svg.as_deref())]
+        .into_iter()
+        .filter_map(|(f, p)| Some((f, p?)))
+        .collect();
+    let mut staged = Staged::reserve(&destinations)?;
     let (name, problem) = match &args.instance {
         Some(path) => (path.display().to_string(), load_problem(path)?),
         None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
@@ -88,9 +93,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     verify(&problem, &solution, &args.strategy)?;
 
     let capacity = args.limits.capacity;
-    let mut staged = Staged::default();
     if let Some(path) = &args.out {
-        staged.add(path, &minimalloc::write(&problem, Some(&solution.layout)))?;
+        staged.write(path, &minimalloc::write(&problem, Some(&solution.layout)))?;
     }
     if let Some(path) = &args.svg {
         let options = PlotOptions {
@@ -99,7 +103,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             capacity,
             ..PlotOptions::default()
         };
-        staged.add(path, &plot::svg(&problem, &solution.layout, &options)?)?;
+        staged.write(path, &plot::svg(&problem, &solution.layout, &options)?)?;
     }
     staged.commit()?;
 

@@ -8,6 +8,10 @@
 //!   `lower-upper` holes in which the buffer is dead.
 //! * A solution is the instance's rows with an `offset` column.
 //!
+//! * A UTF-8 byte-order mark is skipped; lines may end in `\n`, `\r\n` or a
+//!   lone `\r`. Control characters (other than tab) are refused anywhere,
+//!   so ids are always printable in reports, SVG and generated code.
+//!
 //! Every error names the source, the 1-based line and, where there is one,
 //! the buffer id.
 
@@ -70,16 +74,14 @@ struct Table<'a> {
 impl<'a> Table<'a> {
     fn parse(source: &'a str, text: &'a str, required: &[Column]) -> Result<Self> {
         let err = |line: usize, message: String| Error::Parse { source_name: source.to_string(), line, message };
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-            .filter(|(_, l)| !l.trim().is_empty());
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut lines = lines(text).enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
         let Some((hline, header)) = lines.next() else {
             return Err(err(0, "empty input: expected a header such as `id,lower,upper,size`".into()));
         };
         let mut columns = HashMap::new();
         let mut inclusive_end = false;
+        refuse_controls(header).map_err(|m| err(hline, m))?;
         let fields: Vec<&str> = header.split(',').map(str::trim).collect();
         for (i, name) in fields.iter().enumerate() {
             let Some((col, inclusive)) = Column::from_header(name) else {
@@ -98,6 +100,7 @@ impl<'a> Table<'a> {
         let width = fields.len();
         let mut rows = Vec::new();
         for (line, l) in lines {
+            refuse_controls(l).map_err(|m| err(line, m))?;
             let f: Vec<&str> = l.split(',').map(str::trim).collect();
             if f.len() != width {
                 return Err(err(line, format!("expected {width} fields as in the header, found {}", f.len())));
@@ -122,6 +125,31 @@ impl<'a> Table<'a> {
     fn number(&self, line: usize, id: &str, col: Column, text: &str) -> Result<u64> {
         parse_u64(text).map_err(|why| self.error(line, Some(id), format!("column `{}`: {why}", col.name())))
     }
+}
+
+/// The lines of `text`, each ended by `\n`, `\r\n` or a lone `\r`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let ending = if rest[end..].starts_with("\r\n") { 2 } else { usize::from(end < rest.len()) };
+        rest = &rest[end + ending..];
+        Some(line)
+    })
+}
+
+/// Refuses a line holding a control character other than tab, naming it and
+/// its field.
+fn refuse_controls(text: &str) -> std::result::Result<(), String> {
+    let Some((at, c)) = text.char_indices().find(|&(_, c)| c.is_control() && c != '\t') else {
+        return Ok(());
+    };
+    let field = text[..at].matches(',').count() + 1;
+    Err(format!("field {field} holds the control character U+{:04X}; ids and values must be printable", u32::from(c)))
 }
 
 /// Parses a non-negative integer, saying what is wrong otherwise.
@@ -307,6 +335,22 @@ mod tests {
     }
 
     #[test]
+    fn byte_order_mark_and_every_line_ending_are_accepted() {
+        let plain = read_problem("a", "id,lower,upper,size\nx,0,3,4\ny,3,9,4\n").unwrap();
+        for text in [
+            "\u{feff}id,lower,upper,size\nx,0,3,4\ny,3,9,4\n",
+            "id,lower,upper,size\r\nx,0,3,4\r\ny,3,9,4\r\n",
+            "id,lower,upper,size\rx,0,3,4\ry,3,9,4\r",
+            "\u{feff}id,lower,upper,size\rx,0,3,4\r\ny,3,9,4",
+        ] {
+            let p = read_problem("b", text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(p.buffers(), plain.buffers(), "{text:?}");
+        }
+        // A mark anywhere but at the start is a character like any other.
+        assert!(parse_err("id,\u{feff}lower,upper,size\n").contains("unknown column"));
+    }
+
+    #[test]
     fn errors_name_line_and_buffer() {
         let cases = [
             ("", "empty input"),
@@ -327,6 +371,10 @@ mod tests {
             ("id,lower,upper,size,gaps\na,0,9,1,1:4\n", "lower-upper"),
             ("id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,8,4\n", "t.csv:3: fixed offsets collide"),
             ("buffer_id,start,end,size\na,0,18446744073709551615,1\n", "too large"),
+            ("id,lower,upper,size\na\u{1},0,1,1\n", "t.csv:2: field 1 holds the control character U+0001"),
+            ("id,lower,upper,size\nb,0,1,1\na\0,0,1,1\n", "t.csv:3: field 1 holds the control character U+0000"),
+            ("id,lower,upper,size\u{7f}\n", "t.csv:1: field 4 holds the control character U+007F"),
+            ("id,lower,upper,size\rab,0,1,x\r", "t.csv:2: buffer `ab`: column `size`"),
         ];
         for (text, want) in cases {
             let got = parse_err(text);

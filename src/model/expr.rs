@@ -113,9 +113,34 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
+/// How deeply an expression may nest (parentheses, prefix operators, calls,
+/// and operator chains alike). Parsing, evaluating and dropping an
+/// expression recurse along its depth, so this bounds their stack use; real
+/// models stay below 20.
+pub const MAX_DEPTH: usize = 256;
+
+/// A parsed subexpression and its depth.
+type Parsed = Result<(Expr, usize), String>;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Open parentheses, calls and prefix operators around the position.
+    nesting: usize,
+}
+
+/// The error for an expression deeper than [`MAX_DEPTH`].
+fn too_deep() -> String {
+    format!("the expression nests more than {MAX_DEPTH} levels deep (parentheses, operators, calls)")
+}
+
+/// `depth` if within [`MAX_DEPTH`].
+fn checked(depth: usize) -> Result<usize, String> {
+    if depth > MAX_DEPTH {
+        Err(too_deep())
+    } else {
+        Ok(depth)
+    }
 }
 
 impl Parser {
@@ -135,88 +160,108 @@ impl Parser {
         }
     }
 
-    fn binary(&mut self, ops: &[&'static str], next: fn(&mut Parser) -> Result<Expr, String>) -> Result<Expr, String> {
-        let mut lhs = next(self)?;
-        while let Some(op) = self.peek_op().filter(|op| ops.contains(op)) {
-            self.pos += 1;
-            lhs = Expr::Binary(op, Box::new(lhs), Box::new(next(self)?));
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_DEPTH`]
+    /// before recursing.
+    fn nested(&mut self, f: impl FnOnce(&mut Parser) -> Parsed) -> Parsed {
+        self.nesting += 1;
+        if self.nesting > MAX_DEPTH {
+            return Err(too_deep());
         }
-        Ok(lhs)
+        let result = f(self);
+        self.nesting -= 1;
+        result
     }
 
-    fn or(&mut self) -> Result<Expr, String> {
+    fn binary(&mut self, ops: &[&'static str], next: fn(&mut Parser) -> Parsed) -> Parsed {
+        let (mut lhs, mut depth) = next(self)?;
+        while let Some(op) = self.peek_op().filter(|op| ops.contains(op)) {
+            self.pos += 1;
+            let (rhs, d) = next(self)?;
+            depth = checked(depth.max(d) + 1)?;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok((lhs, depth))
+    }
+
+    fn or(&mut self) -> Parsed {
         self.binary(&["||"], Parser::and)
     }
 
-    fn and(&mut self) -> Result<Expr, String> {
+    fn and(&mut self) -> Parsed {
         self.binary(&["&&"], Parser::cmp)
     }
 
-    fn cmp(&mut self) -> Result<Expr, String> {
-        let lhs = self.sum()?;
+    fn cmp(&mut self) -> Parsed {
+        let (lhs, d) = self.sum()?;
         match self.peek_op().filter(|op| ["==", "!=", "<", "<=", ">", ">="].contains(op)) {
             Some(op) => {
                 self.pos += 1;
-                Ok(Expr::Binary(op, Box::new(lhs), Box::new(self.sum()?)))
+                let (rhs, e) = self.sum()?;
+                Ok((Expr::Binary(op, Box::new(lhs), Box::new(rhs)), checked(d.max(e) + 1)?))
             }
-            None => Ok(lhs),
+            None => Ok((lhs, d)),
         }
     }
 
-    fn sum(&mut self) -> Result<Expr, String> {
+    fn sum(&mut self) -> Parsed {
         self.binary(&["+", "-"], Parser::term)
     }
 
-    fn term(&mut self) -> Result<Expr, String> {
+    fn term(&mut self) -> Parsed {
         self.binary(&["*", "/", "%"], Parser::unary)
     }
 
-    fn unary(&mut self) -> Result<Expr, String> {
-        if self.eat("-") {
-            return Ok(Expr::Unary('-', Box::new(self.unary()?)));
-        }
-        if self.eat("!") {
-            return Ok(Expr::Unary('!', Box::new(self.unary()?)));
+    fn unary(&mut self) -> Parsed {
+        for op in ['-', '!'] {
+            if self.eat(&op.to_string()) {
+                let (e, d) = self.nested(Parser::unary)?;
+                return Ok((Expr::Unary(op, Box::new(e)), checked(d + 1)?));
+            }
         }
         self.atom()
     }
 
-    fn atom(&mut self) -> Result<Expr, String> {
+    fn atom(&mut self) -> Parsed {
         let tok = self.toks.get(self.pos).cloned().ok_or("unexpected end of expression")?;
         self.pos += 1;
         match tok {
-            Tok::Int(i) => Ok(Expr::Lit(Value::Int(i))),
-            Tok::Str(s) => Ok(Expr::Lit(Value::Str(s))),
+            Tok::Int(i) => Ok((Expr::Lit(Value::Int(i)), 1)),
+            Tok::Str(s) => Ok((Expr::Lit(Value::Str(s)), 1)),
             Tok::Name(name) => {
                 if !self.eat("(") {
-                    return Ok(Expr::Name(name));
+                    return Ok((Expr::Name(name), 1));
                 }
-                let mut args = vec![self.or()?];
-                while self.eat(",") {
-                    args.push(self.or()?);
-                }
-                if !self.eat(")") {
-                    return Err(format!("expected `)` after the arguments of `{name}`"));
-                }
-                Ok(Expr::Call(name, args))
+                self.nested(|p| {
+                    let (first, mut depth) = p.or()?;
+                    let mut args = vec![first];
+                    while p.eat(",") {
+                        let (arg, d) = p.or()?;
+                        depth = depth.max(d);
+                        args.push(arg);
+                    }
+                    if !p.eat(")") {
+                        return Err(format!("expected `)` after the arguments of `{name}`"));
+                    }
+                    Ok((Expr::Call(name, args), checked(depth + 1)?))
+                })
             }
-            Tok::Op("(") => {
-                let e = self.or()?;
-                if !self.eat(")") {
+            Tok::Op("(") => self.nested(|p| {
+                let e = p.or()?;
+                if !p.eat(")") {
                     return Err("expected `)`".into());
                 }
                 Ok(e)
-            }
+            }),
             Tok::Op(op) => Err(format!("unexpected `{op}`")),
         }
     }
 }
 
 impl Expr {
-    /// Parses `text`.
+    /// Parses `text`. Expressions deeper than [`MAX_DEPTH`] are refused.
     pub fn parse(text: &str) -> Result<Expr, String> {
-        let mut p = Parser { toks: lex(text)?, pos: 0 };
-        let e = p.or()?;
+        let mut p = Parser { toks: lex(text)?, pos: 0, nesting: 0 };
+        let (e, _) = p.or()?;
         match p.toks.get(p.pos) {
             None => Ok(e),
             Some(t) => Err(format!("unexpected {} after a complete expression", describe(t))),
@@ -373,6 +418,33 @@ mod tests {
         ] {
             let e = eval(text).unwrap_err();
             assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn depth_is_limited_before_the_stack_is() {
+        let deep = |open: &str, inner: &str, close: &str, n: usize| open.repeat(n) + inner + &close.repeat(n);
+        let chain = |n: usize| vec!["1"; n].join(" + ");
+        for (text, ok) in [
+            (deep("(", "1", ")", MAX_DEPTH), true),
+            (deep("(", "1", ")", 5_000), false),
+            (deep("!", "1", "", 30_000), false),
+            (deep("-", "1", "", MAX_DEPTH - 1), true),
+            (deep("max(", "1", ")", 5_000), false),
+            (chain(MAX_DEPTH), true),
+            (chain(200_000), false),
+            (deep("-(", &chain(200), ")", 100), false),
+        ] {
+            match Expr::parse(&text) {
+                Ok(e) => {
+                    assert!(ok, "{} bytes parsed", text.len());
+                    assert!(e.eval(&mut |_| Err("no names".into())).is_ok());
+                }
+                Err(e) => {
+                    assert!(!ok, "{} bytes: {e}", text.len());
+                    assert!(e.contains("nests more than 256 levels"), "{e}");
+                }
+            }
         }
     }
 

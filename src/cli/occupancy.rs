@@ -1,0 +1,94 @@
+//! `smemplan occupancy`: the driver's occupancy rule for one launch
+//! configuration, from the command line.
+
+use super::output::table;
+use super::Outcome;
+use anyhow::Result;
+use serde::Serialize;
+use smemplan::occupancy::{DeviceProfile, Occupancy};
+use std::io::Write;
+
+/// Arguments of `smemplan occupancy`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Device profile (a table of models/devices.toml: h100, h200, a100, ...).
+    #[arg(long, value_name = "NAME")]
+    pub device: String,
+    /// Threads per block (1 to the device's maximum).
+    #[arg(long, value_name = "B")]
+    pub block_size: u64,
+    /// Dynamic shared memory per block, bytes (up to the device's opt-in
+    /// limit).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub smem_per_block: u64,
+    /// Registers per thread (0: registers not counted).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub registers: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The JSON report: the device's limits used and the answer.
+#[derive(Serialize)]
+struct Report<'a> {
+    device: &'a str,
+    block_size: u64,
+    smem_per_block: u64,
+    registers: u64,
+    active_blocks_per_sm: u64,
+    active_warps_per_sm: u64,
+    active_threads_per_sm: u64,
+    max_warps_per_sm: u64,
+    occupancy: f64,
+    limiter: &'static str,
+    /// Warps per block (a partly filled warp counts whole).
+    warps_per_block: u64,
+    /// Resident threads over the whole card.
+    active_threads: u64,
+}
+
+/// Runs `smemplan occupancy`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let device = DeviceProfile::named(&args.device)?;
+    device.check_launch(args.block_size, args.smem_per_block, args.registers)?;
+    let o: Occupancy = device.occupancy(args.block_size, args.smem_per_block, args.registers)?;
+    let report = Report {
+        device: &device.name,
+        block_size: args.block_size,
+        smem_per_block: args.smem_per_block,
+        registers: args.registers,
+        active_blocks_per_sm: o.active_blocks_per_sm,
+        active_warps_per_sm: o.active_warps_per_sm,
+        active_threads_per_sm: o.active_threads_per_sm,
+        max_warps_per_sm: device.max_warps_per_sm(),
+        occupancy: o.occupancy,
+        limiter: o.limiter.as_str(),
+        warps_per_block: o.warps_per_block,
+        active_threads: o.active_threads_per_sm.saturating_mul(device.multiprocessors),
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+        return Ok(Outcome::Done);
+    }
+    let registers = match args.registers {
+        0 => "registers not counted".to_string(),
+        r => format!("{r} registers per thread"),
+    };
+    writeln!(
+        out,
+        "device {} ({}): blocks of {} threads, {} B of dynamic shared memory, {registers}",
+        device.name, device.description, args.block_size, args.smem_per_block
+    )?;
+    let rows = vec![
+        vec!["active blocks per SM".to_string(), o.active_blocks_per_sm.to_string()],
+        vec!["active warps per SM".to_string(), format!("{} of {}", o.active_warps_per_sm, report.max_warps_per_sm)],
+        vec!["active threads per SM".to_string(), o.active_threads_per_sm.to_string()],
+        vec!["occupancy".to_string(), format!("{:.1} %", 100.0 * o.occupancy)],
+        vec!["limited by".to_string(), o.limiter.as_str().replace('_', " ")],
+        vec![format!("active threads on {} SMs", device.multiprocessors), report.active_threads.to_string()],
+    ];
+    out.write_all(table(&rows, &[false, true]).as_bytes())?;
+    Ok(Outcome::Done)
+}

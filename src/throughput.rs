@@ -1,0 +1,371 @@
+//! The throughput estimate of a launch, and the block-size search it drives.
+//!
+//! A batch kernel runs one system (a *run*) per thread. Which block size is
+//! fastest depends on more than the threads kept resident (measured on an
+//! H200, `docs/reference/gpu-notes.md` §5): a partly empty warp costs a
+//! whole warp's issue slots, a multiprocessor with few warps is
+//! latency-bound (one more warp is free), and at a fixed batch size a partly
+//! filled last wave of blocks costs time too. The estimate charges exactly
+//! these three, with per-device parameters kept as data
+//! ([`ThroughputParams`], `[NAME.throughput]` in `models/devices.toml`):
+//!
+//! ```text
+//! warp time   = shared accesses × shared_access_ns + local accesses × local_access_ns
+//!               (per run: one warp issues each access once, whatever its busy lanes)
+//! wave time   = warp time × max(1, resident warps per SM ÷ saturation_warps)
+//! batch time  = full waves × wave time(all resident warps)
+//!             + wave time(warps of the last, partial wave on its busiest SM)
+//! throughput  = runs ÷ batch time
+//! ```
+//!
+//! Blocks go to multiprocessors in waves of `blocks per SM × SMs`; the
+//! resident blocks per SM come from the driver's rule
+//! ([`DeviceProfile::occupancy`]). `docs/throughput.md` derives the model,
+//! shows its fit to the measurements and says how to calibrate it.
+//!
+//! [`search`] tries every block size from 1 to the device's maximum, ranks
+//! them by estimated throughput, says why the pick won, and places CuBIE's
+//! halving pick ([`DeviceProfile::limit_blocksize`]) in the same ranking.
+//!
+//! ```
+//! use smemplan::occupancy::DeviceProfile;
+//! use smemplan::throughput::{self, Workload};
+//!
+//! let h200 = DeviceProfile::named("h200").unwrap();
+//! // 1,580 B of shared memory per run, every word read and written 200 times.
+//! let work = Workload {
+//!     shared_bytes_per_run: 1580,
+//!     shared_accesses: 200.0 * 2.0 * 395.0,
+//!     local_accesses: 0.0,
+//!     registers_per_thread: 0,
+//!     runs: 1 << 17,
+//! };
+//! let search = throughput::search(&h200, &work, 64).unwrap();
+//! let best = search.best();
+//! // Mostly full warps beat many quarter-full ones.
+//! assert!(best.lanes_per_warp > 16.0);
+//! assert!(best.runs_per_second >= search.cubie.as_ref().unwrap().estimate.runs_per_second);
+//! println!("{}", search.reason);
+//! ```
+
+use crate::error::{Error, Result};
+use crate::occupancy::{DeviceProfile, Occupancy, ThroughputParams};
+use serde::Serialize;
+
+/// What the kernel asks of each run (thread): the estimate's input.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Workload {
+    /// Bytes between two runs' slices of a block's shared memory (the padded
+    /// stride); a block of `b` threads takes `b ×` this.
+    pub shared_bytes_per_run: u64,
+    /// 4-byte shared-memory loads and stores per run over the kernel.
+    pub shared_accesses: f64,
+    /// The same for local memory.
+    pub local_accesses: f64,
+    /// Registers per thread (0: unknown, registers never limit).
+    pub registers_per_thread: u64,
+    /// Runs in the batch (one per thread).
+    pub runs: u64,
+}
+
+/// The estimate for one block size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Residency on one multiprocessor.
+    pub occupancy: Occupancy,
+    /// Busy lanes per warp: `block ÷ warps per block`.
+    pub lanes_per_warp: f64,
+    /// Waves of blocks over the batch (a partial last wave as a fraction).
+    pub waves: f64,
+    /// Resident warps per SM in the last, partial wave (0 when every wave is
+    /// full).
+    pub last_wave_warps_per_sm: u64,
+    /// One warp's time over the kernel when it runs alone, seconds.
+    pub warp_seconds: f64,
+    /// Estimated batch time, seconds.
+    pub seconds: f64,
+    /// Estimated throughput: runs per second.
+    pub runs_per_second: f64,
+}
+
+/// The time of one warp over the kernel when it runs alone, in seconds.
+pub fn warp_seconds(params: &ThroughputParams, workload: &Workload) -> f64 {
+    (workload.shared_accesses * params.shared_access_ns + workload.local_accesses * params.local_access_ns) * 1e-9
+}
+
+/// Relative time of a wave with `warps` resident warps per SM: 1 up to the
+/// saturation point, proportional beyond it.
+fn wave_factor(params: &ThroughputParams, warps: u64) -> f64 {
+    (warps as f64 / params.saturation_warps).max(1.0)
+}
+
+/// The estimate for blocks of `block_size` threads; `None` when such a
+/// block cannot launch (too many threads, too much shared memory, too many
+/// registers) or the workload has no runs.
+pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) -> Result<Option<Estimate>> {
+    if block_size == 0 {
+        return Err(Error::Device { device: device.name.clone(), message: "a block needs at least one thread".into() });
+    }
+    if workload.runs == 0 {
+        return Ok(None);
+    }
+    let Some(dynamic) = workload.shared_bytes_per_run.checked_mul(block_size.min(workload.runs)) else {
+        return Ok(None);
+    };
+    let occupancy = device.occupancy(block_size, dynamic, workload.registers_per_thread)?;
+    if occupancy.active_blocks_per_sm == 0 {
+        return Ok(None);
+    }
+    let params = &device.throughput;
+    let sms = device.multiprocessors.max(1);
+    let blocks = workload.runs.div_ceil(block_size);
+    let per_wave = occupancy.active_blocks_per_sm.saturating_mul(sms);
+    let (full, rest) = (blocks / per_wave, blocks % per_wave);
+    // The last wave's blocks spread over the SMs; the busiest one decides.
+    let last_wave_warps = rest.div_ceil(sms) * occupancy.warps_per_block;
+    let warp = warp_seconds(params, workload);
+    let mut seconds = full as f64 * warp * wave_factor(params, occupancy.active_warps_per_sm);
+    if rest > 0 {
+        seconds += warp * wave_factor(params, last_wave_warps);
+    }
+    Ok(Some(Estimate {
+        occupancy,
+        lanes_per_warp: block_size as f64 / occupancy.warps_per_block as f64,
+        waves: full as f64 + rest as f64 / per_wave as f64,
+        last_wave_warps_per_sm: last_wave_warps,
+        warp_seconds: warp,
+        seconds,
+        runs_per_second: if seconds > 0.0 { workload.runs as f64 / seconds } else { f64::INFINITY },
+    }))
+}
+
+/// CuBIE's halving pick, estimated like every other candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CubiePick {
+    /// The block size CuBIE was asked for.
+    pub requested: u64,
+    /// The estimate at CuBIE's block size.
+    pub estimate: Estimate,
+    /// 1-based place in the ranking: 1 + the candidates estimated strictly
+    /// faster.
+    pub rank: usize,
+    /// Estimated slowdown against the pick (≥ 1).
+    pub slowdown: f64,
+}
+
+/// The ranked candidates, the pick and why it won.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockSearch {
+    /// Every block size that can launch, fastest first (ties: smaller
+    /// block first).
+    pub ranked: Vec<Estimate>,
+    /// CuBIE's pick for the requested block size, `None` when one run alone
+    /// exceeds the per-block limit.
+    pub cubie: Option<CubiePick>,
+    /// Why the pick won, in words.
+    pub reason: String,
+}
+
+impl BlockSearch {
+    /// The pick: the fastest candidate.
+    pub fn best(&self) -> &Estimate {
+        &self.ranked[0]
+    }
+
+    /// 1-based place of `block_size` in the ranking (1 + the candidates
+    /// estimated strictly faster); `None` when it is not a candidate.
+    pub fn rank_of(&self, block_size: u64) -> Option<usize> {
+        let e = self.ranked.iter().find(|e| e.occupancy.block_size == block_size)?;
+        Some(1 + self.ranked.iter().filter(|o| faster(o, e)).count())
+    }
+}
+
+/// Strictly faster. Equal shapes (warps per wave, waves) give bit-equal
+/// times, so ties are exact.
+fn faster(a: &Estimate, b: &Estimate) -> bool {
+    a.seconds < b.seconds
+}
+
+/// Ranks every block size from 1 to the device's maximum (see [`search_among`]).
+pub fn search(device: &DeviceProfile, workload: &Workload, cubie_requested: u64) -> Result<BlockSearch> {
+    search_among(device, workload, 1..=device.max_threads_per_block, cubie_requested)
+}
+
+/// The fastest block size from 1 to the device's maximum, without the
+/// ranking (what a sweep needs); `None` when no block size can launch.
+pub fn best_block_size(device: &DeviceProfile, workload: &Workload) -> Result<Option<Estimate>> {
+    let mut best: Option<Estimate> = None;
+    for block in 1..=device.max_threads_per_block {
+        if let Some(e) = estimate(device, workload, block)? {
+            if best.as_ref().map_or(true, |b| faster(&e, b)) {
+                best = Some(e);
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// Ranks `candidates` by estimated throughput, places CuBIE's pick for
+/// `cubie_requested` (estimated even when it is not among the candidates)
+/// and explains the winner. An error when no candidate can launch.
+pub fn search_among(
+    device: &DeviceProfile,
+    workload: &Workload,
+    candidates: impl IntoIterator<Item = u64>,
+    cubie_requested: u64,
+) -> Result<BlockSearch> {
+    let mut ranked = Vec::new();
+    for block in candidates {
+        if let Some(e) = estimate(device, workload, block)? {
+            ranked.push(e);
+        }
+    }
+    ranked.sort_by(|a, b| a.seconds.total_cmp(&b.seconds).then(a.occupancy.block_size.cmp(&b.occupancy.block_size)));
+    let Some(best) = ranked.first().copied() else {
+        return Err(Error::Device {
+            device: device.name.clone(),
+            message: format!(
+                "no block size can launch: one run needs {} B of shared memory (per-block limit {} B) and {} registers",
+                workload.shared_bytes_per_run, device.max_shared_per_block_optin, workload.registers_per_thread
+            ),
+        });
+    };
+    let cubie = match device.limit_blocksize(cubie_requested, workload.shared_bytes_per_run, workload.runs) {
+        Ok(limited) => estimate(device, workload, limited.block_size)?.map(|e| CubiePick {
+            requested: cubie_requested,
+            estimate: e,
+            rank: 1 + ranked.iter().filter(|o| faster(o, &e)).count(),
+            slowdown: e.seconds / best.seconds,
+        }),
+        Err(_) => None,
+    };
+    let reason = explain(device, workload, &ranked, cubie.as_ref());
+    Ok(BlockSearch { ranked, cubie, reason })
+}
+
+fn describe(e: &Estimate) -> String {
+    let o = &e.occupancy;
+    let lanes = if e.lanes_per_warp < 31.5 { format!(" of {:.0} busy lanes", e.lanes_per_warp) } else { String::new() };
+    format!(
+        "{} block(s) × {} warp(s){lanes} = {} warps, {} threads per SM ({} bound), {:.2} waves",
+        o.active_blocks_per_sm, o.warps_per_block, o.active_warps_per_sm, o.active_threads_per_sm, o.limiter, e.waves
+    )
+}
+
+/// Why the pick won: what it keeps resident, whether that is latency- or
+/// issue-bound, and how far the runner-up (with a different residency) and
+/// CuBIE's pick fall behind.
+fn explain(device: &DeviceProfile, workload: &Workload, ranked: &[Estimate], cubie: Option<&CubiePick>) -> String {
+    let best = &ranked[0];
+    let s = device.throughput.saturation_warps;
+    let bound = if best.occupancy.active_warps_per_sm as f64 <= s {
+        format!("at most {s} warps per SM hide each other's latency, so every resident warp is free and the batch time is the waves' count")
+    } else {
+        format!("above {s} warps per SM the multiprocessor is issue-bound, so each warp costs its full issue slots whatever its busy lanes")
+    };
+    let mut text = format!(
+        "block {}: {}; {bound}; estimated {:.3} ms for {} runs",
+        best.occupancy.block_size,
+        describe(best),
+        best.seconds * 1e3,
+        workload.runs
+    );
+    let shape = |e: &Estimate| (e.occupancy.active_warps_per_sm, e.occupancy.active_threads_per_sm);
+    if let Some(next) = ranked.iter().find(|e| shape(e) != shape(best) || e.waves != best.waves) {
+        text += &format!(
+            "; next different shape: block {} ({}), {:.2}× slower",
+            next.occupancy.block_size,
+            describe(next),
+            next.seconds / best.seconds
+        );
+    }
+    if let Some(c) = cubie {
+        text += &format!(
+            "; CuBIE's halving pick: block {} (rank {}), {:.2}× slower",
+            c.estimate.occupancy.block_size, c.rank, c.slowdown
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h100() -> DeviceProfile {
+        DeviceProfile::named("h100").unwrap()
+    }
+
+    fn work(stride: u64, runs: u64) -> Workload {
+        Workload {
+            shared_bytes_per_run: stride,
+            shared_accesses: 1000.0,
+            local_accesses: 0.0,
+            registers_per_thread: 0,
+            runs,
+        }
+    }
+
+    /// `docs/reference/gpu-notes.md` §3: at a large footprint, three 32-thread blocks beat one
+    /// 64-thread block, and the search never prefers the 64.
+    #[test]
+    fn more_resident_warps_win_when_latency_bound() {
+        let h = h100();
+        let w = work(2304, 270_336);
+        let e32 = estimate(&h, &w, 32).unwrap().unwrap();
+        let e64 = estimate(&h, &w, 64).unwrap().unwrap();
+        assert_eq!((e32.occupancy.active_blocks_per_sm, e64.occupancy.active_blocks_per_sm), (3, 1));
+        assert!(e32.seconds < e64.seconds);
+        let s = search(&h, &w, 64).unwrap();
+        assert!(s.rank_of(32).unwrap() < s.rank_of(64).unwrap());
+        assert_eq!(s.cubie.as_ref().unwrap().estimate.occupancy.block_size, 64);
+        assert!(s.best().seconds <= e32.seconds);
+    }
+
+    /// Above the saturation point, warps cost issue slots: 32 full warps beat
+    /// 32 one-lane warps by about 32×.
+    #[test]
+    fn partly_empty_warps_cost_full_warps() {
+        let h = h100();
+        let w = work(0, 1 << 20);
+        let one = estimate(&h, &w, 1).unwrap().unwrap();
+        let full = estimate(&h, &w, 64).unwrap().unwrap();
+        assert_eq!(one.occupancy.active_warps_per_sm, 32);
+        assert_eq!(one.lanes_per_warp, 1.0);
+        let ratio = one.seconds / full.seconds;
+        assert!(ratio > 15.0, "{ratio}");
+    }
+
+    /// A partial last wave costs a whole wave when latency-bound: 1.01 waves
+    /// take two wave times.
+    #[test]
+    fn a_partial_last_wave_costs_time() {
+        let h = h100();
+        let per_wave = 32 * 32 * h.multiprocessors;
+        let whole = estimate(&h, &work(0, per_wave), 32).unwrap().unwrap();
+        let over = estimate(&h, &work(0, per_wave + 32), 32).unwrap().unwrap();
+        assert_eq!(whole.waves, 1.0);
+        assert!(over.waves > 1.0 && over.waves < 1.01);
+        assert_eq!(over.last_wave_warps_per_sm, 1);
+        assert!(over.seconds > 1.1 * whole.seconds);
+    }
+
+    #[test]
+    fn searches_every_block_size_and_explains() {
+        let h = h100();
+        let s = search(&h, &work(1580, 1 << 17), 64).unwrap();
+        assert_eq!(s.ranked.len(), 147, "1..=147 threads fit 232,448 B at 1,580 B each");
+        assert!(s.ranked.windows(2).all(|w| w[0].seconds <= w[1].seconds));
+        let b = s.best().occupancy.block_size;
+        assert!(
+            s.reason.starts_with(&format!("block {b}:")) && s.reason.contains("CuBIE's halving pick"),
+            "{}",
+            s.reason
+        );
+        assert_eq!(best_block_size(&h, &work(1580, 1 << 17)).unwrap().unwrap().occupancy.block_size, b);
+        let e = search(&h, &work(232_449, 10), 64).unwrap_err();
+        assert!(e.to_string().contains("no block size can launch"), "{e}");
+        assert!(estimate(&h, &work(4, 10), 0).is_err());
+        assert_eq!(estimate(&h, &work(4, 0), 32).unwrap(), None);
+    }
+}
