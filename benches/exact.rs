@@ -15,7 +15,7 @@ use smemplan::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, Exact, ExactParams, Outcome};
 use smemplan::solve::ilp::Ilp;
 use smemplan::solve::{SolveOptions, Solver};
-use smemplan::Problem;
+use smemplan::{analysis::Analysis, Problem};
 use std::hint::black_box;
 
 fn challenging(name: &str) -> Problem {
@@ -48,7 +48,7 @@ fn minimise_mode(c: &mut Criterion) {
         group.bench_function(solver.name(), |b| {
             b.iter(|| {
                 for p in &problems {
-                    let s = solver.solve(black_box(p), &SolveOptions::default()).expect("solves");
+                    let s = solver.solve(&Analysis::new(black_box(p)), &SolveOptions::default()).expect("solves");
                     assert!(s.optimal);
                 }
             })

@@ -206,10 +206,10 @@ fn saved((cubie, optimized): (u64, u64)) -> String {
     }
 }
 
-fn short(p: smemplan::registry::Precision) -> &'static str {
+fn short(p: smemplan::kernel::Precision) -> &'static str {
     match p {
-        smemplan::registry::Precision::F32 => "f32",
-        smemplan::registry::Precision::F64 => "f64",
-        smemplan::registry::Precision::I32 => "i32",
+        smemplan::kernel::Precision::F32 => "f32",
+        smemplan::kernel::Precision::F64 => "f64",
+        smemplan::kernel::Precision::I32 => "i32",
     }
 }

@@ -25,8 +25,8 @@
 
 use crate::arith::align_up;
 use crate::error::{Error, Result};
-use crate::plan::{PlanReport, Pool};
-use crate::registry::types::Precision;
+use crate::kernel::{Pool, Precision};
+use crate::plan::PlanReport;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 

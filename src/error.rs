@@ -148,5 +148,20 @@ pub fn mul(a: u64, b: u64, what: impl FnOnce() -> String) -> Result<u64, Error> 
     a.checked_mul(b).ok_or_else(|| Error::Overflow(what()))
 }
 
+/// 1-based line of byte `offset` in `text`, for errors that name a line.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// A TOML error in model file `source` as [`Error::Model`].
+pub(crate) fn toml_error(source: &str, text: &str, e: &toml::de::Error) -> Error {
+    Error::Model {
+        file: source.to_string(),
+        line: e.span().map_or(0, |s| line_of(text, s.start)),
+        key: None,
+        message: e.message().to_string(),
+    }
+}
+
 /// Shorthand result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

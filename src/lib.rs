@@ -5,26 +5,29 @@
 //! time never overlap, minimising the peak.
 //!
 //! ```
-//! use smemplan::{check, format::minimalloc, interference, solve};
+//! use smemplan::{bound, check, format::minimalloc, solve};
 //!
 //! let text = "id,lower,upper,size\na,0,3,4\nb,3,9,4\nc,0,9,4\n";
 //! let problem = minimalloc::read_problem("<doc>", text).unwrap();
 //! let solver = solve::strategy("greedy-size").unwrap();
 //! let solution = solve::run(&*solver, &problem, &Default::default()).unwrap();
-//! assert_eq!(solution.peak, interference::lower_bound(&problem).bytes);
-//! assert!(check::check(&problem, &solution.layout.named(&problem), None).is_valid());
+//! assert_eq!(solution.peak, bound::lower_bound(&problem).bytes);
+//! check::verify(&problem, &solution).unwrap();
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod accesses;
 pub mod allocator;
+pub mod analysis;
 pub mod arith;
+pub mod bound;
 pub mod check;
 pub mod error;
 pub mod format;
 pub mod generate;
 pub mod interference;
+pub mod kernel;
 pub mod lifetimes;
 pub mod model;
 pub mod occupancy;

@@ -238,27 +238,10 @@ pub fn segments_overlap(a: &[Interval], b: &[Interval]) -> bool {
 
 /// A validated set of buffers and an optional capacity (see the module docs
 /// for the invariants).
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     buffers: Vec<Buffer>,
     capacity: Option<u64>,
-    /// [`crate::interference::lower_bound`], computed once: every solver's
-    /// answer needs it, and the problem never changes.
-    lower_bound: std::sync::OnceLock<crate::interference::LowerBound>,
-}
-
-impl PartialEq for Problem {
-    fn eq(&self, other: &Self) -> bool {
-        self.buffers == other.buffers && self.capacity == other.capacity
-    }
-}
-
-impl Eq for Problem {}
-
-impl std::fmt::Debug for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Problem").field("buffers", &self.buffers).field("capacity", &self.capacity).finish()
-    }
 }
 
 impl Problem {
@@ -285,7 +268,7 @@ impl Problem {
                 Error::buffer(&b.name, "the total size of all buffers up to this one overflows 64 bits")
             })?;
         }
-        let problem = Problem { buffers, capacity, lower_bound: Default::default() };
+        let problem = Problem { buffers, capacity };
         problem.check_fixed_offsets()?;
         Ok(problem)
     }
@@ -356,21 +339,9 @@ impl Problem {
         self.buffers.iter().position(|b| b.name == name).map(|i| BufferId(i as u32))
     }
 
-    /// The lower bound, computed by `compute` on the first call only.
-    pub(crate) fn cached_lower_bound(
-        &self,
-        compute: impl FnOnce() -> crate::interference::LowerBound,
-    ) -> &crate::interference::LowerBound {
-        self.lower_bound.get_or_init(compute)
-    }
-
     /// A sub-problem made of `ids` (in that order), keeping the capacity.
     pub fn subproblem(&self, ids: &[BufferId]) -> Problem {
-        Problem {
-            buffers: ids.iter().map(|&id| self.buffer(id).clone()).collect(),
-            capacity: self.capacity,
-            lower_bound: Default::default(),
-        }
+        Problem { buffers: ids.iter().map(|&id| self.buffer(id).clone()).collect(), capacity: self.capacity }
     }
 }
 

@@ -6,7 +6,7 @@
 //! Run with `--nocapture` to see each strategy's peak / lower bound.
 
 use smemplan::solve::{self, greedy, SolveOptions};
-use smemplan::{check, format::minimalloc, interference, Problem};
+use smemplan::{analysis::Analysis, bound, check, format::minimalloc, Problem};
 
 #[path = "support/data.rs"]
 mod data;
@@ -46,7 +46,7 @@ fn best_greedy_is_within_bound_on_every_challenging_instance() {
     assert_eq!(instances.len(), 11, "expected the eleven instances A..K in {DIR}");
     let mut failures = Vec::new();
     for (name, problem) in &instances {
-        let lb = interference::lower_bound(problem).bytes;
+        let lb = bound::lower_bound(problem).bytes;
         assert_eq!(lb, documented_lower_bound(name), "{name}: lower bound");
         let mut row = format!("{name:<16}");
         let mut peaks = Vec::new();
@@ -58,7 +58,7 @@ fn best_greedy_is_within_bound_on_every_challenging_instance() {
             row += &format!("  {strategy} {:.4}", solution.peak as f64 / lb as f64);
             peaks.push(solution.peak);
         }
-        let best = greedy::best(problem, &SolveOptions::default()).unwrap();
+        let best = greedy::best(&Analysis::new(problem), &SolveOptions::default()).unwrap();
         check::verify(problem, &best).unwrap_or_else(|r| panic!("{name} best: {r}"));
         assert_eq!(best.peak, *peaks.iter().min().unwrap(), "{name}: best is the smallest peak");
         let ratio = best.peak as f64 / lb as f64;

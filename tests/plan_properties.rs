@@ -16,10 +16,10 @@ mod seed;
 
 use quickcheck::{Gen, QuickCheck, TestResult};
 use smemplan::generate::SplitMix64;
+use smemplan::kernel::{BufferDecl, ComponentDecl, Location, Precision};
 use smemplan::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport};
 use smemplan::problem::Interval;
-use smemplan::registry::types::{BufferDecl, ComponentDecl, Location, Precision};
 use smemplan::solve;
 
 /// The crate's generator, with the two draws this file needs.

@@ -22,7 +22,7 @@ mod seed;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use smemplan::generate::{generate, GenOptions, Spread};
 use smemplan::solve::{self, brute, greedy, Solution, SolveOptions, STRATEGIES};
-use smemplan::{check, interference, Error, Problem};
+use smemplan::{analysis::Analysis, bound, check, Error, Problem};
 use std::time::Duration;
 
 /// The deadline each solver gets per problem.
@@ -127,7 +127,7 @@ fn failure(problem: &Problem, message: String) -> TestResult {
 
 fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
     let problem = case.0.problem();
-    let max_live = interference::lower_bound(&problem).bytes;
+    let max_live = bound::lower_bound(&problem).bytes;
     let upper = stacking_bound(&problem);
     let solutions = match solve_all(&problem) {
         Ok(s) => s,
@@ -139,7 +139,7 @@ fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
             return failure(&problem, format!("{name}: want {max_live} <= lower bound {lb} <= peak {peak} <= {upper}"));
         }
     }
-    let best = match greedy::best(&problem, &SolveOptions::default()) {
+    let best = match greedy::best(&Analysis::new(&problem), &SolveOptions::default()) {
         Ok(b) => b,
         Err(e) => return failure(&problem, format!("greedy::best: {e}")),
     };

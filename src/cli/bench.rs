@@ -11,7 +11,7 @@ use super::{load_problem, strategy_parser, verify, Limits, Outcome};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use smemplan::{interference, solve as solver, Error};
+use smemplan::{analysis::Analysis, solve as solver, Error};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -87,12 +87,14 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let mut rows = Vec::with_capacity(files.len());
     for path in &files {
         let problem = load_problem(path)?;
-        let lb = interference::lower_bound(&problem).bytes;
+        // One analysis for every strategy: none pays for the bound again.
+        let analysis = Analysis::new(&problem);
+        let lb = analysis.lower_bound().bytes;
         let mut results = Vec::with_capacity(strategies.len());
         for name in &strategies {
             progress.set_message(format!("{}: {name}", short_name(path)));
             let solver = solver::strategy(name)?;
-            let cell = match solver::run(&*solver, &problem, &args.limits.options()) {
+            let cell = match solver::run_with(&*solver, &analysis, &args.limits.options()) {
                 Ok(solution) => {
                     verify(&problem, &solution, name).with_context(|| format!("on `{}`", path.display()))?;
                     Cell {

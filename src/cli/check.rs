@@ -7,7 +7,7 @@
 use super::{load_offsets, load_problem, Outcome};
 use anyhow::Result;
 use smemplan::check::{self as checker, Report, Violation};
-use smemplan::{interference, Problem};
+use smemplan::{bound, Problem};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if !report.is_valid() {
         return Ok(Outcome::Rejected);
     }
-    let lb = interference::lower_bound(&problem).bytes;
+    let lb = bound::lower_bound(&problem).bytes;
     let gap = if lb == 0 { 0.0 } else { (report.peak as f64 - lb as f64) / lb as f64 * 100.0 };
     write!(out, "valid: peak {} bytes, lower bound {lb} bytes (gap {gap:.2} %)", report.peak)?;
     match args.capacity {

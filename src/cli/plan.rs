@@ -10,7 +10,7 @@
 //!
 //! Both sides are computed here: for a dump, CuBIE's side is replayed from
 //! the recorded registrations (never read from the recorded answers), for a
-//! model it is the model's registry ([`smemplan::model::Instance::registry`]).
+//! model it is the model's registry ([`smemplan::model::Kernel::registry`]).
 //! The block size is CuBIE's `limit_blocksize` rule for the requested size on
 //! the chosen device, applied to each side's per-run shared stride (CuBIE:
 //! bytes plus its float32 skew; optimised: the allocator's odd-word stride).
@@ -23,14 +23,15 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use smemplan::accesses;
 use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
+use smemplan::kernel::{Pool, Precision};
 use smemplan::lifetimes::buffer_on;
 use smemplan::model::{self, expr::Value, Model};
 use smemplan::occupancy::DeviceProfile;
-use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport, Pool};
+use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::problem::{Interval, Layout, Problem};
 use smemplan::registry::dump::Dump;
-use smemplan::registry::{self, FlatBuffer, Footprint, Region, Registry};
+use smemplan::registry::{FlatBuffer, Footprint, Region, Registry};
 use smemplan::solve as solver;
 use smemplan::throughput::{self, BlockSearch, Workload};
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,7 +167,7 @@ struct CubieBuffer {
     component: String,
     name: String,
     pool: Pool,
-    dtype: registry::Precision,
+    dtype: Precision,
     elements: u64,
     /// Bytes it occupies (a local array holds at least one element).
     bytes: u64,

@@ -11,7 +11,7 @@ use super::output::Staged;
 use super::Outcome;
 use anyhow::{bail, Result};
 use smemplan::plot::{self, PlotOptions};
-use smemplan::{interference, Layout, Problem};
+use smemplan::{bound, Layout, Problem};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,7 +46,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let options = PlotOptions {
         title: args.solution.display().to_string(),
-        lower_bound: Some(interference::lower_bound(&problem).bytes),
+        lower_bound: Some(bound::lower_bound(&problem).bytes),
         capacity: args.capacity,
         ..PlotOptions::default()
     };

@@ -15,31 +15,8 @@
 //! starts on a unit boundary and covers `ceil(size × itemsize / unit itemsize)`
 //! unit elements. Byte ranges are derived from those, never stored.
 
-use super::types::Precision;
-use std::fmt;
+use crate::kernel::{Pool, Precision};
 use std::ops::Range;
-
-/// The three pools a CuBIE component allocates from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Pool {
-    /// The per-thread slice of the block's dynamic shared memory.
-    Shared,
-    /// The per-thread persistent local array (survives across steps).
-    PersistentLocal,
-    /// A fresh per-thread local array of its own.
-    Local,
-}
-
-impl fmt::Display for Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The spellings of CuBIE's reference dumps (`pool` column).
-        f.write_str(match self {
-            Pool::Shared => "shared",
-            Pool::PersistentLocal => "persistent_local",
-            Pool::Local => "local",
-        })
-    }
-}
 
 /// Where one registry entry was placed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -165,8 +142,9 @@ mod tests {
     }
 
     #[test]
-    fn pools_print_as_in_the_dumps() {
-        assert_eq!(Pool::PersistentLocal.to_string(), "persistent_local");
+    fn regions_know_their_pool() {
         assert_eq!(Region::Shared(0..1).pool(), Pool::Shared);
+        assert_eq!(Region::PersistentLocal(0..1).pool(), Pool::PersistentLocal);
+        assert_eq!(Region::Local(1).pool(), Pool::Local);
     }
 }

@@ -37,9 +37,9 @@
 //! element count is even and non-zero ([`skew_bytes`]).
 
 use super::allocator::Region;
-use super::group::{Entry, Group, Rollup};
-use super::types::{Location, Precision};
+use super::group::{BufferGroup, Entry, Rollup};
 use super::{Registry, RegistryError};
+use crate::kernel::{Location, Precision};
 use std::ops::Range;
 
 /// Where one entry of a group was placed.
@@ -69,12 +69,12 @@ pub struct GroupLayout {
     pub protected: Vec<Range<u64>>,
 }
 
-fn overflow(group: &Group, what: &str) -> RegistryError {
+fn overflow(group: &BufferGroup, what: &str) -> RegistryError {
     RegistryError::Overflow(format!("{what} of component `{}`", group.id))
 }
 
 /// Bump-allocates `size` at `*top`.
-fn bump(top: &mut u64, size: u64, group: &Group, what: &str) -> Result<Range<u64>, RegistryError> {
+fn bump(top: &mut u64, size: u64, group: &BufferGroup, what: &str) -> Result<Range<u64>, RegistryError> {
     let start = *top;
     *top = start.checked_add(size).ok_or_else(|| overflow(group, what))?;
     Ok(start..*top)
@@ -87,7 +87,7 @@ fn overlaps(a: &Range<u64>, b: &Range<u64>) -> bool {
 /// The alias slot for `entry` inside its target and the target's new
 /// consumed mark, if CuBIE would bind it there.
 fn alias_slot(
-    group: &Group,
+    group: &BufferGroup,
     entry: &Entry,
     size: u64,
     target: usize,
@@ -115,7 +115,7 @@ fn alias_slot(
 }
 
 /// Lays out one group exactly as CuBIE 0.17.0 does.
-pub fn layout_group(group: &Group) -> Result<GroupLayout, RegistryError> {
+pub fn layout_group(group: &BufferGroup) -> Result<GroupLayout, RegistryError> {
     let entries = &group.entries;
     let n = entries.len();
     let units: Vec<u64> = entries.iter().map(|e| e.elements_in(group.precision)).collect::<Result<_, _>>()?;
@@ -272,7 +272,7 @@ impl FlatBuffer {
 }
 
 /// A visitor of [`walk`]: group, its layout, offsets of its two arrays.
-type Visit<'a> = dyn FnMut(&Group, &GroupLayout, (u64, u64)) -> Result<(), RegistryError> + 'a;
+type Visit<'a> = dyn FnMut(&BufferGroup, &GroupLayout, (u64, u64)) -> Result<(), RegistryError> + 'a;
 
 /// Visits the tree below `root` depth-first (parents before children, a
 /// child once per edge that reaches it), calling `visit` with each group,

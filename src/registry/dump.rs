@@ -6,8 +6,8 @@
 //! every field's type, so a malformed dump is an error naming the row, its
 //! line in the file and the column (or, outside the rows, the key path).
 
-use super::types::{Location, Precision};
-use crate::error::{Error, Result};
+use crate::error::{line_of, Error, Result};
+use crate::kernel::{Location, Precision};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -23,9 +23,9 @@ pub struct Dump {
     /// Per-run totals of the top-level component (the loop).
     pub top_level: TopLevel,
     /// Launch numbers (block sizes per device model).
-    pub launch: Launch,
+    pub launch: DumpLaunch,
     /// Components, depth-first from the loop.
-    pub components: Vec<Component>,
+    pub components: Vec<DumpComponent>,
     /// Every registered entry, in registration order, groups depth-first.
     pub buffers: Vec<DumpBuffer>,
 }
@@ -80,7 +80,7 @@ pub struct TopLevel {
 
 /// `launch`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Launch {
+pub struct DumpLaunch {
     /// Batch size the launch numbers were computed for.
     pub runs: u64,
     /// 4 or 0.
@@ -114,7 +114,7 @@ pub struct BlockChoice {
 
 /// One row of `components`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Component {
+pub struct DumpComponent {
     /// e.g. `kernel/loop/algorithm/solver`.
     pub path: String,
     /// Python class name, e.g. `NewtonKrylov`.
@@ -179,7 +179,7 @@ struct Raw<'a> {
     cubie_version: String,
     config: Config,
     top_level: TopLevel,
-    launch: Launch,
+    launch: DumpLaunch,
     component_columns: Vec<String>,
     #[serde(borrow)]
     components: Vec<&'a RawValue>,
@@ -191,7 +191,7 @@ struct Raw<'a> {
 /// The row's 1-based line in `text` (rows borrow from it).
 fn line_in(text: &str, row: &RawValue) -> usize {
     let offset = (row.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    crate::lifetimes::line_of(text, offset)
+    line_of(text, offset)
 }
 
 fn rows<T: for<'de> Deserialize<'de>>(
@@ -242,7 +242,7 @@ impl Dump {
     }
 
     /// The component at `path`.
-    pub fn component(&self, path: &str) -> Option<&Component> {
+    pub fn component(&self, path: &str) -> Option<&DumpComponent> {
         self.components.iter().find(|c| c.path == path)
     }
 }

@@ -8,8 +8,8 @@
 //! keys keep their first position), which is why entries are a `Vec` searched
 //! by name rather than a map.
 
-use super::types::{Location, Precision};
 use super::RegistryError;
+use crate::kernel::{Location, Precision};
 use std::ops::Range;
 
 /// Which footprint of a child a roll-up entry stands for.
@@ -80,7 +80,7 @@ pub struct ChildEdge {
 
 /// A component and its buffer group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub struct BufferGroup {
     /// The component's id (a path such as `kernel/loop/algorithm` in CuBIE
     /// dumps, any non-empty string otherwise).
     pub id: String,
@@ -92,9 +92,15 @@ pub struct Group {
     pub(crate) children: Vec<ChildEdge>,
 }
 
-impl Group {
-    pub(crate) fn new(id: &str, class: &str, precision: Precision) -> Group {
-        Group { id: id.to_string(), class: class.to_string(), precision, entries: Vec::new(), children: Vec::new() }
+impl BufferGroup {
+    pub(crate) fn new(id: &str, class: &str, precision: Precision) -> BufferGroup {
+        BufferGroup {
+            id: id.to_string(),
+            class: class.to_string(),
+            precision,
+            entries: Vec::new(),
+            children: Vec::new(),
+        }
     }
 
     /// Entries in registration order (roll-ups included).
@@ -168,7 +174,7 @@ mod tests {
 
     #[test]
     fn re_registering_keeps_the_first_position() {
-        let mut g = Group::new("g", "G", Precision::F32);
+        let mut g = BufferGroup::new("g", "G", Precision::F32);
         g.insert(leaf("a", 1, Precision::F32));
         g.insert(leaf("b", 2, Precision::F32));
         g.insert(leaf("a", 5, Precision::F32));

@@ -26,7 +26,8 @@
 //! strategies.
 //!
 //! ```
-//! use smemplan::registry::{Location::*, Precision::F32, Region, Registry};
+//! use smemplan::kernel::{Location::*, Precision::F32};
+//! use smemplan::registry::{Region, Registry};
 //!
 //! let mut r = Registry::new();
 //! r.add_component("loop", "IVPLoop", F32)?;
@@ -57,12 +58,12 @@ pub mod cubie;
 pub mod dump;
 pub mod group;
 pub mod replay;
-pub mod types;
 
-pub use allocator::{ArrayView, BufferView, Pool, Region};
+pub use allocator::{ArrayView, BufferView, Region};
 pub use cubie::{FlatBuffer, Footprint, GroupLayout, Placement};
-pub use group::{ChildEdge, Entry, Group, Rollup};
-pub use types::{BufferDecl, ComponentDecl, Location, Precision};
+pub use group::{BufferGroup, ChildEdge, Entry, Rollup};
+
+use crate::kernel::{BufferDecl, ComponentDecl, Location, Pool, Precision};
 
 use std::collections::{HashMap, HashSet};
 
@@ -191,7 +192,7 @@ impl From<RegistryError> for crate::Error {
 /// The registry: declared components, each with its buffer group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Registry {
-    groups: Vec<Group>,
+    groups: Vec<BufferGroup>,
     index: HashMap<String, usize>,
 }
 
@@ -223,20 +224,20 @@ impl Registry {
             return Ok(());
         }
         self.index.insert(id.to_string(), self.groups.len());
-        self.groups.push(Group::new(id, class, precision));
+        self.groups.push(BufferGroup::new(id, class, precision));
         Ok(())
     }
 
     /// The component `id`.
-    pub fn group(&self, id: &str) -> Option<&Group> {
+    pub fn group(&self, id: &str) -> Option<&BufferGroup> {
         self.index.get(id).map(|&i| &self.groups[i])
     }
 
-    pub(crate) fn group_or_err(&self, id: &str) -> Result<&Group, RegistryError> {
+    pub(crate) fn group_or_err(&self, id: &str) -> Result<&BufferGroup, RegistryError> {
         self.group(id).ok_or_else(|| RegistryError::UnknownParent { parent: id.to_string() })
     }
 
-    fn group_mut(&mut self, id: &str) -> Result<&mut Group, RegistryError> {
+    fn group_mut(&mut self, id: &str) -> Result<&mut BufferGroup, RegistryError> {
         match self.index.get(id) {
             Some(&i) => Ok(&mut self.groups[i]),
             None => Err(RegistryError::UnknownParent { parent: id.to_string() }),
@@ -244,7 +245,7 @@ impl Registry {
     }
 
     /// Every component, in declaration order.
-    pub fn groups(&self) -> &[Group] {
+    pub fn groups(&self) -> &[BufferGroup] {
         &self.groups
     }
 
@@ -538,7 +539,7 @@ impl Registry {
 }
 
 /// CuBIE's checks on a new entry's name and alias, in CuBIE's order.
-fn check_name(group: &Group, name: &str, aliases: Option<&str>) -> Result<(), RegistryError> {
+fn check_name(group: &BufferGroup, name: &str, aliases: Option<&str>) -> Result<(), RegistryError> {
     if name.is_empty() {
         return Err(RegistryError::EmptyName { parent: group.id.clone() });
     }

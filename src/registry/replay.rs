@@ -1,6 +1,7 @@
 //! Rebuilding a registry from recorded registrations: a CuBIE reference
-//! dump ([`Registry::from_dump`]) or a kernel model's declarations
-//! (`model::Instance::registry`), both through [`Registry::replay`].
+//! dump ([`Registry::from_dump`]) or a kernel's declarations
+//! ([`Registry::from_declarations`], what `model::Kernel::registry` calls),
+//! both through [`Registry::replay`].
 //!
 //! Each component's registrations are replayed in its order: leaf buffers as
 //! declared (size, location, persistence, alias, dtype) and each child rolled
@@ -15,10 +16,13 @@
 //! component here and both footprints count, as in CuBIE.
 
 use super::dump::{Dump, DumpBuffer};
-use super::types::{BufferDecl, ComponentDecl};
 use super::{Registry, RegistryError};
 use crate::error::{Error, Result};
+use crate::kernel::{BufferDecl, ComponentDecl, GroupAlias};
 use std::collections::{HashMap, HashSet};
+
+/// In a class's registration order, stands for every entry not named.
+pub const REGISTRATION_REST: &str = "...";
 
 /// One registration a component makes, in its order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +162,90 @@ impl Registry {
             .collect::<Result<Vec<_>>>()?;
         Registry::replay(&components, &registrations)
     }
+
+    /// CuBIE 0.17.0's registry for a kernel's declarations, and the path of
+    /// its top-level component (the one component without a parent);
+    /// `source` names the kernel in errors.
+    ///
+    /// Each component registers its own buffers and rolls up its children
+    /// (a child is the component one path segment below it; a whole-child
+    /// alias becomes the roll-up's alias) in the order `registration(class)`
+    /// gives: own buffer names and child names, with [`REGISTRATION_REST`]
+    /// standing for every entry not named (own buffers first, then
+    /// children, each in declaration order); an empty order means own
+    /// buffers, then children; names the kernel lacks are skipped.
+    pub fn from_declarations<'o>(
+        source: &str,
+        components: &[ComponentDecl],
+        buffers: &[BufferDecl],
+        group_aliases: &[GroupAlias],
+        registration: impl Fn(&str) -> &'o [String],
+    ) -> Result<(Registry, String)> {
+        let err = |message: String| Error::Model { file: source.to_string(), line: 0, key: None, message };
+        let paths: HashSet<&str> = components.iter().map(|c| c.path.as_str()).collect();
+        fn parent_of<'a>(paths: &HashSet<&str>, path: &'a str) -> Option<&'a str> {
+            path.rfind('/').map(|k| &path[..k]).filter(|p| paths.contains(p))
+        }
+        let roots: Vec<&str> =
+            components.iter().map(|c| c.path.as_str()).filter(|p| parent_of(&paths, p).is_none()).collect();
+        let root = match roots.as_slice() {
+            [root] => root.to_string(),
+            _ => {
+                return Err(err(format!(
+                    "a kernel has one top-level component; this one has {} ({})",
+                    roots.len(),
+                    roots.join(", ")
+                )))
+            }
+        };
+        let registrations = components
+            .iter()
+            .map(|c| {
+                let own = buffers
+                    .iter()
+                    .filter(|b| b.component == c.path)
+                    .map(|b| (b.name.clone(), Registration::Buffer(b.clone())));
+                let children =
+                    components.iter().filter(|k| parent_of(&paths, &k.path) == Some(c.path.as_str())).map(|k| {
+                        let name = k.path.rsplit('/').next().unwrap_or_default().to_string();
+                        let aliases = group_aliases.iter().find(|g| g.child == k.path).map(|g| g.target.clone());
+                        (name.clone(), Registration::Child { name, component: k.path.clone(), aliases })
+                    });
+                in_registration_order(own.chain(children).collect(), registration(&c.class))
+                    .map_err(|m| err(format!("component `{}` ({}): {m}", c.path, c.class)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((Registry::replay(components, &registrations)?, root))
+    }
+}
+
+/// `items` (own buffers, then children, each in declaration order) arranged
+/// by a class's `registration` list.
+fn in_registration_order(
+    items: Vec<(String, Registration)>,
+    order: &[String],
+) -> std::result::Result<Vec<Registration>, String> {
+    if order.is_empty() {
+        return Ok(items.into_iter().map(|(_, r)| r).collect());
+    }
+    for name in order {
+        if items.iter().filter(|(n, _)| n == name).count() > 1 {
+            return Err(format!("`{name}` in its class's registration list names both a buffer and a child"));
+        }
+    }
+    let (named, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(n, _)| order.contains(n));
+    let mut named: HashMap<String, Registration> = named.into_iter().collect();
+    let mut rest = Some(rest);
+    let mut out = Vec::new();
+    for name in order {
+        if name == REGISTRATION_REST {
+            out.extend(rest.take().into_iter().flatten().map(|(_, r)| r));
+        } else if let Some(r) = named.remove(name) {
+            out.push(r);
+        }
+    }
+    out.extend(rest.into_iter().flatten().map(|(_, r)| r));
+    Ok(out)
 }
 
 /// One roll-up row: `{name}_shared` rolls the child up (both entries);

@@ -11,9 +11,9 @@
 //! solver proved it, and a refuted capacity keeps the proof's reason.
 
 use super::{exact, greedy, ilp, Solution, SolveOptions, Solver};
+use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::interference;
-use crate::problem::Problem;
 use std::time::Instant;
 
 /// Instances up to this many buffers try the ILP before the branch and bound.
@@ -54,9 +54,10 @@ impl Solver for Auto {
         "auto"
     }
 
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
         let capacity = options.capacity_for(problem);
-        let mut best = greedy::best(problem, options)?;
+        let mut best = greedy::best(analysis, options)?;
         if settled(&best, capacity) || options.expired() {
             return Ok(best);
         }
@@ -68,7 +69,7 @@ impl Solver for Auto {
                 let left = deadline.saturating_duration_since(Instant::now());
                 share.deadline = Some(Instant::now() + left.mul_f64(ILP_TIME_SHARE));
             }
-            match ilp::Ilp::default().solve(problem, &share) {
+            match ilp::Ilp::default().solve(analysis, &share) {
                 Ok(s) => best = better(best, s),
                 Err(Error::Unsupported { .. }) => {}
                 Err(e) => return Err(e),
@@ -77,7 +78,7 @@ impl Solver for Auto {
                 return Ok(best);
             }
         }
-        let s = exact::Exact::default().solve(problem, options)?;
+        let s = exact::Exact::default().solve(analysis, options)?;
         Ok(better(best, s))
     }
 }
@@ -87,6 +88,7 @@ mod tests {
     use super::*;
     use crate::check::verify;
     use crate::generate::{generate, GenOptions};
+    use crate::problem::Problem;
     use crate::solve::{brute, run, Infeasibility};
 
     fn small(seed: u64) -> Problem {

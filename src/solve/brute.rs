@@ -10,9 +10,10 @@
 //! depth-first search, pruned when a partial peak already reaches the best.
 
 use super::{Solution, SolveOptions, Solver};
+use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interference::{self, Neighbours};
+use crate::interference::Neighbours;
 use crate::problem::{BufferId, Layout, Problem};
 
 /// Largest instance [`Brute`] accepts: the search is factorial.
@@ -93,9 +94,10 @@ impl Solver for Brute {
         "brute"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
         let (_, layout) = minimum(problem)?;
-        Ok(Solution::new(problem, layout, interference::lower_bound(problem).bytes, true))
+        Ok(Solution::new(problem, layout, analysis.lower_bound().bytes, true))
     }
 }
 

@@ -69,6 +69,7 @@
 //! Cancellation cannot interrupt a model already in the solver.
 
 use super::{exact, greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use crate::analysis::Analysis;
 use crate::arith::{align_down, align_up, gcd};
 use crate::error::{Error, Result};
 use crate::interference;
@@ -121,16 +122,18 @@ impl Solver for Ilp {
         "ilp"
     }
 
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-        self.solve_all(problem, options)
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        self.solve_all(analysis, options)
     }
 }
 
 /// One independent sub-problem and the best layout known for it.
-struct Group {
+struct Group<'a> {
     /// Its buffers, by id in the whole problem (sub-problem id `i` is `ids[i]`).
     ids: Vec<BufferId>,
-    sub: Problem,
+    /// The sub-problem, analysed once for the greedy, the bound, the local
+    /// search and the dive.
+    sub: &'a Analysis<'a>,
     /// The best layout known, and its peak: greedy at first, then polished.
     best: Layout,
     best_peak: u64,
@@ -142,14 +145,13 @@ struct Group {
     unit: u64,
 }
 
-impl Group {
-    fn new(problem: &Problem, ids: Vec<BufferId>) -> Result<Self> {
-        let sub = problem.subproblem(&ids);
-        let greedy = greedy::best(&sub, &SolveOptions::default())?;
+impl<'a> Group<'a> {
+    fn new(ids: Vec<BufferId>, sub: &'a Analysis<'a>) -> Result<Self> {
+        let greedy = greedy::best(sub, &SolveOptions::default())?;
         let (best, best_peak) = (greedy.layout, greedy.peak);
-        let lower = interference::lower_bound(&sub).bytes;
-        let pairs = interference::interfering_pairs(&sub);
-        let unit = sub.buffers().iter().fold(0, |u, b| {
+        let lower = sub.lower_bound().bytes;
+        let pairs = interference::interfering_pairs(sub.problem());
+        let unit = sub.problem().buffers().iter().fold(0, |u, b| {
             let u = gcd(gcd(u, b.size), b.offset.unwrap_or(0));
             if b.alignment > 1 {
                 gcd(u, b.alignment)
@@ -166,8 +168,8 @@ impl Group {
     /// big-M constants, and on most random instances it reaches the lower
     /// bound, which leaves no model to solve.
     fn polish(&mut self, good_enough: u64, options: &SolveOptions) -> Result<()> {
-        if let Some(layout) = local::polish(&self.sub, &self.best, good_enough, options)? {
-            self.best_peak = layout.peak(&self.sub);
+        if let Some(layout) = local::polish(self.sub, &self.best, good_enough, options)? {
+            self.best_peak = layout.peak(self.sub.problem());
             self.best = layout;
         }
         Ok(())
@@ -186,10 +188,10 @@ impl Group {
             .deadline
             .map_or(DIVE_TIME, |d| d.saturating_duration_since(Instant::now()).mul_f64(0.1).min(DIVE_TIME));
         let short = options.clone().with_time_limit(limit);
-        if let exact::Outcome::Feasible(layout) =
-            exact::solve_capacity(&self.sub, target, &short, &exact::ExactParams::default())
+        if let (exact::Outcome::Feasible(layout), _) =
+            exact::solve_capacity_with_stats(self.sub, target, &short, &exact::ExactParams::default())
         {
-            let peak = layout.peak(&self.sub);
+            let peak = layout.peak(self.sub.problem());
             if peak < self.best_peak {
                 (self.best, self.best_peak) = (layout, peak);
             }
@@ -217,18 +219,22 @@ impl Group {
 }
 
 impl Ilp {
-    fn solve_all(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    fn solve_all(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
         let capacity = options.capacity_for(problem);
-        let lb = interference::lower_bound(problem);
+        let lb = analysis.lower_bound();
+        let parts = interference::partitions(problem);
+        let subs: Vec<Problem> = parts.iter().map(|ids| problem.subproblem(ids)).collect();
+        let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
         let mut groups: Vec<Group> =
-            interference::partitions(problem).into_iter().map(|ids| Group::new(problem, ids)).collect::<Result<_>>()?;
+            parts.into_iter().zip(&analyses).map(|(ids, sub)| Group::new(ids, sub)).collect::<Result<_>>()?;
 
         let mut infeasible = None;
         // A group whose best peak is at most this needs no model: the
         // capacity, or (minimising) what the whole problem needs anyway.
         let good_enough = match capacity {
             Some(c) if c < lb.bytes => {
-                infeasible = Some(live_bytes_reason(problem, &lb));
+                infeasible = Some(live_bytes_reason(problem, lb));
                 u64::MAX
             }
             Some(c) => c,
@@ -272,7 +278,7 @@ impl Ilp {
                     Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
                 }
             };
-            worst = worst.max(layout.peak(&g.sub));
+            worst = worst.max(layout.peak(g.sub.problem()));
             bound = bound.max(group_bound);
             for (&id, &o) in g.ids.iter().zip(&layout.offsets) {
                 offsets[id.index()] = o;
@@ -341,7 +347,7 @@ fn identical(a: &Buffer, b: &Buffer) -> bool {
 impl Ilp {
     /// Builds, solves and reads back the model of `g` for question `q`.
     fn model(&self, g: &Group, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
-        let (sub, unit) = (&g.sub, g.unit);
+        let (sub, unit) = (g.sub.problem(), g.unit);
         let (top, target) = (q.top / unit, q.target / unit);
         let unknown = Answer::Layout { layout: None, bound: g.lower };
         let mut items = Vec::with_capacity(sub.len());
@@ -628,15 +634,16 @@ mod tests {
 
     /// The one group of a problem that has one, as `solve` builds it (the
     /// greedy layout, not yet polished).
-    fn only_group(p: &Problem) -> Group {
-        let mut parts = interference::partitions(p);
+    fn only_group<'a>(a: &'a Analysis<'a>) -> Group<'a> {
+        let mut parts = interference::partitions(a.problem());
         assert_eq!(parts.len(), 1);
-        Group::new(p, parts.remove(0)).unwrap()
+        Group::new(parts.remove(0), a).unwrap()
     }
 
     /// Asks the model of `p` whether `top` is reachable.
     fn ask(p: &Problem, top: u64) -> Answer {
-        let g = only_group(p);
+        let a = Analysis::new(p);
+        let g = only_group(&a);
         Ilp::default().model(
             &g,
             Question { top, target: 0, first: false },
@@ -648,7 +655,7 @@ mod tests {
     #[test]
     fn the_model_finds_what_greedy_misses() {
         let p = greedy_misses();
-        assert_eq!(only_group(&p).best_peak, 8);
+        assert_eq!(only_group(&Analysis::new(&p)).best_peak, 8);
         match ask(&p, 7) {
             Answer::Layout { layout: Some(layout), bound } => {
                 assert_eq!(layout.peak(&p), 7);
@@ -664,7 +671,7 @@ mod tests {
     fn the_model_honours_alignment_holes_and_fixed_offsets() {
         let p = constrained();
         assert_eq!(brute::minimum(&p).unwrap().0, 19);
-        assert_eq!(only_group(&p).best_peak, 20);
+        assert_eq!(only_group(&Analysis::new(&p)).best_peak, 20);
         match ask(&p, 19) {
             Answer::Layout { layout: Some(layout), bound } => {
                 assert_eq!(layout.peak(&p), 19);
@@ -681,7 +688,7 @@ mod tests {
     #[test]
     fn proves_an_optimum_above_the_lower_bound() {
         let p = interlock_and_a_loner();
-        assert_eq!(interference::lower_bound(&p).bytes, 16);
+        assert_eq!(crate::bound::lower_bound(&p).bytes, 16);
         let s = solve(&p, &SolveOptions::default());
         assert_eq!((s.peak, s.lower_bound, s.optimal), (18, 18, true));
         assert!(s.stats.attempts >= 1, "polishing cannot prove this; the model must");
@@ -700,7 +707,7 @@ mod tests {
         }
         let p = problem(buffers);
         let (opt, _) = brute::minimum(&p).unwrap();
-        assert!(opt > interference::lower_bound(&p).bytes);
+        assert!(opt > crate::bound::lower_bound(&p).bytes);
         assert!(matches!(ask(&p, opt), Answer::Layout { layout: Some(ref l), .. } if l.peak(&p) == opt));
         assert!(matches!(ask(&p, opt - 1), Answer::Refuted));
         assert_eq!(solve(&p, &SolveOptions::default()).peak, opt);

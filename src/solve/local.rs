@@ -13,9 +13,9 @@
 
 use super::greedy;
 use super::SolveOptions;
+use crate::analysis::Analysis;
 use crate::error::Result;
-use crate::interference;
-use crate::problem::{BufferId, Layout, Problem};
+use crate::problem::{BufferId, Layout};
 
 /// Most work for one [`polish`], in evaluated orders times buffers (about
 /// 0.1 s for 30 buffers).
@@ -24,9 +24,10 @@ pub const WORK: usize = 1_000_000;
 /// A layout with a smaller peak than `start`'s, if the search finds one
 /// before its peak is at most `good_enough`, the work budget ([`WORK`])
 /// runs out or `options` expire.
-pub fn polish(problem: &Problem, start: &Layout, good_enough: u64, options: &SolveOptions) -> Result<Option<Layout>> {
+pub fn polish(analysis: &Analysis, start: &Layout, good_enough: u64, options: &SolveOptions) -> Result<Option<Layout>> {
+    let problem = analysis.problem();
     let n = problem.len();
-    let lower = interference::lower_bound(problem).bytes;
+    let lower = analysis.lower_bound().bytes;
     let score = |order: &[BufferId]| -> Result<(u64, u64, Layout)> {
         let layout = greedy::first_fit(problem, order)?;
         let excess = problem

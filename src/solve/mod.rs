@@ -23,8 +23,10 @@ pub mod greedy;
 pub mod ilp;
 pub mod local;
 
+use crate::analysis::Analysis;
+use crate::bound::LowerBound;
 use crate::error::{Error, Result};
-use crate::interference::{self, LowerBound};
+use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,7 +79,7 @@ pub enum Infeasibility {
         instant: u64,
         /// What the buffers live then need: their bytes, or more where
         /// alignment or fixed buffers force padding
-        /// ([`interference::lower_bound`]).
+        /// ([`crate::bound::lower_bound`]).
         live_bytes: u64,
         /// The buffers live then.
         buffers: Vec<BufferId>,
@@ -198,10 +200,10 @@ pub trait Solver: Send + Sync {
     /// The strategy name (as on the command line).
     fn name(&self) -> &'static str;
 
-    /// Plans `problem`. Returns `Ok` with a valid layout whenever one was
-    /// built, even if it exceeds the capacity; `Err` only for problems the
-    /// solver does not accept.
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution>;
+    /// Plans the analysed problem. Returns `Ok` with a valid layout
+    /// whenever one was built, even if it exceeds the capacity; `Err` only
+    /// for problems the solver does not accept.
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution>;
 }
 
 /// One row of the strategy table.
@@ -276,19 +278,27 @@ pub fn strategy_names() -> Vec<&'static str> {
 }
 
 /// Runs `solver`, times it, and fills in what every solver's answer needs
-/// regardless of algorithm: the max-live-bytes lower bound, and the
-/// [`Infeasibility`] when that bound alone exceeds the capacity.
+/// regardless of algorithm: the lower bound, and the [`Infeasibility`] when
+/// that bound alone exceeds the capacity.
 pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    run_with(solver, &Analysis::new(problem), options)
+}
+
+/// [`run`] on a problem already analysed: what the analysis has computed
+/// (the lower bound) is not computed again, so a caller that plans one
+/// problem several times, or with several solvers, pays for it once.
+pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+    let problem = analysis.problem();
     let started = Instant::now();
-    let mut solution = solver.solve(problem, options)?;
-    let lb = interference::lower_bound(problem);
+    let mut solution = solver.solve(analysis, options)?;
+    let lb = analysis.lower_bound();
     solution.lower_bound = solution.lower_bound.max(lb.bytes);
     if solution.peak <= solution.lower_bound {
         solution.optimal = true;
     }
     if let Some(cap) = options.capacity_for(problem) {
         if solution.infeasible.is_none() && lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, &lb));
+            solution.infeasible = Some(live_bytes_reason(problem, lb));
         }
     }
     solution.seconds = started.elapsed().as_secs_f64();

@@ -24,7 +24,7 @@
 
 use super::search::Step;
 use super::{round, with_pool, Attempt, ExactParams, Prepared, Store};
-use crate::interference;
+use crate::analysis::Analysis;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
 
@@ -33,8 +33,14 @@ const IMPROVE_ROUNDS: u32 = 24;
 
 /// The smallest peak found from `fallback` (a valid layout) down, within
 /// the options' deadline.
-pub(super) fn minimise(problem: &Problem, options: &SolveOptions, params: &ExactParams, fallback: Layout) -> Solution {
-    let lb = interference::lower_bound(problem).bytes;
+pub(super) fn minimise(
+    analysis: &Analysis,
+    options: &SolveOptions,
+    params: &ExactParams,
+    fallback: Layout,
+) -> Solution {
+    let problem = analysis.problem();
+    let lb = analysis.lower_bound().bytes;
     let Some(prepared) = Prepared::new(problem, params, options) else {
         return Solution::new(problem, fallback, lb, false);
     };

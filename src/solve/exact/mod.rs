@@ -91,6 +91,7 @@ mod search;
 use self::instance::Instance;
 use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use crate::analysis::Analysis;
 use crate::arith::gcd;
 use crate::error::Result;
 use crate::interference;
@@ -275,20 +276,22 @@ pub enum Outcome {
 /// `options` gives the deadline, cancellation and threads (its capacity is
 /// ignored); `params` the pruning rules.
 pub fn solve_capacity(problem: &Problem, capacity: u64, options: &SolveOptions, params: &ExactParams) -> Outcome {
-    solve_capacity_with_stats(problem, capacity, options, params).0
+    solve_capacity_with_stats(&Analysis::new(problem), capacity, options, params).0
 }
 
-/// [`solve_capacity`], also returning the search effort.
+/// [`solve_capacity`] of an analysed problem, also returning the search
+/// effort.
 pub fn solve_capacity_with_stats(
-    problem: &Problem,
+    analysis: &Analysis,
     capacity: u64,
     options: &SolveOptions,
     params: &ExactParams,
 ) -> (Outcome, Stats) {
-    let lb = interference::lower_bound(problem);
+    let problem = analysis.problem();
+    let lb = analysis.lower_bound();
     let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
     if lb.bytes > capacity {
-        return (Outcome::Infeasible(live_bytes_reason(problem, &lb)), stats);
+        return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
     let Some(prepared) = Prepared::new(problem, params, options) else {
         return (Outcome::Timeout, stats);
@@ -333,28 +336,29 @@ impl Solver for Exact {
         "exact"
     }
 
-    fn solve(&self, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-        let fallback = greedy::best(problem, options)?.layout;
+    fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        let fallback = greedy::best(analysis, options)?.layout;
         if problem.len() > POLISH_MAX_BUFFERS || options.expired() {
-            return Ok(self.search_from(problem, options, fallback));
+            return Ok(self.search_from(analysis, options, fallback));
         }
         // Small problems: search briefly, and if that settles nothing, let
         // the local search improve the layout before searching again. The
         // search is deterministic, so the second run repeats the first one's
         // work (at most `POLISH_AFTER_ROUNDS`) before going further.
         let brief = Exact { params: ExactParams { round_limit: Some(POLISH_AFTER_ROUNDS), ..self.params } };
-        let first = brief.search_from(problem, options, fallback);
+        let first = brief.search_from(analysis, options, fallback);
         let capacity = options.capacity_for(problem);
         let settled = first.optimal || first.infeasible.is_some() || (capacity.is_some() && first.fits(capacity));
         if settled || options.expired() {
             return Ok(first);
         }
-        let target = capacity.unwrap_or(interference::lower_bound(problem).bytes);
-        let start = match local::polish(problem, &first.layout, target, options)? {
+        let target = capacity.unwrap_or(analysis.lower_bound().bytes);
+        let start = match local::polish(analysis, &first.layout, target, options)? {
             Some(better) => better,
             None => first.layout,
         };
-        let mut solution = self.search_from(problem, options, start);
+        let mut solution = self.search_from(analysis, options, start);
         solution.stats.nodes += first.stats.nodes;
         solution.stats.backtracks += first.stats.backtracks;
         solution.stats.attempts += first.stats.attempts;
@@ -375,20 +379,21 @@ pub const POLISH_AFTER_ROUNDS: u64 = 24;
 
 impl Exact {
     /// The search in either mode, from the valid layout `fallback`.
-    fn search_from(&self, problem: &Problem, options: &SolveOptions, fallback: Layout) -> Solution {
-        let lb = interference::lower_bound(problem);
+    fn search_from(&self, analysis: &Analysis, options: &SolveOptions, fallback: Layout) -> Solution {
+        let problem = analysis.problem();
+        let lb = analysis.lower_bound();
         let Some(cap) = options.capacity_for(problem) else {
-            return minimise::minimise(problem, options, &self.params, fallback);
+            return minimise::minimise(analysis, options, &self.params, fallback);
         };
         let mut solution = Solution::new(problem, fallback, lb.bytes, false);
         if lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, &lb));
+            solution.infeasible = Some(live_bytes_reason(problem, lb));
             return solution;
         }
         if solution.peak <= cap {
             return solution;
         }
-        let (outcome, stats) = solve_capacity_with_stats(problem, cap, options, &self.params);
+        let (outcome, stats) = solve_capacity_with_stats(analysis, cap, options, &self.params);
         match outcome {
             Outcome::Feasible(layout) => solution = Solution::new(problem, layout, lb.bytes, false),
             Outcome::Infeasible(why) => {

@@ -28,7 +28,7 @@ fn one_thread() -> SolveOptions {
 }
 
 fn minimum(p: &Problem, params: ExactParams) -> Solution {
-    let s = Exact { params }.solve(p, &one_thread()).unwrap();
+    let s = Exact { params }.solve(&Analysis::new(p), &one_thread()).unwrap();
     crate::check::verify(p, &s).unwrap();
     s
 }
@@ -42,7 +42,7 @@ fn ids(names: &[&str], p: &Problem) -> Vec<BufferId> {
 #[test]
 fn an_optimum_above_live_bytes_is_proven_by_search() {
     let p = interlock();
-    assert_eq!(interference::lower_bound(&p).bytes, 16);
+    assert_eq!(crate::bound::lower_bound(&p).bytes, 16);
     let outcome = solve_capacity(&p, 17, &one_thread(), &ExactParams::default());
     assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
     let Outcome::Feasible(layout) = solve_capacity(&p, 18, &one_thread(), &ExactParams::default()) else {
@@ -205,10 +205,10 @@ fn deadline_zero_still_returns_a_valid_layout() {
 fn a_raised_cancel_flag_stops_the_search() {
     // Wide random problems: the race needs far more than one check period.
     let p = random_problem(&mut Rng(5), 120, 1000, false);
-    let lb = interference::lower_bound(&p).bytes;
+    let lb = crate::bound::lower_bound(&p).bytes;
     let cancel = Arc::new(AtomicBool::new(true));
     let options = SolveOptions { cancel: Some(cancel), threads: 1, ..SolveOptions::default() };
-    let (outcome, stats) = solve_capacity_with_stats(&p, lb, &options, &ExactParams::default());
+    let (outcome, stats) = solve_capacity_with_stats(&Analysis::new(&p), lb, &options, &ExactParams::default());
     assert!(matches!(outcome, Outcome::Timeout | Outcome::Feasible(_)), "{outcome:?}");
     assert!(stats.nodes <= 256 * stats.attempts, "stopped within one check period per attempt");
 }
@@ -216,7 +216,7 @@ fn a_raised_cancel_flag_stops_the_search() {
 #[test]
 fn same_input_same_answer_on_any_number_of_threads() {
     let p = random_problem(&mut Rng(8), 40, 20, false);
-    let lb = interference::lower_bound(&p).bytes;
+    let lb = crate::bound::lower_bound(&p).bytes;
     let runs: Vec<Outcome> = [1, 2, 2]
         .iter()
         .map(|&threads| {
@@ -307,10 +307,10 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
             .iter()
             .map(|&params| {
                 let started = Instant::now();
-                let s = Exact { params }.solve(&p, &one_thread().with_time_limit(limit)).unwrap();
+                let s = Exact { params }.solve(&Analysis::new(&p), &one_thread().with_time_limit(limit)).unwrap();
                 assert!(started.elapsed() < limit + limit / 10 + Duration::from_millis(100), "case {case}: late");
                 valid(&p, &s.layout, None);
-                assert!(s.peak >= interference::lower_bound(&p).bytes);
+                assert!(s.peak >= crate::bound::lower_bound(&p).bytes);
                 s
             })
             .collect();

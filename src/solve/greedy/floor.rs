@@ -18,6 +18,7 @@
 //! the order is only a good one, with no such guarantee.
 
 use super::{finish, first_fit, free_ids, size_order};
+use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::Result;
 use crate::interference::{self, Neighbours};
@@ -38,8 +39,9 @@ impl Solver for GreedyFloor {
         "greedy-floor"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
-        finish(problem, first_fit(problem, &floor_order(problem))?)
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        finish(analysis, first_fit(problem, &floor_order(problem))?)
     }
 }
 

@@ -59,9 +59,10 @@ mod floor;
 
 pub use self::floor::GreedyFloor;
 use super::{Solution, SolveOptions, Solver};
+use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interference;
+use crate::interference::{self, Sweep};
 use crate::problem::{Buffer, BufferId, Interval, Layout, Problem};
 use std::cmp::Reverse;
 
@@ -102,8 +103,9 @@ impl Solver for GreedySize {
         "greedy-size"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
-        finish(problem, place(problem, &size_order(problem), Fit::Best)?)
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        finish(analysis, place(problem, &size_order(problem), Fit::Best)?)
     }
 }
 
@@ -112,8 +114,9 @@ impl Solver for GreedyBreadth {
         "greedy-breadth"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
-        finish(problem, place(problem, &breadth_order(problem), Fit::Best)?)
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        finish(analysis, place(problem, &breadth_order(problem), Fit::Best)?)
     }
 }
 
@@ -122,8 +125,9 @@ impl Solver for GreedyTime {
         "greedy-time"
     }
 
-    fn solve(&self, problem: &Problem, _options: &SolveOptions) -> Result<Solution> {
-        finish(problem, place(problem, &time_order(problem), Fit::First)?)
+    fn solve(&self, analysis: &Analysis, _options: &SolveOptions) -> Result<Solution> {
+        let problem = analysis.problem();
+        finish(analysis, place(problem, &time_order(problem), Fit::First)?)
     }
 }
 
@@ -142,10 +146,11 @@ pub const PARALLEL_MIN_BUFFERS: usize = 1000;
 /// in parallel on rayon's pool unless `options.threads == 1` or the problem
 /// has fewer than [`PARALLEL_MIN_BUFFERS`] buffers (where waking the pool
 /// costs more than it saves).
-pub fn best(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     use rayon::prelude::*;
+    let problem = analysis.problem();
     let started = std::time::Instant::now();
-    let one = |solver: &&(dyn Solver + Sync)| super::run(*solver, problem, options);
+    let one = |solver: &&(dyn Solver + Sync)| super::run_with(*solver, analysis, options);
     let all: Vec<Result<Solution>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
         ALL.iter().map(one).collect()
     } else {
@@ -164,8 +169,8 @@ pub fn best(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     Ok(winner)
 }
 
-fn finish(problem: &Problem, layout: Layout) -> Result<Solution> {
-    Ok(Solution::new(problem, layout, interference::lower_bound(problem).bytes, false))
+fn finish(analysis: &Analysis, layout: Layout) -> Result<Solution> {
+    Ok(Solution::new(analysis.problem(), layout, analysis.lower_bound().bytes, false))
 }
 
 /// Free buffers by size descending, then earlier start, then input order.
@@ -281,7 +286,7 @@ enum Taken {
     /// Each buffer's neighbours placed before it, listed by a sweep: the
     /// fastest when few buffers are live at once, but `O(E)` memory.
     Lists {
-        earlier: Vec<Vec<u32>>,
+        earlier: Vec<Vec<BufferId>>,
         /// The address range of each placed buffer.
         ranges: Vec<(u64, u64)>,
         /// One set: the current query's ranges, sorted and merged.
@@ -298,7 +303,7 @@ impl Taken {
     fn new(problem: &Problem, order: &[BufferId]) -> Self {
         let sweep = Sweep::new(problem);
         let budget = LISTED_PAIRS_PER_BUFFER.saturating_mul(problem.len()).max(1 << 16);
-        if sweep.pairs() <= budget {
+        if sweep.meetings() <= budget as u64 {
             Taken::lists(problem, order, &sweep)
         } else {
             Taken::Tree(Blocked::new(problem))
@@ -307,7 +312,7 @@ impl Taken {
 
     fn lists(problem: &Problem, order: &[BufferId], sweep: &Sweep) -> Self {
         Taken::Lists {
-            earlier: sweep.earlier_neighbours(problem, order),
+            earlier: sweep.earlier_neighbours(problem.len(), order),
             ranges: vec![(0, 0); problem.len()],
             store: vec![Vec::new()],
         }
@@ -327,7 +332,7 @@ impl Taken {
             Taken::Lists { earlier, ranges, store } => {
                 let merged = &mut store[0];
                 merged.clear();
-                merged.extend(earlier[id.index()].iter().map(|&n| ranges[n as usize]));
+                merged.extend(earlier[id.index()].iter().map(|&n| ranges[n.index()]));
                 merged.sort_unstable();
                 coalesce(merged);
                 sets.clear();
@@ -356,78 +361,6 @@ fn coalesce(ranges: &mut Vec<(u64, u64)>) {
         }
     }
     ranges.truncate(kept);
-}
-
-/// The start and end events of all live segments, sorted by time with ends
-/// first at equal times (half-open lifetimes: a buffer ending at `t` never
-/// meets one starting at `t`). Each is `(time, is_start, buffer index)`.
-struct Sweep {
-    events: Vec<(u64, bool, u32)>,
-}
-
-impl Sweep {
-    fn new(problem: &Problem) -> Self {
-        let mut events = Vec::with_capacity(2 * problem.len());
-        for (i, b) in problem.buffers().iter().enumerate() {
-            for seg in b.segments() {
-                // `Problem::new` caps the count of buffers at 2^32.
-                events.push((seg.start, true, i as u32));
-                events.push((seg.end, false, i as u32));
-            }
-        }
-        // `false < true`: ends sort before starts at the same instant.
-        events.sort_unstable();
-        Sweep { events }
-    }
-
-    /// How many (segment, segment) meetings the sweep finds: the number of
-    /// interfering pairs, counting a pair again for each further pair of
-    /// overlapping segments when gaps split lifetimes. `O(n)`.
-    fn pairs(&self) -> usize {
-        let pairs = interference::meetings(self.events.iter().map(|&(_, is_start, _)| is_start));
-        usize::try_from(pairs).unwrap_or(usize::MAX)
-    }
-
-    /// For each free buffer, its interfering neighbours placed before it
-    /// (fixed buffers, then `order`), as indices. A start event meets exactly
-    /// the buffers live at that instant, so each pair is recorded once per
-    /// pair of overlapping segments (a repeated entry is harmless to a fit),
-    /// in the list of the one placed later. `O(n log n + E)`.
-    fn earlier_neighbours(&self, problem: &Problem, order: &[BufferId]) -> Vec<Vec<u32>> {
-        let n = problem.len();
-        // Rank in placement order; fixed buffers share rank 0 and have no
-        // list (they are never placed).
-        let mut rank = vec![0usize; n];
-        for (r, &id) in order.iter().enumerate() {
-            rank[id.index()] = r + 1;
-        }
-        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut live: Vec<u32> = Vec::new();
-        // Where each live buffer sits in `live` (a buffer has at most one
-        // live segment at a time).
-        let mut slot = vec![0usize; n];
-        for &(_, is_start, id) in &self.events {
-            let i = id as usize;
-            if is_start {
-                for &other in &live {
-                    let o = other as usize;
-                    let (later, sooner) = if rank[o] < rank[i] { (i, other) } else { (o, id) };
-                    if rank[later] > 0 {
-                        lists[later].push(sooner);
-                    }
-                }
-                slot[i] = live.len();
-                live.push(id);
-            } else {
-                let at = slot[i];
-                live.swap_remove(at);
-                if let Some(&moved) = live.get(at) {
-                    slot[moved as usize] = at;
-                }
-            }
-        }
-        lists
-    }
 }
 
 /// The top of the address space: a piece ending here is the one above
@@ -752,13 +685,6 @@ mod tests {
     }
 
     #[test]
-    fn sweep_counts_interfering_pairs() {
-        let o = GenOptions { buffers: 500, gap_probability: 0.0, ..Default::default() };
-        let p = generate(&o, 4).unwrap();
-        assert_eq!(Sweep::new(&p).pairs(), interference::interfering_pairs(&p).len());
-    }
-
-    #[test]
     fn orders_follow_their_definitions() {
         let p = Problem::new(
             vec![
@@ -855,10 +781,10 @@ mod tests {
         .unwrap();
         assert_eq!(solve(&GreedySize, &p).peak, 8);
         assert_eq!(solve(&GreedyTime, &p).peak, 6);
-        let sol = best(&p, &SolveOptions::default()).unwrap();
+        let sol = best(&Analysis::new(&p), &SolveOptions::default()).unwrap();
         assert_eq!((sol.peak, sol.optimal, sol.stats.winner.as_str()), (6, true, "greedy-time"));
         crate::check::verify(&p, &sol).unwrap();
-        let sequential = best(&p, &SolveOptions { threads: 1, ..Default::default() }).unwrap();
+        let sequential = best(&Analysis::new(&p), &SolveOptions { threads: 1, ..Default::default() }).unwrap();
         assert_eq!(sequential.layout, sol.layout);
     }
 

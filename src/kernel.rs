@@ -1,5 +1,7 @@
-//! Vocabulary shared by the registry, the kernel models and the allocators:
-//! where a buffer lives and what its elements are.
+//! The vocabulary of a solver kernel's declarations, shared by the
+//! registry, the kernel models, the lifetimes and the plan: components,
+//! their buffers, where a buffer is asked to live ([`Location`]) and where it
+//! ends up ([`Pool`]), and what its elements are ([`Precision`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -32,6 +34,50 @@ impl fmt::Display for Location {
             Location::Shared => "shared",
             Location::Local => "local",
         })
+    }
+}
+
+/// A memory pool of the kernel: where a buffer ends up (CuBIE's `pool`
+/// column; the three arrays a component allocates from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// The per-run (per-thread) slice of the block's dynamic shared memory.
+    Shared,
+    /// The per-thread (non-persistent) local memory: CuBIE declares one
+    /// array per buffer, the optimised plan one aliased array.
+    Local,
+    /// The per-thread persistent local array (survives across steps).
+    PersistentLocal,
+}
+
+impl Pool {
+    /// Every pool, in report order.
+    pub const ALL: [Pool; 3] = [Pool::Shared, Pool::Local, Pool::PersistentLocal];
+
+    /// The name used in dumps and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pool::Shared => "shared",
+            Pool::Local => "local",
+            Pool::PersistentLocal => "persistent_local",
+        }
+    }
+}
+
+impl FromStr for Pool {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Pool::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown pool `{s}` (expected shared, local or persistent_local)"))
+    }
+}
+
+impl fmt::Display for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -120,4 +166,32 @@ pub struct BufferDecl {
     pub persistent: bool,
     /// Name of a buffer of the same component it may share storage with.
     pub aliases: Option<String>,
+}
+
+/// A child component's whole shared region aliasing a target of its parent
+/// (CuBIE's `register_child(..., aliases=...)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupAlias {
+    /// The parent component's path.
+    pub component: String,
+    /// The roll-up entry's name, e.g. `error_solver_shared`.
+    pub entry: String,
+    /// The child component's path.
+    pub child: String,
+    /// The target's name in the parent, e.g. `solver_shared`.
+    pub target: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_print_and_parse_as_in_the_dumps() {
+        for pool in Pool::ALL {
+            assert_eq!(pool.to_string().parse::<Pool>(), Ok(pool));
+        }
+        assert_eq!(Pool::PersistentLocal.to_string(), "persistent_local");
+        assert!("texture".parse::<Pool>().unwrap_err().contains("unknown pool `texture`"));
+    }
 }

@@ -1,0 +1,40 @@
+//! A problem together with what the solvers ask of it, each fact computed
+//! at most once.
+//!
+//! Every solver's answer carries the lower bound, and a portfolio runs
+//! several solvers on one problem (`auto` runs the four greedy strategies,
+//! then `ilp` or `exact`, each of which reports against the bound). The
+//! [`Problem`] itself stays plain data that knows nothing of bounds; an
+//! [`Analysis`] borrows it and keeps the bound once computed, so that a run
+//! pays for it once, and a caller that plans one problem many times (a
+//! benchmark) can hold one analysis and pay once in all.
+
+use crate::bound::{self, LowerBound};
+use crate::problem::Problem;
+use std::sync::OnceLock;
+
+/// A problem and its derived facts, computed on first use and kept.
+/// Shared across threads (`Sync`): the first to ask computes, the others
+/// wait for it.
+#[derive(Debug)]
+pub struct Analysis<'p> {
+    problem: &'p Problem,
+    lower_bound: OnceLock<LowerBound>,
+}
+
+impl<'p> Analysis<'p> {
+    /// Nothing is computed yet.
+    pub fn new(problem: &'p Problem) -> Self {
+        Analysis { problem, lower_bound: OnceLock::new() }
+    }
+
+    /// The problem.
+    pub fn problem(&self) -> &'p Problem {
+        self.problem
+    }
+
+    /// [`bound::lower_bound`] of the problem, computed on the first call.
+    pub fn lower_bound(&self) -> &LowerBound {
+        self.lower_bound.get_or_init(|| bound::lower_bound(self.problem))
+    }
+}

@@ -1,0 +1,264 @@
+//! Instantiation: a model at one set of parameters (defaults, the selected
+//! algorithm's row, then `--set` values), its expressions evaluated, to a
+//! [`Kernel`]: declarations ready for [`crate::plan`] and the registry.
+
+use super::expr::Value;
+use super::parse::parse_precision;
+use super::{At, Dtype, Fragment, Located, Model};
+use crate::error::{Error, Result};
+use crate::kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
+use crate::lifetimes::LifetimeTable;
+use crate::plan::{PlanInput, PlanOptions, PlanReport};
+use crate::registry::Registry;
+use std::collections::{BTreeMap, HashSet};
+
+impl Model {
+    /// The model at one set of parameters: defaults, then the selected
+    /// algorithm's row, then `sets` (`name = value`, value as `--set` gives
+    /// it). Setting an unknown name is an error.
+    pub fn instantiate(&self, sets: &[(String, String)]) -> Result<Kernel> {
+        let err = |key: &str, message: String| Error::Model {
+            file: self.source.clone(),
+            line: 0,
+            key: Some(key.to_string()),
+            message,
+        };
+        let mut values = self.params.clone();
+        let mut overrides: BTreeMap<String, Value> = BTreeMap::new();
+        for (k, v) in sets {
+            if !self.params.contains_key(k) && !self.derived.contains_key(k) {
+                let known: Vec<&str> = self.params.keys().chain(self.derived.keys()).map(String::as_str).collect();
+                return Err(err(k, format!("unknown parameter (known: {})", known.join(", "))));
+            }
+            overrides.insert(k.clone(), Value::parse_loose(v));
+        }
+        if let Some(alg) = overrides.get("algorithm").or(values.get("algorithm")).cloned() {
+            if !self.algorithms.is_empty() {
+                let Value::Str(name) = &alg else {
+                    return Err(err("algorithm", "an algorithm is named by a string".into()));
+                };
+                let row = self.algorithms.get(name).ok_or_else(|| {
+                    err("algorithm", format!("unknown algorithm `{name}` (known: {})", self.algorithms().join(", ")))
+                })?;
+                values.extend(row.clone());
+            }
+        }
+        values.extend(overrides);
+        let mut eval = Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new() };
+        let precision = match eval.lookup("precision") {
+            Ok(Value::Str(s)) => parse_precision(&s).filter(|p| *p != Precision::I32),
+            _ => None,
+        }
+        .ok_or_else(|| err("precision", "the model needs a `precision` parameter: f32 or f64".into()))?;
+        let mut out = Kernel {
+            model: self.name.clone(),
+            params: BTreeMap::new(),
+            components: Vec::new(),
+            buffers: Vec::new(),
+            group_aliases: Vec::new(),
+            table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
+        };
+        eval.walk(&self.body, "", &[], precision, &mut out)?;
+        out.params = eval.values.clone();
+        out.params.extend(eval.derived.clone());
+        out.validate()?;
+        Ok(out)
+    }
+}
+
+/// Evaluates names: `with` bindings, then parameters, then derived values
+/// (computed on first use; a cycle is an error).
+struct Evaluator<'m> {
+    model: &'m Model,
+    values: BTreeMap<String, Value>,
+    derived: BTreeMap<String, Value>,
+    busy: HashSet<String>,
+}
+
+fn join(at: &str, rel: &str) -> String {
+    match (at.is_empty(), rel.is_empty()) {
+        (_, true) => at.to_string(),
+        (true, false) => rel.to_string(),
+        (false, false) => format!("{at}/{rel}"),
+    }
+}
+
+impl Evaluator<'_> {
+    fn lookup(&mut self, name: &str) -> std::result::Result<Value, String> {
+        if let Some(v) = self.values.get(name).or(self.derived.get(name)) {
+            return Ok(v.clone());
+        }
+        let Some(d) = self.model.derived.get(name) else {
+            return Err(format!("unknown name `{name}`"));
+        };
+        if !self.busy.insert(name.to_string()) {
+            return Err(format!("`{name}` is defined in terms of itself"));
+        }
+        let v = d.expr.eval(&mut |n| self.lookup(n));
+        self.busy.remove(name);
+        let v = v.map_err(|m| format!("in derived `{name}`: {m}"))?;
+        self.derived.insert(name.to_string(), v.clone());
+        Ok(v)
+    }
+
+    fn eval(&mut self, e: &Located, scope: &[(String, Value)]) -> Result<Value> {
+        e.expr
+            .eval(&mut |n| match scope.iter().rev().find(|(k, _)| k == n) {
+                Some((_, v)) => Ok(v.clone()),
+                None => self.lookup(n),
+            })
+            .map_err(|m| e.at.error(m))
+    }
+
+    fn cond(&mut self, e: &Option<Located>, scope: &[(String, Value)]) -> Result<bool> {
+        match e {
+            None => Ok(true),
+            Some(e) => match self.eval(e, scope)? {
+                Value::Int(i) => Ok(i != 0),
+                Value::Str(s) => Err(e.at.error(format!("a condition must be an integer, got '{s}'"))),
+            },
+        }
+    }
+
+    fn walk(
+        &mut self,
+        frag: &Fragment,
+        at: &str,
+        scope: &[(String, Value)],
+        precision: Precision,
+        out: &mut Kernel,
+    ) -> Result<()> {
+        for c in &frag.components {
+            if !self.cond(&c.when, scope)? {
+                continue;
+            }
+            let path = join(at, &c.path);
+            if let Some(target) = &c.aliases {
+                out.group_aliases.push(group_alias(&path, target, &c.at)?);
+            }
+            out.components.push(ComponentDecl { path, class: c.class.clone(), precision });
+        }
+        for b in &frag.buffers {
+            if !self.cond(&b.when, scope)? {
+                continue;
+            }
+            let size = match self.eval(&b.size, scope)? {
+                Value::Int(i) => u64::try_from(i).map_err(|_| b.size.at.error(format!("size {i} is negative")))?,
+                Value::Str(s) => return Err(b.size.at.error(format!("a size must be an integer, got '{s}'"))),
+            };
+            let location = match self.eval(&b.location, scope)? {
+                Value::Str(s) => s.parse::<Location>().map_err(|m| b.location.at.error(m))?,
+                Value::Int(i) => {
+                    return Err(b.location.at.error(format!("a location is 'shared' or 'local', got {i}")))
+                }
+            };
+            out.buffers.push(BufferDecl {
+                component: join(at, &b.component),
+                name: b.name.clone(),
+                size,
+                precision: match b.dtype {
+                    Dtype::Run => precision,
+                    Dtype::Fixed(p) => p,
+                },
+                location,
+                persistent: b.persistent,
+                aliases: b.aliases.clone(),
+            });
+        }
+        for inc in &frag.includes {
+            if !self.cond(&inc.when, scope)? {
+                continue;
+            }
+            let mut inner = scope.to_vec();
+            for (k, e) in &inc.with {
+                let v = self.eval(e, scope)?;
+                inner.push((k.clone(), v));
+            }
+            let child_at = join(at, &inc.at);
+            let fragment = self.model.fragments.get(&inc.file).ok_or_else(|| Error::Model {
+                file: self.model.source.clone(),
+                line: 0,
+                key: Some(format!("include({})", inc.file)),
+                message: "fragment not loaded".into(),
+            })?;
+            if let Some(target) = &inc.aliases {
+                let at = At { file: self.model.source.clone(), line: 0, key: format!("include({}).aliases", inc.file) };
+                out.group_aliases.push(group_alias(&child_at, target, &at)?);
+            }
+            self.walk(fragment, &child_at, &inner, precision, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The group alias of child `path` onto `target` of its parent.
+fn group_alias(path: &str, target: &str, at: &At) -> Result<GroupAlias> {
+    let (parent, child) = path.rsplit_once('/').ok_or_else(|| at.error("only a child component can alias"))?;
+    Ok(GroupAlias {
+        component: parent.to_string(),
+        entry: format!("{child}_shared"),
+        child: path.to_string(),
+        target: target.to_string(),
+    })
+}
+
+/// A model at one set of parameters: declarations ready for [`crate::plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kernel {
+    /// The model's name.
+    pub model: String,
+    /// Every parameter and derived value used.
+    pub params: BTreeMap<String, Value>,
+    /// Components, in declaration order.
+    pub components: Vec<ComponentDecl>,
+    /// Leaf buffers, in declaration order.
+    pub buffers: Vec<BufferDecl>,
+    /// Children whose whole shared region aliases a target.
+    pub group_aliases: Vec<GroupAlias>,
+    /// The lifetime table: the built-in CuBIE table with the model's
+    /// classes over it.
+    pub table: LifetimeTable,
+}
+
+impl Kernel {
+    fn validate(&self) -> Result<()> {
+        let err =
+            |key: String, message: String| Error::Model { file: self.model.clone(), line: 0, key: Some(key), message };
+        let mut paths = HashSet::new();
+        for c in &self.components {
+            if !paths.insert(c.path.as_str()) {
+                return Err(err(format!("component({})", c.path), "two components share this path".into()));
+            }
+        }
+        let mut names = HashSet::new();
+        for b in &self.buffers {
+            if !paths.contains(b.component.as_str()) {
+                return Err(err(format!("buffer({}/{})", b.component, b.name), "no such component".into()));
+            }
+            if b.name.is_empty() || !names.insert((b.component.as_str(), b.name.as_str())) {
+                return Err(err(format!("buffer({}/{})", b.component, b.name), "empty or repeated name".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The declarations placed by CuBIE's pool rules.
+    pub fn plan_input(&self) -> Result<PlanInput> {
+        PlanInput::from_decls(&self.model, self.components.clone(), self.buffers.clone(), self.group_aliases.clone())
+    }
+
+    /// Plans this instance with its lifetime table.
+    pub fn plan(&self, options: &PlanOptions) -> Result<PlanReport> {
+        crate::plan::plan(&self.plan_input()?, &self.table, options)
+    }
+
+    /// CuBIE 0.17.0's registry for this kernel, and the path of its
+    /// top-level component (the one component without a parent), built as
+    /// [`Registry::from_declarations`] says, in the registration order of
+    /// each class of the kernel's lifetime table.
+    pub fn registry(&self) -> Result<(Registry, String)> {
+        Registry::from_declarations(&self.model, &self.components, &self.buffers, &self.group_aliases, |class| {
+            self.table.classes.get(class).map_or(&[][..], |l| l.registration.as_slice())
+        })
+    }
+}
