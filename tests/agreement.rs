@@ -30,7 +30,8 @@ use checked::run_checked;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use random::Shape;
 use smemplan::solve::{brute, exact::Exact, greedy, ilp::Ilp, Solution, SolveOptions, Solver};
-use smemplan::{interference, Problem};
+use smemplan::analysis::Analysis;
+use smemplan::{bound, Problem};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -79,8 +80,9 @@ impl Arbitrary for Case {
             let max_size = *g.choose(&[8, 32, 1000]).unwrap();
             let case = Case::new(u64::arbitrary(g), buffers, max_size, u8::arbitrary(g));
             let p = random::problem(case.seed, case.shape);
-            let greedy = greedy::best(&p, &SolveOptions::default()).expect("greedy accepts every problem");
-            if greedy.peak > interference::lower_bound(&p).bytes {
+            let analysis = Analysis::new(&p);
+            let greedy = greedy::best(&analysis, &SolveOptions::default()).expect("greedy accepts every problem");
+            if greedy.peak > analysis.lower_bound().bytes {
                 KEPT.fetch_add(1, Relaxed);
                 return case;
             }
@@ -156,7 +158,7 @@ fn agree(case: Case) -> TestResult {
     match agreement(&case) {
         Ok(optimum) => {
             let p = random::problem(case.seed, case.shape);
-            if optimum > interference::lower_bound(&p).bytes {
+            if optimum > bound::lower_bound(&p).bytes {
                 ABOVE_BOUND.fetch_add(1, Relaxed);
             }
             TestResult::passed()
