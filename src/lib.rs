@@ -26,6 +26,7 @@ pub mod check;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod integrate;
 pub mod interference;
 pub mod kernel;
 pub mod lifetimes;
