@@ -51,7 +51,7 @@ fn main() {
             problem.len(),
             s.peak,
             s.lower_bound,
-            s.optimal,
+            s.is_optimal(),
             s.seconds,
             s.stats.nodes,
             if s.fits(capacity) { "" } else { "  (over capacity)" }

@@ -1,5 +1,5 @@
-//! A problem together with what the solvers ask of it, each fact computed
-//! at most once.
+//! A problem together with what the solvers ask of it (the lower bound, the
+//! interference graph), each computed at most once.
 //!
 //! Every solver's answer carries the lower bound, and a portfolio runs
 //! several solvers on one problem (`auto` runs the four greedy strategies,
@@ -10,6 +10,7 @@
 //! benchmark) can hold one analysis and pay once in all.
 
 use crate::bound::{self, LowerBound};
+use crate::interference::Graph;
 use crate::problem::Problem;
 use std::sync::OnceLock;
 
@@ -20,12 +21,13 @@ use std::sync::OnceLock;
 pub struct Analysis<'p> {
     problem: &'p Problem,
     lower_bound: OnceLock<LowerBound>,
+    graph: OnceLock<Graph>,
 }
 
 impl<'p> Analysis<'p> {
     /// Nothing is computed yet.
     pub fn new(problem: &'p Problem) -> Self {
-        Analysis { problem, lower_bound: OnceLock::new() }
+        Analysis { problem, lower_bound: OnceLock::new(), graph: OnceLock::new() }
     }
 
     /// The problem.
@@ -36,5 +38,13 @@ impl<'p> Analysis<'p> {
     /// [`bound::lower_bound`] of the problem, computed on the first call.
     pub fn lower_bound(&self) -> &LowerBound {
         self.lower_bound.get_or_init(|| bound::lower_bound(self.problem))
+    }
+
+    /// The interference graph ([`Graph`]), built on the first call. Only
+    /// the solvers that use graph algorithms ask (the ILP, the `--dot`
+    /// export): it holds every interfering pair, which the greedy
+    /// strategies avoid building on large problems.
+    pub fn graph(&self) -> &Graph {
+        self.graph.get_or_init(|| Graph::new(self.problem))
     }
 }

@@ -1,5 +1,5 @@
 //! Random *valid* problems, deterministic from a seed: the one generator the
-//! property tests, the unit tests and the benches share.
+//! unit and property tests and the benches share.
 //!
 //! Every problem drawn here is accepted by [`Problem::new`] (no generated
 //! case is thrown away): lifetimes are non-empty and inside the timeline,

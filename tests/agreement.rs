@@ -116,7 +116,7 @@ fn agreement(case: &Case) -> Result<u64, String> {
         let mut optimum = None;
         for solver in solvers {
             let s = solve(solver, &p, None)?;
-            if !s.optimal {
+            if !s.is_optimal() {
                 return Err(format!(
                     "{}: not proven within {DEADLINE:?} (peak {}, bound {})",
                     solver.name(),
@@ -137,12 +137,12 @@ fn agreement(case: &Case) -> Result<u64, String> {
         }
         for solver in solvers {
             let fits = solve(solver, &p, Some(optimum))?;
-            if fits.peak > optimum || fits.infeasible.is_some() {
+            if fits.peak > optimum || fits.infeasibility().is_some() {
                 return Err(format!("{}: capacity {optimum} not met", solver.name()));
             }
             if optimum > 0 {
                 let short = solve(solver, &p, Some(optimum - 1))?;
-                if short.infeasible.is_none() {
+                if short.infeasibility().is_none() {
                     return Err(format!("{}: capacity {} not refuted", solver.name(), optimum - 1));
                 }
             }

@@ -49,7 +49,7 @@ fn help_lists_every_subcommand_and_flag() {
                 "--cuda",
             ],
         ),
-        ("solve", &["--strategy", "--capacity", "--time-limit", "--out", "--svg", "--json"]),
+        ("solve", &["--strategy", "--capacity", "--time-limit", "--out", "--svg", "--dot", "--json"]),
         ("check", &["--capacity"]),
         ("bench", &["--strategies", "--capacity", "--time-limit", "--json"]),
         ("plot", &["--svg", "--capacity"]),
@@ -86,6 +86,9 @@ fn solve_json_reads_back() {
     assert!(peak >= lb && lb > 0);
     assert!(v["gap"].as_f64().unwrap() >= 0.0);
     assert!(v["optimal"].is_boolean());
+    let status = v["status"].as_str().expect("a status");
+    assert!(["optimal", "unproven", "deadline_reached"].contains(&status), "{status}");
+    assert_eq!(v["optimal"] == Value::Bool(true), status == "optimal", "no capacity: optimal is the status");
     assert_eq!(v["feasible"], Value::Bool(true), "no capacity: feasible");
     assert!(v["capacity"].is_null() && v["infeasible"].is_null());
     assert_eq!(v["strategy"], solve::DEFAULT_STRATEGY);
@@ -103,6 +106,7 @@ fn solve_with_too_small_a_capacity_says_why_and_still_succeeds() {
     let cap = (lb - 1).to_string();
     let v = smemplan(&["solve", "--json", "--capacity", &cap]).expect(0).json();
     assert_eq!(v["feasible"], Value::Bool(false));
+    assert_eq!(v["status"], "infeasible");
     assert_eq!(v["capacity"].as_u64(), Some(lb - 1));
     let why = v["infeasible"].as_str().expect("a reason");
     assert!(why.contains(&format!("capacity {cap}")) && why.contains("state"), "{why}");
@@ -189,6 +193,24 @@ fn solve_draws_its_layout() {
     smemplan(&["solve", "--svg", s(&svg)]).expect(0);
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("lower bound") && text.contains("stage_base"));
+}
+
+#[test]
+fn solve_exports_the_interference_graph() {
+    let dir = scratch("solve-dot");
+    let dot = dir.join("graph.dot");
+    let v = smemplan(&["solve", "--json", "--dot", s(&dot)]).expect(0).json();
+    assert_eq!(v["dot"].as_str(), Some(s(&dot)));
+    let text = std::fs::read_to_string(&dot).unwrap();
+    assert!(text.starts_with("graph {") && text.trim_end().ends_with('}'), "{text}");
+    // One node per buffer, labelled with its id; one edge per interfering pair.
+    let n = v["buffers"].as_u64().unwrap() as usize;
+    assert_eq!(text.lines().filter(|l| l.contains("label=")).count(), n, "{text}");
+    assert!(text.contains("stage_base"), "{text}");
+    let edges = text.lines().filter(|l| l.contains(" -- ")).count();
+    let csv = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli/builtin.csv")).unwrap();
+    let problem = smemplan::format::minimalloc::read_problem("builtin", &csv).unwrap();
+    assert_eq!(edges, smemplan::interference::interfering_pairs(&problem).len());
 }
 
 #[test]

@@ -37,31 +37,35 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
     let (opt, _) = brute::minimum(&p).unwrap();
     let outcome = (|| {
         let s = solve(ilp, &p, &SolveOptions::default())?;
-        if (s.peak, s.lower_bound, s.optimal) != (opt, opt, true) {
+        if (s.peak, s.lower_bound, s.is_optimal()) != (opt, opt, true) {
             return Err(format!(
                 "minimise: peak {} bound {} optimal {}; optimum {opt}",
-                s.peak, s.lower_bound, s.optimal
+                s.peak,
+                s.lower_bound,
+                s.is_optimal()
             ));
         }
         let fits = solve(ilp, &p, &SolveOptions::default().with_capacity(Some(opt)))?;
-        if fits.peak > opt || fits.infeasible.is_some() {
-            return Err(format!("capacity {opt}: peak {}, infeasible {:?}", fits.peak, fits.infeasible));
+        if fits.peak > opt || fits.infeasibility().is_some() {
+            return Err(format!("capacity {opt}: peak {}, infeasible {:?}", fits.peak, fits.infeasibility()));
         }
         let short = solve(ilp, &p, &SolveOptions::default().with_capacity(Some(opt - 1)))?;
-        if short.infeasible.is_none() || short.lower_bound > opt {
+        if short.infeasibility().is_none() || short.lower_bound > opt {
             return Err(format!(
                 "capacity {}: infeasible {:?}, bound {}",
                 opt - 1,
-                short.infeasible,
+                short.infeasibility(),
                 short.lower_bound
             ));
         }
         // Out of time at once: still a valid layout and a sound bound.
         let rushed = solve(ilp, &p, &SolveOptions::default().with_time_limit(Duration::ZERO))?;
-        if rushed.lower_bound > opt || (rushed.optimal && rushed.peak != opt) {
+        if rushed.lower_bound > opt || (rushed.is_optimal() && rushed.peak != opt) {
             return Err(format!(
                 "no time: peak {} bound {} optimal {}",
-                rushed.peak, rushed.lower_bound, rushed.optimal
+                rushed.peak,
+                rushed.lower_bound,
+                rushed.is_optimal()
             ));
         }
         Ok(())
@@ -87,7 +91,7 @@ fn thirty_buffers_are_proven_optimal() {
         let p = random::problem(seed, Shape::plain(30));
         let options = SolveOptions::default().with_time_limit(Duration::from_secs(30));
         let s = solve(Ilp::default(), &p, &options).unwrap();
-        assert!(s.optimal, "seed {seed}: peak {} bound {}", s.peak, s.lower_bound);
+        assert!(s.is_optimal(), "seed {seed}: peak {} bound {}", s.peak, s.lower_bound);
     }
 }
 
@@ -102,6 +106,6 @@ fn a_hard_problem_returns_in_time_with_a_valid_layout() {
     let s = solve(Ilp::default(), &p, &SolveOptions::default().with_time_limit(limit)).unwrap();
     let took = started.elapsed();
     assert!(took <= limit + limit / 10 + Duration::from_millis(100), "{took:?}");
-    assert!(!s.optimal, "the problem is no longer hard: find another");
+    assert!(!s.is_optimal(), "the problem is no longer hard: find another");
     assert!(s.lower_bound <= s.peak);
 }

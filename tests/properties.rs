@@ -161,8 +161,8 @@ fn optimal_means_the_exhaustive_minimum(case: Tiny) -> TestResult {
         Err(e) => return failure(&problem, e),
     };
     for (name, s) in &solutions {
-        if s.peak < minimum || s.lower_bound > minimum || (s.optimal && s.peak != minimum) {
-            let (lb, peak, optimal) = (s.lower_bound, s.peak, s.optimal);
+        if s.peak < minimum || s.lower_bound > minimum || (s.is_optimal() && s.peak != minimum) {
+            let (lb, peak, optimal) = (s.lower_bound, s.peak, s.is_optimal());
             return failure(
                 &problem,
                 format!("{name}: lower bound {lb}, peak {peak}, optimal {optimal}; exhaustive minimum {minimum}"),

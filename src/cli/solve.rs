@@ -1,8 +1,8 @@
 //! `smemplan solve`: plan one instance and report the result.
 //!
 //! The layout is checked by the independent checker before anything is
-//! reported or written; `--out` and `--svg` are written atomically, both or
-//! neither. The exit status is 0 whenever a valid layout was produced, even
+//! reported or written; `--out`, `--svg` and `--dot` are written
+//! atomically, all or none. The exit status is 0 whenever a valid layout was produced, even
 //! one over the capacity: the report says whether it fits and, when the
 //! capacity is proven too small, why.
 
@@ -10,8 +10,10 @@ use super::output::Staged;
 use super::{builtin, load_problem, strategy_parser, verify, Limits, Outcome};
 use anyhow::Result;
 use serde::Serialize;
+use smemplan::analysis::Analysis;
 use smemplan::format::minimalloc;
 use smemplan::plot::{self, PlotOptions};
+use smemplan::solve::Status;
 use smemplan::{solve as solver, Problem, Solution};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,11 @@ pub struct Args {
     /// atomically.
     #[arg(long, value_name = "OUT.svg")]
     pub svg: Option<PathBuf>,
+    /// Write the interference graph in Graphviz's DOT language (one node per
+    /// buffer, labelled with its id and size; one edge per pair of buffers
+    /// live at a common instant), replacing the file atomically.
+    #[arg(long, value_name = "OUT.dot")]
+    pub dot: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +58,7 @@ struct Report<'a> {
     peak: u64,
     lower_bound: u64,
     gap: f64,
+    status: &'static str,
     optimal: bool,
     capacity: Option<u64>,
     feasible: bool,
@@ -59,6 +67,7 @@ struct Report<'a> {
     stats: Stats<'a>,
     out: Option<String>,
     svg: Option<String>,
+    dot: Option<String>,
     layout: Vec<Placement<'a>>,
 }
 
@@ -79,17 +88,19 @@ struct Placement<'a> {
 
 /// Runs `smemplan solve`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let destinations: Vec<(&str, &Path)> = [("--out", args.out.as_deref()), ("--svg", args.svg.as_deref())]
-        .into_iter()
-        .filter_map(|(f, p)| Some((f, p?)))
-        .collect();
+    let destinations: Vec<(&str, &Path)> =
+        [("--out", args.out.as_deref()), ("--svg", args.svg.as_deref()), ("--dot", args.dot.as_deref())]
+            .into_iter()
+            .filter_map(|(f, p)| Some((f, p?)))
+            .collect();
     let mut staged = Staged::reserve(&destinations)?;
     let (name, problem) = match &args.instance {
         Some(path) => (path.display().to_string(), load_problem(path)?),
         None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
     };
     let solver = solver::strategy(&args.strategy)?;
-    let solution = solver::run(&*solver, &problem, &args.limits.options())?;
+    let analysis = Analysis::new(&problem);
+    let solution = solver::run_with(&*solver, &analysis, &args.limits.options())?;
     verify(&problem, &solution, &args.strategy)?;
 
     let capacity = args.limits.capacity;
@@ -105,9 +116,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         };
         staged.write(path, &plot::svg(&problem, &solution.layout, &options)?)?;
     }
+    if let Some(path) = &args.dot {
+        staged.write(path, &analysis.graph().dot(&problem))?;
+    }
     staged.commit()?;
 
-    let infeasible = capacity.zip(solution.infeasible.as_ref()).map(|(c, why)| why.describe(&problem, c));
+    let infeasible = capacity.zip(solution.infeasibility()).map(|(c, why)| why.describe(&problem, c));
     if args.json {
         let report = Report {
             instance: &name,
@@ -116,7 +130,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             peak: solution.peak,
             lower_bound: solution.lower_bound,
             gap: solution.gap(),
-            optimal: solution.optimal,
+            status: solution.status.name(),
+            optimal: solution.is_optimal(),
             capacity,
             feasible: solution.fits(capacity),
             infeasible,
@@ -129,6 +144,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             },
             out: args.out.as_ref().map(|p| p.display().to_string()),
             svg: args.svg.as_ref().map(|p| p.display().to_string()),
+            dot: args.dot.as_ref().map(|p| p.display().to_string()),
             layout: placements(&problem, &solution),
         };
         serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -161,7 +177,14 @@ fn write_text(
     } else {
         format!("{} (layout by {})", args.strategy, solution.stats.winner)
     };
-    let optimal = if solution.optimal { "yes (proven)" } else { "not proven" };
+    let fits = args.limits.capacity.is_some() && solution.fits(args.limits.capacity);
+    let optimal = match (&solution.status, solution.is_optimal()) {
+        (_, true) => "yes (proven)",
+        (Status::DeadlineReached, false) => "not proven: the time limit cut the search",
+        (Status::Infeasible(_), false) => "not proven (the capacity is proven too small)",
+        _ if fits => "not proven (it fits the capacity: no proof needed)",
+        _ => "not proven (no proof within this strategy's reach)",
+    };
     let mut rows = vec![
         ("instance", name.to_string()),
         ("buffers", problem.len().to_string()),
@@ -170,6 +193,7 @@ fn write_text(
         ("lower bound", format!("{} bytes", solution.lower_bound)),
         ("gap", format!("{:.2} %", solution.gap() * 100.0)),
         ("optimal", optimal.to_string()),
+        ("status", solution.status.name().to_string()),
     ];
     if let Some(c) = args.limits.capacity {
         let verdict = match solution.peak.checked_sub(c) {
@@ -187,6 +211,9 @@ fn write_text(
     }
     if let Some(p) = &args.svg {
         rows.push(("picture", format!("written to {}", p.display())));
+    }
+    if let Some(p) = &args.dot {
+        rows.push(("graph", format!("written to {}", p.display())));
     }
     for (key, value) in rows {
         writeln!(out, "{key:<12} {value}")?;

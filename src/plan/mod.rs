@@ -136,7 +136,7 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                     offsets[m] = Some(crate::error::add(base, within, || "member offset".into())?);
                 }
             }
-            (solution.peak, solution.lower_bound, solution.optimal, solution.seconds)
+            (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
         let bytes = crate::arith::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;

@@ -7,13 +7,13 @@
 //!    [`ilp::MAX_PAIRS`] interfering pairs), given a share of the time, then
 //!    `exact` with whatever time is left; `exact` alone for larger ones.
 //!
-//! The best valid layout found is returned; `optimal` is true only when a
-//! solver proved it, and a refuted capacity keeps the proof's reason.
+//! The best valid layout found is returned; it is [`Status::Optimal`] only
+//! when a solver proved it, a refuted capacity keeps the proof's reason, and
+//! a deadline that cut any stage short shows as [`Status::DeadlineReached`].
 
-use super::{exact, greedy, ilp, Solution, SolveOptions, Solver};
+use super::{exact, greedy, ilp, Solution, SolveOptions, Solver, Status};
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
-use crate::interference;
 use std::time::Instant;
 
 /// Instances up to this many buffers try the ILP before the branch and bound.
@@ -29,15 +29,20 @@ pub struct Auto;
 /// Keeps the better of two answers for the same problem: a proof of
 /// infeasibility or optimality wins, then the smaller peak.
 fn better(best: Solution, other: Solution) -> Solution {
-    let mut keep = if other.peak < best.peak || (other.peak == best.peak && other.optimal && !best.optimal) {
+    let mut keep = if other.peak < best.peak || (other.peak == best.peak && other.is_optimal() && !best.is_optimal()) {
         other.clone()
     } else {
         best.clone()
     };
-    keep.optimal =
-        keep.optimal || (other.optimal && other.peak == keep.peak) || (best.optimal && best.peak == keep.peak);
-    keep.lower_bound = best.lower_bound.max(other.lower_bound);
-    keep.infeasible = best.infeasible.or(other.infeasible);
+    // A proof by either is a bound for both: it raises the bound to its
+    // peak, which proves `keep` optimal when the peaks agree.
+    keep.raise_lower_bound(best.lower_bound.max(other.lower_bound));
+    if let Some(why) = best.infeasibility().or(other.infeasibility()) {
+        keep.refute(why.clone());
+    }
+    if [&best, &other].iter().any(|s| s.status == Status::DeadlineReached) {
+        keep.cut_short();
+    }
     keep.stats.nodes = best.stats.nodes + other.stats.nodes;
     keep.stats.backtracks = best.stats.backtracks + other.stats.backtracks;
     keep.stats.attempts = best.stats.attempts + other.stats.attempts;
@@ -46,7 +51,7 @@ fn better(best: Solution, other: Solution) -> Solution {
 
 /// Whether `s` already answers the question asked.
 fn settled(s: &Solution, capacity: Option<u64>) -> bool {
-    s.optimal || s.infeasible.is_some() || capacity.is_some_and(|c| s.peak <= c)
+    s.is_optimal() || s.infeasibility().is_some() || capacity.is_some_and(|c| s.peak <= c)
 }
 
 impl Solver for Auto {
@@ -58,11 +63,14 @@ impl Solver for Auto {
         let problem = analysis.problem();
         let capacity = options.capacity_for(problem);
         let mut best = greedy::best(analysis, options)?;
+        if options.expired() {
+            best.cut_short();
+        }
         if settled(&best, capacity) || options.expired() {
             return Ok(best);
         }
-        let small =
-            problem.len() <= ILP_MAX_BUFFERS && interference::interfering_pairs(problem).len() <= ilp::MAX_PAIRS;
+        // The graph built here is the one the ILP then decomposes.
+        let small = problem.len() <= ILP_MAX_BUFFERS && analysis.graph().edge_count() <= ilp::MAX_PAIRS;
         if small {
             let mut share = options.clone();
             if let Some(deadline) = options.deadline {
@@ -73,6 +81,9 @@ impl Solver for Auto {
                 Ok(s) => best = better(best, s),
                 Err(Error::Unsupported { .. }) => {}
                 Err(e) => return Err(e),
+            }
+            if options.expired() {
+                best.cut_short();
             }
             if settled(&best, capacity) || options.expired() {
                 return Ok(best);
@@ -110,7 +121,7 @@ mod tests {
             let s = run(&Auto, &p, &SolveOptions::default()).unwrap();
             verify(&p, &s).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             let (optimum, _) = brute::minimum(&p).unwrap();
-            assert!(s.optimal, "seed {seed}: not proven");
+            assert!(s.is_optimal(), "seed {seed}: not proven");
             assert_eq!(s.peak, optimum, "seed {seed}");
         }
     }
@@ -121,12 +132,12 @@ mod tests {
             let p = small(seed);
             let (optimum, _) = brute::minimum(&p).unwrap();
             let fits = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum))).unwrap();
-            assert!(fits.peak <= optimum && fits.infeasible.is_none(), "seed {seed}");
+            assert!(fits.peak <= optimum && fits.infeasibility().is_none(), "seed {seed}");
             let short = run(&Auto, &p, &SolveOptions::default().with_capacity(Some(optimum - 1))).unwrap();
             verify(&p, &short).unwrap_or_else(|r| panic!("seed {seed}: {r}"));
             assert!(
                 matches!(
-                    short.infeasible,
+                    short.infeasibility(),
                     Some(
                         Infeasibility::LiveBytes { .. }
                             | Infeasibility::Clique { .. }
@@ -145,5 +156,39 @@ mod tests {
         let options = SolveOptions { deadline: Some(Instant::now()), ..SolveOptions::default() };
         let s = run(&Auto, &p, &options).unwrap();
         verify(&p, &s).unwrap();
+        // The greedy layout alone: the deadline, not a missing proof, says why
+        // it is not proven.
+        assert!(s.is_optimal() || s.status == Status::DeadlineReached, "{:?}", s.status);
+        let greedy = run(&greedy::GreedySize, &p, &options).unwrap();
+        assert!(matches!(greedy.status, Status::Optimal | Status::Unproven), "greedy searches nothing to cut");
+    }
+
+    #[test]
+    fn the_status_tells_a_cut_search_from_an_untried_proof() {
+        use crate::problem::Buffer;
+        // Max live bytes 7, reached by a layout; every greedy order needs 8.
+        let p = Problem::new(
+            vec![
+                Buffer::new("b0", 4, 5, 4),
+                Buffer::new("b1", 2, 4, 2),
+                Buffer::new("b2", 0, 4, 1),
+                Buffer::new("b3", 5, 9, 3),
+                Buffer::new("b4", 3, 6, 1),
+                Buffer::new("b5", 8, 10, 4),
+            ],
+            None,
+        )
+        .unwrap();
+        let plain = SolveOptions::default();
+        let greedy = run(&greedy::GreedySize, &p, &plain).unwrap();
+        assert_eq!((greedy.peak, greedy.lower_bound, &greedy.status), (8, 7, &Status::Unproven));
+        let expired = SolveOptions { deadline: Some(Instant::now()), ..SolveOptions::default() };
+        let cut = run(&Auto, &p, &expired).unwrap();
+        assert_eq!((cut.peak, &cut.status), (8, &Status::DeadlineReached));
+        let proven = run(&Auto, &p, &plain).unwrap();
+        assert_eq!((proven.peak, &proven.status), (7, &Status::Optimal));
+        let refuted = run(&Auto, &p, &plain.with_capacity(Some(6))).unwrap();
+        assert!(matches!(refuted.status, Status::Infeasible(Infeasibility::LiveBytes { live_bytes: 7, .. })));
+        assert_eq!(refuted.status.name(), "infeasible");
     }
 }

@@ -7,9 +7,9 @@
 //! * **minimise mode** (no capacity): find the smallest peak, and prove it.
 //!
 //! Whatever happens (deadline, refuted capacity), a solver returns a *valid*
-//! layout when it returns `Ok`: the best one it found. The result says
-//! whether the peak is proven optimal, whether it fits the capacity, and, when
-//! the capacity is proven too small, why.
+//! layout when it returns `Ok`: the best one it found. Its [`Status`] says
+//! what the answer establishes: the peak proven optimal, the capacity proven
+//! too small (and why), the deadline cut the search, or no proof was tried.
 //!
 //! A strategy is added by writing its file and adding one row to
 //! [`STRATEGIES`].
@@ -145,19 +145,60 @@ pub struct Stats {
     pub winner: String,
 }
 
+/// What an answer establishes about its layout.
+///
+/// How far an unproven peak may be from the optimum is
+/// [`Solution::gap`]: the gap is kept with the peak and the bound it is
+/// computed from rather than copied here, where it could go stale as a
+/// portfolio raises the bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The peak is proven minimal: no layout has a smaller one (the lower
+    /// bound has reached the peak).
+    Optimal,
+    /// Nothing proved the peak minimal, and nothing cut the solver short:
+    /// the strategy proves nothing (the greedy ones), the capacity was met so
+    /// no proof was needed, or the problem lies beyond what the strategy
+    /// searches.
+    Unproven,
+    /// The capacity in force is proven too small, for this reason; the
+    /// layout is the best found, above the capacity.
+    Infeasible(Infeasibility),
+    /// The deadline or a cancellation stopped the solver before it proved
+    /// the peak minimal or settled the capacity: the layout is the best
+    /// found by then.
+    DeadlineReached,
+}
+
+impl Status {
+    /// The name in JSON output and reports: `optimal`, `unproven`,
+    /// `infeasible` or `deadline_reached`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Optimal => "optimal",
+            Status::Unproven => "unproven",
+            Status::Infeasible(_) => "infeasible",
+            Status::DeadlineReached => "deadline_reached",
+        }
+    }
+}
+
 /// A solver's answer. `layout` is always valid (the checker accepts it).
+///
+/// Keep `status` and `lower_bound` in step through [`Solution::raise_lower_bound`],
+/// [`Solution::refute`] and [`Solution::cut_short`]: a proof of optimality
+/// is the lower bound reaching the peak.
 #[derive(Debug, Clone)]
 pub struct Solution {
     /// The best layout found.
     pub layout: Layout,
     /// Its peak.
     pub peak: u64,
-    /// The lower bound (max live bytes, or better if the solver proved more).
+    /// No layout peaks below this: the problem's lower bound, or more where
+    /// the solver proved more (a proven optimum raises it to the peak).
     pub lower_bound: u64,
-    /// Whether the peak is proven minimal: no layout has a smaller one.
-    pub optimal: bool,
-    /// Set when the capacity in force is proven too small.
-    pub infeasible: Option<Infeasibility>,
+    /// What the answer establishes.
+    pub status: Status,
     /// Effort counters.
     pub stats: Stats,
     /// Wall-clock seconds spent.
@@ -165,18 +206,52 @@ pub struct Solution {
 }
 
 impl Solution {
-    /// Wraps a layout, computing its peak; `optimal` is also set when the
-    /// peak meets the lower bound.
-    pub fn new(problem: &Problem, layout: Layout, lower_bound: u64, optimal: bool) -> Self {
+    /// Wraps a layout, computing its peak. `proven` says the solver proved
+    /// the peak minimal (the bound is raised to it); the peak meeting
+    /// `lower_bound` proves it too. The status is [`Status::Optimal`] or
+    /// [`Status::Unproven`].
+    pub fn new(problem: &Problem, layout: Layout, lower_bound: u64, proven: bool) -> Self {
         let peak = layout.peak(problem);
-        Solution {
-            layout,
-            peak,
-            lower_bound,
-            optimal: optimal || peak <= lower_bound,
-            infeasible: None,
-            stats: Stats::default(),
-            seconds: 0.0,
+        let lower_bound = if proven { lower_bound.max(peak) } else { lower_bound };
+        let status = if peak <= lower_bound { Status::Optimal } else { Status::Unproven };
+        Solution { layout, peak, lower_bound, status, stats: Stats::default(), seconds: 0.0 }
+    }
+
+    /// Whether the peak is proven minimal. Also true beside a refuted
+    /// capacity ([`Status::Infeasible`]), when the best layout's peak is the
+    /// optimum above it.
+    pub fn is_optimal(&self) -> bool {
+        self.peak <= self.lower_bound
+    }
+
+    /// Why the capacity in force is proven too small, if it is.
+    pub fn infeasibility(&self) -> Option<&Infeasibility> {
+        match &self.status {
+            Status::Infeasible(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Raises the lower bound to `bound` (if higher); a bound that reaches
+    /// the peak proves it optimal.
+    pub fn raise_lower_bound(&mut self, bound: u64) {
+        self.lower_bound = self.lower_bound.max(bound);
+        if self.is_optimal() && matches!(self.status, Status::Unproven | Status::DeadlineReached) {
+            self.status = Status::Optimal;
+        }
+    }
+
+    /// Records that the capacity in force is proven too small: this
+    /// outranks any other status (the question asked is answered).
+    pub fn refute(&mut self, why: Infeasibility) {
+        self.status = Status::Infeasible(why);
+    }
+
+    /// Records that the deadline or a cancellation stopped the solver: an
+    /// unproven answer becomes [`Status::DeadlineReached`]; a proof stands.
+    pub fn cut_short(&mut self) {
+        if self.status == Status::Unproven {
+            self.status = Status::DeadlineReached;
         }
     }
 
@@ -279,7 +354,8 @@ pub fn strategy_names() -> Vec<&'static str> {
 
 /// Runs `solver`, times it, and fills in what every solver's answer needs
 /// regardless of algorithm: the lower bound, and the [`Infeasibility`] when
-/// that bound alone exceeds the capacity.
+/// that bound alone exceeds the capacity. (Whether the deadline cut a
+/// search short only the searching solver knows: it says so itself.)
 pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     run_with(solver, &Analysis::new(problem), options)
 }
@@ -292,13 +368,10 @@ pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions
     let started = Instant::now();
     let mut solution = solver.solve(analysis, options)?;
     let lb = analysis.lower_bound();
-    solution.lower_bound = solution.lower_bound.max(lb.bytes);
-    if solution.peak <= solution.lower_bound {
-        solution.optimal = true;
-    }
+    solution.raise_lower_bound(lb.bytes);
     if let Some(cap) = options.capacity_for(problem) {
-        if solution.infeasible.is_none() && lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, lb));
+        if solution.infeasibility().is_none() && lb.bytes > cap {
+            solution.refute(live_bytes_reason(problem, lb));
         }
     }
     solution.seconds = started.elapsed().as_secs_f64();

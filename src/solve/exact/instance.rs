@@ -120,6 +120,7 @@ impl Instance {
                 nb_list.push(v.0);
                 let vb = &bufs[v.index()];
                 if let Some(off) = vb.offset {
+                    // `Problem::new` checked that a fixed offset + size fits.
                     obs_list.push((off, off + vb.size));
                 }
             }
@@ -178,6 +179,7 @@ impl Instance {
                 }
             }
         }
+        // `Problem::new` checked that a fixed offset + size fits.
         let fixed_top = (0..n).filter_map(|u| fixed[u].map(|o| o + size[u])).max().unwrap_or(0);
         let lower_bound = live.iter().copied().max().unwrap_or(0).max(fixed_top);
 

@@ -60,6 +60,9 @@ pub(super) fn minimise(
     let stop = || options.expired();
     with_pool(options.threads, || state.run(&stop));
     let mut solution = Solution::new(problem, state.best, state.lower.max(lb), false);
+    if options.expired() {
+        solution.cut_short();
+    }
     solution.stats = state.stats;
     solution
 }

@@ -349,7 +349,8 @@ impl Solver for Exact {
         let brief = Exact { params: ExactParams { round_limit: Some(POLISH_AFTER_ROUNDS), ..self.params } };
         let first = brief.search_from(analysis, options, fallback);
         let capacity = options.capacity_for(problem);
-        let settled = first.optimal || first.infeasible.is_some() || (capacity.is_some() && first.fits(capacity));
+        let settled =
+            first.is_optimal() || first.infeasibility().is_some() || (capacity.is_some() && first.fits(capacity));
         if settled || options.expired() {
             return Ok(first);
         }
@@ -387,7 +388,7 @@ impl Exact {
         };
         let mut solution = Solution::new(problem, fallback, lb.bytes, false);
         if lb.bytes > cap {
-            solution.infeasible = Some(live_bytes_reason(problem, lb));
+            solution.refute(live_bytes_reason(problem, lb));
             return solution;
         }
         if solution.peak <= cap {
@@ -397,10 +398,11 @@ impl Exact {
         match outcome {
             Outcome::Feasible(layout) => solution = Solution::new(problem, layout, lb.bytes, false),
             Outcome::Infeasible(why) => {
-                solution.infeasible = Some(why);
-                solution.lower_bound = solution.lower_bound.max(cap.saturating_add(1));
-                solution.optimal = solution.peak <= solution.lower_bound;
+                solution.raise_lower_bound(cap.saturating_add(1));
+                solution.refute(why);
             }
+            Outcome::Timeout if options.expired() => solution.cut_short(),
+            // A round limit, or a problem beyond `MAX_PAIRS`: no proof tried.
             Outcome::Timeout => {}
         }
         solution.stats = stats;
@@ -461,6 +463,7 @@ impl Store {
         for p in 0..a.part.min(a.prepared.parts.len()) {
             let inst = &a.prepared.parts[p];
             let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
+            // A sub-layout the search completed: every top is within its capacity.
             let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
             if self.best[p].as_ref().map_or(true, |(best, _)| peak < *best) {
                 self.best[p] = Some((peak, offsets));
@@ -490,7 +493,7 @@ impl Prepared {
         // Preparing costs on the order of a hundred nanoseconds a pair and
         // cannot stop half-way: don't start what the deadline cannot fit.
         let cost = Duration::from_nanos(pairs.saturating_mul(150));
-        let late = options.deadline.is_some_and(|d| Instant::now() + cost > d);
+        let late = options.deadline.is_some_and(|d| Instant::now().checked_add(cost).is_none_or(|end| end > d));
         if pairs > MAX_PAIRS || late {
             return None;
         }

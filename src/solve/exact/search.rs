@@ -28,17 +28,19 @@
 //! fails, no other layout of an earlier group is tried (a backjump to the
 //! node where the groups came apart).
 //!
-//! The pruning rules of [`super::ExactParams`] are applied when a node is
-//! opened (`open`): the section checks look only at the sections the last
-//! decision touched (a check skipped only prunes less), through per-section
-//! lists of the buffers still waiting.
+//! The rules of [`super::ExactParams`] live in [`rules`], one function per
+//! flag, and are applied when a node is opened (`open`): the section checks
+//! look only at the sections the last decision touched (a check skipped only
+//! prunes less), through per-section lists of the buffers still waiting.
 //!
 //! State changes are recorded on a trail and undone in reverse on
 //! backtrack, so a node costs no copying. The search keeps its own stack of
 //! frames, so it can stop after a budget of nodes and resume later.
 
+mod rules;
+
 use super::instance::Instance;
-use super::{ExactParams, SectionRule, Variant};
+use super::{ExactParams, Variant};
 
 const NONE: u64 = u64::MAX;
 
@@ -302,12 +304,7 @@ impl<'a> Search<'a> {
         while let Some(&frame) = self.frames.last() {
             if let Some(done) = frame.child {
                 self.undo_to(frame.child_mark);
-                if self.params.nogoods && done != WASTE {
-                    // Every layout below a later sibling with `done` at this
-                    // offset is a reordering of one below `done`'s child.
-                    let key = self.key(done as usize);
-                    self.set_forbid(key, self.min[done as usize]);
-                }
+                self.nogoods(done);
             }
             let mut next = frame.next;
             while next < frame.to && self.skip(&frame, next) {
@@ -339,16 +336,6 @@ impl<'a> Search<'a> {
         false
     }
 
-    /// The index into `forbid` for buffer `u`.
-    #[inline]
-    fn key(&self, u: usize) -> usize {
-        if self.params.twins {
-            self.inst.class[u] as usize
-        } else {
-            u
-        }
-    }
-
     fn set_forbid(&mut self, key: usize, at: u64) {
         if self.forbid[key] != at {
             self.trail.push(Undo::Forbid(key as u32, self.forbid[key]));
@@ -368,9 +355,7 @@ impl<'a> Search<'a> {
         if self.forbid[self.key(u)] == self.min[u] {
             return true;
         }
-        self.params.twins
-            && !self.params.nogoods
-            && self.cands[frame.from..i].iter().any(|&t| self.inst.class[t as usize] == self.inst.class[u])
+        self.twin_tried(frame, i)
     }
 
     fn undo_to(&mut self, mark: usize) {
@@ -415,6 +400,8 @@ impl<'a> Search<'a> {
         let inst = self.inst;
         let at = self.min[u];
         let size = inst.size[u];
+        // `open` refuted every node where an unplaced `min + size` exceeds
+        // the capacity, so `at + size <= cap`.
         let top = at + size;
         self.trail.push(Undo::Level(self.level));
         self.level = at;
@@ -430,6 +417,7 @@ impl<'a> Search<'a> {
         let mut k = inst.pair_start[u] as usize;
         for &(a, b) in inst.spans(u) {
             for s in a as usize..b as usize {
+                // `rem[s]` counts `u` while it is unplaced.
                 self.rem[s] -= size;
                 if self.sky[s] < top {
                     self.trail.push(Undo::Sky(s as u32, self.sky[s]));
@@ -512,50 +500,6 @@ impl<'a> Search<'a> {
         self.pos[u] = p as u32;
     }
 
-    /// With `stacks` (floor first): whether `u` would sit directly on a
-    /// buffer live in exactly the same sections that comes later in the
-    /// order. Swapping the two fills the same region, and that order was
-    /// tried first: both were candidates when the lower one was placed
-    /// (without fixed buffers or padding, equal sections mean equal `min`).
-    fn out_of_stack_order(&self, u: usize) -> bool {
-        if !self.params.stacks || !self.floor_first {
-            return false;
-        }
-        let at = self.min[u];
-        let inst = self.inst;
-        inst.same_spans(u).iter().any(|&a| {
-            let a = a as usize;
-            self.offset[a] != NONE && self.offset[a] + inst.size[a] == at && self.rank[a] > self.rank[u]
-        })
-    }
-
-    /// With `peel` (floor first): when every section of the focus that
-    /// still has buffers to place has its sky at the floor, a buffer live in
-    /// all of them (the first in the order). Every other buffer of the group
-    /// lies wholly below or above it in any layout, so moving it to the
-    /// bottom and the ones below it up by its size keeps the layout valid.
-    fn spanning(&self, floor: u64) -> Option<usize> {
-        if !self.params.peel || !self.floor_first {
-            return None;
-        }
-        let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
-        let mut busy = 0u32;
-        for s in a..b {
-            if self.rem[s] > 0 {
-                if self.sky[s] != floor {
-                    return None;
-                }
-                busy += 1;
-            }
-        }
-        let inst = self.inst;
-        self.unplaced
-            .iter()
-            .map(|&u| u as usize)
-            .filter(|&u| self.in_focus(u) && inst.live_sections[u] == busy)
-            .min_by_key(|&u| self.rank[u])
-    }
-
     /// Whether a buffer at the floor that may not go there has no neighbour
     /// that could go at the floor and lift it: it could never be placed.
     fn stuck(&self, floor: u64) -> bool {
@@ -600,7 +544,7 @@ impl<'a> Search<'a> {
             // the level to lift it.
             low = low.saturating_add(self.smallest_unplaced_neighbour(u));
         } else if self.forbid[self.key(u)] == low {
-            low += 1;
+            low = low.saturating_add(1);
         }
         self.low[u] = low;
         self.low_stamp[u] = self.stamp;
@@ -669,39 +613,6 @@ impl<'a> Search<'a> {
         self.focus = (from, to);
     }
 
-    /// Narrows the focus to its first group of sections that share
-    /// unplaced buffers, queueing the others.
-    fn split_focus(&mut self) {
-        let (from, to) = self.focus;
-        let mut groups: Vec<(u32, u32)> = Vec::new();
-        let mut start = from;
-        let mut busy = false;
-        for s in from..to {
-            busy |= self.rem[s as usize] > 0;
-            let closes = s + 1 == to || self.cross[s as usize] == 0;
-            if closes {
-                if busy {
-                    groups.push((start, s + 1));
-                }
-                start = s + 1;
-                busy = false;
-            }
-        }
-        let Some(&(first_from, first_to)) = groups.first() else {
-            return;
-        };
-        if groups.len() > 1 {
-            let frame = self.frames.len();
-            for &(a, b) in groups[1..].iter().rev() {
-                self.todo.push(Todo { from: a, to: b, frame });
-                self.trail.push(Undo::TodoPush);
-            }
-        }
-        if (first_from, first_to) != (from, to) {
-            self.set_focus(first_from, first_to);
-        }
-    }
-
     /// Pushes the node's frame; `false` if the node is refuted on the spot.
     fn open(&mut self, jump: usize) -> bool {
         let inst = self.inst;
@@ -719,7 +630,7 @@ impl<'a> Search<'a> {
             }
         }
         let lowest = if self.floor_first { floor } else { self.level };
-        if self.params.section_inference && !self.sections_fit(lowest) {
+        if !self.sections_fit(lowest) {
             return false;
         }
         let from = self.cands.len();
@@ -791,102 +702,6 @@ impl<'a> Search<'a> {
             floor,
             jump,
         });
-        true
-    }
-
-    /// The section to branch on among those the candidates `cands[from..]`
-    /// cover: the one covered by the fewest, or (rule [`SectionRule::Slack`])
-    /// the one with the least room to waste, then the fewest; the earliest
-    /// among equals. Either way the most constrained place at the floor.
-    fn branch_section(&mut self, from: usize, floor: u64) -> u32 {
-        let inst = self.inst;
-        let count = &mut self.count;
-        for &u in &self.cands[from..] {
-            for &(a, b) in inst.spans(u as usize) {
-                for c in &mut count[a as usize..b as usize] {
-                    *c += 1;
-                }
-            }
-        }
-        let mut best = (u64::MAX, u32::MAX, 0u32);
-        for (s, c) in count.iter_mut().enumerate() {
-            if *c > 0 {
-                // Sections covered by candidates have their sky at or below
-                // the floor and their bytes fitting above it.
-                let slack = match self.variant.rule {
-                    SectionRule::Fewest => 0,
-                    SectionRule::Slack => self.cap - floor - self.rem[s],
-                };
-                if (slack, *c) < (best.0, best.1) {
-                    best = (slack, *c, s as u32);
-                }
-            }
-            *c = 0;
-        }
-        best.2
-    }
-
-    /// Section inference: in every section, the bytes still to place must
-    /// fit between the section's floor and the capacity. The floor is the
-    /// higher of the section's sky and `lowest` (no future placement goes
-    /// below it) or, with `unallocated_floor`, the lowest offset any unplaced
-    /// buffer live there can still take.
-    fn sections_fit(&mut self, lowest: u64) -> bool {
-        let cap = self.cap;
-        if !self.params.unallocated_floor {
-            let (a, b) = (self.focus.0 as usize, self.focus.1 as usize);
-            return self.sky.iter().zip(&self.rem).enumerate().all(|(s, (&sky, &rem))| {
-                let floor = if a <= s && s < b { sky.max(lowest) } else { sky };
-                rem == 0 || floor + rem <= cap
-            });
-        }
-        // Only sections the last decision touched can have changed; with a
-        // level (no floor first) every section can.
-        let (from, to) = if self.floor_first { self.window } else { (0, self.inst.sections as u32) };
-        self.stamp += 1;
-        let inst = self.inst;
-        for s in from as usize..to as usize {
-            if self.rem[s] == 0 {
-                continue;
-            }
-            let (mut floor, mut highest) = (NONE, 0);
-            let from = inst.live_offset(s);
-            for i in from..from + self.waiting_len[s] as usize {
-                let low = self.low_of(self.waiting[i] as usize, lowest);
-                floor = floor.min(low);
-                highest = highest.max(low);
-            }
-            if floor.saturating_add(self.rem[s]) > cap {
-                return false;
-            }
-            // Every threshold, not just the lowest: the buffers that cannot
-            // start below `t` must fit between `t` and the capacity. Only a
-            // section whose highest start plus all its bytes overflows can
-            // fail.
-            if !self.params.release_dates || highest.saturating_add(self.rem[s]) <= cap {
-                continue;
-            }
-            // Starts take few distinct values: test each threshold above
-            // the floor (the floor itself passed) against the bytes that
-            // cannot start below it.
-            self.pairs.clear();
-            let waiting = &self.waiting[from..from + self.waiting_len[s] as usize];
-            for &u in waiting {
-                let low = self.low[u as usize];
-                if low > floor && !self.pairs.iter().any(|&(t, _)| t == low) {
-                    self.pairs.push((low, 0));
-                }
-            }
-            for &u in waiting {
-                let low = self.low[u as usize];
-                for pair in self.pairs.iter_mut().filter(|(t, _)| *t <= low) {
-                    pair.1 += inst.size[u as usize];
-                }
-            }
-            if self.pairs.iter().any(|&(t, above)| t.saturating_add(above) > cap) {
-                return false;
-            }
-        }
         true
     }
 }

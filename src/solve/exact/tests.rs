@@ -50,7 +50,7 @@ fn an_optimum_above_live_bytes_is_proven_by_search() {
     };
     valid(&p, &layout, Some(18));
     let s = minimum(&p, ExactParams::default());
-    assert_eq!((s.peak, s.optimal, s.lower_bound), (18, true, 18));
+    assert_eq!((s.peak, s.is_optimal(), s.lower_bound), (18, true, 18));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn a_triangle_through_holes_is_refuted_by_its_clique() {
     let clique = ids(&["a", "b", "c"], &p);
     assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Clique { bytes: 3, buffers: clique }));
     let s = minimum(&p, ExactParams::default());
-    assert_eq!((s.peak, s.optimal, s.lower_bound), (3, true, 3));
+    assert_eq!((s.peak, s.is_optimal(), s.lower_bound), (3, true, 3));
 }
 
 #[test]
@@ -79,10 +79,10 @@ fn solver_reports_a_refuted_capacity_and_a_valid_fallback() {
     let p = interlock();
     let s = solve::run(&Exact::default(), &p, &one_thread().with_capacity(Some(17))).unwrap();
     valid(&p, &s.layout, None);
-    assert!(matches!(s.infeasible, Some(Infeasibility::Subproblem { .. })));
+    assert!(matches!(s.infeasibility(), Some(Infeasibility::Subproblem { .. })));
     assert!(!s.fits(Some(17)));
     assert_eq!(s.lower_bound, 18, "the refutation proves peak >= 18");
-    assert_eq!(s.optimal, s.peak == 18, "optimal exactly when the fallback meets the proven bound");
+    assert_eq!(s.is_optimal(), s.peak == 18, "optimal exactly when the fallback meets the proven bound");
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn gaps_let_a_buffer_use_the_hole_of_another() {
         Buffer::new("c", 0, 6, 1),
     ]);
     let s = minimum(&p, ExactParams::default());
-    assert_eq!((s.peak, s.optimal), (5, true));
+    assert_eq!((s.peak, s.is_optimal()), (5, true));
     assert_eq!(s.layout.offset(BufferId(0)), s.layout.offset(BufferId(1)));
 }
 
@@ -109,7 +109,7 @@ fn alignment_pads_offsets_like_brute_force() {
     ]);
     let s = minimum(&p, ExactParams::default());
     assert_eq!(s.peak, brute::minimum(&p).unwrap().0);
-    assert!(s.optimal);
+    assert!(s.is_optimal());
     assert_eq!(s.layout.offset(BufferId(1)) % 4, 0);
 }
 
@@ -124,7 +124,7 @@ fn fixed_offsets_are_kept_and_packed_around() {
     let s = minimum(&p, ExactParams::default());
     assert_eq!(s.layout.offset(BufferId(0)), 3);
     assert_eq!(s.peak, brute::minimum(&p).unwrap().0);
-    assert!(s.optimal);
+    assert!(s.is_optimal());
     for cap in [s.peak, s.peak - 1] {
         let outcome = solve_capacity(&p, cap, &one_thread(), &ExactParams::default());
         match outcome {
@@ -262,7 +262,7 @@ fn every_flag_combination_agrees_with_brute_force() {
         for params in all_flag_combinations() {
             let s = minimum(&p, params);
             assert_eq!(s.peak, best, "case {case} flags {:?}: {p:?}", params.flags());
-            assert!(s.optimal, "case {case} flags {:?}", params.flags());
+            assert!(s.is_optimal(), "case {case} flags {:?}", params.flags());
         }
     }
 }
@@ -275,7 +275,7 @@ fn default_flags_agree_with_brute_force_on_many_problems() {
         let (best, _) = brute::minimum(&p).unwrap();
         let s = minimum(&p, ExactParams::default());
         assert_eq!(s.peak, best, "case {case}: {p:?}");
-        assert!(s.optimal);
+        assert!(s.is_optimal());
         // Capacity mode agrees at the optimum and one below it.
         let fit = solve_capacity(&p, best, &one_thread(), &ExactParams::default());
         let Outcome::Feasible(layout) = fit else { panic!("case {case}: optimum {best} not found: {fit:?}") };
@@ -315,12 +315,12 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
             })
             .collect();
         for (a, b) in [(&runs[0], &runs[1]), (&runs[1], &runs[0])] {
-            if a.optimal {
+            if a.is_optimal() {
                 assert!(b.peak >= a.peak, "case {case}: a proven optimum {} was beaten by {}", a.peak, b.peak);
                 assert!(a.peak >= b.lower_bound, "case {case}: bounds contradict");
             }
         }
-        proven += usize::from(runs[0].optimal);
+        proven += usize::from(runs[0].is_optimal());
     }
     assert!(proven * 4 >= cases * 3, "only {proven} of {cases} proven optimal");
 }
@@ -353,6 +353,6 @@ fn floor_first_alone_proves_nothing() {
     };
     valid(&p, &layout, Some(3210));
     let s = minimum(&p, ExactParams::default());
-    assert_eq!((s.peak, s.optimal), (3210, true));
+    assert_eq!((s.peak, s.is_optimal()), (3210, true));
     assert!(matches!(solve_capacity(&p, 3209, &one_thread(), &ExactParams::default()), Outcome::Infeasible(_)));
 }

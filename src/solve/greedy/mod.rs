@@ -56,15 +56,19 @@
 //! top, so any layout fits in what [`Problem::new`] already checked.
 
 mod floor;
+mod holes;
+mod order;
+mod tree;
 
 pub use self::floor::GreedyFloor;
+use self::holes::{Fit, HoleSearch};
+use self::order::{breadth_order, free_ids, size_order, time_order};
+use self::tree::Blocked;
 use super::{Solution, SolveOptions, Solver};
 use crate::analysis::Analysis;
-use crate::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interference::{self, Sweep};
-use crate::problem::{Buffer, BufferId, Interval, Layout, Problem};
-use std::cmp::Reverse;
+use crate::interference::Sweep;
+use crate::problem::{Buffer, BufferId, Layout, Problem};
 
 /// Size-descending best fit (TensorFlow Lite's "greedy by size", XLA's
 /// decreasing-size best fit).
@@ -76,15 +80,6 @@ pub struct GreedyBreadth;
 /// First fit in order of lifetime start (what a stack or bump allocator
 /// gets).
 pub struct GreedyTime;
-
-/// How a hole is chosen among those that hold the buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fit {
-    /// The lowest.
-    First,
-    /// The tightest (the lowest among equally tight ones).
-    Best,
-}
 
 /// Places the free buffers of `order` one by one, each at the lowest aligned
 /// offset that clears its already placed neighbours (fixed buffers first, as
@@ -171,77 +166,6 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
 
 fn finish(analysis: &Analysis, layout: Layout) -> Result<Solution> {
     Ok(Solution::new(analysis.problem(), layout, analysis.lower_bound().bytes, false))
-}
-
-/// Free buffers by size descending, then earlier start, then input order.
-fn size_order(problem: &Problem) -> Vec<BufferId> {
-    let mut order = free_ids(problem);
-    order.sort_unstable_by_key(|&id| {
-        let b = problem.buffer(id);
-        (Reverse(b.size), b.lifetime.start, id)
-    });
-    order
-}
-
-/// Free buffers by lifetime start, then input order.
-fn time_order(problem: &Problem) -> Vec<BufferId> {
-    let mut order = free_ids(problem);
-    order.sort_unstable_by_key(|&id| (problem.buffer(id).lifetime.start, id));
-    order
-}
-
-/// TFLite's breadth order. Instants (the steps of the live-bytes profile)
-/// are taken by live bytes descending, and a buffer is met first at the
-/// heaviest step it is live in: its key is the maximum live bytes over the
-/// steps its segments cover (a range-maximum query). Buffers met at steps of
-/// the same weight follow by size descending: steps of equal weight are taken
-/// together rather than in time order (on MiniMalloc's challenging
-/// instances, whose peak weight recurs at many steps, this keeps large
-/// buffers first: B drops from 1.91 to 1.42 × the lower bound, I from 2.02
-/// to 1.74).
-fn breadth_order(problem: &Problem) -> Vec<BufferId> {
-    let profile = interference::live_profile(problem);
-    let table = RangeMax::new(profile.iter().map(|&(_, bytes)| bytes).collect());
-    // The step holding instant `t`: the last one starting at or before it.
-    let step = |t: u64| profile.partition_point(|&(s, _)| s <= t).saturating_sub(1);
-    let weight = |id: BufferId| {
-        problem.buffer(id).segments().map(|seg| table.max(step(seg.start), step(seg.end - 1))).max().unwrap_or(0)
-    };
-    let mut keyed: Vec<(Reverse<u64>, Reverse<u64>, BufferId)> =
-        free_ids(problem).into_iter().map(|id| (Reverse(weight(id)), Reverse(problem.buffer(id).size), id)).collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, _, id)| id).collect()
-}
-
-fn free_ids(problem: &Problem) -> Vec<BufferId> {
-    problem.ids().filter(|&id| problem.buffer(id).offset.is_none()).collect()
-}
-
-/// A sparse table answering maximum queries over ranges of a fixed array in
-/// `O(1)` after `O(m log m)` preparation.
-struct RangeMax {
-    /// `levels[k][i]` is the maximum of `values[i .. i + 2^k]`.
-    levels: Vec<Vec<u64>>,
-}
-
-impl RangeMax {
-    fn new(values: Vec<u64>) -> Self {
-        let mut levels = vec![values];
-        let mut width = 1;
-        while 2 * width <= levels[0].len() {
-            let prev = &levels[levels.len() - 1];
-            let next: Vec<u64> = (0..prev.len() - width).map(|i| prev[i].max(prev[i + width])).collect();
-            levels.push(next);
-            width *= 2;
-        }
-        RangeMax { levels }
-    }
-
-    /// Maximum over `values[lo..=hi]` (`lo <= hi < len`).
-    fn max(&self, lo: usize, hi: usize) -> u64 {
-        let k = (usize::BITS - 1 - (hi - lo + 1).leading_zeros()) as usize;
-        self.levels[k][lo].max(self.levels[k][hi + 1 - (1 << k)])
-    }
 }
 
 /// Places the fixed buffers where they are, then the free ones in `order`
@@ -363,243 +287,12 @@ fn coalesce(ranges: &mut Vec<(u64, u64)>) {
     ranges.truncate(kept);
 }
 
-/// The top of the address space: a piece ending here is the one above
-/// every taken range, where a buffer goes when no bounded hole holds it.
-const UNBOUNDED: u64 = u64::MAX;
-
-/// A search for the hole a buffer goes into, among several sets of taken
-/// address ranges (each set sorted and disjoint; ranges of different sets may
-/// overlap).
-///
-/// It walks the free pieces of the address space depth first: `[0, ∞)` is
-/// cut by the ranges of the first set, each piece left by those of the
-/// second, and so on; the pieces that survive every set are the holes.
-/// Pieces too small for the buffer are dropped as soon as they appear, so the
-/// walk reads only the ranges of each set that lie inside pieces still large
-/// enough, and pieces come in address order, so first fit stops at the first
-/// hole (best fit at the first exact one). Sets are taken largest first:
-/// they cut the most. The walk keeps its own stack, so a buffer with many
-/// gaps (many sets) cannot exhaust the thread's.
-#[derive(Default)]
-struct HoleSearch {
-    /// Indices of the sets to clear (into the store given to [`Self::run`]).
-    sets: Vec<usize>,
-    stack: Vec<Piece>,
-}
-
-/// A free piece `[lo, hi)` of the address space, clear of the sets before
-/// `depth`, being cut by the ranges of set `depth` from `next` on;
-/// `cursor` is where the uncut rest starts.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    lo: u64,
-    hi: u64,
-    depth: usize,
-    next: usize,
-    cursor: u64,
-}
-
-impl HoleSearch {
-    /// The offset for a buffer of `size` and `alignment` clear of the sets
-    /// `self.sets` of `store`; `None` only on overflow.
-    fn run(&mut self, store: &[Vec<(u64, u64)>], size: u64, alignment: u64, fit: Fit) -> Option<u64> {
-        self.sets.sort_unstable_by_key(|&set| Reverse(store[set].len()));
-        let sets: &[usize] = &self.sets;
-        let stack = &mut self.stack;
-        stack.clear();
-        // Where the buffer would go in `[lo, hi)`, if it fits.
-        let fits = |lo: u64, hi: u64| {
-            let start = align_up(lo, alignment)?;
-            start.checked_add(size).filter(|&end| end <= hi).map(|_| start)
-        };
-        let open = |lo: u64, hi: u64, depth: usize| {
-            let next = sets.get(depth).map_or(0, |&set| store[set].partition_point(|&(_, end)| end <= lo));
-            Piece { lo, hi, depth, next, cursor: lo }
-        };
-        // (slack, offset) of the tightest bounded hole so far.
-        let mut chosen: Option<(u64, u64)> = None;
-        let mut top = None;
-        if fits(0, UNBOUNDED).is_some() {
-            stack.push(open(0, UNBOUNDED, 0));
-        }
-        while let Some(piece) = stack.last_mut() {
-            let Some(&set) = sets.get(piece.depth) else {
-                // A hole: clear of every set.
-                let (lo, hi) = (piece.lo, piece.hi);
-                stack.pop();
-                let Some(start) = fits(lo, hi) else {
-                    continue;
-                };
-                if hi == UNBOUNDED {
-                    top = Some(start);
-                    continue;
-                }
-                let slack = hi - start - size;
-                if fit == Fit::First || slack == 0 {
-                    return Some(start);
-                }
-                if !matches!(chosen, Some((best, _)) if best <= slack) {
-                    chosen = Some((slack, start));
-                }
-                continue;
-            };
-            let ranges = &store[set];
-            let mut child = None;
-            while let Some(&(lo, hi)) = ranges.get(piece.next).filter(|&&(lo, _)| lo < piece.hi) {
-                piece.next += 1;
-                let before = (piece.cursor, lo);
-                piece.cursor = piece.cursor.max(hi);
-                if before.1 > before.0 && fits(before.0, before.1).is_some() {
-                    child = Some(before);
-                    break;
-                }
-            }
-            let depth = piece.depth + 1;
-            if child.is_none() {
-                // The rest of the piece, above its last range.
-                let rest = (piece.cursor, piece.hi);
-                stack.pop();
-                if rest.1 > rest.0 && fits(rest.0, rest.1).is_some() {
-                    child = Some(rest);
-                }
-            }
-            if let Some((lo, hi)) = child {
-                stack.push(open(lo, hi, depth));
-            }
-        }
-        chosen.map(|(_, start)| start).or(top)
-    }
-}
-
-/// The address ranges of the placed buffers, indexed by time: a segment
-/// tree over *slots*, the distinct start times of live segments. A segment
-/// `[a, b)` spans the slots of the starts in `[a, b)` (its own start among
-/// them), and two segments overlap in time exactly when they span a common
-/// slot: if they overlap, the later start lies in both; if both hold a start,
-/// it lies in both. (Ends need no slots, which halves the tree.) A placed
-/// segment is stored, with its address range, at the
-/// `O(log m)` nodes whose slots it covers exactly (`own`), and merged into
-/// the `sub` union of every node it touches. A query for a time range takes
-/// `sub` of the nodes that tile it and `own` of their ancestors: every placed
-/// segment overlapping the range is in exactly one of those (the node that
-/// stores it either lies below a tiling node or above one), and nothing else
-/// is.
-///
-/// ```text
-///  node [0,8)        own: spans all 8 slots     sub: union below
-///   ├─ [0,4)         query [2,7) = sub[2,4) ∪ sub[4,6) ∪ sub[6,7)
-///   │   ├─ [0,2)           ∪ own[0,8) ∪ own[0,4) ∪ own[4,8) ∪ own[6,8)
-///   │   └─ [2,4) ◄─ tiles
-///   └─ [4,8)
-///       ├─ [4,6) ◄─ tiles
-///       └─ [6,8) ── [6,7) ◄─ tiles
-/// ```
-///
-/// Sets are sorted, disjoint address ranges, touching ones merged, so a
-/// query hands [`HoleSearch`] `O(log m)` sets whose sizes count *blocks* of
-/// taken addresses, not buffers, and memory stays `O(n log m)` however long
-/// the lifetimes are (where the interference graph would be quadratic).
-struct Blocked {
-    /// The sorted, distinct start times of all live segments (slot `i` is
-    /// `starts[i]`).
-    starts: Vec<u64>,
-    /// Leaves of the tree (a power of two, at least the number of slots).
-    leaves: usize,
-    /// `sets[2 * node]` is the node's `own`, `sets[2 * node + 1]` its `sub`
-    /// (nodes numbered from 1 at the root, children of `k` at `2k, 2k + 1`).
-    sets: Vec<Vec<(u64, u64)>>,
-}
-
-impl Blocked {
-    fn new(problem: &Problem) -> Self {
-        let mut starts: Vec<u64> = problem.buffers().iter().flat_map(|b| b.segments()).map(|s| s.start).collect();
-        starts.sort_unstable();
-        starts.dedup();
-        let leaves = starts.len().next_power_of_two();
-        Blocked { starts, leaves, sets: vec![Vec::new(); 4 * leaves] }
-    }
-
-    /// The slots a live segment spans (never empty: its start is a slot).
-    fn slots(&self, seg: Interval) -> (usize, usize) {
-        (self.starts.partition_point(|&t| t < seg.start), self.starts.partition_point(|&t| t < seg.end))
-    }
-
-    /// Records that `range` of addresses is taken while `b` is live.
-    fn insert(&mut self, b: &Buffer, range: (u64, u64)) {
-        for seg in b.segments() {
-            let (lo, hi) = self.slots(seg);
-            self.insert_at(1, 0, self.leaves, lo, hi, range);
-        }
-    }
-
-    fn insert_at(&mut self, node: usize, from: usize, to: usize, lo: usize, hi: usize, range: (u64, u64)) {
-        if hi <= from || to <= lo {
-            return;
-        }
-        merge_into(&mut self.sets[2 * node + 1], range);
-        if lo <= from && to <= hi {
-            merge_into(&mut self.sets[2 * node], range);
-            return;
-        }
-        let mid = from + (to - from) / 2;
-        self.insert_at(2 * node, from, mid, lo, hi, range);
-        self.insert_at(2 * node + 1, mid, to, lo, hi, range);
-    }
-
-    /// Replaces `out` with the (non-empty) sets of address ranges taken at
-    /// some instant while `b` is live.
-    fn collect(&self, b: &Buffer, out: &mut Vec<usize>) {
-        out.clear();
-        for seg in b.segments() {
-            let (lo, hi) = self.slots(seg);
-            self.collect_at(1, 0, self.leaves, lo, hi, out);
-        }
-        if b.gaps.is_empty() {
-            return;
-        }
-        // Segments of one buffer may share ancestors.
-        out.sort_unstable();
-        out.dedup();
-    }
-
-    fn collect_at(&self, node: usize, from: usize, to: usize, lo: usize, hi: usize, out: &mut Vec<usize>) {
-        if hi <= from || to <= lo {
-            return;
-        }
-        let tiles = lo <= from && to <= hi;
-        let set = if tiles { 2 * node + 1 } else { 2 * node };
-        if !self.sets[set].is_empty() {
-            out.push(set);
-        }
-        if tiles {
-            return;
-        }
-        let mid = from + (to - from) / 2;
-        self.collect_at(2 * node, from, mid, lo, hi, out);
-        self.collect_at(2 * node + 1, mid, to, lo, hi, out);
-    }
-}
-
-/// Adds `[lo, hi)` to a sorted set of disjoint ranges, merging it with the
-/// ranges it overlaps or touches.
-fn merge_into(set: &mut Vec<(u64, u64)>, (lo, hi): (u64, u64)) {
-    // Ranges ending before `lo` stay below; ranges starting after `hi` stay
-    // above; those between (`first..past`) merge with the new one.
-    let first = set.partition_point(|&(_, end)| end < lo);
-    let past = set.partition_point(|&(start, _)| start <= hi);
-    if first == past {
-        set.insert(first, (lo, hi));
-    } else {
-        set[first] = (lo.min(set[first].0), hi.max(set[past - 1].1));
-        set.drain(first + 1..past);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::check;
     use crate::generate::{generate, GenOptions, Spread};
+    use crate::problem::Interval;
     use crate::solve::run;
 
     fn solve(solver: &dyn Solver, p: &Problem) -> Solution {
@@ -614,7 +307,8 @@ mod tests {
 
     fn fit_into(sets: &[&[(u64, u64)]], size: u64, alignment: u64, fit: Fit) -> Option<u64> {
         let store: Vec<Vec<(u64, u64)>> = sets.iter().map(|s| s.to_vec()).collect();
-        let mut search = HoleSearch { sets: (0..sets.len()).collect(), ..Default::default() };
+        let mut search = HoleSearch::default();
+        search.sets = (0..sets.len()).collect();
         search.run(&store, size, alignment, fit)
     }
 
@@ -782,7 +476,7 @@ mod tests {
         assert_eq!(solve(&GreedySize, &p).peak, 8);
         assert_eq!(solve(&GreedyTime, &p).peak, 6);
         let sol = best(&Analysis::new(&p), &SolveOptions::default()).unwrap();
-        assert_eq!((sol.peak, sol.optimal, sol.stats.winner.as_str()), (6, true, "greedy-time"));
+        assert_eq!((sol.peak, sol.is_optimal(), sol.stats.winner.as_str()), (6, true, "greedy-time"));
         crate::check::verify(&p, &sol).unwrap();
         let sequential = best(&Analysis::new(&p), &SolveOptions { threads: 1, ..Default::default() }).unwrap();
         assert_eq!(sequential.layout, sol.layout);
