@@ -7,18 +7,18 @@
 //! Without an argument the document goes to standard output. Reads
 //! `tests/data/cubie-reference/` relative to the crate root.
 //!
-//! CuBIE's side is replayed from each dump's registrations (the replay
-//! reproduces every recorded number, `tests/cubie_reference.rs`). Block sizes
-//! are CuBIE's `limit_blocksize` rule on the h100 profile for a requested 256
-//! threads and 4096 runs, applied to each side's per-run shared stride
-//! (CuBIE: bytes plus its float32 skew; optimised: the allocator's stride,
-//! padded to an odd number of words).
+//! Each row is one [`Comparison`], as `smemplan plan --cubie DUMP.json`
+//! computes it: CuBIE's side replayed from the dump's registrations (the
+//! replay reproduces every recorded number, `tests/cubie_reference.rs`), the
+//! optimised side planned; block sizes are CuBIE's `limit_blocksize` rule on
+//! the h100 profile for a requested 256 threads and 4096 runs, applied to
+//! each side's per-run shared stride (CuBIE: bytes plus its float32 skew;
+//! optimised: the allocator's stride, padded to an odd number of words).
 
-use smemplan::allocator::{Allocation, SharedLayout};
+use smemplan::compare::{CompareOptions, Comparison, Launch};
 use smemplan::occupancy::DeviceProfile;
-use smemplan::plan::{plan_dump, PlanOptions};
+use smemplan::plan::PlanOptions;
 use smemplan::registry::dump::Dump;
-use smemplan::registry::Registry;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -44,21 +44,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    let device = DeviceProfile::named(DEVICE)?;
-    let options = PlanOptions::default();
+    let options = CompareOptions {
+        plan: PlanOptions::default(),
+        device: DeviceProfile::named(DEVICE)?,
+        requested_block_size: REQUESTED,
+        runs: RUNS,
+        registers_per_thread: 0,
+    };
     let mut rows = Vec::new();
     for p in &paths {
-        let dump = Dump::parse(&p.display().to_string(), &std::fs::read_to_string(p)?)?;
-        let root = dump.components.first().ok_or("a dump without components")?.path.clone();
-        let cubie = Registry::from_dump(&dump)?.footprint(&root)?;
-        let report = plan_dump(&dump, &options)?;
-        let stride = Allocation::new(&report, SharedLayout::default())?.stride;
-        let block = |padded| device.limit_blocksize(REQUESTED, padded, RUNS).map(|b| b.block_size);
+        let file = p.display().to_string();
+        let dump = Dump::parse(&file, &std::fs::read_to_string(p)?)?;
+        let c = Comparison::of_dump(&dump, Some(file.clone()), &options)?;
+        let block = |side: &str, launch: &Launch| {
+            launch.block_size.ok_or_else(|| format!("{file}: {side}: no block size: {:?}", launch.block_error))
+        };
+        let (cubie, optimized) = (&c.cubie, &c.optimized);
         rows.push(Row {
-            shared: (cubie.shared_bytes, report.shared_bytes),
-            local: (cubie.local_bytes, report.local_bytes),
-            persistent: (cubie.persistent_local_bytes, report.persistent_local_bytes),
-            block: (block(cubie.padded_shared_bytes)?, block(stride)?),
+            shared: (cubie.shared_bytes, optimized.report.shared_bytes),
+            local: (cubie.local_bytes, optimized.report.local_bytes),
+            persistent: (cubie.persistent_local_bytes, optimized.report.persistent_local_bytes),
+            block: (block("cubie", &cubie.launch)?, block("optimised", &optimized.launch)?),
             dump,
         });
     }
@@ -78,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          Block size: CuBIE's `limit_blocksize` on `{DEVICE}` for a requested {REQUESTED} threads ({RUNS} runs), applied to each side's per-run shared stride \
          (CuBIE: bytes plus its 4-byte float32 skew; optimised: padded to an odd number of 4-byte words, 8-byte in float64 pools). \
          Each cell reads `CuBIE → optimised`.",
-        options.strategy
+        options.plan.strategy
     )?;
     writeln!(out)?;
     summary(&mut out, &rows)?;

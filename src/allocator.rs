@@ -358,10 +358,10 @@ pub fn cuda_header(alloc: &Allocation, options: &HeaderOptions) -> Result<String
         || !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || ns.starts_with(|c: char| c.is_ascii_digit())
     {
-        return Err(Error::Registry(format!("`{ns}` is not a C++ namespace name")));
+        return Err(Error::Header(format!("`{ns}` is not a C++ namespace name")));
     }
     let per_block = alloc.shared_bytes_per_block(options.block_size)?;
-    render(alloc, ns, options.block_size, per_block).map_err(|_| Error::Registry("formatting the header failed".into()))
+    render(alloc, ns, options.block_size, per_block).map_err(|_| Error::Header("formatting the header failed".into()))
 }
 
 fn render(

@@ -1,9 +1,13 @@
-//! The library's one error type.
+//! The library's error types: [`Error`], and the typed cases it carries
+//! whole ([`RegistryError`], [`TreeError`]).
 //!
 //! Every variant names where the problem is (a buffer, a line of an input, a
-//! key of a model) so that the binary can print it as is. The library never
-//! panics on bad input: validation returns one of these instead.
+//! key of a model, a component) so that the binary can print it as is. The
+//! library never panics on bad input: validation returns one of these
+//! instead. This module imports only the kernel vocabulary, so every other
+//! module may use it.
 
+use crate::kernel::{Pool, Precision};
 use std::fmt;
 
 /// Everything that can go wrong in the library.
@@ -75,8 +79,27 @@ pub enum Error {
         reason: String,
     },
     /// A buffer-registry error (CuBIE's error cases, see [`crate::registry`]).
-    #[error("{0}")]
-    Registry(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A component tree lifetimes cannot be derived over.
+    #[error(transparent)]
+    ComponentTree(#[from] TreeError),
+    /// `nested` alias hints that form a cycle: each buffer would sit inside
+    /// the next, and the last inside the first.
+    #[error("alias hints form a cycle: {}", .buffers.join(" → "))]
+    AliasCycle {
+        /// The buffers (`component/name`) of the cycle, in alias order, the
+        /// first repeated at the end.
+        buffers: Vec<String>,
+    },
+    /// The CUDA header cannot be generated as asked (e.g. an invalid
+    /// namespace).
+    #[error("CUDA header: {0}")]
+    Header(String),
+    /// An integrator run asked for something it cannot do (see
+    /// [`crate::integrate`]).
+    #[error("integrator {0}")]
+    Integrator(String),
     /// A device name that has no profile.
     #[error("unknown device `{name}` (known: {known})")]
     UnknownDevice {
@@ -105,6 +128,175 @@ pub enum Error {
         key: Option<String>,
         /// What is wrong.
         message: String,
+    },
+    /// A sweep's grid is invalid, or one of its configurations failed.
+    #[error("sweep: {}{message}", .configuration.as_deref().map(|c| format!("configuration {c}: ")).unwrap_or_default())]
+    Sweep {
+        /// The failing configuration (`model=dirk n=3 ...`), if one failed.
+        configuration: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// CuBIE's registry errors (and the few this registry adds), each naming the
+/// component and buffer involved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// A buffer or child registered with an empty name.
+    #[error("component `{parent}`: buffer name cannot be empty")]
+    EmptyName {
+        /// The component.
+        parent: String,
+    },
+    /// A buffer naming itself as its alias.
+    #[error("component `{parent}`: buffer `{name}` cannot alias itself")]
+    SelfAlias {
+        /// The component.
+        parent: String,
+        /// The buffer.
+        name: String,
+    },
+    /// An alias naming a buffer not (yet) registered in the same component.
+    #[error("component `{parent}`: alias target `{target}` of `{name}` is not registered; register `{target}` before `{name}`")]
+    UnknownAliasTarget {
+        /// The component.
+        parent: String,
+        /// The aliasing buffer.
+        name: String,
+        /// The missing target.
+        target: String,
+    },
+    /// A component id that was never declared.
+    #[error("unknown component `{parent}` (declare it with add_component first)")]
+    UnknownParent {
+        /// The id asked for.
+        parent: String,
+    },
+    /// A buffer name the component has not registered.
+    #[error("component `{parent}` has no buffer `{name}`")]
+    UnknownBuffer {
+        /// The component.
+        parent: String,
+        /// The name asked for.
+        name: String,
+    },
+    /// A location other than `shared` or `local`.
+    #[error("component `{parent}`: invalid location `{value}` for buffer `{name}` (must be `shared` or `local`)")]
+    InvalidLocation {
+        /// The component.
+        parent: String,
+        /// The buffer.
+        name: String,
+        /// The value given.
+        value: String,
+    },
+    /// A component declaration that cannot be accepted.
+    #[error("component `{id}`: {reason}")]
+    InvalidComponent {
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// `register_child` would make a component its own ancestor.
+    #[error("component `{child}` cannot be a child of `{parent}`: `{parent}` is `{child}` or one of its descendants")]
+    ChildCycle {
+        /// The would-be parent.
+        parent: String,
+        /// The would-be child.
+        child: String,
+    },
+    /// A child whose precision differs from its parent's: its sizes would be
+    /// counted in the wrong unit.
+    #[error("child `{child}` ({child_precision}) of `{parent}` ({parent_precision}) must have its parent's precision")]
+    PrecisionMismatch {
+        /// The parent.
+        parent: String,
+        /// The child.
+        child: String,
+        /// The parent's precision.
+        parent_precision: Precision,
+        /// The child's precision.
+        child_precision: Precision,
+    },
+    /// A roll-up entry smaller than its child's current footprint (the child
+    /// changed after `register_child`; CuBIE's `rollup_mismatches`).
+    #[error("component `{parent}`: roll-up `{entry}` holds {registered} elements but its child now needs {current}; register the child again")]
+    StaleRollup {
+        /// The parent.
+        parent: String,
+        /// The roll-up entry.
+        entry: String,
+        /// Elements it was registered with.
+        registered: u64,
+        /// Elements the child needs now.
+        current: u64,
+    },
+    /// A non-empty roll-up entry that was moved out of its pool (e.g. a
+    /// `{child}_shared` entry updated to `local`), so the child's buffers
+    /// have no place in the kernel's arrays.
+    #[error(
+        "component `{parent}`: roll-up `{entry}` was placed in the {pool} pool, where its child's buffers cannot live"
+    )]
+    RollupMisplaced {
+        /// The parent.
+        parent: String,
+        /// The roll-up entry.
+        entry: String,
+        /// Where it ended up.
+        pool: Pool,
+    },
+    /// Declarations whose component tree has no single top (the components
+    /// without a parent among them).
+    #[error("a kernel has one top-level component; this one has {} ({})", .roots.len(), .roots.join(", "))]
+    RootCount {
+        /// The top-level components found.
+        roots: Vec<String>,
+    },
+    /// A name of a class's registration order that is both a buffer and a
+    /// child of one component, so its place is ambiguous.
+    #[error(
+        "component `{component}` ({class}): `{name}` in its class's registration list names both a buffer and a child"
+    )]
+    AmbiguousRegistration {
+        /// The component.
+        component: String,
+        /// Its class.
+        class: String,
+        /// The ambiguous name.
+        name: String,
+    },
+    /// A size or offset does not fit in 64 bits.
+    #[error("arithmetic overflow: {0}")]
+    Overflow(String),
+}
+
+/// A kernel's component tree that lifetimes cannot be derived over (see
+/// [`crate::lifetimes::derive()`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TreeError {
+    /// Two components with one path.
+    #[error("two components share the path `{path}`")]
+    DuplicatePath {
+        /// The path.
+        path: String,
+    },
+    /// A buffer whose component is not declared.
+    #[error("buffer `{buffer}`: unknown component `{component}`")]
+    UnknownComponent {
+        /// The buffer (`component/name`).
+        buffer: String,
+        /// The component it names.
+        component: String,
+    },
+    /// A component reached before its parent was placed on the timeline.
+    /// The derivation visits parents first, so this reports a broken
+    /// invariant instead of panicking.
+    #[error("component `{component}` was reached before its parent was placed")]
+    Unplaced {
+        /// The component.
+        component: String,
     },
 }
 

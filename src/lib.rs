@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod arith;
 pub mod bound;
 pub mod check;
+pub mod compare;
 pub mod error;
 pub mod format;
 pub mod generate;
@@ -37,6 +38,7 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod sweep;
 pub mod throughput;
 
 pub use error::{Error, Result};

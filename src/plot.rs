@@ -48,10 +48,10 @@ impl Default for PlotOptions {
 }
 
 /// Font size of every text, in pixels.
-const FONT: f64 = 11.0;
+pub(crate) const FONT: f64 = 11.0;
 /// Rough advance of one character of a sans-serif font at [`FONT`], used to
 /// decide whether an id fits its rectangle.
-const CHAR_WIDTH: f64 = FONT * 0.62;
+pub(crate) const CHAR_WIDTH: f64 = FONT * 0.62;
 const MARGIN_TOP: f64 = 58.0;
 const MARGIN_RIGHT: f64 = 24.0;
 const MARGIN_BOTTOM: f64 = 44.0;
@@ -242,7 +242,7 @@ enum Level {
 
 /// Round tick values (1, 2 or 5 times a power of ten apart) covering
 /// `[lo, hi]`, about eight of them.
-fn ticks(lo: u64, hi: u64) -> Vec<u64> {
+pub(crate) fn ticks(lo: u64, hi: u64) -> Vec<u64> {
     let span = hi.saturating_sub(lo).max(1);
     let raw = span as f64 / 8.0;
     let magnitude = 10f64.powf(raw.log10().floor());
@@ -254,7 +254,7 @@ fn ticks(lo: u64, hi: u64) -> Vec<u64> {
 
 /// Escapes text for XML content and attribute values. Control characters,
 /// which XML 1.0 does not allow even as references, are shown as `\u{…}`.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

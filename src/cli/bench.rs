@@ -188,7 +188,7 @@ fn instance_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// A bar on stderr, drawn only when stderr is a terminal and the output is
 /// not JSON (so logs and pipes stay clean).
-fn progress_bar(len: u64, json: bool) -> Result<ProgressBar> {
+pub(super) fn progress_bar(len: u64, json: bool) -> Result<ProgressBar> {
     let target = if json || !std::io::stderr().is_terminal() {
         ProgressDrawTarget::hidden()
     } else {

@@ -18,6 +18,7 @@ mod output;
 mod plan;
 mod plot;
 mod solve;
+mod sweep;
 mod temporaries;
 
 use anyhow::{Context, Result};
@@ -57,6 +58,9 @@ pub enum Command {
     Bench(bench::Args),
     /// Draw a solution as an SVG picture (time on x, address on y).
     Plot(plot::Args),
+    /// Sweep kernel models over parameter values, devices and strategies:
+    /// bytes per thread, block sizes, occupancy and the Pareto front.
+    Sweep(sweep::Args),
     /// Resident blocks, warps and threads per multiprocessor for one launch
     /// configuration (the driver's occupancy rule), and what limits them.
     Occupancy(occupancy::Args),
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => check::run(&args, &mut out)?,
         Command::Bench(args) => bench::run(&args, &mut out)?,
         Command::Plot(args) => plot::run(&args, &mut out)?,
+        Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
     };
     out.flush()?;

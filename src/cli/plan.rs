@@ -1,39 +1,29 @@
 //! `smemplan plan`: a solver kernel's memory, CuBIE's layout next to the
-//! optimised one.
+//! optimised one ([`smemplan::compare`] computes both; this prints them).
 //!
 //! ```text
-//!  MODEL.toml ─┐                       ┌─▶ cubie:     Registry (CuBIE 0.17.0, exact)
-//!  --model ────┼─▶ declarations ───────┤               → bytes, slices, limit_blocksize
-//!  (default) ──┘   + lifetimes         └─▶ optimized: plan (one problem per pool)
-//!  --cubie DUMP.json ─▶ recorded registrations ─┘      → bytes, offsets, block sizes
+//!  MODEL.toml ─┐
+//!  --model ────┼─▶ model::Kernel ─┐
+//!  (default) ──┘                  ├─▶ Comparison ─▶ text or --json, --svg, --cuda
+//!  --cubie DUMP.json ─▶ Dump ─────┘
 //! ```
 //!
-//! Both sides are computed here: for a dump, CuBIE's side is replayed from
-//! the recorded registrations (never read from the recorded answers), for a
-//! model it is the model's registry ([`smemplan::model::Kernel::registry`]).
-//! The block size is CuBIE's `limit_blocksize` rule for the requested size on
-//! the chosen device, applied to each side's per-run shared stride (CuBIE:
-//! bytes plus its float32 skew; optimised: the allocator's odd-word stride).
 //! `--svg` and `--cuda` are written atomically, both or neither, before
 //! anything is printed.
 
 use super::output::{table, Staged};
 use super::{parse_seconds, read_text, strategy_parser, Outcome};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
-use smemplan::accesses;
-use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::kernel::{Pool, Precision};
-use smemplan::lifetimes::buffer_on;
-use smemplan::model::{self, expr::Value, Model};
+use smemplan::allocator::{cuda_header, HeaderOptions};
+use smemplan::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
+use smemplan::kernel::Pool;
+use smemplan::model::{self, Model};
 use smemplan::occupancy::DeviceProfile;
-use smemplan::plan::{plan_dump, PlacedBuffer, PlanOptions, PlanReport};
+use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport};
 use smemplan::plot::{self, PlotOptions};
-use smemplan::problem::{Interval, Layout, Problem};
 use smemplan::registry::dump::Dump;
-use smemplan::registry::{FlatBuffer, Footprint, Region, Registry};
 use smemplan::solve as solver;
-use smemplan::throughput::{self, BlockSearch, Workload};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -91,7 +81,8 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Draw the optimised shared-memory layout as SVG (time on x, byte
-    /// offset within a run on y).
+    /// offset within a run on y): the problem the solver was given, one
+    /// rectangle per placement unit (a nested alias is part of its target's).
     #[arg(long, value_name = "OUT.svg")]
     pub svg: Option<PathBuf>,
     /// Write the generated CUDA C++ header of the optimised layout
@@ -108,146 +99,11 @@ fn parse_set(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Where the kernel came from (JSON `input`).
-#[derive(Serialize)]
-struct Input {
-    /// `model` or `cubie`.
-    kind: &'static str,
-    /// The model's name or the dump's configuration id.
-    name: String,
-    /// The file read, `null` for a built-in model.
-    file: Option<String>,
-    /// Every parameter and derived value of a model instance.
-    params: BTreeMap<String, serde_json::Value>,
-}
-
-/// A kernel: its CuBIE registry and its optimised plan.
-struct Kernel {
-    input: Input,
-    registry: Registry,
-    root: String,
-    optimized: PlanReport,
-}
-
-/// CuBIE's `limit_blocksize` outcome for one side.
-#[derive(Serialize)]
-struct Launch {
-    /// Threads per block, `null` when one run alone exceeds the limit.
-    block_size: Option<u64>,
-    /// Dynamic shared bytes of that block.
-    dynamic_shared_bytes: Option<u64>,
-    /// CuBIE's warning when the block fell below a warp.
-    block_warning: Option<&'static str>,
-    /// Why there is no block size.
-    block_error: Option<String>,
-}
-
-impl Launch {
-    fn new(device: &DeviceProfile, requested: u64, padded: u64, runs: u64) -> Launch {
-        match device.limit_blocksize(requested, padded, runs) {
-            Ok(b) => Launch {
-                block_size: Some(b.block_size),
-                dynamic_shared_bytes: Some(b.dynamic_shared_bytes),
-                block_warning: b.warning,
-                block_error: None,
-            },
-            Err(e) => Launch {
-                block_size: None,
-                dynamic_shared_bytes: None,
-                block_warning: None,
-                block_error: Some(e.to_string()),
-            },
-        }
-    }
-}
-
-/// One buffer of CuBIE's layout.
-#[derive(Serialize)]
-struct CubieBuffer {
-    component: String,
-    name: String,
-    pool: Pool,
-    dtype: Precision,
-    elements: u64,
-    /// Bytes it occupies (a local array holds at least one element).
-    bytes: u64,
-    /// Byte offset in the top-level shared or persistent-local array;
-    /// `null` for a local array of its own.
-    offset: Option<u64>,
-    alias_applied: Option<bool>,
-    /// Live segments on the optimised side's timeline.
-    lifetime: Vec<[u64; 2]>,
-}
-
-/// CuBIE's side (JSON `cubie`).
-#[derive(Serialize)]
-struct CubieSide {
-    shared_elements: u64,
-    shared_bytes: u64,
-    skew_bytes: u64,
-    padded_shared_bytes: u64,
-    local_elements: u64,
-    local_bytes: u64,
-    persistent_local_elements: u64,
-    persistent_local_bytes: u64,
-    #[serde(flatten)]
-    launch: Launch,
-    buffers: Vec<CubieBuffer>,
-}
-
-/// The block size of highest estimated throughput (extra information).
-#[derive(Serialize)]
-struct Best {
-    block_size: u64,
-    dynamic_shared_bytes: u64,
-    blocks_per_sm: u64,
-    resident_threads: u64,
-    /// What bounds the resident blocks.
-    limiter: &'static str,
-    /// Estimated runs per second at this block size.
-    estimated_runs_per_second: f64,
-    /// Why it won.
-    reason: String,
-}
-
-/// The block-size search (JSON `block_search`): the pick, CuBIE's halving
-/// pick in the same ranking, and the best candidates.
-#[derive(Serialize)]
-struct Search<'a> {
-    workload: Workload,
-    reason: &'a str,
-    cubie: Option<&'a throughput::CubiePick>,
-    /// The ten fastest candidates.
-    top: &'a [throughput::Estimate],
-}
-
-/// The optimised side (JSON `optimized`): the plan report plus launch
-/// numbers.
-#[derive(Serialize)]
-struct OptimizedSide<'a> {
-    #[serde(flatten)]
-    report: &'a PlanReport,
-    /// Bytes between two threads' shared slices (odd number of words).
-    padded_shared_bytes: u64,
-    #[serde(flatten)]
-    launch: Launch,
-    /// Highest estimated throughput (see `block_search`).
-    best_block_size: Option<Best>,
-    /// Every block size ranked by the throughput estimate.
-    block_search: Option<Search<'a>>,
-}
-
-/// The JSON report (field meanings are documented in the README).
+/// The JSON report: the comparison plus the files written.
 #[derive(Serialize)]
 struct Report<'a> {
-    input: &'a Input,
-    strategy: &'a str,
-    optimal: bool,
-    device: &'a str,
-    requested_block_size: u64,
-    runs: u64,
-    cubie: CubieSide,
-    optimized: OptimizedSide<'a>,
+    #[serde(flatten)]
+    comparison: &'a Comparison,
     svg: Option<String>,
     cuda: Option<String>,
 }
@@ -263,92 +119,50 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         .filter_map(|(f, p)| Some((f, p?)))
         .collect();
     let mut staged = Staged::reserve(&destinations)?;
-    let device = DeviceProfile::named(&args.device)?;
-    let options =
-        PlanOptions { strategy: args.strategy.clone(), time_limit: Some(args.time_limit), ..PlanOptions::default() };
-    let kernel = load(args, &options)?;
-    let footprint = kernel.registry.footprint(&kernel.root)?;
-    let flat = kernel.registry.flatten(&kernel.root)?;
-    let cubie = cubie_side(&kernel.optimized, &footprint, &flat, &device, args)?;
-
-    let report = &kernel.optimized;
-    let alloc = Allocation::new(report, SharedLayout::default())?;
-    let launch = Launch::new(&device, args.block_size, alloc.stride, args.runs);
-    let (shared_accesses, local_accesses) = accesses::by_memory(report);
-    let workload = Workload {
-        shared_bytes_per_run: alloc.stride,
-        shared_accesses,
-        local_accesses,
-        registers_per_thread: args.registers,
+    let options = CompareOptions {
+        plan: PlanOptions {
+            strategy: args.strategy.clone(),
+            time_limit: Some(args.time_limit),
+            ..PlanOptions::default()
+        },
+        device: DeviceProfile::named(&args.device)?,
+        requested_block_size: args.block_size,
         runs: args.runs,
+        registers_per_thread: args.registers,
     };
-    let search = throughput::search(&device, &workload, args.block_size).ok();
-    let best = search.as_ref().map(|s| {
-        let o = &s.best().occupancy;
-        Best {
-            block_size: o.block_size,
-            dynamic_shared_bytes: o.dynamic_shared_bytes,
-            blocks_per_sm: o.active_blocks_per_sm,
-            resident_threads: o.active_threads_per_sm,
-            limiter: o.limiter.as_str(),
-            estimated_runs_per_second: s.best().runs_per_second,
-            reason: s.reason.clone(),
-        }
-    });
-
+    let comparison = compare(args, &options)?;
+    let optimized = &comparison.optimized;
     if let Some(path) = &args.svg {
-        staged.write(path, &shared_picture(report)?)?;
+        staged.write(path, &shared_picture(&optimized.report)?)?;
     }
     if let Some(path) = &args.cuda {
-        let block_size = launch.block_size.unwrap_or(args.block_size);
-        let header = cuda_header(&alloc, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
+        let block_size = optimized.launch.block_size.unwrap_or(args.block_size);
+        let header = cuda_header(&optimized.allocation, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
         staged.write(path, &header)?;
     }
     staged.commit()?;
 
-    let block_search = search.as_ref().map(|s: &BlockSearch| Search {
-        workload,
-        reason: &s.reason,
-        cubie: s.cubie.as_ref(),
-        top: &s.ranked[..s.ranked.len().min(10)],
-    });
-    let optimized =
-        OptimizedSide { report, padded_shared_bytes: alloc.stride, launch, best_block_size: best, block_search };
-    let full = Report {
-        input: &kernel.input,
-        strategy: &args.strategy,
-        optimal: report.optimal,
-        device: &device.name,
-        requested_block_size: args.block_size,
-        runs: args.runs,
-        cubie,
-        optimized,
+    let report = Report {
+        comparison: &comparison,
         svg: args.svg.as_ref().map(|p| p.display().to_string()),
         cuda: args.cuda.as_ref().map(|p| p.display().to_string()),
     };
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &full)?;
+        serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
-        write_text(out, &full, &device)?;
+        write_text(out, &report, &options.device)?;
     }
     Ok(Outcome::Done)
 }
 
-/// The kernel named by the arguments.
-fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
+/// The kernel named by the arguments, compared.
+fn compare(args: &Args, options: &CompareOptions) -> Result<Comparison> {
     if let Some(path) = &args.cubie {
         let name = path.display().to_string();
         let dump = Dump::parse(&name, &read_text(path)?)?;
-        let root = match dump.components.first() {
-            Some(c) => c.path.clone(),
-            None => bail!("{name}: the dump lists no components"),
-        };
-        let registry =
-            Registry::from_dump(&dump).with_context(|| format!("{name}: replaying CuBIE's registrations"))?;
-        let optimized = plan_dump(&dump, options).with_context(|| format!("{name}: planning"))?;
-        let input = Input { kind: "cubie", name: dump.config.id.clone(), file: Some(name), params: BTreeMap::new() };
-        return Ok(Kernel { input, registry, root, optimized });
+        return Comparison::of_dump(&dump, Some(name.clone()), options)
+            .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"));
     }
     let (model, file) = match (&args.input, &args.model) {
         (Some(path), _) => (load_model(path)?, Some(path.display().to_string())),
@@ -357,26 +171,13 @@ fn load(args: &Args, options: &PlanOptions) -> Result<Kernel> {
     };
     let mut sets = args.sets.clone();
     sets.extend(args.precision.iter().map(|p| ("precision".to_string(), p.clone())));
-    let instance = model.instantiate(&sets)?;
-    let (registry, root) = instance.registry()?;
-    let optimized = instance.plan(options)?;
-    let params = instance
-        .params
-        .iter()
-        .map(|(k, v)| {
-            let json = match v {
-                Value::Int(i) => serde_json::Value::from(*i),
-                Value::Str(s) => serde_json::Value::from(s.as_str()),
-            };
-            (k.clone(), json)
-        })
-        .collect();
-    Ok(Kernel { input: Input { kind: "model", name: model.name.clone(), file, params }, registry, root, optimized })
+    let kernel = model.instantiate(&sets)?;
+    Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))
 }
 
 /// Parses a model file; includes resolve next to it, then among the
 /// built-in fragments (so a copy of a built-in model works anywhere).
-fn load_model(path: &Path) -> Result<Model> {
+pub(super) fn load_model(path: &Path) -> Result<Model> {
     let text = read_text(path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve =
@@ -384,80 +185,17 @@ fn load_model(path: &Path) -> Result<Model> {
     Ok(Model::parse(&path.display().to_string(), &text, &resolve)?)
 }
 
-fn cubie_side(
-    report: &PlanReport,
-    footprint: &Footprint,
-    flat: &[FlatBuffer],
-    device: &DeviceProfile,
-    args: &Args,
-) -> Result<CubieSide> {
-    let lifetimes: BTreeMap<(&str, &str), &Vec<[u64; 2]>> =
-        report.buffers.iter().map(|b| ((b.component.as_str(), b.name.as_str()), &b.lifetime)).collect();
-    let buffers = flat
-        .iter()
-        .map(|b| {
-            let (pool, elements) = match b.region {
-                Region::Shared(_) => (Pool::Shared, b.size),
-                Region::PersistentLocal(_) => (Pool::PersistentLocal, b.size),
-                Region::Local(len) => (Pool::Local, len),
-            };
-            let bytes = elements
-                .checked_mul(b.precision.itemsize())
-                .with_context(|| format!("bytes of `{}/{}` overflow", b.component, b.name))?;
-            Ok(CubieBuffer {
-                component: b.component.clone(),
-                name: b.name.clone(),
-                pool,
-                dtype: b.precision,
-                elements: b.size,
-                bytes,
-                offset: b.byte_range().map(|r| r.start),
-                alias_applied: b.alias_applied,
-                lifetime: lifetimes
-                    .get(&(b.component.as_str(), b.name.as_str()))
-                    .map(|l| l.to_vec())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(CubieSide {
-        shared_elements: footprint.shared_elements,
-        shared_bytes: footprint.shared_bytes,
-        skew_bytes: footprint.skew_bytes,
-        padded_shared_bytes: footprint.padded_shared_bytes,
-        local_elements: footprint.local_elements,
-        local_bytes: footprint.local_bytes,
-        persistent_local_elements: footprint.persistent_local_elements,
-        persistent_local_bytes: footprint.persistent_local_bytes,
-        launch: Launch::new(device, args.block_size, footprint.padded_shared_bytes, args.runs),
-        buffers,
-    })
-}
-
-/// The optimised shared pool as a picture. A nested alias is drawn over
-/// its target (the rectangles are translucent, so both show).
+/// The optimised shared pool as a picture: the problem the solver was
+/// given (one rectangle per placement unit, a nested alias inside its
+/// target's) at the offsets it chose.
 fn shared_picture(report: &PlanReport) -> Result<String> {
-    let placed: Vec<_> = report
-        .buffers
-        .iter()
-        .filter(|b| b.pool == Pool::Shared && b.bytes > 0)
-        .filter_map(|b| b.offset.map(|o| (b, o)))
-        .collect();
-    let buffers = placed
-        .iter()
-        .map(|(b, _)| {
-            let segments: Vec<Interval> = b.lifetime.iter().map(|s| Interval::new(s[0], s[1])).collect();
-            buffer_on(format!("{}/{}", b.component, b.name), b.bytes, b.dtype.itemsize(), &segments)
-        })
-        .collect();
-    let problem = Problem::new(buffers, None)?;
-    let layout = Layout::new(placed.iter().map(|(_, o)| *o).collect());
+    let pool = report.pool(Pool::Shared).context("the plan has no shared pool")?;
     let options = PlotOptions {
         title: format!("{} — optimised shared memory per run ({})", report.source, report.strategy),
-        lower_bound: report.pool(Pool::Shared).map(|p| p.lower_bound),
+        lower_bound: Some(pool.lower_bound),
         ..PlotOptions::default()
     };
-    Ok(plot::svg(&problem, &layout, &options)?)
+    Ok(plot::svg(&pool.problem, &pool.layout, &options)?)
 }
 
 fn list_models(out: &mut dyn Write) -> Result<()> {
@@ -492,15 +230,16 @@ fn saved(cubie: u64, optimized: u64) -> String {
 }
 
 fn write_text(out: &mut dyn Write, r: &Report, device: &DeviceProfile) -> Result<()> {
-    let (c, o) = (&r.cubie, &r.optimized);
-    let input = match (&r.input.file, r.input.kind) {
-        (Some(f), "cubie") => format!("CuBIE dump {f} ({})", r.input.name),
-        (Some(f), _) => format!("model {} ({f})", r.input.name),
-        (None, _) => format!("built-in model {}", r.input.name),
+    let cmp = r.comparison;
+    let (c, o) = (&cmp.cubie, &cmp.optimized);
+    let input = match (&cmp.input.file, cmp.input.kind) {
+        (Some(f), InputKind::Cubie) => format!("CuBIE dump {f} ({})", cmp.input.name),
+        (Some(f), InputKind::Model) => format!("model {} ({f})", cmp.input.name),
+        (None, _) => format!("built-in model {}", cmp.input.name),
     };
     writeln!(out, "input     {input}")?;
-    if !r.input.params.is_empty() {
-        let params: Vec<String> = r
+    if !cmp.input.params.is_empty() {
+        let params: Vec<String> = cmp
             .input
             .params
             .iter()
@@ -511,12 +250,12 @@ fn write_text(out: &mut dyn Write, r: &Report, device: &DeviceProfile) -> Result
             .collect();
         writeln!(out, "params    {}", params.join(" "))?;
     }
-    let optimal = if r.optimal { "proven optimal" } else { "not proven optimal" };
-    writeln!(out, "strategy  {} ({optimal})", r.strategy)?;
+    let optimal = if cmp.optimal { "proven optimal" } else { "not proven optimal" };
+    writeln!(out, "strategy  {} ({optimal})", cmp.strategy)?;
     writeln!(
         out,
         "device    {} ({} B opt-in shared per block); requested block size {}, {} runs",
-        r.device, device.max_shared_per_block_optin, r.requested_block_size, r.runs
+        cmp.device, device.max_shared_per_block_optin, cmp.requested_block_size, cmp.runs
     )?;
     writeln!(out)?;
 

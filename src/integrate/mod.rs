@@ -174,7 +174,7 @@ impl Setup {
 
     /// The same with explicit settings, checked.
     pub fn with_settings(method: Method, system: System, precision: Precision, settings: Settings) -> Result<Setup> {
-        let bad = |m: String| Err(Error::Registry(format!("integrator setup: {m}")));
+        let bad = |m: String| Err(Error::Integrator(format!("setup: {m}")));
         if precision == Precision::I32 {
             return bad("the precision must be f32 or f64".into());
         }
@@ -549,7 +549,7 @@ impl Trajectories {
 /// large batches cheap) of a batch of `batch`, computed in parallel.
 pub fn reference(setup: &Setup, batch: u64, systems: Range<u64>) -> Result<Trajectories> {
     if systems.start > systems.end || systems.end > batch {
-        return Err(Error::Registry(format!("systems {systems:?} are not within a batch of {batch}")));
+        return Err(Error::Integrator(format!("systems {systems:?} are not within a batch of {batch}")));
     }
     Ok(match setup.precision {
         Precision::F64 => reference_in::<f64>(setup, batch, systems),

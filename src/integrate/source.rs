@@ -118,7 +118,7 @@ pub(super) fn body<T: Real>(setup: &Setup, alloc: &Allocation, ns: &str) -> Resu
         Method::BackwardEuler => backward_euler::cxx_thread::<T>(&setup.settings, &bind),
     };
     if !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || ns.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(Error::Registry(format!("`{ns}` is not a C++ namespace name")));
+        return Err(Error::Header(format!("`{ns}` is not a C++ namespace name")));
     }
     Ok(format!("{header}\nnamespace {ns} {{\n\n{thread}\n}}  // namespace {ns}\n"))
 }

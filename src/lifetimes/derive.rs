@@ -6,7 +6,7 @@ use super::phases::{PhaseId, ROOT_PHASE};
 use super::segments::{merge_segments, Segments};
 use super::table::{ClassLifetimes, LifetimeTable};
 use super::Lifetimes;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TreeError};
 use crate::kernel::{BufferDecl, ComponentDecl};
 use crate::problem::Interval;
 use std::collections::HashMap;
@@ -36,9 +36,11 @@ struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     fn new(components: &'a [ComponentDecl]) -> Result<Self> {
-        let by_path: HashMap<&str, usize> = components.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect();
-        if by_path.len() != components.len() {
-            return Err(Error::Registry("two components share one path".into()));
+        let mut by_path: HashMap<&str, usize> = HashMap::with_capacity(components.len());
+        for (i, c) in components.iter().enumerate() {
+            if by_path.insert(c.path.as_str(), i).is_some() {
+                return Err(TreeError::DuplicatePath { path: c.path.clone() }.into());
+            }
         }
         let parent: Vec<Option<usize>> =
             components.iter().map(|c| c.path.rfind('/').and_then(|k| by_path.get(&c.path[..k]).copied())).collect();
@@ -104,8 +106,7 @@ pub fn derive(components: &[ComponentDecl], buffers: &[BufferDecl], table: &Life
                 have_root = true;
                 (vec![0], first)
             }
-            Some(_) => mount(&tree, &placed, i)
-                .ok_or_else(|| Error::Registry(format!("component `{}` placed before its parent", comp.path)))?,
+            Some(_) => mount(&tree, &placed, i).ok_or_else(|| TreeError::Unplaced { component: comp.path.clone() })?,
         };
         if class.is_none() || !known_mount {
             unmapped_components.push(comp.path.clone());
@@ -168,7 +169,7 @@ pub fn derive(components: &[ComponentDecl], buffers: &[BufferDecl], table: &Life
         let &ci = tree
             .by_path
             .get(b.component.as_str())
-            .ok_or_else(|| Error::Registry(format!("buffer `{full}`: unknown component `{}`", b.component)))?;
+            .ok_or_else(|| TreeError::UnknownComponent { buffer: full.clone(), component: b.component.clone() })?;
         let pl = ctx.placed(ci)?;
         match pl.class.and_then(|c| c.buffers.get(&b.name).map(|p| (c, p))) {
             Some((class, phases)) => out.push(ctx.resolve(ci, class, phases, &b.name, &full)?),
@@ -208,7 +209,7 @@ impl<'t> Ctx<'_, 't> {
     fn placed(&self, ci: usize) -> Result<&Placed<'t>> {
         self.placed[ci]
             .as_ref()
-            .ok_or_else(|| Error::Registry(format!("component `{}` not placed", self.tree.components[ci].path)))
+            .ok_or_else(|| TreeError::Unplaced { component: self.tree.components[ci].path.clone() }.into())
     }
 
     /// The grafted child mounted alone at exactly phase `ph` of grafted
@@ -355,6 +356,23 @@ buffers = { delta = "all" }
         let e = derive(&comps, &[buf("k/loop", "proposed", false)], &table).unwrap_err();
         assert!(matches!(&e, Error::Model { key: Some(k), .. } if k == "Step.arguments.proposed"), "{e}");
         assert!(e.to_string().contains("last phase"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_component_tree_is_a_typed_error() {
+        let table = LifetimeTable::parse("t.toml", TABLE).unwrap();
+        let twice = [comp("k/loop", "Loop"), comp("k/loop", "Step")];
+        let e = derive(&twice, &[], &table).unwrap_err();
+        assert_eq!(e, Error::ComponentTree(TreeError::DuplicatePath { path: "k/loop".into() }));
+        let e = derive(&[comp("k/loop", "Loop")], &[buf("k/nowhere", "x", false)], &table).unwrap_err();
+        assert_eq!(
+            e,
+            Error::ComponentTree(TreeError::UnknownComponent {
+                buffer: "k/nowhere/x".into(),
+                component: "k/nowhere".into()
+            })
+        );
+        assert!(e.to_string().contains("buffer `k/nowhere/x`: unknown component `k/nowhere`"), "{e}");
     }
 
     #[test]

@@ -186,7 +186,10 @@ impl LifetimeTable {
 
     /// The built-in table for CuBIE 0.17.0 ([`CUBIE_TABLE`]).
     pub fn cubie() -> Result<LifetimeTable> {
-        Self::parse(CUBIE_TABLE_NAME, CUBIE_TABLE)
+        // Parsed once: every model instance starts from it, and a sweep
+        // builds thousands of instances.
+        static PARSED: std::sync::OnceLock<Result<LifetimeTable>> = std::sync::OnceLock::new();
+        PARSED.get_or_init(|| Self::parse(CUBIE_TABLE_NAME, CUBIE_TABLE)).clone()
     }
 
     /// This table with `other`'s classes added, `other` winning on a clash.

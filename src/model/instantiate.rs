@@ -257,8 +257,7 @@ impl Kernel {
     /// [`Registry::from_declarations`] says, in the registration order of
     /// each class of the kernel's lifetime table.
     pub fn registry(&self) -> Result<(Registry, String)> {
-        Registry::from_declarations(&self.model, &self.components, &self.buffers, &self.group_aliases, |class| {
-            self.table.classes.get(class).map_or(&[][..], |l| l.registration.as_slice())
-        })
+        let order = |class: &str| self.table.classes.get(class).map_or(&[][..], |l| l.registration.as_slice());
+        Ok(Registry::from_declarations(&self.components, &self.buffers, &self.group_aliases, order)?)
     }
 }

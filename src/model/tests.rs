@@ -200,14 +200,18 @@ fn registries_follow_the_class_registration_order() {
 }
 
 #[test]
-fn registry_errors_name_the_model() {
+fn registry_errors_are_typed_and_name_the_components() {
+    use crate::registry::RegistryError;
     let two_roots = ORDERED
         .replace("path = \"k/step/inner\"", "path = \"other\"")
         .replace("component = \"k/step/inner\"", "component = \"other\"");
     let e = parse(&two_roots).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+    assert_eq!(e, Error::Registry(RegistryError::RootCount { roots: vec!["k".into(), "other".into()] }));
     assert!(e.to_string().contains("one top-level component; this one has 2 (k, other)"), "{e}");
     let ambiguous = ORDERED.replace("name = \"early\"", "name = \"inner\"");
     let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+    let Error::Registry(RegistryError::AmbiguousRegistration { component, class, name }) = &e else { panic!("{e}") };
+    assert_eq!((component.as_str(), class.as_str(), name.as_str()), ("k/step", "Step", "inner"));
     assert!(e.to_string().contains("`inner` in its class's registration list names both"), "{e}");
     let twice = ORDERED.replace(r#"["inner", "...", "late"]"#, r#"["inner", "inner"]"#);
     let e = parse(&twice).unwrap_err();

@@ -30,7 +30,7 @@ impl PlanBuffer {
     }
 }
 
-/// Everything [`plan`] needs: components, leaf buffers, group aliases.
+/// Everything [`plan`](super::plan()) needs: components, leaf buffers, group aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanInput {
     /// Where it came from (a file name, a model name).

@@ -53,9 +53,9 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::kernel::BufferDecl;
 use crate::lifetimes::{self, LifetimeTable};
-use crate::problem::Problem;
+use crate::problem::{Layout, Problem};
 use crate::registry::dump::Dump;
-use crate::solve::{self, SolveOptions};
+use crate::solve::{self, SolveOptions, Solver};
 use alias::judge_aliases;
 use std::time::{Duration, Instant};
 use units::build_units;
@@ -89,8 +89,22 @@ impl Default for PlanOptions {
 }
 
 /// Plans `input`: lifetimes from `table`, one problem per pool, solved by
-/// `options.strategy`, every layout checked against the derived lifetimes.
+/// `options.strategy`, every layout checked against the derived lifetimes
+/// (a layout the checker rejects is [`Error::Rejected`], never
+/// [`Error::Unsupported`], which callers read as "declined").
 pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> Result<PlanReport> {
+    plan_with(input, table, options, &*solve::strategy(&options.strategy)?)
+}
+
+/// [`plan`] with a solver object instead of `options.strategy`'s (e.g. a
+/// [`solve::memo::Memo`] shared by many plans); the report still names
+/// `options.strategy`.
+pub fn plan_with(
+    input: &PlanInput,
+    table: &LifetimeTable,
+    options: &PlanOptions,
+    solver: &dyn Solver,
+) -> Result<PlanReport> {
     let started = Instant::now();
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lifetimes = lifetimes::derive(&input.components, &decls, table)?;
@@ -103,7 +117,6 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
         inside[m.buffer] = Some(input.buffers[m.target].full_name());
     }
     let deadline = options.time_limit.map(|d| started + d);
-    let solver = solve::strategy(&options.strategy)?;
     let mut pools = Vec::new();
     for pool in Pool::ALL {
         let ids: Vec<usize> = (0..units.len()).filter(|&u| units[u].pool == pool && units[u].bytes > 0).collect();
@@ -122,12 +135,12 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
             None,
         )?;
         let solve_options = SolveOptions { deadline, threads: options.threads, ..SolveOptions::default() };
-        let (peak, lower_bound, optimal, seconds) = if problem.is_empty() {
-            (0, 0, true, 0.0)
+        let (peak, lower_bound, optimal, seconds, layout) = if problem.is_empty() {
+            (0, 0, true, 0.0, Layout::default())
         } else {
-            let solution = solve::run(&*solver, &problem, &solve_options)?;
+            let solution = solve::run(solver, &problem, &solve_options)?;
             check::verify(&problem, &solution).map_err(|r| Error::Rejected {
-                strategy: options.strategy.clone(),
+                strategy: solver.name().to_string(),
                 reason: format!("{pool} pool: {r}"),
             })?;
             for (k, &u) in ids.iter().enumerate() {
@@ -136,11 +149,11 @@ pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> 
                     offsets[m] = Some(crate::error::add(base, within, || "member offset".into())?);
                 }
             }
-            (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds)
+            (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds, solution.layout)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
         let bytes = crate::arith::align_up(peak, align).ok_or_else(|| Error::Overflow(format!("{pool} pool size")))?;
-        pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds });
+        pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds, problem, layout });
     }
     let placed = input
         .buffers
@@ -274,5 +287,45 @@ aliases = { z = "nested" }
         let r = plan(&input, &table, &PlanOptions { align16: true, ..PlanOptions::default() }).unwrap();
         assert!(r.buffers.iter().all(|b| b.offset.unwrap() % 16 == 0));
         assert_eq!(r.shared_bytes, 32);
+    }
+
+    /// A strategy that puts every buffer at offset 0, so buffers live at
+    /// the same time collide.
+    struct AllAtZero;
+
+    impl Solver for AllAtZero {
+        fn name(&self) -> &'static str {
+            "all-at-zero"
+        }
+
+        fn solve(&self, analysis: &crate::analysis::Analysis, _: &SolveOptions) -> Result<solve::Solution> {
+            let problem = analysis.problem();
+            Ok(solve::Solution::new(problem, crate::problem::Layout::new(vec![0; problem.len()]), 0, false))
+        }
+    }
+
+    #[test]
+    fn a_layout_the_checker_rejects_is_an_internal_error_not_a_decline() {
+        let table = LifetimeTable::parse("t.toml", TABLE).unwrap();
+        let decls = vec![decl("k", "v", 4, Location::Shared, None), decl("k", "x", 4, Location::Shared, None)];
+        let input = PlanInput::from_decls("t", vec![comp("k", "Loop")], decls, vec![]).unwrap();
+        let e = plan_with(&input, &table, &PlanOptions::default(), &AllAtZero).unwrap_err();
+        let Error::Rejected { strategy, reason } = &e else { panic!("{e}") };
+        assert_eq!(strategy, "all-at-zero");
+        assert!(reason.starts_with("shared pool: ") && reason.contains("k/v") && reason.contains("k/x"), "{e}");
+    }
+
+    #[test]
+    fn nested_aliases_that_form_a_cycle_are_an_error() {
+        let table =
+            LifetimeTable::parse("t.toml", &TABLE.replace("{ z = \"nested\" }", "{ z = \"nested\", v = \"nested\" }"))
+                .unwrap();
+        // z (instants a and b) sits inside v (all), and v inside z.
+        let decls =
+            vec![decl("k", "z", 2, Location::Shared, Some("v")), decl("k", "v", 2, Location::Shared, Some("z"))];
+        let input = PlanInput::from_decls("t", vec![comp("k", "Loop")], decls, vec![]).unwrap();
+        let e = plan(&input, &table, &PlanOptions::default()).unwrap_err();
+        assert_eq!(e, Error::AliasCycle { buffers: vec!["k/z".into(), "k/v".into(), "k/z".into()] });
+        assert!(e.to_string().contains("alias hints form a cycle: k/z → k/v → k/z"), "{e}");
     }
 }

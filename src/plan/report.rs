@@ -3,6 +3,7 @@
 
 use super::alias::AliasOutcome;
 use crate::kernel::{Pool, Precision};
+use crate::problem::{Layout, Problem};
 use serde::Serialize;
 
 /// One buffer's placement.
@@ -46,6 +47,13 @@ pub struct PoolReport {
     pub units: usize,
     /// Solver wall-clock seconds.
     pub seconds: f64,
+    /// The problem solved: one buffer per placement unit with any bytes,
+    /// named after its first buffer (`component/name`), in input order.
+    #[serde(skip)]
+    pub problem: Problem,
+    /// The units' offsets, indexed like `problem`'s buffers.
+    #[serde(skip)]
+    pub layout: Layout,
 }
 
 /// The optimised plan: what the CLI's `plan` prints as `optimized`.

@@ -30,26 +30,7 @@ pub(super) fn build_units(
     nested: &[Nested],
     align16: bool,
 ) -> Result<Vec<Unit>> {
-    let n = input.buffers.len();
-    // (root buffer, offset within the root's unit); chains resolve upward.
-    let mut home: Vec<(usize, u64)> = (0..n).map(|i| (i, 0)).collect();
-    let mut changed = true;
-    let mut rounds = 0;
-    while changed {
-        changed = false;
-        for &Nested { buffer: a, target: t, offset: off } in nested {
-            let (root, base) = home[t];
-            let want = (root, base.checked_add(off).ok_or_else(|| Error::Overflow("alias offset".into()))?);
-            if home[a] != want && root != a {
-                home[a] = want;
-                changed = true;
-            }
-        }
-        rounds += 1;
-        if rounds > n + 1 {
-            return Err(Error::Registry("alias hints form a cycle".into()));
-        }
-    }
+    let home = homes(input, nested)?;
     let mut unit_of_root: HashMap<usize, usize> = HashMap::new();
     let mut units: Vec<Unit> = Vec::new();
     for (i, &(root, within)) in home.iter().enumerate() {
@@ -82,4 +63,31 @@ pub(super) fn build_units(
         unit.segments = lifetimes::merge_segments(segs);
     }
     Ok(units)
+}
+
+/// Each buffer's unit root and its byte offset within the root's unit: the
+/// end of its chain of `nested` targets, the offsets summed. A chain that
+/// comes back on itself is an [`Error::AliasCycle`].
+fn homes(input: &PlanInput, nested: &[Nested]) -> Result<Vec<(usize, u64)>> {
+    // A buffer has one alias hint, so at most one target.
+    let mut inside: Vec<Option<(usize, u64)>> = vec![None; input.buffers.len()];
+    for m in nested {
+        inside[m.buffer] = Some((m.target, m.offset));
+    }
+    (0..inside.len())
+        .map(|start| {
+            let (mut at, mut within) = (start, 0u64);
+            let mut chain = vec![start];
+            while let Some((target, offset)) = inside[at] {
+                if let Some(k) = chain.iter().position(|&c| c == target) {
+                    let buffers = chain[k..].iter().chain([&target]).map(|&c| input.buffers[c].full_name()).collect();
+                    return Err(Error::AliasCycle { buffers });
+                }
+                within = within.checked_add(offset).ok_or_else(|| Error::Overflow("alias offset".into()))?;
+                chain.push(target);
+                at = target;
+            }
+            Ok((at, within))
+        })
+        .collect()
 }

@@ -59,6 +59,7 @@ pub mod dump;
 pub mod group;
 pub mod replay;
 
+pub use crate::error::RegistryError;
 pub use allocator::{ArrayView, BufferView, Region};
 pub use cubie::{FlatBuffer, Footprint, GroupLayout, Placement};
 pub use group::{BufferGroup, ChildEdge, Entry, Rollup};
@@ -66,128 +67,6 @@ pub use group::{BufferGroup, ChildEdge, Entry, Rollup};
 use crate::kernel::{BufferDecl, ComponentDecl, Location, Pool, Precision};
 
 use std::collections::{HashMap, HashSet};
-
-/// CuBIE's registry errors (and the few this registry adds), each naming the
-/// component and buffer involved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
-    /// A buffer or child registered with an empty name.
-    #[error("component `{parent}`: buffer name cannot be empty")]
-    EmptyName {
-        /// The component.
-        parent: String,
-    },
-    /// A buffer naming itself as its alias.
-    #[error("component `{parent}`: buffer `{name}` cannot alias itself")]
-    SelfAlias {
-        /// The component.
-        parent: String,
-        /// The buffer.
-        name: String,
-    },
-    /// An alias naming a buffer not (yet) registered in the same component.
-    #[error("component `{parent}`: alias target `{target}` of `{name}` is not registered; register `{target}` before `{name}`")]
-    UnknownAliasTarget {
-        /// The component.
-        parent: String,
-        /// The aliasing buffer.
-        name: String,
-        /// The missing target.
-        target: String,
-    },
-    /// A component id that was never declared.
-    #[error("unknown component `{parent}` (declare it with add_component first)")]
-    UnknownParent {
-        /// The id asked for.
-        parent: String,
-    },
-    /// A buffer name the component has not registered.
-    #[error("component `{parent}` has no buffer `{name}`")]
-    UnknownBuffer {
-        /// The component.
-        parent: String,
-        /// The name asked for.
-        name: String,
-    },
-    /// A location other than `shared` or `local`.
-    #[error("component `{parent}`: invalid location `{value}` for buffer `{name}` (must be `shared` or `local`)")]
-    InvalidLocation {
-        /// The component.
-        parent: String,
-        /// The buffer.
-        name: String,
-        /// The value given.
-        value: String,
-    },
-    /// A component declaration that cannot be accepted.
-    #[error("component `{id}`: {reason}")]
-    InvalidComponent {
-        /// The id.
-        id: String,
-        /// Why.
-        reason: String,
-    },
-    /// `register_child` would make a component its own ancestor.
-    #[error("component `{child}` cannot be a child of `{parent}`: `{parent}` is `{child}` or one of its descendants")]
-    ChildCycle {
-        /// The would-be parent.
-        parent: String,
-        /// The would-be child.
-        child: String,
-    },
-    /// A child whose precision differs from its parent's: its sizes would be
-    /// counted in the wrong unit.
-    #[error("child `{child}` ({child_precision}) of `{parent}` ({parent_precision}) must have its parent's precision")]
-    PrecisionMismatch {
-        /// The parent.
-        parent: String,
-        /// The child.
-        child: String,
-        /// The parent's precision.
-        parent_precision: Precision,
-        /// The child's precision.
-        child_precision: Precision,
-    },
-    /// A roll-up entry smaller than its child's current footprint (the child
-    /// changed after `register_child`; CuBIE's `rollup_mismatches`).
-    #[error("component `{parent}`: roll-up `{entry}` holds {registered} elements but its child now needs {current}; register the child again")]
-    StaleRollup {
-        /// The parent.
-        parent: String,
-        /// The roll-up entry.
-        entry: String,
-        /// Elements it was registered with.
-        registered: u64,
-        /// Elements the child needs now.
-        current: u64,
-    },
-    /// A non-empty roll-up entry that was moved out of its pool (e.g. a
-    /// `{child}_shared` entry updated to `local`), so the child's buffers
-    /// have no place in the kernel's arrays.
-    #[error(
-        "component `{parent}`: roll-up `{entry}` was placed in the {pool} pool, where its child's buffers cannot live"
-    )]
-    RollupMisplaced {
-        /// The parent.
-        parent: String,
-        /// The roll-up entry.
-        entry: String,
-        /// Where it ended up.
-        pool: Pool,
-    },
-    /// A size or offset does not fit in 64 bits.
-    #[error("arithmetic overflow: {0}")]
-    Overflow(String),
-}
-
-impl From<RegistryError> for crate::Error {
-    fn from(e: RegistryError) -> Self {
-        match e {
-            RegistryError::Overflow(what) => crate::Error::Overflow(what),
-            other => crate::Error::Registry(other.to_string()),
-        }
-    }
-}
 
 /// The registry: declared components, each with its buffer group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -662,14 +541,16 @@ mod tests {
     }
 
     #[test]
-    fn overflow_is_an_error_and_converts_to_the_crate_error() {
+    fn overflow_is_an_error_and_the_crate_error_keeps_it_whole() {
         let mut r = one();
         r.register("huge", "g", u64::MAX, Shared, false, None, F32).unwrap();
         let e = r.shared_buffer_size("g").unwrap_err();
         assert!(matches!(e, RegistryError::Overflow(_)));
-        assert!(matches!(crate::Error::from(e), crate::Error::Overflow(_)));
-        let e: crate::Error = RegistryError::EmptyName { parent: "g".into() }.into();
-        assert!(matches!(e, crate::Error::Registry(ref m) if m.contains("cannot be empty")));
+        assert!(matches!(crate::Error::from(e), crate::Error::Registry(RegistryError::Overflow(_))));
+        let empty = RegistryError::EmptyName { parent: "g".into() };
+        let e: crate::Error = empty.clone().into();
+        assert_eq!(e, crate::Error::Registry(empty));
+        assert!(e.to_string().contains("cannot be empty"), "{e}");
     }
 
     #[test]

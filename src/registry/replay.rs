@@ -50,21 +50,15 @@ enum Progress {
 }
 
 impl Registry {
-    /// Declares `components` and replays `registrations[i]` for
-    /// `components[i]`, in order. A roll-up needs its child complete, so a
-    /// component is finished only after the children it rolls up (depth
-    /// first from each component in turn, each once): the parents'
-    /// roll-up sizes are the children's final answers, as in CuBIE.
-    pub fn replay(components: &[ComponentDecl], registrations: &[Vec<Registration>]) -> Result<Registry> {
-        if components.len() != registrations.len() {
-            return Err(Error::Registry(format!(
-                "{} registration lists for {} components",
-                registrations.len(),
-                components.len()
-            )));
-        }
+    /// Declares each component and replays its registrations, in order. A
+    /// roll-up needs its child complete, so a component is finished only
+    /// after the children it rolls up (depth first from each component in
+    /// turn, each once): the parents' roll-up sizes are the children's final
+    /// answers, as in CuBIE.
+    pub fn replay(kernel: &[(ComponentDecl, Vec<Registration>)]) -> Result<Registry, RegistryError> {
+        let components: Vec<&ComponentDecl> = kernel.iter().map(|(c, _)| c).collect();
         let mut registry = Registry::new();
-        for c in components {
+        for c in &components {
             registry.add_component(&c.path, &c.class, c.precision)?;
         }
         let index: HashMap<&str, usize> = components.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect();
@@ -79,7 +73,7 @@ impl Registry {
             let mut stack = vec![(first, 0usize)];
             while let Some(&(i, k)) = stack.last() {
                 let path = components[i].path.as_str();
-                let Some(step) = registrations[i].get(k) else {
+                let Some(step) = kernel[i].1.get(k) else {
                     progress[i] = Progress::Done;
                     stack.pop();
                     continue;
@@ -109,8 +103,7 @@ impl Registry {
                                 return Err(RegistryError::ChildCycle {
                                     parent: path.to_string(),
                                     child: component.clone(),
-                                }
-                                .into())
+                                })
                             }
                         }
                     }
@@ -128,19 +121,15 @@ impl Registry {
     /// component without a buffer group (`registered: false`) is declared
     /// with the run precision and registers nothing.
     pub fn from_dump(dump: &Dump) -> Result<Registry> {
-        let components: Vec<ComponentDecl> = dump
-            .components
-            .iter()
-            .map(|c| ComponentDecl {
-                path: c.path.clone(),
-                class: c.class.clone(),
-                precision: c.parent_dtype.unwrap_or(dump.config.precision),
-            })
-            .collect();
-        let registrations = dump
+        let kernel = dump
             .components
             .iter()
             .map(|c| {
+                let decl = ComponentDecl {
+                    path: c.path.clone(),
+                    class: c.class.clone(),
+                    precision: c.parent_dtype.unwrap_or(dump.config.precision),
+                };
                 let mut rolled: HashSet<&str> = HashSet::new();
                 let mut out = Vec::new();
                 for row in dump.buffers.iter().filter(|b| b.component == c.path) {
@@ -157,15 +146,14 @@ impl Registry {
                         Some(child) => out.extend(rollup(dump, row, child, &mut rolled)?),
                     }
                 }
-                Ok(out)
+                Ok((decl, out))
             })
             .collect::<Result<Vec<_>>>()?;
-        Registry::replay(&components, &registrations)
+        Ok(Registry::replay(&kernel)?)
     }
 
     /// CuBIE 0.17.0's registry for a kernel's declarations, and the path of
-    /// its top-level component (the one component without a parent);
-    /// `source` names the kernel in errors.
+    /// its top-level component (the one component without a parent).
     ///
     /// Each component registers its own buffers and rolls up its children
     /// (a child is the component one path segment below it; a whole-child
@@ -175,13 +163,11 @@ impl Registry {
     /// children, each in declaration order); an empty order means own
     /// buffers, then children; names the kernel lacks are skipped.
     pub fn from_declarations<'o>(
-        source: &str,
         components: &[ComponentDecl],
         buffers: &[BufferDecl],
         group_aliases: &[GroupAlias],
         registration: impl Fn(&str) -> &'o [String],
-    ) -> Result<(Registry, String)> {
-        let err = |message: String| Error::Model { file: source.to_string(), line: 0, key: None, message };
+    ) -> Result<(Registry, String), RegistryError> {
         let paths: HashSet<&str> = components.iter().map(|c| c.path.as_str()).collect();
         fn parent_of<'a>(paths: &HashSet<&str>, path: &'a str) -> Option<&'a str> {
             path.rfind('/').map(|k| &path[..k]).filter(|p| paths.contains(p))
@@ -190,15 +176,9 @@ impl Registry {
             components.iter().map(|c| c.path.as_str()).filter(|p| parent_of(&paths, p).is_none()).collect();
         let root = match roots.as_slice() {
             [root] => root.to_string(),
-            _ => {
-                return Err(err(format!(
-                    "a kernel has one top-level component; this one has {} ({})",
-                    roots.len(),
-                    roots.join(", ")
-                )))
-            }
+            _ => return Err(RegistryError::RootCount { roots: roots.iter().map(|r| r.to_string()).collect() }),
         };
-        let registrations = components
+        let kernel = components
             .iter()
             .map(|c| {
                 let own = buffers
@@ -211,16 +191,20 @@ impl Registry {
                         let aliases = group_aliases.iter().find(|g| g.child == k.path).map(|g| g.target.clone());
                         (name.clone(), Registration::Child { name, component: k.path.clone(), aliases })
                     });
-                in_registration_order(own.chain(children).collect(), registration(&c.class))
-                    .map_err(|m| err(format!("component `{}` ({}): {m}", c.path, c.class)))
+                let order =
+                    in_registration_order(own.chain(children).collect(), registration(&c.class)).map_err(|name| {
+                        RegistryError::AmbiguousRegistration { component: c.path.clone(), class: c.class.clone(), name }
+                    })?;
+                Ok((c.clone(), order))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((Registry::replay(components, &registrations)?, root))
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        Ok((Registry::replay(&kernel)?, root))
     }
 }
 
 /// `items` (own buffers, then children, each in declaration order) arranged
-/// by a class's `registration` list.
+/// by a class's `registration` list; `Err` names an entry of the list that
+/// matches two items.
 fn in_registration_order(
     items: Vec<(String, Registration)>,
     order: &[String],
@@ -230,7 +214,7 @@ fn in_registration_order(
     }
     for name in order {
         if items.iter().filter(|(n, _)| n == name).count() > 1 {
-            return Err(format!("`{name}` in its class's registration list names both a buffer and a child"));
+            return Err(name.clone());
         }
     }
     let (named, rest): (Vec<_>, Vec<_>) = items.into_iter().partition(|(n, _)| order.contains(n));

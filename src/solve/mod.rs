@@ -22,6 +22,7 @@ pub(crate) mod fixtures;
 pub mod greedy;
 pub mod ilp;
 pub mod local;
+pub mod memo;
 
 use crate::analysis::Analysis;
 use crate::bound::LowerBound;

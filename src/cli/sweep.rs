@@ -1,0 +1,252 @@
+//! `smemplan sweep`: a kernel model over the Cartesian product of parameter
+//! values, devices and strategies ([`smemplan::sweep`] does the work; this
+//! file reads the arguments and writes the outputs).
+//!
+//! The table (or the Pareto front, when the table goes to `--csv`) is
+//! printed on stdout; the summary (configurations per second, cache hit
+//! rate) goes to stderr, so that stdout stays a clean table or JSON
+//! document. `--csv` and `--svg` are checked before the sweep starts and
+//! written atomically, both or neither, before anything is printed.
+
+use super::bench::progress_bar;
+use super::output::{table, Staged};
+use super::plan::load_model;
+use super::{parse_seconds, Outcome};
+use anyhow::{bail, Result};
+use smemplan::model;
+use smemplan::occupancy::DeviceProfile;
+use smemplan::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Arguments of `smemplan sweep`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Kernel model files (TOML, see docs/models.md), swept one after the
+    /// other. Without them or `--model`: the built-in default model.
+    #[arg(value_name = "MODEL.toml")]
+    pub inputs: Vec<PathBuf>,
+    /// Built-in models by name (comma-separated), or `all` for every one
+    /// (see `smemplan plan --list-models`).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub model: Vec<String>,
+    /// A swept parameter (repeatable; the first varies slowest): its values
+    /// comma-separated, an integer range as A..=B, e.g. `--set n=3,10,30`
+    /// or `--set n=1..=200`.
+    #[arg(long = "set", value_name = "NAME=V1,V2,...")]
+    pub sets: Vec<String>,
+    /// Run precisions to sweep (shorthand for `--set precision=...`, swept
+    /// innermost among the parameters).
+    #[arg(long, value_name = "f32,f64", value_delimiter = ',', value_parser = ["f32", "f64"])]
+    pub precision: Vec<String>,
+    /// Device profiles to sweep (tables of models/devices.toml).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', default_value = "h100")]
+    pub device: Vec<String>,
+    /// Layouts to compare: `cubie` (CuBIE's own) and solver strategies
+    /// (`auto`, `greedy-size`, ...).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',', default_value = "cubie,auto")]
+    pub strategies: Vec<String>,
+    /// Requested threads per block for CuBIE's halving rule.
+    #[arg(long, value_name = "REQUESTED", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub block_size: u64,
+    /// Runs in the batch: a block holds min(runs, block size) runs, and
+    /// the throughput estimate charges a partly filled last wave.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: u64,
+    /// Registers per thread of the kernel, for the occupancy (0: not
+    /// counted).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub registers: u64,
+    /// Time each optimised plan may take (all its pools together); a plan
+    /// not proven optimal by then keeps its best layout.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds, allow_negative_numbers = true)]
+    pub time_limit: Duration,
+    /// Print one JSON document (rows, Pareto front, statistics) instead of
+    /// the table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Write the rows as CSV to this file; stdout then shows the Pareto
+    /// front only.
+    #[arg(long, value_name = "OUT.csv")]
+    pub csv: Option<PathBuf>,
+    /// Draw shared bytes per thread and resident threads per SM against a
+    /// swept parameter as SVG.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
+    /// The swept parameter on the picture's x axis (default: the first one
+    /// with more than one value).
+    #[arg(long, value_name = "NAME", requires = "svg")]
+    pub x: Option<String>,
+}
+
+/// The sweep the arguments describe.
+fn spec(args: &Args) -> Result<SweepSpec> {
+    let mut models = Vec::new();
+    for path in &args.inputs {
+        models.push(load_model(path)?);
+    }
+    for name in &args.model {
+        if name == "all" {
+            for n in model::builtin_names() {
+                models.push(model::builtin(n)?);
+            }
+        } else {
+            models.push(model::builtin(name)?);
+        }
+    }
+    if models.is_empty() {
+        models.push(model::default_model()?);
+    }
+    let mut axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::Result<Vec<_>>>()?;
+    if !args.precision.is_empty() {
+        if axes.iter().any(|a| a.name == "precision") {
+            bail!("precision is swept twice: give it with --precision or --set precision=..., not both");
+        }
+        axes.push(Axis { name: "precision".into(), values: args.precision.clone() });
+    }
+    let mut spec = SweepSpec::new(models, axes)?;
+    spec.devices = args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::Result<_>>()?;
+    spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::Result<_>>()?;
+    spec.requested_block_size = args.block_size;
+    spec.runs = args.runs;
+    spec.registers_per_thread = args.registers;
+    spec.time_limit = args.time_limit;
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// Runs `smemplan sweep`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let destinations: Vec<(&str, &Path)> = [("--csv", args.csv.as_deref()), ("--svg", args.svg.as_deref())]
+        .into_iter()
+        .filter_map(|(f, p)| Some((f, p?)))
+        .collect();
+    let mut staged = Staged::reserve(&destinations)?;
+    let spec = spec(args)?;
+    let bar = progress_bar(spec_len(&spec), false)?;
+    let result = sweep::run(&spec, &|k| bar.inc(k));
+    bar.finish_and_clear();
+    let result = result?;
+
+    if let Some(path) = &args.csv {
+        staged.write(path, &result.csv())?;
+    }
+    if let Some(path) = &args.svg {
+        let x = match &args.x {
+            Some(x) => x.as_str(),
+            None => match chart::default_x(&result) {
+                Some(x) => x,
+                None => bail!("--svg draws against a swept parameter; give one with --set or --precision"),
+            },
+        };
+        staged.write(path, &chart::svg(&result, x)?)?;
+    }
+    staged.commit()?;
+
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &result)?;
+        writeln!(out)?;
+    } else {
+        let front: Vec<&Row> = result.pareto_front.iter().map(|&i| &result.rows[i]).collect();
+        if args.csv.is_none() {
+            write_rows(out, &result, &result.rows.iter().collect::<Vec<_>>())?;
+            writeln!(out)?;
+        }
+        writeln!(out, "Pareto front (highest estimated throughput for the fewest shared bytes per thread):")?;
+        write_rows(out, &result, &front)?;
+        for (what, path) in [("rows", &args.csv), ("picture", &args.svg)] {
+            if let Some(p) = path {
+                writeln!(out, "{what} written to {}", p.display())?;
+            }
+        }
+    }
+    eprintln!("{}", summary(&result));
+    Ok(Outcome::Done)
+}
+
+/// Configurations in the grid, for the progress bar.
+fn spec_len(spec: &SweepSpec) -> u64 {
+    let mut n = (spec.models.len() * spec.devices.len() * spec.strategies.len()) as u64;
+    for a in &spec.axes {
+        n = n.saturating_mul(a.values.len() as u64);
+    }
+    n
+}
+
+/// One line: configurations, speed, cache.
+fn summary(s: &Sweep) -> String {
+    let st = &s.stats;
+    format!(
+        "sweep: {} configurations ({} kernel instances) in {:.2} s on {} threads: {:.0} configurations/s; \
+         pool cache: {} pools used, {} solved, hit rate {:.1} %",
+        st.configurations,
+        st.instances,
+        st.seconds,
+        st.threads,
+        st.configurations_per_second,
+        st.pool_cache.requests,
+        st.pool_cache.distinct,
+        100.0 * st.pool_cache_hit_rate
+    )
+}
+
+/// Runs per second with three significant digits (`1.23e6`).
+fn rate(v: f64) -> String {
+    format!("{v:.2e}")
+}
+
+fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
+    let several_models = s.rows.iter().any(|r| r.model != s.rows[0].model);
+    let mut header = vec!["#".to_string()];
+    if several_models {
+        header.push("model".into());
+    }
+    header.extend(s.axes.iter().cloned());
+    header.extend(
+        [
+            "device",
+            "strategy",
+            "shared B",
+            "local B",
+            "cubie block",
+            "runs/s (cubie)",
+            "best block",
+            "threads/SM",
+            "occupancy",
+            "runs/s (best)",
+            "front",
+        ]
+        .map(String::from),
+    );
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+    let mut table_rows = vec![header];
+    for r in rows {
+        let mut cells = vec![r.index.to_string()];
+        if several_models {
+            cells.push(r.model.clone());
+        }
+        cells.extend(s.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
+        cells.extend([
+            r.device.clone(),
+            r.strategy.clone(),
+            r.shared_bytes.to_string(),
+            r.local_bytes.to_string(),
+            opt(r.cubie_block_size),
+            r.cubie_runs_per_second.map_or("-".into(), rate),
+            if r.fits { opt(r.best_block_size) } else { "does not fit".into() },
+            r.resident_threads.to_string(),
+            format!("{:.1} %", 100.0 * r.occupancy),
+            if r.fits { rate(r.estimated_runs_per_second) } else { "-".into() },
+            if r.pareto { "*".into() } else { String::new() },
+        ]);
+        table_rows.push(cells);
+    }
+    let fixed = usize::from(several_models) + s.axes.len() + 2;
+    let mut numeric = vec![true];
+    numeric.extend(std::iter::repeat(false).take(fixed));
+    numeric.extend([true; 8]);
+    numeric.push(false);
+    out.write_all(table(&table_rows, &numeric).as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,767 @@
+//! Configuration sweeps: one kernel model (or several) over the Cartesian
+//! product of parameter values, devices and layout strategies, answering
+//! how shared-memory pressure, block size and occupancy change with system
+//! size, precision, method and card, and what aliasing buys.
+//!
+//! ```text
+//!  models × --set axes ──▶ kernel instances ──┬─ cubie: CuBIE's registry footprint
+//!        (par_iter)                           └─ auto…: plan, pools solved through one Memo
+//!                                                 │
+//!  × devices × strategies ──▶ rows: bytes per thread, CuBIE's and the best
+//!                                block size, occupancy, estimated throughput
+//!                          ──▶ Pareto front (throughput vs shared bytes)
+//! ```
+//!
+//! The throughput is [`crate::throughput`]'s estimate (runs per second) of
+//! the layout's workload: its padded shared stride and its accesses to
+//! shared and local memory ([`crate::accesses`], each side counted under
+//! its own placement of the buffers), at the block size the estimate ranks
+//! first among 1 to the device's maximum, and at CuBIE's halving pick.
+//!
+//! Rows come out in the grid's order ([`grid`]) whatever the thread count:
+//! instances are built in parallel and collected in order. Each instance is
+//! built once for all its devices and strategies, and every pool it solves
+//! goes through a [`Memo`] shared by the whole sweep, so pools that recur
+//! across instances (a parameter that leaves the shared pool alone, the f64
+//! instance of an f32 kernel) are solved once; [`SweepStats`] reports how
+//! often that happened.
+
+pub mod chart;
+pub mod grid;
+
+pub use grid::Axis;
+
+use crate::accesses;
+use crate::allocator::{Allocation, SharedLayout};
+use crate::error::{Error, Result};
+use crate::lifetimes;
+use crate::model::{Kernel, Model};
+use crate::occupancy::DeviceProfile;
+use crate::plan::{self, PlacedBuffer, PlanOptions, Pool};
+use crate::registry::Region;
+use crate::solve::memo::{Memo, MemoStats};
+use crate::solve::{self};
+use crate::throughput::{self, Workload};
+use grid::{sweep_error, Radix};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Whose layout a configuration uses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// CuBIE 0.17.0's own layout (its registry, replayed).
+    Cubie,
+    /// smemplan's plan with this solver strategy (see
+    /// [`solve::STRATEGIES`]).
+    Optimised(String),
+}
+
+impl Side {
+    /// `cubie`, or a solver strategy's name; the error lists both.
+    pub fn parse(name: &str) -> Result<Side> {
+        if name == "cubie" {
+            return Ok(Side::Cubie);
+        }
+        if solve::strategy_names().contains(&name) {
+            return Ok(Side::Optimised(name.to_string()));
+        }
+        Err(sweep_error(format!("unknown strategy `{name}` (known: cubie, {})", solve::strategy_names().join(", "))))
+    }
+
+    /// The name as [`Side::parse`] takes it.
+    pub fn name(&self) -> &str {
+        match self {
+            Side::Cubie => "cubie",
+            Side::Optimised(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct SweepSpec {
+    /// The kernel models (the grid's outermost dimension).
+    pub models: Vec<Model>,
+    /// Swept parameters, outermost first; `precision` is one like any other.
+    pub axes: Vec<Axis>,
+    /// Device profiles.
+    pub devices: Vec<DeviceProfile>,
+    /// Layout strategies (the innermost dimension).
+    pub strategies: Vec<Side>,
+    /// The block size asked of CuBIE's halving rule.
+    pub requested_block_size: u64,
+    /// Runs in the batch (a block holds at most this many).
+    pub runs: u64,
+    /// Registers per thread for the occupancy (0: not counted).
+    pub registers_per_thread: u64,
+    /// Time each optimised plan may take (all its pools together).
+    pub time_limit: Duration,
+}
+
+impl SweepSpec {
+    /// A spec with CuBIE's and the default strategy's layouts on an H100,
+    /// CuBIE's default block request (64) and a 4096-run batch.
+    pub fn new(models: Vec<Model>, axes: Vec<Axis>) -> Result<SweepSpec> {
+        Ok(SweepSpec {
+            models,
+            axes,
+            devices: vec![DeviceProfile::named("h100")?],
+            strategies: vec![Side::Cubie, Side::Optimised(solve::DEFAULT_STRATEGY.to_string())],
+            requested_block_size: 64,
+            runs: 4096,
+            registers_per_thread: 0,
+            time_limit: Duration::from_secs(1),
+        })
+    }
+
+    /// The grid's digits: model, axes, device, strategy.
+    fn radix(&self) -> Result<Radix> {
+        let mut radices = vec![self.models.len()];
+        radices.extend(self.axes.iter().map(|a| a.values.len()));
+        radices.extend([self.devices.len(), self.strategies.len()]);
+        Radix::new(radices)
+    }
+
+    /// Checks what can be checked before anything runs, naming the culprit:
+    /// empty dimensions, an axis twice, a parameter a model lacks, an
+    /// algorithm or precision a model does not know, a zero block or batch.
+    pub fn validate(&self) -> Result<()> {
+        self.radix()?;
+        for (i, a) in self.axes.iter().enumerate() {
+            if self.axes[..i].iter().any(|b| b.name == a.name) {
+                return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
+            }
+        }
+        for set in [&self.devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>()] {
+            if let Some(dup) = set.iter().enumerate().find(|(i, d)| set[..*i].contains(d)).map(|(_, d)| d) {
+                return Err(sweep_error(format!("device `{dup}` is listed twice")));
+            }
+        }
+        if let Some(dup) = self.strategies.iter().enumerate().find(|(i, s)| self.strategies[..*i].contains(s)) {
+            return Err(sweep_error(format!("strategy `{}` is listed twice", dup.1)));
+        }
+        if self.requested_block_size == 0 || self.runs == 0 {
+            return Err(sweep_error("the requested block size and the batch need at least 1".into()));
+        }
+        for m in &self.models {
+            for a in &self.axes {
+                if !m.params().contains_key(&a.name) {
+                    let known: Vec<&str> = m.params().keys().map(String::as_str).collect();
+                    return Err(sweep_error(format!(
+                        "model `{}` has no parameter `{}` (known: {})",
+                        m.name,
+                        a.name,
+                        known.join(", ")
+                    )));
+                }
+                let allowed: Vec<&str> = match a.name.as_str() {
+                    "algorithm" if !m.algorithms().is_empty() => m.algorithms(),
+                    "precision" => vec!["f32", "f64"],
+                    _ => continue,
+                };
+                if let Some(v) = a.values.iter().find(|v| !allowed.contains(&v.as_str())) {
+                    return Err(sweep_error(format!(
+                        "model `{}`: unknown {} `{v}` (known: {})",
+                        m.name,
+                        a.name,
+                        allowed.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One configuration's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Position in the grid (0-based).
+    pub index: usize,
+    /// The model's name.
+    pub model: String,
+    /// The swept parameters' values (only those swept).
+    pub params: BTreeMap<String, String>,
+    /// The device profile.
+    pub device: String,
+    /// `cubie` or a solver strategy.
+    pub strategy: String,
+    /// Shared bytes per thread (one run per thread), before padding.
+    pub shared_bytes: u64,
+    /// The per-thread shared stride the launch uses: CuBIE's bytes plus its
+    /// skew, or the optimised bytes padded to an odd number of words.
+    pub padded_shared_bytes: u64,
+    /// Local bytes per thread (local plus persistent local).
+    pub local_bytes: u64,
+    /// Whether the optimised pools are proven minimal (always for `cubie`,
+    /// whose layout is what it is).
+    pub proven_optimal: bool,
+    /// Shared-memory accesses per run under this layout's placement.
+    pub shared_accesses: f64,
+    /// Local-memory accesses per run under this layout's placement.
+    pub local_accesses: f64,
+    /// Whether some block size can launch (one thread's shared memory fits
+    /// a block).
+    pub fits: bool,
+    /// CuBIE's halving pick from the requested block size (`None`: does not
+    /// fit).
+    pub cubie_block_size: Option<u64>,
+    /// Estimated runs per second at CuBIE's pick.
+    pub cubie_runs_per_second: Option<f64>,
+    /// The block size of highest estimated throughput (`None`: does not
+    /// fit).
+    pub best_block_size: Option<u64>,
+    /// Resident blocks per multiprocessor at the best block size.
+    pub blocks_per_sm: u64,
+    /// Resident threads per multiprocessor at the best block size.
+    pub resident_threads: u64,
+    /// Resident warps over the multiprocessor's maximum, at the best block
+    /// size (partly empty warps count whole, as the hardware counts them).
+    pub occupancy: f64,
+    /// Estimated runs per second at the best block size (0 when it does
+    /// not fit).
+    pub estimated_runs_per_second: f64,
+    /// Whether no other fitting configuration has at least this estimated
+    /// throughput with at most these shared bytes per thread, one of them
+    /// strictly.
+    pub pareto: bool,
+}
+
+/// How the sweep went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepStats {
+    /// Configurations evaluated.
+    pub configurations: u64,
+    /// Kernel instances built (model × swept parameters).
+    pub instances: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// `configurations / seconds`.
+    pub configurations_per_second: f64,
+    /// Worker threads used.
+    pub threads: usize,
+    /// How the configurations' pools were obtained.
+    pub pool_cache: PoolCache,
+    /// [`PoolCache::hit_rate`].
+    pub pool_cache_hit_rate: f64,
+}
+
+/// The solved-pool cache over all optimised strategies, at two levels: a
+/// kernel instance's pools serve every device it is swept on, and the
+/// [`Memo`] serves pools that recur across instances.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PoolCache {
+    /// Solved pools the configurations use (each optimised configuration
+    /// uses its kernel's non-empty pools).
+    pub requests: u64,
+    /// Of those, the ones asked of the memo (once per instance and pool).
+    pub lookups: u64,
+    /// Distinct pool problems among them (up to names and scale).
+    pub distinct: u64,
+    /// Solver calls made (at least `distinct`; more when threads raced on
+    /// one problem).
+    pub solves: u64,
+}
+
+impl PoolCache {
+    /// The share of pools used that did not need a problem of their own:
+    /// `(requests − distinct) / requests`, 0 with no requests.
+    pub fn hit_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.requests.saturating_sub(self.distinct) as f64 / self.requests as f64
+        }
+    }
+}
+
+/// A sweep's rows in grid order, its Pareto front and its statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sweep {
+    /// The swept parameters, outermost first.
+    pub axes: Vec<String>,
+    /// One row per configuration, in grid order.
+    pub rows: Vec<Row>,
+    /// Indices of the rows on the Pareto front, by shared bytes ascending.
+    pub pareto_front: Vec<usize>,
+    /// Effort and cache figures.
+    pub stats: SweepStats,
+}
+
+/// One strategy's layout of one kernel instance.
+struct Layout {
+    shared_bytes: u64,
+    padded_shared_bytes: u64,
+    local_bytes: u64,
+    proven_optimal: bool,
+    shared_accesses: f64,
+    local_accesses: f64,
+}
+
+/// Runs the sweep on rayon's pool. `progress` is called with the number of
+/// configurations just finished, from any thread.
+pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
+    let started = Instant::now();
+    spec.validate()?;
+    let memos: HashMap<&str, Memo> = spec
+        .strategies
+        .iter()
+        .filter_map(|s| match s {
+            Side::Cubie => None,
+            Side::Optimised(name) => Some(solve::strategy(name).map(|solver| (name.as_str(), Memo::new(solver)))),
+        })
+        .collect::<Result<_>>()?;
+    let mut instance_radices = vec![spec.models.len()];
+    instance_radices.extend(spec.axes.iter().map(|a| a.values.len()));
+    let instances = Radix::new(instance_radices)?;
+    let per_instance = spec.devices.len() * spec.strategies.len();
+
+    let rows: Vec<Vec<Row>> = (0..instances.len())
+        .into_par_iter()
+        .map(|k| {
+            let rows = instance_rows(spec, &memos, &instances.digits(k), k * per_instance);
+            progress(per_instance as u64);
+            rows
+        })
+        .collect::<Result<_>>()?;
+    let mut rows: Vec<Row> = rows.into_iter().flatten().collect();
+    let pareto_front = mark_pareto(&mut rows);
+
+    let seconds = started.elapsed().as_secs_f64();
+    let memo = memos.values().map(Memo::stats).fold(MemoStats::default(), |a, s| MemoStats {
+        lookups: a.lookups + s.lookups,
+        distinct: a.distinct + s.distinct,
+        solves: a.solves + s.solves,
+    });
+    let pool_cache = PoolCache {
+        requests: memo.lookups.saturating_mul(spec.devices.len() as u64),
+        lookups: memo.lookups,
+        distinct: memo.distinct,
+        solves: memo.solves,
+    };
+    let configurations = rows.len() as u64;
+    Ok(Sweep {
+        axes: spec.axes.iter().map(|a| a.name.clone()).collect(),
+        rows,
+        pareto_front,
+        stats: SweepStats {
+            configurations,
+            instances: instances.len() as u64,
+            seconds,
+            configurations_per_second: configurations as f64 / seconds.max(f64::MIN_POSITIVE),
+            threads: rayon::current_num_threads(),
+            pool_cache,
+            pool_cache_hit_rate: pool_cache.hit_rate(),
+        },
+    })
+}
+
+/// `model=NAME p=v ...` for error messages.
+fn describe(model: &Model, sets: &[(String, String)]) -> String {
+    let mut s = format!("model={}", model.name);
+    for (k, v) in sets {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    s
+}
+
+/// The rows of one kernel instance: every device × strategy.
+fn instance_rows(spec: &SweepSpec, memos: &HashMap<&str, Memo>, digits: &[usize], first: usize) -> Result<Vec<Row>> {
+    let model = &spec.models[digits[0]];
+    let sets: Vec<(String, String)> =
+        spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
+    let failed = |e: Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
+    let layouts = layouts(spec, memos, model, &sets).map_err(failed)?;
+    let params: BTreeMap<String, String> = sets.iter().cloned().collect();
+    let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
+    for device in &spec.devices {
+        for (side, layout) in spec.strategies.iter().zip(&layouts) {
+            let r = row(spec, device, side, layout, first + rows.len(), &model.name, &params).map_err(failed)?;
+            rows.push(r);
+        }
+    }
+    Ok(rows)
+}
+
+/// Each strategy's layout of the instance `sets` of `model`.
+fn layouts(
+    spec: &SweepSpec,
+    memos: &HashMap<&str, Memo>,
+    model: &Model,
+    sets: &[(String, String)],
+) -> Result<Vec<Layout>> {
+    let instance = model.instantiate(sets)?;
+    spec.strategies
+        .iter()
+        .map(|side| match side {
+            Side::Cubie => {
+                let (registry, root) = instance.registry()?;
+                let f = registry.footprint(&root)?;
+                let (shared_accesses, local_accesses) = cubie_accesses(&instance, &registry.flatten(&root)?)?;
+                Ok(Layout {
+                    shared_bytes: f.shared_bytes,
+                    padded_shared_bytes: f.padded_shared_bytes,
+                    local_bytes: crate::error::add(f.local_bytes, f.persistent_local_bytes, || {
+                        "local bytes per thread".into()
+                    })?,
+                    proven_optimal: true,
+                    shared_accesses,
+                    local_accesses,
+                })
+            }
+            Side::Optimised(name) => {
+                // The sweep is parallel over instances already; a solver
+                // racing its own threads would only contend with it.
+                let options = PlanOptions {
+                    strategy: name.clone(),
+                    time_limit: Some(spec.time_limit),
+                    threads: 1,
+                    ..PlanOptions::default()
+                };
+                let report =
+                    plan::plan_with(&instance.plan_input()?, &instance.table, &options, &memos[name.as_str()])?;
+                let alloc = Allocation::new(&report, SharedLayout::default())?;
+                let (shared_accesses, local_accesses) = accesses::by_memory(&report);
+                Ok(Layout {
+                    shared_bytes: report.shared_bytes,
+                    padded_shared_bytes: alloc.stride,
+                    local_bytes: crate::error::add(report.local_bytes, report.persistent_local_bytes, || {
+                        "local bytes per thread".into()
+                    })?,
+                    proven_optimal: report.optimal,
+                    shared_accesses,
+                    local_accesses,
+                })
+            }
+        })
+        .collect()
+}
+
+/// Accesses per run to shared and to local memory under CuBIE's placement
+/// (`flat`, its registry's leaf buffers), counted as [`accesses`] counts the
+/// optimised side: the same lifetimes, only the pools differ.
+fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Result<(f64, f64)> {
+    let lives = lifetimes::derive(&instance.components, &instance.buffers, &instance.table)?;
+    let lifetime_of: HashMap<(&str, &str), Vec<[u64; 2]>> = instance
+        .buffers
+        .iter()
+        .zip(&lives.buffers)
+        .map(|(b, segs)| ((b.component.as_str(), b.name.as_str()), segs.iter().map(|s| [s.start, s.end]).collect()))
+        .collect();
+    let mut totals = (0.0, 0.0);
+    for b in flat {
+        let pool = match b.region {
+            Region::Shared(_) => Pool::Shared,
+            Region::Local(_) => Pool::Local,
+            Region::PersistentLocal(_) => Pool::PersistentLocal,
+        };
+        let placed = PlacedBuffer {
+            component: b.component.clone(),
+            name: b.name.clone(),
+            pool,
+            dtype: b.precision,
+            elements: b.size,
+            bytes: 0,
+            offset: None,
+            lifetime: lifetime_of.get(&(b.component.as_str(), b.name.as_str())).cloned().unwrap_or_default(),
+            inside: None,
+        };
+        let count = accesses::of_buffer(&placed);
+        match pool {
+            Pool::Shared => totals.0 += count,
+            Pool::Local | Pool::PersistentLocal => totals.1 += count,
+        }
+    }
+    Ok(totals)
+}
+
+/// One configuration's row: the launch numbers of `layout` on `device`.
+fn row(
+    spec: &SweepSpec,
+    device: &DeviceProfile,
+    side: &Side,
+    layout: &Layout,
+    index: usize,
+    model: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Row> {
+    let stride = layout.padded_shared_bytes;
+    let workload = Workload {
+        shared_bytes_per_run: stride,
+        shared_accesses: layout.shared_accesses,
+        local_accesses: layout.local_accesses,
+        registers_per_thread: spec.registers_per_thread,
+        runs: spec.runs,
+    };
+    let cubie = device.limit_blocksize(spec.requested_block_size, stride, spec.runs).ok();
+    let cubie_estimate = match &cubie {
+        Some(c) => throughput::estimate(device, &workload, c.block_size)?,
+        None => None,
+    };
+    let best = throughput::best_block_size(device, &workload)?;
+    let o = best.map(|e| e.occupancy);
+    Ok(Row {
+        index,
+        model: model.to_string(),
+        params: params.clone(),
+        device: device.name.clone(),
+        strategy: side.name().to_string(),
+        shared_bytes: layout.shared_bytes,
+        padded_shared_bytes: stride,
+        local_bytes: layout.local_bytes,
+        proven_optimal: layout.proven_optimal,
+        shared_accesses: layout.shared_accesses,
+        local_accesses: layout.local_accesses,
+        fits: best.is_some(),
+        cubie_block_size: cubie.map(|c| c.block_size),
+        cubie_runs_per_second: cubie_estimate.map(|e| e.runs_per_second),
+        best_block_size: o.map(|o| o.block_size),
+        blocks_per_sm: o.map_or(0, |o| o.active_blocks_per_sm),
+        resident_threads: o.map_or(0, |o| o.active_threads_per_sm),
+        occupancy: o.map_or(0.0, |o| o.occupancy),
+        estimated_runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
+        pareto: false,
+    })
+}
+
+/// Marks the rows no other fitting row dominates (at most as many shared
+/// bytes per thread and at least the estimated throughput, one strictly)
+/// and returns their indices by shared bytes ascending. Rows that tie on
+/// both are all on the front.
+fn mark_pareto(rows: &mut [Row]) -> Vec<usize> {
+    let speed = |r: &Row| r.estimated_runs_per_second;
+    let mut order: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].fits).collect();
+    order.sort_by(|&a, &b| {
+        (rows[a].shared_bytes.cmp(&rows[b].shared_bytes))
+            .then(speed(&rows[b]).total_cmp(&speed(&rows[a])))
+            .then(a.cmp(&b))
+    });
+    let mut front = Vec::new();
+    let mut best_below: Option<f64> = None;
+    let mut k = 0;
+    while k < order.len() {
+        let bytes = rows[order[k]].shared_bytes;
+        let top = speed(&rows[order[k]]);
+        let group_end = order[k..].iter().position(|&i| rows[i].shared_bytes != bytes).map_or(order.len(), |p| k + p);
+        if best_below.is_none_or(|b| top > b) {
+            front.extend(order[k..group_end].iter().copied().filter(|&i| speed(&rows[i]) == top));
+            best_below = Some(top);
+        }
+        k = group_end;
+    }
+    for &i in &front {
+        rows[i].pareto = true;
+    }
+    front
+}
+
+impl Sweep {
+    /// The rows as CSV: one column per swept parameter, then the figures.
+    pub fn csv(&self) -> String {
+        let params: Vec<&str> = self.axes.iter().map(String::as_str).collect();
+        let mut out = String::new();
+        let mut header = vec!["index", "model"];
+        header.extend(&params);
+        header.extend([
+            "device",
+            "strategy",
+            "shared_bytes",
+            "padded_shared_bytes",
+            "local_bytes",
+            "proven_optimal",
+            "shared_accesses",
+            "local_accesses",
+            "fits",
+            "cubie_block_size",
+            "cubie_runs_per_second",
+            "best_block_size",
+            "blocks_per_sm",
+            "resident_threads",
+            "occupancy",
+            "estimated_runs_per_second",
+            "pareto",
+        ]);
+        out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+        let opt = |v: Option<u64>| v.map_or(String::new(), |x| x.to_string());
+        for r in &self.rows {
+            let mut cells = vec![r.index.to_string(), r.model.clone()];
+            cells.extend(params.iter().map(|p| r.params.get(*p).cloned().unwrap_or_default()));
+            cells.extend([
+                r.device.clone(),
+                r.strategy.clone(),
+                r.shared_bytes.to_string(),
+                r.padded_shared_bytes.to_string(),
+                r.local_bytes.to_string(),
+                r.proven_optimal.to_string(),
+                r.shared_accesses.to_string(),
+                r.local_accesses.to_string(),
+                r.fits.to_string(),
+                opt(r.cubie_block_size),
+                r.cubie_runs_per_second.map_or(String::new(), |v| format!("{v:.6e}")),
+                opt(r.best_block_size),
+                r.blocks_per_sm.to_string(),
+                r.resident_threads.to_string(),
+                format!("{:.4}", r.occupancy),
+                format!("{:.6e}", r.estimated_runs_per_second),
+                r.pareto.to_string(),
+            ]);
+            out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+
+    fn spec(axes: &[&str]) -> SweepSpec {
+        let axes = axes.iter().map(|a| Axis::parse(a).unwrap()).collect();
+        SweepSpec::new(vec![model::builtin("dirk").unwrap()], axes).unwrap()
+    }
+
+    #[test]
+    fn rows_follow_the_grid_order_whatever_the_threads() {
+        let mut s = spec(&["n=3,30", "precision=f32,f64"]);
+        s.devices.push(DeviceProfile::named("a100").unwrap());
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let many = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let a = one.install(|| run(&s, &|_| {})).unwrap();
+        let b = many.install(|| run(&s, &|_| {})).unwrap();
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.rows.len(), 2 * 2 * 2 * 2);
+        let key =
+            |r: &Row| (r.params["n"].clone(), r.params["precision"].clone(), r.device.clone(), r.strategy.clone());
+        assert_eq!(key(&a.rows[0]), ("3".into(), "f32".into(), "h100".into(), "cubie".into()));
+        assert_eq!(key(&a.rows[1]), ("3".into(), "f32".into(), "h100".into(), "auto".into()));
+        assert_eq!(key(&a.rows[2]), ("3".into(), "f32".into(), "a100".into(), "cubie".into()));
+        assert_eq!(key(&a.rows[15]), ("30".into(), "f64".into(), "a100".into(), "auto".into()));
+        assert!(a.rows.iter().enumerate().all(|(i, r)| r.index == i));
+    }
+
+    #[test]
+    fn the_cache_solves_each_pool_once() {
+        // The same model twice: the second copy's pools come from the memo,
+        // and both copies' pools serve both devices.
+        let mut s = spec(&["n=3,30"]);
+        s.models.push(s.models[0].clone());
+        s.devices.push(DeviceProfile::named("a100").unwrap());
+        let sweep = run(&s, &|_| {}).unwrap();
+        let c = sweep.stats.pool_cache;
+        assert_eq!(sweep.stats.instances, 4);
+        assert_eq!((c.requests, c.lookups), (2 * c.lookups, 2 * c.distinct), "{c:?}");
+        assert_eq!(sweep.stats.pool_cache_hit_rate, 0.75);
+    }
+
+    #[test]
+    fn progress_counts_every_configuration() {
+        let s = spec(&["n=3,10,30"]);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let sweep = run(&s, &|k| {
+            done.fetch_add(k, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(done.into_inner(), sweep.rows.len() as u64);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_naming_them() {
+        let bad = |s: SweepSpec, needle: &str| {
+            let e = run(&s, &|_| {}).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        bad(spec(&["nn=3"]), "model `dirk` has no parameter `nn` (known:");
+        bad(spec(&["algorithm=kvaerno9"]), "unknown algorithm `kvaerno9` (known: implicit_midpoint");
+        bad(spec(&["precision=f16"]), "unknown precision `f16`");
+        bad(spec(&["n=3", "n=4"]), "parameter `n` is swept twice");
+        bad(spec(&["n=abc"]), "configuration model=dirk n=abc");
+        let mut twice = spec(&["n=3"]);
+        twice.strategies.push(Side::Cubie);
+        bad(twice, "strategy `cubie` is listed twice");
+        assert!(Side::parse("fastest").unwrap_err().to_string().contains("known: cubie, auto"));
+    }
+
+    #[test]
+    fn optimised_shared_bytes_never_exceed_cubies() {
+        let sweep = run(&spec(&["n=3,100", "algorithm=kvaerno3,kvaerno5"]), &|_| {}).unwrap();
+        for pair in sweep.rows.chunks(2) {
+            assert_eq!((pair[0].strategy.as_str(), pair[1].strategy.as_str()), ("cubie", "auto"));
+            assert!(pair[1].shared_bytes <= pair[0].shared_bytes, "{pair:?}");
+        }
+    }
+
+    fn bare(shared: u64, speed: f64, fits: bool) -> Row {
+        Row {
+            index: 0,
+            model: "m".into(),
+            params: BTreeMap::new(),
+            device: "d".into(),
+            strategy: "s".into(),
+            shared_bytes: shared,
+            padded_shared_bytes: shared,
+            local_bytes: 0,
+            proven_optimal: true,
+            shared_accesses: 0.0,
+            local_accesses: 0.0,
+            fits,
+            cubie_block_size: None,
+            cubie_runs_per_second: None,
+            best_block_size: None,
+            blocks_per_sm: 0,
+            resident_threads: 0,
+            occupancy: 0.0,
+            estimated_runs_per_second: speed,
+            pareto: false,
+        }
+    }
+
+    #[test]
+    fn the_pareto_front_keeps_the_undominated() {
+        // (shared, speed): (50, 128), its twin and (300, 512) are on the
+        // front; (100, 64), (100, 32) and (200, 64) are dominated; the row
+        // that does not fit is never on it.
+        let mut rows = vec![
+            bare(100, 64.0, true),
+            bare(50, 128.0, true),
+            bare(100, 32.0, true),
+            bare(200, 64.0, true),
+            bare(10, 999.0, false),
+        ];
+        rows.push(bare(50, 128.0, true));
+        rows.push(bare(300, 512.0, true));
+        assert_eq!(mark_pareto(&mut rows), vec![1, 5, 6]);
+        assert!(rows[1].pareto && rows[5].pareto && rows[6].pareto && !rows[0].pareto && !rows[4].pareto);
+    }
+
+    #[test]
+    fn csv_has_a_column_per_swept_parameter() {
+        let sweep = run(&spec(&["n=3", "precision=f64"]), &|_| {}).unwrap();
+        let csv = sweep.csv();
+        let mut lines = csv.lines();
+        assert!(lines.next().unwrap().starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
+        assert!(lines.next().unwrap().starts_with("0,dirk,3,f64,h100,cubie,"));
+        assert_eq!(csv.lines().count(), 1 + sweep.rows.len());
+        assert_eq!(csv_field("a,\"b"), "\"a,\"\"b\"");
+    }
+}
