@@ -9,21 +9,150 @@
 //! counts `n × instants`, Newton scratch live in one stage solve `n`.
 //! Counts are per run (thread) and per element access: a warp issues one
 //! load or store for all its lanes, whatever the element type.
+//!
+//! A kernel model sets better weights per buffer and phase (`accesses` on a
+//! `[[buffer]]`, see `docs/models.md`): `{ "stages.solve" = "8 * n" }` says
+//! that in every instant of the component's phase `stages.solve` (or a phase
+//! below it) the buffer sees `8 × n` element accesses; `all` sets the
+//! weight of every instant not otherwise named.
+//!
+//! ```
+//! use smemplan::accesses::Weights;
+//!
+//! let mut w = Weights::default();
+//! w.set("kernel/loop/algorithm/accumulator", vec![("stages".into(), 800)]);
+//! let label = "kernel/loop:loop.step > kernel/loop/algorithm:stages.solve";
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "accumulator", 100, label), 800);
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "stage_base", 100, label), 100);
+//! ```
 
-use crate::plan::{PlacedBuffer, PlanReport, Pool};
+use crate::kernel::Pool;
+use crate::plan::{PlacedBuffer, PlanReport};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
-/// Accesses of one placed buffer per run: its elements times the instants
-/// it is live in.
-pub fn of_buffer(buffer: &PlacedBuffer) -> f64 {
-    let instants: u64 = buffer.lifetime.iter().map(|s| s[1].saturating_sub(s[0])).sum();
-    buffer.elements as f64 * instants as f64
+/// Access weights per buffer (`component/name`) and phase; buffers and
+/// instants not named weigh their size in elements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Weights {
+    by_buffer: BTreeMap<String, Vec<(String, u64)>>,
 }
 
-/// Accesses per run to shared memory and to local memory (both local
-/// pools) under `report`'s placement.
-pub fn by_memory(report: &PlanReport) -> (f64, f64) {
-    report.buffers.iter().fold((0.0, 0.0), |(shared, local), b| match b.pool {
-        Pool::Shared => (shared + of_buffer(b), local),
-        Pool::Local | Pool::PersistentLocal => (shared, local + of_buffer(b)),
-    })
+impl Weights {
+    /// Sets the weights of buffer `full_name` (`component/name`): phase path
+    /// (of the buffer's own component, or `all`) → element accesses per
+    /// instant of that phase.
+    pub fn set(&mut self, full_name: &str, phases: Vec<(String, u64)>) {
+        self.by_buffer.insert(full_name.to_string(), phases);
+    }
+
+    /// Whether no buffer has weights (every count is the default).
+    pub fn is_empty(&self) -> bool {
+        self.by_buffer.is_empty()
+    }
+
+    /// Element accesses of buffer `name` of `component` (of `elements`
+    /// elements) in the instant labelled `label` (a timeline label,
+    /// `component:phase > component:phase ...`). The most specific phase
+    /// named wins; then `all`; then the size.
+    pub fn per_instant(&self, component: &str, name: &str, elements: u64, label: &str) -> u64 {
+        let Some(phases) = self.by_buffer.get(&format!("{component}/{name}")) else {
+            return elements;
+        };
+        // The deepest mention: a root component also labels its whole mount.
+        let own = label.rsplit(" > ").find_map(|seg| seg.strip_prefix(component)?.strip_prefix(':'));
+        let within = |p: &str| own.is_some_and(|o| o == p || o.strip_prefix(p).is_some_and(|r| r.starts_with('.')));
+        phases
+            .iter()
+            .filter(|(p, _)| within(p))
+            .max_by_key(|(p, _)| p.len())
+            .or_else(|| phases.iter().find(|(p, _)| p == "all"))
+            .map_or(elements, |&(_, w)| w)
+    }
+
+    /// Accesses of one placed buffer per run on `timeline`: its weight in
+    /// every instant it is live in.
+    pub fn of_buffer(&self, buffer: &PlacedBuffer, timeline: &[String]) -> f64 {
+        let mut total = 0u64;
+        for s in &buffer.lifetime {
+            for t in s[0]..s[1] {
+                let label = timeline.get(t as usize).map_or("", String::as_str);
+                let w = self.per_instant(&buffer.component, &buffer.name, buffer.elements, label);
+                total = total.saturating_add(w);
+            }
+        }
+        total as f64
+    }
+
+    /// Accesses per run to shared memory and to local memory (both local
+    /// pools) under `report`'s placement.
+    pub fn by_memory(&self, report: &PlanReport) -> (f64, f64) {
+        report.buffers.iter().fold((0.0, 0.0), |(shared, local), b| {
+            let a = self.of_buffer(b, &report.timeline);
+            match b.pool {
+                Pool::Shared => (shared + a, local),
+                Pool::Local | Pool::PersistentLocal => (shared, local + a),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_phase_wins_then_all_then_the_size() {
+        let mut w = Weights::default();
+        w.set("k/a/x", vec![("all".into(), 5), ("stages".into(), 7), ("stages.solve".into(), 9)]);
+        let at = |label: &str| w.per_instant("k/a", "x", 3, label);
+        assert_eq!(at("k:step > k/a:stages.solve"), 9);
+        assert_eq!(at("k:step > k/a:stages.solve.inner"), 9);
+        assert_eq!(at("k:step > k/a:stages.update"), 7);
+        assert_eq!(at("k:step > k/a:stagesx"), 5, "a prefix must end at a dot");
+        assert_eq!(at("k:step > k/ab:stages"), 5, "another component's phase");
+        assert_eq!(at("k:commit"), 5);
+        assert_eq!(w.per_instant("k/a", "y", 3, "k:step > k/a:stages"), 3);
+        assert!(!w.is_empty() && Weights::default().is_empty());
+    }
+
+    /// A model's `accesses` reach the counts: 4n in phase a, the size in b.
+    #[test]
+    fn a_model_sets_weights_per_phase() {
+        let text = r#"
+[params]
+n = 10
+precision = "f32"
+
+[classes.Step]
+phases = ["a", "b"]
+buffers = { x = ["a", "b"], y = "b" }
+
+[[component]]
+path = "k"
+class = "Step"
+
+[[buffer]]
+component = "k"
+name = "x"
+size = "n"
+location = "shared"
+accesses = { a = "4 * n" }
+
+[[buffer]]
+component = "k"
+name = "y"
+size = 3
+accesses = { all = 0 }
+"#;
+        let model = crate::model::Model::parse("t.toml", text, &|_| None).unwrap();
+        let kernel = model.instantiate(&[]).unwrap();
+        let report = kernel.plan(&Default::default()).unwrap();
+        let x = report.buffers.iter().find(|b| b.name == "x").unwrap();
+        assert_eq!(kernel.accesses.of_buffer(x, &report.timeline), 50.0, "{:?} {:?}", report.timeline, kernel.accesses);
+        assert_eq!(kernel.accesses.by_memory(&report), (50.0, 0.0));
+        let bad = text.replace("\"4 * n\"", "\"'many'\"");
+        let e = crate::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
+        assert!(e.to_string().contains("buffer(k/x).accesses.a") && e.to_string().contains("integer"), "{e}");
+    }
 }

@@ -16,7 +16,7 @@
 //! optimised: the allocator's odd-word stride); the optimised side also gets
 //! the block size of highest estimated throughput ([`crate::throughput`]).
 
-use crate::accesses;
+use crate::accesses::Weights;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
 use crate::kernel::{Pool, Precision};
@@ -252,7 +252,7 @@ impl Comparison {
         let registry = Registry::from_dump(dump)?;
         let report = plan_dump(dump, &options.plan)?;
         let input = Input { kind: InputKind::Cubie, name: dump.config.id.clone(), file, params: BTreeMap::new() };
-        Comparison::new(input, &registry, &root, report, options)
+        Comparison::new(input, &registry, &root, report, &Weights::default(), options)
     }
 
     /// A model's kernel (the model read from `file`, if given) compared:
@@ -272,7 +272,7 @@ impl Comparison {
             })
             .collect();
         let input = Input { kind: InputKind::Model, name: kernel.model.clone(), file, params };
-        Comparison::new(input, &registry, &root, report, options)
+        Comparison::new(input, &registry, &root, report, &kernel.accesses, options)
     }
 
     fn new(
@@ -280,13 +280,14 @@ impl Comparison {
         registry: &Registry,
         root: &str,
         report: PlanReport,
+        accesses: &Weights,
         options: &CompareOptions,
     ) -> Result<Comparison> {
         let device = &options.device;
         let (requested, runs) = (options.requested_block_size, options.runs);
         let cubie = cubie_side(&report, registry, root, options)?;
         let allocation = Allocation::new(&report, SharedLayout::default())?;
-        let (shared_accesses, local_accesses) = accesses::by_memory(&report);
+        let (shared_accesses, local_accesses) = accesses.by_memory(&report);
         let workload = Workload {
             shared_bytes_per_run: allocation.stride,
             shared_accesses,
@@ -315,6 +316,9 @@ impl Comparison {
             reason: s.reason,
             cubie: s.cubie,
         });
+        let mut launch = Launch::new(device, requested, allocation.stride, runs);
+        // The block size is CuBIE's rule; its bytes are the header's (one rule).
+        launch.dynamic_shared_bytes = launch.block_size.map(|b| allocation.shared_bytes_per_block(b)).transpose()?;
         Ok(Comparison {
             input,
             strategy: options.plan.strategy.clone(),
@@ -325,7 +329,7 @@ impl Comparison {
             cubie,
             optimized: OptimizedSide {
                 padded_shared_bytes: allocation.stride,
-                launch: Launch::new(device, requested, allocation.stride, runs),
+                launch,
                 best_block_size,
                 block_search,
                 allocation,

@@ -117,6 +117,10 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
+    /// The GPU could not do what was asked (no driver, no card, a compile
+    /// or launch failure); one line.
+    #[error("GPU: {0}")]
+    Gpu(String),
     /// A solver-kernel model (TOML) is invalid.
     #[error("{}", display_parse(.file, *.line, &format!("{}{}", .key.as_deref().map(|k| format!("key `{k}`: ")).unwrap_or_default(), .message)))]
     Model {

@@ -15,7 +15,10 @@
 //! check::verify(&problem, &solution).unwrap();
 //! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// Unsafe code is forbidden, except kernel launches in `gpu::device` (feature
+// `gpu`), which allow it locally.
+#![cfg_attr(not(feature = "gpu"), forbid(unsafe_code))]
+#![cfg_attr(feature = "gpu", deny(unsafe_code))]
 
 pub mod accesses;
 pub mod allocator;
@@ -27,6 +30,7 @@ pub mod compare;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod gpu;
 pub mod integrate;
 pub mod interference;
 pub mod kernel;
@@ -40,6 +44,7 @@ pub mod registry;
 pub mod solve;
 pub mod sweep;
 pub mod throughput;
+pub mod tiers;
 
 pub use error::{Error, Result};
 pub use problem::{Buffer, BufferId, Interval, Layout, Problem};

@@ -31,7 +31,6 @@ pub mod grid;
 
 pub use grid::Axis;
 
-use crate::accesses;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
 use crate::lifetimes;
@@ -430,7 +429,7 @@ fn layouts(
                 let report =
                     plan::plan_with(&instance.plan_input()?, &instance.table, &options, &memos[name.as_str()])?;
                 let alloc = Allocation::new(&report, SharedLayout::default())?;
-                let (shared_accesses, local_accesses) = accesses::by_memory(&report);
+                let (shared_accesses, local_accesses) = instance.accesses.by_memory(&report);
                 Ok(Layout {
                     shared_bytes: report.shared_bytes,
                     padded_shared_bytes: alloc.stride,
@@ -447,7 +446,7 @@ fn layouts(
 }
 
 /// Accesses per run to shared and to local memory under CuBIE's placement
-/// (`flat`, its registry's leaf buffers), counted as [`accesses`] counts the
+/// (`flat`, its registry's leaf buffers), counted as [`crate::accesses`] counts the
 /// optimised side: the same lifetimes, only the pools differ.
 fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Result<(f64, f64)> {
     let lives = lifetimes::derive(&instance.components, &instance.buffers, &instance.table)?;
@@ -475,7 +474,7 @@ fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Re
             lifetime: lifetime_of.get(&(b.component.as_str(), b.name.as_str())).cloned().unwrap_or_default(),
             inside: None,
         };
-        let count = accesses::of_buffer(&placed);
+        let count = instance.accesses.of_buffer(&placed, &lives.timeline);
         match pool {
             Pool::Shared => totals.0 += count,
             Pool::Local | Pool::PersistentLocal => totals.1 += count,

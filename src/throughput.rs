@@ -82,6 +82,9 @@ pub struct Estimate {
     pub last_wave_warps_per_sm: u64,
     /// One warp's time over the kernel when it runs alone, seconds.
     pub warp_seconds: f64,
+    /// The batch time in units of `warp_seconds`: the part of the estimate
+    /// that residency and waves decide, whatever the accesses.
+    pub warp_times: f64,
     /// Estimated batch time, seconds.
     pub seconds: f64,
     /// Estimated throughput: runs per second.
@@ -124,19 +127,53 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
     // The last wave's blocks spread over the SMs; the busiest one decides.
     let last_wave_warps = rest.div_ceil(sms) * occupancy.warps_per_block;
     let warp = warp_seconds(params, workload);
-    let mut seconds = full as f64 * warp * wave_factor(params, occupancy.active_warps_per_sm);
+    let mut warp_times = full as f64 * wave_factor(params, occupancy.active_warps_per_sm);
     if rest > 0 {
-        seconds += warp * wave_factor(params, last_wave_warps);
+        warp_times += wave_factor(params, last_wave_warps);
     }
+    let seconds = warp * warp_times;
     Ok(Some(Estimate {
         occupancy,
         lanes_per_warp: block_size as f64 / occupancy.warps_per_block as f64,
         waves: full as f64 + rest as f64 / per_wave as f64,
         last_wave_warps_per_sm: last_wave_warps,
         warp_seconds: warp,
+        warp_times,
         seconds,
         runs_per_second: if seconds > 0.0 { workload.runs as f64 / seconds } else { f64::INFINITY },
     }))
+}
+
+/// A lower bound on the best block size's [`Estimate::warp_times`] for
+/// `shared_bytes_per_run` that never decreases as the stride grows (`None`:
+/// nothing can launch). It takes the waves fractionally: a batch of `N`
+/// blocks with `b` resident per SM takes at least `N ÷ (b × SMs)` waves of
+/// `max(1, b × warps per block ÷ saturation)` warp times each, which only
+/// falls as `b` grows, and `b` only falls as the stride grows. (The exact
+/// estimate is not monotone: a partial last wave can make fewer blocks per
+/// SM faster.) A search over placements prunes with it.
+pub fn warp_times_bound(
+    device: &DeviceProfile,
+    shared_bytes_per_run: u64,
+    registers_per_thread: u64,
+    runs: u64,
+) -> Result<Option<f64>> {
+    let sms = device.multiprocessors.max(1) as f64;
+    let s = device.throughput.saturation_warps;
+    let mut best: Option<f64> = None;
+    for block in 1..=device.max_threads_per_block {
+        let Some(dynamic) = shared_bytes_per_run.checked_mul(block.min(runs)) else {
+            break;
+        };
+        let o = device.occupancy(block, dynamic, registers_per_thread)?;
+        if o.active_blocks_per_sm == 0 {
+            continue;
+        }
+        let blocks = runs.div_ceil(block) as f64;
+        let t = blocks / sms * (1.0 / o.active_blocks_per_sm as f64).max(o.warps_per_block as f64 / s);
+        best = Some(best.map_or(t, |b: f64| b.min(t)));
+    }
+    Ok(best)
 }
 
 /// CuBIE's halving pick, estimated like every other candidate.
@@ -156,8 +193,8 @@ pub struct CubiePick {
 /// The ranked candidates, the pick and why it won.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlockSearch {
-    /// Every block size that can launch, fastest first (ties: smaller
-    /// block first).
+    /// Every block size that can launch, fastest first (ties: fuller warps,
+    /// then the smaller block).
     pub ranked: Vec<Estimate>,
     /// CuBIE's pick for the requested block size, `None` when one run alone
     /// exceeds the per-block limit.
@@ -181,9 +218,19 @@ impl BlockSearch {
 }
 
 /// Strictly faster. Equal shapes (warps per wave, waves) give bit-equal
-/// times, so ties are exact.
+/// times, so ties are exact; with no accesses at all, fewer warp times win.
 fn faster(a: &Estimate, b: &Estimate) -> bool {
-    a.seconds < b.seconds
+    (a.seconds, a.warp_times) < (b.seconds, b.warp_times)
+}
+
+/// The ranking: faster first; on a tie, fuller warps (they leave issue
+/// slots to spare, which the model does not credit), then the smaller block.
+fn ranking(a: &Estimate, b: &Estimate) -> std::cmp::Ordering {
+    a.seconds
+        .total_cmp(&b.seconds)
+        .then(a.warp_times.total_cmp(&b.warp_times))
+        .then(b.lanes_per_warp.total_cmp(&a.lanes_per_warp))
+        .then(a.occupancy.block_size.cmp(&b.occupancy.block_size))
 }
 
 /// Ranks every block size from 1 to the device's maximum (see [`search_among`]).
@@ -197,7 +244,7 @@ pub fn best_block_size(device: &DeviceProfile, workload: &Workload) -> Result<Op
     let mut best: Option<Estimate> = None;
     for block in 1..=device.max_threads_per_block {
         if let Some(e) = estimate(device, workload, block)? {
-            if best.as_ref().map_or(true, |b| faster(&e, b)) {
+            if best.as_ref().map_or(true, |b| ranking(&e, b).is_lt()) {
                 best = Some(e);
             }
         }
@@ -220,7 +267,7 @@ pub fn search_among(
             ranked.push(e);
         }
     }
-    ranked.sort_by(|a, b| a.seconds.total_cmp(&b.seconds).then(a.occupancy.block_size.cmp(&b.occupancy.block_size)));
+    ranked.sort_by(ranking);
     let Some(best) = ranked.first().copied() else {
         return Err(Error::Device {
             device: device.name.clone(),
@@ -280,10 +327,12 @@ fn explain(device: &DeviceProfile, workload: &Workload, ranked: &[Estimate], cub
         );
     }
     if let Some(c) = cubie {
-        text += &format!(
-            "; CuBIE's halving pick: block {} (rank {}), {:.2}× slower",
-            c.estimate.occupancy.block_size, c.rank, c.slowdown
-        );
+        let block = c.estimate.occupancy.block_size;
+        text += &if c.rank == 1 {
+            format!("; CuBIE's halving pick, block {block}, ties with it")
+        } else {
+            format!("; CuBIE's halving pick: block {block} (rank {}), {:.2}× slower", c.rank, c.slowdown)
+        };
     }
     text
 }
@@ -348,6 +397,23 @@ mod tests {
         assert!(over.waves > 1.0 && over.waves < 1.01);
         assert_eq!(over.last_wave_warps_per_sm, 1);
         assert!(over.seconds > 1.1 * whole.seconds);
+    }
+
+    /// The bound never exceeds the estimate and never falls as the stride
+    /// grows, even where the estimate does (a partial last wave).
+    #[test]
+    fn the_warp_times_bound_is_a_monotone_lower_bound() {
+        let h = h100();
+        let mut last = 0.0;
+        for stride in (0..20_000).step_by(97) {
+            let w = work(stride, 925 * 32);
+            let bound = warp_times_bound(&h, stride, 0, w.runs).unwrap().unwrap();
+            let best = best_block_size(&h, &w).unwrap().unwrap();
+            assert!(bound <= best.warp_times * (1.0 + 1e-12), "{stride}: {bound} > {}", best.warp_times);
+            assert!(bound >= last, "{stride}");
+            last = bound;
+        }
+        assert_eq!(warp_times_bound(&h, 232_449, 0, 10).unwrap(), None);
     }
 
     #[test]

@@ -159,7 +159,17 @@ fn build_and_run(cxx: &str, dir: &Path, report: &PlanReport, layout: SharedLayou
     std::fs::write(dir.join("main.cpp"), host_program(report, &alloc, ns, block)).unwrap();
     let exe = dir.join("main");
     let out = Command::new(cxx)
-        .args(["-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-D__device__=", "-D__forceinline__=inline", "-o"])
+        .args([
+            "-std=c++17",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-D__host__=",
+            "-D__device__=",
+            "-D__forceinline__=inline",
+            "-o",
+        ])
         .arg(&exe)
         .arg(dir.join("main.cpp"))
         .output()

@@ -155,7 +155,15 @@ fn hostile_names_give_a_header_that_compiles_and_a_well_formed_svg() {
     fs::write(&program, "#include \"layout.cuh\"\nint main() { return smemplan_layout::block_size == 0; }\n").unwrap();
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     let out = Command::new(&cxx)
-        .args(["-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-D__device__=", "-D__forceinline__=inline"])
+        .args([
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wall",
+            "-Werror",
+            "-D__host__=",
+            "-D__device__=",
+            "-D__forceinline__=inline",
+        ])
         .arg(&program)
         .output()
         .unwrap_or_else(|e| panic!("`{cxx}` does not run ({e}); set SMEMPLAN_SKIP_CXX to skip"));

@@ -286,7 +286,16 @@ fn outputs_are_written_and_the_header_compiles() {
     .unwrap();
     let exe = dir.join("main");
     let out = Command::new(&cxx)
-        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-D__device__=", "-D__forceinline__=inline", "-o"])
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-D__host__=",
+            "-D__device__=",
+            "-D__forceinline__=inline",
+            "-o",
+        ])
         .arg(&exe)
         .arg(&main)
         .output()

@@ -13,6 +13,7 @@
 mod bench;
 mod builtin;
 mod check;
+mod measure;
 mod occupancy;
 mod output;
 mod plan;
@@ -20,6 +21,8 @@ mod plot;
 mod solve;
 mod sweep;
 mod temporaries;
+mod tiers;
+mod verify;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -64,6 +67,14 @@ pub enum Command {
     /// Resident blocks, warps and threads per multiprocessor for one launch
     /// configuration (the driver's occupancy rule), and what limits them.
     Occupancy(occupancy::Args),
+    /// Time the batched integrators on a CUDA GPU across layouts and block
+    /// sizes, each run checked bit for bit against the CPU reference (needs
+    /// the `gpu` feature and a card; `--from` re-reads results).
+    Measure(measure::Args),
+    /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
+    /// clobbers, and check the occupancy model against the driver (needs
+    /// the `gpu` feature and a card).
+    Verify(verify::Args),
 }
 
 /// How a command that ran to its end went.
@@ -87,6 +98,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Plot(args) => plot::run(&args, &mut out)?,
         Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
+        Command::Measure(args) => measure::run(&args, &mut out)?,
+        Command::Verify(args) => verify::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

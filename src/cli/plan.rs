@@ -12,18 +12,22 @@
 //! anything is printed.
 
 use super::output::{table, Staged};
+use super::tiers;
 use super::{parse_seconds, read_text, strategy_parser, Outcome};
 use anyhow::{Context, Result};
 use serde::Serialize;
+use smemplan::accesses::Weights;
 use smemplan::allocator::{cuda_header, HeaderOptions};
 use smemplan::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
 use smemplan::kernel::Pool;
+use smemplan::lifetimes::LifetimeTable;
 use smemplan::model::{self, Model};
 use smemplan::occupancy::DeviceProfile;
-use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport};
+use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::registry::dump::Dump;
 use smemplan::solve as solver;
+use smemplan::tiers::{TierChoice, TierOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,6 +81,12 @@ pub struct Args {
     /// keep the best layouts found.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub time_limit: Duration,
+    /// Buffer locations: `fixed` as the model (or dump) gives them, or
+    /// `auto`: choose per buffer group between shared and local memory for
+    /// the highest estimated throughput (shown beside the model's
+    /// locations, all shared and all local; the plans share the time limit).
+    #[arg(long, value_name = "MODE", default_value = "fixed", value_parser = ["fixed", "auto"])]
+    pub tiers: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -92,7 +102,7 @@ pub struct Args {
 }
 
 /// Parses `NAME=VALUE`.
-fn parse_set(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_set(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
         _ => Err(format!("`{text}` is not NAME=VALUE")),
@@ -106,6 +116,9 @@ struct Report<'a> {
     comparison: &'a Comparison,
     svg: Option<String>,
     cuda: Option<String>,
+    /// `--tiers auto` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tiers: Option<tiers::Section<'a>>,
 }
 
 /// Runs `smemplan plan`.
@@ -130,7 +143,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         runs: args.runs,
         registers_per_thread: args.registers,
     };
-    let comparison = compare(args, &options)?;
+    let (comparison, choice) = compare(args, &options)?;
     let optimized = &comparison.optimized;
     if let Some(path) = &args.svg {
         staged.write(path, &shared_picture(&optimized.report)?)?;
@@ -146,23 +159,44 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         comparison: &comparison,
         svg: args.svg.as_ref().map(|p| p.display().to_string()),
         cuda: args.cuda.as_ref().map(|p| p.display().to_string()),
+        tiers: choice.as_ref().map(tiers::section),
     };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
         write_text(out, &report, &options.device)?;
+        if let Some(section) = &report.tiers {
+            tiers::write_text(out, section)?;
+        }
     }
     Ok(Outcome::Done)
 }
 
-/// The kernel named by the arguments, compared.
-fn compare(args: &Args, options: &CompareOptions) -> Result<Comparison> {
+/// The kernel named by the arguments, compared, and with `--tiers auto`
+/// its shared-or-local choice.
+fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<TierChoice>)> {
+    let choose = |input: &PlanInput, table: &LifetimeTable, accesses: &Weights| -> Result<Option<TierChoice>> {
+        if args.tiers != "auto" {
+            return Ok(None);
+        }
+        let tier_options = TierOptions {
+            plan: PlanOptions { time_limit: Some(args.time_limit / 4), ..options.plan.clone() },
+            registers_per_thread: args.registers,
+            runs: args.runs,
+            cubie_requested: args.block_size,
+            accesses: accesses.clone(),
+            ..TierOptions::default()
+        };
+        Ok(Some(smemplan::tiers::choose(input, table, &options.device, &tier_options)?))
+    };
     if let Some(path) = &args.cubie {
         let name = path.display().to_string();
         let dump = Dump::parse(&name, &read_text(path)?)?;
-        return Comparison::of_dump(&dump, Some(name.clone()), options)
-            .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"));
+        let comparison = Comparison::of_dump(&dump, Some(name.clone()), options)
+            .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"))?;
+        let choice = choose(&PlanInput::from_dump(&dump)?, &LifetimeTable::cubie()?, &Weights::default())?;
+        return Ok((comparison, choice));
     }
     let (model, file) = match (&args.input, &args.model) {
         (Some(path), _) => (load_model(path)?, Some(path.display().to_string())),
@@ -172,7 +206,10 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<Comparison> {
     let mut sets = args.sets.clone();
     sets.extend(args.precision.iter().map(|p| ("precision".to_string(), p.clone())));
     let kernel = model.instantiate(&sets)?;
-    Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))
+    let comparison =
+        Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))?;
+    let choice = choose(&kernel.plan_input()?, &kernel.table, &kernel.accesses)?;
+    Ok((comparison, choice))
 }
 
 /// Parses a model file; includes resolve next to it, then among the

@@ -5,6 +5,7 @@
 use super::expr::Value;
 use super::parse::parse_precision;
 use super::{At, Dtype, Fragment, Located, Model};
+use crate::accesses::Weights;
 use crate::error::{Error, Result};
 use crate::kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
 use crate::lifetimes::LifetimeTable;
@@ -57,6 +58,7 @@ impl Model {
             buffers: Vec::new(),
             group_aliases: Vec::new(),
             table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
+            accesses: Weights::default(),
         };
         eval.walk(&self.body, "", &[], precision, &mut out)?;
         out.params = eval.values.clone();
@@ -152,6 +154,19 @@ impl Evaluator<'_> {
                     return Err(b.location.at.error(format!("a location is 'shared' or 'local', got {i}")))
                 }
             };
+            if !b.accesses.is_empty() {
+                let mut phases = Vec::new();
+                for (phase, e) in &b.accesses {
+                    let w = match self.eval(e, scope)? {
+                        Value::Int(i) => {
+                            u64::try_from(i).map_err(|_| e.at.error(format!("accesses {i} are negative")))?
+                        }
+                        Value::Str(s) => return Err(e.at.error(format!("accesses must be an integer, got '{s}'"))),
+                    };
+                    phases.push((phase.clone(), w));
+                }
+                out.accesses.set(&format!("{}/{}", join(at, &b.component), b.name), phases);
+            }
             out.buffers.push(BufferDecl {
                 component: join(at, &b.component),
                 name: b.name.clone(),
@@ -218,6 +233,8 @@ pub struct Kernel {
     /// The lifetime table: the built-in CuBIE table with the model's
     /// classes over it.
     pub table: LifetimeTable,
+    /// Access weights per buffer and phase ([`crate::accesses`]).
+    pub accesses: Weights,
 }
 
 impl Kernel {

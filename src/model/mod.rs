@@ -96,6 +96,8 @@ struct BufferItem {
     aliases: Option<String>,
     dtype: Dtype,
     when: Option<Located>,
+    /// Phase → element accesses per instant.
+    accesses: Vec<(String, Located)>,
     at: At,
 }
 

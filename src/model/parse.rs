@@ -80,6 +80,9 @@ struct RawBuffer {
     dtype: Option<Spanned<String>>,
     #[serde(default)]
     when: Option<Spanned<String>>,
+    /// Element accesses per instant of a phase (`crate::accesses`).
+    #[serde(default)]
+    accesses: BTreeMap<String, Spanned<IntOrText>>,
 }
 
 fn toml_value(v: &toml::Value) -> Option<Value> {
@@ -175,6 +178,11 @@ impl FileCtx<'_> {
                 aliases: b.aliases.as_ref().map(|a| a.get_ref().clone()),
                 dtype,
                 when: b.when.as_ref().map(|w| self.expr(w, format!("{key}.when"))).transpose()?,
+                accesses: b
+                    .accesses
+                    .iter()
+                    .map(|(phase, e)| Ok((phase.clone(), self.int_or_expr(e, format!("{key}.accesses.{phase}"))?)))
+                    .collect::<Result<_>>()?,
                 at: self.at(&b.name, key),
             });
         }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU checks of smemplan, on a machine with an NVIDIA card, CUDA and nvcc
+# (not part of `cargo test`: CI has no GPU). Usage:
+#   scripts/gpu-verify.sh SMEMPLAN_BINARY OUT_DIR
+# The binary is built elsewhere with `cargo build --release --features gpu`.
+# Writes OUT_DIR/{system.txt,verify*.{txt,json},header.txt,throughput.{json,md},measure.txt}
+# and exits
+# non-zero when any check fails.
+set -u -o pipefail
+bin=${1:?usage: gpu-verify.sh SMEMPLAN_BINARY OUT_DIR}
+out=${2:?usage: gpu-verify.sh SMEMPLAN_BINARY OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+cuda_lib=$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib64
+export LD_LIBRARY_PATH="$cuda_lib:${LD_LIBRARY_PATH:-}"
+status=0
+
+{
+  date -u +"date %Y-%m-%dT%H:%M:%SZ"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv
+  nvidia-smi | head -4 | tail -2
+  nvcc --version | tail -2
+  uname -r
+} >"$out/system.txt" 2>&1
+cat "$out/system.txt"
+
+# 1. Integrity walks of every built-in model (CuBIE's and the optimised
+#    layout, at both block sizes, planted overlaps) and the occupancy grid.
+"$bin" verify --all-models --occupancy --json "$out/verify.json" >"$out/verify.txt" 2>&1 || status=1
+"$bin" verify --all-models --set n=3 --json "$out/verify-n3.json" >>"$out/verify.txt" 2>&1 || status=1
+grep -E "PASSED|FAILED|occupancy|CLOBBER|NOT CAUGHT|differs|^device" "$out/verify.txt"
+
+# 2. The generated header from host code: nvcc compiles a host program that
+#    sizes its launch with shared_bytes_per_block() and launches a kernel
+#    that uses the accessors; the bytes must equal `plan --json`'s.
+tmp=$(mktemp -d)
+for loc in shared local; do
+  "$bin" plan --model dirk --set loc=$loc --device h200 --json --cuda "$tmp/layout.cuh" >"$tmp/plan.json" || status=1
+  json=$(python3 -c "import json; print(json.load(open('$tmp/plan.json'))['optimized']['dynamic_shared_bytes'])")
+  if nvcc -O2 -arch=sm_90 -std=c++17 -Xcompiler -Wall,-Wextra -I"$tmp" -o "$tmp/host" "$here/host_sizing.cu" >>"$out/header.txt" 2>&1; then
+    got=$("$tmp/host" | tee -a "$out/header.txt" | head -1 | cut -d' ' -f2)
+    echo "loc=$loc: header from host code says $got B, plan --json says $json B" | tee -a "$out/header.txt"
+    [ "$got" = "$json" ] || status=1
+  else
+    echo "loc=$loc: nvcc failed on the host program" | tee -a "$out/header.txt"; status=1
+  fi
+done
+rm -rf "$tmp"
+
+# 3. Throughput of the batched integrators across layouts and block sizes,
+#    every run checked bit for bit against the CPU reference.
+export SMEMPLAN_DRIVER_VERSION=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)
+export SMEMPLAN_DATE=$(date -u +%Y-%m-%d)
+"$bin" measure --budget "${MEASURE_BUDGET:-300}" --json "$out/throughput.json" --markdown "$out/throughput.md" \
+  >"$out/measure.txt" 2>&1 || status=1
+tail -n 60 "$out/throughput.md"
+echo "gpu-verify: exit $status"
+exit $status

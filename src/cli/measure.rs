@@ -1,0 +1,335 @@
+//! `smemplan measure`: the batched integrators timed on a card across
+//! layouts and block sizes, every run checked against the CPU reference bit
+//! for bit; JSON for the record, a markdown table for the reader.
+//!
+//! With `--from RESULTS.json` it only re-reads earlier results and writes
+//! the tables (no card needed): the analysis (best measured, the picks, the
+//! cost model's ranking) is here, the timing in `smemplan::gpu::device`.
+
+use super::Outcome;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use smemplan::gpu::measure::{CaseResult, Run};
+use smemplan::occupancy::DeviceProfile;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `smemplan measure`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Device profile for the picks and the cost model.
+    #[arg(long, value_name = "NAME", default_value = "h200")]
+    pub device: String,
+    /// Timed launches per configuration (after one warm-up); the best
+    /// counts.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeats: u64,
+    /// Stop timing new configurations after this many seconds (the rest are
+    /// counted as skipped).
+    #[arg(long, value_name = "SECS", default_value_t = 420)]
+    pub budget: u64,
+    /// Only these cases (names contain the text; repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub case: Vec<String>,
+    /// Re-read results written earlier by `--json` instead of measuring.
+    #[arg(long, value_name = "RESULTS.json")]
+    pub from: Option<PathBuf>,
+    /// Generate every layout's kernel, compile it with NVRTC for this
+    /// architecture (e.g. `sm_90`) and stop: needs NVRTC, not a card.
+    #[arg(long, value_name = "ARCH", conflicts_with = "from")]
+    pub compile_only: Option<String>,
+    /// CUDA device ordinal.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpu: usize,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "OUT.json")]
+    pub json: Option<PathBuf>,
+    /// Write the tables as markdown.
+    #[arg(long, value_name = "OUT.md")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// The results file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// The card, driver and CUDA version as `nvidia-smi` and the driver
+    /// report them.
+    pub device: serde_json::Value,
+    /// Profile used for the picks.
+    pub profile: String,
+    /// UTC date of the run.
+    pub date: String,
+    /// Per case.
+    pub cases: Vec<CaseResult>,
+}
+
+/// Runs `smemplan measure`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let profile = DeviceProfile::named(&args.device)?;
+    let results = match &args.from {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?
+        }
+        None => card::measure(args, &profile, out)?,
+    };
+    let tables = markdown(&results, &profile);
+    out.write_all(tables.as_bytes())?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&results)? + "\n";
+        std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &tables).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    let bitwise = results.cases.iter().flat_map(|c| &c.runs).all(|r| r.bitwise);
+    Ok(if bitwise { Outcome::Done } else { Outcome::Rejected })
+}
+
+fn layout_label(r: &Run) -> String {
+    let l = &r.layout;
+    let split = if l.placement == "split" { format!(" ({} local)", l.local.join(", ")) } else { String::new() };
+    let shared = if l.placement == "all-local" { String::new() } else { format!(", {}", l.shared_layout) };
+    format!("{} {}{split}{shared}", l.planner, l.placement)
+}
+
+fn rate(r: &Run) -> f64 {
+    r.system_steps_per_second
+}
+
+/// The markdown tables of `results`.
+pub fn markdown(results: &Results, _profile: &DeviceProfile) -> String {
+    let mut s = String::new();
+    for c in &results.cases {
+        let _ = writeln!(s, "### {} (n = {}, {} systems)\n", c.name, c.n, c.batch);
+        let all_bitwise = c.runs.iter().all(|r| r.bitwise);
+        let best = c.runs.iter().max_by(|a, b| rate(a).total_cmp(&rate(b)));
+        let Some(best) = best else {
+            let _ = writeln!(s, "(no runs)\n");
+            continue;
+        };
+        let _ = writeln!(
+            s,
+            "{} configurations timed{}; every run {} the CPU reference bit for bit.\n",
+            c.runs.len(),
+            if c.skipped > 0 { format!(", {} skipped (time budget)", c.skipped) } else { String::new() },
+            if all_bitwise { "reproduces" } else { "does NOT all reproduce" }
+        );
+        let _ =
+            writeln!(s, "| layout | best block | blocks/SM | regs | stack B | best ms | Msystem-steps/s | vs best |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        let mut layouts: Vec<String> = c.runs.iter().map(layout_label).collect();
+        layouts.dedup();
+        let mut seen = std::collections::BTreeSet::new();
+        for label in layouts.into_iter().filter(|l| seen.insert(l.clone())) {
+            let Some(r) = c.runs.iter().filter(|r| layout_label(r) == label).max_by(|a, b| rate(a).total_cmp(&rate(b)))
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "| {label} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} |",
+                r.block_size,
+                r.blocks_per_sm,
+                r.registers,
+                r.stack_bytes,
+                r.best_ms,
+                rate(r) / 1e6,
+                rate(r) / rate(best)
+            );
+        }
+        let find = |planner: &str, placement: &str, block: u64| {
+            c.runs.iter().find(|r| {
+                r.layout.planner == planner
+                    && r.layout.placement == placement
+                    && r.layout.shared_layout == "odd-stride"
+                    && r.block_size == block
+            })
+        };
+        let ours = if c.smemplan_split.is_empty() {
+            find("smemplan", "all-shared", c.smemplan_block)
+        } else {
+            find("smemplan", "split", c.smemplan_block).or_else(|| find("smemplan", "all-local", c.smemplan_block))
+        };
+        let cubie = find("cubie", "all-shared", c.cubie_block);
+        let cubie_opt = find("smemplan", "all-shared", c.cubie_block);
+        let _ = writeln!(s);
+        let line = |what: &str, r: Option<&Run>| match r {
+            Some(r) => format!(
+                "| {what} | {} | {} | {:.1} | {:.2} |",
+                layout_label(r),
+                r.block_size,
+                rate(r) / 1e6,
+                rate(r) / rate(best)
+            ),
+            None => format!("| {what} | - | - | - | - |"),
+        };
+        let _ = writeln!(s, "| pick | layout | block | Msystem-steps/s | vs best measured |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        let _ = writeln!(s, "{}", line("best measured", Some(best)));
+        let _ = writeln!(s, "{}", line("smemplan (block + split)", ours));
+        let _ = writeln!(s, "{}", line("CuBIE (halving, its layout)", cubie));
+        let _ = writeln!(s, "{}", line("smemplan layout at CuBIE's block", cubie_opt));
+        let _ = writeln!(s, "\n{}\n", ranking(c));
+    }
+    s
+}
+
+/// How well the cost model's estimates rank the measured configurations:
+/// Spearman's rank correlation and the measured rate of the estimate's
+/// favourite.
+fn ranking(c: &CaseResult) -> String {
+    let pairs: Vec<(f64, f64)> =
+        c.runs.iter().filter_map(|r| r.estimated_runs_per_second.map(|e| (e, rate(r)))).collect();
+    if pairs.len() < 3 {
+        return "Cost model: too few estimates to rank.".into();
+    }
+    let ranks = |v: Vec<f64>| -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut r = vec![0.0; v.len()];
+        for (k, &i) in idx.iter().enumerate() {
+            r[i] = k as f64;
+        }
+        r
+    };
+    let (e, m): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    let (re, rm) = (ranks(e.clone()), ranks(m.clone()));
+    let n = re.len() as f64;
+    let d2: f64 = re.iter().zip(&rm).map(|(a, b)| (a - b) * (a - b)).sum();
+    let rho = 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
+    let fav = pairs.iter().max_by(|a, b| a.0.total_cmp(&b.0)).map_or(0.0, |p| p.1);
+    let best = m.iter().copied().fold(0.0, f64::max);
+    format!(
+        "Cost model (profile parameters at run time) over {} configurations: Spearman ρ = {rho:.2}; its favourite measured {:.0} % of the best.",
+        pairs.len(),
+        100.0 * fav / best
+    )
+}
+
+#[cfg(not(feature = "gpu"))]
+mod card {
+    use super::*;
+    use anyhow::bail;
+
+    pub fn measure(_: &Args, _: &DeviceProfile, _: &mut dyn Write) -> Result<Results> {
+        bail!("this smemplan was built without GPU support; rebuild with `cargo build --release --features gpu`")
+    }
+}
+
+#[cfg(feature = "gpu")]
+mod card {
+    use super::*;
+    use smemplan::gpu::device::Gpu;
+    use smemplan::gpu::measure;
+    use smemplan::integrate::{self, ENTRY, NVRTC_OPTIONS};
+    use std::time::Instant;
+
+    pub fn measure(args: &Args, profile: &DeviceProfile, out: &mut dyn Write) -> Result<Results> {
+        if let Some(arch) = &args.compile_only {
+            let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
+            for case in measure::cases()? {
+                let (split, ours, _) = measure::smemplan_pick(profile, &case)?;
+                let cubie = measure::cubie_pick(profile, &case)?;
+                let layouts = measure::layouts(profile, &case, &split, &[ours, cubie])?;
+                let blocks: usize = layouts.iter().map(|l| l.blocks.len()).sum();
+                for l in &layouts {
+                    smemplan::gpu::device::compile_only(&l.kernel.source, ENTRY, arch, &options)?;
+                }
+                writeln!(
+                    out,
+                    "{}: {} layouts compiled, {blocks} configurations; smemplan block {ours} local {split:?}, cubie block {cubie}",
+                    case.name,
+                    layouts.len()
+                )?;
+            }
+            return Ok(Results {
+                device: serde_json::Value::Null,
+                profile: profile.name.clone(),
+                date: String::new(),
+                cases: Vec::new(),
+            });
+        }
+        let gpu = Gpu::open(args.gpu)?;
+        let started = Instant::now();
+        let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
+        let mut cases = Vec::new();
+        for case in measure::cases()? {
+            if !args.case.is_empty() && !args.case.iter().any(|t| case.name.contains(t.as_str())) {
+                continue;
+            }
+            let (split, ours, _) = measure::smemplan_pick(profile, &case)?;
+            let cubie = measure::cubie_pick(profile, &case)?;
+            let layouts = measure::layouts(profile, &case, &split, &[ours, cubie])?;
+            let sources: Vec<(String, &str)> = layouts.iter().map(|l| (l.kernel.source.clone(), ENTRY)).collect();
+            let kernels = gpu.compile_all(&sources, &options)?;
+            let reference = integrate::reference(&case.setup, case.batch, 0..case.batch)?;
+            let system_steps = if case.fixed_steps > 0 {
+                case.fixed_steps * case.batch
+            } else {
+                // Dormand–Prince: accepted + rejected step attempts.
+                let b = case.batch as usize;
+                reference.stats[..2 * b].iter().map(|&v| v as u64).sum()
+            };
+            let mut arrays = gpu.integrator_arrays(&case.setup.inputs(case.batch), case.batch)?;
+            let mut result = CaseResult {
+                name: case.name.clone(),
+                batch: case.batch,
+                n: case.setup.system.n() as u64,
+                system_steps,
+                smemplan_split: split.clone(),
+                smemplan_block: ours,
+                cubie_block: cubie,
+                runs: Vec::new(),
+                skipped: 0,
+            };
+            writeln!(
+                out,
+                "{}: {} layouts, smemplan block {ours} local {split:?}, cubie block {cubie}",
+                case.name,
+                layouts.len()
+            )?;
+            for (layout, kernel) in layouts.iter().zip(&kernels) {
+                for &block in &layout.blocks {
+                    if block > kernel.max_threads_per_block {
+                        continue;
+                    }
+                    if started.elapsed().as_secs() > args.budget {
+                        result.skipped += 1;
+                        continue;
+                    }
+                    let shared = layout.kernel.dynamic_shared_bytes(block)?;
+                    let timed = gpu.time_integrator(kernel, &mut arrays, block, shared, args.repeats as usize)?;
+                    let best_ms = timed.times_ms.iter().copied().fold(f64::INFINITY, f64::min);
+                    let check = reference.compare(&timed.out, &timed.stats);
+                    result.runs.push(Run {
+                        layout: layout.name.clone(),
+                        block_size: block,
+                        dynamic_shared_bytes: shared,
+                        registers: kernel.registers,
+                        stack_bytes: kernel.local_bytes,
+                        blocks_per_sm: gpu.active_blocks(kernel, block, shared)?,
+                        best_ms,
+                        times_ms: timed.times_ms,
+                        system_steps_per_second: system_steps as f64 / (best_ms * 1e-3),
+                        bitwise: check.is_ok(),
+                        mismatch: check.err().map(|m| m.message),
+                        estimated_runs_per_second: measure::estimate(profile, &layout.kernel, case.batch, block)?,
+                    });
+                }
+            }
+            cases.push(result);
+        }
+        let device = serde_json::json!({
+            "name": gpu.info.name,
+            "compute_capability": gpu.info.compute_capability,
+            "multiprocessors": gpu.info.multiprocessors,
+            "driver_cuda_version": gpu.info.driver_cuda_version,
+            "nvrtc_version": gpu.info.nvrtc_version,
+            "driver_version": std::env::var("SMEMPLAN_DRIVER_VERSION").unwrap_or_default(),
+        });
+        let date = std::env::var("SMEMPLAN_DATE").unwrap_or_default();
+        Ok(Results { device, profile: profile.name.clone(), date, cases })
+    }
+}

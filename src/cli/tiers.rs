@@ -1,0 +1,99 @@
+//! `smemplan plan --tiers auto`: the shared-or-local choice per buffer group
+//! ([`smemplan::tiers`]) as a section of the plan report.
+
+use super::output::table;
+use anyhow::Result;
+use serde::Serialize;
+use smemplan::tiers::{Group, TierChoice, TierPlan};
+use std::io::Write;
+
+/// One placement in the JSON `tiers` section.
+#[derive(Serialize)]
+struct Placement<'a> {
+    #[serde(flatten)]
+    plan: &'a TierPlan,
+    /// Best block size under the estimate (`null`: nothing launches).
+    block_size: Option<u64>,
+    /// Estimated throughput ÷ the chosen split's.
+    throughput_ratio: f64,
+}
+
+/// The JSON `tiers` section.
+#[derive(Serialize)]
+pub struct Section<'a> {
+    groups: &'a [Group],
+    chosen: Placement<'a>,
+    own_locations: Placement<'a>,
+    all_shared: Placement<'a>,
+    all_local: Placement<'a>,
+    exhaustive: bool,
+    bounded: usize,
+    solved: usize,
+    cache_hits: usize,
+}
+
+fn placement<'a>(plan: &'a TierPlan, chosen: &TierPlan) -> Placement<'a> {
+    let ratio = if chosen.runs_per_second > 0.0 { plan.runs_per_second / chosen.runs_per_second } else { 0.0 };
+    Placement { plan, block_size: plan.best.map(|e| e.occupancy.block_size), throughput_ratio: ratio }
+}
+
+/// The section for `choice`.
+pub fn section(choice: &TierChoice) -> Section<'_> {
+    Section {
+        groups: &choice.groups,
+        chosen: placement(&choice.chosen, &choice.chosen),
+        own_locations: placement(&choice.own_locations, &choice.chosen),
+        all_shared: placement(&choice.all_shared, &choice.chosen),
+        all_local: placement(&choice.all_local, &choice.chosen),
+        exhaustive: choice.exhaustive,
+        bounded: choice.bounded,
+        solved: choice.solved,
+        cache_hits: choice.cache_hits,
+    }
+}
+
+/// The section as text.
+pub fn write_text(out: &mut dyn Write, s: &Section) -> Result<()> {
+    writeln!(out)?;
+    let how = if s.exhaustive { "every split bounded" } else { "greedy descent" };
+    writeln!(
+        out,
+        "shared or local (--tiers auto): {} groups, {how}, {} splits bounded, {} shared pools solved",
+        s.groups.len(),
+        s.bounded,
+        s.solved
+    )?;
+    let mut rows = vec![["placement", "shared B/run", "stride", "local B/thread", "block", "est. runs/s", "vs chosen"]
+        .map(String::from)
+        .to_vec()];
+    for (name, p) in [
+        ("chosen", &s.chosen),
+        ("model's locations", &s.own_locations),
+        ("all shared", &s.all_shared),
+        ("all local", &s.all_local),
+    ] {
+        rows.push(vec![
+            name.to_string(),
+            p.plan.shared_bytes.to_string(),
+            p.plan.padded_shared_bytes.to_string(),
+            p.plan.local_bytes.to_string(),
+            p.block_size.map_or("-".into(), |b| b.to_string()),
+            format!("{:.4e}", p.plan.runs_per_second),
+            format!("{:.3}", p.throughput_ratio),
+        ]);
+    }
+    out.write_all(table(&rows, &[false, true, true, true, true, true, true]).as_bytes())?;
+    let mut rows = vec![["group", "bytes", "accesses", "chosen", "model's"].map(String::from).to_vec()];
+    for g in s.groups {
+        let place = |p: &TierPlan| if p.shared_groups.contains(&g.name) { "shared" } else { "local" };
+        rows.push(vec![
+            g.name.clone(),
+            g.bytes.to_string(),
+            format!("{:.0}", g.accesses),
+            place(s.chosen.plan).to_string(),
+            place(s.own_locations.plan).to_string(),
+        ]);
+    }
+    out.write_all(table(&rows, &[false, true, true, false, false]).as_bytes())?;
+    Ok(())
+}
