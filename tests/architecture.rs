@@ -62,6 +62,9 @@ const KNOWN: &[(&str, &str, &str)] = &[
     // `model::Instance::plan` runs the planner on an instantiated model, so
     // an input module reaches up into `plan`.
     ("model", "plan", "issue 8 §2: model::Instance::plan calls plan::plan"),
+    // A model's buffers carry access weights, whose type lives with the
+    // access counts that read the plan.
+    ("model", "accesses", "issue 8 §2: model::instantiate builds accesses::Weights"),
 ];
 
 const TABLE: &str = "issue 8 §2: the strategy table in solve/mod.rs names every solver";
