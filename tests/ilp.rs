@@ -6,8 +6,11 @@ mod checked;
 #[path = "common/random.rs"]
 mod random;
 
+#[path = "support/seed.rs"]
+mod seed;
+
 use checked::run_checked;
-use quickcheck::{QuickCheck, TestResult};
+use quickcheck::{Gen, QuickCheck, TestResult};
 use random::Shape;
 use smemplan::solve::{brute, ilp::Ilp, Solution, SolveOptions};
 use smemplan::Problem;
@@ -75,21 +78,21 @@ fn agrees_with_brute_force(seed: u64, buffers: u8, features: u8) -> TestResult {
 
 #[test]
 fn ilp_agrees_with_brute_force() {
-    QuickCheck::new().tests(1000).quickcheck(agrees_with_brute_force as fn(u64, u8, u8) -> TestResult);
+    let rng = Gen::from_size_and_seed(100, seed::seed(0));
+    QuickCheck::new().rng(rng).tests(1000).quickcheck(agrees_with_brute_force as fn(u64, u8, u8) -> TestResult);
 }
 
 #[test]
 fn thirty_buffers_are_proven_optimal() {
-    let started = Instant::now();
-    for seed in 0..20 {
+    // Milliseconds each in a release build (`cargo bench --bench ilp` times
+    // them); the limit only keeps a regression from stalling the suite.
+    let first = seed::seed(0);
+    for seed in (0..20).map(|i| first.wrapping_add(i)) {
         let p = random::problem(seed, Shape::plain(30));
         let options = SolveOptions::default().with_time_limit(Duration::from_secs(30));
         let s = solve(Ilp::default(), &p, &options).unwrap();
         assert!(s.is_optimal(), "seed {seed}: peak {} bound {}", s.peak, s.lower_bound);
     }
-    // Milliseconds each in a release build; generous for debug builds on a
-    // loaded machine.
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }
 
 #[test]
