@@ -16,6 +16,8 @@
 //! optimised: the allocator's odd-word stride); the optimised side also gets
 //! the block size of highest estimated throughput ([`crate::throughput`]).
 
+pub mod recorded;
+
 use crate::accesses::Weights;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
@@ -250,7 +252,7 @@ impl Comparison {
             }
         };
         let registry = Registry::from_dump(dump)?;
-        let mismatches = crate::registry::recorded::mismatches(dump, &registry, &root)?;
+        let mismatches = recorded::mismatches(dump, &registry, &root)?;
         if !mismatches.is_empty() {
             let list: Vec<String> = mismatches.iter().map(|m| format!("  {m}")).collect();
             return Err(Error::Parse {

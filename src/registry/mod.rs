@@ -57,7 +57,6 @@ pub mod allocator;
 pub mod cubie;
 pub mod dump;
 pub mod group;
-pub mod recorded;
 pub mod replay;
 
 pub use crate::error::RegistryError;

@@ -8,10 +8,10 @@
 //! differs, so that an edited or inconsistent dump is refused instead of
 //! silently shown with recomputed numbers.
 
-use super::dump::Dump;
-use super::Registry;
 use crate::error::Result;
 use crate::occupancy::DeviceProfile;
+use crate::registry::dump::Dump;
+use crate::registry::Registry;
 use std::fmt;
 
 /// One recorded figure that the replay does not reproduce.
