@@ -78,16 +78,27 @@ fn leftovers_of_killed_runs_are_removed() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_leaves_no_temporary_and_no_output() {
-    use std::os::unix::process::ExitStatusExt;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
     for signal in ["TERM", "INT", "HUP"] {
         let dir = scratch(&format!("hostile-signal-{signal}"));
         let fifo = dir.join("instance.csv");
         assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let out = dir.join("out.csv");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_smemplan"))
-            .args(["solve", s(&fifo), "--out", s(&out), "--svg", s(&dir.join("out.svg"))])
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_smemplan"));
+        command.args(["solve", s(&fifo), "--out", s(&out), "--svg", s(&dir.join("out.svg"))]);
+        // The binary rightly keeps a signal its parent ignores (as under
+        // `nohup`, or a background job without job control), so the child
+        // starts with the default dispositions whatever the test runner had.
+        // SAFETY: between fork and exec only async-signal-safe `signal` runs.
+        unsafe {
+            command.pre_exec(|| {
+                for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().unwrap();
         let start = Instant::now();
         while entries(&dir).len() < 3 {
             assert!(start.elapsed() < Duration::from_secs(20), "no temporaries appeared: {:?}", entries(&dir));
@@ -95,7 +106,18 @@ fn an_interrupted_run_leaves_no_temporary_and_no_output() {
         }
         let pid = child.id().to_string();
         assert!(Command::new("kill").args(["-s", signal, &pid]).status().unwrap().success());
-        let status = child.wait().unwrap();
+        // Never hang the suite: a child that outlives the signal is a failure.
+        let killed = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if killed.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{signal}: the child was still running 20 s after the signal");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         assert!(status.signal().is_some(), "{signal}: {status:?}");
         assert_eq!(entries(&dir), vec!["instance.csv"], "{signal}");
     }
