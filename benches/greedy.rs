@@ -22,14 +22,14 @@ const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/min
 /// stays out of the repeated timings of one problem (the acceptance path
 /// below builds a new problem, and so pays for it, every iteration).
 fn plan(strategy: &str, analysis: &Analysis) -> u64 {
-    let solver = solve::strategy(strategy).expect("a greedy strategy");
+    let solver = smemplan::strategies::strategy(strategy).expect("a greedy strategy");
     solve::run_with(&*solver, analysis, &SolveOptions::default()).expect("greedy never refuses").peak
 }
 
 /// Runs `strategy` once outside the timing, checks the layout, and prints
 /// its peak / lower bound.
 fn verify(label: &str, strategy: &str, problem: &Problem) {
-    let solver = solve::strategy(strategy).expect("a greedy strategy");
+    let solver = smemplan::strategies::strategy(strategy).expect("a greedy strategy");
     let solution = solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses");
     check::verify(problem, &solution).unwrap_or_else(|r| panic!("{label} {strategy}: {r}"));
     eprintln!("{label} {strategy}: peak / lower bound = {:.4}", solution.peak as f64 / solution.lower_bound as f64);

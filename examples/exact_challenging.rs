@@ -27,7 +27,7 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    let solver = solve::strategy("exact").expect("exact is registered");
+    let solver = smemplan::strategies::strategy("exact").expect("exact is registered");
     let mut total = 0.0;
     println!(
         "{:<4} {:>8} {:>9} {:>9} {:>8} {:>10} {:>10}",

@@ -9,7 +9,7 @@
 //!
 //! let text = "id,lower,upper,size\na,0,3,4\nb,3,9,4\nc,0,9,4\n";
 //! let problem = minimalloc::read_problem("<doc>", text).unwrap();
-//! let solver = solve::strategy("greedy-size").unwrap();
+//! let solver = smemplan::strategies::strategy("greedy-size").unwrap();
 //! let solution = solve::run(&*solver, &problem, &Default::default()).unwrap();
 //! assert_eq!(solution.peak, bound::lower_bound(&problem).bytes);
 //! check::verify(&problem, &solution).unwrap();
@@ -42,6 +42,7 @@ pub mod plot;
 pub mod problem;
 pub mod registry;
 pub mod solve;
+pub mod strategies;
 pub mod sweep;
 pub mod throughput;
 pub mod tiers;

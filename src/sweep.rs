@@ -39,7 +39,6 @@ use crate::occupancy::DeviceProfile;
 use crate::plan::{self, PlacedBuffer, PlanOptions, Pool};
 use crate::registry::Region;
 use crate::solve::memo::{Memo, MemoStats};
-use crate::solve::{self};
 use crate::throughput::{self, Workload};
 use grid::{sweep_error, Radix};
 use rayon::prelude::*;
@@ -54,7 +53,7 @@ pub enum Side {
     /// CuBIE 0.17.0's own layout (its registry, replayed).
     Cubie,
     /// smemplan's plan with this solver strategy (see
-    /// [`solve::STRATEGIES`]).
+    /// [`crate::strategies::STRATEGIES`]).
     Optimised(String),
 }
 
@@ -64,10 +63,13 @@ impl Side {
         if name == "cubie" {
             return Ok(Side::Cubie);
         }
-        if solve::strategy_names().contains(&name) {
+        if crate::strategies::strategy_names().contains(&name) {
             return Ok(Side::Optimised(name.to_string()));
         }
-        Err(sweep_error(format!("unknown strategy `{name}` (known: cubie, {})", solve::strategy_names().join(", "))))
+        Err(sweep_error(format!(
+            "unknown strategy `{name}` (known: cubie, {})",
+            crate::strategies::strategy_names().join(", ")
+        )))
     }
 
     /// The name as [`Side::parse`] takes it.
@@ -114,7 +116,7 @@ impl SweepSpec {
             models,
             axes,
             devices: vec![DeviceProfile::named("h100")?],
-            strategies: vec![Side::Cubie, Side::Optimised(solve::DEFAULT_STRATEGY.to_string())],
+            strategies: vec![Side::Cubie, Side::Optimised(crate::strategies::DEFAULT_STRATEGY.to_string())],
             requested_block_size: 64,
             runs: 4096,
             registers_per_thread: 0,
@@ -316,7 +318,9 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
         .iter()
         .filter_map(|s| match s {
             Side::Cubie => None,
-            Side::Optimised(name) => Some(solve::strategy(name).map(|solver| (name.as_str(), Memo::new(solver)))),
+            Side::Optimised(name) => {
+                Some(crate::strategies::strategy(name).map(|solver| (name.as_str(), Memo::new(solver))))
+            }
         })
         .collect::<Result<_>>()?;
     let mut instance_radices = vec![spec.models.len()];

@@ -51,14 +51,6 @@ const OUTPUTS: &str = "outputs";
 /// now (issue 8 §2 asks for them to go). The test fails on any edge not
 /// listed, and on a listed edge that is gone (delete its row).
 const KNOWN: &[(&str, &str, &str)] = &[
-    // The strategy table (`solve::STRATEGIES`) sits in `solve/mod.rs` beside
-    // the `Solver` trait, `SolveOptions` and `Solution`, which every solver
-    // imports from there: each row closes a loop solve ↔ solver.
-    ("solve", "solve::auto", TABLE),
-    ("solve", "solve::brute", TABLE),
-    ("solve", "solve::exact", TABLE),
-    ("solve", "solve::greedy", TABLE),
-    ("solve", "solve::ilp", TABLE),
     // `model::Instance::plan` runs the planner on an instantiated model, so
     // an input module reaches up into `plan`.
     ("model", "plan", "issue 8 §2: model::Instance::plan calls plan::plan"),
@@ -66,8 +58,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     // access counts that read the plan.
     ("model", "accesses", "issue 8 §2: model::instantiate builds accesses::Weights"),
 ];
-
-const TABLE: &str = "issue 8 §2: the strategy table in solve/mod.rs names every solver";
 
 struct Layer {
     name: &'static str,

@@ -11,7 +11,8 @@
 use smemplan::check::{check, verify};
 use smemplan::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
-use smemplan::solve::{self, SolveOptions, STRATEGIES};
+use smemplan::solve::{self, SolveOptions};
+use smemplan::strategies::STRATEGIES;
 use smemplan::{Error, Problem};
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,7 @@ mod harness;
 use harness::{repo, s, scratch, smemplan};
 use serde_json::Value;
 use smemplan::model::DEFAULT_MODEL;
-use smemplan::solve::DEFAULT_STRATEGY;
+use smemplan::strategies::DEFAULT_STRATEGY;
 use std::path::PathBuf;
 use std::process::Command;
 

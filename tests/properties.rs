@@ -3,7 +3,7 @@
 //! shrinking drops buffers from the end, and since the generator draws
 //! buffer by buffer, a shrunk case is a prefix of the failing one).
 //!
-//! For each row of [`solve::STRATEGIES`] (so strategies added later are
+//! For each row of [`smemplan::strategies::STRATEGIES`] (so strategies added later are
 //! covered without touching this file), under a short deadline:
 //! * the layout passes the independent checker and its peak is the
 //!   solution's;
@@ -21,7 +21,8 @@ mod seed;
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use smemplan::generate::{generate, GenOptions, Spread};
-use smemplan::solve::{self, brute, greedy, Solution, SolveOptions, STRATEGIES};
+use smemplan::solve::{self, brute, greedy, Solution, SolveOptions};
+use smemplan::strategies::STRATEGIES;
 use smemplan::{analysis::Analysis, bound, check, Error, Problem};
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Comma-separated strategies to compare, in column order.
-    #[arg(long, value_name = "A,B,C", value_delimiter = ',', value_parser = strategy_parser(), default_value = solver::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',', value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
     pub strategies: Vec<String>,
     #[command(flatten)]
     pub limits: Limits,
@@ -95,7 +95,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         let mut results = Vec::with_capacity(strategies.len());
         for name in &strategies {
             progress.set_message(format!("{}: {name}", short_name(path)));
-            let solver = solver::strategy(name)?;
+            let solver = smemplan::strategies::strategy(name)?;
             let cell = match solver::run_with(&*solver, &analysis, &args.limits.options()) {
                 Ok(solution) => {
                     verify(&problem, &solution, name).with_context(|| format!("on `{}`", path.display()))?;

@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
 use smemplan::format::minimalloc;
-use smemplan::{check as checker, solve as solver, Problem, Solution, SolveOptions};
+use smemplan::{check as checker, Problem, Solution, SolveOptions};
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -141,10 +141,12 @@ impl Limits {
     }
 }
 
-/// Accepts the names in [`solver::STRATEGIES`], each with its summary in
+/// Accepts the names in [`smemplan::strategies::STRATEGIES`], each with its summary in
 /// `--help`.
 fn strategy_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(solver::STRATEGIES.iter().map(|s| PossibleValue::new(s.name).help(s.summary)))
+    PossibleValuesParser::new(
+        smemplan::strategies::STRATEGIES.iter().map(|s| PossibleValue::new(s.name).help(s.summary)),
+    )
 }
 
 /// Parses a non-negative number of seconds.
@@ -222,7 +224,7 @@ mod tests {
     fn solve_defaults() {
         let a = solve_args(&["solve"]);
         assert_eq!(a.instance, None);
-        assert_eq!(a.strategy, solver::DEFAULT_STRATEGY);
+        assert_eq!(a.strategy, smemplan::strategies::DEFAULT_STRATEGY);
         assert_eq!(a.limits.capacity, None);
         assert_eq!(a.limits.time_limit, Duration::from_secs(10));
         assert!(a.out.is_none() && a.svg.is_none() && !a.json);
@@ -230,7 +232,7 @@ mod tests {
 
     #[test]
     fn solve_flags() {
-        let name = solver::STRATEGIES.last().unwrap().name;
+        let name = smemplan::strategies::STRATEGIES.last().unwrap().name;
         let a = solve_args(&[
             "solve",
             "x.csv",
@@ -257,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_strategy_is_accepted_and_others_are_not() {
-        for s in solver::STRATEGIES {
+        for s in smemplan::strategies::STRATEGIES {
             assert_eq!(solve_args(&["solve", "--strategy", s.name]).strategy, s.name);
         }
         let err = parse(&["solve", "--strategy", "no-such"]).unwrap_err();
@@ -290,7 +292,7 @@ mod tests {
 
     #[test]
     fn bench_args() {
-        let names: Vec<&str> = solver::STRATEGIES.iter().take(2).map(|s| s.name).collect();
+        let names: Vec<&str> = smemplan::strategies::STRATEGIES.iter().take(2).map(|s| s.name).collect();
         let list = names.join(",");
         let Command::Bench(a) =
             parse(&["bench", "a", "b.csv", "--strategies", &list, "--capacity", "9", "--time-limit", "1", "--json"])
@@ -305,7 +307,7 @@ mod tests {
         assert_eq!(a.limits.time_limit, Duration::from_secs(1));
         assert!(a.json);
         let Command::Bench(d) = parse(&["bench", "a"]).unwrap().command else { panic!("not bench") };
-        assert_eq!(d.strategies, vec![solver::DEFAULT_STRATEGY]);
+        assert_eq!(d.strategies, vec![smemplan::strategies::DEFAULT_STRATEGY]);
         assert!(parse(&["bench"]).is_err(), "a path is required");
         assert!(parse(&["bench", "a", "--strategies", "greedy-size,nope"]).is_err());
     }

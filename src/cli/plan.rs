@@ -26,7 +26,6 @@ use smemplan::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::registry::dump::Dump;
-use smemplan::solve as solver;
 use smemplan::tiers::{TierChoice, TierOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -60,7 +59,7 @@ pub struct Args {
     #[arg(long, value_parser = ["f32", "f64"])]
     pub precision: Option<String>,
     /// Layout algorithm of the optimised side.
-    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = solver::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
     pub strategy: String,
     /// Device profile for the block size (a table of models/devices.toml:
     /// h100, a100, simulator, ...).

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: Option<PathBuf>,
     /// Layout algorithm.
-    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = solver::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
     pub strategy: String,
     #[command(flatten)]
     pub limits: Limits,
@@ -98,7 +98,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         Some(path) => (path.display().to_string(), load_problem(path)?),
         None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
     };
-    let solver = solver::strategy(&args.strategy)?;
+    let solver = smemplan::strategies::strategy(&args.strategy)?;
     let analysis = Analysis::new(&problem);
     let solution = solver::run_with(&*solver, &analysis, &args.limits.options())?;
     verify(&problem, &solution, &args.strategy)?;

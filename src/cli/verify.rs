@@ -102,7 +102,7 @@ pub(crate) fn subjects(args: &Args, device: &DeviceProfile) -> Result<Vec<Subjec
     };
     for s in &args.strategies {
         if s != "cubie" {
-            solver::strategy(s)?;
+            smemplan::strategies::strategy(s)?;
         }
     }
     if let Some(path) = args.input.as_ref().filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))) {
@@ -132,7 +132,9 @@ fn model_subject(
     instance: &Kernel,
     options: &dyn Fn(&str) -> PlanOptions,
 ) -> Result<Subject> {
-    let auto = instance.plan(&options(solver::DEFAULT_STRATEGY)).with_context(|| format!("planning `{name}`"))?;
+    let auto = instance
+        .plan(&options(smemplan::strategies::DEFAULT_STRATEGY))
+        .with_context(|| format!("planning `{name}`"))?;
     let (registry, root) = instance.registry()?;
     let footprint = registry.footprint(&root)?;
     let flat = registry.flatten(&root)?;
@@ -182,7 +184,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
         if s == "cubie" {
             bail!("{}: an instance has no CuBIE layout; use `--strategies` without `cubie`", path.display());
         }
-        let solution = solver::run(&*solver::strategy(s)?, &problem, &SolveOptions::default())?;
+        let solution = solver::run(&*smemplan::strategies::strategy(s)?, &problem, &SolveOptions::default())?;
         let buffers = problem
             .buffers()
             .iter()

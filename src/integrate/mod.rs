@@ -253,14 +253,14 @@ pub enum Planner {
     /// CuBIE 0.17.0's registry: every buffer its own slice, in registration
     /// order (the models declare no alias hints).
     Cubie,
-    /// smemplan's plan with this strategy (see [`crate::solve::STRATEGIES`]).
+    /// smemplan's plan with this strategy (see [`crate::strategies::STRATEGIES`]).
     Smemplan(String),
 }
 
 impl Planner {
     /// smemplan with the default strategy.
     pub fn smemplan() -> Planner {
-        Planner::Smemplan(crate::solve::DEFAULT_STRATEGY.to_string())
+        Planner::Smemplan(crate::strategies::DEFAULT_STRATEGY.to_string())
     }
 }
 
@@ -405,7 +405,7 @@ pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
     let instance = instance(setup, placement)?;
     let strategy = match &placement.planner {
         Planner::Smemplan(s) => s.clone(),
-        Planner::Cubie => crate::solve::DEFAULT_STRATEGY.to_string(),
+        Planner::Cubie => crate::strategies::DEFAULT_STRATEGY.to_string(),
     };
     let report = instance.plan(&PlanOptions { strategy, ..PlanOptions::default() })?;
     match placement.planner {

@@ -45,7 +45,7 @@ pub fn builtin(name: &str) -> Result<Model> {
     Model::parse(&format!("models/{file}"), text, &resolve_builtin)
 }
 
-/// Finds an included file among the built-in ones, named `models/FILE`.
+/// Finds an included file among the built-in ones (`file` relative to `models/`).
 pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
     builtin_file(file).map(|text| (format!("models/{file}"), text.to_string()))
 }

@@ -63,7 +63,7 @@ use units::build_units;
 /// How [`plan`] runs.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
-    /// Strategy name (see [`solve::STRATEGIES`]).
+    /// Strategy name (see [`crate::strategies::STRATEGIES`]).
     pub strategy: String,
     /// Align every offset to 16 bytes (vector loads) instead of the item size.
     pub align16: bool,
@@ -80,7 +80,7 @@ pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
-            strategy: solve::DEFAULT_STRATEGY.to_string(),
+            strategy: crate::strategies::DEFAULT_STRATEGY.to_string(),
             align16: false,
             time_limit: Some(DEFAULT_TIME_LIMIT),
             threads: 0,
@@ -93,7 +93,7 @@ impl Default for PlanOptions {
 /// (a layout the checker rejects is [`Error::Rejected`], never
 /// [`Error::Unsupported`], which callers read as "declined").
 pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> Result<PlanReport> {
-    plan_with(input, table, options, &*solve::strategy(&options.strategy)?)
+    plan_with(input, table, options, &*crate::strategies::strategy(&options.strategy)?)
 }
 
 /// [`plan`] with a solver object instead of `options.strategy`'s (e.g. a
