@@ -13,8 +13,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {
-        Ok(cli::Outcome::Done) => ExitCode::SUCCESS,
-        Ok(cli::Outcome::Rejected) => ExitCode::from(1),
+        Ok(cli::Verdict::Done) => ExitCode::SUCCESS,
+        Ok(cli::Verdict::Rejected) => ExitCode::from(1),
         // `smemplan … | head` closing the pipe early is not a failure.
         Err(err) if cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

@@ -7,7 +7,7 @@
 //! `brute` on a large one) gets an empty cell, not an aborted run.
 
 use super::output::table;
-use super::{load_problem, strategy_parser, verify, Limits, Outcome};
+use super::{load_problem, strategy_parser, verify, Limits, Verdict};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -76,7 +76,7 @@ struct Total<'a> {
 }
 
 /// Runs `smemplan bench`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let files = instance_files(&args.paths)?;
     let mut strategies: Vec<String> = Vec::new();
     for s in &args.strategies {
@@ -158,7 +158,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     } else {
         write_table(out, &strategies, capacity, &rows, &totals)?;
     }
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }
 
 /// Expands directories to their `*.csv` files, sorted by name.

@@ -4,7 +4,7 @@
 //! every violation, each located at the solution file's line for the buffer
 //! it names where there is one, and exits 1.
 
-use super::{load_offsets, load_problem, Outcome};
+use super::{load_offsets, load_problem, Verdict};
 use anyhow::Result;
 use smemplan::check::{self as checker, Report, Violation};
 use smemplan::{bound, Problem};
@@ -28,10 +28,10 @@ pub struct Args {
 }
 
 /// Runs `smemplan check`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let Checked { problem, report, .. } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     if !report.is_valid() {
-        return Ok(Outcome::Rejected);
+        return Ok(Verdict::Rejected);
     }
     let lb = bound::lower_bound(&problem).bytes;
     let gap = if lb == 0 { 0.0 } else { (report.peak as f64 - lb as f64) / lb as f64 * 100.0 };
@@ -40,7 +40,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         Some(c) => writeln!(out, ", within capacity {c}")?,
         None => writeln!(out)?,
     }
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }
 
 /// An instance, a solution's `(id, offset, line)` rows, and the checker's

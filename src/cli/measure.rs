@@ -6,7 +6,7 @@
 //! the tables (no card needed): the analysis (best measured, the picks, the
 //! cost model's ranking) is here, the timing in `smemplan::gpu::device`.
 
-use super::Outcome;
+use super::Verdict;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use smemplan::gpu::measure::{CaseResult, Run};
@@ -65,7 +65,7 @@ pub struct Results {
 }
 
 /// Runs `smemplan measure`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
     let results = match &args.from {
         Some(path) => {
@@ -84,7 +84,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         std::fs::write(path, &tables).with_context(|| format!("cannot write `{}`", path.display()))?;
     }
     let bitwise = results.cases.iter().flat_map(|c| &c.runs).all(|r| r.bitwise);
-    Ok(if bitwise { Outcome::Done } else { Outcome::Rejected })
+    Ok(if bitwise { Verdict::Done } else { Verdict::Rejected })
 }
 
 fn layout_label(r: &Run) -> String {

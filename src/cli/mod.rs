@@ -3,7 +3,7 @@
 //!
 //! Binary-only: the library never sees clap or anyhow. Each subcommand is one
 //! file holding its `Args` (clap derive; every flag's doc comment is its
-//! help) and a `run` that returns an [`Outcome`] or an error. Adding a
+//! help) and a `run` that returns an [`Verdict`] or an error. Adding a
 //! subcommand is one variant of [`Command`], one arm in [`run`], one file.
 //!
 //! Exit codes (mapped in `main.rs`): 0 when the command did its job (a valid
@@ -77,9 +77,10 @@ pub enum Command {
     Verify(verify::Args),
 }
 
-/// How a command that ran to its end went.
+/// How a command that ran to its end went (its exit code; `solve::exact::Outcome`
+/// is the capacity search's answer, a different thing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Verdict {
     /// The command did its job (exit 0).
     Done,
     /// The layout under examination is invalid (exit 1).
@@ -87,7 +88,7 @@ pub enum Outcome {
 }
 
 /// Runs the parsed command, writing its report to stdout.
-pub fn run(cli: Cli) -> Result<Outcome> {
+pub fn run(cli: Cli) -> Result<Verdict> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let outcome = match cli.command {

@@ -2,7 +2,7 @@
 //! configuration, from the command line.
 
 use super::output::table;
-use super::Outcome;
+use super::Verdict;
 use anyhow::Result;
 use serde::Serialize;
 use smemplan::occupancy::{DeviceProfile, Occupancy};
@@ -49,7 +49,7 @@ struct Report<'a> {
 }
 
 /// Runs `smemplan occupancy`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let device = DeviceProfile::named(&args.device)?;
     device.check_launch(args.block_size, args.smem_per_block, args.registers)?;
     let o: Occupancy = device.occupancy(args.block_size, args.smem_per_block, args.registers)?;
@@ -70,7 +70,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
-        return Ok(Outcome::Done);
+        return Ok(Verdict::Done);
     }
     let registers = match args.registers {
         0 => "registers not counted".to_string(),
@@ -90,5 +90,5 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         vec![format!("active threads on {} SMs", device.multiprocessors), report.active_threads.to_string()],
     ];
     out.write_all(table(&rows, &[false, true]).as_bytes())?;
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }

@@ -13,7 +13,7 @@
 
 use super::output::{table, Staged};
 use super::tiers;
-use super::{parse_seconds, read_text, strategy_parser, Outcome};
+use super::{parse_seconds, read_text, strategy_parser, Verdict};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use smemplan::accesses::Weights;
@@ -121,10 +121,10 @@ struct Report<'a> {
 }
 
 /// Runs `smemplan plan`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if args.list_models {
         list_models(out)?;
-        return Ok(Outcome::Done);
+        return Ok(Verdict::Done);
     }
     let destinations: Vec<(&str, &Path)> = [("--svg", args.svg.as_deref()), ("--cuda", args.cuda.as_deref())]
         .into_iter()
@@ -169,7 +169,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             tiers::write_text(out, section)?;
         }
     }
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }
 
 /// The kernel named by the arguments, compared, and with `--tiers auto`

@@ -8,7 +8,7 @@
 
 use super::check::{load_and_check, Checked};
 use super::output::Staged;
-use super::Outcome;
+use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::plot::{self, PlotOptions};
 use smemplan::{bound, Layout, Problem};
@@ -34,7 +34,7 @@ pub struct Args {
 }
 
 /// Runs `smemplan plot`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let mut staged = Staged::reserve(&[("--svg", &args.svg)])?;
     let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
@@ -53,7 +53,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     staged.write(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
     staged.commit()?;
     writeln!(out, "picture written to {}", args.svg.display())?;
-    Ok(if report.is_valid() { Outcome::Done } else { Outcome::Rejected })
+    Ok(if report.is_valid() { Verdict::Done } else { Verdict::Rejected })
 }
 
 /// The layout, when every buffer of `problem` has exactly one row and no

@@ -7,7 +7,7 @@
 //! capacity is proven too small, why.
 
 use super::output::Staged;
-use super::{builtin, load_problem, strategy_parser, verify, Limits, Outcome};
+use super::{builtin, load_problem, strategy_parser, verify, Limits, Verdict};
 use anyhow::Result;
 use serde::Serialize;
 use smemplan::analysis::Analysis;
@@ -87,7 +87,7 @@ struct Placement<'a> {
 }
 
 /// Runs `smemplan solve`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let destinations: Vec<(&str, &Path)> =
         [("--out", args.out.as_deref()), ("--svg", args.svg.as_deref()), ("--dot", args.dot.as_deref())]
             .into_iter()
@@ -152,7 +152,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     } else {
         write_text(out, args, &name, &problem, &solution, infeasible.as_deref())?;
     }
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }
 
 fn placements<'a>(problem: &'a Problem, solution: &Solution) -> Vec<Placement<'a>> {

@@ -11,7 +11,7 @@
 use super::bench::progress_bar;
 use super::output::{table, Staged};
 use super::plan::load_model;
-use super::{parse_seconds, Outcome};
+use super::{parse_seconds, Verdict};
 use anyhow::{bail, Result};
 use smemplan::model;
 use smemplan::occupancy::DeviceProfile;
@@ -117,7 +117,7 @@ fn spec(args: &Args) -> Result<SweepSpec> {
 }
 
 /// Runs `smemplan sweep`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let destinations: Vec<(&str, &Path)> = [("--csv", args.csv.as_deref()), ("--svg", args.svg.as_deref())]
         .into_iter()
         .filter_map(|(f, p)| Some((f, p?)))
@@ -162,7 +162,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
     }
     eprintln!("{}", summary(&result));
-    Ok(Outcome::Done)
+    Ok(Verdict::Done)
 }
 
 /// Configurations in the grid, for the progress bar.

@@ -15,7 +15,7 @@
 //! feature), one line on stderr.
 
 use super::plan::{load_model, parse_set};
-use super::{load_problem, parse_seconds, Outcome};
+use super::{load_problem, parse_seconds, Verdict};
 use anyhow::{bail, Context, Result};
 use smemplan::allocator::{Allocation, SharedLayout};
 use smemplan::gpu::cubie_layout::cubie_report;
@@ -244,7 +244,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
 }
 
 /// Runs `smemplan verify`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let device = DeviceProfile::named(&args.device)?;
     let subjects = if args.no_integrity { Vec::new() } else { subjects(args, &device)? };
     card::run(args, &device, &subjects, out)
@@ -254,7 +254,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
 mod card {
     use super::*;
 
-    pub fn run(_: &Args, _: &DeviceProfile, _: &[Subject], _: &mut dyn Write) -> Result<Outcome> {
+    pub fn run(_: &Args, _: &DeviceProfile, _: &[Subject], _: &mut dyn Write) -> Result<Verdict> {
         bail!("this smemplan was built without GPU support; rebuild with `cargo build --release --features gpu`")
     }
 }
@@ -312,7 +312,7 @@ mod card {
         passed: bool,
     }
 
-    pub fn run(args: &Args, profile: &DeviceProfile, subjects: &[Subject], out: &mut dyn Write) -> Result<Outcome> {
+    pub fn run(args: &Args, profile: &DeviceProfile, subjects: &[Subject], out: &mut dyn Write) -> Result<Verdict> {
         if let Some(arch) = &args.compile_only {
             let mut sources: Vec<(&str, String)> = occupancy_grid::REGISTER_CAPS
                 .iter()
@@ -330,7 +330,7 @@ mod card {
                 device::compile_only(source, name, arch, &[])?;
             }
             writeln!(out, "compiled {} kernels for {arch} with NVRTC", sources.len())?;
-            return Ok(Outcome::Done);
+            return Ok(Verdict::Done);
         }
         let gpu = Gpu::open(args.gpu)?;
         let i = &gpu.info;
@@ -454,7 +454,7 @@ mod card {
             let text = serde_json::to_string_pretty(&report)?;
             std::fs::write(path, text + "\n").with_context(|| format!("cannot write `{}`", path.display()))?;
         }
-        Ok(if passed { Outcome::Done } else { Outcome::Rejected })
+        Ok(if passed { Verdict::Done } else { Verdict::Rejected })
     }
 
     fn print_walk(out: &mut dyn Write, r: &WalkResult) -> Result<()> {
