@@ -97,15 +97,25 @@ fn thirty_buffers_are_proven_optimal() {
 
 #[test]
 fn a_hard_problem_returns_in_time_with_a_valid_layout() {
-    // 30 buffers with holes, alignments and fixed offsets whose optimum
-    // neither `ilp` nor `exact` proves within a second (measured).
+    // 30 buffers with holes, alignments and fixed offsets. Which of them
+    // `ilp` cannot prove within the limit depends on the machine and on the
+    // solver's progress (seed 17 was hard until the clique cuts and the
+    // colouring warm start), so draw until one is: every draw must honour
+    // the deadline, and at least one must be cut short by it.
     let shape = Shape { gaps: true, alignment: true, fixed: true, ..Shape::plain(30) };
-    let p = random::problem(17, shape);
     let limit = Duration::from_millis(300);
-    let started = Instant::now();
-    let s = solve(Ilp::default(), &p, &SolveOptions::default().with_time_limit(limit)).unwrap();
-    let took = started.elapsed();
-    assert!(took <= limit + limit / 10 + Duration::from_millis(100), "{took:?}");
-    assert!(!s.is_optimal(), "the problem is no longer hard: find another");
-    assert!(s.lower_bound <= s.peak);
+    let mut cut_short = None;
+    for seed in 17..57 {
+        let p = random::problem(seed, shape);
+        let started = Instant::now();
+        let s = solve(Ilp::default(), &p, &SolveOptions::default().with_time_limit(limit)).unwrap();
+        let took = started.elapsed();
+        assert!(took <= limit + limit / 10 + Duration::from_millis(100), "seed {seed}: {took:?}");
+        assert!(s.lower_bound <= s.peak, "seed {seed}");
+        if !s.is_optimal() {
+            cut_short = Some(seed);
+            break;
+        }
+    }
+    assert!(cut_short.is_some(), "ilp proved all 40 draws within {limit:?}: make the draws harder");
 }
