@@ -309,18 +309,7 @@ mod tests {
     use crate::interference::live_at;
     use crate::problem::Buffer;
 
-    fn example() -> Problem {
-        Problem::new(
-            vec![
-                Buffer::new("a", 0, 2, 4),
-                Buffer::new("b", 1, 3, 2),
-                Buffer::new("c", 2, 5, 8),
-                Buffer::new("d", 5, 6, 1),
-            ],
-            None,
-        )
-        .unwrap()
-    }
+    use crate::interference::tests::example;
 
     #[test]
     fn lower_bound_is_max_live_bytes() {

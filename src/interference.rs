@@ -423,11 +423,12 @@ pub fn partitions(problem: &Problem) -> Vec<Vec<BufferId>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::problem::Buffer;
 
-    fn example() -> Problem {
+    /// Four buffers, two meetings (shared with the lower bound's tests).
+    pub(crate) fn example() -> Problem {
         Problem::new(
             vec![
                 Buffer::new("a", 0, 2, 4),

@@ -216,21 +216,7 @@ pub(super) fn under(buffers: &[PlanBuffer], path: &str) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    fn comp(path: &str, class: &str) -> ComponentDecl {
-        ComponentDecl { path: path.into(), class: class.into(), precision: Precision::F32 }
-    }
-
-    fn decl(component: &str, name: &str, size: u64, location: Location, aliases: Option<&str>) -> BufferDecl {
-        BufferDecl {
-            component: component.into(),
-            name: name.into(),
-            size,
-            precision: Precision::F32,
-            location,
-            persistent: false,
-            aliases: aliases.map(str::to_string),
-        }
-    }
+    use crate::plan::tests::{comp, decl};
 
     #[test]
     fn cubie_pool_rules_for_declarations() {

@@ -203,11 +203,19 @@ mod tests {
     use super::*;
     use crate::kernel::{ComponentDecl, Location, Precision};
 
-    fn comp(path: &str, class: &str) -> ComponentDecl {
+    /// A test component (shared with the submodules' tests).
+    pub(super) fn comp(path: &str, class: &str) -> ComponentDecl {
         ComponentDecl { path: path.into(), class: class.into(), precision: Precision::F32 }
     }
 
-    fn decl(component: &str, name: &str, size: u64, location: Location, aliases: Option<&str>) -> BufferDecl {
+    /// A test declaration (shared with the submodules' tests).
+    pub(super) fn decl(
+        component: &str,
+        name: &str,
+        size: u64,
+        location: Location,
+        aliases: Option<&str>,
+    ) -> BufferDecl {
         BufferDecl {
             component: component.into(),
             name: name.into(),
