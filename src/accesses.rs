@@ -28,6 +28,7 @@
 
 use crate::kernel::Pool;
 use crate::plan::{PlacedBuffer, PlanReport};
+use crate::throughput::Workload;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -94,6 +95,21 @@ impl Weights {
                 Pool::Local | Pool::PersistentLocal => (shared, local + a),
             }
         })
+    }
+
+    /// What the throughput estimate needs of `report`: its accesses by
+    /// memory, its local bytes per run and the shared stride `stride` (the
+    /// padded bytes between two runs' slices).
+    pub fn workload(&self, report: &PlanReport, stride: u64, registers_per_thread: u64, runs: u64) -> Workload {
+        let (shared_accesses, local_accesses) = self.by_memory(report);
+        Workload {
+            shared_bytes_per_run: stride,
+            shared_accesses,
+            local_accesses,
+            local_bytes_per_run: report.local_bytes.saturating_add(report.persistent_local_bytes),
+            registers_per_thread,
+            runs,
+        }
     }
 }
 

@@ -302,14 +302,7 @@ impl Comparison {
         let (requested, runs) = (options.requested_block_size, options.runs);
         let cubie = cubie_side(&report, registry, root, options)?;
         let allocation = Allocation::new(&report, SharedLayout::default())?;
-        let (shared_accesses, local_accesses) = accesses.by_memory(&report);
-        let workload = Workload {
-            shared_bytes_per_run: allocation.stride,
-            shared_accesses,
-            local_accesses,
-            registers_per_thread: options.registers_per_thread,
-            runs,
-        };
+        let workload = accesses.workload(&report, allocation.stride, options.registers_per_thread, runs);
         // No block size can launch: reported as the absence of a pick.
         let search = throughput::search(device, &workload, requested).ok();
         let best_block_size = search.as_ref().map(|s| {

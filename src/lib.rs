@@ -25,6 +25,7 @@ pub mod allocator;
 pub mod analysis;
 pub mod arith;
 pub mod bound;
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod error;

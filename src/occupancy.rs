@@ -60,11 +60,24 @@ pub struct ThroughputParams {
     /// One 4-byte shared-memory load or store by one warp that runs alone
     /// (latency-bound), nanoseconds.
     pub shared_access_ns: f64,
-    /// The same for local memory (per-thread arrays), nanoseconds.
+    /// The same for local memory (per-thread arrays) when it hits in the
+    /// multiprocessor's data cache (or the compiler keeps it in registers),
+    /// nanoseconds.
     pub local_access_ns: f64,
     /// Resident warps per multiprocessor that hide latency fully; more warps
     /// share the multiprocessor's issue slots.
     pub saturation_warps: f64,
+    /// The multiprocessor's unified data cache (L1 and shared memory
+    /// together), bytes: what shared memory leaves of it caches local
+    /// memory.
+    pub cache_bytes_per_sm: u64,
+    /// A local access of a warp running alone that misses the cache
+    /// (served by L2), nanoseconds; at least `local_access_ns`.
+    pub local_miss_ns: f64,
+    /// The multiprocessor's busy time per missing local access of a warp
+    /// (its share of the L2 bandwidth), nanoseconds; at least
+    /// `local_access_ns ÷ saturation_warps`.
+    pub local_miss_busy_ns: f64,
 }
 
 /// One device's limits (see `models/devices.toml` for each key's meaning).
@@ -255,10 +268,23 @@ impl DeviceProfile {
                     ("throughput.shared_access_ns", t.shared_access_ns),
                     ("throughput.local_access_ns", t.local_access_ns),
                     ("throughput.saturation_warps", t.saturation_warps),
+                    ("throughput.local_miss_ns", t.local_miss_ns),
+                    ("throughput.local_miss_busy_ns", t.local_miss_busy_ns),
                 ] {
                     if !(value.is_finite() && value > 0.0) {
                         return Err(invalid(key, "must be a positive number"));
                     }
+                }
+                // A miss never costs less than a hit: the tier search's lower
+                // bound (every local access hits) relies on it.
+                if t.local_miss_ns < t.local_access_ns {
+                    return Err(invalid("throughput.local_miss_ns", "cannot be below local_access_ns"));
+                }
+                if t.local_miss_busy_ns < t.local_access_ns / t.saturation_warps {
+                    return Err(invalid(
+                        "throughput.local_miss_busy_ns",
+                        "cannot be below local_access_ns ÷ saturation_warps",
+                    ));
                 }
                 Ok(DeviceProfile {
                     name,
@@ -476,7 +502,8 @@ mod tests {
         let text = "[tiny]\ndescription = \"x\"\nmax_shared_per_block_optin = 1000\nshared_per_sm = 2000\n\
                     reserved_shared_per_block = 0\nmax_threads_per_sm = 64\nmax_blocks_per_sm = 2\n\
                     max_threads_per_block = 64\nregisters_per_sm = 4096\nwarp_size = 32\nmultiprocessors = 1\n\
-                    [tiny.throughput]\nshared_access_ns = 1\nlocal_access_ns = 2\nsaturation_warps = 4\n";
+                    [tiny.throughput]\nshared_access_ns = 1\nlocal_access_ns = 2\nsaturation_warps = 4\n\
+                    cache_bytes_per_sm = 4096\nlocal_miss_ns = 20\nlocal_miss_busy_ns = 1\n";
         let d = DeviceProfile::parse("tiny.toml", text).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].occupancy(32, 0, 0).unwrap().active_blocks_per_sm, 2);
@@ -489,9 +516,12 @@ mod tests {
         let text = BUILTIN.replacen("warp_size = 32", "warp_size = 0", 1);
         let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
         assert!(e.to_string().contains("key `h100.warp_size`: must be at least 1"), "{e}");
-        let text = BUILTIN.replacen("saturation_warps = 6.5", "saturation_warps = 0", 1);
+        let text = BUILTIN.replacen("saturation_warps = 7.38", "saturation_warps = 0", 1);
         let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
         assert!(e.to_string().contains("key `h100.throughput.saturation_warps`: must be a positive"), "{e}");
+        let text = BUILTIN.replacen("local_miss_ns = 59.46", "local_miss_ns = 1", 1);
+        let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
+        assert!(e.to_string().contains("key `h100.throughput.local_miss_ns`: cannot be below local_access_ns"), "{e}");
     }
 
     /// The four driver answers of `docs/reference/gpu-notes.md` §4 (12 registers per thread).

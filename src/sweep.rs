@@ -502,6 +502,7 @@ fn row(
         shared_bytes_per_run: stride,
         shared_accesses: layout.shared_accesses,
         local_accesses: layout.local_accesses,
+        local_bytes_per_run: layout.local_bytes,
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };

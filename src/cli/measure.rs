@@ -8,8 +8,8 @@
 
 use super::Verdict;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
-use smemplan::gpu::measure::{CaseResult, Run};
+use smemplan::calibrate;
+use smemplan::gpu::measure::{CaseResult, Results, Run};
 use smemplan::occupancy::DeviceProfile;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -50,20 +50,6 @@ pub struct Args {
     pub markdown: Option<PathBuf>,
 }
 
-/// The results file.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Results {
-    /// The card, driver and CUDA version as `nvidia-smi` and the driver
-    /// report them.
-    pub device: serde_json::Value,
-    /// Profile used for the picks.
-    pub profile: String,
-    /// UTC date of the run.
-    pub date: String,
-    /// Per case.
-    pub cases: Vec<CaseResult>,
-}
-
 /// Runs `smemplan measure`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
@@ -88,10 +74,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 }
 
 fn layout_label(r: &Run) -> String {
-    let l = &r.layout;
-    let split = if l.placement == "split" { format!(" ({} local)", l.local.join(", ")) } else { String::new() };
-    let shared = if l.placement == "all-local" { String::new() } else { format!(", {}", l.shared_layout) };
-    format!("{} {}{split}{shared}", l.planner, l.placement)
+    calibrate::label(&r.layout)
 }
 
 fn rate(r: &Run) -> f64 {
@@ -99,7 +82,7 @@ fn rate(r: &Run) -> f64 {
 }
 
 /// The markdown tables of `results`.
-pub fn markdown(results: &Results, _profile: &DeviceProfile) -> String {
+pub fn markdown(results: &Results, profile: &DeviceProfile) -> String {
     let mut s = String::new();
     for c in &results.cases {
         let _ = writeln!(s, "### {} (n = {}, {} systems)\n", c.name, c.n, c.batch);
@@ -171,41 +154,29 @@ pub fn markdown(results: &Results, _profile: &DeviceProfile) -> String {
         let _ = writeln!(s, "{}", line("smemplan (block + split)", ours));
         let _ = writeln!(s, "{}", line("CuBIE (halving, its layout)", cubie));
         let _ = writeln!(s, "{}", line("smemplan layout at CuBIE's block", cubie_opt));
-        let _ = writeln!(s, "\n{}\n", ranking(c));
+        let _ = writeln!(s, "\n{}\n", ranking(c, profile));
     }
     s
 }
 
-/// How well the cost model's estimates rank the measured configurations:
-/// Spearman's rank correlation and the measured rate of the estimate's
-/// favourite.
-fn ranking(c: &CaseResult) -> String {
-    let pairs: Vec<(f64, f64)> =
-        c.runs.iter().filter_map(|r| r.estimated_runs_per_second.map(|e| (e, rate(r)))).collect();
-    if pairs.len() < 3 {
-        return "Cost model: too few estimates to rank.".into();
+/// How well the cost model (the profile as it is now, not as it was at
+/// run time) ranks the measured configurations.
+fn ranking(c: &CaseResult, profile: &DeviceProfile) -> String {
+    let fit = calibrate::from_case(c).and_then(|o| calibrate::evaluate(profile, &o));
+    match fit.as_ref().map(|groups| groups.first()) {
+        Ok(Some(g)) if g.count >= 3 => format!(
+            "Cost model (profile `{}`) over {} configurations: Spearman ρ = {:.2}, log-RMS error {:.2} (up to one factor per case); its favourite ({}, block {}) measured {:.0} % of the best.",
+            profile.name,
+            g.count,
+            g.spearman,
+            g.log_rms,
+            g.favourite.0,
+            g.favourite.1,
+            100.0 * g.favourite_share
+        ),
+        Ok(_) => "Cost model: too few estimates to rank.".into(),
+        Err(e) => format!("Cost model: cannot rebuild this case's layouts ({e})."),
     }
-    let ranks = |v: Vec<f64>| -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        for (k, &i) in idx.iter().enumerate() {
-            r[i] = k as f64;
-        }
-        r
-    };
-    let (e, m): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
-    let (re, rm) = (ranks(e.clone()), ranks(m.clone()));
-    let n = re.len() as f64;
-    let d2: f64 = re.iter().zip(&rm).map(|(a, b)| (a - b) * (a - b)).sum();
-    let rho = 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
-    let fav = pairs.iter().max_by(|a, b| a.0.total_cmp(&b.0)).map_or(0.0, |p| p.1);
-    let best = m.iter().copied().fold(0.0, f64::max);
-    format!(
-        "Cost model (profile parameters at run time) over {} configurations: Spearman ρ = {rho:.2}; its favourite measured {:.0} % of the best.",
-        pairs.len(),
-        100.0 * fav / best
-    )
 }
 
 #[cfg(not(feature = "gpu"))]
@@ -315,7 +286,13 @@ mod card {
                         system_steps_per_second: system_steps as f64 / (best_ms * 1e-3),
                         bitwise: check.is_ok(),
                         mismatch: check.err().map(|m| m.message),
-                        estimated_runs_per_second: measure::estimate(profile, &layout.kernel, case.batch, block)?,
+                        estimated_runs_per_second: measure::estimate(
+                            profile,
+                            &layout.kernel,
+                            case.batch,
+                            block,
+                            kernel.registers,
+                        )?,
                     });
                 }
             }

@@ -12,6 +12,7 @@
 
 mod bench;
 mod builtin;
+mod calibrate;
 mod check;
 mod measure;
 mod occupancy;
@@ -71,6 +72,10 @@ pub enum Command {
     /// sizes, each run checked bit for bit against the CPU reference (needs
     /// the `gpu` feature and a card; `--from` re-reads results).
     Measure(measure::Args),
+    /// How well a device profile's throughput estimate follows timed
+    /// launches (`measure --json` results, block-size tables); `--fit`
+    /// fits its parameters to them.
+    Calibrate(calibrate::Args),
     /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
     /// clobbers, and check the occupancy model against the driver (needs
     /// the `gpu` feature and a card).
@@ -100,6 +105,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
         Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
         Command::Measure(args) => measure::run(&args, &mut out)?,
+        Command::Calibrate(args) => calibrate::run(&args, &mut out)?,
         Command::Verify(args) => verify::run(&args, &mut out)?,
     };
     out.flush()?;

@@ -25,7 +25,7 @@ use smemplan::model::{self, Kernel};
 use smemplan::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
 use smemplan::solve as solver;
-use smemplan::throughput::{self, Workload};
+use smemplan::throughput;
 use smemplan::SolveOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -162,14 +162,7 @@ fn model_subject(
 /// The block size `plan` picks for `report` at per-run stride `stride`:
 /// the throughput estimate's best (registers not counted), as `plan` does.
 fn smemplan_block(device: &DeviceProfile, report: &PlanReport, stride: u64, args: &Args) -> Result<u64> {
-    let (shared_accesses, local_accesses) = smemplan::accesses::Weights::default().by_memory(report);
-    let workload = Workload {
-        shared_bytes_per_run: stride,
-        shared_accesses,
-        local_accesses,
-        registers_per_thread: 0,
-        runs: args.runs,
-    };
+    let workload = smemplan::accesses::Weights::default().workload(report, stride, 0, args.runs);
     Ok(throughput::search(device, &workload, args.block_size)?.best().occupancy.block_size)
 }
 

@@ -44,6 +44,7 @@ mod system;
 
 pub use system::System;
 
+use crate::accesses::Weights;
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
 use crate::kernel::{Location, Precision};
@@ -314,6 +315,8 @@ pub struct Kernel {
     pub report: PlanReport,
     /// The plan's addresses under `placement.layout`.
     pub allocation: Allocation,
+    /// The kernel model's access weights per buffer and phase.
+    pub accesses: Weights,
     /// Types, math, the system and the method's constants (one per source).
     pub prelude: String,
     /// The accessor header and the thread functions, in namespaces
@@ -359,6 +362,7 @@ impl Kernel {
             placement: placement.clone(),
             report,
             allocation,
+            accesses: instance(setup, placement)?.accesses,
             prelude,
             body,
             source,
@@ -379,8 +383,9 @@ impl Kernel {
     }
 }
 
-/// The model instance of `setup` under `placement`'s locations.
-fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Kernel> {
+/// The kernel model of `setup`'s method, instantiated for its system size
+/// and precision under `placement`'s locations.
+pub fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Kernel> {
     let method = setup.method;
     for (name, _) in &placement.overrides {
         if !method.buffers().contains(&name.as_str()) {
