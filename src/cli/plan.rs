@@ -17,7 +17,7 @@ use super::{parse_seconds, read_text, strategy_parser, Verdict};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use smemplan::accesses::Weights;
-use smemplan::allocator::{cuda_header, HeaderOptions};
+use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
 use smemplan::kernel::Pool;
 use smemplan::lifetimes::LifetimeTable;
@@ -84,6 +84,8 @@ pub struct Args {
     /// `auto`: choose per buffer group between shared and local memory for
     /// the highest estimated throughput (shown beside the model's
     /// locations, all shared and all local; the plans share the time limit).
+    /// `--svg` and `--cuda` then draw and generate the chosen split at its
+    /// block size.
     #[arg(long, value_name = "MODE", default_value = "fixed", value_parser = ["fixed", "auto"])]
     pub tiers: String,
     /// Print one JSON object instead of text.
@@ -144,12 +146,22 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     };
     let (comparison, choice) = compare(args, &options)?;
     let optimized = &comparison.optimized;
+    // The files show what the user would launch: with `--tiers auto`, the
+    // chosen split at its block size.
+    let (report, allocation, block_size) = match &choice {
+        Some(c) => (
+            &c.chosen.report,
+            Allocation::new(&c.chosen.report, SharedLayout::default())?,
+            c.chosen.best.map(|e| e.occupancy.block_size),
+        ),
+        None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
+    };
     if let Some(path) = &args.svg {
-        staged.write(path, &shared_picture(&optimized.report)?)?;
+        staged.write(path, &shared_picture(report)?)?;
     }
     if let Some(path) = &args.cuda {
-        let block_size = optimized.launch.block_size.unwrap_or(args.block_size);
-        let header = cuda_header(&optimized.allocation, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
+        let block_size = block_size.unwrap_or(args.block_size);
+        let header = cuda_header(&allocation, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
         staged.write(path, &header)?;
     }
     staged.commit()?;
