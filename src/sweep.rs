@@ -28,8 +28,10 @@
 
 pub mod chart;
 pub mod grid;
+pub mod placement;
 
 pub use grid::Axis;
+pub use placement::{TierSearch, Tiers};
 
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
@@ -106,6 +108,10 @@ pub struct SweepSpec {
     pub registers_per_thread: u64,
     /// Time each optimised plan may take (all its pools together).
     pub time_limit: Duration,
+    /// Where buffers live: the model's own locations, or the split of
+    /// highest estimated throughput per optimised strategy and device
+    /// ([`placement`]).
+    pub tiers: Tiers,
 }
 
 impl SweepSpec {
@@ -121,6 +127,7 @@ impl SweepSpec {
             runs: 4096,
             registers_per_thread: 0,
             time_limit: Duration::from_secs(1),
+            tiers: Tiers::Fixed,
         })
     }
 
@@ -235,6 +242,17 @@ pub struct Row {
     /// throughput with at most these shared bytes per thread, one of them
     /// strictly.
     pub pareto: bool,
+    /// How this row's buffers were placed: `fixed` (the model's or CuBIE's
+    /// own locations) or `auto` (the split of highest estimated throughput
+    /// on this device, [`placement`]).
+    pub tiers: Tiers,
+    /// `auto` rows: the buffer groups ([`crate::tiers::Group`]) in local
+    /// memory, in declaration order (when the model's own locations win, a
+    /// group they place partly in local memory counts as local).
+    pub local_groups: Option<Vec<String>>,
+    /// `auto` rows: the estimated runs per second of the model's own
+    /// locations, which the same configuration reports under `fixed`.
+    pub fixed_runs_per_second: Option<f64>,
 }
 
 /// How the sweep went.
@@ -254,6 +272,8 @@ pub struct SweepStats {
     pub pool_cache: PoolCache,
     /// [`PoolCache::hit_rate`].
     pub pool_cache_hit_rate: f64,
+    /// The `auto` placements' searches (zero under `fixed`).
+    pub tier_search: TierSearch,
 }
 
 /// The solved-pool cache over all optimised strategies, at two levels: a
@@ -290,6 +310,8 @@ impl PoolCache {
 pub struct Sweep {
     /// The swept parameters, outermost first.
     pub axes: Vec<String>,
+    /// How buffers were placed ([`SweepSpec::tiers`]).
+    pub tiers: Tiers,
     /// One row per configuration, in grid order.
     pub rows: Vec<Row>,
     /// Indices of the rows on the Pareto front, by shared bytes ascending.
@@ -299,6 +321,7 @@ pub struct Sweep {
 }
 
 /// One strategy's layout of one kernel instance.
+#[derive(Clone)]
 struct Layout {
     shared_bytes: u64,
     padded_shared_bytes: u64,
@@ -328,7 +351,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
     let instances = Radix::new(instance_radices)?;
     let per_instance = spec.devices.len() * spec.strategies.len();
 
-    let rows: Vec<Vec<Row>> = (0..instances.len())
+    let rows: Vec<(Vec<Row>, TierSearch)> = (0..instances.len())
         .into_par_iter()
         .map(|k| {
             let rows = instance_rows(spec, &memos, &instances.digits(k), k * per_instance);
@@ -336,7 +359,8 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
             rows
         })
         .collect::<Result<_>>()?;
-    let mut rows: Vec<Row> = rows.into_iter().flatten().collect();
+    let tier_search = rows.iter().fold(TierSearch::default(), |a, (_, s)| a.add(*s));
+    let mut rows: Vec<Row> = rows.into_iter().flat_map(|(r, _)| r).collect();
     let pareto_front = mark_pareto(&mut rows);
 
     let seconds = started.elapsed().as_secs_f64();
@@ -354,6 +378,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
     let configurations = rows.len() as u64;
     Ok(Sweep {
         axes: spec.axes.iter().map(|a| a.name.clone()).collect(),
+        tiers: spec.tiers,
         rows,
         pareto_front,
         stats: SweepStats {
@@ -364,6 +389,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
             threads: rayon::current_num_threads(),
             pool_cache,
             pool_cache_hit_rate: pool_cache.hit_rate(),
+            tier_search,
         },
     })
 }
@@ -377,32 +403,78 @@ fn describe(model: &Model, sets: &[(String, String)]) -> String {
     s
 }
 
-/// The rows of one kernel instance: every device × strategy.
-fn instance_rows(spec: &SweepSpec, memos: &HashMap<&str, Memo>, digits: &[usize], first: usize) -> Result<Vec<Row>> {
+/// The rows of one kernel instance, every device × strategy, and what its
+/// `auto` placements' searches took.
+fn instance_rows(
+    spec: &SweepSpec,
+    memos: &HashMap<&str, Memo>,
+    digits: &[usize],
+    first: usize,
+) -> Result<(Vec<Row>, TierSearch)> {
     let model = &spec.models[digits[0]];
     let sets: Vec<(String, String)> =
         spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
     let failed = |e: Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
-    let layouts = layouts(spec, memos, model, &sets).map_err(failed)?;
+    let instance = model.instantiate(&sets).map_err(failed)?;
+    let input = instance.plan_input().map_err(failed)?;
+    let layouts = layouts(spec, memos, &instance, &input).map_err(failed)?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
+    let mut search = TierSearch::default();
     for device in &spec.devices {
         for (side, layout) in spec.strategies.iter().zip(&layouts) {
-            let r = row(spec, device, side, layout, first + rows.len(), &model.name, &params).map_err(failed)?;
+            let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
+            let r = match (spec.tiers, side) {
+                (Tiers::Auto, Side::Optimised(name)) => {
+                    let (r, s) = auto_row(spec, &instance, &input, name, layout, &at).map_err(failed)?;
+                    search = search.add(s);
+                    r
+                }
+                _ => row(spec, layout, &at).map_err(failed)?,
+            };
             rows.push(r);
         }
     }
-    Ok(rows)
+    Ok((rows, search))
 }
 
-/// Each strategy's layout of the instance `sets` of `model`.
+/// The row an `auto` configuration reports: the fastest of
+/// [`placement::candidates`] on its device.
+fn auto_row(
+    spec: &SweepSpec,
+    instance: &Kernel,
+    input: &plan::PlanInput,
+    strategy: &str,
+    fixed: &Layout,
+    at: &Place,
+) -> Result<(Row, TierSearch)> {
+    let (candidates, search) = placement::candidates(spec, instance, input, at.device, strategy, fixed)?;
+    let mut best: Option<(Row, Vec<String>)> = None;
+    let mut fixed_speed = None;
+    for c in candidates {
+        let r = row(spec, &c.layout, at)?;
+        if c.own {
+            fixed_speed = Some(r.estimated_runs_per_second);
+        }
+        // Strictly faster only: on ties the earlier candidate stays.
+        if best.as_ref().is_none_or(|(b, _)| r.estimated_runs_per_second > b.estimated_runs_per_second) {
+            best = Some((r, c.local_groups));
+        }
+    }
+    let (mut r, local_groups) = best.expect("placement::candidates returns the fixed layout at least");
+    r.tiers = Tiers::Auto;
+    r.local_groups = Some(local_groups);
+    r.fixed_runs_per_second = fixed_speed;
+    Ok((r, search))
+}
+
+/// Each strategy's layout of `instance` (`input`: its plan input).
 fn layouts(
     spec: &SweepSpec,
     memos: &HashMap<&str, Memo>,
-    model: &Model,
-    sets: &[(String, String)],
+    instance: &Kernel,
+    input: &plan::PlanInput,
 ) -> Result<Vec<Layout>> {
-    let instance = model.instantiate(sets)?;
     spec.strategies
         .iter()
         .map(|side| match side {
@@ -430,8 +502,7 @@ fn layouts(
                     threads: 1,
                     ..PlanOptions::default()
                 };
-                let report =
-                    plan::plan_with(&instance.plan_input()?, &instance.table, &options, &memos[name.as_str()])?;
+                let report = plan::plan_with(input, &instance.table, &options, &memos[name.as_str()])?;
                 let alloc = Allocation::new(&report, SharedLayout::default())?;
                 let (shared_accesses, local_accesses) = instance.accesses.by_memory(&report);
                 Ok(Layout {
@@ -487,16 +558,19 @@ fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Re
     Ok(totals)
 }
 
-/// One configuration's row: the launch numbers of `layout` on `device`.
-fn row(
-    spec: &SweepSpec,
-    device: &DeviceProfile,
-    side: &Side,
-    layout: &Layout,
+/// Which configuration a row is.
+struct Place<'a> {
     index: usize,
-    model: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<Row> {
+    model: &'a str,
+    params: &'a BTreeMap<String, String>,
+    device: &'a DeviceProfile,
+    side: &'a Side,
+}
+
+/// One configuration's row with its buffers where `layout` has them: the
+/// launch numbers of `layout` on the place's device.
+fn row(spec: &SweepSpec, layout: &Layout, at: &Place) -> Result<Row> {
+    let device = at.device;
     let stride = layout.padded_shared_bytes;
     let workload = Workload {
         shared_bytes_per_run: stride,
@@ -513,11 +587,11 @@ fn row(
     let best = throughput::best_block_size(device, &workload)?;
     let o = best.map(|e| e.occupancy);
     Ok(Row {
-        index,
-        model: model.to_string(),
-        params: params.clone(),
+        index: at.index,
+        model: at.model.to_string(),
+        params: at.params.clone(),
         device: device.name.clone(),
-        strategy: side.name().to_string(),
+        strategy: at.side.name().to_string(),
         shared_bytes: layout.shared_bytes,
         padded_shared_bytes: stride,
         local_bytes: layout.local_bytes,
@@ -533,6 +607,9 @@ fn row(
         occupancy: o.map_or(0.0, |o| o.occupancy),
         estimated_runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
         pareto: false,
+        tiers: Tiers::Fixed,
+        local_groups: None,
+        fixed_runs_per_second: None,
     })
 }
 
@@ -568,7 +645,8 @@ fn mark_pareto(rows: &mut [Row]) -> Vec<usize> {
 }
 
 impl Sweep {
-    /// The rows as CSV: one column per swept parameter, then the figures.
+    /// The rows as CSV: one column per swept parameter, then the figures
+    /// (`local_groups` separated by `;`, empty unless `auto`).
     pub fn csv(&self) -> String {
         let params: Vec<&str> = self.axes.iter().map(String::as_str).collect();
         let mut out = String::new();
@@ -592,6 +670,9 @@ impl Sweep {
             "occupancy",
             "estimated_runs_per_second",
             "pareto",
+            "tiers",
+            "local_groups",
+            "fixed_runs_per_second",
         ]);
         out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
         out.push('\n');
@@ -617,6 +698,9 @@ impl Sweep {
                 format!("{:.4}", r.occupancy),
                 format!("{:.6e}", r.estimated_runs_per_second),
                 r.pareto.to_string(),
+                r.tiers.to_string(),
+                r.local_groups.as_ref().map_or(String::new(), |g| g.join(";")),
+                r.fixed_runs_per_second.map_or(String::new(), |v| format!("{v:.6e}")),
             ]);
             out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -646,13 +730,23 @@ mod tests {
 
     #[test]
     fn rows_follow_the_grid_order_whatever_the_threads() {
-        let mut s = spec(&["n=3,30", "precision=f32,f64"]);
-        s.devices.push(DeviceProfile::named("a100").unwrap());
+        for tiers in [Tiers::Fixed, Tiers::Auto] {
+            let mut s = spec(&["n=3,30", "precision=f32,f64"]);
+            s.devices.push(DeviceProfile::named("a100").unwrap());
+            // Several waves: the batch where the tier search prunes.
+            s.runs = 1 << 17;
+            s.tiers = tiers;
+            rows_in_grid_order(&s);
+        }
+    }
+
+    fn rows_in_grid_order(s: &SweepSpec) {
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let many = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
-        let a = one.install(|| run(&s, &|_| {})).unwrap();
-        let b = many.install(|| run(&s, &|_| {})).unwrap();
+        let a = one.install(|| run(s, &|_| {})).unwrap();
+        let b = many.install(|| run(s, &|_| {})).unwrap();
         assert_eq!(a.rows, b.rows);
+        assert_eq!(a.stats.tier_search, b.stats.tier_search);
         assert_eq!(a.rows.len(), 2 * 2 * 2 * 2);
         let key =
             |r: &Row| (r.params["n"].clone(), r.params["precision"].clone(), r.device.clone(), r.strategy.clone());
@@ -661,6 +755,13 @@ mod tests {
         assert_eq!(key(&a.rows[2]), ("3".into(), "f32".into(), "a100".into(), "cubie".into()));
         assert_eq!(key(&a.rows[15]), ("30".into(), "f64".into(), "a100".into(), "auto".into()));
         assert!(a.rows.iter().enumerate().all(|(i, r)| r.index == i));
+        let auto = s.tiers == Tiers::Auto;
+        for r in &a.rows {
+            let chose = auto && r.strategy == "auto";
+            assert_eq!(r.tiers, if chose { Tiers::Auto } else { Tiers::Fixed }, "{r:?}");
+            assert_eq!((r.local_groups.is_some(), r.fixed_runs_per_second.is_some()), (chose, chose), "{r:?}");
+        }
+        assert_eq!(a.stats.tier_search.choices, if auto { 8 } else { 0 });
     }
 
     #[test]
@@ -736,6 +837,9 @@ mod tests {
             occupancy: 0.0,
             estimated_runs_per_second: speed,
             pareto: false,
+            tiers: Tiers::Fixed,
+            local_groups: None,
+            fixed_runs_per_second: None,
         }
     }
 
@@ -759,11 +863,21 @@ mod tests {
 
     #[test]
     fn csv_has_a_column_per_swept_parameter() {
-        let sweep = run(&spec(&["n=3", "precision=f64"]), &|_| {}).unwrap();
+        let mut s = spec(&["n=3", "precision=f64"]);
+        s.tiers = Tiers::Auto;
+        s.runs = 1 << 17;
+        let sweep = run(&s, &|_| {}).unwrap();
         let csv = sweep.csv();
         let mut lines = csv.lines();
-        assert!(lines.next().unwrap().starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
-        assert!(lines.next().unwrap().starts_with("0,dirk,3,f64,h100,cubie,"));
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
+        assert!(header.ends_with(",pareto,tiers,local_groups,fixed_runs_per_second"), "{header}");
+        let cubie = lines.next().unwrap();
+        assert!(cubie.starts_with("0,dirk,3,f64,h100,cubie,") && cubie.ends_with(",fixed,,"), "{cubie}");
+        // The auto row names its local groups, `;`-separated.
+        let groups = sweep.rows[1].local_groups.as_ref().unwrap();
+        assert!(!groups.is_empty());
+        assert!(lines.next().unwrap().contains(&format!(",auto,{},", groups.join(";"))));
         assert_eq!(csv.lines().count(), 1 + sweep.rows.len());
         assert_eq!(csv_field("a,\"b"), "\"a,\"\"b\"");
     }
