@@ -420,35 +420,27 @@ fn instance_rows(
     let layouts = layouts(spec, memos, &instance, &input).map_err(failed)?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
-    let mut search = TierSearch::default();
+    let mut choices = placement::Choices::default();
     for device in &spec.devices {
         for (side, layout) in spec.strategies.iter().zip(&layouts) {
             let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
             let r = match (spec.tiers, side) {
                 (Tiers::Auto, Side::Optimised(name)) => {
-                    let (r, s) = auto_row(spec, &instance, &input, name, layout, &at).map_err(failed)?;
-                    search = search.add(s);
-                    r
+                    let candidates =
+                        choices.candidates(spec, &instance, &input, device, name, layout).map_err(failed)?;
+                    auto_row(spec, candidates, &at).map_err(failed)?
                 }
                 _ => row(spec, layout, &at).map_err(failed)?,
             };
             rows.push(r);
         }
     }
-    Ok((rows, search))
+    Ok((rows, choices.search))
 }
 
-/// The row an `auto` configuration reports: the fastest of
-/// [`placement::candidates`] on its device.
-fn auto_row(
-    spec: &SweepSpec,
-    instance: &Kernel,
-    input: &plan::PlanInput,
-    strategy: &str,
-    fixed: &Layout,
-    at: &Place,
-) -> Result<(Row, TierSearch)> {
-    let (candidates, search) = placement::candidates(spec, instance, input, at.device, strategy, fixed)?;
+/// The row an `auto` configuration reports: the fastest of its candidates
+/// ([`placement::Choices::candidates`]) on its device.
+fn auto_row(spec: &SweepSpec, candidates: Vec<placement::Candidate>, at: &Place) -> Result<Row> {
     let mut best: Option<(Row, Vec<String>)> = None;
     let mut fixed_speed = None;
     for c in candidates {
@@ -465,7 +457,7 @@ fn auto_row(
     r.tiers = Tiers::Auto;
     r.local_groups = Some(local_groups);
     r.fixed_runs_per_second = fixed_speed;
-    Ok((r, search))
+    Ok(r)
 }
 
 /// Each strategy's layout of `instance` (`input`: its plan input).
@@ -776,6 +768,27 @@ mod tests {
         assert_eq!(sweep.stats.instances, 4);
         assert_eq!((c.requests, c.lookups), (2 * c.lookups, 2 * c.distinct), "{c:?}");
         assert_eq!(sweep.stats.pool_cache_hit_rate, 0.75);
+    }
+
+    /// A card with `h100`'s figures under another name takes `h100`'s
+    /// choices without a search, and its rows are `h100`'s but for the name.
+    #[test]
+    fn devices_with_the_same_figures_share_their_choices() {
+        let mut s = spec(&["n=3,30"]);
+        let twin = DeviceProfile { name: "h100-twin".into(), description: "a copy".into(), ..s.devices[0].clone() };
+        s.devices.push(twin);
+        s.tiers = Tiers::Auto;
+        s.runs = 1 << 17;
+        let sweep = run(&s, &|_| {}).unwrap();
+        let t = sweep.stats.tier_search;
+        assert_eq!((t.choices, t.reused), (2, 2), "{t:?}");
+        for quad in sweep.rows.chunks(4) {
+            for (a, b) in quad[..2].iter().zip(&quad[2..]) {
+                assert_eq!((a.device.as_str(), b.device.as_str()), ("h100", "h100-twin"));
+                let renamed = Row { index: a.index, device: a.device.clone(), pareto: a.pareto, ..b.clone() };
+                assert_eq!(&renamed, a);
+            }
+        }
     }
 
     #[test]

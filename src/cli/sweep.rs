@@ -190,8 +190,9 @@ fn summary(s: &Sweep) -> String {
     let tiers = match s.tiers {
         Tiers::Fixed => String::new(),
         Tiers::Auto => format!(
-            "; tier search: {} splits chosen, {} bounded, {} shared pools solved",
-            st.tier_search.choices, st.tier_search.splits_bounded, st.tier_search.splits_solved
+            "; tier search: {} splits chosen ({} more taken from a card with the same figures), {} bounded, \
+             {} shared pools solved",
+            st.tier_search.choices, st.tier_search.reused, st.tier_search.splits_bounded, st.tier_search.splits_solved
         ),
     };
     format!(

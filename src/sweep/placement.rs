@@ -5,7 +5,10 @@
 //! The split depends on the card (shared bytes cost occupancy, and the
 //! cards differ in shared memory and in access costs), so under `auto` each
 //! optimised strategy chooses once per kernel instance *and device*, where
-//! its fixed layout is planned once per instance.
+//! its fixed layout is planned once per instance. The choice depends on the
+//! device only through its figures, so a device whose profile equals an
+//! earlier one's but for its name and description (today `h200` and
+//! `h100`) reuses that device's choice ([`Choices`]).
 //!
 //! ```text
 //!  fixed layout (memo) ─────────────────────────┐
@@ -89,6 +92,9 @@ pub struct TierSearch {
     pub splits_solved: u64,
     /// Split solutions the searches reused.
     pub cache_hits: u64,
+    /// Choices taken from an earlier device of the same kernel instance
+    /// with the same figures (not searched, not counted in `choices`).
+    pub reused: u64,
 }
 
 impl TierSearch {
@@ -99,12 +105,14 @@ impl TierSearch {
             splits_bounded: self.splits_bounded + other.splits_bounded,
             splits_solved: self.splits_solved + other.splits_solved,
             cache_hits: self.cache_hits + other.cache_hits,
+            reused: self.reused + other.reused,
         }
     }
 }
 
 /// A placement the `auto` row may report: its layout and the groups it
 /// keeps in local memory.
+#[derive(Clone)]
 pub(super) struct Candidate {
     pub layout: Layout,
     pub local_groups: Vec<String>,
@@ -112,10 +120,48 @@ pub(super) struct Candidate {
     pub own: bool,
 }
 
+/// One kernel instance's choices so far, by strategy and device, and the
+/// searches' effort.
+#[derive(Default)]
+pub(super) struct Choices<'a> {
+    made: Vec<(&'a str, &'a DeviceProfile, Vec<Candidate>)>,
+    pub search: TierSearch,
+}
+
+impl<'a> Choices<'a> {
+    /// [`candidates`] for `strategy` on `device`, or the candidates of an
+    /// earlier device with the same figures.
+    pub fn candidates(
+        &mut self,
+        spec: &SweepSpec,
+        instance: &Kernel,
+        input: &PlanInput,
+        device: &'a DeviceProfile,
+        strategy: &'a str,
+        fixed: &Layout,
+    ) -> Result<Vec<Candidate>> {
+        if let Some((_, _, c)) = self.made.iter().find(|(s, d, _)| *s == strategy && same_figures(d, device)) {
+            self.search.reused += 1;
+            return Ok(c.clone());
+        }
+        let (c, search) = candidates(spec, instance, input, device, strategy, fixed)?;
+        self.search = self.search.add(search);
+        self.made.push((strategy, device, c.clone()));
+        Ok(c)
+    }
+}
+
+/// Whether two profiles differ at most in name and description: every
+/// figure the residency rule and the estimate read is in the rest.
+fn same_figures(a: &DeviceProfile, b: &DeviceProfile) -> bool {
+    let bare = |d: &DeviceProfile| DeviceProfile { name: String::new(), description: String::new(), ..d.clone() };
+    bare(a) == bare(b)
+}
+
 /// The candidates for one optimised strategy's `auto` row on `device`, in
 /// order of preference on ties: the chosen split, the model's own locations
 /// (`fixed`, the layout the `fixed` row reports), all shared, all local.
-pub(super) fn candidates(
+fn candidates(
     spec: &SweepSpec,
     instance: &Kernel,
     input: &PlanInput,
@@ -165,6 +211,7 @@ pub(super) fn candidates(
         splits_bounded: choice.bounded as u64,
         splits_solved: choice.solved as u64,
         cache_hits: choice.cache_hits as u64,
+        reused: 0,
     };
     Ok((candidates, search))
 }
@@ -181,5 +228,16 @@ mod tests {
         assert_eq!(Tiers::default(), Tiers::Fixed);
         let e = Tiers::parse("both").unwrap_err().to_string();
         assert!(e.contains("unknown tiers mode `both` (known: fixed, auto)"), "{e}");
+    }
+
+    #[test]
+    fn profiles_match_on_figures_not_names() {
+        let h100 = DeviceProfile::named("h100").unwrap();
+        let renamed = DeviceProfile { name: "x".into(), description: "y".into(), ..h100.clone() };
+        assert!(same_figures(&h100, &renamed));
+        let mut slower = h100.clone();
+        slower.throughput.local_access_ns *= 2.0;
+        assert!(!same_figures(&h100, &slower));
+        assert!(!same_figures(&h100, &DeviceProfile::named("a100").unwrap()));
     }
 }
