@@ -416,8 +416,7 @@ fn instance_rows(
         spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
     let failed = |e: Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
     let instance = model.instantiate(&sets).map_err(failed)?;
-    let input = instance.plan_input().map_err(failed)?;
-    let layouts = layouts(spec, memos, &instance, &input).map_err(failed)?;
+    let layouts = layouts(spec, memos, &instance).map_err(failed)?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
     let mut choices = placement::Choices::default();
@@ -426,8 +425,7 @@ fn instance_rows(
             let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
             let r = match (spec.tiers, side) {
                 (Tiers::Auto, Side::Optimised(name)) => {
-                    let candidates =
-                        choices.candidates(spec, &instance, &input, device, name, layout).map_err(failed)?;
+                    let candidates = choices.candidates(spec, &instance, device, name, layout).map_err(failed)?;
                     auto_row(spec, candidates, &at).map_err(failed)?
                 }
                 _ => row(spec, layout, &at).map_err(failed)?,
@@ -439,34 +437,31 @@ fn instance_rows(
 }
 
 /// The row an `auto` configuration reports: the fastest of its candidates
-/// ([`placement::Choices::candidates`]) on its device.
-fn auto_row(spec: &SweepSpec, candidates: Vec<placement::Candidate>, at: &Place) -> Result<Row> {
-    let mut best: Option<(Row, Vec<String>)> = None;
-    let mut fixed_speed = None;
-    for c in candidates {
-        let r = row(spec, &c.layout, at)?;
-        if c.own {
-            fixed_speed = Some(r.estimated_runs_per_second);
+/// on its device, preferring on ties the search's split, then the model's
+/// own locations, all shared, all local.
+fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Row> {
+    let own = row(spec, &c.own.layout, at)?;
+    let fixed_speed = own.estimated_runs_per_second;
+    let mut best = (row(spec, &c.chosen.layout, at)?, c.chosen.local_groups);
+    // Strictly faster only: on ties the earlier candidate stays.
+    let mut consider = |r: Row, groups: Vec<String>| {
+        if r.estimated_runs_per_second > best.0.estimated_runs_per_second {
+            best = (r, groups);
         }
-        // Strictly faster only: on ties the earlier candidate stays.
-        if best.as_ref().is_none_or(|(b, _)| r.estimated_runs_per_second > b.estimated_runs_per_second) {
-            best = Some((r, c.local_groups));
-        }
+    };
+    consider(own, c.own.local_groups);
+    for other in [c.all_shared, c.all_local] {
+        consider(row(spec, &other.layout, at)?, other.local_groups);
     }
-    let (mut r, local_groups) = best.expect("placement::candidates returns the fixed layout at least");
+    let (mut r, local_groups) = best;
     r.tiers = Tiers::Auto;
     r.local_groups = Some(local_groups);
-    r.fixed_runs_per_second = fixed_speed;
+    r.fixed_runs_per_second = Some(fixed_speed);
     Ok(r)
 }
 
-/// Each strategy's layout of `instance` (`input`: its plan input).
-fn layouts(
-    spec: &SweepSpec,
-    memos: &HashMap<&str, Memo>,
-    instance: &Kernel,
-    input: &plan::PlanInput,
-) -> Result<Vec<Layout>> {
+/// Each strategy's layout of `instance`.
+fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> Result<Vec<Layout>> {
     spec.strategies
         .iter()
         .map(|side| match side {
@@ -494,7 +489,8 @@ fn layouts(
                     threads: 1,
                     ..PlanOptions::default()
                 };
-                let report = plan::plan_with(input, &instance.table, &options, &memos[name.as_str()])?;
+                let report =
+                    plan::plan_with(&instance.plan_input()?, &instance.table, &options, &memos[name.as_str()])?;
                 let alloc = Allocation::new(&report, SharedLayout::default())?;
                 let (shared_accesses, local_accesses) = instance.accesses.by_memory(&report);
                 Ok(Layout {

@@ -116,15 +116,26 @@ impl TierSearch {
 pub(super) struct Candidate {
     pub layout: Layout,
     pub local_groups: Vec<String>,
-    /// Whether this is the model's own locations (the `fixed` layout).
-    pub own: bool,
+}
+
+/// The placements one `auto` row chooses from.
+#[derive(Clone)]
+pub(super) struct Candidates {
+    /// The search's split.
+    pub chosen: Candidate,
+    /// The model's own locations: the layout the `fixed` row reports.
+    pub own: Candidate,
+    /// Every group in shared memory.
+    pub all_shared: Candidate,
+    /// Every group in local memory.
+    pub all_local: Candidate,
 }
 
 /// One kernel instance's choices so far, by strategy and device, and the
 /// searches' effort.
 #[derive(Default)]
 pub(super) struct Choices<'a> {
-    made: Vec<(&'a str, &'a DeviceProfile, Vec<Candidate>)>,
+    made: Vec<(&'a str, &'a DeviceProfile, Candidates)>,
     pub search: TierSearch,
 }
 
@@ -135,16 +146,15 @@ impl<'a> Choices<'a> {
         &mut self,
         spec: &SweepSpec,
         instance: &Kernel,
-        input: &PlanInput,
         device: &'a DeviceProfile,
         strategy: &'a str,
         fixed: &Layout,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Candidates> {
         if let Some((_, _, c)) = self.made.iter().find(|(s, d, _)| *s == strategy && same_figures(d, device)) {
             self.search.reused += 1;
             return Ok(c.clone());
         }
-        let (c, search) = candidates(spec, instance, input, device, strategy, fixed)?;
+        let (c, search) = candidates(spec, instance, &instance.plan_input()?, device, strategy, fixed)?;
         self.search = self.search.add(search);
         self.made.push((strategy, device, c.clone()));
         Ok(c)
@@ -158,9 +168,7 @@ fn same_figures(a: &DeviceProfile, b: &DeviceProfile) -> bool {
     bare(a) == bare(b)
 }
 
-/// The candidates for one optimised strategy's `auto` row on `device`, in
-/// order of preference on ties: the chosen split, the model's own locations
-/// (`fixed`, the layout the `fixed` row reports), all shared, all local.
+/// The candidates for one optimised strategy's `auto` row on `device`.
 fn candidates(
     spec: &SweepSpec,
     instance: &Kernel,
@@ -168,7 +176,7 @@ fn candidates(
     device: &DeviceProfile,
     strategy: &str,
     fixed: &Layout,
-) -> Result<(Vec<Candidate>, TierSearch)> {
+) -> Result<(Candidates, TierSearch)> {
     let options = TierOptions {
         // The chosen split and the three baselines are four plans: they
         // share the time one fixed plan may take, as under `plan --tiers`.
@@ -198,14 +206,16 @@ fn candidates(
             local_accesses: p.local_accesses,
         },
         local_groups: local(p),
-        own: false,
     };
-    let candidates = vec![
-        candidate(&choice.chosen),
-        Candidate { layout: fixed.clone(), local_groups: local(&choice.own_locations), own: true },
-        candidate(&choice.all_shared),
-        candidate(&choice.all_local),
-    ];
+    let candidates = Candidates {
+        chosen: candidate(&choice.chosen),
+        // The sweep's own plan of these locations (through its memo, with
+        // the full time limit), so that the row compares with exactly what
+        // `fixed` reports.
+        own: Candidate { layout: fixed.clone(), local_groups: local(&choice.own_locations) },
+        all_shared: candidate(&choice.all_shared),
+        all_local: candidate(&choice.all_local),
+    };
     let search = TierSearch {
         choices: 1,
         splits_bounded: choice.bounded as u64,
