@@ -48,11 +48,12 @@ pub struct Args {
     #[arg(long, value_name = "A,B,...", value_delimiter = ',', default_value = "cubie,auto")]
     pub strategies: Vec<String>,
     /// Buffer locations: `fixed` as the kernel model gives them, or `auto`:
-    /// per optimised strategy and device, the choice of which buffer groups
-    /// live in shared and which in local memory of highest estimated
-    /// throughput (as `plan --tiers auto`; the row then names the groups it
-    /// moved to local memory and the model's own locations' runs per
-    /// second). `cubie` rows keep CuBIE's own locations either way.
+    /// per optimised strategy and device, the split of buffer groups between
+    /// shared and local memory with the highest estimated throughput (as
+    /// `plan --tiers auto`, never below the model's own locations). The row
+    /// reports that split's figures, the groups it keeps in local memory and
+    /// the model's own locations' runs per second (docs/sweep.md). `cubie`
+    /// rows keep CuBIE's own locations either way.
     #[arg(long, value_name = "MODE", default_value = "fixed", value_parser = ["fixed", "auto"])]
     pub tiers: String,
     /// Requested threads per block for CuBIE's halving rule.
