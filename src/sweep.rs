@@ -359,7 +359,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
             rows
         })
         .collect::<Result<_>>()?;
-    let tier_search = rows.iter().fold(TierSearch::default(), |a, (_, s)| a.add(*s));
+    let tier_search = rows.iter().fold(TierSearch::default(), |a, (_, s)| a + *s);
     let mut rows: Vec<Row> = rows.into_iter().flat_map(|(r, _)| r).collect();
     let pareto_front = mark_pareto(&mut rows);
 
@@ -468,7 +468,7 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
             Side::Cubie => {
                 let (registry, root) = instance.registry()?;
                 let f = registry.footprint(&root)?;
-                let (shared_accesses, local_accesses) = cubie_accesses(&instance, &registry.flatten(&root)?)?;
+                let (shared_accesses, local_accesses) = cubie_accesses(instance, &registry.flatten(&root)?)?;
                 Ok(Layout {
                     shared_bytes: f.shared_bytes,
                     padded_shared_bytes: f.padded_shared_bytes,

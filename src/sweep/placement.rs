@@ -97,9 +97,11 @@ pub struct TierSearch {
     pub reused: u64,
 }
 
-impl TierSearch {
-    /// Both searches' counts together.
-    pub fn add(self, other: TierSearch) -> TierSearch {
+/// Both searches' counts together.
+impl std::ops::Add for TierSearch {
+    type Output = TierSearch;
+
+    fn add(self, other: TierSearch) -> TierSearch {
         TierSearch {
             choices: self.choices + other.choices,
             splits_bounded: self.splits_bounded + other.splits_bounded,
@@ -155,7 +157,7 @@ impl<'a> Choices<'a> {
             return Ok(c.clone());
         }
         let (c, search) = candidates(spec, instance, &instance.plan_input()?, device, strategy, fixed)?;
-        self.search = self.search.add(search);
+        self.search = self.search + search;
         self.made.push((strategy, device, c.clone()));
         Ok(c)
     }
