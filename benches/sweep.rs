@@ -7,41 +7,41 @@
 //! instances), every run from a cold cache. Criterion's throughput is
 //! configurations per second; before timing, one run prints its
 //! configurations per second, cache figures and wall time to stderr.
+//!
+//! `sweep/tiers-auto`: `--tiers auto`, which searches a shared-or-local
+//! split per instance and card: `dirk` at n = 1..=10, its five algorithms,
+//! f32 and f64, on h100 and a100, `cubie` and `auto`, over a 2^17-run batch
+//! (400 configurations, 200 splits chosen).
+//!
 //! `cargo bench --bench sweep`.
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use smemplan::model;
 use smemplan::occupancy::DeviceProfile;
-use smemplan::sweep::{self, Axis, SweepSpec};
+use smemplan::sweep::{self, Axis, Sweep, SweepSpec, Tiers};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// The grid of the acceptance figure.
-fn spec() -> SweepSpec {
-    let axes = [
-        "n=1..=1250",
-        "algorithm=implicit_midpoint,kvaerno3,kvaerno5,l_stable_sdirk_4,trapezoidal_dirk",
-        "precision=f32,f64",
-    ]
-    .iter()
-    .map(|a| Axis::parse(a).expect("a valid axis"))
-    .collect();
+/// `dirk` at `n`, its five algorithms, f32 and f64, on `devices`.
+fn spec(n: &str, devices: &[&str]) -> SweepSpec {
+    let axes =
+        [n, "algorithm=implicit_midpoint,kvaerno3,kvaerno5,l_stable_sdirk_4,trapezoidal_dirk", "precision=f32,f64"]
+            .iter()
+            .map(|a| Axis::parse(a).expect("a valid axis"))
+            .collect();
     let mut spec = SweepSpec::new(vec![model::builtin("dirk").expect("a built-in model")], axes).expect("h100 exists");
-    spec.devices = ["h100", "a100", "rtx-4070-super", "simulator"]
-        .iter()
-        .map(|d| DeviceProfile::named(d).expect("a built-in device"))
-        .collect();
+    spec.devices = devices.iter().map(|d| DeviceProfile::named(d).expect("a built-in device")).collect();
     spec
 }
 
-fn benches(c: &mut Criterion) {
-    let spec = spec();
-    let once = sweep::run(&spec, &|_| {}).expect("the sweep runs");
+/// One cold run's figures on stderr.
+fn report(name: &str, once: &Sweep) {
     let st = &once.stats;
-    assert_eq!(st.configurations, 100_000);
+    let t = &st.tier_search;
     eprintln!(
-        "sweep/100k: {} configurations ({} instances) in {:.2} s on {} threads = {:.0} configurations/s; \
-         pool cache: {} pools used, {} memo lookups, {} distinct, {} solves, hit rate {:.1} %",
+        "sweep/{name}: {} configurations ({} instances) in {:.2} s on {} threads = {:.0} configurations/s; \
+         pool cache: {} pools used, {} memo lookups, {} distinct, {} solves, hit rate {:.1} %; \
+         tier search: {} splits chosen, {} reused, {} bounded, {} shared pools solved",
         st.configurations,
         st.instances,
         st.seconds,
@@ -51,8 +51,19 @@ fn benches(c: &mut Criterion) {
         st.pool_cache.lookups,
         st.pool_cache.distinct,
         st.pool_cache.solves,
-        100.0 * st.pool_cache_hit_rate
+        100.0 * st.pool_cache_hit_rate,
+        t.choices,
+        t.reused,
+        t.splits_bounded,
+        t.splits_solved
     );
+}
+
+fn benches(c: &mut Criterion) {
+    let full = spec("n=1..=1250", &["h100", "a100", "rtx-4070-super", "simulator"]);
+    let mut tiers = spec("n=1..=10", &["h100", "a100"]);
+    tiers.tiers = Tiers::Auto;
+    tiers.runs = 1 << 17;
 
     let mut group = c.benchmark_group("sweep");
     group
@@ -60,8 +71,13 @@ fn benches(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Elements(st.configurations));
-    group.bench_function("100k", |b| b.iter(|| black_box(sweep::run(&spec, &|_| {}).expect("the sweep runs"))));
+    for (name, spec, configurations) in [("100k", &full, 100_000), ("tiers-auto", &tiers, 400)] {
+        let once = sweep::run(spec, &|_| {}).expect("the sweep runs");
+        assert_eq!(once.stats.configurations, configurations);
+        report(name, &once);
+        group.throughput(Throughput::Elements(configurations));
+        group.bench_function(name, |b| b.iter(|| black_box(sweep::run(spec, &|_| {}).expect("the sweep runs"))));
+    }
     group.finish();
 }
 

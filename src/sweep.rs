@@ -28,8 +28,10 @@
 
 pub mod chart;
 pub mod grid;
+pub mod placement;
 
 pub use grid::Axis;
+pub use placement::{TierSearch, Tiers};
 
 use crate::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
@@ -106,6 +108,10 @@ pub struct SweepSpec {
     pub registers_per_thread: u64,
     /// Time each optimised plan may take (all its pools together).
     pub time_limit: Duration,
+    /// Where buffers live: the model's own locations, or the split of
+    /// highest estimated throughput per optimised strategy and device
+    /// ([`placement`]).
+    pub tiers: Tiers,
 }
 
 impl SweepSpec {
@@ -121,6 +127,7 @@ impl SweepSpec {
             runs: 4096,
             registers_per_thread: 0,
             time_limit: Duration::from_secs(1),
+            tiers: Tiers::Fixed,
         })
     }
 
@@ -235,6 +242,17 @@ pub struct Row {
     /// throughput with at most these shared bytes per thread, one of them
     /// strictly.
     pub pareto: bool,
+    /// How this row's buffers were placed: `fixed` (the model's or CuBIE's
+    /// own locations) or `auto` (the split of highest estimated throughput
+    /// on this device, [`placement`]).
+    pub tiers: Tiers,
+    /// `auto` rows: the buffer groups ([`crate::tiers::Group`]) in local
+    /// memory, in declaration order (when the model's own locations win, a
+    /// group they place partly in local memory counts as local).
+    pub local_groups: Option<Vec<String>>,
+    /// `auto` rows: the estimated runs per second of the model's own
+    /// locations, which the same configuration reports under `fixed`.
+    pub fixed_runs_per_second: Option<f64>,
 }
 
 /// How the sweep went.
@@ -254,6 +272,8 @@ pub struct SweepStats {
     pub pool_cache: PoolCache,
     /// [`PoolCache::hit_rate`].
     pub pool_cache_hit_rate: f64,
+    /// The `auto` placements' searches (zero under `fixed`).
+    pub tier_search: TierSearch,
 }
 
 /// The solved-pool cache over all optimised strategies, at two levels: a
@@ -290,6 +310,8 @@ impl PoolCache {
 pub struct Sweep {
     /// The swept parameters, outermost first.
     pub axes: Vec<String>,
+    /// How buffers were placed ([`SweepSpec::tiers`]).
+    pub tiers: Tiers,
     /// One row per configuration, in grid order.
     pub rows: Vec<Row>,
     /// Indices of the rows on the Pareto front, by shared bytes ascending.
@@ -299,6 +321,7 @@ pub struct Sweep {
 }
 
 /// One strategy's layout of one kernel instance.
+#[derive(Clone)]
 struct Layout {
     shared_bytes: u64,
     padded_shared_bytes: u64,
@@ -328,7 +351,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
     let instances = Radix::new(instance_radices)?;
     let per_instance = spec.devices.len() * spec.strategies.len();
 
-    let rows: Vec<Vec<Row>> = (0..instances.len())
+    let rows: Vec<(Vec<Row>, TierSearch)> = (0..instances.len())
         .into_par_iter()
         .map(|k| {
             let rows = instance_rows(spec, &memos, &instances.digits(k), k * per_instance);
@@ -336,7 +359,8 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
             rows
         })
         .collect::<Result<_>>()?;
-    let mut rows: Vec<Row> = rows.into_iter().flatten().collect();
+    let tier_search = rows.iter().fold(TierSearch::default(), |a, (_, s)| a + *s);
+    let mut rows: Vec<Row> = rows.into_iter().flat_map(|(r, _)| r).collect();
     let pareto_front = mark_pareto(&mut rows);
 
     let seconds = started.elapsed().as_secs_f64();
@@ -354,6 +378,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
     let configurations = rows.len() as u64;
     Ok(Sweep {
         axes: spec.axes.iter().map(|a| a.name.clone()).collect(),
+        tiers: spec.tiers,
         rows,
         pareto_front,
         stats: SweepStats {
@@ -364,6 +389,7 @@ pub fn run(spec: &SweepSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<Sweep> {
             threads: rayon::current_num_threads(),
             pool_cache,
             pool_cache_hit_rate: pool_cache.hit_rate(),
+            tier_search,
         },
     })
 }
@@ -377,39 +403,72 @@ fn describe(model: &Model, sets: &[(String, String)]) -> String {
     s
 }
 
-/// The rows of one kernel instance: every device × strategy.
-fn instance_rows(spec: &SweepSpec, memos: &HashMap<&str, Memo>, digits: &[usize], first: usize) -> Result<Vec<Row>> {
+/// The rows of one kernel instance, every device × strategy, and what its
+/// `auto` placements' searches took.
+fn instance_rows(
+    spec: &SweepSpec,
+    memos: &HashMap<&str, Memo>,
+    digits: &[usize],
+    first: usize,
+) -> Result<(Vec<Row>, TierSearch)> {
     let model = &spec.models[digits[0]];
     let sets: Vec<(String, String)> =
         spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
     let failed = |e: Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
-    let layouts = layouts(spec, memos, model, &sets).map_err(failed)?;
+    let instance = model.instantiate(&sets).map_err(failed)?;
+    let layouts = layouts(spec, memos, &instance).map_err(failed)?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
+    let mut choices = placement::Choices::default();
     for device in &spec.devices {
         for (side, layout) in spec.strategies.iter().zip(&layouts) {
-            let r = row(spec, device, side, layout, first + rows.len(), &model.name, &params).map_err(failed)?;
+            let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
+            let r = match (spec.tiers, side) {
+                (Tiers::Auto, Side::Optimised(name)) => {
+                    let candidates = choices.candidates(spec, &instance, device, name, layout).map_err(failed)?;
+                    auto_row(spec, candidates, &at).map_err(failed)?
+                }
+                _ => row(spec, layout, &at).map_err(failed)?,
+            };
             rows.push(r);
         }
     }
-    Ok(rows)
+    Ok((rows, choices.search))
 }
 
-/// Each strategy's layout of the instance `sets` of `model`.
-fn layouts(
-    spec: &SweepSpec,
-    memos: &HashMap<&str, Memo>,
-    model: &Model,
-    sets: &[(String, String)],
-) -> Result<Vec<Layout>> {
-    let instance = model.instantiate(sets)?;
+/// The row an `auto` configuration reports: the fastest of its candidates
+/// on its device, preferring on ties the search's split, then the model's
+/// own locations, all shared, all local.
+fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Row> {
+    let own = row(spec, &c.own.layout, at)?;
+    let fixed_speed = own.estimated_runs_per_second;
+    let mut best = (row(spec, &c.chosen.layout, at)?, c.chosen.local_groups);
+    // Strictly faster only: on ties the earlier candidate stays.
+    let mut consider = |r: Row, groups: Vec<String>| {
+        if r.estimated_runs_per_second > best.0.estimated_runs_per_second {
+            best = (r, groups);
+        }
+    };
+    consider(own, c.own.local_groups);
+    for other in [c.all_shared, c.all_local] {
+        consider(row(spec, &other.layout, at)?, other.local_groups);
+    }
+    let (mut r, local_groups) = best;
+    r.tiers = Tiers::Auto;
+    r.local_groups = Some(local_groups);
+    r.fixed_runs_per_second = Some(fixed_speed);
+    Ok(r)
+}
+
+/// Each strategy's layout of `instance`.
+fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> Result<Vec<Layout>> {
     spec.strategies
         .iter()
         .map(|side| match side {
             Side::Cubie => {
                 let (registry, root) = instance.registry()?;
                 let f = registry.footprint(&root)?;
-                let (shared_accesses, local_accesses) = cubie_accesses(&instance, &registry.flatten(&root)?)?;
+                let (shared_accesses, local_accesses) = cubie_accesses(instance, &registry.flatten(&root)?)?;
                 Ok(Layout {
                     shared_bytes: f.shared_bytes,
                     padded_shared_bytes: f.padded_shared_bytes,
@@ -487,16 +546,19 @@ fn cubie_accesses(instance: &Kernel, flat: &[crate::registry::FlatBuffer]) -> Re
     Ok(totals)
 }
 
-/// One configuration's row: the launch numbers of `layout` on `device`.
-fn row(
-    spec: &SweepSpec,
-    device: &DeviceProfile,
-    side: &Side,
-    layout: &Layout,
+/// Which configuration a row is.
+struct Place<'a> {
     index: usize,
-    model: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<Row> {
+    model: &'a str,
+    params: &'a BTreeMap<String, String>,
+    device: &'a DeviceProfile,
+    side: &'a Side,
+}
+
+/// One configuration's row with its buffers where `layout` has them: the
+/// launch numbers of `layout` on the place's device.
+fn row(spec: &SweepSpec, layout: &Layout, at: &Place) -> Result<Row> {
+    let device = at.device;
     let stride = layout.padded_shared_bytes;
     let workload = Workload {
         shared_bytes_per_run: stride,
@@ -514,11 +576,11 @@ fn row(
     let best = throughput::best_block_size(device, &workload)?;
     let o = best.map(|e| e.occupancy);
     Ok(Row {
-        index,
-        model: model.to_string(),
-        params: params.clone(),
+        index: at.index,
+        model: at.model.to_string(),
+        params: at.params.clone(),
         device: device.name.clone(),
-        strategy: side.name().to_string(),
+        strategy: at.side.name().to_string(),
         shared_bytes: layout.shared_bytes,
         padded_shared_bytes: stride,
         local_bytes: layout.local_bytes,
@@ -534,6 +596,9 @@ fn row(
         occupancy: o.map_or(0.0, |o| o.occupancy),
         estimated_runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
         pareto: false,
+        tiers: Tiers::Fixed,
+        local_groups: None,
+        fixed_runs_per_second: None,
     })
 }
 
@@ -569,7 +634,8 @@ fn mark_pareto(rows: &mut [Row]) -> Vec<usize> {
 }
 
 impl Sweep {
-    /// The rows as CSV: one column per swept parameter, then the figures.
+    /// The rows as CSV: one column per swept parameter, then the figures
+    /// (`local_groups` separated by `;`, empty unless `auto`).
     pub fn csv(&self) -> String {
         let params: Vec<&str> = self.axes.iter().map(String::as_str).collect();
         let mut out = String::new();
@@ -593,6 +659,9 @@ impl Sweep {
             "occupancy",
             "estimated_runs_per_second",
             "pareto",
+            "tiers",
+            "local_groups",
+            "fixed_runs_per_second",
         ]);
         out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
         out.push('\n');
@@ -618,6 +687,9 @@ impl Sweep {
                 format!("{:.4}", r.occupancy),
                 format!("{:.6e}", r.estimated_runs_per_second),
                 r.pareto.to_string(),
+                r.tiers.to_string(),
+                r.local_groups.as_ref().map_or(String::new(), |g| g.join(";")),
+                r.fixed_runs_per_second.map_or(String::new(), |v| format!("{v:.6e}")),
             ]);
             out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -647,13 +719,23 @@ mod tests {
 
     #[test]
     fn rows_follow_the_grid_order_whatever_the_threads() {
-        let mut s = spec(&["n=3,30", "precision=f32,f64"]);
-        s.devices.push(DeviceProfile::named("a100").unwrap());
+        for tiers in [Tiers::Fixed, Tiers::Auto] {
+            let mut s = spec(&["n=3,30", "precision=f32,f64"]);
+            s.devices.push(DeviceProfile::named("a100").unwrap());
+            // Several waves: the batch where the tier search prunes.
+            s.runs = 1 << 17;
+            s.tiers = tiers;
+            rows_in_grid_order(&s);
+        }
+    }
+
+    fn rows_in_grid_order(s: &SweepSpec) {
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let many = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
-        let a = one.install(|| run(&s, &|_| {})).unwrap();
-        let b = many.install(|| run(&s, &|_| {})).unwrap();
+        let a = one.install(|| run(s, &|_| {})).unwrap();
+        let b = many.install(|| run(s, &|_| {})).unwrap();
         assert_eq!(a.rows, b.rows);
+        assert_eq!(a.stats.tier_search, b.stats.tier_search);
         assert_eq!(a.rows.len(), 2 * 2 * 2 * 2);
         let key =
             |r: &Row| (r.params["n"].clone(), r.params["precision"].clone(), r.device.clone(), r.strategy.clone());
@@ -662,6 +744,13 @@ mod tests {
         assert_eq!(key(&a.rows[2]), ("3".into(), "f32".into(), "a100".into(), "cubie".into()));
         assert_eq!(key(&a.rows[15]), ("30".into(), "f64".into(), "a100".into(), "auto".into()));
         assert!(a.rows.iter().enumerate().all(|(i, r)| r.index == i));
+        let auto = s.tiers == Tiers::Auto;
+        for r in &a.rows {
+            let chose = auto && r.strategy == "auto";
+            assert_eq!(r.tiers, if chose { Tiers::Auto } else { Tiers::Fixed }, "{r:?}");
+            assert_eq!((r.local_groups.is_some(), r.fixed_runs_per_second.is_some()), (chose, chose), "{r:?}");
+        }
+        assert_eq!(a.stats.tier_search.choices, if auto { 8 } else { 0 });
     }
 
     #[test]
@@ -676,6 +765,27 @@ mod tests {
         assert_eq!(sweep.stats.instances, 4);
         assert_eq!((c.requests, c.lookups), (2 * c.lookups, 2 * c.distinct), "{c:?}");
         assert_eq!(sweep.stats.pool_cache_hit_rate, 0.75);
+    }
+
+    /// A card with `h100`'s figures under another name takes `h100`'s
+    /// choices without a search, and its rows are `h100`'s but for the name.
+    #[test]
+    fn devices_with_the_same_figures_share_their_choices() {
+        let mut s = spec(&["n=3,30"]);
+        let twin = DeviceProfile { name: "h100-twin".into(), description: "a copy".into(), ..s.devices[0].clone() };
+        s.devices.push(twin);
+        s.tiers = Tiers::Auto;
+        s.runs = 1 << 17;
+        let sweep = run(&s, &|_| {}).unwrap();
+        let t = sweep.stats.tier_search;
+        assert_eq!((t.choices, t.reused), (2, 2), "{t:?}");
+        for quad in sweep.rows.chunks(4) {
+            for (a, b) in quad[..2].iter().zip(&quad[2..]) {
+                assert_eq!((a.device.as_str(), b.device.as_str()), ("h100", "h100-twin"));
+                let renamed = Row { index: a.index, device: a.device.clone(), pareto: a.pareto, ..b.clone() };
+                assert_eq!(&renamed, a);
+            }
+        }
     }
 
     #[test]
@@ -737,6 +847,9 @@ mod tests {
             occupancy: 0.0,
             estimated_runs_per_second: speed,
             pareto: false,
+            tiers: Tiers::Fixed,
+            local_groups: None,
+            fixed_runs_per_second: None,
         }
     }
 
@@ -760,11 +873,21 @@ mod tests {
 
     #[test]
     fn csv_has_a_column_per_swept_parameter() {
-        let sweep = run(&spec(&["n=3", "precision=f64"]), &|_| {}).unwrap();
+        let mut s = spec(&["n=3", "precision=f64"]);
+        s.tiers = Tiers::Auto;
+        s.runs = 1 << 17;
+        let sweep = run(&s, &|_| {}).unwrap();
         let csv = sweep.csv();
         let mut lines = csv.lines();
-        assert!(lines.next().unwrap().starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
-        assert!(lines.next().unwrap().starts_with("0,dirk,3,f64,h100,cubie,"));
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
+        assert!(header.ends_with(",pareto,tiers,local_groups,fixed_runs_per_second"), "{header}");
+        let cubie = lines.next().unwrap();
+        assert!(cubie.starts_with("0,dirk,3,f64,h100,cubie,") && cubie.ends_with(",fixed,,"), "{cubie}");
+        // The auto row names its local groups, `;`-separated.
+        let groups = sweep.rows[1].local_groups.as_ref().unwrap();
+        assert!(!groups.is_empty());
+        assert!(lines.next().unwrap().contains(&format!(",auto,{},", groups.join(";"))));
         assert_eq!(csv.lines().count(), 1 + sweep.rows.len());
         assert_eq!(csv_field("a,\"b"), "\"a,\"\"b\"");
     }

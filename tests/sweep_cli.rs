@@ -1,8 +1,9 @@
 //! `smemplan sweep` run as a user runs it: every built-in model over system
 //! sizes, precisions and two cards writes its table and picture, the
-//! optimised layouts never need more shared memory than CuBIE's, the JSON
-//! document carries rows, front and statistics, and bad names are reported
-//! by name with exit code 2.
+//! optimised layouts never need more shared memory than CuBIE's, `--tiers
+//! auto` never estimates a configuration slower than the model's own
+//! locations, the JSON document carries rows, front and statistics, and bad
+//! names are reported by name with exit code 2.
 
 #[path = "support/cli.rs"]
 mod harness;
@@ -71,6 +72,71 @@ fn every_builtin_model_over_sizes_precisions_and_cards() {
     assert_eq!(picture.matches(r#"<polyline class="series""#).count(), models.len() * 2 * (2 + 4));
 }
 
+/// Every built-in model at three sizes, f32 and f64, on two cards, swept
+/// with `--tiers fixed` and with `--tiers auto`: configuration by
+/// configuration, the auto split is never estimated slower than the model's
+/// own locations, the auto row's `fixed_runs_per_second` is the fixed
+/// sweep's estimate, CuBIE's rows do not move, and the choice is not
+/// vacuous (some configurations gain, with groups moved to local memory).
+/// A batch of 2^17 runs fills several waves: that is where the split
+/// matters (below one wave the estimate barely separates splits) and where
+/// the tier search prunes, which keeps this test well under a second.
+#[test]
+fn auto_tiers_never_estimate_slower_than_the_models_locations() {
+    let grid = [
+        "sweep",
+        "--model",
+        "all",
+        "--set",
+        "n=3,30,200",
+        "--precision",
+        "f32,f64",
+        "--device",
+        "h100,a100",
+        "--runs",
+        "131072",
+        "--json",
+    ];
+    let fixed = smemplan(&grid).expect(0).json();
+    let auto = smemplan(&[&grid[..], &["--tiers", "auto"]].concat()).expect(0).json();
+    assert_eq!((fixed["tiers"].as_str(), auto["tiers"].as_str()), (Some("fixed"), Some("auto")));
+    let (fixed, auto) = (fixed["rows"].as_array().unwrap(), auto["rows"].as_array().unwrap());
+    let models = smemplan::model::builtin_names();
+    assert_eq!(fixed.len(), models.len() * 3 * 2 * 2 * 2);
+    assert_eq!(auto.len(), fixed.len());
+    let speed = |r: &serde_json::Value| r["estimated_runs_per_second"].as_f64().unwrap();
+    let bytes = |r: &serde_json::Value| r["shared_bytes"].as_u64().unwrap();
+    let mut gains = 0;
+    for (f, a) in fixed.iter().zip(auto) {
+        for key in ["index", "model", "params", "device", "strategy"] {
+            assert_eq!(f[key], a[key], "{key}");
+        }
+        assert_eq!(f["tiers"], "fixed");
+        if a["strategy"] == "cubie" {
+            assert_eq!(a["tiers"], "fixed", "{a}");
+            for key in ["shared_bytes", "local_bytes", "best_block_size", "estimated_runs_per_second"] {
+                assert_eq!(f[key], a[key], "CuBIE's row moved under --tiers auto: {key} of {a}");
+            }
+            continue;
+        }
+        assert_eq!(a["tiers"], "auto", "{a}");
+        assert!(speed(a) >= speed(f), "auto tiers estimated slower than the model's locations:\n{a}\nvs\n{f}");
+        assert_eq!(a["fixed_runs_per_second"].as_f64(), Some(speed(f)), "{a}");
+        let local = a["local_groups"].as_array().unwrap();
+        if speed(a) > speed(f) {
+            gains += 1;
+            assert!(a["shared_bytes"] != f["shared_bytes"] || a["local_bytes"] != f["local_bytes"], "{a}");
+            assert!(local.iter().all(|g| g.as_str().is_some_and(|g| !g.is_empty())), "{a}");
+        }
+    }
+    assert!(gains >= fixed.len() / 8, "only {gains} configurations gained from --tiers auto");
+    // The fixed optimised layouts never hold more shared bytes than CuBIE's.
+    for pair in fixed.chunks(2) {
+        assert_eq!((pair[0]["strategy"].as_str(), pair[1]["strategy"].as_str()), (Some("cubie"), Some("auto")));
+        assert!(bytes(&pair[1]) <= bytes(&pair[0]), "{} vs {}", pair[1], pair[0]);
+    }
+}
+
 #[test]
 fn json_and_text_carry_the_rows_front_and_statistics() {
     let args = ["sweep", "--model", "dirk", "--set", "n=3,30", "--set", "algorithm=kvaerno3,kvaerno5"];
@@ -102,6 +168,15 @@ fn json_and_text_carry_the_rows_front_and_statistics() {
     }
     assert!(text.lines().filter(|l| l.contains("kvaerno5")).count() >= 4, "{text}");
     assert!(text.contains("Pareto front"));
+    assert!(!header.contains("local groups"), "{header}");
+
+    // Under --tiers auto the table adds the gain and the groups moved to
+    // local memory, and the summary the searches' effort.
+    let run = smemplan(&[&args[..], &["--tiers", "auto", "--runs", "131072"]].concat()).expect(0);
+    let header = run.stdout.lines().next().unwrap();
+    assert!(header.ends_with("vs fixed  local groups"), "{header}");
+    assert!(run.stdout.contains("kernel/loop/algorithm/cached_auxiliaries"), "{}", run.stdout);
+    assert!(run.stderr.contains("tier search: 4 splits chosen"), "{}", run.stderr);
 
     // A model file works like a built-in one, beside it.
     let erk = repo("models/erk.toml");
@@ -120,6 +195,7 @@ fn bad_names_and_values_are_named() {
         (vec!["--set", "n=x"], "configuration model=dirk n=x"),
         (vec!["--device", "h100,tpu"], "unknown device `tpu`"),
         (vec!["--strategies", "cubie,fast"], "unknown strategy `fast`"),
+        (vec!["--tiers", "both"], "invalid value 'both' for '--tiers <MODE>'"),
         (vec!["--set", "n=3", "--svg", "/nonexistent-dir/x.svg"], "x.svg"),
         (vec!["--set", "n=3", "--svg", "x.svg", "--x", "precision"], "cannot draw along `precision`"),
     ] {

@@ -15,7 +15,7 @@ use super::{parse_seconds, Verdict};
 use anyhow::{bail, Result};
 use smemplan::model;
 use smemplan::occupancy::DeviceProfile;
-use smemplan::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec};
+use smemplan::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +47,15 @@ pub struct Args {
     /// (`auto`, `greedy-size`, ...).
     #[arg(long, value_name = "A,B,...", value_delimiter = ',', default_value = "cubie,auto")]
     pub strategies: Vec<String>,
+    /// Buffer locations: `fixed` as the kernel model gives them, or `auto`:
+    /// per optimised strategy and device, the split of buffer groups between
+    /// shared and local memory with the highest estimated throughput (as
+    /// `plan --tiers auto`, never below the model's own locations). The row
+    /// reports that split's figures, the groups it keeps in local memory and
+    /// the model's own locations' runs per second (docs/sweep.md). `cubie`
+    /// rows keep CuBIE's own locations either way.
+    #[arg(long, value_name = "MODE", default_value = "fixed", value_parser = ["fixed", "auto"])]
+    pub tiers: String,
     /// Requested threads per block for CuBIE's halving rule.
     #[arg(long, value_name = "REQUESTED", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub block_size: u64,
@@ -112,6 +121,7 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     spec.runs = args.runs;
     spec.registers_per_thread = args.registers;
     spec.time_limit = args.time_limit;
+    spec.tiers = Tiers::parse(&args.tiers)?;
     spec.validate()?;
     Ok(spec)
 }
@@ -174,12 +184,21 @@ fn spec_len(spec: &SweepSpec) -> u64 {
     n
 }
 
-/// One line: configurations, speed, cache.
+/// One line: configurations, speed, cache, and under `--tiers auto` the
+/// searches' effort.
 fn summary(s: &Sweep) -> String {
     let st = &s.stats;
+    let tiers = match s.tiers {
+        Tiers::Fixed => String::new(),
+        Tiers::Auto => format!(
+            "; tier search: {} splits chosen ({} more taken from a card with the same figures), {} bounded, \
+             {} shared pools solved",
+            st.tier_search.choices, st.tier_search.reused, st.tier_search.splits_bounded, st.tier_search.splits_solved
+        ),
+    };
     format!(
         "sweep: {} configurations ({} kernel instances) in {:.2} s on {} threads: {:.0} configurations/s; \
-         pool cache: {} pools used, {} solved, hit rate {:.1} %",
+         pool cache: {} pools used, {} solved, hit rate {:.1} %{tiers}",
         st.configurations,
         st.instances,
         st.seconds,
@@ -219,6 +238,10 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
         ]
         .map(String::from),
     );
+    let auto = s.tiers == Tiers::Auto;
+    if auto {
+        header.extend(["vs fixed", "local groups"].map(String::from));
+    }
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
     let mut table_rows = vec![header];
     for r in rows {
@@ -240,6 +263,17 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
             if r.fits { rate(r.estimated_runs_per_second) } else { "-".into() },
             if r.pareto { "*".into() } else { String::new() },
         ]);
+        if auto {
+            cells.push(match r.fixed_runs_per_second {
+                Some(f) if f > 0.0 => format!("{:.3}", r.estimated_runs_per_second / f),
+                _ => "-".into(),
+            });
+            cells.push(match &r.local_groups {
+                None => "-".into(),
+                Some(g) if g.is_empty() => "none".into(),
+                Some(g) => g.join(" "),
+            });
+        }
         table_rows.push(cells);
     }
     let fixed = usize::from(several_models) + s.axes.len() + 2;
@@ -247,6 +281,9 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     numeric.extend(std::iter::repeat(false).take(fixed));
     numeric.extend([true; 8]);
     numeric.push(false);
+    if auto {
+        numeric.extend([true, false]);
+    }
     out.write_all(table(&table_rows, &numeric).as_bytes())?;
     Ok(())
 }
