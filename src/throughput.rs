@@ -123,6 +123,24 @@ pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
         * 1e-9
 }
 
+/// A lower bound on the estimated batch time at any block size and any
+/// stride: the busiest SM runs at least `runs ÷ SMs` runs, and with `w`
+/// warps resident (of at most 32 busy lanes, no shared memory taking cache)
+/// it runs them at most `32 w ÷ wave time(w)` per second. Where
+/// [`warp_times_bound`] is loose (many warps, each missing the cache),
+/// this one is not.
+pub fn seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
+    let lanes = device.warp_size.max(1) as f64;
+    let best_rate = (1..=device.max_warps_per_sm().max(1))
+        .map(|w| lanes * w as f64 / wave_seconds_at(device, workload, hit_share(device, workload, 0, 0, w), w))
+        .fold(0.0, f64::max);
+    if best_rate > 0.0 && best_rate.is_finite() {
+        workload.runs as f64 / device.multiprocessors.max(1) as f64 / best_rate
+    } else {
+        0.0
+    }
+}
+
 /// The share of local accesses that hit the multiprocessor's data cache
 /// when `warps` warps of `blocks` blocks are resident: what the blocks'
 /// shared memory leaves of the cache over the local bytes those warps
@@ -142,9 +160,14 @@ fn hit_share(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: 
 /// resident per SM: the longer of one warp's latency-bound time and the
 /// multiprocessor's busy time for all of them.
 fn wave_seconds(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: u64, warps_per_block: u64) -> f64 {
-    let p = &device.throughput;
     let warps = blocks * warps_per_block;
-    let hit = hit_share(device, workload, dynamic, blocks, warps);
+    wave_seconds_at(device, workload, hit_share(device, workload, dynamic, blocks, warps), warps)
+}
+
+/// The same for `warps` resident warps whose local accesses hit with share
+/// `hit`.
+fn wave_seconds_at(device: &DeviceProfile, workload: &Workload, hit: f64, warps: u64) -> f64 {
+    let p = &device.throughput;
     let (shared, local) = (workload.shared_accesses, workload.local_accesses);
     let latency = shared * p.shared_access_ns + local * (hit * p.local_access_ns + (1.0 - hit) * p.local_miss_ns);
     let busy = (shared * p.shared_access_ns + local * hit * p.local_access_ns) / p.saturation_warps
@@ -214,9 +237,12 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
 /// `max(1, b × warps per block ÷ saturation)` warp times each, which only
 /// falls as `b` grows, and `b` only falls as the stride grows. (The exact
 /// estimate is not monotone: a partial last wave can make fewer blocks per
-/// SM faster.) Cache misses only add time, so `warp_times_bound ×`
-/// [`warp_seconds`] bounds the estimated batch time whatever the local
-/// bytes. A search over placements prunes with it.
+/// SM faster.) And any batch takes at least one wave of at least one warp
+/// time, so the bound is at least 1 (which is what makes it tight for a
+/// batch below one wave). Cache misses only add time, so `warp_times_bound
+/// ×` [`warp_seconds`] (or [`warp_seconds_bound`]) bounds the estimated
+/// batch time whatever the local bytes. A search over placements prunes
+/// with it.
 pub fn warp_times_bound(
     device: &DeviceProfile,
     shared_bytes_per_run: u64,
@@ -238,7 +264,7 @@ pub fn warp_times_bound(
         let t = blocks / sms * (1.0 / o.active_blocks_per_sm as f64).max(o.warps_per_block as f64 / s);
         best = Some(best.map_or(t, |b: f64| b.min(t)));
     }
-    Ok(best)
+    Ok(best.map(|b| b.max(1.0)))
 }
 
 /// CuBIE's halving pick, estimated like every other candidate.
@@ -457,13 +483,19 @@ mod tests {
         let huge = local(16384, 0);
         let times = warp_times_bound(&h, 0, 0, big.runs).unwrap().unwrap();
         assert!(warp_seconds_bound(&h, &huge) > 2.0 * warp_seconds(&h.throughput, &huge));
-        for w in [&big, &huge] {
+        for w in [&big, &huge, &small] {
             let bound = times * warp_seconds_bound(&h, w);
+            let rate_bound = seconds_bound(&h, w);
             for block in 1..=1024 {
                 let e = estimate(&h, w, block).unwrap().unwrap();
                 assert!(e.seconds >= bound * (1.0 - 1e-12), "block {block}: {} < {bound}", e.seconds);
+                assert!(e.seconds >= rate_bound * (1.0 - 1e-12), "block {block}: {} < {rate_bound}", e.seconds);
             }
         }
+        // The SM-rate bound is the tighter one where many warps miss.
+        assert!(seconds_bound(&h, &huge) > times * warp_seconds_bound(&h, &huge));
+        // A batch below one wave still takes one warp time.
+        assert_eq!(warp_times_bound(&h, 0, 0, 32).unwrap(), Some(1.0));
     }
 
     /// `docs/reference/gpu-notes.md` §3: at a large footprint, three 32-thread blocks beat one

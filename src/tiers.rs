@@ -211,19 +211,18 @@ impl Search<'_> {
         (shared, local)
     }
 
-    /// A lower bound on one warp's time in any wave of the split, given
-    /// at least `local_bytes` local bytes per run.
-    fn warp_seconds(&self, mask: u64, local_bytes: u64) -> f64 {
+    /// The split's accesses with at least `local_bytes` local bytes per
+    /// run (no shared stride: the bounds take it separately).
+    fn unit(&self, mask: u64, local_bytes: u64) -> Workload {
         let (shared_accesses, local_accesses) = self.split_accesses(mask);
-        let unit = Workload {
+        Workload {
             shared_bytes_per_run: 0,
             shared_accesses,
             local_accesses,
             local_bytes_per_run: local_bytes,
             registers_per_thread: 0,
-            runs: 1,
-        };
-        throughput::warp_seconds_bound(self.device, &unit)
+            runs: self.options.runs,
+        }
     }
 
     /// F(stride), cached.
@@ -263,7 +262,8 @@ impl Search<'_> {
     fn time(&mut self, mask: u64, stride: u64, local_bytes: u64) -> Result<f64> {
         let (shared_accesses, local_accesses) = self.split_accesses(mask);
         if local_accesses == 0.0 || local_bytes == 0 {
-            return Ok(self.factor(stride)?.map_or(f64::INFINITY, |f| f * self.warp_seconds(mask, 0)));
+            let warp = throughput::warp_seconds(&self.device.throughput, &self.unit(mask, 0));
+            return Ok(self.factor(stride)?.map_or(f64::INFINITY, |f| f * warp));
         }
         let workload = Workload {
             shared_bytes_per_run: stride,
@@ -289,7 +289,11 @@ impl Search<'_> {
                 f
             }
         };
-        Ok(f.map_or(f64::INFINITY, |f| f * self.warp_seconds(mask, self.peak_bound(mask, false))))
+        // The wave-count bound, and the SM-rate bound where many warps
+        // would miss the cache: both hold, so the larger.
+        let unit = self.unit(mask, self.peak_bound(mask, false));
+        let waves = f.map_or(f64::INFINITY, |f| f * throughput::warp_seconds_bound(self.device, &unit));
+        Ok(waves.max(throughput::seconds_bound(self.device, &unit)))
     }
 
     /// The split's stride and local bytes under the search strategy,

@@ -175,7 +175,10 @@ fn json_and_text_carry_the_rows_front_and_statistics() {
     let run = smemplan(&[&args[..], &["--tiers", "auto", "--runs", "131072"]].concat()).expect(0);
     let header = run.stdout.lines().next().unwrap();
     assert!(header.ends_with("vs fixed  local groups"), "{header}");
-    assert!(run.stdout.contains("kernel/loop/algorithm/cached_auxiliaries"), "{}", run.stdout);
+    // Some optimised row moves a group of the kernel to local memory.
+    let moved =
+        run.stdout.lines().skip(1).filter(|l| l.contains(" auto ")).any(|l| l.contains("kernel/loop/algorithm"));
+    assert!(moved, "{}", run.stdout);
     assert!(run.stderr.contains("tier search: 4 splits chosen"), "{}", run.stderr);
 
     // A model file works like a built-in one, beside it.
