@@ -13,6 +13,7 @@
 mod bench;
 mod builtin;
 mod check;
+mod journal;
 mod measure;
 mod occupancy;
 mod output;
