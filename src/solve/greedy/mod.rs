@@ -247,7 +247,9 @@ fn place_with(
         }
     }
     let mut search = HoleSearch::default();
-    let mut work = 0;
+    // A large problem polls before its first placement too: its setup may
+    // have used the time up, and a placement there can cost 0.1 ms.
+    let mut work = if problem.segments_at_most() > PIECE { POLL_WORK } else { 0 };
     for (k, &id) in order.iter().enumerate() {
         let b = problem.buffer(id);
         work += 1 + b.gaps.len();
