@@ -11,6 +11,7 @@
 
 use crate::bound::{self, LowerBound};
 use crate::interference::Graph;
+use crate::interruptible::PIECE;
 use crate::problem::Problem;
 use std::sync::OnceLock;
 
@@ -38,6 +39,29 @@ impl<'p> Analysis<'p> {
     /// [`bound::lower_bound`] of the problem, computed on the first call.
     pub fn lower_bound(&self) -> &LowerBound {
         self.lower_bound.get_or_init(|| bound::lower_bound(self.problem))
+    }
+
+    /// [`Analysis::lower_bound`] if it is known already, cheap (at most
+    /// [`PIECE`] live segments: milliseconds), or computed before `stop`
+    /// says so (polled a few milliseconds apart); `None` otherwise, and
+    /// nothing is kept, so a later call without the deadline computes it in
+    /// full.
+    pub fn lower_bound_until(&self, stop: &dyn Fn() -> bool) -> Option<&LowerBound> {
+        if let Some(lb) = self.lower_bound.get() {
+            return Some(lb);
+        }
+        if self.problem.segments_at_most() <= PIECE {
+            return Some(self.lower_bound());
+        }
+        let lb = bound::lower_bound_until(self.problem, stop)?;
+        Some(self.lower_bound.get_or_init(|| lb))
+    }
+
+    /// The lower bound's bytes, or [`bound::trivial`]'s when `stop` cut
+    /// [`Analysis::lower_bound_until`] short: what an answer reached under
+    /// a deadline carries.
+    pub fn lower_bound_bytes_until(&self, stop: &dyn Fn() -> bool) -> u64 {
+        self.lower_bound_until(stop).map_or_else(|| bound::trivial(self.problem), |lb| lb.bytes)
     }
 
     /// The interference graph ([`Graph`]), built on the first call. Only

@@ -8,7 +8,7 @@
 //! below the solvers; [`crate::problem`] knows nothing of it.
 
 use crate::arith::align_up;
-use crate::interference::{live_profile, pairs_at_most, Event, Neighbours, Sweep};
+use crate::interference::{Event, Neighbours, Sweep};
 use crate::problem::{BufferId, Problem};
 
 /// The least peak some set of pairwise interfering buffers needs, and which.
@@ -70,8 +70,15 @@ const CLIQUE_MAX_PAIRS: u64 = 1 << 18;
 /// buffers); [`crate::analysis::Analysis`] computes it once per problem for
 /// the solvers, which all ask.
 pub fn lower_bound(problem: &Problem) -> LowerBound {
+    lower_bound_until(problem, &|| false).expect("never stopped")
+}
+
+/// [`lower_bound`] that polls `stop` between its steps and while sorting
+/// (a few milliseconds apart on a million buffers): `None` once it says so.
+pub fn lower_bound_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<LowerBound> {
+    let sweep = Sweep::new_until(problem, stop)?;
     let mut best = LowerBound::default();
-    for (t, bytes) in live_profile(problem) {
+    for (t, bytes) in sweep.profile(problem) {
         if bytes > best.bytes {
             best = LowerBound { bytes, instant: t, clique: Vec::new() };
         }
@@ -84,20 +91,32 @@ pub fn lower_bound(problem: &Problem) -> LowerBound {
         }
     }
     if problem.buffers().iter().any(|b| b.alignment > 1 || b.offset.is_some()) {
-        raise_by_stacking(problem, &mut best);
+        if stop() {
+            return None;
+        }
+        raise_by_stacking(problem, &sweep, &mut best);
     }
     if problem.buffers().iter().any(|b| !b.gaps.is_empty()) {
-        raise_by_cliques(problem, &mut best);
+        if stop() {
+            return None;
+        }
+        raise_by_cliques(problem, &sweep, &mut best);
     }
-    best
+    Some(best)
+}
+
+/// A bound that costs one pass: the largest buffer, the highest fixed end.
+/// What an answer carries when the deadline passed before [`lower_bound`]
+/// finished.
+pub fn trivial(problem: &Problem) -> u64 {
+    problem.buffers().iter().map(|b| b.offset.map_or(b.size, |o| o + b.size)).max().unwrap_or(0)
 }
 
 /// Raises `best` to the stacking height of every live set that padding could
 /// lift above it. Sweeps the events once, keeping the live bytes, the most
 /// padding alignment can add and whether a fixed buffer is live, so that the
 /// dynamic programme runs only where it can change the answer.
-fn raise_by_stacking(problem: &Problem, best: &mut LowerBound) {
-    let sweep = Sweep::new(problem);
+fn raise_by_stacking(problem: &Problem, sweep: &Sweep, best: &mut LowerBound) {
     let mut live: std::collections::BTreeSet<BufferId> = Default::default();
     let (mut bytes, mut slack, mut fixed, mut free) = (0u64, 0u64, 0usize, 0usize);
     let mut work = STACKING_WORK;
@@ -161,8 +180,8 @@ fn raise_by_stacking(problem: &Problem, best: &mut LowerBound) {
 /// bytes (without holes, pairwise overlapping lifetimes share an instant),
 /// so the search starts from each such buffer, heaviest first, and grows a
 /// clique among its neighbours.
-fn raise_by_cliques(problem: &Problem, best: &mut LowerBound) {
-    if pairs_at_most(problem) > CLIQUE_MAX_PAIRS {
+fn raise_by_cliques(problem: &Problem, sweep: &Sweep, best: &mut LowerBound) {
+    if sweep.meetings() > CLIQUE_MAX_PAIRS {
         return;
     }
     let nb = Neighbours::new(problem);
@@ -306,7 +325,7 @@ impl Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interference::live_at;
+    use crate::interference::{live_at, live_profile};
     use crate::problem::Buffer;
 
     use crate::interference::tests::example;

@@ -17,6 +17,7 @@
 //! Half-open lifetimes mean a buffer ending at `t` and one starting at `t`
 //! never interfere; at equal times, ends are processed before starts.
 
+use crate::interruptible::{sort_until, PIECE};
 use crate::problem::{BufferId, Interval, Problem};
 use petgraph::algo::{dsatur_coloring, maximal_cliques};
 use petgraph::dot::{Config, Dot};
@@ -62,20 +63,54 @@ pub struct Sweep {
 impl Sweep {
     /// Sorts the events of every live segment. `O(n log n)`.
     pub fn new(problem: &Problem) -> Self {
+        Sweep::new_until(problem, &|| false).expect("never stopped")
+    }
+
+    /// [`Sweep::new`] that polls `stop` while sorting (see
+    /// [`sort_until`]): `None` once it says so.
+    pub fn new_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Self> {
         let mut events = Vec::with_capacity(2 * problem.len());
-        for (id, b) in problem.ids().zip(problem.buffers()) {
+        for (k, (id, b)) in problem.ids().zip(problem.buffers()).enumerate() {
+            if k % PIECE == 0 && stop() {
+                return None;
+            }
             for s in b.segments() {
                 events.push(Event { time: s.start, start: true, id });
                 events.push(Event { time: s.end, start: false, id });
             }
         }
-        events.sort_unstable();
-        Sweep { events }
+        sort_until(&mut events, stop).then_some(Sweep { events })
     }
 
     /// The events in time order.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// The live-bytes step function of `problem`, whose sweep this is (see
+    /// [`live_profile`]). `O(events)`.
+    pub fn profile(&self, problem: &Problem) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut live: u64 = 0;
+        let events = &self.events;
+        let mut i = 0;
+        while i < events.len() {
+            let t = events[i].time;
+            while i < events.len() && events[i].time == t {
+                let size = problem.buffer(events[i].id).size;
+                if events[i].start {
+                    live += size;
+                } else {
+                    live -= size;
+                }
+                i += 1;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 == live => {}
+                _ => out.push((t, live)),
+            }
+        }
+        out
     }
 
     /// The pairs of segments that meet ([`meetings`]): an upper bound on
@@ -89,8 +124,14 @@ impl Sweep {
     /// before it. A start event meets exactly the buffers live at that
     /// instant, so each pair is recorded once per pair of overlapping
     /// segments (a repeated entry is harmless to a fit), in the list of the
-    /// one placed later. `O(n + events + E)`.
-    pub fn earlier_neighbours(&self, n: usize, order: &[BufferId]) -> Vec<Vec<BufferId>> {
+    /// one placed later. `O(n + events + E)`. Polls `stop` every
+    /// [`PIECE`] events and pairs: `None` once it says so.
+    pub fn earlier_neighbours(
+        &self,
+        n: usize,
+        order: &[BufferId],
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<Vec<BufferId>>> {
         let mut rank = vec![0usize; n];
         for (r, &id) in order.iter().enumerate() {
             rank[id.index()] = r + 1;
@@ -100,7 +141,15 @@ impl Sweep {
         // Where each live buffer sits in `live` (a buffer has at most one
         // live segment at a time).
         let mut slot = vec![0usize; n];
+        let mut work = 0;
         for &Event { start, id, .. } in &self.events {
+            work += 1 + live.len();
+            if work >= PIECE {
+                work = 0;
+                if stop() {
+                    return None;
+                }
+            }
             let i = id.index();
             if start {
                 for &other in &live {
@@ -120,7 +169,7 @@ impl Sweep {
                 }
             }
         }
-        lists
+        Some(lists)
     }
 }
 
@@ -130,6 +179,12 @@ impl Sweep {
 /// is affordable.
 pub fn pairs_at_most(problem: &Problem) -> u64 {
     Sweep::new(problem).meetings()
+}
+
+/// [`pairs_at_most`] that polls `stop` while sorting: `None` once it says
+/// so.
+pub fn pairs_at_most_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<u64> {
+    Some(Sweep::new_until(problem, stop)?.meetings())
 }
 
 /// The pairs of segments that meet, from the segments' events in time order
@@ -152,28 +207,13 @@ pub fn meetings(starts: impl IntoIterator<Item = bool>) -> u64 {
 /// `t` until the next entry's time. Only instants where the value changes
 /// are listed; the last entry has 0 bytes.
 pub fn live_profile(problem: &Problem) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    let mut live: u64 = 0;
-    let sweep = Sweep::new(problem);
-    let events = sweep.events();
-    let mut i = 0;
-    while i < events.len() {
-        let t = events[i].time;
-        while i < events.len() && events[i].time == t {
-            let size = problem.buffer(events[i].id).size;
-            if events[i].start {
-                live += size;
-            } else {
-                live -= size;
-            }
-            i += 1;
-        }
-        match out.last_mut() {
-            Some(last) if last.1 == live => {}
-            _ => out.push((t, live)),
-        }
-    }
-    out
+    live_profile_until(problem, &|| false).expect("never stopped")
+}
+
+/// [`live_profile`] that polls `stop` while sorting: `None` once it says
+/// so.
+pub fn live_profile_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<(u64, u64)>> {
+    Some(Sweep::new_until(problem, stop)?.profile(problem))
 }
 
 /// The buffers live at instant `t`.
@@ -184,10 +224,24 @@ pub fn live_at(problem: &Problem, t: u64) -> Vec<BufferId> {
 /// Every unordered pair of buffers whose lifetimes overlap (gaps respected),
 /// as `(a, b)` with `a < b`, sorted.
 pub fn interfering_pairs(problem: &Problem) -> Vec<(BufferId, BufferId)> {
+    interfering_pairs_until(problem, &|| false).expect("never stopped")
+}
+
+/// [`interfering_pairs`] that polls `stop` every [`PIECE`] segments and
+/// pairs, and while sorting: `None` once it says so.
+pub fn interfering_pairs_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<(BufferId, BufferId)>> {
     let segs = sorted_segments(problem);
     let mut active: Vec<Segment> = Vec::new();
     let mut pairs: Vec<(BufferId, BufferId)> = Vec::new();
+    let mut work = 0;
     for s in &segs {
+        work += 1 + active.len();
+        if work >= PIECE {
+            work = 0;
+            if stop() {
+                return None;
+            }
+        }
         active.retain(|a| a.span.end > s.span.start);
         for a in &active {
             if a.id != s.id {
@@ -197,9 +251,11 @@ pub fn interfering_pairs(problem: &Problem) -> Vec<(BufferId, BufferId)> {
         active.push(*s);
     }
     // Buffers with gaps can meet in several segments.
-    pairs.sort_unstable();
+    if !sort_until(&mut pairs, stop) {
+        return None;
+    }
     pairs.dedup();
-    pairs
+    Some(pairs)
 }
 
 /// The interference graph, built once per problem (see
@@ -344,6 +400,12 @@ impl Neighbours {
     /// Builds the lists by a sweep.
     pub fn new(problem: &Problem) -> Self {
         Self::from_pairs(problem.len(), &interfering_pairs(problem))
+    }
+
+    /// [`Neighbours::new`] that polls `stop` while listing the pairs:
+    /// `None` once it says so.
+    pub fn new_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Self> {
+        Some(Self::from_pairs(problem.len(), &interfering_pairs_until(problem, stop)?))
     }
 
     /// Builds the lists from interfering pairs.

@@ -34,6 +34,7 @@ pub mod generate;
 pub mod gpu;
 pub mod integrate;
 pub mod interference;
+pub mod interruptible;
 pub mod kernel;
 pub mod lifetimes;
 pub mod model;

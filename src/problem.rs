@@ -241,6 +241,9 @@ pub fn segments_overlap(a: &[Interval], b: &[Interval]) -> bool {
 pub struct Problem {
     buffers: Vec<Buffer>,
     capacity: Option<u64>,
+    /// [`Problem::segments_at_most`], counted once: asked at every step of
+    /// a deadline-bound run, it would cost a pass over every buffer.
+    segments: usize,
 }
 
 impl Problem {
@@ -268,7 +271,7 @@ impl Problem {
             return Err(Error::DuplicateBuffer { buffer: b.name.clone() });
         }
         drop(seen);
-        let problem = Problem { buffers, capacity };
+        let problem = Problem::with_counts(buffers, capacity);
         problem.check_fixed_offsets()?;
         Ok(problem)
     }
@@ -341,6 +344,13 @@ impl Problem {
         self.buffers.is_empty()
     }
 
+    /// At most this many live segments in all (one per buffer and one more
+    /// per gap): the size of a time sweep, which says what work is cheap
+    /// enough to do without polling a deadline.
+    pub fn segments_at_most(&self) -> usize {
+        self.segments
+    }
+
     /// The capacity, if the input gave one.
     pub fn capacity(&self) -> Option<u64> {
         self.capacity
@@ -359,7 +369,13 @@ impl Problem {
 
     /// A sub-problem made of `ids` (in that order), keeping the capacity.
     pub fn subproblem(&self, ids: &[BufferId]) -> Problem {
-        Problem { buffers: ids.iter().map(|&id| self.buffer(id).clone()).collect(), capacity: self.capacity }
+        Problem::with_counts(ids.iter().map(|&id| self.buffer(id).clone()).collect(), self.capacity)
+    }
+
+    /// The problem of already validated buffers, with its segments counted.
+    fn with_counts(buffers: Vec<Buffer>, capacity: Option<u64>) -> Self {
+        let segments = buffers.iter().map(|b| 1 + b.gaps.len()).sum();
+        Problem { buffers, capacity, segments }
     }
 }
 

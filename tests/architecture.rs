@@ -33,7 +33,7 @@ const SPLIT: &[&str] = &["solve"];
 const LAYERS: &[Layer] = &[
     // `kernel` is the plain vocabulary of declarations (pools, precisions),
     // which errors name too.
-    Layer { name: "foundation", modules: &["error", "arith", "kernel"], below: &[] },
+    Layer { name: "foundation", modules: &["error", "arith", "kernel", "interruptible"], below: &[] },
     Layer { name: "problem", modules: &["problem", "interference", "bound", "analysis"], below: &["foundation"] },
     Layer {
         name: "input",

@@ -73,6 +73,44 @@ fn leftovers_of_killed_runs_are_removed() {
     assert!(!dead.exists() && live.exists());
 }
 
+#[test]
+fn a_commit_killed_between_renames_is_rolled_back_by_the_next_run() {
+    // What SIGKILL between renaming `--out` and `--svg` into place leaves:
+    // out.csv replaced (its backup kept), out.svg not (its temporary still
+    // staged), and the journal naming them, all of a run no longer alive.
+    let dir = scratch("hostile-killed-commit");
+    let (out, svg) = (dir.join("out.csv"), dir.join("out.svg"));
+    let (out_bak, svg_bak) = (dir.join(".out.csv.smemplan-4999999-0.bak"), dir.join(".out.svg.smemplan-4999999-1.bak"));
+    let svg_tmp = dir.join(".out.svg.smemplan-4999999-1.tmp");
+    fs::write(&out, "old csv").unwrap();
+    fs::write(&svg, "old svg").unwrap();
+    fs::hard_link(&out, &out_bak).unwrap();
+    fs::hard_link(&svg, &svg_bak).unwrap();
+    fs::write(&svg_tmp, "new svg").unwrap();
+    let journal = serde_json::json!({
+        "copies": [dir.join(".smemplan-4999999-0.journal")],
+        "entries": [
+            { "target": out, "temp": dir.join(".out.csv.smemplan-4999999-0.tmp"), "backup": out_bak },
+            { "target": svg, "temp": svg_tmp, "backup": svg_bak },
+        ],
+    });
+    // The rename gave out.csv a new inode (writing in place would change
+    // its backup too).
+    fs::remove_file(&out).unwrap();
+    fs::write(&out, "new csv").unwrap();
+    fs::write(dir.join(".smemplan-4999999-0.journal"), journal.to_string()).unwrap();
+
+    let run = smemplan(&["solve", "--dot", s(&dir.join("graph.dot"))]).expect(0);
+    assert!(
+        run.stderr.contains("run 4999999 was killed while committing") && run.stderr.contains("out.csv"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read_to_string(&out).unwrap(), "old csv");
+    assert_eq!(fs::read_to_string(&svg).unwrap(), "old svg");
+    assert_eq!(entries(&dir), vec!["graph.dot", "out.csv", "out.svg"]);
+}
+
 /// `solve` reading its instance from a FIFO blocks after reserving its
 /// outputs, so a signal reliably lands while the temporaries exist.
 #[cfg(unix)]

@@ -14,6 +14,7 @@ mod bench;
 mod builtin;
 mod calibrate;
 mod check;
+mod journal;
 mod measure;
 mod occupancy;
 mod output;

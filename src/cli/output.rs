@@ -8,15 +8,19 @@
 //!    (same directory, so the final rename stays on one file system and is
 //!    atomic; creating it proves the directory writable).
 //! 2. [`Staged::write`] fills a temporary.
-//! 3. [`Staged::commit`] renames every temporary over its target, keeping a
-//!    hard-linked backup of each file it replaces; when a rename fails, the
+//! 3. [`Staged::commit`] keeps a hard-linked backup of each file it will
+//!    replace, writes a journal naming them (see [`super::journal`]), then
+//!    renames every temporary over its target; when a rename fails, the
 //!    files already replaced get their backups back, so the targets end as
 //!    they were.
 //!
 //! A run that fails before committing leaves every target untouched; its
 //! temporaries are removed when the [`Staged`] is dropped, or by a signal
-//! handler when the run is interrupted (see [`super::temporaries`]).
+//! handler when the run is interrupted (see [`super::temporaries`]). A run
+//! killed outright while renaming leaves its journal, and the next run
+//! writing into that directory rolls the commit back.
 
+use super::journal::{self, Entry as JournalEntry, Journal};
 use super::temporaries::{self, Registration};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
@@ -133,6 +137,7 @@ impl Staged {
         let mut staged = Staged::default();
         for (i, (flag, path, r)) in resolved.iter().enumerate() {
             if !resolved[..i].iter().any(|(_, _, o)| o.dir == r.dir) {
+                journal::recover(&r.dir);
                 temporaries::remove_stale(&r.dir);
             }
             let target = r.target();
@@ -177,62 +182,102 @@ impl Staged {
     }
 
     fn replace_all(&mut self) -> Result<()> {
-        // `(entry, backup of the file it replaced)`, in commit order.
-        let mut done: Vec<(usize, Option<(PathBuf, Registration)>)> = Vec::new();
-        let mut failure = None;
-        for (i, e) in self.entries.iter().enumerate() {
-            let backup = match backup(&e.target) {
-                Ok(b) => b,
+        // Every backup first, then the journal naming them, then the
+        // renames: a run killed at any point can be rolled back (see
+        // `journal`).
+        let mut backups: Vec<Option<(PathBuf, Registration)>> = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            match backup(&e.target) {
+                Ok(b) => backups.push(b),
                 Err(err) => {
-                    failure = Some(err);
-                    break;
+                    remove_backups(&backups);
+                    return Err(err.context("no output was written"));
                 }
-            };
+            }
+        }
+        let journal = self.journal(&backups);
+        if let Err(err) = journal.write() {
+            remove_backups(&backups);
+            return Err(err.context("no output was written"));
+        }
+        let mut done = 0;
+        let mut failure = None;
+        for e in &self.entries {
             if let Err(err) = fs::rename(&e.temp, &e.target) {
-                if let Some((b, _)) = &backup {
-                    let _ = fs::remove_file(b);
-                }
                 failure = Some(anyhow::Error::new(err).context(format!("cannot replace `{}`", e.target.display())));
                 break;
             }
-            done.push((i, backup));
+            done += 1;
         }
         let Some(failure) = failure else {
-            for (_, b) in &done {
-                if let Some((b, _)) = b {
-                    let _ = fs::remove_file(b);
-                }
-            }
+            journal.remove();
+            remove_backups(&backups);
             self.entries.clear();
             return Ok(());
         };
         // Undo in reverse, so that each target ends as it was.
         let mut unrestored = Vec::new();
-        for (i, b) in done.iter().rev() {
-            let target = &self.entries[*i].target;
+        for (e, b) in self.entries[..done].iter().zip(&backups).rev() {
             let restored = match b {
-                Some((b, _)) => fs::rename(b, target),
-                None => fs::remove_file(target),
+                Some((b, _)) => fs::rename(b, &e.target),
+                None => fs::remove_file(&e.target),
             };
             if restored.is_err() {
-                unrestored.push(target.display().to_string());
+                unrestored.push(e.target.display().to_string());
             }
         }
+        remove_backups(&backups[done..]);
         if unrestored.is_empty() {
+            journal.remove();
             Err(failure.context("no output was written"))
         } else {
+            // The journal stays: a later run retries the rollback.
             Err(failure.context(format!("and could not restore {}", unrestored.join(", "))))
         }
+    }
+
+    /// The journal of this commit: one copy in each directory written to.
+    fn journal(&self, backups: &[Option<(PathBuf, Registration)>]) -> Journal {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = temporaries::journal_name(COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut copies: Vec<PathBuf> = Vec::new();
+        for e in &self.entries {
+            let copy = e.target.parent().unwrap_or(Path::new(".")).join(&name);
+            if !copies.contains(&copy) {
+                copies.push(copy);
+            }
+        }
+        let entries = self
+            .entries
+            .iter()
+            .zip(backups)
+            .map(|(e, b)| JournalEntry {
+                target: e.target.clone(),
+                temp: e.temp.clone(),
+                backup: b.as_ref().map(|(p, _)| p.clone()),
+            })
+            .collect();
+        Journal { copies, entries }
+    }
+}
+
+/// Removes the backups of a commit that is done or undone.
+fn remove_backups(backups: &[Option<(PathBuf, Registration)>]) {
+    for (b, _) in backups.iter().flatten() {
+        let _ = fs::remove_file(b);
     }
 }
 
 /// A hard link (or, where links are not possible, a copy) of `target` if it
-/// exists, to put back should the commit fail.
+/// exists, to put back should the commit fail or be killed.
 fn backup(target: &Path) -> Result<Option<(PathBuf, Registration)>> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     if fs::symlink_metadata(target).is_err() {
         return Ok(None);
     }
-    let path = temporary(target);
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let path = dir.join(temporaries::backup_name(&name, COUNTER.fetch_add(1, Ordering::Relaxed)));
     let registration = temporaries::register(&path);
     if fs::hard_link(target, &path).is_err() {
         if let Err(err) = fs::copy(target, &path) {
@@ -390,6 +435,73 @@ mod tests {
         assert_eq!(fs::read_to_string(&kept).unwrap(), "old");
         assert!(!created.exists());
         assert_eq!(entries(&dir), vec!["a.csv", "c.svg"]);
+    }
+
+    /// The state a commit of `a.csv` then `b.csv` leaves when SIGKILL
+    /// strikes between the two renames, by a process that no longer runs
+    /// (PIDs above the kernel's maximum, 2^22, never run).
+    fn killed_between_renames(dir: &Path, a_existed: bool) -> (PathBuf, PathBuf) {
+        let (a, b) = (dir.join("a.csv"), dir.join("b.svg"));
+        let dead = |name: &str| dir.join(name.replace(&std::process::id().to_string(), "4999999"));
+        let (a_temp, a_backup) = (dead(&temporaries::name("a.csv", 0)), dead(&temporaries::backup_name("a.csv", 0)));
+        let (b_temp, b_backup) = (dead(&temporaries::name("b.svg", 1)), dead(&temporaries::backup_name("b.svg", 1)));
+        if a_existed {
+            fs::write(&a, "old a").unwrap();
+            fs::hard_link(&a, &a_backup).unwrap();
+        }
+        fs::write(&b, "old b").unwrap();
+        fs::hard_link(&b, &b_backup).unwrap();
+        fs::write(&a_temp, "new a").unwrap();
+        fs::write(&b_temp, "new b").unwrap();
+        let journal = Journal {
+            copies: vec![dead(&temporaries::journal_name(0))],
+            entries: vec![
+                JournalEntry { target: a.clone(), temp: a_temp.clone(), backup: a_existed.then_some(a_backup) },
+                JournalEntry { target: b.clone(), temp: b_temp, backup: Some(b_backup) },
+            ],
+        };
+        assert!(journal.write().unwrap());
+        // The first rename happened; the kill came before the second.
+        fs::rename(&a_temp, &a).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn the_next_run_rolls_back_a_commit_killed_between_renames() {
+        for a_existed in [true, false] {
+            let dir = scratch(&format!("killed-{a_existed}"));
+            let (a, b) = killed_between_renames(&dir, a_existed);
+            assert_eq!(fs::read_to_string(&a).unwrap(), "new a", "half committed");
+            assert_eq!(fs::read_to_string(&b).unwrap(), "old b");
+            // A run writing elsewhere in that directory finds the journal.
+            let other = dir.join("other.csv");
+            stage(&[("--out", &other, "x")]).unwrap().commit().unwrap();
+            if a_existed {
+                assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+            } else {
+                assert!(!a.exists(), "a.csv did not exist before the killed run");
+            }
+            assert_eq!(fs::read_to_string(&b).unwrap(), "old b");
+            let mut want = vec!["b.svg", "other.csv"];
+            if a_existed {
+                want.insert(0, "a.csv");
+            }
+            assert_eq!(entries(&dir), want, "no journal, backup or temporary left");
+        }
+    }
+
+    #[test]
+    fn a_commit_leaves_no_journal_or_backup() {
+        let dir = scratch("journal");
+        let (a, b) = (dir.join("a.csv"), dir.join("b.svg"));
+        fs::write(&a, "old").unwrap();
+        fs::write(&b, "old").unwrap();
+        stage(&[("--out", &a, "new a"), ("--svg", &b, "new b")]).unwrap().commit().unwrap();
+        assert_eq!(
+            (fs::read_to_string(&a).unwrap(), fs::read_to_string(&b).unwrap()),
+            ("new a".into(), "new b".into())
+        );
+        assert_eq!(entries(&dir), vec!["a.csv", "b.svg"]);
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //!   inside [`hold_signals`] (the final renames) the signal waits until the
 //!   renames are done, so that a run is never half committed;
 //! * [`remove_stale`] deletes the leftovers of runs that were killed outright
-//!   (SIGKILL, power loss): files of this pattern whose PID is not alive.
+//!   (SIGKILL, power loss): files of this pattern whose PID is not alive,
+//!   once [`super::journal::recover`] has rolled back a commit they were
+//!   in the middle of (the backups kept while committing are
+//!   `.NAME.smemplan-PID-N.bak`).
 //!
 //! The handler may only call async-signal-safe functions, so the paths live
 //! in a fixed table of atomic pointers to C strings. A string is never freed
@@ -25,26 +28,55 @@ pub fn name(target_name: &str, n: usize) -> String {
     format!(".{target_name}.smemplan-{}-{n}.tmp", std::process::id())
 }
 
-/// The PID in a name made by [`name`], if `file` is one.
-fn pid_of(file: &str) -> Option<u32> {
-    let rest = file.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (rest, n) = rest.rsplit_once('-')?;
-    let (_, pid) = rest.rsplit_once(".smemplan-")?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(n) || !digits(pid) {
-        return None;
-    }
-    pid.parse().ok()
+/// Where the backup of `target_name` kept while committing lives (see
+/// [`super::journal`]).
+pub fn backup_name(target_name: &str, n: usize) -> String {
+    format!(".{target_name}.smemplan-{}-{n}.bak", std::process::id())
 }
 
-/// Removes from `dir` the temporaries of processes that no longer run.
-/// Best effort: a file that cannot be read or removed is left alone.
+/// Where a commit journal of this process lives (see [`super::journal`]).
+pub fn journal_name(n: usize) -> String {
+    format!(".smemplan-{}-{n}.journal", std::process::id())
+}
+
+/// The PID in a name made by [`name`] or [`backup_name`], if `file` is one.
+fn pid_of(file: &str) -> Option<u32> {
+    let rest = file.strip_prefix('.')?;
+    let rest = rest.strip_suffix(".tmp").or_else(|| rest.strip_suffix(".bak"))?;
+    let (rest, n) = rest.rsplit_once('-')?;
+    let (_, pid) = rest.rsplit_once(".smemplan-")?;
+    number(n)?;
+    number(pid)
+}
+
+/// The PID in a name made by [`journal_name`], if `file` is one.
+pub fn journal_pid(file: &str) -> Option<u32> {
+    let (pid, n) = file.strip_prefix(".smemplan-")?.strip_suffix(".journal")?.split_once('-')?;
+    number(n)?;
+    number(pid)
+}
+
+fn number(s: &str) -> Option<u32> {
+    let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| s.parse().ok()).flatten()
+}
+
+/// Whether `pid` is another process that no longer runs (whose files may
+/// be cleaned up).
+pub fn is_dead(pid: u32) -> bool {
+    pid != std::process::id() && !alive(pid)
+}
+
+/// Removes from `dir` the temporaries and backups of processes that no
+/// longer run (after [`super::journal::recover`] has rolled back their
+/// unfinished commits). Best effort: a file that cannot be read or removed
+/// is left alone.
 pub fn remove_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(pid_of) else { continue };
-        if pid != std::process::id() && !alive(pid) && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if is_dead(pid) && entry.file_type().is_ok_and(|t| t.is_file()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -195,6 +227,9 @@ mod tests {
     fn names_round_trip_to_their_pid() {
         assert_eq!(pid_of(&name("out.csv", 7)), Some(std::process::id()));
         assert_eq!(pid_of(".a.b.smemplan-12-3.tmp"), Some(12));
+        assert_eq!(pid_of(&backup_name("out.csv", 2)), Some(std::process::id()));
+        assert_eq!(journal_pid(&journal_name(4)), Some(std::process::id()));
+        assert_eq!(journal_pid(".smemplan-12-3.tmp"), None);
         for other in ["out.csv", ".out.csv.tmp", ".x.smemplan--3.tmp", ".x.smemplan-1a-3.tmp", "x.smemplan-1-3.tmp"] {
             assert_eq!(pid_of(other), None, "{other}");
         }

@@ -89,7 +89,8 @@ impl Solver for Auto {
                 return Ok(best);
             }
         }
-        let s = exact::Exact::default().solve(analysis, options)?;
+        // `exact` starts from the greedy layout found above, not its own.
+        let s = exact::Exact::default().solve_from(analysis, options, best.layout.clone())?;
         Ok(better(best, s))
     }
 }

@@ -91,6 +91,10 @@ use std::time::{Duration, Instant};
 /// solves is never refused.
 pub const MAX_PAIRS: usize = 1500;
 
+/// Problems with more interfering pairs than this (counted by a sweep,
+/// before any graph is built) are refused at once.
+pub const MAX_TOTAL_PAIRS: u64 = 1 << 22;
+
 /// Longest the canonical dive for a layout at the target may take before
 /// polishing (`Group::dive`); it usually needs a millisecond or nothing.
 pub const DIVE_TIME: Duration = Duration::from_millis(50);
@@ -148,8 +152,8 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn new(ids: Vec<BufferId>, sub: &'a Analysis<'a>) -> Result<Self> {
-        let greedy = greedy::best(sub, &SolveOptions::default())?;
+    fn new(ids: Vec<BufferId>, sub: &'a Analysis<'a>, options: &SolveOptions) -> Result<Self> {
+        let greedy = greedy::best(sub, options)?;
         let (best, best_peak) = (greedy.layout, greedy.peak);
         let lower = sub.lower_bound().bytes;
         let pairs = sub.graph().pairs();
@@ -242,12 +246,28 @@ impl Ilp {
     fn solve_all(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
         let capacity = options.capacity_for(problem);
+        // The graph holds every pair: past a few million it alone takes
+        // seconds and gigabytes, and no model that size is solved.
+        let stop = || options.expired();
+        match interference::pairs_at_most_until(problem, &stop) {
+            Some(pairs) if pairs <= MAX_TOTAL_PAIRS => {}
+            Some(pairs) => {
+                let reason =
+                    format!("{pairs} interfering pairs; the ILP builds its graph for at most {MAX_TOTAL_PAIRS}");
+                return Err(Error::Unsupported { strategy: "ilp".into(), reason });
+            }
+            None => {
+                let mut cut = greedy::best(analysis, options)?;
+                cut.cut_short();
+                return Ok(cut);
+            }
+        }
         let lb = analysis.lower_bound();
         let parts = analysis.graph().components();
         let subs: Vec<Problem> = parts.iter().map(|ids| problem.subproblem(ids)).collect();
         let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
         let mut groups: Vec<Group> =
-            parts.into_iter().zip(&analyses).map(|(ids, sub)| Group::new(ids, sub)).collect::<Result<_>>()?;
+            parts.into_iter().zip(&analyses).map(|(ids, sub)| Group::new(ids, sub, options)).collect::<Result<_>>()?;
 
         let mut infeasible = None;
         // A group whose best peak is at most this needs no model: the
@@ -690,7 +710,7 @@ mod tests {
     fn only_group<'a>(a: &'a Analysis<'a>) -> Group<'a> {
         let mut parts = interference::partitions(a.problem());
         assert_eq!(parts.len(), 1);
-        Group::new(parts.remove(0), a).unwrap()
+        Group::new(parts.remove(0), a, &SolveOptions::default()).unwrap()
     }
 
     /// Asks the model of `p` whether `top` is reachable.

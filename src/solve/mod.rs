@@ -283,8 +283,9 @@ pub trait Solver: Send + Sync {
 }
 
 /// Runs `solver`, times it, and fills in what every solver's answer needs
-/// regardless of algorithm: the lower bound, and the [`Infeasibility`] when
-/// that bound alone exceeds the capacity. (Whether the deadline cut a
+/// regardless of algorithm: the lower bound (unless the deadline passed
+/// before it was computed), and the [`Infeasibility`] when that bound alone
+/// exceeds the capacity. (Whether the deadline cut a
 /// search short only the searching solver knows: it says so itself.)
 pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     run_with(solver, &Analysis::new(problem), options)
@@ -297,11 +298,14 @@ pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions
     let problem = analysis.problem();
     let started = Instant::now();
     let mut solution = solver.solve(analysis, options)?;
-    let lb = analysis.lower_bound();
-    solution.raise_lower_bound(lb.bytes);
-    if let Some(cap) = options.capacity_for(problem) {
-        if solution.infeasibility().is_none() && lb.bytes > cap {
-            solution.refute(live_bytes_reason(problem, lb));
+    // Past the deadline an unfinished bound is left as the solver's answer
+    // has it (at least the trivial one): computing it costs a sweep.
+    if let Some(lb) = analysis.lower_bound_until(&|| options.expired()) {
+        solution.raise_lower_bound(lb.bytes);
+        if let Some(cap) = options.capacity_for(problem) {
+            if solution.infeasibility().is_none() && lb.bytes > cap {
+                solution.refute(live_bytes_reason(problem, lb));
+            }
         }
     }
     solution.seconds = started.elapsed().as_secs_f64();

@@ -40,9 +40,13 @@ pub(super) fn minimise(
     fallback: Layout,
 ) -> Solution {
     let problem = analysis.problem();
-    let lb = analysis.lower_bound().bytes;
+    let lb = analysis.lower_bound_bytes_until(&|| options.expired());
     let Some(prepared) = Prepared::new(problem, params, options) else {
-        return Solution::new(problem, fallback, lb, false);
+        let mut solution = Solution::new(problem, fallback, lb, false);
+        if options.expired() {
+            solution.cut_short();
+        }
+        return solution;
     };
     let g = prepared.granule();
     let mut state = State {

@@ -93,6 +93,7 @@ use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
 use crate::analysis::Analysis;
 use crate::arith::gcd;
+use crate::bound;
 use crate::error::Result;
 use crate::interference;
 use crate::problem::{BufferId, Layout, Problem};
@@ -288,8 +289,10 @@ pub fn solve_capacity_with_stats(
     params: &ExactParams,
 ) -> (Outcome, Stats) {
     let problem = analysis.problem();
-    let lb = analysis.lower_bound();
     let mut stats = Stats { winner: "exact".into(), ..Stats::default() };
+    let Some(lb) = analysis.lower_bound_until(&|| options.expired()) else {
+        return (Outcome::Timeout, stats);
+    };
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
@@ -337,8 +340,16 @@ impl Solver for Exact {
     }
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-        let problem = analysis.problem();
         let fallback = greedy::best(analysis, options)?.layout;
+        self.solve_from(analysis, options, fallback)
+    }
+}
+
+impl Exact {
+    /// [`Solver::solve`] from the valid layout `fallback` (the best greedy
+    /// one, which a portfolio has at hand already) instead of computing it.
+    pub fn solve_from(&self, analysis: &Analysis, options: &SolveOptions, fallback: Layout) -> Result<Solution> {
+        let problem = analysis.problem();
         if problem.len() > POLISH_MAX_BUFFERS || options.expired() {
             return Ok(self.search_from(analysis, options, fallback));
         }
@@ -382,7 +393,11 @@ impl Exact {
     /// The search in either mode, from the valid layout `fallback`.
     fn search_from(&self, analysis: &Analysis, options: &SolveOptions, fallback: Layout) -> Solution {
         let problem = analysis.problem();
-        let lb = analysis.lower_bound();
+        let Some(lb) = analysis.lower_bound_until(&|| options.expired()) else {
+            let mut cut = Solution::new(problem, fallback, bound::trivial(problem), false);
+            cut.cut_short();
+            return cut;
+        };
         let Some(cap) = options.capacity_for(problem) else {
             return minimise::minimise(analysis, options, &self.params, fallback);
         };
@@ -489,7 +504,7 @@ impl Prepared {
     /// [`MAX_PAIRS`] interfering pairs, or preparing them would not end
     /// before the deadline, or the options expire meanwhile.
     fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> Option<Self> {
-        let pairs = interference::pairs_at_most(problem);
+        let pairs = interference::pairs_at_most_until(problem, &|| options.expired())?;
         // Preparing costs on the order of a hundred nanoseconds a pair and
         // cannot stop half-way: don't start what the deadline cannot fit.
         let cost = Duration::from_nanos(pairs.saturating_mul(150));

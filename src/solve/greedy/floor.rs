@@ -17,11 +17,12 @@
 //! fit keeps them where they are and packs the others around them, so then
 //! the order is only a good one, with no such guarantee.
 
-use super::{finish, first_fit_until, free_ids, size_order};
+use super::{finish, free_ids, place, setup_stop, size_order, Fit};
 use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::Result;
 use crate::interference::{self, Neighbours};
+use crate::interruptible::PIECE;
 use crate::problem::{BufferId, Problem};
 use crate::solve::{Solution, SolveOptions, Solver};
 use std::cmp::Reverse;
@@ -41,16 +42,19 @@ impl Solver for GreedyFloor {
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, first_fit_until(problem, &floor_order(problem), &|| options.expired())?)
+        let stop = || options.expired();
+        let order = floor_order(problem, &setup_stop(problem, &stop));
+        finish(analysis, place(problem, order, Fit::First, &stop)?, &stop)
     }
 }
 
-/// The free buffers in the order of the floor-first dive.
-fn floor_order(problem: &Problem) -> Vec<BufferId> {
-    if interference::pairs_at_most(problem) > MAX_PAIRS {
-        return size_order(problem);
+/// The free buffers in the order of the floor-first dive; `None` once
+/// `stop` says so (polled while sorting and every [`PIECE`] buffers).
+fn floor_order(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<BufferId>> {
+    if interference::pairs_at_most_until(problem, stop)? > MAX_PAIRS {
+        return size_order(problem, stop);
     }
-    let nb = Neighbours::new(problem);
+    let nb = Neighbours::new_until(problem, stop)?;
     let free = free_ids(problem);
     // The lowest start each buffer may take now; fixed buffers never join
     // the dive (first fit packs around them).
@@ -64,9 +68,17 @@ fn floor_order(problem: &Problem) -> Vec<BufferId> {
     };
     let mut heap: BinaryHeap<_> = free.iter().map(|&id| key(id, 0)).collect();
     let mut order = Vec::with_capacity(free.len());
+    let mut work = 0;
     while let Some(Reverse((at, _, _, id))) = heap.pop() {
         if done[id.index()] || at != start[id.index()] {
             continue;
+        }
+        work += 1 + nb.of(id).len();
+        if work >= PIECE {
+            work = 0;
+            if stop() {
+                return None;
+            }
         }
         done[id.index()] = true;
         order.push(id);
@@ -82,5 +94,5 @@ fn floor_order(problem: &Problem) -> Vec<BufferId> {
             }
         }
     }
-    order
+    Some(order)
 }

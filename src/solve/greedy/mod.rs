@@ -69,6 +69,7 @@ use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::{Error, Result};
 use crate::interference::Sweep;
+use crate::interruptible::PIECE;
 use crate::problem::{Buffer, BufferId, Layout, Problem};
 
 /// Size-descending best fit (TensorFlow Lite's "greedy by size", XLA's
@@ -97,7 +98,16 @@ pub fn first_fit(problem: &Problem, order: &[BufferId]) -> Result<Layout> {
 /// [`place`]).
 pub(crate) fn first_fit_until(problem: &Problem, order: &[BufferId], stop: &dyn Fn() -> bool) -> Result<Layout> {
     let free: Vec<BufferId> = order.iter().copied().filter(|&id| problem.buffer(id).offset.is_none()).collect();
-    place(problem, &free, Fit::First, stop)
+    place(problem, Some(free), Fit::First, stop)
+}
+
+/// What the setup of a placement (its order, its index of taken ranges)
+/// polls: `stop` on problems of more than [`PIECE`] live segments; nothing
+/// on smaller ones, whose setup takes a millisecond or two, so that even
+/// an expired deadline gets their first [`POLL_WORK`] placed with care.
+fn setup_stop<'a>(problem: &Problem, stop: &'a dyn Fn() -> bool) -> impl Fn() -> bool + 'a {
+    let large = problem.segments_at_most() > PIECE;
+    move || large && stop()
 }
 
 impl Solver for GreedySize {
@@ -107,7 +117,9 @@ impl Solver for GreedySize {
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &size_order(problem), Fit::Best, &|| options.expired())?)
+        let stop = || options.expired();
+        let order = size_order(problem, &setup_stop(problem, &stop));
+        finish(analysis, place(problem, order, Fit::Best, &stop)?, &stop)
     }
 }
 
@@ -118,7 +130,9 @@ impl Solver for GreedyBreadth {
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &breadth_order(problem), Fit::Best, &|| options.expired())?)
+        let stop = || options.expired();
+        let order = breadth_order(problem, &setup_stop(problem, &stop));
+        finish(analysis, place(problem, order, Fit::Best, &stop)?, &stop)
     }
 }
 
@@ -129,7 +143,9 @@ impl Solver for GreedyTime {
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         let problem = analysis.problem();
-        finish(analysis, place(problem, &time_order(problem), Fit::First, &|| options.expired())?)
+        let stop = || options.expired();
+        let order = time_order(problem, &setup_stop(problem, &stop));
+        finish(analysis, place(problem, order, Fit::First, &stop)?, &stop)
     }
 }
 
@@ -152,63 +168,96 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     use rayon::prelude::*;
     let problem = analysis.problem();
     let started = std::time::Instant::now();
-    let one = |solver: &&(dyn Solver + Sync)| super::run_with(*solver, analysis, options);
-    let all: Vec<Result<Solution>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
-        ALL.iter().map(one).collect()
+    // The bound first, once, while there is time: every answer carries it,
+    // and strategies finishing together would otherwise each compute it.
+    analysis.lower_bound_until(&|| options.expired());
+    // A strategy that would start after the deadline on a large problem
+    // would only stack every buffer again: the first one always runs.
+    let large = problem.segments_at_most() > PIECE;
+    let one = |(k, solver): (usize, &&(dyn Solver + Sync))| {
+        let late = k > 0 && large && options.expired();
+        (!late).then(|| super::run_with(*solver, analysis, options))
+    };
+    let all: Vec<Option<Result<Solution>>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
+        ALL.iter().enumerate().map(one).collect()
     } else {
-        ALL.par_iter().map(one).collect()
+        ALL.par_iter().enumerate().map(one).collect()
     };
     let mut winner: Option<Solution> = None;
-    for s in all {
+    for s in all.into_iter().flatten() {
         let s = s?;
         if winner.as_ref().is_none_or(|w| s.peak < w.peak) {
             winner = Some(s);
         }
     }
-    // `ALL` is not empty.
+    // `ALL` is not empty, and its first strategy always runs.
     let mut winner = winner.expect("at least one greedy strategy");
     winner.seconds = started.elapsed().as_secs_f64();
     Ok(winner)
 }
 
-fn finish(analysis: &Analysis, layout: Layout) -> Result<Solution> {
-    Ok(Solution::new(analysis.problem(), layout, analysis.lower_bound().bytes, false))
+/// The answer for a greedy layout, with the lower bound unless `stop` cut
+/// it short (then the trivial one: see [`Analysis::lower_bound_bytes_until`]).
+fn finish(analysis: &Analysis, layout: Layout, stop: &dyn Fn() -> bool) -> Result<Solution> {
+    Ok(Solution::new(analysis.problem(), layout, analysis.lower_bound_bytes_until(stop), false))
 }
 
 /// Places the fixed buffers where they are, then the free ones in `order`
 /// (each free buffer exactly once), each against its placed neighbours.
 ///
-/// `stop` is polled every [`POLL_EVERY`] buffers: once it says so (the
-/// deadline has passed), the buffers left are stacked above everything
-/// placed, each at the next aligned offset, which is valid at once and
-/// costs nothing, so a deadline bounds even a million-buffer run.
-fn place(problem: &Problem, order: &[BufferId], fit: Fit, stop: &dyn Fn() -> bool) -> Result<Layout> {
-    place_with(problem, order, fit, Taken::new(problem, order), stop)
+/// `stop` is polled every [`POLL_WORK`] live segments placed, and while
+/// the index of taken ranges is built (on large problems: see
+/// [`setup_stop`]). Once it says so, the buffers left are stacked above
+/// everything placed, each at the next aligned offset, which is valid at
+/// once and costs nothing, so a deadline bounds even a million-buffer run.
+/// `None` for the order (its computation was stopped) stacks every free
+/// buffer in input order.
+fn place(problem: &Problem, order: Option<Vec<BufferId>>, fit: Fit, stop: &dyn Fn() -> bool) -> Result<Layout> {
+    let Some(order) = order else {
+        return place_with(problem, &free_ids(problem), fit, None, stop);
+    };
+    let taken = Taken::new(problem, &order, &setup_stop(problem, stop));
+    place_with(problem, &order, fit, taken, stop)
 }
 
-/// Buffers placed between two polls of the deadline.
-const POLL_EVERY: usize = 1024;
+/// Live segments placed between two polls of the deadline (a few
+/// milliseconds of work: a buffer's cost follows its segments).
+const POLL_WORK: usize = 1024;
 
+/// Places `order` as [`place`] says; without an index (`None`: building it
+/// was stopped), every free buffer is stacked.
 fn place_with(
     problem: &Problem,
     order: &[BufferId],
     fit: Fit,
-    mut taken: Taken,
+    mut taken: Option<Taken>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Layout> {
     let mut offsets = vec![0u64; problem.len()];
+    // The highest end so far: everything placed lies below it.
+    let mut top = 0;
     for (id, b) in problem.ids().zip(problem.buffers()) {
         if let Some(off) = b.offset {
             offsets[id.index()] = off;
             // Validated: a fixed offset + size fits in u64.
-            taken.insert(id, b, (off, off + b.size));
+            top = top.max(off + b.size);
+            if let Some(taken) = &mut taken {
+                taken.insert(id, b, (off, off + b.size));
+            }
         }
     }
-    // The highest end so far: everything placed lies below it.
-    let mut top = problem.buffers().iter().filter_map(|b| b.offset.map(|o| o + b.size)).max().unwrap_or(0);
     let mut search = HoleSearch::default();
+    // A large problem polls before its first placement too: its setup may
+    // have used the time up, and a placement there can cost 0.1 ms.
+    let mut work = if problem.segments_at_most() > PIECE { POLL_WORK } else { 0 };
     for (k, &id) in order.iter().enumerate() {
-        if k % POLL_EVERY == 0 && k > 0 && stop() {
+        let b = problem.buffer(id);
+        work += 1 + b.gaps.len();
+        let cut = work > POLL_WORK && {
+            work = 0;
+            stop()
+        };
+        let Some(taken) = taken.as_mut().filter(|_| !cut) else {
             for &id in &order[k..] {
                 let b = problem.buffer(id);
                 let overflow = || Error::Overflow(format!("stacking buffer `{}`", b.name));
@@ -217,8 +266,7 @@ fn place_with(
                 offsets[id.index()] = at;
             }
             break;
-        }
-        let b = problem.buffer(id);
+        };
         let store = taken.query(id, b, &mut search.sets);
         let overflow = || Error::Overflow(format!("placing buffer `{}`", b.name));
         let at = search.run(store, b.size, b.alignment, fit).ok_or_else(overflow)?;
@@ -258,23 +306,24 @@ enum Taken {
 
 impl Taken {
     /// Lists when the interfering pairs are few enough (see
-    /// [`LISTED_PAIRS_PER_BUFFER`]), else the tree.
-    fn new(problem: &Problem, order: &[BufferId]) -> Self {
-        let sweep = Sweep::new(problem);
+    /// [`LISTED_PAIRS_PER_BUFFER`]), else the tree; `None` once `stop` says
+    /// so (polled while sorting and listing).
+    fn new(problem: &Problem, order: &[BufferId], stop: &dyn Fn() -> bool) -> Option<Self> {
+        let sweep = Sweep::new_until(problem, stop)?;
         let budget = LISTED_PAIRS_PER_BUFFER.saturating_mul(problem.len()).max(1 << 16);
         if sweep.meetings() <= budget as u64 {
-            Taken::lists(problem, order, &sweep)
+            Taken::lists(problem, order, &sweep, stop)
         } else {
-            Taken::Tree(Blocked::new(problem))
+            Blocked::new(problem, stop).map(Taken::Tree)
         }
     }
 
-    fn lists(problem: &Problem, order: &[BufferId], sweep: &Sweep) -> Self {
-        Taken::Lists {
-            earlier: sweep.earlier_neighbours(problem.len(), order),
+    fn lists(problem: &Problem, order: &[BufferId], sweep: &Sweep, stop: &dyn Fn() -> bool) -> Option<Self> {
+        Some(Taken::Lists {
+            earlier: sweep.earlier_neighbours(problem.len(), order, stop)?,
             ranges: vec![(0, 0); problem.len()],
             store: vec![Vec::new()],
-        }
+        })
     }
 
     fn insert(&mut self, id: BufferId, b: &Buffer, range: (u64, u64)) {
@@ -391,11 +440,15 @@ mod tests {
         };
         for seed in 0..20 {
             let p = generate(&o, seed).unwrap();
-            for (order, fit) in
-                [(size_order(&p), Fit::Best), (breadth_order(&p), Fit::Best), (time_order(&p), Fit::First)]
-            {
-                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p)), &|| false).unwrap();
-                let tree = place_with(&p, &order, fit, Taken::Tree(Blocked::new(&p)), &|| false).unwrap();
+            let never = || false;
+            for (order, fit) in [
+                (size_order(&p, &never).unwrap(), Fit::Best),
+                (breadth_order(&p, &never).unwrap(), Fit::Best),
+                (time_order(&p, &never).unwrap(), Fit::First),
+            ] {
+                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p), &never), &never);
+                let tree = place_with(&p, &order, fit, Blocked::new(&p, &never).map(Taken::Tree), &never);
+                let (lists, tree) = (lists.unwrap(), tree.unwrap());
                 assert_eq!(lists, tree, "seed {seed}, {fit:?}");
                 assert!(check(&p, &lists.named(&p), None).is_valid());
             }
@@ -408,8 +461,8 @@ mod tests {
         let long = GenOptions { lifetimes: Spread::Uniform { min: 1000, max: 2000 }, ..short.clone() };
         for (o, tree) in [(short, false), (long, true)] {
             let p = generate(&o, 1).unwrap();
-            let order = size_order(&p);
-            assert_eq!(matches!(Taken::new(&p, &order), Taken::Tree(_)), tree);
+            let order = size_order(&p, &|| false).unwrap();
+            assert_eq!(matches!(Taken::new(&p, &order, &|| false), Some(Taken::Tree(_))), tree);
         }
     }
 
@@ -426,12 +479,12 @@ mod tests {
         )
         .unwrap();
         let names = |order: Vec<BufferId>| -> Vec<&str> { order.iter().map(|&i| p.buffer(i).name.as_str()).collect() };
-        assert_eq!(names(size_order(&p)), ["big-late", "mid", "small-early"]);
-        assert_eq!(names(time_order(&p)), ["small-early", "mid", "big-late"]);
+        assert_eq!(names(size_order(&p, &|| false).unwrap()), ["big-late", "mid", "small-early"]);
+        assert_eq!(names(time_order(&p, &|| false).unwrap()), ["small-early", "mid", "big-late"]);
         // Live bytes: [0,1) 3, [1,2) 7, [2,4) 6, [4,5) 14, [5,6) 10. The
         // heaviest step [4,5) holds big-late and mid; small-early is met
         // first at [1,2).
-        assert_eq!(names(breadth_order(&p)), ["big-late", "mid", "small-early"]);
+        assert_eq!(names(breadth_order(&p, &|| false).unwrap()), ["big-late", "mid", "small-early"]);
     }
 
     #[test]
@@ -441,14 +494,16 @@ mod tests {
         let p =
             Problem::new(vec![Buffer::new("a", 0, 2, 4), Buffer::new("b", 0, 4, 1), Buffer::new("c", 2, 6, 8)], None)
                 .unwrap();
-        let order: Vec<&str> = breadth_order(&p).iter().map(|&i| p.buffer(i).name.as_str()).collect();
+        let order: Vec<&str> =
+            breadth_order(&p, &|| false).unwrap().iter().map(|&i| p.buffer(i).name.as_str()).collect();
         assert_eq!(order, ["c", "b", "a"]);
         // Steps [0,2) and [2,4) both hold 10 bytes: they are taken together,
         // so z (10 bytes, later) precedes y and x.
         let p =
             Problem::new(vec![Buffer::new("x", 0, 2, 1), Buffer::new("y", 0, 2, 9), Buffer::new("z", 2, 4, 10)], None)
                 .unwrap();
-        let order: Vec<&str> = breadth_order(&p).iter().map(|&i| p.buffer(i).name.as_str()).collect();
+        let order: Vec<&str> =
+            breadth_order(&p, &|| false).unwrap().iter().map(|&i| p.buffer(i).name.as_str()).collect();
         assert_eq!(order, ["z", "y", "x"]);
     }
 
@@ -520,7 +575,7 @@ mod tests {
     #[test]
     fn an_expired_deadline_stacks_the_rest_validly() {
         let options = GenOptions {
-            buffers: 3 * POLL_EVERY,
+            buffers: 3 * POLL_WORK,
             alignment_probability: 0.3,
             gap_probability: 0.2,
             fixed_probability: 0.05,
@@ -532,7 +587,7 @@ mod tests {
             let cut = run(solver, &p, &expired).unwrap();
             crate::check::verify(&p, &cut).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
             let full = solve(solver, &p);
-            // Only the first `POLL_EVERY` were placed with care.
+            // Only the first `POLL_WORK` segments were placed with care.
             assert!(cut.peak >= full.peak, "{}", solver.name());
         }
     }

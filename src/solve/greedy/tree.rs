@@ -1,6 +1,7 @@
 //! The time tree: the address ranges of placed buffers indexed by time, for
 //! placements where the interference graph would be too large to list.
 
+use crate::interruptible::{sort_until, PIECE};
 use crate::problem::{Buffer, Interval, Problem};
 
 /// The address ranges of the placed buffers, indexed by time: a segment
@@ -43,12 +44,26 @@ pub(super) struct Blocked {
 }
 
 impl Blocked {
-    pub(super) fn new(problem: &Problem) -> Self {
-        let mut starts: Vec<u64> = problem.buffers().iter().flat_map(|b| b.segments()).map(|s| s.start).collect();
-        starts.sort_unstable();
+    /// An empty tree over the problem's start times; `None` once `stop`
+    /// says so (polled while sorting them).
+    pub(super) fn new(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Self> {
+        let mut starts: Vec<u64> = Vec::with_capacity(problem.len());
+        for chunk in problem.buffers().chunks(PIECE) {
+            if stop() {
+                return None;
+            }
+            starts.extend(chunk.iter().flat_map(|b| b.segments()).map(|s| s.start));
+        }
+        if !sort_until(&mut starts, stop) {
+            return None;
+        }
         starts.dedup();
+        // The sets alone are 96 bytes a slot: tens of milliseconds to fill.
+        if stop() {
+            return None;
+        }
         let leaves = starts.len().next_power_of_two();
-        Blocked { starts, leaves, sets: vec![Vec::new(); 4 * leaves] }
+        Some(Blocked { starts, leaves, sets: vec![Vec::new(); 4 * leaves] })
     }
 
     /// The slots a live segment spans (never empty: its start is a slot).
