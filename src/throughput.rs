@@ -124,21 +124,22 @@ pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
 }
 
 /// A lower bound on the estimated batch time at any block size and any
-/// stride: the busiest SM runs at least `runs ÷ SMs` runs, and with `w`
-/// warps resident (of at most 32 busy lanes, no shared memory taking cache)
-/// it runs them at most `32 w ÷ wave time(w)` per second. Where
-/// [`warp_times_bound`] is loose (many warps, each missing the cache),
-/// this one is not.
+/// stride. The busiest SM holds at least `R = runs ÷ SMs` runs; a wave of
+/// `w` resident warps (at most 32 busy lanes each, no shared memory taking
+/// cache) takes `wave(w)`, which never falls as `w` grows, and serves at
+/// most `32 w` of them, so the SM takes at least
+/// `min over w of wave(w) × max(1, R ÷ 32 w)`. Where [`warp_times_bound`] is
+/// loose (many warps, each missing the cache; or few runs per SM), this one
+/// is not.
 pub fn seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
     let lanes = device.warp_size.max(1) as f64;
-    let best_rate = (1..=device.max_warps_per_sm().max(1))
-        .map(|w| lanes * w as f64 / wave_seconds_at(device, workload, hit_share(device, workload, 0, 0, w), w))
-        .fold(0.0, f64::max);
-    if best_rate > 0.0 && best_rate.is_finite() {
-        workload.runs as f64 / device.multiprocessors.max(1) as f64 / best_rate
-    } else {
-        0.0
-    }
+    let per_sm = workload.runs as f64 / device.multiprocessors.max(1) as f64;
+    (1..=device.max_warps_per_sm().max(1))
+        .map(|w| {
+            let wave = wave_seconds_at(device, workload, hit_share(device, workload, 0, 0, w), w);
+            wave * (per_sm / (lanes * w as f64)).max(1.0)
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The share of local accesses that hit the multiprocessor's data cache
@@ -237,9 +238,9 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
 /// `max(1, b × warps per block ÷ saturation)` warp times each, which only
 /// falls as `b` grows, and `b` only falls as the stride grows. (The exact
 /// estimate is not monotone: a partial last wave can make fewer blocks per
-/// SM faster.) And any batch takes at least one wave of at least one warp
-/// time, so the bound is at least 1 (which is what makes it tight for a
-/// batch below one wave). Cache misses only add time, so `warp_times_bound
+/// SM faster.) And every wave takes at least one warp time, so it is also
+/// at least the whole number of waves, which only grows with the stride too
+/// (this makes it tight for a batch of a few waves). Cache misses only add time, so `warp_times_bound
 /// ×` [`warp_seconds`] (or [`warp_seconds_bound`]) bounds the estimated
 /// batch time whatever the local bytes. A search over placements prunes
 /// with it.
@@ -261,10 +262,13 @@ pub fn warp_times_bound(
             continue;
         }
         let blocks = runs.div_ceil(block) as f64;
-        let t = blocks / sms * (1.0 / o.active_blocks_per_sm as f64).max(o.warps_per_block as f64 / s);
+        let per_wave = o.active_blocks_per_sm as f64 * sms;
+        let fractional = blocks / sms * (1.0 / o.active_blocks_per_sm as f64).max(o.warps_per_block as f64 / s);
+        // Every wave, the last partial one too, takes at least one warp time.
+        let t = fractional.max((blocks / per_wave).ceil());
         best = Some(best.map_or(t, |b: f64| b.min(t)));
     }
-    Ok(best.map(|b| b.max(1.0)))
+    Ok(best)
 }
 
 /// CuBIE's halving pick, estimated like every other candidate.
