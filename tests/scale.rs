@@ -126,7 +126,13 @@ fn a_time_limit_bounds_the_solve_of_a_million_buffers() {
         assert!(out.status.success(), "{strategy}: {}", String::from_utf8_lossy(&out.stderr));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         // The layout passed the binary's checker before it was reported.
-        assert_eq!(report["status"], "deadline_reached", "{strategy}");
+        // The sweep's first fit by start reaches the lower bound on one-byte
+        // buffers when it has the time; else the deadline cut it.
+        assert!(
+            ["optimal", "deadline_reached"].contains(&report["status"].as_str().unwrap()),
+            "{strategy}: {}",
+            report["status"]
+        );
         let allowed = limit.mul_f64(1.1) + read_and_check + SLACK;
         assert!(
             wall < allowed,
