@@ -82,6 +82,11 @@ fn fixed_offsets_live_at_once_validate_by_a_sweep() {
 /// below, 10 s and more.
 const SLACK: Duration = Duration::from_millis(600);
 
+/// What the binary spends beyond solving, reading and checking: writing
+/// the JSON report of a million placements (about 0.5 s here), which the
+/// issue's bound leaves out like every output.
+const REPORT: Duration = Duration::from_millis(600);
+
 /// A million one-byte buffers, each live for 1 to 1,000 steps from a random
 /// start in a million: about 500 live at once.
 fn million(seed: u64) -> String {
@@ -133,7 +138,7 @@ fn a_time_limit_bounds_the_solve_of_a_million_buffers() {
             "{strategy}: {}",
             report["status"]
         );
-        let allowed = limit.mul_f64(1.1) + read_and_check + SLACK;
+        let allowed = limit.mul_f64(1.1) + read_and_check + SLACK + REPORT;
         assert!(
             wall < allowed,
             "{strategy}: {wall:?} for a limit of {limit:?} (reading and checking: {read_and_check:?})"
