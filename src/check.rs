@@ -13,7 +13,7 @@
 //! (`O(n log n)`). After a collision is reported, the newcomer is left out of
 //! the live set so the invariant holds and the sweep goes on. The live set
 //! holds each buffer's rank in (offset, buffer) order, in a tree of bit
-//! words ([`RankSet`]): a few word operations a step where an ordered map
+//! words (`RankSet`): a few word operations a step where an ordered map
 //! chased pointers through half a million live buffers.
 //!
 //! [`verify`] is the one place that puts a solver's answer through the
