@@ -222,7 +222,7 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     // (one-byte buffers do), nor, on a large problem, once the deadline
     // has passed.
     let proven = fallback.as_ref().is_some_and(|(_, l)| l.peak(problem) <= analysis.lower_bound_bytes_until(&stop));
-    let one = |&plan: &Plan| -> Option<Result<Option<(&'static str, Layout)>>> {
+    let one = |&plan: &Plan| -> Option<Result<Named>> {
         if proven || (large && stop()) {
             return None;
         }
@@ -234,12 +234,11 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
             place(problem, order, fit, &stop).map(|l| Some((name, l)))
         })
     };
-    let all: Vec<Option<Result<Option<(&str, Layout)>>>> =
-        if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
-            Plan::ALL.iter().map(one).collect()
-        } else {
-            Plan::ALL.par_iter().map(one).collect()
-        };
+    let all: Vec<Option<Result<Named>>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
+        Plan::ALL.iter().map(one).collect()
+    } else {
+        Plan::ALL.par_iter().map(one).collect()
+    };
     let mut candidates = Vec::with_capacity(Plan::ALL.len() + 1);
     for answer in all.into_iter().flatten() {
         candidates.extend(answer?);
@@ -260,6 +259,10 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     solution.seconds = started.elapsed().as_secs_f64();
     Ok(solution)
 }
+
+/// A strategy's layout and name in [`best`]; `None` when it gave up, the
+/// deadline cutting it short, for the sweep's layout.
+type Named = Option<(&'static str, Layout)>;
 
 /// The name of [`best`]'s answer when the sweep's layout won (first fit in
 /// order of start over whole lifetimes: see `sweep_fit`).
