@@ -7,11 +7,14 @@
 //!
 //! Method: every violation of "each buffer placed once, aligned, at its fixed
 //! offset, within capacity" is found by one pass over the placements. Overlap
-//! is found by a sweep over time that keeps the live buffers in an ordered
-//! map keyed by address; while the live set is disjoint, a new buffer can
-//! only collide with its two address-neighbours, so checking those suffices
+//! is found by a sweep over time that keeps the live buffers ordered by
+//! address; while the live set is disjoint, a new buffer can only collide
+//! with its two address-neighbours, so checking those suffices
 //! (`O(n log n)`). After a collision is reported, the newcomer is left out of
-//! the map so the invariant holds and the sweep goes on.
+//! the live set so the invariant holds and the sweep goes on. The live set
+//! holds each buffer's rank in (offset, buffer) order, in a tree of bit
+//! words (`RankSet`): a few word operations a step where an ordered map
+//! chased pointers through half a million live buffers.
 //!
 //! [`verify`] is the one place that puts a solver's answer through the
 //! checker: the CLI, `plan`, tests and benches all call it rather than each
@@ -19,7 +22,7 @@
 
 use crate::problem::Problem;
 use crate::solve::Solution;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 /// One way a layout can be wrong. Buffers are named by their id strings.
@@ -258,37 +261,49 @@ fn live_segments(problem: &Problem, i: usize, mut emit: impl FnMut(u64, u64)) {
 
 fn overlaps(problem: &Problem, offset_of: &[Option<u64>]) -> Vec<Violation> {
     let buffers = problem.buffers();
-    // (time, kind, buffer): kind 0 = end, 1 = start, so ends go first.
-    let mut events: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * buffers.len());
-    for (i, off) in offset_of.iter().enumerate() {
-        if off.is_none() {
-            continue;
-        }
+    // Placed buffers in (offset, buffer) order: a buffer's rank is its
+    // position, so ranks order the live set by address.
+    let mut by_address: Vec<(u64, usize)> =
+        offset_of.iter().enumerate().filter_map(|(i, off)| Some(((*off)?, i))).collect();
+    by_address.sort_unstable();
+    let mut rank = vec![0usize; buffers.len()];
+    for (r, &(_, i)) in by_address.iter().enumerate() {
+        rank[i] = r;
+    }
+    // (time, kind << 32 | buffer): kind 0 = end, 1 = start, so ends go
+    // first; buffer indices fit in 32 bits (ids are u32).
+    let mut events: Vec<(u64, u64)> = Vec::with_capacity(2 * buffers.len());
+    for &(_, i) in &by_address {
         live_segments(problem, i, |s, e| {
-            events.push((s, 1, i));
-            events.push((e, 0, i));
+            events.push((s, 1 << 32 | i as u64));
+            events.push((e, i as u64));
         });
     }
     events.sort_unstable();
-    // Live buffers by (offset, buffer) → end address; disjoint by invariant.
-    let mut live: BTreeMap<(u64, usize), u64> = BTreeMap::new();
+    // Ranks of the live buffers; disjoint in address by invariant.
+    let mut live = RankSet::new(by_address.len());
     let mut excluded: Vec<bool> = vec![false; buffers.len()];
     let mut out = Vec::new();
-    for (time, kind, i) in events {
-        let off = offset_of[i].unwrap();
-        if kind == 0 {
+    for (time, event) in events {
+        let i = (event & u64::from(u32::MAX)) as usize;
+        if event >> 32 == 0 {
             if !excluded[i] {
-                live.remove(&(off, i));
+                live.remove(rank[i]);
             }
             excluded[i] = false;
             continue;
         }
+        let off = by_address[rank[i]].0;
         let end = off.saturating_add(buffers[i].size);
-        let below = live.range(..(off, i)).next_back().map(|(&k, &v)| (k, v));
-        let above = live.range((off, i)..).next().map(|(&k, &v)| (k, v));
-        let clash = [below, above].into_iter().flatten().find(|&((o, _), e)| o < end && off < e);
+        let neighbour_end = |r: usize| {
+            let (o, j) = by_address[r];
+            (o, j, o.saturating_add(buffers[j].size))
+        };
+        let below = live.below(rank[i]).map(neighbour_end);
+        let above = live.above(rank[i]).map(neighbour_end);
+        let clash = [below, above].into_iter().flatten().find(|&(o, _, e)| o < end && off < e);
         match clash {
-            Some(((o, j), _)) => {
+            Some((o, j, _)) => {
                 excluded[i] = true;
                 let (lo, hi) = if (o, j) <= (off, i) { (j, i) } else { (i, j) };
                 out.push(Violation::Overlap {
@@ -299,12 +314,87 @@ fn overlaps(problem: &Problem, offset_of: &[Option<u64>]) -> Vec<Violation> {
                     time,
                 });
             }
-            None => {
-                live.insert((off, i), end);
-            }
+            None => live.insert(rank[i]),
         }
     }
     out
+}
+
+/// A set of ranks below a bound fixed at creation, with the nearest member
+/// below or above a rank: a tree of 64-bit words, the bottom level one bit
+/// a rank, each level above one bit a non-empty word of the level below.
+/// Every operation touches one word a level (four levels for 2^24 ranks).
+struct RankSet {
+    /// Bottom level first; the last has one word.
+    levels: Vec<Vec<u64>>,
+}
+
+impl RankSet {
+    fn new(bound: usize) -> Self {
+        let mut levels = Vec::new();
+        let mut len = bound.max(1);
+        loop {
+            let words = len.div_ceil(64);
+            levels.push(vec![0u64; words]);
+            if words == 1 {
+                return RankSet { levels };
+            }
+            len = words;
+        }
+    }
+
+    fn insert(&mut self, mut r: usize) {
+        for level in &mut self.levels {
+            let was = level[r / 64];
+            level[r / 64] |= 1 << (r % 64);
+            if was != 0 {
+                return;
+            }
+            r /= 64;
+        }
+    }
+
+    fn remove(&mut self, mut r: usize) {
+        for level in &mut self.levels {
+            level[r / 64] &= !(1 << (r % 64));
+            if level[r / 64] != 0 {
+                return;
+            }
+            r /= 64;
+        }
+    }
+
+    /// The largest member below `r`.
+    fn below(&self, r: usize) -> Option<usize> {
+        self.nearest(r, |word, bit| word & ((1 << bit) - 1), |word| 63 - word.leading_zeros() as usize)
+    }
+
+    /// The smallest member above `r`.
+    fn above(&self, r: usize) -> Option<usize> {
+        self.nearest(r, |word, bit| word & !((2u64 << bit).wrapping_sub(1)), |word| word.trailing_zeros() as usize)
+    }
+
+    /// Climbs from `r` to the first level whose word holds a member on the
+    /// side `side` keeps (the bits of a word past a bit), then descends
+    /// through the `pick` bit (highest or lowest) of each word below.
+    fn nearest(&self, r: usize, side: impl Fn(u64, usize) -> u64, pick: impl Fn(u64) -> usize) -> Option<usize> {
+        let mut p = r;
+        let mut h = 0;
+        loop {
+            let word = side(self.levels.get(h)?[p / 64], p % 64);
+            if word != 0 {
+                p = p / 64 * 64 + pick(word);
+                break;
+            }
+            p /= 64;
+            h += 1;
+        }
+        while h > 0 {
+            h -= 1;
+            p = p * 64 + pick(self.levels[h][p]);
+        }
+        Some(p)
+    }
 }
 
 #[cfg(test)]
@@ -391,5 +481,32 @@ mod tests {
     fn touching_lifetimes_do_not_overlap() {
         let p = Problem::new(vec![Buffer::new("a", 0, 2, 4), Buffer::new("b", 2, 4, 4)], None).unwrap();
         assert!(check(&p, &[("a", 0), ("b", 0)], None).is_valid());
+    }
+
+    #[test]
+    fn the_rank_set_finds_the_nearest_members_like_an_ordered_set() {
+        use std::collections::BTreeSet;
+        // Bounds across one, two and three levels; a fixed xorshift stream.
+        for bound in [1, 63, 64, 65, 4096, 4097, 300_000] {
+            let mut set = RankSet::new(bound);
+            let mut model = BTreeSet::new();
+            let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ bound as u64;
+            for _ in 0..3000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let r = (x % bound as u64) as usize;
+                if x & (1 << 40) == 0 {
+                    set.insert(r);
+                    model.insert(r);
+                } else {
+                    set.remove(r);
+                    model.remove(&r);
+                }
+                let q = ((x >> 20) % bound as u64) as usize;
+                assert_eq!(set.below(q), model.range(..q).next_back().copied(), "bound {bound}, below {q}");
+                assert_eq!(set.above(q), model.range(q + 1..).next().copied(), "bound {bound}, above {q}");
+            }
+        }
     }
 }

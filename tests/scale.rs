@@ -82,6 +82,11 @@ fn fixed_offsets_live_at_once_validate_by_a_sweep() {
 /// below, 10 s and more.
 const SLACK: Duration = Duration::from_millis(600);
 
+/// What the binary spends beyond solving, reading and checking: writing
+/// the JSON report of a million placements (about 0.5 s here), which the
+/// issue's bound leaves out like every output.
+const REPORT: Duration = Duration::from_millis(600);
+
 /// A million one-byte buffers, each live for 1 to 1,000 steps from a random
 /// start in a million: about 500 live at once.
 fn million(seed: u64) -> String {
@@ -126,8 +131,14 @@ fn a_time_limit_bounds_the_solve_of_a_million_buffers() {
         assert!(out.status.success(), "{strategy}: {}", String::from_utf8_lossy(&out.stderr));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         // The layout passed the binary's checker before it was reported.
-        assert_eq!(report["status"], "deadline_reached", "{strategy}");
-        let allowed = limit.mul_f64(1.1) + read_and_check + SLACK;
+        // The sweep's first fit by start reaches the lower bound on one-byte
+        // buffers when it has the time; else the deadline cut it.
+        assert!(
+            ["optimal", "deadline_reached"].contains(&report["status"].as_str().unwrap()),
+            "{strategy}: {}",
+            report["status"]
+        );
+        let allowed = limit.mul_f64(1.1) + read_and_check + SLACK + REPORT;
         assert!(
             wall < allowed,
             "{strategy}: {wall:?} for a limit of {limit:?} (reading and checking: {read_and_check:?})"

@@ -295,9 +295,21 @@ pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Re
 /// (the lower bound) is not computed again, so a caller that plans one
 /// problem several times, or with several solvers, pays for it once.
 pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-    let problem = analysis.problem();
     let started = Instant::now();
     let mut solution = solver.solve(analysis, options)?;
+    settle(analysis, options, &mut solution);
+    solution.seconds = started.elapsed().as_secs_f64();
+    if solution.stats.winner.is_empty() {
+        solution.stats.winner = solver.name().to_string();
+    }
+    Ok(solution)
+}
+
+/// Gives `solution` the lower bound (unless the deadline passed before it
+/// was computed), and the [`Infeasibility`] when that bound alone exceeds
+/// the capacity.
+pub(crate) fn settle(analysis: &Analysis, options: &SolveOptions, solution: &mut Solution) {
+    let problem = analysis.problem();
     // Past the deadline an unfinished bound is left as the solver's answer
     // has it (at least the trivial one): computing it costs a sweep.
     if let Some(lb) = analysis.lower_bound_until(&|| options.expired()) {
@@ -308,11 +320,6 @@ pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions
             }
         }
     }
-    solution.seconds = started.elapsed().as_secs_f64();
-    if solution.stats.winner.is_empty() {
-        solution.stats.winner = solver.name().to_string();
-    }
-    Ok(solution)
 }
 
 /// The [`Infeasibility`] for a lower bound above the capacity: the live

@@ -23,7 +23,7 @@
 //! `best ≤ lower`.
 
 use super::search::Step;
-use super::{round, with_pool, Attempt, ExactParams, Prepared, Store};
+use super::{round, with_pool, Attempt, ExactParams, Prepared, Store, Unprepared};
 use crate::analysis::Analysis;
 use crate::problem::{Layout, Problem};
 use crate::solve::{Solution, SolveOptions, Stats};
@@ -41,12 +41,17 @@ pub(super) fn minimise(
 ) -> Solution {
     let problem = analysis.problem();
     let lb = analysis.lower_bound_bytes_until(&|| options.expired());
-    let Some(prepared) = Prepared::new(problem, params, options) else {
-        let mut solution = Solution::new(problem, fallback, lb, false);
-        if options.expired() {
-            solution.cut_short();
+    let prepared = match Prepared::new(problem, params, options) {
+        Ok(prepared) => prepared,
+        Err(why) => {
+            let mut solution = Solution::new(problem, fallback, lb, false);
+            // A deadline that preparing would overrun cut the search as
+            // surely as one that passed.
+            if why == Unprepared::Late {
+                solution.cut_short();
+            }
+            return solution;
         }
-        return solution;
     };
     let g = prepared.granule();
     let mut state = State {

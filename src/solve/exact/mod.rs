@@ -268,9 +268,13 @@ pub enum Outcome {
     Feasible(Layout),
     /// Proven: no layout fits, and why.
     Infeasible(Infeasibility),
-    /// The deadline passed or the search was cancelled first (or the
-    /// problem has more than [`MAX_PAIRS`] interfering pairs).
+    /// The deadline passed or the search was cancelled first, or preparing
+    /// the search would not have ended before the deadline.
     Timeout,
+    /// Nothing was tried to the end, and no deadline cut in: the problem
+    /// has more than [`MAX_PAIRS`] interfering pairs, or the round limit
+    /// ([`ExactParams::round_limit`]) was reached.
+    Untried,
 }
 
 /// Whether a layout with peak `<= capacity` exists, with one if so.
@@ -296,8 +300,10 @@ pub fn solve_capacity_with_stats(
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
-    let Some(prepared) = Prepared::new(problem, params, options) else {
-        return (Outcome::Timeout, stats);
+    let prepared = match Prepared::new(problem, params, options) {
+        Ok(prepared) => prepared,
+        Err(Unprepared::Late) => return (Outcome::Timeout, stats),
+        Err(Unprepared::Large) => return (Outcome::Untried, stats),
     };
     let stop = || options.expired();
     let mut attempts: Vec<Attempt> = Attempt::race(&prepared, capacity, params);
@@ -313,8 +319,11 @@ pub fn solve_capacity_with_stats(
                 _ => Outcome::Infeasible(attempts[i].refuted()),
             };
         }
-        if steps.contains(&Step::Stopped) || params.round_limit.is_some_and(|l| rounds >= l) {
+        if steps.contains(&Step::Stopped) {
             break Outcome::Timeout;
+        }
+        if params.round_limit.is_some_and(|l| rounds >= l) {
+            break Outcome::Untried;
         }
     });
     for a in &attempts {
@@ -416,9 +425,8 @@ impl Exact {
                 solution.raise_lower_bound(cap.saturating_add(1));
                 solution.refute(why);
             }
-            Outcome::Timeout if options.expired() => solution.cut_short(),
-            // A round limit, or a problem beyond `MAX_PAIRS`: no proof tried.
-            Outcome::Timeout => {}
+            Outcome::Timeout => solution.cut_short(),
+            Outcome::Untried => {}
         }
         solution.stats = stats;
         solution
@@ -487,6 +495,16 @@ impl Store {
     }
 }
 
+/// Why the search was not prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unprepared {
+    /// More than [`MAX_PAIRS`] interfering pairs.
+    Large,
+    /// Preparing would not end before the deadline, or the options expired
+    /// meanwhile.
+    Late,
+}
+
 /// The sub-problems of a problem, prepared once for every attempt.
 struct Prepared {
     n: usize,
@@ -500,30 +518,31 @@ struct Prepared {
 pub const MAX_PAIRS: u64 = 4_000_000;
 
 impl Prepared {
-    /// The sub-problems, or `None` when the problem has more than
-    /// [`MAX_PAIRS`] interfering pairs, or preparing them would not end
-    /// before the deadline, or the options expire meanwhile.
-    fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> Option<Self> {
-        let pairs = interference::pairs_at_most_until(problem, &|| options.expired())?;
+    /// The sub-problems, or why not (see [`Unprepared`]).
+    fn new(problem: &Problem, params: &ExactParams, options: &SolveOptions) -> std::result::Result<Self, Unprepared> {
+        let pairs = interference::pairs_at_most_until(problem, &|| options.expired()).ok_or(Unprepared::Late)?;
         // Preparing costs on the order of a hundred nanoseconds a pair and
         // cannot stop half-way: don't start what the deadline cannot fit.
         let cost = Duration::from_nanos(pairs.saturating_mul(150));
         let late = options.deadline.is_some_and(|d| Instant::now().checked_add(cost).is_none_or(|end| end > d));
-        if pairs > MAX_PAIRS || late {
-            return None;
+        if pairs > MAX_PAIRS {
+            return Err(Unprepared::Large);
+        }
+        if late {
+            return Err(Unprepared::Late);
         }
         let groups = if params.decompose { interference::partitions(problem) } else { vec![problem.ids().collect()] };
         let mut parts: Vec<Instance> = Vec::with_capacity(groups.len());
         for g in groups.into_iter().filter(|g| !g.is_empty()) {
             if options.expired() {
-                return None;
+                return Err(Unprepared::Late);
             }
             parts.push(Instance::new(problem, &g));
         }
         // Most constrained first: a refutation comes early, and a big
         // sub-problem is not redone after a small one fails.
         parts.sort_by_key(|p| (std::cmp::Reverse(p.lower_bound), std::cmp::Reverse(p.len()), p.ids[0]));
-        Some(Prepared { n: problem.len(), parts, params: *params })
+        Ok(Prepared { n: problem.len(), parts, params: *params })
     }
 
     /// Every canonical layout's peak is a multiple of this.

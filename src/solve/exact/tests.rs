@@ -132,7 +132,7 @@ fn fixed_offsets_are_kept_and_packed_around() {
                 assert!(valid(&p, &layout, Some(cap)) <= cap && cap == s.peak)
             }
             Outcome::Infeasible(_) => assert_eq!(cap, s.peak - 1),
-            Outcome::Timeout => panic!("tiny search timed out"),
+            other @ (Outcome::Timeout | Outcome::Untried) => panic!("tiny search not tried to the end: {other:?}"),
         }
     }
 }
@@ -355,4 +355,24 @@ fn floor_first_alone_proves_nothing() {
     let s = minimum(&p, ExactParams::default());
     assert_eq!((s.peak, s.is_optimal()), (3210, true));
     assert!(matches!(solve_capacity(&p, 3209, &one_thread(), &ExactParams::default()), Outcome::Infeasible(_)));
+}
+
+#[test]
+fn a_preparation_the_deadline_cannot_fit_is_the_deadline_reached() {
+    // Three groups of 1,000 one-byte buffers: the middle one meets both
+    // others, 3.5 million pairs, about 0.5 s to prepare; the lower bound
+    // is 2,000 and the stacked fallback peaks at 3,000.
+    let group =
+        |name: &'static str, from: u64| (0..1000).map(move |i| Buffer::new(format!("{name}{i}"), from, from + 10, 1));
+    let p = Problem::new(group("a", 0).chain(group("b", 10)).chain(group("c", 5)).collect(), None).unwrap();
+    let stacked = Layout::new((0..p.len() as u64).collect());
+    let analysis = Analysis::new(&p);
+    let options = SolveOptions::default().with_time_limit(Duration::from_millis(200));
+    let started = Instant::now();
+    let s = minimise::minimise(&analysis, &options, &ExactParams::default(), stacked.clone());
+    assert!(started.elapsed() < Duration::from_millis(200), "preparation skipped, not cut: {:?}", started.elapsed());
+    assert_eq!((s.peak, s.lower_bound, &s.status), (3000, 2000, &solve::Status::DeadlineReached));
+    // The capacity mode says the same.
+    let s = Exact::default().search_from(&analysis, &options.with_capacity(Some(2000)), stacked);
+    assert_eq!((s.peak, &s.status), (3000, &solve::Status::DeadlineReached));
 }

@@ -17,7 +17,7 @@
 //! fit keeps them where they are and packs the others around them, so then
 //! the order is only a good one, with no such guarantee.
 
-use super::{finish, free_ids, place, setup_stop, size_order, Fit};
+use super::{free_ids, size_order, solve_plan, Plan};
 use crate::analysis::Analysis;
 use crate::arith::align_up;
 use crate::error::Result;
@@ -41,16 +41,13 @@ impl Solver for GreedyFloor {
     }
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-        let problem = analysis.problem();
-        let stop = || options.expired();
-        let order = floor_order(problem, &setup_stop(problem, &stop));
-        finish(analysis, place(problem, order, Fit::First, &stop)?, &stop)
+        solve_plan(Plan::Floor, analysis, options)
     }
 }
 
 /// The free buffers in the order of the floor-first dive; `None` once
 /// `stop` says so (polled while sorting and every [`PIECE`] buffers).
-fn floor_order(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<BufferId>> {
+pub(super) fn floor_order(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<BufferId>> {
     if interference::pairs_at_most_until(problem, stop)? > MAX_PAIRS {
         return size_order(problem, stop);
     }

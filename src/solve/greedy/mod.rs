@@ -58,11 +58,14 @@
 mod floor;
 mod holes;
 mod order;
+mod sweep_fit;
 mod tree;
 
+use self::floor::floor_order;
 pub use self::floor::GreedyFloor;
 use self::holes::{Fit, HoleSearch};
 use self::order::{breadth_order, free_ids, size_order, time_order};
+use self::sweep_fit::sweep_fit;
 use self::tree::Blocked;
 use super::{Solution, SolveOptions, Solver};
 use crate::analysis::Analysis;
@@ -116,10 +119,7 @@ impl Solver for GreedySize {
     }
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-        let problem = analysis.problem();
-        let stop = || options.expired();
-        let order = size_order(problem, &setup_stop(problem, &stop));
-        finish(analysis, place(problem, order, Fit::Best, &stop)?, &stop)
+        solve_plan(Plan::Size, analysis, options)
     }
 }
 
@@ -129,10 +129,7 @@ impl Solver for GreedyBreadth {
     }
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-        let problem = analysis.problem();
-        let stop = || options.expired();
-        let order = breadth_order(problem, &setup_stop(problem, &stop));
-        finish(analysis, place(problem, order, Fit::Best, &stop)?, &stop)
+        solve_plan(Plan::Breadth, analysis, options)
     }
 }
 
@@ -142,59 +139,134 @@ impl Solver for GreedyTime {
     }
 
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
-        let problem = analysis.problem();
-        let stop = || options.expired();
-        let order = time_order(problem, &setup_stop(problem, &stop));
-        finish(analysis, place(problem, order, Fit::First, &stop)?, &stop)
+        solve_plan(Plan::Time, analysis, options)
     }
 }
 
 /// The greedy strategies [`best`] runs, in order of preference on ties.
 pub const ALL: [&(dyn Solver + Sync); 4] = [&GreedySize, &GreedyBreadth, &GreedyTime, &GreedyFloor];
 
+/// The strategies of [`ALL`] as the engine sees them: an order and a fit.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    Size,
+    Breadth,
+    Time,
+    Floor,
+}
+
+impl Plan {
+    /// [`ALL`], in its order.
+    const ALL: [Plan; 4] = [Plan::Size, Plan::Breadth, Plan::Time, Plan::Floor];
+
+    fn solver(self) -> &'static (dyn Solver + Sync) {
+        match self {
+            Plan::Size => &GreedySize,
+            Plan::Breadth => &GreedyBreadth,
+            Plan::Time => &GreedyTime,
+            Plan::Floor => &GreedyFloor,
+        }
+    }
+
+    /// The free buffers in this strategy's order (`None` once `stop` says
+    /// so, on a large problem: see [`setup_stop`]), and its fit.
+    fn order(self, problem: &Problem, stop: &dyn Fn() -> bool) -> (Option<Vec<BufferId>>, Fit) {
+        let stop = setup_stop(problem, stop);
+        match self {
+            Plan::Size => (size_order(problem, &stop), Fit::Best),
+            Plan::Breadth => (breadth_order(problem, &stop), Fit::Best),
+            Plan::Time => (time_order(problem, &stop), Fit::First),
+            Plan::Floor => (floor_order(problem, &stop), Fit::First),
+        }
+    }
+}
+
+/// A strategy's answer on its own: the buffers the deadline leaves
+/// unplaced are stacked (see [`place`]).
+fn solve_plan(plan: Plan, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
+    let problem = analysis.problem();
+    let stop = || options.expired();
+    let (order, fit) = plan.order(problem, &stop);
+    finish(analysis, place(problem, order, fit, &stop)?, &stop)
+}
+
 /// Fewest buffers for which [`best`] runs the strategies in parallel.
 pub const PARALLEL_MIN_BUFFERS: usize = 1000;
 
 /// Runs every greedy strategy ([`ALL`]) and keeps the smallest peak (ties go
-/// to the earlier one), through [`super::run`] so the answer carries its
-/// lower bound, infeasibility reason, time and the winning strategy in
-/// `stats.winner`.
+/// to the earlier one); the answer carries the lower bound, the
+/// infeasibility reason and time as [`super::run`] gives them, and the
+/// winning strategy in `stats.winner`.
 ///
 /// Meant as an upper bound or fallback for the searching solvers. They run
 /// in parallel on rayon's pool unless `options.threads == 1` or the problem
 /// has fewer than [`PARALLEL_MIN_BUFFERS`] buffers (where waking the pool
 /// costs more than it saves).
+///
+/// A large problem (more than [`PIECE`] live segments) gets the layout of
+/// one sweep first ([`SWEEP`]): a strategy the deadline cuts short then
+/// gives up at once rather than stacking what it has left, which on a
+/// million buffers costs a tenth of a second after the deadline for a
+/// layout far above the sweep's.
 pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     use rayon::prelude::*;
     let problem = analysis.problem();
     let started = std::time::Instant::now();
+    let stop = || options.expired();
     // The bound first, once, while there is time: every answer carries it,
     // and strategies finishing together would otherwise each compute it.
-    analysis.lower_bound_until(&|| options.expired());
-    // A strategy that would start after the deadline on a large problem
-    // would only stack every buffer again: the first one always runs.
+    analysis.lower_bound_until(&stop);
     let large = problem.segments_at_most() > PIECE;
-    let one = |(k, solver): (usize, &&(dyn Solver + Sync))| {
-        let late = k > 0 && large && options.expired();
-        (!late).then(|| super::run_with(*solver, analysis, options))
-    };
-    let all: Vec<Option<Result<Solution>>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
-        ALL.iter().enumerate().map(one).collect()
-    } else {
-        ALL.par_iter().enumerate().map(one).collect()
-    };
-    let mut winner: Option<Solution> = None;
-    for s in all.into_iter().flatten() {
-        let s = s?;
-        if winner.as_ref().is_none_or(|w| s.peak < w.peak) {
-            winner = Some(s);
+    let fallback = if large { Some((SWEEP, sweep_fit(problem, &stop)?)) } else { None };
+    // A strategy has nothing to add to a sweep that reached the lower bound
+    // (one-byte buffers do), nor, on a large problem, once the deadline
+    // has passed.
+    let proven = fallback.as_ref().is_some_and(|(_, l)| l.peak(problem) <= analysis.lower_bound_bytes_until(&stop));
+    let one = |&plan: &Plan| -> Option<Result<Named>> {
+        if proven || (large && stop()) {
+            return None;
         }
+        let (order, fit) = plan.order(problem, &stop);
+        let name = plan.solver().name();
+        Some(if large {
+            place_or_quit(problem, order, fit, &stop).map(|l| l.map(|l| (name, l)))
+        } else {
+            place(problem, order, fit, &stop).map(|l| Some((name, l)))
+        })
+    };
+    let all: Vec<Option<Result<Named>>> = if options.threads == 1 || problem.len() < PARALLEL_MIN_BUFFERS {
+        Plan::ALL.iter().map(one).collect()
+    } else {
+        Plan::ALL.par_iter().map(one).collect()
+    };
+    let mut candidates = Vec::with_capacity(Plan::ALL.len() + 1);
+    for answer in all.into_iter().flatten() {
+        candidates.extend(answer?);
     }
-    // `ALL` is not empty, and its first strategy always runs.
-    let mut winner = winner.expect("at least one greedy strategy");
-    winner.seconds = started.elapsed().as_secs_f64();
-    Ok(winner)
+    candidates.extend(fallback);
+    // The first of the lowest: `min_by_key` keeps the first of equals.
+    let (name, layout) = candidates
+        .into_iter()
+        .map(|(name, layout)| (layout.peak(problem), name, layout))
+        .min_by_key(|&(peak, _, _)| peak)
+        .map(|(_, name, layout)| (name, layout))
+        // A large problem has the sweep; a small one's first strategy
+        // always runs, and stacks what the deadline leaves.
+        .expect("the sweep or the first greedy strategy");
+    let mut solution = finish(analysis, layout, &stop)?;
+    super::settle(analysis, options, &mut solution);
+    solution.stats.winner = name.to_string();
+    solution.seconds = started.elapsed().as_secs_f64();
+    Ok(solution)
 }
+
+/// A strategy's layout and name in [`best`]; `None` when it gave up, the
+/// deadline cutting it short, for the sweep's layout.
+type Named = Option<(&'static str, Layout)>;
+
+/// The name of [`best`]'s answer when the sweep's layout won (first fit in
+/// order of start over whole lifetimes: see `sweep_fit`).
+pub const SWEEP: &str = "sweep";
 
 /// The answer for a greedy layout, with the lower bound unless `stop` cut
 /// it short (then the trivial one: see [`Analysis::lower_bound_bytes_until`]).
@@ -209,41 +281,72 @@ fn finish(analysis: &Analysis, layout: Layout, stop: &dyn Fn() -> bool) -> Resul
 /// the index of taken ranges is built (on large problems: see
 /// [`setup_stop`]). Once it says so, the buffers left are stacked above
 /// everything placed, each at the next aligned offset, which is valid at
-/// once and costs nothing, so a deadline bounds even a million-buffer run.
+/// once and one pass, so a deadline bounds even a million-buffer run.
 /// `None` for the order (its computation was stopped) stacks every free
 /// buffer in input order.
 fn place(problem: &Problem, order: Option<Vec<BufferId>>, fit: Fit, stop: &dyn Fn() -> bool) -> Result<Layout> {
     let Some(order) = order else {
-        return place_with(problem, &free_ids(problem), fit, None, stop);
+        let order = free_ids(problem);
+        return stack_rest(problem, &order, place_with(problem, &order, fit, None, stop)?);
     };
     let taken = Taken::new(problem, &order, &setup_stop(problem, stop));
-    place_with(problem, &order, fit, taken, stop)
+    stack_rest(problem, &order, place_with(problem, &order, fit, taken, stop)?)
+}
+
+/// [`place`] for a caller with a fallback: `None` as soon as `stop` says
+/// so, with no pass over the buffers left.
+fn place_or_quit(
+    problem: &Problem,
+    order: Option<Vec<BufferId>>,
+    fit: Fit,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Layout>> {
+    let Some(order) = order else { return Ok(None) };
+    let taken = Taken::new(problem, &order, &setup_stop(problem, stop));
+    let placed = place_with(problem, &order, fit, taken, stop)?;
+    Ok((placed.done == order.len()).then(|| Layout::new(placed.offsets)))
 }
 
 /// Live segments placed between two polls of the deadline (a few
 /// milliseconds of work: a buffer's cost follows its segments).
 const POLL_WORK: usize = 1024;
 
-/// Places `order` as [`place`] says; without an index (`None`: building it
-/// was stopped), every free buffer is stacked.
+/// The buffers of an order placed so far.
+struct Placed {
+    /// The offsets of the fixed buffers and of the first `done` of the
+    /// order (0 for the others).
+    offsets: Vec<u64>,
+    /// The highest end so far: everything placed lies below it.
+    top: u64,
+    done: usize,
+}
+
+/// Places `order` as [`place`] says, until `stop` says so; without an
+/// index (`None`: building it was stopped), only the fixed buffers.
 fn place_with(
     problem: &Problem,
     order: &[BufferId],
     fit: Fit,
-    mut taken: Option<Taken>,
+    taken: Option<Taken>,
     stop: &dyn Fn() -> bool,
-) -> Result<Layout> {
+) -> Result<Placed> {
     let mut offsets = vec![0u64; problem.len()];
-    // The highest end so far: everything placed lies below it.
     let mut top = 0;
+    let Some(mut taken) = taken else {
+        for (id, b) in problem.ids().zip(problem.buffers()) {
+            if let Some(off) = b.offset {
+                offsets[id.index()] = off;
+                // Validated: a fixed offset + size fits in u64.
+                top = top.max(off + b.size);
+            }
+        }
+        return Ok(Placed { offsets, top, done: 0 });
+    };
     for (id, b) in problem.ids().zip(problem.buffers()) {
         if let Some(off) = b.offset {
             offsets[id.index()] = off;
-            // Validated: a fixed offset + size fits in u64.
             top = top.max(off + b.size);
-            if let Some(taken) = &mut taken {
-                taken.insert(id, b, (off, off + b.size));
-            }
+            taken.insert(id, b, (off, off + b.size));
         }
     }
     let mut search = HoleSearch::default();
@@ -253,26 +356,41 @@ fn place_with(
     for (k, &id) in order.iter().enumerate() {
         let b = problem.buffer(id);
         work += 1 + b.gaps.len();
-        let cut = work > POLL_WORK && {
+        if work > POLL_WORK {
             work = 0;
-            stop()
-        };
-        let Some(taken) = taken.as_mut().filter(|_| !cut) else {
-            for &id in &order[k..] {
-                let b = problem.buffer(id);
-                let overflow = || Error::Overflow(format!("stacking buffer `{}`", b.name));
-                let at = align_up(top, b.alignment).ok_or_else(overflow)?;
-                top = at.checked_add(b.size).ok_or_else(overflow)?;
-                offsets[id.index()] = at;
+            if stop() {
+                return Ok(Placed { offsets, top, done: k });
             }
-            break;
-        };
+        }
         let store = taken.query(id, b, &mut search.sets);
         let overflow = || Error::Overflow(format!("placing buffer `{}`", b.name));
         let at = search.run(store, b.size, b.alignment, fit).ok_or_else(overflow)?;
         let end = at.checked_add(b.size).ok_or_else(overflow)?;
         taken.insert(id, b, (at, end));
         top = top.max(end);
+        offsets[id.index()] = at;
+    }
+    Ok(Placed { offsets, top, done: order.len() })
+}
+
+/// The layout of `placed` with the rest of `order` stacked above it.
+fn stack_rest(problem: &Problem, order: &[BufferId], placed: Placed) -> Result<Layout> {
+    let Placed { mut offsets, mut top, done } = placed;
+    // Nothing placed yet (the setup was cut): the free buffers in input
+    // order, a sequential pass where the order's scattered look-ups cost
+    // tens of milliseconds on a million buffers.
+    let inputs;
+    let rest = if done == 0 {
+        inputs = free_ids(problem);
+        &inputs[..]
+    } else {
+        &order[done..]
+    };
+    for &id in rest {
+        let b = problem.buffer(id);
+        let overflow = || Error::Overflow(format!("stacking buffer `{}`", b.name));
+        let at = align_up(top, b.alignment).ok_or_else(overflow)?;
+        top = at.checked_add(b.size).ok_or_else(overflow)?;
         offsets[id.index()] = at;
     }
     Ok(Layout::new(offsets))
@@ -448,7 +566,7 @@ mod tests {
             ] {
                 let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p), &never), &never);
                 let tree = place_with(&p, &order, fit, Blocked::new(&p, &never).map(Taken::Tree), &never);
-                let (lists, tree) = (lists.unwrap(), tree.unwrap());
+                let (lists, tree) = (Layout::new(lists.unwrap().offsets), Layout::new(tree.unwrap().offsets));
                 assert_eq!(lists, tree, "seed {seed}, {fit:?}");
                 assert!(check(&p, &lists.named(&p), None).is_valid());
             }
