@@ -13,7 +13,19 @@ use smemplan::solve::{auto::Auto, exact::Exact, run};
 use smemplan::{Buffer, Interval, Problem, SolveOptions, Solver};
 use std::fmt::Write as _;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The tests of this file time themselves against allowances measured on
+/// the same machine: run side by side (the harness runs a file's tests in
+/// parallel) they would take each other's cores. Each holds this while it
+/// runs.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the others still run, alone.
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 const N: u64 = 200_000;
 /// Each of these steps takes well under a second here; a quadratic one took
@@ -36,6 +48,7 @@ fn staircase(fixed: bool) -> String {
 
 #[test]
 fn reading_and_checking_many_buffers_is_fast() {
+    let _alone = alone();
     let csv = staircase(false);
     let started = Instant::now();
     let problem = minimalloc::read_problem("staircase.csv", &csv).unwrap();
@@ -59,6 +72,7 @@ fn reading_and_checking_many_buffers_is_fast() {
 
 #[test]
 fn fixed_offsets_live_at_once_validate_by_a_sweep() {
+    let _alone = alone();
     // All live at once, each at its own offset: every pair meets in time.
     let buffers: Vec<Buffer> = (0..N).map(|i| Buffer::new(format!("f{i}"), 0, 10, 1).with_offset(i)).collect();
     let started = Instant::now();
@@ -102,6 +116,7 @@ fn million(seed: u64) -> String {
 
 #[test]
 fn a_time_limit_bounds_the_solve_of_a_million_buffers() {
+    let _alone = alone();
     let dir = std::env::temp_dir().join(format!("smemplan-scale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("million.csv");
@@ -172,6 +187,7 @@ fn holed(n: u64, gaps: usize, seed: u64) -> Problem {
 
 #[test]
 fn a_time_limit_bounds_the_solve_of_buffers_with_many_holes() {
+    let _alone = alone();
     let limit = Duration::from_millis(500);
     for (n, gaps) in [(1000, 500), (300, 300)] {
         let problem = holed(n, gaps, 5);
