@@ -374,10 +374,10 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
                     let mut trial = current.clone();
                     let p = &mut trial.throughput;
                     *rate(p, k) *= step.powf(power);
-                    let valid = p.local_access_ns >= p.shared_access_ns
-                        && p.local_miss_ns >= p.local_access_ns
-                        && p.local_miss_busy_ns >= p.local_access_ns / p.saturation_warps
-                        && p.saturation_warps >= 1.0;
+                    // What a profile must satisfy, and the fit's own two
+                    // rules (see the module docs).
+                    let valid =
+                        p.violation().is_none() && p.local_access_ns >= p.shared_access_ns && p.saturation_warps >= 1.0;
                     if !valid {
                         continue;
                     }

@@ -80,6 +80,33 @@ pub struct ThroughputParams {
     pub local_miss_busy_ns: f64,
 }
 
+impl ThroughputParams {
+    /// The first parameter that breaks the estimate's rules, and why (a
+    /// device table is refused with it): every rate positive, and a local
+    /// miss no cheaper than a hit, in latency and in busy time (the tier
+    /// search's lower bound, where every local access hits, relies on it).
+    pub fn violation(&self) -> Option<(&'static str, &'static str)> {
+        for (key, value) in [
+            ("shared_access_ns", self.shared_access_ns),
+            ("local_access_ns", self.local_access_ns),
+            ("saturation_warps", self.saturation_warps),
+            ("local_miss_ns", self.local_miss_ns),
+            ("local_miss_busy_ns", self.local_miss_busy_ns),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Some((key, "must be a positive number"));
+            }
+        }
+        if self.local_miss_ns < self.local_access_ns {
+            return Some(("local_miss_ns", "cannot be below local_access_ns"));
+        }
+        if self.local_miss_busy_ns < self.local_access_ns / self.saturation_warps {
+            return Some(("local_miss_busy_ns", "cannot be below local_access_ns ÷ saturation_warps"));
+        }
+        None
+    }
+}
+
 /// One device's limits (see `models/devices.toml` for each key's meaning).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceProfile {
@@ -264,27 +291,8 @@ impl DeviceProfile {
                     return Err(invalid("max_shared_per_block_optin", "cannot exceed shared_per_sm"));
                 }
                 let t = s.throughput;
-                for (key, value) in [
-                    ("throughput.shared_access_ns", t.shared_access_ns),
-                    ("throughput.local_access_ns", t.local_access_ns),
-                    ("throughput.saturation_warps", t.saturation_warps),
-                    ("throughput.local_miss_ns", t.local_miss_ns),
-                    ("throughput.local_miss_busy_ns", t.local_miss_busy_ns),
-                ] {
-                    if !(value.is_finite() && value > 0.0) {
-                        return Err(invalid(key, "must be a positive number"));
-                    }
-                }
-                // A miss never costs less than a hit: the tier search's lower
-                // bound (every local access hits) relies on it.
-                if t.local_miss_ns < t.local_access_ns {
-                    return Err(invalid("throughput.local_miss_ns", "cannot be below local_access_ns"));
-                }
-                if t.local_miss_busy_ns < t.local_access_ns / t.saturation_warps {
-                    return Err(invalid(
-                        "throughput.local_miss_busy_ns",
-                        "cannot be below local_access_ns ÷ saturation_warps",
-                    ));
+                if let Some((key, message)) = t.violation() {
+                    return Err(invalid(&format!("throughput.{key}"), message));
                 }
                 Ok(DeviceProfile {
                     name,

@@ -240,10 +240,10 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
 /// estimate is not monotone: a partial last wave can make fewer blocks per
 /// SM faster.) And every wave takes at least one warp time, so it is also
 /// at least the whole number of waves, which only grows with the stride too
-/// (this makes it tight for a batch of a few waves). Cache misses only add time, so `warp_times_bound
-/// ×` [`warp_seconds`] (or [`warp_seconds_bound`]) bounds the estimated
-/// batch time whatever the local bytes. A search over placements prunes
-/// with it.
+/// (this makes it tight for a batch of a few waves). Cache misses only add
+/// time, so `warp_times_bound ×` [`warp_seconds`] (or
+/// [`warp_seconds_bound`]) bounds the estimated batch time whatever the
+/// local bytes. A search over placements prunes with it.
 pub fn warp_times_bound(
     device: &DeviceProfile,
     shared_bytes_per_run: u64,

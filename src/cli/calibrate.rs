@@ -4,7 +4,7 @@
 //! paste into `models/devices.toml`.
 
 use super::output::table;
-use super::Verdict;
+use super::{read_text, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use smemplan::calibrate::{self, Fitted, GroupFit, Observation};
@@ -59,13 +59,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let mut observations: Vec<Observation> = Vec::new();
     for path in &args.measured {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = read_text(path)?;
         let results: Results = serde_json::from_str(&text)
             .with_context(|| format!("`{}` is not a `smemplan measure --json` results file", path.display()))?;
         observations.extend(calibrate::from_measurements(&results)?);
     }
     for path in &args.table {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = read_text(path)?;
         observations.extend(calibrate::from_block_table(&path.display().to_string(), &text)?);
     }
     let report = Report {

@@ -6,7 +6,7 @@
 //! the tables (no card needed): the analysis (best measured, the picks, the
 //! cost model's ranking) is here, the timing in `smemplan::gpu::device`.
 
-use super::Verdict;
+use super::{read_text, Verdict};
 use anyhow::{Context, Result};
 use smemplan::calibrate;
 use smemplan::gpu::measure::{CaseResult, Results, Run};
@@ -55,7 +55,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
     let results = match &args.from {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            let text = read_text(path)?;
             serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?
         }
         None => card::measure(args, &profile, out)?,

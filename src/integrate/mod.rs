@@ -339,13 +339,26 @@ impl Kernel {
     /// The same with the thread functions in namespace `ns` (several
     /// layouts can then share one source, as the host test does).
     pub fn with_namespace(setup: &Setup, placement: &Placement, ns: &str) -> Result<Kernel> {
-        Kernel::from_report(setup, placement, plan(setup, placement)?, ns)
+        let model = instance(setup, placement)?;
+        let report = plan_of(&model, placement)?;
+        Kernel::assemble(setup, placement, report, model.accesses, ns)
     }
 
     /// The kernel for a given plan of `setup`'s model (e.g. one from
     /// another strategy, or a deliberately broken one in a test); its
     /// buffers' pools must be those `placement` asks for.
     pub fn from_report(setup: &Setup, placement: &Placement, report: PlanReport, ns: &str) -> Result<Kernel> {
+        Kernel::assemble(setup, placement, report, instance(setup, placement)?.accesses, ns)
+    }
+
+    /// The kernel for `report`, with the model's access weights.
+    fn assemble(
+        setup: &Setup,
+        placement: &Placement,
+        report: PlanReport,
+        accesses: Weights,
+        ns: &str,
+    ) -> Result<Kernel> {
         for name in setup.method.buffers() {
             if !report.buffers.iter().any(|b| b.component == "kernel" && b.name == *name && b.offset.is_some()) {
                 return Err(Error::buffer(format!("kernel/{name}"), "not placed by the plan"));
@@ -362,7 +375,7 @@ impl Kernel {
             placement: placement.clone(),
             report,
             allocation,
-            accesses: instance(setup, placement)?.accesses,
+            accesses,
             prelude,
             body,
             source,
@@ -407,7 +420,11 @@ pub fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Ke
 /// (from its registry, with every local buffer its own array) on the same
 /// lifetimes.
 pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
-    let instance = instance(setup, placement)?;
+    plan_of(&instance(setup, placement)?, placement)
+}
+
+/// The plan of a model `instance` under `placement`'s planner.
+fn plan_of(instance: &crate::model::Kernel, placement: &Placement) -> Result<PlanReport> {
     let strategy = match &placement.planner {
         Planner::Smemplan(s) => s.clone(),
         Planner::Cubie => crate::strategies::DEFAULT_STRATEGY.to_string(),
@@ -415,7 +432,7 @@ pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
     let report = instance.plan(&PlanOptions { strategy, ..PlanOptions::default() })?;
     match placement.planner {
         Planner::Smemplan(_) => Ok(report),
-        Planner::Cubie => cubie_report(&instance, report),
+        Planner::Cubie => cubie_report(instance, report),
     }
 }
 
