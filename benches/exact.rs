@@ -11,11 +11,11 @@ mod random;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use random::Shape;
-use smemplan::format::minimalloc;
+use smemplan::core::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, Exact, ExactParams, Outcome};
 use smemplan::solve::ilp::Ilp;
 use smemplan::solve::{SolveOptions, Solver};
-use smemplan::{analysis::Analysis, Problem};
+use smemplan::{core::analysis::Analysis, Problem};
 use std::hint::black_box;
 
 fn challenging(name: &str) -> Problem {

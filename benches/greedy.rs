@@ -1,6 +1,6 @@
 //! The greedy strategies side by side:
 //! * `greedy/100k`: each strategy on 100,000 buffers from
-//!   [`smemplan::generate`] with its default options (seed 1);
+//!   [`smemplan::core::generate`] with its default options (seed 1);
 //! * `greedy/challenging`: each strategy on MiniMalloc's eleven challenging
 //!   instances (`benches/data/minimalloc-challenging`);
 //! * `csv+greedy-size/100k`: the acceptance path, end to end: parsing the
@@ -10,9 +10,9 @@
 //! printed to stderr. `cargo bench --bench greedy`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use smemplan::generate::{generate, GenOptions};
+use smemplan::core::generate::{generate, GenOptions};
 use smemplan::solve::{self, greedy, SolveOptions};
-use smemplan::{analysis::Analysis, check, format::minimalloc, Problem};
+use smemplan::{core::analysis::Analysis, core::check, core::format::minimalloc, Problem};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -22,14 +22,14 @@ const CHALLENGING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/min
 /// stays out of the repeated timings of one problem (the acceptance path
 /// below builds a new problem, and so pays for it, every iteration).
 fn plan(strategy: &str, analysis: &Analysis) -> u64 {
-    let solver = smemplan::strategies::strategy(strategy).expect("a greedy strategy");
+    let solver = smemplan::solve::strategies::strategy(strategy).expect("a greedy strategy");
     solve::run_with(&*solver, analysis, &SolveOptions::default()).expect("greedy never refuses").peak
 }
 
 /// Runs `strategy` once outside the timing, checks the layout, and prints
 /// its peak / lower bound.
 fn verify(label: &str, strategy: &str, problem: &Problem) {
-    let solver = smemplan::strategies::strategy(strategy).expect("a greedy strategy");
+    let solver = smemplan::solve::strategies::strategy(strategy).expect("a greedy strategy");
     let solution = solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses");
     check::verify(problem, &solution).unwrap_or_else(|r| panic!("{label} {strategy}: {r}"));
     eprintln!("{label} {strategy}: peak / lower bound = {:.4}", solution.peak as f64 / solution.lower_bound as f64);

@@ -16,9 +16,9 @@
 //! `cargo bench --bench sweep`.
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use smemplan::model;
-use smemplan::occupancy::DeviceProfile;
-use smemplan::sweep::{self, Axis, Sweep, SweepSpec, Tiers};
+use smemplan::kernel::model;
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::study::sweep::{self, Axis, Sweep, SweepSpec, Tiers};
 use std::hint::black_box;
 use std::time::Duration;
 

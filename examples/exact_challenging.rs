@@ -11,7 +11,7 @@
 //! Instances are read from `benches/data/minimalloc-challenging`
 //! (all eleven unless some letters are given).
 
-use smemplan::format::minimalloc;
+use smemplan::core::format::minimalloc;
 use smemplan::solve::{self, SolveOptions};
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
-    let solver = smemplan::strategies::strategy("exact").expect("exact is registered");
+    let solver = smemplan::solve::strategies::strategy("exact").expect("exact is registered");
     let mut total = 0.0;
     println!(
         "{:<4} {:>8} {:>9} {:>9} {:>8} {:>10} {:>10}",
@@ -44,7 +44,7 @@ fn main() {
         let capacity = if minimise { None } else { Some(1 << 20) };
         let options = SolveOptions::default().with_capacity(capacity).with_time_limit(Duration::from_secs_f64(limit));
         let s = solve::run(&*solver, &problem, &options).expect("exact accepts every instance");
-        smemplan::check::verify(&problem, &s).unwrap_or_else(|r| panic!("{name}: {r}"));
+        smemplan::solve::verify(&problem, &s).unwrap_or_else(|r| panic!("{name}: {r}"));
         total += s.seconds;
         println!(
             "{name:<4} {:>8} {:>9} {:>9} {:>8} {:>10.3} {:>10}{}",

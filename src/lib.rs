@@ -5,50 +5,64 @@
 //! time never overlap, minimising the peak.
 //!
 //! ```
-//! use smemplan::{bound, check, format::minimalloc, solve};
+//! use smemplan::{core::bound, core::format::minimalloc, solve};
 //!
 //! let text = "id,lower,upper,size\na,0,3,4\nb,3,9,4\nc,0,9,4\n";
 //! let problem = minimalloc::read_problem("<doc>", text).unwrap();
-//! let solver = smemplan::strategies::strategy("greedy-size").unwrap();
+//! let solver = solve::strategies::strategy("greedy-size").unwrap();
 //! let solution = solve::run(&*solver, &problem, &Default::default()).unwrap();
 //! assert_eq!(solution.peak, bound::lower_bound(&problem).bytes);
-//! check::verify(&problem, &solution).unwrap();
+//! solve::verify(&problem, &solution).unwrap();
 //! ```
+//!
+//! The library is one crate per layer, re-exported here under the layer's
+//! name; data and imports flow one way, from the bottom up:
+//!
+//! | layer | what it owns |
+//! |---|---|
+//! | [`core`] | problems, interference, the lower bound, the independent checker, formats, the SVG frame |
+//! | [`solve`] | the solvers and the strategy table |
+//! | [`kernel`] | kernel declarations, CuBIE's registry, lifetimes, kernel models |
+//! | [`plan`] | a kernel's CuBIE layout and its optimised layout, allocators, the CUDA header |
+//! | [`perf`] | occupancy, the throughput estimate, shared/local tiers |
+//! | [`study`] | comparisons and sweeps |
+//!
+//! Each layer has its own error type; [`Error`] wraps them all.
 #![deny(missing_docs)]
-// Unsafe code is forbidden, except kernel launches in `gpu::device` (feature
-// `gpu`), which allow it locally.
-#![cfg_attr(not(feature = "gpu"), forbid(unsafe_code))]
-#![cfg_attr(feature = "gpu", deny(unsafe_code))]
+#![forbid(unsafe_code)]
 
-pub mod accesses;
-pub mod allocator;
-pub mod analysis;
-pub mod arith;
-pub mod bound;
-pub mod calibrate;
-pub mod check;
-pub mod compare;
-pub mod error;
-pub mod format;
-pub mod generate;
-pub mod gpu;
-pub mod integrate;
-pub mod interference;
-pub mod interruptible;
-pub mod kernel;
-pub mod lifetimes;
-pub mod model;
-pub mod occupancy;
-pub mod plan;
-pub mod plot;
-pub mod problem;
-pub mod registry;
-pub mod solve;
-pub mod strategies;
-pub mod sweep;
-pub mod throughput;
-pub mod tiers;
+pub use smemplan_core as core;
+pub use smemplan_kernel as kernel;
+pub use smemplan_perf as perf;
+pub use smemplan_plan as plan;
+pub use smemplan_solve as solve;
+pub use smemplan_study as study;
 
-pub use error::{Error, Result};
-pub use problem::{Buffer, BufferId, Interval, Layout, Problem};
-pub use solve::{Solution, SolveOptions, Solver};
+pub use smemplan_core::{Buffer, BufferId, Interval, Layout, Problem};
+pub use smemplan_solve::{Solution, SolveOptions, Solver};
+
+/// Any layer's error, as the layer reported it (its message unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// From [`core`]: an invalid problem or input, an overflow.
+    #[error(transparent)]
+    Core(#[from] smemplan_core::Error),
+    /// From [`solve`].
+    #[error(transparent)]
+    Solve(#[from] smemplan_solve::Error),
+    /// From [`kernel`].
+    #[error(transparent)]
+    Kernel(#[from] smemplan_kernel::Error),
+    /// From [`plan`].
+    #[error(transparent)]
+    Plan(#[from] smemplan_plan::Error),
+    /// From [`perf`].
+    #[error(transparent)]
+    Perf(#[from] smemplan_perf::Error),
+    /// From [`study`].
+    #[error(transparent)]
+    Study(#[from] smemplan_study::Error),
+}
+
+/// Shorthand result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

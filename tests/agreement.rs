@@ -29,9 +29,9 @@ mod seed;
 use checked::run_checked;
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use random::Shape;
-use smemplan::analysis::Analysis;
+use smemplan::core::analysis::Analysis;
 use smemplan::solve::{brute, exact::Exact, greedy, ilp::Ilp, Solution, SolveOptions, Solver};
-use smemplan::{bound, Problem};
+use smemplan::{core::bound, Problem};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 mod harness;
 
 use harness::{repo, smemplan};
-use smemplan::occupancy::DeviceProfile;
+use smemplan::perf::occupancy::DeviceProfile;
 
 const MEASURED: &str = "docs/results/gpu-h200-throughput-2026-12-02.json";
 const TABLE: &str = "tests/data/h200-block-size.csv";

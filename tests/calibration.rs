@@ -9,7 +9,7 @@
 
 use smemplan::calibrate::{self, Observation};
 use smemplan::gpu::measure::{self, Results};
-use smemplan::occupancy::DeviceProfile;
+use smemplan::perf::occupancy::DeviceProfile;
 
 fn fitted_on() -> Results {
     serde_json::from_str(include_str!("../docs/results/gpu-h200-throughput-2026-12-02.json")).unwrap()

@@ -5,7 +5,7 @@
 //! checker.
 
 use serde_json::Value;
-use smemplan::{check, format::minimalloc};
+use smemplan::{core::check, core::format::minimalloc};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -61,7 +61,7 @@ fn help_lists_every_subcommand_and_flag() {
         }
     }
     let strategies = smemplan(&["solve", "--help"]).expect(0);
-    for st in smemplan::strategies::STRATEGIES {
+    for st in smemplan::solve::strategies::STRATEGIES {
         assert!(strategies.stdout.contains(st.name), "`solve --help` lacks strategy {}", st.name);
     }
     smemplan(&["--version"]).expect(0);
@@ -75,7 +75,7 @@ fn solve_builtin_reports_the_plan() {
     for key in ["instance", "buffers", "strategy", "peak", "lower bound", "gap", "optimal", "seconds"] {
         assert!(run.stdout.lines().any(|l| l.starts_with(key)), "no `{key}` line:\n{}", run.stdout);
     }
-    assert!(run.stdout.contains(smemplan::strategies::DEFAULT_STRATEGY));
+    assert!(run.stdout.contains(smemplan::solve::strategies::DEFAULT_STRATEGY));
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn solve_json_reads_back() {
     assert_eq!(v["optimal"] == Value::Bool(true), status == "optimal", "no capacity: optimal is the status");
     assert_eq!(v["feasible"], Value::Bool(true), "no capacity: feasible");
     assert!(v["capacity"].is_null() && v["infeasible"].is_null());
-    assert_eq!(v["strategy"], smemplan::strategies::DEFAULT_STRATEGY);
+    assert_eq!(v["strategy"], smemplan::solve::strategies::DEFAULT_STRATEGY);
     assert!(v["seconds"].as_f64().unwrap() >= 0.0);
     let n = v["buffers"].as_u64().unwrap();
     let layout = v["layout"].as_array().unwrap();
@@ -119,7 +119,7 @@ fn solve_with_too_small_a_capacity_says_why_and_still_succeeds() {
 
 #[test]
 fn every_strategy_solves_the_builtin_example() {
-    for st in smemplan::strategies::STRATEGIES {
+    for st in smemplan::solve::strategies::STRATEGIES {
         let run = smemplan(&["solve", "--json", "--strategy", st.name, "--time-limit", "5"]);
         // A strategy may decline an instance outside its reach (exit 2 with a
         // message); it must never panic or report an invalid layout.
@@ -209,14 +209,14 @@ fn solve_exports_the_interference_graph() {
     assert!(text.contains("stage_base"), "{text}");
     let edges = text.lines().filter(|l| l.contains(" -- ")).count();
     let csv = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli/builtin.csv")).unwrap();
-    let problem = smemplan::format::minimalloc::read_problem("builtin", &csv).unwrap();
-    assert_eq!(edges, smemplan::interference::interfering_pairs(&problem).len());
+    let problem = smemplan::core::format::minimalloc::read_problem("builtin", &csv).unwrap();
+    assert_eq!(edges, smemplan::core::interference::interfering_pairs(&problem).len());
 }
 
 #[test]
 fn bench_tabulates_and_reads_back_as_json() {
     let greedy: Vec<&str> =
-        smemplan::strategies::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
+        smemplan::solve::strategies::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
     let list = greedy.join(",");
     let dir = repo("benches/data/minimalloc-challenging");
     let files: Vec<PathBuf> = {
@@ -335,7 +335,7 @@ fn missing_files_and_unknown_strategies_are_usage_errors() {
     assert!(run.stderr.contains("no/such/dir"), "{}", run.stderr);
     let run = smemplan(&["solve", "--strategy", "fastest"]).expect(2);
     assert!(
-        run.stderr.contains("fastest") && run.stderr.contains(smemplan::strategies::DEFAULT_STRATEGY),
+        run.stderr.contains("fastest") && run.stderr.contains(smemplan::solve::strategies::DEFAULT_STRATEGY),
         "{}",
         run.stderr
     );
@@ -405,7 +405,7 @@ fn every_benchmark_with_every_greedy_strategy_passes_both_checkers() {
     let files = benchmark_instances();
     assert!(files.len() >= 12, "benchmark instances missing: {files:?}");
     let greedy: Vec<&str> =
-        smemplan::strategies::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
+        smemplan::solve::strategies::STRATEGIES.iter().map(|s| s.name).filter(|n| n.starts_with("greedy")).collect();
     assert!(greedy.len() >= 3, "{greedy:?}");
     let dir = scratch("benchmarks");
     for file in &files {

@@ -8,11 +8,11 @@
 //! seconds alone, E twenty seconds on a machine loaded six times over).
 //! Every layout goes through the independent checker.
 
-use smemplan::check::{check, verify};
-use smemplan::format::minimalloc;
+use smemplan::core::check::{check, verify};
+use smemplan::core::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
 use smemplan::solve::{self, SolveOptions};
-use smemplan::strategies::STRATEGIES;
+use smemplan::solve::strategies::STRATEGIES;
 use smemplan::{Error, Problem};
 use std::time::{Duration, Instant};
 

@@ -19,8 +19,8 @@
 //! failure together with the seed and case number; `SMEMPLAN_FUZZ_CASE=N`
 //! (with the same seed) runs that case alone.
 
-use smemplan::check;
-use smemplan::format::minimalloc;
+use smemplan::core::check;
+use smemplan::core::format::minimalloc;
 use smemplan::Problem;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -325,7 +325,7 @@ fn case(rng: &mut Rng, corpus: &Corpus, target: Target, dir: &Path) -> Result<i3
             let input = mutate(rng, &fs::read(source).unwrap());
             fs::write(p("input.csv"), &input).unwrap();
             let _ = fs::remove_file(p("out.csv"));
-            let strategies: Vec<&str> = smemplan::strategies::STRATEGIES.iter().map(|s| s.name).collect();
+            let strategies: Vec<&str> = smemplan::solve::strategies::STRATEGIES.iter().map(|s| s.name).collect();
             let strategy = PathBuf::from(*rng.pick(&strategies));
             let code = run(&[
                 Path::new("solve"),

@@ -8,10 +8,10 @@
 //! Skips (with a message) when `SMEMPLAN_SKIP_CXX` is set; fails when no C++
 //! compiler is found.
 
-use smemplan::allocator::{Allocation, Padding, SharedLayout};
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
 use smemplan::gpu::cubie_layout::cubie_report;
 use smemplan::gpu::integrity::{self, Walk, RECORD_WORDS};
-use smemplan::model;
+use smemplan::kernel::model;
 use smemplan::plan::PlanOptions;
 use std::process::Command;
 

@@ -6,7 +6,7 @@
 //! Run with `--nocapture` to see each strategy's peak / lower bound.
 
 use smemplan::solve::{self, greedy, SolveOptions};
-use smemplan::{analysis::Analysis, bound, check, format::minimalloc, Problem};
+use smemplan::{core::analysis::Analysis, core::bound, core::check, core::format::minimalloc, Problem};
 
 #[path = "support/data.rs"]
 mod data;

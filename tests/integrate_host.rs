@@ -10,7 +10,7 @@
 //!
 //! A missing C++ compiler fails the test unless `SMEMPLAN_SKIP_CXX` is set.
 
-use smemplan::allocator::{Padding, SharedLayout};
+use smemplan::plan::allocator::{Padding, SharedLayout};
 use smemplan::integrate::{
     self, Kernel, Method, Placement, Planner, Settings, Setup, System, HOST_CXX_FLAGS, STATS_PER_SYSTEM,
 };

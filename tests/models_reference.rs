@@ -12,9 +12,9 @@
 //! checked against the dump. Sizes that depend on the reference system's
 //! sparsity come from `models/reference-system.toml`.
 
-use smemplan::model::{builtin, expr::Value};
+use smemplan::kernel::model::{builtin, expr::Value};
 use smemplan::plan::{plan_dump, PlanOptions};
-use smemplan::registry::dump::Dump;
+use smemplan::kernel::registry::dump::Dump;
 use std::collections::BTreeMap;
 
 #[path = "support/data.rs"]
@@ -139,7 +139,7 @@ fn models_declare_what_cubie_registered() {
 /// buffer of the whole kernel.
 #[test]
 fn model_registries_reproduce_cubie_layouts() {
-    use smemplan::registry::Registry;
+    use smemplan::kernel::registry::Registry;
     let system = system_sizes();
     let mut checked = 0;
     for d in dumps().iter().filter(|d| ["default", "all_local", "all_shared"].contains(&d.config.placement.as_str())) {
@@ -167,8 +167,8 @@ fn model_registries_reproduce_cubie_layouts() {
 /// with like.
 #[test]
 fn model_plan_pools_are_the_registry_pools() {
-    use smemplan::model::builtin_names;
-    use smemplan::registry::Region;
+    use smemplan::kernel::model::builtin_names;
+    use smemplan::kernel::registry::Region;
     let mut checked = 0;
     for name in builtin_names() {
         let model = builtin(name).unwrap();

@@ -12,8 +12,8 @@ mod harness;
 
 use harness::{repo, s, scratch, smemplan};
 use serde_json::Value;
-use smemplan::model::DEFAULT_MODEL;
-use smemplan::strategies::DEFAULT_STRATEGY;
+use smemplan::kernel::model::DEFAULT_MODEL;
+use smemplan::solve::strategies::DEFAULT_STRATEGY;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -157,13 +157,13 @@ fn sets_precision_and_models_change_the_numbers() {
     // built-in fragments.
     let dir = scratch("plan-model-file");
     let file = dir.join("my-dirk.toml");
-    std::fs::write(&file, smemplan::model::builtin_file("dirk.toml").unwrap()).unwrap();
+    std::fs::write(&file, smemplan::kernel::model::builtin_file("dirk.toml").unwrap()).unwrap();
     let from_file = plan(&[s(&file)]);
     assert_eq!(from_file["input"]["file"].as_str(), Some(s(&file)));
     assert_eq!(from_file["cubie"]["shared_bytes"], base["cubie"]["shared_bytes"]);
     assert_eq!(from_file["optimized"]["shared_bytes"], base["optimized"]["shared_bytes"]);
     let list = smemplan(&["plan", "--list-models"]).expect(0);
-    for name in smemplan::model::builtin_names() {
+    for name in smemplan::kernel::model::builtin_names() {
         assert!(list.stdout.contains(name), "{name} missing from --list-models");
     }
 }
@@ -171,7 +171,7 @@ fn sets_precision_and_models_change_the_numbers() {
 #[test]
 fn bad_models_and_dumps_are_named_errors() {
     let dir = scratch("plan-bad");
-    let dirk = smemplan::model::builtin_file("dirk.toml").unwrap();
+    let dirk = smemplan::kernel::model::builtin_file("dirk.toml").unwrap();
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();

@@ -15,11 +15,11 @@
 mod seed;
 
 use quickcheck::{Gen, QuickCheck, TestResult};
-use smemplan::generate::SplitMix64;
+use smemplan::core::generate::SplitMix64;
 use smemplan::kernel::{BufferDecl, ComponentDecl, Location, Precision};
-use smemplan::lifetimes::{segments_overlap, LifetimeTable};
+use smemplan::kernel::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport};
-use smemplan::problem::Interval;
+use smemplan::core::problem::Interval;
 
 /// The crate's generator, with the two draws this file needs.
 struct Rng(SplitMix64);
@@ -178,7 +178,7 @@ fn verify(input: &PlanInput, r: &PlanReport) -> Result<(), String> {
 
 fn property(seed: u64) -> TestResult {
     let (table, input) = case(seed);
-    for strategy in [smemplan::strategies::DEFAULT_STRATEGY, "greedy-time"] {
+    for strategy in [smemplan::solve::strategies::DEFAULT_STRATEGY, "greedy-time"] {
         // A short limit keeps 300 cases quick; a cut-short search still
         // returns a valid layout, which is what this property is about.
         let options = PlanOptions {

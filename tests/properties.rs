@@ -1,9 +1,9 @@
 //! Properties every strategy must have, on random problems from
-//! [`smemplan::generate`] (quickcheck draws the options and the seed;
+//! [`smemplan::core::generate`] (quickcheck draws the options and the seed;
 //! shrinking drops buffers from the end, and since the generator draws
 //! buffer by buffer, a shrunk case is a prefix of the failing one).
 //!
-//! For each row of [`smemplan::strategies::STRATEGIES`] (so strategies added later are
+//! For each row of [`smemplan::solve::strategies::STRATEGIES`] (so strategies added later are
 //! covered without touching this file), under a short deadline:
 //! * the layout passes the independent checker and its peak is the
 //!   solution's;
@@ -20,10 +20,10 @@
 mod seed;
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use smemplan::generate::{generate, GenOptions, Spread};
+use smemplan::core::generate::{generate, GenOptions, Spread};
 use smemplan::solve::{self, brute, greedy, Solution, SolveOptions};
-use smemplan::strategies::STRATEGIES;
-use smemplan::{analysis::Analysis, bound, check, Error, Problem};
+use smemplan::solve::strategies::STRATEGIES;
+use smemplan::{core::analysis::Analysis, core::bound, core::check, Error, Problem};
 use std::time::Duration;
 
 /// The deadline each solver gets per problem.
@@ -123,7 +123,7 @@ fn stacking_bound(problem: &Problem) -> u64 {
 }
 
 fn failure(problem: &Problem, message: String) -> TestResult {
-    TestResult::error(format!("{message}\n{}", smemplan::format::minimalloc::write(problem, None)))
+    TestResult::error(format!("{message}\n{}", smemplan::core::format::minimalloc::write(problem, None)))
 }
 
 fn layouts_are_valid_and_bounded(case: Small) -> TestResult {

@@ -4,9 +4,9 @@
 //! configuration, so a change that moves a published figure fails until the
 //! document is regenerated.
 
-use smemplan::compare::{CompareOptions, Comparison};
+use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::kernel::Precision;
-use smemplan::occupancy::DeviceProfile;
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::PlanOptions;
 
 #[path = "support/data.rs"]
@@ -63,7 +63,7 @@ fn every_published_row_reproduces() {
         let cmp = Comparison::of_dump(dump, None, &options).unwrap();
         let (cubie, optimized) = (&cmp.cubie, &cmp.optimized);
         let pair = |a: u64, b: u64| format!("{a} → {b}");
-        let block = |l: &smemplan::compare::Launch| l.block_size.unwrap();
+        let block = |l: &smemplan::study::compare::Launch| l.block_size.unwrap();
         assert_eq!(row[6], pair(cubie.shared_bytes, optimized.report.shared_bytes), "{}: shared", c.id);
         assert_eq!(row[8], pair(cubie.local_bytes, optimized.report.local_bytes), "{}: local", c.id);
         assert_eq!(row[9], pair(block(&cubie.launch), block(&optimized.launch)), "{}: block size", c.id);

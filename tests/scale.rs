@@ -6,9 +6,9 @@
 //! cores), and still far below what a quadratic step, or a setup that does
 //! not poll the deadline, needs.
 
-use smemplan::check::check;
-use smemplan::format::minimalloc;
-use smemplan::generate::SplitMix64;
+use smemplan::core::check::check;
+use smemplan::core::format::minimalloc;
+use smemplan::core::generate::SplitMix64;
 use smemplan::solve::{auto::Auto, exact::Exact, run};
 use smemplan::{Buffer, Interval, Problem, SolveOptions, Solver};
 use std::fmt::Write as _;
@@ -196,7 +196,7 @@ fn a_time_limit_bounds_the_solve_of_buffers_with_many_holes() {
             let started = Instant::now();
             let solution = run(solver, &problem, &SolveOptions::default().with_time_limit(limit)).unwrap();
             let took = started.elapsed();
-            smemplan::check::verify(&problem, &solution).unwrap();
+            smemplan::solve::verify(&problem, &solution).unwrap();
             assert!(
                 took < limit.mul_f64(1.1) + SLACK / 3,
                 "{n} buffers × {gaps} holes, {}: {took:?} for a limit of {limit:?}",

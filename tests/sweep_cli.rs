@@ -48,7 +48,7 @@ fn every_builtin_model_over_sizes_precisions_and_cards() {
     assert!(run.stderr.contains("configurations/s") && run.stderr.contains("hit rate"), "{}", run.stderr);
 
     let rows = csv_rows(&std::fs::read_to_string(&csv).unwrap());
-    let models = smemplan::model::builtin_names();
+    let models = smemplan::kernel::model::builtin_names();
     assert_eq!(rows.len(), models.len() * 5 * 2 * 2 * 2);
     // Rows come in cubie/auto pairs of one configuration.
     for pair in rows.chunks(2) {
@@ -101,7 +101,7 @@ fn auto_tiers_never_estimate_slower_than_the_models_locations() {
     let auto = smemplan(&[&grid[..], &["--tiers", "auto"]].concat()).expect(0).json();
     assert_eq!((fixed["tiers"].as_str(), auto["tiers"].as_str()), (Some("fixed"), Some("auto")));
     let (fixed, auto) = (fixed["rows"].as_array().unwrap(), auto["rows"].as_array().unwrap());
-    let models = smemplan::model::builtin_names();
+    let models = smemplan::kernel::model::builtin_names();
     assert_eq!(fixed.len(), models.len() * 3 * 2 * 2 * 2);
     assert_eq!(auto.len(), fixed.len());
     let speed = |r: &serde_json::Value| r["estimated_runs_per_second"].as_f64().unwrap();

@@ -4,8 +4,8 @@
 //! measured block sizes is within 5 % of the measured best, and CuBIE's
 //! halving pick is ranked no better than it measured.
 
-use smemplan::occupancy::DeviceProfile;
-use smemplan::throughput::{self, Workload};
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::perf::throughput::{self, Workload};
 use std::collections::BTreeMap;
 
 struct Row {

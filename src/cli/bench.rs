@@ -11,7 +11,7 @@ use super::{load_problem, strategy_parser, verify, Limits, Verdict};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use smemplan::{analysis::Analysis, solve as solver, Error};
+use smemplan::{core::analysis::Analysis, solve as solver, solve::Error};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Comma-separated strategies to compare, in column order.
-    #[arg(long, value_name = "A,B,C", value_delimiter = ',', value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',', value_parser = strategy_parser(), default_value = smemplan::solve::strategies::DEFAULT_STRATEGY)]
     pub strategies: Vec<String>,
     #[command(flatten)]
     pub limits: Limits,
@@ -95,7 +95,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         let mut results = Vec::with_capacity(strategies.len());
         for name in &strategies {
             progress.set_message(format!("{}: {name}", short_name(path)));
-            let solver = smemplan::strategies::strategy(name)?;
+            let solver = smemplan::solve::strategies::strategy(name)?;
             let cell = match solver::run_with(&*solver, &analysis, &args.limits.options()) {
                 Ok(solution) => {
                     verify(&problem, &solution, name).with_context(|| format!("on `{}`", path.display()))?;

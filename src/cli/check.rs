@@ -6,8 +6,8 @@
 
 use super::{load_offsets, load_problem, Verdict};
 use anyhow::Result;
-use smemplan::check::{self as checker, Report, Violation};
-use smemplan::{bound, Problem};
+use smemplan::core::check::{self as checker, Report, Violation};
+use smemplan::{core::bound, Problem};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

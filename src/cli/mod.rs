@@ -12,10 +12,8 @@
 
 mod bench;
 mod builtin;
-mod calibrate;
 mod check;
 mod journal;
-mod measure;
 mod occupancy;
 mod output;
 mod plan;
@@ -24,13 +22,12 @@ mod solve;
 mod sweep;
 mod temporaries;
 mod tiers;
-mod verify;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
-use smemplan::format::minimalloc;
-use smemplan::{check as checker, Problem, Solution, SolveOptions};
+use smemplan::core::format::minimalloc;
+use smemplan::{solve as solver, Problem, Solution, SolveOptions};
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -69,18 +66,6 @@ pub enum Command {
     /// Resident blocks, warps and threads per multiprocessor for one launch
     /// configuration (the driver's occupancy rule), and what limits them.
     Occupancy(occupancy::Args),
-    /// Time the batched integrators on a CUDA GPU across layouts and block
-    /// sizes, each run checked bit for bit against the CPU reference (needs
-    /// the `gpu` feature and a card; `--from` re-reads results).
-    Measure(measure::Args),
-    /// How well a device profile's throughput estimate follows timed
-    /// launches (`measure --json` results, block-size tables); `--fit`
-    /// fits its parameters to them.
-    Calibrate(calibrate::Args),
-    /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
-    /// clobbers, and check the occupancy model against the driver (needs
-    /// the `gpu` feature and a card).
-    Verify(verify::Args),
 }
 
 /// How a command that ran to its end went (its exit code; `solve::exact::Outcome`
@@ -105,9 +90,6 @@ pub fn run(cli: Cli) -> Result<Verdict> {
         Command::Plot(args) => plot::run(&args, &mut out)?,
         Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
-        Command::Measure(args) => measure::run(&args, &mut out)?,
-        Command::Calibrate(args) => calibrate::run(&args, &mut out)?,
-        Command::Verify(args) => verify::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)
@@ -149,11 +131,11 @@ impl Limits {
     }
 }
 
-/// Accepts the names in [`smemplan::strategies::STRATEGIES`], each with its summary in
+/// Accepts the names in [`smemplan::solve::strategies::STRATEGIES`], each with its summary in
 /// `--help`.
 fn strategy_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(
-        smemplan::strategies::STRATEGIES.iter().map(|s| PossibleValue::new(s.name).help(s.summary)),
+        smemplan::solve::strategies::STRATEGIES.iter().map(|s| PossibleValue::new(s.name).help(s.summary)),
     )
 }
 
@@ -185,8 +167,8 @@ fn load_offsets(path: &Path) -> Result<Vec<(String, u64, usize)>> {
 /// invalid layout is a bug, reported as an internal error so that the layout
 /// is never written or reported.
 fn verify(problem: &Problem, solution: &Solution, strategy: &str) -> Result<()> {
-    checker::verify(problem, solution)
-        .map_err(|r| smemplan::Error::Rejected { strategy: strategy.to_string(), reason: r.to_string() })?;
+    solver::verify(problem, solution)
+        .map_err(|r| solver::Error::Rejected { strategy: strategy.to_string(), reason: r.to_string() })?;
     Ok(())
 }
 
@@ -232,7 +214,7 @@ mod tests {
     fn solve_defaults() {
         let a = solve_args(&["solve"]);
         assert_eq!(a.instance, None);
-        assert_eq!(a.strategy, smemplan::strategies::DEFAULT_STRATEGY);
+        assert_eq!(a.strategy, smemplan::solve::strategies::DEFAULT_STRATEGY);
         assert_eq!(a.limits.capacity, None);
         assert_eq!(a.limits.time_limit, Duration::from_secs(10));
         assert!(a.out.is_none() && a.svg.is_none() && !a.json);
@@ -240,7 +222,7 @@ mod tests {
 
     #[test]
     fn solve_flags() {
-        let name = smemplan::strategies::STRATEGIES.last().unwrap().name;
+        let name = smemplan::solve::strategies::STRATEGIES.last().unwrap().name;
         let a = solve_args(&[
             "solve",
             "x.csv",
@@ -267,7 +249,7 @@ mod tests {
 
     #[test]
     fn every_strategy_is_accepted_and_others_are_not() {
-        for s in smemplan::strategies::STRATEGIES {
+        for s in smemplan::solve::strategies::STRATEGIES {
             assert_eq!(solve_args(&["solve", "--strategy", s.name]).strategy, s.name);
         }
         let err = parse(&["solve", "--strategy", "no-such"]).unwrap_err();
@@ -300,7 +282,7 @@ mod tests {
 
     #[test]
     fn bench_args() {
-        let names: Vec<&str> = smemplan::strategies::STRATEGIES.iter().take(2).map(|s| s.name).collect();
+        let names: Vec<&str> = smemplan::solve::strategies::STRATEGIES.iter().take(2).map(|s| s.name).collect();
         let list = names.join(",");
         let Command::Bench(a) =
             parse(&["bench", "a", "b.csv", "--strategies", &list, "--capacity", "9", "--time-limit", "1", "--json"])
@@ -315,7 +297,7 @@ mod tests {
         assert_eq!(a.limits.time_limit, Duration::from_secs(1));
         assert!(a.json);
         let Command::Bench(d) = parse(&["bench", "a"]).unwrap().command else { panic!("not bench") };
-        assert_eq!(d.strategies, vec![smemplan::strategies::DEFAULT_STRATEGY]);
+        assert_eq!(d.strategies, vec![smemplan::solve::strategies::DEFAULT_STRATEGY]);
         assert!(parse(&["bench"]).is_err(), "a path is required");
         assert!(parse(&["bench", "a", "--strategies", "greedy-size,nope"]).is_err());
     }

@@ -5,7 +5,7 @@ use super::output::table;
 use super::Verdict;
 use anyhow::Result;
 use serde::Serialize;
-use smemplan::occupancy::{DeviceProfile, Occupancy};
+use smemplan::perf::occupancy::{DeviceProfile, Occupancy};
 use std::io::Write;
 
 /// Arguments of `smemplan occupancy`.

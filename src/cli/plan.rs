@@ -1,5 +1,5 @@
 //! `smemplan plan`: a solver kernel's memory, CuBIE's layout next to the
-//! optimised one ([`smemplan::compare`] computes both; this prints them).
+//! optimised one ([`smemplan::study::compare`] computes both; this prints them).
 //!
 //! ```text
 //!  MODEL.toml ─┐
@@ -16,17 +16,17 @@ use super::tiers;
 use super::{parse_seconds, read_text, strategy_parser, Verdict};
 use anyhow::{Context, Result};
 use serde::Serialize;
-use smemplan::accesses::Weights;
-use smemplan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
+use smemplan::kernel::accesses::Weights;
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
+use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
 use smemplan::kernel::Pool;
-use smemplan::lifetimes::LifetimeTable;
-use smemplan::model::{self, Model};
-use smemplan::occupancy::DeviceProfile;
+use smemplan::kernel::lifetimes::LifetimeTable;
+use smemplan::kernel::model::{self, Model};
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
-use smemplan::plot::{self, PlotOptions};
-use smemplan::registry::dump::Dump;
-use smemplan::tiers::{TierChoice, TierOptions};
+use smemplan::core::plot::{self, PlotOptions};
+use smemplan::kernel::registry::dump::Dump;
+use smemplan::perf::tiers::{TierChoice, TierOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long, value_parser = ["f32", "f64"])]
     pub precision: Option<String>,
     /// Layout algorithm of the optimised side.
-    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::solve::strategies::DEFAULT_STRATEGY)]
     pub strategy: String,
     /// Device profile for the block size (a table of models/devices.toml:
     /// h100, a100, simulator, ...).
@@ -199,7 +199,7 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
             accesses: accesses.clone(),
             ..TierOptions::default()
         };
-        Ok(Some(smemplan::tiers::choose(input, table, &options.device, &tier_options)?))
+        Ok(Some(smemplan::perf::tiers::choose(input, table, &options.device, &tier_options)?))
     };
     if let Some(path) = &args.cubie {
         let name = path.display().to_string();
@@ -219,7 +219,7 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
     let kernel = model.instantiate(&sets)?;
     let comparison =
         Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))?;
-    let choice = choose(&kernel.plan_input()?, &kernel.table, &kernel.accesses)?;
+    let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
     Ok((comparison, choice))
 }
 

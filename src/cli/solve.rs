@@ -10,9 +10,9 @@ use super::output::Staged;
 use super::{builtin, load_problem, strategy_parser, verify, Limits, Verdict};
 use anyhow::Result;
 use serde::Serialize;
-use smemplan::analysis::Analysis;
-use smemplan::format::minimalloc;
-use smemplan::plot::{self, PlotOptions};
+use smemplan::core::analysis::Analysis;
+use smemplan::core::format::minimalloc;
+use smemplan::core::plot::{self, PlotOptions};
 use smemplan::solve::Status;
 use smemplan::{solve as solver, Problem, Solution};
 use std::io::Write;
@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: Option<PathBuf>,
     /// Layout algorithm.
-    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::strategies::DEFAULT_STRATEGY)]
+    #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::solve::strategies::DEFAULT_STRATEGY)]
     pub strategy: String,
     #[command(flatten)]
     pub limits: Limits,
@@ -98,7 +98,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         Some(path) => (path.display().to_string(), load_problem(path)?),
         None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
     };
-    let solver = smemplan::strategies::strategy(&args.strategy)?;
+    let solver = smemplan::solve::strategies::strategy(&args.strategy)?;
     let analysis = Analysis::new(&problem);
     let solution = solver::run_with(&*solver, &analysis, &args.limits.options())?;
     verify(&problem, &solution, &args.strategy)?;

@@ -1,5 +1,5 @@
 //! `smemplan sweep`: a kernel model over the Cartesian product of parameter
-//! values, devices and strategies ([`smemplan::sweep`] does the work; this
+//! values, devices and strategies ([`smemplan::study::sweep`] does the work; this
 //! file reads the arguments and writes the outputs).
 //!
 //! The table (or the Pareto front, when the table goes to `--csv`) is
@@ -13,9 +13,9 @@ use super::output::{table, Staged};
 use super::plan::load_model;
 use super::{parse_seconds, Verdict};
 use anyhow::{bail, Result};
-use smemplan::model;
-use smemplan::occupancy::DeviceProfile;
-use smemplan::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
+use smemplan::kernel::model;
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::study::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,7 +107,7 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     if models.is_empty() {
         models.push(model::default_model()?);
     }
-    let mut axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::Result<Vec<_>>>()?;
+    let mut axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
     if !args.precision.is_empty() {
         if axes.iter().any(|a| a.name == "precision") {
             bail!("precision is swept twice: give it with --precision or --set precision=..., not both");
@@ -115,8 +115,8 @@ fn spec(args: &Args) -> Result<SweepSpec> {
         axes.push(Axis { name: "precision".into(), values: args.precision.clone() });
     }
     let mut spec = SweepSpec::new(models, axes)?;
-    spec.devices = args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::Result<_>>()?;
-    spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::Result<_>>()?;
+    spec.devices = args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
+    spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::study::Result<_>>()?;
     spec.requested_block_size = args.block_size;
     spec.runs = args.runs;
     spec.registers_per_thread = args.registers;

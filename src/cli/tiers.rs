@@ -1,10 +1,10 @@
 //! `smemplan plan --tiers auto`: the shared-or-local choice per buffer group
-//! ([`smemplan::tiers`]) as a section of the plan report.
+//! ([`smemplan::perf::tiers`]) as a section of the plan report.
 
 use super::output::table;
 use anyhow::Result;
 use serde::Serialize;
-use smemplan::tiers::{Group, TierChoice, TierPlan};
+use smemplan::perf::tiers::{Group, TierChoice, TierPlan};
 use std::io::Write;
 
 /// One placement in the JSON `tiers` section.

@@ -4,8 +4,8 @@
 
 use super::input::{region_members, under, PlanInput};
 use crate::error::Result;
-use crate::lifetimes::{self, LifetimeTable, Lifetimes};
-use crate::problem::Interval;
+use smemplan_kernel::lifetimes::{self, LifetimeTable, Lifetimes};
+use smemplan_core::problem::Interval;
 use serde::Serialize;
 use std::collections::HashMap;
 

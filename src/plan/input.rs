@@ -2,8 +2,9 @@
 //! pool (CuBIE's, so comparisons are like for like), and group aliases.
 
 use crate::error::{Error, Result};
-use crate::kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
-use crate::registry::dump::Dump;
+use smemplan_kernel::model::Kernel;
+use smemplan_kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
+use smemplan_kernel::registry::dump::Dump;
 use std::collections::HashMap;
 
 /// One leaf buffer to place, with its effective pool.
@@ -26,7 +27,9 @@ impl PlanBuffer {
 
     /// Size in bytes (elements × item size).
     pub fn bytes(&self) -> Result<u64> {
-        crate::error::mul(self.decl.size, self.decl.precision.itemsize(), || format!("size of `{}`", self.full_name()))
+        Ok(smemplan_core::error::mul(self.decl.size, self.decl.precision.itemsize(), || {
+            format!("size of `{}`", self.full_name())
+        })?)
     }
 }
 
@@ -44,7 +47,21 @@ pub struct PlanInput {
 }
 
 fn parse_error(source: &str, message: String) -> Error {
-    Error::Parse { source_name: source.to_string(), line: 0, message }
+    smemplan_core::Error::Parse { source_name: source.to_string(), line: 0, message }.into()
+}
+
+impl TryFrom<&Kernel> for PlanInput {
+    type Error = Error;
+
+    /// A kernel model's declarations, placed by CuBIE's pool rules.
+    fn try_from(kernel: &Kernel) -> Result<PlanInput> {
+        PlanInput::from_decls(
+            &kernel.model,
+            kernel.components.clone(),
+            kernel.buffers.clone(),
+            kernel.group_aliases.clone(),
+        )
+    }
 }
 
 impl PlanInput {
@@ -91,7 +108,7 @@ impl PlanInput {
                     })?;
                     let unit =
                         precision_of.get(b.component.as_str()).copied().unwrap_or(dump.config.precision).itemsize();
-                    alias_offset = Some(crate::error::mul(within, unit, || "alias offset".into())?);
+                    alias_offset = Some(smemplan_core::error::mul(within, unit, || "alias offset".into())?);
                 }
             }
             buffers.push(PlanBuffer {
@@ -134,7 +151,7 @@ impl PlanInput {
     ///
     /// For targets that are whole child regions the room is the region's
     /// non-persistent shared bytes, which ignores how CuBIE fits around
-    /// protected ranges; [`crate::registry`] reproduces that exactly.
+    /// protected ranges; [`smemplan_kernel::registry`] reproduces that exactly.
     pub fn from_decls(
         source: &str,
         components: Vec<ComponentDecl>,
@@ -167,7 +184,7 @@ impl PlanInput {
                     let mut room = 0u64;
                     for &m in members.iter().flatten() {
                         if buffers[m].pool == Pool::Shared && !buffers[m].decl.persistent {
-                            room = crate::error::add(room, buffers[m].bytes()?, || "region size".into())?;
+                            room = smemplan_core::error::add(room, buffers[m].bytes()?, || "region size".into())?;
                         }
                     }
                     members.map(|_| room)
@@ -216,7 +233,7 @@ pub(super) fn under(buffers: &[PlanBuffer], path: &str) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    use crate::plan::tests::{comp, decl};
+    use crate::tests::{comp, decl};
 
     #[test]
     fn cubie_pool_rules_for_declarations() {

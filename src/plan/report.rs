@@ -2,8 +2,8 @@
 //! timeline and the alias outcomes.
 
 use super::alias::AliasOutcome;
-use crate::kernel::{Pool, Precision};
-use crate::problem::{Layout, Problem};
+use smemplan_kernel::{Pool, Precision};
+use smemplan_core::problem::{Layout, Problem};
 use serde::Serialize;
 
 /// One buffer's placement.

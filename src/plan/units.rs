@@ -4,8 +4,8 @@
 use super::alias::Nested;
 use super::input::PlanInput;
 use crate::error::{Error, Result};
-use crate::kernel::Pool;
-use crate::lifetimes::{self, Lifetimes, Segments};
+use smemplan_kernel::Pool;
+use smemplan_kernel::lifetimes::{self, Lifetimes, Segments};
 use std::collections::HashMap;
 
 /// A placement unit: a buffer and the nested aliases inside it.
@@ -38,10 +38,11 @@ pub(super) fn build_units(
         let item = b.decl.precision.itemsize();
         let alignment = if align16 { item.max(16) } else { item };
         if within % item != 0 {
-            return Err(Error::buffer(
+            return Err(smemplan_core::Error::buffer(
                 b.full_name(),
                 format!("alias offset {within} is not a multiple of its item size {item}"),
-            ));
+            )
+            .into());
         }
         let u = *unit_of_root.entry(root).or_insert_with(|| {
             units.push(Unit {
@@ -54,7 +55,7 @@ pub(super) fn build_units(
             units.len() - 1
         });
         let unit = &mut units[u];
-        let end = crate::error::add(within, b.bytes()?, || format!("end of `{}`", b.full_name()))?;
+        let end = smemplan_core::error::add(within, b.bytes()?, || format!("end of `{}`", b.full_name()))?;
         unit.bytes = unit.bytes.max(if b.bytes()? == 0 { 0 } else { end });
         unit.alignment = unit.alignment.max(alignment);
         unit.members.push((i, within));
@@ -83,7 +84,7 @@ fn homes(input: &PlanInput, nested: &[Nested]) -> Result<Vec<(usize, u64)>> {
                     let buffers = chain[k..].iter().chain([&target]).map(|&c| input.buffers[c].full_name()).collect();
                     return Err(Error::AliasCycle { buffers });
                 }
-                within = within.checked_add(offset).ok_or_else(|| Error::Overflow("alias offset".into()))?;
+                within = within.checked_add(offset).ok_or_else(|| Error::overflow("alias offset"))?;
                 chain.push(target);
                 at = target;
             }

@@ -12,7 +12,7 @@
 //! a deadline that cut any stage short shows as [`Status::DeadlineReached`].
 
 use super::{exact, greedy, ilp, Solution, SolveOptions, Solver, Status};
-use crate::analysis::Analysis;
+use smemplan_core::analysis::Analysis;
 use crate::error::{Error, Result};
 use std::time::Instant;
 
@@ -98,10 +98,10 @@ impl Solver for Auto {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::verify;
-    use crate::generate::{generate, GenOptions};
-    use crate::problem::Problem;
-    use crate::solve::{brute, run, Infeasibility};
+    use crate::verify;
+    use smemplan_core::generate::{generate, GenOptions};
+    use smemplan_core::problem::Problem;
+    use crate::{brute, run, Infeasibility};
 
     fn small(seed: u64) -> Problem {
         let options = GenOptions {
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_status_tells_a_cut_search_from_an_untried_proof() {
-        use crate::problem::Buffer;
+        use smemplan_core::problem::Buffer;
         // Max live bytes 7, reached by a layout; every greedy order needs 8.
         let p = Problem::new(
             vec![

@@ -10,11 +10,11 @@
 //! depth-first search, pruned when a partial peak already reaches the best.
 
 use super::{Solution, SolveOptions, Solver};
-use crate::analysis::Analysis;
-use crate::arith::align_up;
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interference::Neighbours;
-use crate::problem::{BufferId, Layout, Problem};
+use smemplan_core::interference::Neighbours;
+use smemplan_core::problem::{BufferId, Layout, Problem};
 
 /// Largest instance [`Brute`] accepts: the search is factorial.
 pub const MAX_BUFFERS: usize = 10;
@@ -104,8 +104,8 @@ impl Solver for Brute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
-    use crate::problem::Buffer;
+    use smemplan_core::check::check;
+    use smemplan_core::problem::Buffer;
 
     #[test]
     fn finds_the_tetris_optimum() {
@@ -142,5 +142,49 @@ mod tests {
     fn refuses_large_instances() {
         let bufs = (0..=MAX_BUFFERS).map(|i| Buffer::new(format!("b{i}"), 0, 1, 1)).collect();
         assert!(matches!(minimum(&Problem::new(bufs, None).unwrap()), Err(Error::Unsupported { .. })));
+    }
+
+    // The lower bound's own tests that need the brute-force optimum.
+    #[test]
+    fn stacking_height_is_the_optimum_of_a_single_live_set() {
+        use smemplan_core::bound::{lower_bound, stacking_height};
+        use smemplan_core::problem::BufferId;
+        use smemplan_core::generate::{generate, GenOptions, Spread};
+        use crate::brute;
+        // Every buffer live over the whole timeline: the problem is one
+        // live set, so its optimum is the stacking height.
+        for seed in 0..200 {
+            let options = GenOptions {
+                buffers: 1 + seed as usize % 7,
+                timeline: Some(1),
+                sizes: Spread::Uniform { min: 1, max: 12 },
+                alignment_probability: 0.6,
+                max_alignment: 8,
+                fixed_probability: 0.3,
+                ..GenOptions::default()
+            };
+            let p = generate(&options, seed).unwrap();
+            let ids: Vec<BufferId> = p.ids().collect();
+            let (optimum, _) = brute::minimum(&p).unwrap();
+            assert_eq!(stacking_height(&p, &ids), optimum, "seed {seed}: {p:?}");
+            assert_eq!(lower_bound(&p).bytes, optimum, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn holes_make_cliques_heavier_than_any_live_set() {
+        use smemplan_core::bound::lower_bound;
+        use smemplan_core::interference::live_profile;
+        let p = crate::fixtures::triangle();
+        assert_eq!(live_profile(&p).iter().map(|&(_, b)| b).max(), Some(2));
+        let lb = lower_bound(&p);
+        assert_eq!((lb.bytes, lb.clique), (3, p.ids().collect()));
+        // With alignment the clique's stacking height counts: b (4 bytes,
+        // 4-aligned) first, then the two 1-byte buffers.
+        let mut buffers = p.buffers().to_vec();
+        buffers[1] = buffers[1].clone().with_alignment(4);
+        buffers[1].size = 4;
+        let p = Problem::new(buffers, None).unwrap();
+        assert_eq!(lower_bound(&p).bytes, 6);
     }
 }

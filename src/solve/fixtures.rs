@@ -1,6 +1,6 @@
 //! Small problems the solvers' unit tests share, each with a known answer.
 
-use crate::problem::{Buffer, Interval, Problem};
+use smemplan_core::problem::{Buffer, Interval, Problem};
 
 /// Eight plain buffers (no holes, alignment or fixed offsets) whose live
 /// bytes peak at 16, while every layout needs 18: only a search can prove

@@ -3,7 +3,7 @@
 //! relaxation).
 //!
 //! Each independent sub-problem (a connected component of the interference
-//! graph, [`crate::interference::Graph::components`]) starts from the best of
+//! graph, [`smemplan_core::interference::Graph::components`]) starts from the best of
 //! the greedy layouts. When that is not good enough (above the capacity, or,
 //! when minimising, above what the whole problem needs anyway), a layout
 //! that stacks the classes of a colouring of the graph (`Group::colour`, a
@@ -60,7 +60,7 @@
 //! The solver's offsets are never trusted as they are: the buffers are
 //! re-placed by [`greedy::first_fit`] in order of the solver's offsets,
 //! which gives exact offsets, valid by construction and no higher than the
-//! solver's, and the result is checked again by [`crate::check`]. Anything
+//! solver's, and the result is checked again by [`smemplan_core::check`]. Anything
 //! that fails keeps the best layout known. A peak is reported optimal only when
 //! the solver proved it and the re-placed layout reaches it exactly.
 //!
@@ -71,11 +71,11 @@
 //! Cancellation cannot interrupt a model already in the solver.
 
 use super::{exact, greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
-use crate::analysis::Analysis;
-use crate::arith::{align_down, align_up, gcd};
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::{align_down, align_up, gcd};
 use crate::error::{Error, Result};
-use crate::interference;
-use crate::problem::{Buffer, BufferId, Layout, Problem};
+use smemplan_core::interference;
+use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution as _, SolutionStatus, SolverModel,
     Variable, WithMipGap, WithTimeLimit,
@@ -182,7 +182,7 @@ impl<'a> Group<'a> {
     }
 
     /// A warm start from a colouring of the interference graph
-    /// ([`crate::interference::Graph::colouring`]): buffers of one colour
+    /// ([`smemplan_core::interference::Graph::colouring`]): buffers of one colour
     /// never interfere, so first fit class by class (each by size,
     /// descending) stacks them in bands, which sometimes beats every greedy
     /// order. Kept if lower.
@@ -653,10 +653,10 @@ fn live_sets(sub: &Problem) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
-    use crate::problem::Interval;
-    use crate::solve::fixtures::{interlock, triangle};
-    use crate::solve::{brute, run};
+    use smemplan_core::check::check;
+    use smemplan_core::problem::Interval;
+    use crate::fixtures::{interlock, triangle};
+    use crate::{brute, run};
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
@@ -667,7 +667,7 @@ mod tests {
     /// Runs `ilp` and checks the layout, whatever the outcome.
     fn solve(p: &Problem, options: &SolveOptions) -> Solution {
         let s = run(&Ilp::default(), p, options).unwrap();
-        crate::check::verify(p, &s).unwrap();
+        crate::verify(p, &s).unwrap();
         s
     }
 
@@ -761,7 +761,7 @@ mod tests {
     #[test]
     fn proves_an_optimum_above_the_lower_bound() {
         let p = interlock_and_a_loner();
-        assert_eq!(crate::bound::lower_bound(&p).bytes, 16);
+        assert_eq!(smemplan_core::bound::lower_bound(&p).bytes, 16);
         let s = solve(&p, &SolveOptions::default());
         assert_eq!((s.peak, s.lower_bound, s.is_optimal()), (18, 18, true));
         assert!(s.stats.attempts >= 1, "polishing cannot prove this; the model must");
@@ -780,7 +780,7 @@ mod tests {
         }
         let p = problem(buffers);
         let (opt, _) = brute::minimum(&p).unwrap();
-        assert!(opt > crate::bound::lower_bound(&p).bytes);
+        assert!(opt > smemplan_core::bound::lower_bound(&p).bytes);
         assert!(matches!(ask(&p, opt), Answer::Layout { layout: Some(ref l), .. } if l.peak(&p) == opt));
         assert!(matches!(ask(&p, opt - 1), Answer::Refuted));
         assert_eq!(solve(&p, &SolveOptions::default()).peak, opt);

@@ -13,9 +13,9 @@
 
 use super::greedy;
 use super::SolveOptions;
-use crate::analysis::Analysis;
+use smemplan_core::analysis::Analysis;
 use crate::error::Result;
-use crate::problem::{BufferId, Layout};
+use smemplan_core::problem::{BufferId, Layout};
 
 /// Most work for one [`polish`], in evaluated orders times buffers (about
 /// 0.1 s for 30 buffers).

@@ -27,9 +27,9 @@
 //! budget again, and a sweep's rows then agree whichever came first.
 
 use super::{Infeasibility, Solution, SolveOptions, Solver, Status};
-use crate::analysis::Analysis;
+use smemplan_core::analysis::Analysis;
 use crate::error::Result;
-use crate::problem::{Interval, Layout, Problem};
+use smemplan_core::problem::{Interval, Layout, Problem};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -193,9 +193,9 @@ impl Solver for Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check;
-    use crate::problem::Buffer;
-    use crate::solve::greedy::GreedySize;
+    use smemplan_core::check;
+    use smemplan_core::problem::Buffer;
+    use crate::greedy::GreedySize;
 
     fn problem(scale: u64, prefix: &str) -> Problem {
         Problem::new(
@@ -212,8 +212,8 @@ mod tests {
     #[test]
     fn scaled_and_renamed_problems_share_one_solve() {
         let memo = Memo::new(Box::new(GreedySize));
-        let small = crate::solve::run(&memo, &problem(4, "x"), &SolveOptions::default()).unwrap();
-        let large = crate::solve::run(&memo, &problem(8, "y"), &SolveOptions::default()).unwrap();
+        let small = crate::run(&memo, &problem(4, "x"), &SolveOptions::default()).unwrap();
+        let large = crate::run(&memo, &problem(8, "y"), &SolveOptions::default()).unwrap();
         assert_eq!(memo.stats(), MemoStats { lookups: 2, distinct: 1, solves: 1 });
         assert_eq!(memo.stats().hit_rate(), 0.5);
         assert_eq!(large.peak, 2 * small.peak);
@@ -226,9 +226,9 @@ mod tests {
     fn different_lifetimes_or_capacities_are_different_problems() {
         let memo = Memo::new(Box::new(GreedySize));
         let other = Problem::new(vec![Buffer::new("a", 0, 5, 12).with_alignment(4)], None).unwrap();
-        crate::solve::run(&memo, &problem(4, ""), &SolveOptions::default()).unwrap();
-        crate::solve::run(&memo, &other, &SolveOptions::default()).unwrap();
-        crate::solve::run(&memo, &problem(4, ""), &SolveOptions::default().with_capacity(Some(20))).unwrap();
+        crate::run(&memo, &problem(4, ""), &SolveOptions::default()).unwrap();
+        crate::run(&memo, &other, &SolveOptions::default()).unwrap();
+        crate::run(&memo, &problem(4, ""), &SolveOptions::default().with_capacity(Some(20))).unwrap();
         assert_eq!(memo.stats(), MemoStats { lookups: 3, distinct: 3, solves: 3 });
     }
 
@@ -236,9 +236,9 @@ mod tests {
     fn an_answer_from_memory_equals_a_fresh_one() {
         let memo = Memo::new(Box::new(GreedySize));
         let p = problem(2, "");
-        let fresh = crate::solve::run(&GreedySize, &p, &SolveOptions::default()).unwrap();
-        crate::solve::run(&memo, &p, &SolveOptions::default()).unwrap();
-        let remembered = crate::solve::run(&memo, &p, &SolveOptions::default()).unwrap();
+        let fresh = crate::run(&GreedySize, &p, &SolveOptions::default()).unwrap();
+        crate::run(&memo, &p, &SolveOptions::default()).unwrap();
+        let remembered = crate::run(&memo, &p, &SolveOptions::default()).unwrap();
         assert_eq!(remembered.layout, fresh.layout);
         assert_eq!((remembered.peak, remembered.lower_bound), (fresh.peak, fresh.lower_bound));
     }

@@ -1,5 +1,5 @@
 //! The problem shapes the ILP's tests and bench draw, as options of the
-//! crate's one generator (`smemplan::generate`); included by path from
+//! crate's one generator (`smemplan::core::generate`); included by path from
 //! `tests/ilp.rs` and `benches/ilp.rs`.
 //!
 //! Lifetimes are drawn on a timeline of `2n` instants with lengths up to a
@@ -7,8 +7,8 @@
 //! nor one big clique. Features are switched on by [`Shape`]: holes,
 //! power-of-two alignments and fixed offsets.
 
-use smemplan::generate::{generate, GenOptions, Spread};
-use smemplan::problem::Problem;
+use smemplan::core::generate::{generate, GenOptions, Spread};
+use smemplan::core::problem::Problem;
 
 /// What kind of problem to draw.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,7 @@
 //! Running a solver with the independent checker behind it. Included with
 //! `#[path]`.
 
-use smemplan::check;
+use smemplan::core::check;
 use smemplan::solve::{self, Solution, SolveOptions, Solver};
 use smemplan::Problem;
 

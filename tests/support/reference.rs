@@ -1,7 +1,7 @@
 //! CuBIE's reference configurations (`tests/data/cubie-reference`), parsed.
 //! Included with `#[path]`, beside `data.rs`.
 
-use smemplan::registry::dump::Dump;
+use smemplan::kernel::registry::dump::Dump;
 
 /// Every reference dump, in file-name order.
 pub fn dumps() -> Vec<Dump> {

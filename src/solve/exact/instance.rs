@@ -20,9 +20,9 @@
 //! * two buffers share a `class` only when they are interchangeable: same
 //!   size, alignment and live sections, neither fixed.
 
-use crate::arith::{align_up, gcd};
-use crate::interference::Neighbours;
-use crate::problem::{BufferId, Problem};
+use smemplan_core::arith::{align_up, gcd};
+use smemplan_core::interference::Neighbours;
+use smemplan_core::problem::{BufferId, Problem};
 use std::collections::HashMap;
 
 /// A sub-problem in the shape the search wants.

@@ -57,7 +57,7 @@
 //! * **peel**: when the group searched is flat, a buffer live in all of its
 //!   sections goes at the bottom without branching;
 //! * **decompose** and **split**: independent sub-problems
-//!   ([`crate::interference::partitions`]) are searched one after another,
+//!   ([`smemplan_core::interference::partitions`]) are searched one after another,
 //!   and so are the groups the unplaced buffers fall apart into during the
 //!   search (a failing later group does not retry an earlier one).
 //!
@@ -91,12 +91,12 @@ mod search;
 use self::instance::Instance;
 use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
-use crate::analysis::Analysis;
-use crate::arith::gcd;
-use crate::bound;
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::gcd;
+use smemplan_core::bound;
 use crate::error::Result;
-use crate::interference;
-use crate::problem::{BufferId, Layout, Problem};
+use smemplan_core::interference;
+use smemplan_core::problem::{BufferId, Layout, Problem};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 

@@ -3,11 +3,11 @@
 //! against exhaustive search. Every layout goes through the checker.
 
 use super::*;
-use crate::check::check;
-use crate::generate::SplitMix64 as Rng;
-use crate::problem::{Buffer, Interval};
-use crate::solve::fixtures::{interlock, triangle};
-use crate::solve::{self, brute};
+use smemplan_core::check::check;
+use smemplan_core::generate::SplitMix64 as Rng;
+use smemplan_core::problem::{Buffer, Interval};
+use crate::fixtures::{interlock, triangle};
+use crate::{self, brute};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ fn one_thread() -> SolveOptions {
 
 fn minimum(p: &Problem, params: ExactParams) -> Solution {
     let s = Exact { params }.solve(&Analysis::new(p), &one_thread()).unwrap();
-    crate::check::verify(p, &s).unwrap();
+    crate::verify(p, &s).unwrap();
     s
 }
 
@@ -42,7 +42,7 @@ fn ids(names: &[&str], p: &Problem) -> Vec<BufferId> {
 #[test]
 fn an_optimum_above_live_bytes_is_proven_by_search() {
     let p = interlock();
-    assert_eq!(crate::bound::lower_bound(&p).bytes, 16);
+    assert_eq!(smemplan_core::bound::lower_bound(&p).bytes, 16);
     let outcome = solve_capacity(&p, 17, &one_thread(), &ExactParams::default());
     assert_eq!(outcome, Outcome::Infeasible(Infeasibility::Subproblem { buffers: p.ids().collect() }));
     let Outcome::Feasible(layout) = solve_capacity(&p, 18, &one_thread(), &ExactParams::default()) else {
@@ -205,7 +205,7 @@ fn deadline_zero_still_returns_a_valid_layout() {
 fn a_raised_cancel_flag_stops_the_search() {
     // Wide random problems: the race needs far more than one check period.
     let p = random_problem(&mut Rng(5), 120, 1000, false);
-    let lb = crate::bound::lower_bound(&p).bytes;
+    let lb = smemplan_core::bound::lower_bound(&p).bytes;
     let cancel = Arc::new(AtomicBool::new(true));
     let options = SolveOptions { cancel: Some(cancel), threads: 1, ..SolveOptions::default() };
     let (outcome, stats) = solve_capacity_with_stats(&Analysis::new(&p), lb, &options, &ExactParams::default());
@@ -216,7 +216,7 @@ fn a_raised_cancel_flag_stops_the_search() {
 #[test]
 fn same_input_same_answer_on_any_number_of_threads() {
     let p = random_problem(&mut Rng(8), 40, 20, false);
-    let lb = crate::bound::lower_bound(&p).bytes;
+    let lb = smemplan_core::bound::lower_bound(&p).bytes;
     let runs: Vec<Outcome> = [1, 2, 2]
         .iter()
         .map(|&threads| {
@@ -310,7 +310,7 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
                 let s = Exact { params }.solve(&Analysis::new(&p), &one_thread().with_time_limit(limit)).unwrap();
                 assert!(started.elapsed() < limit + limit / 10 + Duration::from_millis(100), "case {case}: late");
                 valid(&p, &s.layout, None);
-                assert!(s.peak >= crate::bound::lower_bound(&p).bytes);
+                assert!(s.peak >= smemplan_core::bound::lower_bound(&p).bytes);
                 s
             })
             .collect();

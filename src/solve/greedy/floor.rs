@@ -18,13 +18,13 @@
 //! the order is only a good one, with no such guarantee.
 
 use super::{free_ids, size_order, solve_plan, Plan};
-use crate::analysis::Analysis;
-use crate::arith::align_up;
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::align_up;
 use crate::error::Result;
-use crate::interference::{self, Neighbours};
-use crate::interruptible::PIECE;
-use crate::problem::{BufferId, Problem};
-use crate::solve::{Solution, SolveOptions, Solver};
+use smemplan_core::interference::{self, Neighbours};
+use smemplan_core::interruptible::PIECE;
+use smemplan_core::problem::{BufferId, Problem};
+use crate::{Solution, SolveOptions, Solver};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 

@@ -1,7 +1,7 @@
 //! The search for the hole a buffer goes into, given the address ranges
 //! taken by its placed neighbours: first fit or best fit.
 
-use crate::arith::align_up;
+use smemplan_core::arith::align_up;
 use std::cmp::Reverse;
 
 /// How a hole is chosen among those that hold the buffer.

@@ -68,12 +68,12 @@ use self::order::{breadth_order, free_ids, size_order, time_order};
 use self::sweep_fit::sweep_fit;
 use self::tree::Blocked;
 use super::{Solution, SolveOptions, Solver};
-use crate::analysis::Analysis;
-use crate::arith::align_up;
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interference::Sweep;
-use crate::interruptible::PIECE;
-use crate::problem::{Buffer, BufferId, Layout, Problem};
+use smemplan_core::interference::Sweep;
+use smemplan_core::interruptible::PIECE;
+use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 
 /// Size-descending best fit (TensorFlow Lite's "greedy by size", XLA's
 /// decreasing-size best fit).
@@ -363,7 +363,7 @@ fn place_with(
             }
         }
         let store = taken.query(id, b, &mut search.sets);
-        let overflow = || Error::Overflow(format!("placing buffer `{}`", b.name));
+        let overflow = || Error::overflow(format!("placing buffer `{}`", b.name));
         let at = search.run(store, b.size, b.alignment, fit).ok_or_else(overflow)?;
         let end = at.checked_add(b.size).ok_or_else(overflow)?;
         taken.insert(id, b, (at, end));
@@ -388,7 +388,7 @@ fn stack_rest(problem: &Problem, order: &[BufferId], placed: Placed) -> Result<L
     };
     for &id in rest {
         let b = problem.buffer(id);
-        let overflow = || Error::Overflow(format!("stacking buffer `{}`", b.name));
+        let overflow = || Error::overflow(format!("stacking buffer `{}`", b.name));
         let at = align_up(top, b.alignment).ok_or_else(overflow)?;
         top = at.checked_add(b.size).ok_or_else(overflow)?;
         offsets[id.index()] = at;
@@ -492,14 +492,14 @@ fn coalesce(ranges: &mut Vec<(u64, u64)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
-    use crate::generate::{generate, GenOptions, Spread};
-    use crate::problem::Interval;
-    use crate::solve::run;
+    use smemplan_core::check::check;
+    use smemplan_core::generate::{generate, GenOptions, Spread};
+    use smemplan_core::problem::Interval;
+    use crate::run;
 
     fn solve(solver: &dyn Solver, p: &Problem) -> Solution {
         let s = run(solver, p, &SolveOptions::default()).unwrap();
-        crate::check::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
+        crate::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
         s
     }
 
@@ -685,7 +685,7 @@ mod tests {
         assert_eq!(solve(&GreedyTime, &p).peak, 6);
         let sol = best(&Analysis::new(&p), &SolveOptions::default()).unwrap();
         assert_eq!((sol.peak, sol.is_optimal(), sol.stats.winner.as_str()), (6, true, "greedy-time"));
-        crate::check::verify(&p, &sol).unwrap();
+        crate::verify(&p, &sol).unwrap();
         let sequential = best(&Analysis::new(&p), &SolveOptions { threads: 1, ..Default::default() }).unwrap();
         assert_eq!(sequential.layout, sol.layout);
     }
@@ -703,7 +703,7 @@ mod tests {
         let expired = SolveOptions { deadline: Some(std::time::Instant::now()), ..SolveOptions::default() };
         for solver in ALL {
             let cut = run(solver, &p, &expired).unwrap();
-            crate::check::verify(&p, &cut).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
+            crate::verify(&p, &cut).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
             let full = solve(solver, &p);
             // Only the first `POLL_WORK` segments were placed with care.
             assert!(cut.peak >= full.peak, "{}", solver.name());

@@ -2,9 +2,9 @@
 //! start, and TFLite's by breadth (the heaviest instant a buffer is live
 //! in, through a range-maximum table over the live-bytes profile).
 
-use crate::interference;
-use crate::interruptible::{sort_until, PIECE};
-use crate::problem::{Buffer, BufferId, Problem};
+use smemplan_core::interference;
+use smemplan_core::interruptible::{sort_until, PIECE};
+use smemplan_core::problem::{Buffer, BufferId, Problem};
 use std::cmp::Reverse;
 
 // Every order returns `None` once `stop` says so: they poll it first,

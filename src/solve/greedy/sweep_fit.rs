@@ -15,10 +15,10 @@
 //! Fixed buffers stay where they are and the free ones go above them all,
 //! which keeps the sweep blind to them.
 
-use crate::arith::align_up;
+use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
-use crate::interruptible::sort_until;
-use crate::problem::{Buffer, Layout, Problem};
+use smemplan_core::interruptible::sort_until;
+use smemplan_core::problem::{Buffer, Layout, Problem};
 use std::collections::BTreeMap;
 
 /// Free blocks a placement looks at, lowest first, before it goes on top:
@@ -83,7 +83,7 @@ pub(super) fn sweep_fit(problem: &Problem, stop: &dyn Fn() -> bool) -> Result<La
 }
 
 fn overflow(b: &Buffer) -> Error {
-    Error::Overflow(format!("placing buffer `{}`", b.name))
+    Error::overflow(format!("placing buffer `{}`", b.name))
 }
 
 /// The addresses free at the sweep's instant: everything from `top` up, and
@@ -152,9 +152,9 @@ impl Free {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check;
-    use crate::generate::{generate, GenOptions};
-    use crate::problem::Buffer;
+    use smemplan_core::check::check;
+    use smemplan_core::generate::{generate, GenOptions};
+    use smemplan_core::problem::Buffer;
 
     #[test]
     fn one_byte_buffers_reach_the_most_live_at_once() {

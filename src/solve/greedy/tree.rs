@@ -1,8 +1,8 @@
 //! The time tree: the address ranges of placed buffers indexed by time, for
 //! placements where the interference graph would be too large to list.
 
-use crate::interruptible::{sort_until, PIECE};
-use crate::problem::{Buffer, Interval, Problem};
+use smemplan_core::interruptible::{sort_until, PIECE};
+use smemplan_core::problem::{Buffer, Interval, Problem};
 
 /// The address ranges of the placed buffers, indexed by time: a segment
 /// tree over *slots*, the distinct start times of live segments. A segment

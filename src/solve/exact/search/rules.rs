@@ -1,4 +1,4 @@
-//! The rules of [`ExactParams`](crate::solve::exact::ExactParams), one
+//! The rules of [`ExactParams`](crate::exact::ExactParams), one
 //! function per flag. Each does what the search would do without it when
 //! its flag is off, so the search reads the same whatever the flags, and the
 //! tests that run every combination of flags against exhaustive search show
@@ -19,7 +19,7 @@
 //! `floor_first` shapes the whole tree and stays with the search.
 
 use super::{Frame, Search, Todo, Undo, NONE, WASTE};
-use crate::solve::exact::SectionRule;
+use crate::exact::SectionRule;
 
 impl Search<'_> {
     /// `section_inference`: in every section, the bytes still to place must

@@ -1,0 +1,91 @@
+//! How often the kernel touches each buffer: the access counts the
+//! throughput estimate charges (`smemplan_perf::accesses` counts them on a
+//! plan).
+//!
+//! A buffer's count is a weight per phase it lives in, summed over the
+//! timeline's instants (each instant is one leaf phase of the kernel,
+//! [`crate::lifetimes`]). Without better knowledge the weight is the
+//! buffer's size in elements: every element is read or written once in
+//! every phase it is live in. So a state vector live for the whole step
+//! counts `n × instants`, Newton scratch live in one stage solve `n`.
+//! Counts are per run (thread) and per element access: a warp issues one
+//! load or store for all its lanes, whatever the element type.
+//!
+//! A kernel model sets better weights per buffer and phase (`accesses` on a
+//! `[[buffer]]`, see `docs/models.md`): `{ "stages.solve" = "8 * n" }` says
+//! that in every instant of the component's phase `stages.solve` (or a phase
+//! below it) the buffer sees `8 × n` element accesses; `all` sets the
+//! weight of every instant not otherwise named.
+//!
+//! ```
+//! use smemplan_kernel::accesses::Weights;
+//!
+//! let mut w = Weights::default();
+//! w.set("kernel/loop/algorithm/accumulator", vec![("stages".into(), 800)]);
+//! let label = "kernel/loop:loop.step > kernel/loop/algorithm:stages.solve";
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "accumulator", 100, label), 800);
+//! assert_eq!(w.per_instant("kernel/loop/algorithm", "stage_base", 100, label), 100);
+//! ```
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Access weights per buffer (`component/name`) and phase; buffers and
+/// instants not named weigh their size in elements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Weights {
+    by_buffer: BTreeMap<String, Vec<(String, u64)>>,
+}
+
+impl Weights {
+    /// Sets the weights of buffer `full_name` (`component/name`): phase path
+    /// (of the buffer's own component, or `all`) → element accesses per
+    /// instant of that phase.
+    pub fn set(&mut self, full_name: &str, phases: Vec<(String, u64)>) {
+        self.by_buffer.insert(full_name.to_string(), phases);
+    }
+
+    /// Whether no buffer has weights (every count is the default).
+    pub fn is_empty(&self) -> bool {
+        self.by_buffer.is_empty()
+    }
+
+    /// Element accesses of buffer `name` of `component` (of `elements`
+    /// elements) in the instant labelled `label` (a timeline label,
+    /// `component:phase > component:phase ...`). The most specific phase
+    /// named wins; then `all`; then the size.
+    pub fn per_instant(&self, component: &str, name: &str, elements: u64, label: &str) -> u64 {
+        let Some(phases) = self.by_buffer.get(&format!("{component}/{name}")) else {
+            return elements;
+        };
+        // The deepest mention: a root component also labels its whole mount.
+        let own = label.rsplit(" > ").find_map(|seg| seg.strip_prefix(component)?.strip_prefix(':'));
+        let within = |p: &str| own.is_some_and(|o| o == p || o.strip_prefix(p).is_some_and(|r| r.starts_with('.')));
+        phases
+            .iter()
+            .filter(|(p, _)| within(p))
+            .max_by_key(|(p, _)| p.len())
+            .or_else(|| phases.iter().find(|(p, _)| p == "all"))
+            .map_or(elements, |&(_, w)| w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_phase_wins_then_all_then_the_size() {
+        let mut w = Weights::default();
+        w.set("k/a/x", vec![("all".into(), 5), ("stages".into(), 7), ("stages.solve".into(), 9)]);
+        let at = |label: &str| w.per_instant("k/a", "x", 3, label);
+        assert_eq!(at("k:step > k/a:stages.solve"), 9);
+        assert_eq!(at("k:step > k/a:stages.solve.inner"), 9);
+        assert_eq!(at("k:step > k/a:stages.update"), 7);
+        assert_eq!(at("k:step > k/a:stagesx"), 5, "a prefix must end at a dot");
+        assert_eq!(at("k:step > k/ab:stages"), 5, "another component's phase");
+        assert_eq!(at("k:commit"), 5);
+        assert_eq!(w.per_instant("k/a", "y", 3, "k:step > k/a:stages"), 3);
+        assert!(!w.is_empty() && Weights::default().is_empty());
+    }
+}

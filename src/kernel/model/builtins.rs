@@ -1,0 +1,56 @@
+//! The model set that ships inside the library: CuBIE's solver families and
+//! the fragments they include.
+
+use super::Model;
+use crate::error::{Error, Result};
+
+/// Every file of the built-in model set: `(name, text)`. Top-level models
+/// sit at the root, fragments under `parts/`.
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("backwards_euler.toml", include_str!("../../../models/backwards_euler.toml")),
+    ("backwards_euler_pc.toml", include_str!("../../../models/backwards_euler_pc.toml")),
+    ("crank_nicolson.toml", include_str!("../../../models/crank_nicolson.toml")),
+    ("dirk.toml", include_str!("../../../models/dirk.toml")),
+    ("erk.toml", include_str!("../../../models/erk.toml")),
+    ("explicit_euler.toml", include_str!("../../../models/explicit_euler.toml")),
+    ("firk.toml", include_str!("../../../models/firk.toml")),
+    ("rosenbrock.toml", include_str!("../../../models/rosenbrock.toml")),
+    ("parts/loop.toml", include_str!("../../../models/parts/loop.toml")),
+    ("parts/newton.toml", include_str!("../../../models/parts/newton.toml")),
+    ("parts/linear.toml", include_str!("../../../models/parts/linear.toml")),
+];
+
+/// The model `smemplan plan` uses when given no input.
+pub const DEFAULT_MODEL: &str = "dirk";
+
+/// The text of built-in file `name` (e.g. `dirk.toml`, `parts/loop.toml`).
+pub fn builtin_file(name: &str) -> Option<&'static str> {
+    BUILTIN_FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Names of the built-in top-level models (`dirk`, `erk`, ...).
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTIN_FILES.iter().filter(|(n, _)| !n.contains('/')).filter_map(|(n, _)| n.strip_suffix(".toml")).collect()
+}
+
+/// Built-in model `name` (`dirk` or `dirk.toml`).
+pub fn builtin(name: &str) -> Result<Model> {
+    let file = if name.ends_with(".toml") { name.to_string() } else { format!("{name}.toml") };
+    let text = builtin_file(&file).filter(|_| !file.contains('/')).ok_or_else(|| Error::Model {
+        file: file.clone(),
+        line: 0,
+        key: None,
+        message: format!("no built-in model `{name}` (known: {})", builtin_names().join(", ")),
+    })?;
+    Model::parse(&format!("models/{file}"), text, &resolve_builtin)
+}
+
+/// Finds an included file among the built-in ones (`file` relative to `models/`).
+pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
+    builtin_file(file).map(|text| (format!("models/{file}"), text.to_string()))
+}
+
+/// The built-in default model ([`DEFAULT_MODEL`]).
+pub fn default_model() -> Result<Model> {
+    builtin(DEFAULT_MODEL)
+}

@@ -1,0 +1,324 @@
+//! Instantiation: a model at one set of parameters (defaults, the selected
+//! algorithm's row, then `--set` values), its expressions evaluated, to a
+//! [`Kernel`]: declarations ready for the planner and the registry.
+
+use super::expr::Value;
+use super::parse::parse_precision;
+use super::{At, Dtype, Fragment, Located, Model};
+use crate::accesses::Weights;
+use crate::error::{Error, Result};
+use crate::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
+use crate::lifetimes::LifetimeTable;
+use crate::registry::Registry;
+use std::collections::{BTreeMap, HashSet};
+
+impl Model {
+    /// The model at one set of parameters: defaults, then the selected
+    /// algorithm's row, then `sets` (`name = value`, value as `--set` gives
+    /// it). Setting an unknown name is an error.
+    pub fn instantiate(&self, sets: &[(String, String)]) -> Result<Kernel> {
+        let err = |key: &str, message: String| Error::Model {
+            file: self.source.clone(),
+            line: 0,
+            key: Some(key.to_string()),
+            message,
+        };
+        let mut values = self.params.clone();
+        let mut overrides: BTreeMap<String, Value> = BTreeMap::new();
+        for (k, v) in sets {
+            if !self.params.contains_key(k) && !self.derived.contains_key(k) {
+                let known: Vec<&str> = self.params.keys().chain(self.derived.keys()).map(String::as_str).collect();
+                return Err(err(k, format!("unknown parameter (known: {})", known.join(", "))));
+            }
+            let value = Value::parse_loose(v).map_err(|m| err(k, m))?;
+            if let Some(allowed) = self.allowed.get(k) {
+                allowed.check(k, &value).map_err(|m| err(k, format!("`--set {k}={v}`: {m}")))?;
+            }
+            overrides.insert(k.clone(), value);
+        }
+        if let Some(alg) = overrides.get("algorithm").or(values.get("algorithm")).cloned() {
+            if !self.algorithms.is_empty() {
+                let Value::Str(name) = &alg else {
+                    return Err(err("algorithm", "an algorithm is named by a string".into()));
+                };
+                let row = self.algorithms.get(name).ok_or_else(|| {
+                    err("algorithm", format!("unknown algorithm `{name}` (known: {})", self.algorithms().join(", ")))
+                })?;
+                values.extend(row.clone());
+            }
+        }
+        values.extend(overrides);
+        let mut eval =
+            Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new(), declared: Vec::new() };
+        let precision = match eval.lookup("precision") {
+            Ok(Value::Str(s)) => parse_precision(&s).filter(|p| *p != Precision::I32),
+            _ => None,
+        }
+        .ok_or_else(|| err("precision", "the model needs a `precision` parameter: f32 or f64".into()))?;
+        let mut out = Kernel {
+            model: self.name.clone(),
+            params: BTreeMap::new(),
+            components: Vec::new(),
+            buffers: Vec::new(),
+            group_aliases: Vec::new(),
+            table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
+            accesses: Weights::default(),
+        };
+        eval.walk(&self.body, "", &[], precision, &mut out)?;
+        one_top_level_component(&out.components, &eval.declared)?;
+        out.params = eval.values.clone();
+        out.params.extend(eval.derived.clone());
+        out.validate()?;
+        Ok(out)
+    }
+}
+
+/// How deeply derived values may be defined in terms of other derived
+/// values (`a = b + 1`, `b = c + 1`, …). Evaluation recurses along such a
+/// chain, each level through an expression of up to
+/// [`super::expr::MAX_DEPTH`], so this bounds the stack; real models stay
+/// below 5.
+pub(super) const MAX_DERIVED_DEPTH: usize = 64;
+
+/// A kernel is one tree of components: every component but the top-level
+/// one sits one path segment below another. When there are several trees,
+/// the largest is taken for the kernel's, and the error names the first
+/// other top-level component where it was declared, and every top-level one.
+fn one_top_level_component(components: &[ComponentDecl], declared: &[At]) -> Result<()> {
+    let paths: HashSet<&str> = components.iter().map(|c| c.path.as_str()).collect();
+    let top: Vec<usize> = (0..components.len())
+        .filter(|&i| components[i].path.rfind('/').is_none_or(|k| !paths.contains(&components[i].path[..k])))
+        .collect();
+    if top.len() < 2 {
+        return Ok(());
+    }
+    let size = |i: usize| {
+        let root = &components[i].path;
+        components.iter().filter(|c| c.path.strip_prefix(root.as_str()).is_some_and(|r| r.starts_with('/'))).count()
+    };
+    // The largest tree; the first of equals.
+    let first = top.iter().copied().rev().max_by_key(|&i| size(i)).expect("two or more");
+    let second = top.iter().copied().find(|&i| i != first).expect("two or more");
+    let names: Vec<String> =
+        top.iter().map(|&i| format!("`{}` ({}:{})", components[i].path, declared[i].file, declared[i].line)).collect();
+    Err(declared[second].error(format!(
+        "component `{}` has no parent, but `{}` is already the kernel's top-level component (a kernel is one tree; \
+         top-level components: {})",
+        components[second].path,
+        components[first].path,
+        names.join(", ")
+    )))
+}
+
+/// Evaluates names: `with` bindings, then parameters, then derived values
+/// (computed on first use; a cycle is an error).
+struct Evaluator<'m> {
+    model: &'m Model,
+    values: BTreeMap<String, Value>,
+    derived: BTreeMap<String, Value>,
+    busy: HashSet<String>,
+    /// Where each component of the kernel was declared, in its order.
+    declared: Vec<At>,
+}
+
+fn join(at: &str, rel: &str) -> String {
+    match (at.is_empty(), rel.is_empty()) {
+        (_, true) => at.to_string(),
+        (true, false) => rel.to_string(),
+        (false, false) => format!("{at}/{rel}"),
+    }
+}
+
+impl Evaluator<'_> {
+    fn lookup(&mut self, name: &str) -> std::result::Result<Value, String> {
+        if let Some(v) = self.values.get(name).or(self.derived.get(name)) {
+            return Ok(v.clone());
+        }
+        let Some(d) = self.model.derived.get(name) else {
+            return Err(format!("unknown name `{name}`"));
+        };
+        if self.busy.contains(name) {
+            return Err(format!("`{name}` is defined in terms of itself"));
+        }
+        if self.busy.len() >= MAX_DERIVED_DEPTH {
+            return Err(format!(
+                "derived values are defined in terms of each other more than {MAX_DERIVED_DEPTH} deep (reaching `{name}`)"
+            ));
+        }
+        self.busy.insert(name.to_string());
+        let v = d.expr.eval(&mut |n| self.lookup(n));
+        self.busy.remove(name);
+        // Only the innermost derived value is named: a chain's every link
+        // would make a message as long as the chain.
+        let v = v.map_err(|m| if m.starts_with("in derived") { m } else { format!("in derived `{name}`: {m}") })?;
+        self.derived.insert(name.to_string(), v.clone());
+        Ok(v)
+    }
+
+    fn eval(&mut self, e: &Located, scope: &[(String, Value)]) -> Result<Value> {
+        e.expr
+            .eval(&mut |n| match scope.iter().rev().find(|(k, _)| k == n) {
+                Some((_, v)) => Ok(v.clone()),
+                None => self.lookup(n),
+            })
+            .map_err(|m| e.at.error(m))
+    }
+
+    fn cond(&mut self, e: &Option<Located>, scope: &[(String, Value)]) -> Result<bool> {
+        match e {
+            None => Ok(true),
+            Some(e) => match self.eval(e, scope)? {
+                Value::Int(i) => Ok(i != 0),
+                Value::Str(s) => Err(e.at.error(format!("a condition must be an integer, got '{s}'"))),
+            },
+        }
+    }
+
+    fn walk(
+        &mut self,
+        frag: &Fragment,
+        at: &str,
+        scope: &[(String, Value)],
+        precision: Precision,
+        out: &mut Kernel,
+    ) -> Result<()> {
+        for c in &frag.components {
+            if !self.cond(&c.when, scope)? {
+                continue;
+            }
+            let path = join(at, &c.path);
+            if let Some(target) = &c.aliases {
+                out.group_aliases.push(group_alias(&path, target, &c.at)?);
+            }
+            out.components.push(ComponentDecl { path, class: c.class.clone(), precision });
+            self.declared.push(c.at.clone());
+        }
+        for b in &frag.buffers {
+            if !self.cond(&b.when, scope)? {
+                continue;
+            }
+            let size = match self.eval(&b.size, scope)? {
+                Value::Int(i) => u64::try_from(i).map_err(|_| b.size.at.error(format!("size {i} is negative")))?,
+                Value::Str(s) => return Err(b.size.at.error(format!("a size must be an integer, got '{s}'"))),
+            };
+            let location = match self.eval(&b.location, scope)? {
+                Value::Str(s) => s.parse::<Location>().map_err(|m| b.location.at.error(m))?,
+                Value::Int(i) => {
+                    return Err(b.location.at.error(format!("a location is 'shared' or 'local', got {i}")))
+                }
+            };
+            if !b.accesses.is_empty() {
+                let mut phases = Vec::new();
+                for (phase, e) in &b.accesses {
+                    let w = match self.eval(e, scope)? {
+                        Value::Int(i) => {
+                            u64::try_from(i).map_err(|_| e.at.error(format!("accesses {i} are negative")))?
+                        }
+                        Value::Str(s) => return Err(e.at.error(format!("accesses must be an integer, got '{s}'"))),
+                    };
+                    phases.push((phase.clone(), w));
+                }
+                out.accesses.set(&format!("{}/{}", join(at, &b.component), b.name), phases);
+            }
+            out.buffers.push(BufferDecl {
+                component: join(at, &b.component),
+                name: b.name.clone(),
+                size,
+                precision: match b.dtype {
+                    Dtype::Run => precision,
+                    Dtype::Fixed(p) => p,
+                },
+                location,
+                persistent: b.persistent,
+                aliases: b.aliases.clone(),
+            });
+        }
+        for inc in &frag.includes {
+            if !self.cond(&inc.when, scope)? {
+                continue;
+            }
+            let mut inner = scope.to_vec();
+            for (k, e) in &inc.with {
+                let v = self.eval(e, scope)?;
+                inner.push((k.clone(), v));
+            }
+            let child_at = join(at, &inc.at);
+            let fragment = self.model.fragments.get(&inc.file).ok_or_else(|| Error::Model {
+                file: self.model.source.clone(),
+                line: 0,
+                key: Some(format!("include({})", inc.file)),
+                message: "fragment not loaded".into(),
+            })?;
+            if let Some(target) = &inc.aliases {
+                let at = At { file: self.model.source.clone(), line: 0, key: format!("include({}).aliases", inc.file) };
+                out.group_aliases.push(group_alias(&child_at, target, &at)?);
+            }
+            self.walk(fragment, &child_at, &inner, precision, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The group alias of child `path` onto `target` of its parent.
+fn group_alias(path: &str, target: &str, at: &At) -> Result<GroupAlias> {
+    let (parent, child) = path.rsplit_once('/').ok_or_else(|| at.error("only a child component can alias"))?;
+    Ok(GroupAlias {
+        component: parent.to_string(),
+        entry: format!("{child}_shared"),
+        child: path.to_string(),
+        target: target.to_string(),
+    })
+}
+
+/// A model at one set of parameters: declarations ready for the planner
+/// (`smemplan_plan::plan_kernel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kernel {
+    /// The model's name.
+    pub model: String,
+    /// Every parameter and derived value used.
+    pub params: BTreeMap<String, Value>,
+    /// Components, in declaration order.
+    pub components: Vec<ComponentDecl>,
+    /// Leaf buffers, in declaration order.
+    pub buffers: Vec<BufferDecl>,
+    /// Children whose whole shared region aliases a target.
+    pub group_aliases: Vec<GroupAlias>,
+    /// The lifetime table: the built-in CuBIE table with the model's
+    /// classes over it.
+    pub table: LifetimeTable,
+    /// Access weights per buffer and phase ([`crate::accesses`]).
+    pub accesses: Weights,
+}
+
+impl Kernel {
+    fn validate(&self) -> Result<()> {
+        let err =
+            |key: String, message: String| Error::Model { file: self.model.clone(), line: 0, key: Some(key), message };
+        let mut paths = HashSet::new();
+        for c in &self.components {
+            if !paths.insert(c.path.as_str()) {
+                return Err(err(format!("component({})", c.path), "two components share this path".into()));
+            }
+        }
+        let mut names = HashSet::new();
+        for b in &self.buffers {
+            if !paths.contains(b.component.as_str()) {
+                return Err(err(format!("buffer({}/{})", b.component, b.name), "no such component".into()));
+            }
+            if b.name.is_empty() || !names.insert((b.component.as_str(), b.name.as_str())) {
+                return Err(err(format!("buffer({}/{})", b.component, b.name), "empty or repeated name".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// CuBIE 0.17.0's registry for this kernel, and the path of its
+    /// top-level component (the one component without a parent), built as
+    /// [`Registry::from_declarations`] says, in the registration order of
+    /// each class of the kernel's lifetime table.
+    pub fn registry(&self) -> Result<(Registry, String)> {
+        let order = |class: &str| self.table.classes.get(class).map_or(&[][..], |l| l.registration.as_slice());
+        Ok(Registry::from_declarations(&self.components, &self.buffers, &self.group_aliases, order)?)
+    }
+}

@@ -1,0 +1,366 @@
+//! Parsing: a model file's TOML, its includes resolved and loaded, every
+//! expression, dtype and phase checked up front, to a [`Model`].
+
+use super::allowed::Allowed;
+use super::expr::{Expr, Value};
+use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
+use crate::error::{toml_error, Error, Result};
+use smemplan_core::error::line_of;
+use crate::Precision;
+use crate::lifetimes::table::RawClass;
+use crate::lifetimes::LifetimeTable;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use toml::Spanned;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum IntOrText {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    allowed: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    derived: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    algorithms: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+    #[serde(default)]
+    classes: BTreeMap<String, RawClass>,
+    #[serde(default)]
+    include: Vec<RawInclude>,
+    #[serde(default)]
+    component: Vec<RawComponent>,
+    #[serde(default)]
+    buffer: Vec<RawBuffer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    file: Spanned<String>,
+    #[serde(default)]
+    at: Option<Spanned<String>>,
+    #[serde(default)]
+    when: Option<Spanned<String>>,
+    #[serde(default)]
+    aliases: Option<Spanned<String>>,
+    #[serde(default)]
+    with: BTreeMap<String, Spanned<IntOrText>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    path: Spanned<String>,
+    class: Spanned<String>,
+    #[serde(default)]
+    when: Option<Spanned<String>>,
+    #[serde(default)]
+    aliases: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBuffer {
+    component: Spanned<String>,
+    name: Spanned<String>,
+    size: Spanned<IntOrText>,
+    #[serde(default)]
+    location: Option<Spanned<String>>,
+    #[serde(default)]
+    persistent: Option<Spanned<bool>>,
+    #[serde(default)]
+    aliases: Option<Spanned<String>>,
+    #[serde(default)]
+    dtype: Option<Spanned<String>>,
+    #[serde(default)]
+    when: Option<Spanned<String>>,
+    /// Element accesses per instant of a phase (`crate::accesses`).
+    #[serde(default)]
+    accesses: BTreeMap<String, Spanned<IntOrText>>,
+}
+
+fn toml_value(v: &toml::Value) -> Option<Value> {
+    match v {
+        toml::Value::Integer(i) => Some(Value::Int(*i)),
+        toml::Value::Boolean(b) => Some(Value::Int(i64::from(*b))),
+        toml::Value::String(s) => Some(Value::Str(s.clone())),
+        _ => None,
+    }
+}
+
+pub(super) fn parse_precision(s: &str) -> Option<Precision> {
+    s.parse::<Precision>().ok()
+}
+
+struct FileCtx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl FileCtx<'_> {
+    fn at<T>(&self, spanned: &Spanned<T>, key: String) -> At {
+        At { file: self.file.to_string(), line: line_of(self.text, spanned.span().start), key }
+    }
+
+    fn expr(&self, spanned: &Spanned<String>, key: String) -> Result<Located> {
+        let at = self.at(spanned, key);
+        let expr = Expr::parse(spanned.get_ref()).map_err(|m| at.error(format!("in `{}`: {m}", spanned.get_ref())))?;
+        Ok(Located { expr, at })
+    }
+
+    fn int_or_expr(&self, spanned: &Spanned<IntOrText>, key: String) -> Result<Located> {
+        match spanned.get_ref() {
+            IntOrText::Int(i) => Ok(Located { expr: Expr::Lit(Value::Int(*i)), at: self.at(spanned, key) }),
+            IntOrText::Text(t) => self.expr(&Spanned::new(spanned.span(), t.clone()), key),
+        }
+    }
+
+    /// Each parameter's allowed values (see [`Allowed`]), with every
+    /// default and algorithm row checked against them.
+    fn allowed(
+        &self,
+        raw: &RawFile,
+        algorithms: &BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> Result<BTreeMap<String, Allowed>> {
+        let mut out = BTreeMap::new();
+        for (k, spec) in &raw.allowed {
+            let at = self.at(spec, format!("allowed.{k}"));
+            if !raw.params.contains_key(k) {
+                return Err(at.error("not a parameter of this model"));
+            }
+            let kind = match spec.get_ref() {
+                toml::Value::Array(items) if !items.is_empty() => Allowed::OneOf(
+                    items
+                        .iter()
+                        .map(|v| toml_value(v).ok_or_else(|| at.error("a choice is an integer, a boolean or a string")))
+                        .collect::<Result<_>>()?,
+                ),
+                toml::Value::Table(t) if t.keys().all(|k| k == "min" || k == "max") => {
+                    let bound = |key: &str, default: i64| match t.get(key) {
+                        None => Ok(default),
+                        Some(toml::Value::Integer(i)) => Ok(*i),
+                        Some(_) => Err(at.error(format!("`{key}` is an integer"))),
+                    };
+                    let (lo, hi) = (bound("min", i64::MIN)?, bound("max", i64::MAX)?);
+                    if lo > hi {
+                        return Err(at.error(format!("min {lo} is above max {hi}")));
+                    }
+                    Allowed::Range(lo, hi)
+                }
+                _ => return Err(at.error("a list of choices, or { min = …, max = … }")),
+            };
+            out.insert(k.clone(), kind);
+        }
+        for (k, v) in &raw.params {
+            let at = self.at(v, format!("params.{k}"));
+            if !out.contains_key(k) {
+                let implied = match (k.as_str(), v.get_ref()) {
+                    (_, toml::Value::Boolean(_)) => Allowed::Bool,
+                    (_, toml::Value::Integer(_)) => Allowed::Range(0, i64::MAX),
+                    // Checked when instantiated, with messages of their own.
+                    ("precision", _) => continue,
+                    ("algorithm", _) if !algorithms.is_empty() => continue,
+                    // An undeclared string takes any value (the built-in
+                    // models declare theirs; a test holds them to it).
+                    _ => continue,
+                };
+                out.insert(k.clone(), implied);
+            }
+            let default = toml_value(v.get_ref()).expect("parameters are scalars");
+            out[k.as_str()].check(k, &default).map_err(|m| at.error(format!("the default {m}")))?;
+        }
+        for (name, row) in &raw.algorithms {
+            for (k, v) in row {
+                if let Some(kind) = out.get(k) {
+                    let value = &algorithms[name][k];
+                    kind.check(k, value).map_err(|m| self.at(v, format!("algorithms.{name}.{k}")).error(m))?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn fragment(&self, raw: &RawFile) -> Result<Fragment> {
+        let mut frag = Fragment::default();
+        for inc in &raw.include {
+            let key = format!("include({})", inc.file.get_ref());
+            let with = inc
+                .with
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.int_or_expr(v, format!("{key}.with.{k}"))?)))
+                .collect::<Result<Vec<_>>>()?;
+            frag.includes.push(IncludeItem {
+                place: self.at(&inc.file, key.clone()),
+                file: inc.file.get_ref().clone(),
+                at: inc.at.as_ref().map(|a| a.get_ref().clone()).unwrap_or_default(),
+                when: inc.when.as_ref().map(|w| self.expr(w, format!("{key}.when"))).transpose()?,
+                aliases: inc.aliases.as_ref().map(|a| a.get_ref().clone()),
+                with,
+            });
+        }
+        for c in &raw.component {
+            let key = format!("component({})", c.path.get_ref());
+            frag.components.push(ComponentItem {
+                path: c.path.get_ref().clone(),
+                class: c.class.get_ref().clone(),
+                when: c.when.as_ref().map(|w| self.expr(w, format!("{key}.when"))).transpose()?,
+                aliases: c.aliases.as_ref().map(|a| a.get_ref().clone()),
+                at: self.at(&c.path, key),
+            });
+        }
+        for b in &raw.buffer {
+            let key = format!("buffer({}/{})", b.component.get_ref(), b.name.get_ref());
+            let location = match &b.location {
+                None => Located {
+                    expr: Expr::Lit(Value::Str("local".into())),
+                    at: self.at(&b.name, format!("{key}.location")),
+                },
+                Some(l) if l.get_ref() == "shared" || l.get_ref() == "local" => Located {
+                    expr: Expr::Lit(Value::Str(l.get_ref().clone())),
+                    at: self.at(l, format!("{key}.location")),
+                },
+                Some(l) => self.expr(l, format!("{key}.location"))?,
+            };
+            let dtype = match &b.dtype {
+                None => Dtype::Run,
+                Some(d) if d.get_ref() == "precision" => Dtype::Run,
+                Some(d) => Dtype::Fixed(parse_precision(d.get_ref()).ok_or_else(|| {
+                    self.at(d, format!("{key}.dtype"))
+                        .error(format!("unknown dtype `{}` (f32, f64, i32 or precision)", d.get_ref()))
+                })?),
+            };
+            frag.buffers.push(BufferItem {
+                component: b.component.get_ref().clone(),
+                name: b.name.get_ref().clone(),
+                size: self.int_or_expr(&b.size, format!("{key}.size"))?,
+                location,
+                persistent: b.persistent.as_ref().is_some_and(|p| *p.get_ref()),
+                aliases: b.aliases.as_ref().map(|a| a.get_ref().clone()),
+                dtype,
+                when: b.when.as_ref().map(|w| self.expr(w, format!("{key}.when"))).transpose()?,
+                accesses: b
+                    .accesses
+                    .iter()
+                    .map(|(phase, e)| Ok((phase.clone(), self.int_or_expr(e, format!("{key}.accesses.{phase}"))?)))
+                    .collect::<Result<_>>()?,
+                at: self.at(&b.name, key),
+            });
+        }
+        Ok(frag)
+    }
+}
+
+impl Model {
+    /// Parses a model. `source` names it in errors; `resolve` finds an
+    /// included file by the name the include gives: where it is (named in
+    /// errors, and how an include cycle is recognised) and its text.
+    pub fn parse(source: &str, text: &str, resolve: &dyn Fn(&str) -> Option<(String, String)>) -> Result<Model> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        let ctx = FileCtx { file: source, text };
+        let mut params = BTreeMap::new();
+        for (k, v) in &raw.params {
+            let value = toml_value(v.get_ref()).ok_or_else(|| {
+                ctx.at(v, format!("params.{k}")).error("a parameter is an integer, a boolean or a string")
+            })?;
+            params.insert(k.clone(), value);
+        }
+        let mut derived = BTreeMap::new();
+        for (k, v) in &raw.derived {
+            if params.contains_key(k) {
+                return Err(ctx.at(v, format!("derived.{k}")).error("already a parameter"));
+            }
+            derived.insert(k.clone(), ctx.expr(v, format!("derived.{k}"))?);
+        }
+        let mut algorithms = BTreeMap::new();
+        for (name, row) in &raw.algorithms {
+            let mut values = BTreeMap::new();
+            for (k, v) in row {
+                let at = ctx.at(v, format!("algorithms.{name}.{k}"));
+                if !params.contains_key(k) {
+                    return Err(at.error("not a parameter of this model"));
+                }
+                let value = toml_value(v.get_ref()).ok_or_else(|| at.error("an integer, a boolean or a string"))?;
+                values.insert(k.clone(), value);
+            }
+            algorithms.insert(name.clone(), values);
+        }
+        if !algorithms.is_empty() && !params.contains_key("algorithm") {
+            return Err(Error::Model {
+                file: source.into(),
+                line: 0,
+                key: Some("params.algorithm".into()),
+                message: "a model with [algorithms] needs an `algorithm` parameter".into(),
+            });
+        }
+        let allowed = ctx.allowed(&raw, &algorithms)?;
+        let classes = LifetimeTable::from_raw(source, text, raw.classes.clone().into_iter().collect())?;
+        let body = ctx.fragment(&raw)?;
+        let mut model = Model {
+            name: raw
+                .name
+                .clone()
+                .unwrap_or_else(|| source.rsplit('/').next().unwrap_or(source).trim_end_matches(".toml").to_string()),
+            description: raw.description.clone().unwrap_or_default(),
+            source: source.to_string(),
+            params,
+            allowed,
+            derived,
+            algorithms,
+            classes,
+            body,
+            fragments: HashMap::new(),
+        };
+        let mut stack = vec![source.to_string()];
+        let includes = model.body.includes.clone();
+        model.load_includes(&includes, resolve, &mut stack)?;
+        Ok(model)
+    }
+
+    /// Loads `includes` and, depth first, theirs. `stack` holds where the
+    /// files being loaded are, so that a file including itself, directly or
+    /// not, is an error at the include that closes the cycle.
+    fn load_includes(
+        &mut self,
+        includes: &[IncludeItem],
+        resolve: &dyn Fn(&str) -> Option<(String, String)>,
+        stack: &mut Vec<String>,
+    ) -> Result<()> {
+        for inc in includes {
+            let (name, text) = resolve(&inc.file)
+                .ok_or_else(|| inc.place.error(format!("cannot find included file `{}`", inc.file)))?;
+            if stack.contains(&name) {
+                return Err(inc.place.error(format!("include cycle: {} → {name}", stack.join(" → "))));
+            }
+            if self.fragments.contains_key(&inc.file) {
+                continue;
+            }
+            let raw: RawFile = toml::from_str(&text).map_err(|e| toml_error(&name, &text, &e))?;
+            if !raw.params.is_empty()
+                || !raw.derived.is_empty()
+                || !raw.algorithms.is_empty()
+                || !raw.classes.is_empty()
+            {
+                return Err(inc.place.error(format!(
+                    "`{name}` is not a fragment: an included file holds only components, buffers and includes"
+                )));
+            }
+            let frag = FileCtx { file: &name, text: &text }.fragment(&raw)?;
+            let nested = frag.includes.clone();
+            self.fragments.insert(inc.file.clone(), frag);
+            stack.push(name);
+            self.load_includes(&nested, resolve, stack)?;
+            stack.pop();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! The model's tests: parsing, instantiation and the built-in set.
+
+use super::*;
+use crate::error::Result;
+use crate::{Location, Precision};
+use crate::plan::PlanOptions;
+
+fn parse(text: &str) -> Result<Model> {
+    Model::parse("m.toml", text, &|f| {
+        let text = match f {
+            "frag.toml" => "[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width * 2\"\n",
+            "bad.toml" => "[[buffer]]\ncomponent = \"\"\nname = \"w\"\nsize = \"width *\"\n",
+            "cycle.toml" => "[[include]]\nfile = \"cycle.toml\"\n",
+            "m.toml" => "[params]\nn = 1\n",
+            _ => return None,
+        };
+        Some((f.to_string(), text.to_string()))
+    })
+}
+
+const GOOD: &str = r#"
+name = "toy"
+[params]
+algorithm = "a"
+n = 10
+precision = "f32"
+loc = "shared"
+big = false
+[allowed]
+loc = ["shared", "local"]
+[derived]
+twice = "2 * n"
+[algorithms.a]
+n = 3
+[algorithms.b]
+n = 4
+big = true
+[[component]]
+path = "k"
+class = "Loop"
+[[component]]
+path = "k/c"
+class = "Child"
+[[buffer]]
+component = "k"
+name = "x"
+size = "twice + 1"
+location = "loc"
+[[buffer]]
+component = "k"
+name = "y"
+size = 5
+dtype = "i32"
+persistent = true
+when = "big"
+[[include]]
+file = "frag.toml"
+at = "k/c"
+with = { width = "n" }
+"#;
+
+#[test]
+fn instantiates_with_rows_and_sets() {
+    let m = parse(GOOD).unwrap();
+    let i = m.instantiate(&[]).unwrap();
+    assert_eq!(i.buffers.len(), 2, "y is off for algorithm a");
+    assert_eq!(i.buffers[0].size, 7);
+    assert_eq!(i.buffers[0].location, Location::Shared);
+    assert_eq!((i.buffers[1].component.as_str(), i.buffers[1].size), ("k/c", 6));
+    let i = m.instantiate(&[("algorithm".into(), "b".into()), ("n".into(), "20".into())]).unwrap();
+    assert_eq!(i.buffers[0].size, 41, "a set wins over the algorithm row");
+    assert_eq!(i.buffers[1].precision, Precision::I32);
+    assert!(i.buffers[1].persistent);
+}
+
+#[test]
+fn bad_models_name_file_line_and_key() {
+    // (replace, with, file, line (None: where `with` lands), key, message)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<usize>, Option<&'a str>, &'a str);
+    let cases: &[Case] = &[
+        (r#"size = "twice + 1""#, r#"size = "twice +""#, "m.toml", None, Some("buffer(k/x).size"), "unexpected end"),
+        ("dtype = \"i32\"", "dtype = \"u8\"", "m.toml", None, Some("buffer(k/y).dtype"), "unknown dtype"),
+        ("n = 4\nbig", "m = 4\nbig", "m.toml", None, Some("algorithms.b.m"), "not a parameter"),
+        ("file = \"frag.toml\"", "file = \"bad.toml\"", "bad.toml", Some(4), Some("buffer(/w).size"), "unexpected end"),
+        (
+            "file = \"frag.toml\"",
+            "file = \"cycle.toml\"",
+            "cycle.toml",
+            Some(2),
+            Some("include(cycle.toml)"),
+            "include cycle: m.toml → cycle.toml → cycle.toml",
+        ),
+        (
+            "file = \"frag.toml\"",
+            "file = \"m.toml\"",
+            "m.toml",
+            None,
+            Some("include(m.toml)"),
+            "cycle: m.toml → m.toml",
+        ),
+        (
+            "file = \"frag.toml\"",
+            "file = \"nowhere.toml\"",
+            "m.toml",
+            None,
+            Some("include(nowhere.toml)"),
+            "cannot find",
+        ),
+        ("name = \"toy\"", "name = \"toy\"\nbogus = 1", "m.toml", Some(3), None, "unknown field"),
+        ("twice = \"2 * n\"", "n = \"2 * n\"", "m.toml", None, Some("derived.n"), "already a parameter"),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "loc = [\"local\"]",
+            "m.toml",
+            Some(7),
+            Some("params.loc"),
+            "the default 'shared' is not allowed",
+        ),
+        ("loc = [\"shared\", \"local\"]", "mode = [\"x\"]", "m.toml", None, Some("allowed.mode"), "not a parameter"),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "loc = [\"shared\"]\nn = { min = 5 }",
+            "m.toml",
+            Some(15),
+            Some("algorithms.a.n"),
+            "3 is not allowed for `n` (allowed: integers from 5)",
+        ),
+        (
+            "loc = [\"shared\", \"local\"]",
+            "n = { min = 9, max = 1 }",
+            "m.toml",
+            None,
+            Some("allowed.n"),
+            "min 9 is above max 1",
+        ),
+    ];
+    for (from, to, file, line, key, msg) in cases {
+        assert!(GOOD.contains(from), "{from}");
+        let text = GOOD.replacen(from, to, 1);
+        let want_line =
+            line.unwrap_or_else(|| text.lines().position(|l| l.contains(to.lines().next().unwrap())).unwrap() + 1);
+        match parse(&text).unwrap_err() {
+            Error::Model { file: f, line: l, key: k, message } => {
+                assert!(message.contains(msg), "{to}: {message}");
+                assert_eq!((f.as_str(), l, k.as_deref()), (*file, want_line, *key), "{to}: {message}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+}
+
+#[test]
+fn the_documented_error_example_holds() {
+    // docs/models.md quotes this message.
+    let text = builtin_file("dirk.toml").unwrap().replace("\"(stages - 1) * n\"", "\"(stages - 1 * n\"");
+    let e = Model::parse("models/dirk.toml", &text, &resolve_builtin).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "models/dirk.toml:113: key `buffer(kernel/loop/algorithm/accumulator).size`: in `(stages - 1 * n`: expected `)`"
+    );
+}
+
+#[test]
+fn every_builtin_model_declares_its_string_parameters() {
+    for name in builtin_names() {
+        let m = builtin(name).unwrap();
+        for (k, v) in m.params() {
+            if matches!(v, Value::Str(_)) && k != "precision" && k != "algorithm" {
+                assert!(m.allowed().contains_key(k), "{name}: `{k}` has no [allowed] values");
+            }
+        }
+    }
+}
+
+#[test]
+fn instantiation_errors() {
+    let m = parse(GOOD).unwrap();
+    let e = m.instantiate(&[("nn".into(), "1".into())]).unwrap_err();
+    assert!(e.to_string().contains("unknown parameter"), "{e}");
+    for (set, want) in [
+        ("algorithm=zz", "unknown algorithm `zz`"),
+        ("n=-9", "-9 is not allowed for `n` (allowed: integers from 0)"),
+        ("loc=texture", "'texture' is not allowed for `loc` (allowed: 'shared', 'local')"),
+        ("big=2", "2 is not allowed for `big` (allowed: true or false)"),
+        ("n=99999999999999999999", "does not fit in 64 bits"),
+    ] {
+        let (k, v) = set.split_once('=').unwrap();
+        let e = m.instantiate(&[(k.into(), v.into())]).unwrap_err().to_string();
+        assert!(e.contains(want), "{set}: {e}");
+    }
+    m.instantiate(&[("big".into(), "true".into()), ("loc".into(), "local".into())]).unwrap();
+    let cyclic = GOOD.replace(r#"twice = "2 * n""#, "twice = \"2 * twice\"");
+    let e = parse(&cyclic).unwrap().instantiate(&[]).unwrap_err();
+    assert!(e.to_string().contains("in terms of itself"), "{e}");
+}
+
+/// A loop that rolls up its step after its own buffers (default
+/// order), and a step whose class registers its child first and one
+/// buffer last; the step's `late` aliases the child's region.
+const ORDERED: &str = r#"
+name = "ordered"
+[params]
+precision = "f32"
+[classes.Step]
+registration = ["inner", "...", "late"]
+[[component]]
+path = "k"
+class = "Loop"
+[[component]]
+path = "k/step"
+class = "Step"
+[[component]]
+path = "k/step/inner"
+class = "Inner"
+[[buffer]]
+component = "k"
+name = "state"
+size = 3
+location = "shared"
+[[buffer]]
+component = "k/step"
+name = "late"
+size = 2
+aliases = "inner_shared"
+[[buffer]]
+component = "k/step"
+name = "early"
+size = 1
+location = "shared"
+[[buffer]]
+component = "k/step/inner"
+name = "scratch"
+size = 4
+location = "shared"
+"#;
+
+#[test]
+fn registries_follow_the_class_registration_order() {
+    let inst = parse(ORDERED).unwrap().instantiate(&[]).unwrap();
+    let (r, root) = inst.registry().unwrap();
+    assert_eq!(root, "k");
+    let names = |id: &str| -> Vec<String> { r.group(id).unwrap().entries().iter().map(|e| e.name.clone()).collect() };
+    assert_eq!(names("k"), ["state", "step_shared", "step_persistent"]);
+    assert_eq!(names("k/step"), ["inner_shared", "inner_persistent", "early", "late"]);
+    // `late` fits inside the inner region at its start: 3 + 4 + 1 = 8.
+    let f = r.footprint("k").unwrap();
+    assert_eq!((f.shared_elements, f.local_elements), (8, 0));
+    let late = r.flatten("k").unwrap().into_iter().find(|b| b.name == "late").unwrap();
+    assert_eq!(late.region, crate::registry::Region::Shared(3..5));
+}
+
+#[test]
+fn registry_errors_are_typed_and_name_the_components() {
+    use crate::registry::RegistryError;
+    let two_roots = ORDERED
+        .replace("path = \"k/step/inner\"", "path = \"other\"")
+        .replace("component = \"k/step/inner\"", "component = \"other\"");
+    let e = parse(&two_roots).unwrap().instantiate(&[]).unwrap_err().to_string();
+    let line = two_roots.lines().position(|l| l.contains("path = \"other\"")).unwrap() + 1;
+    assert!(e.starts_with(&format!("m.toml:{line}: key `component(other)`: component `other` has no parent")), "{e}");
+    assert!(e.contains("top-level components: `k` (m.toml:") && e.contains(&format!("`other` (m.toml:{line})")), "{e}");
+    let ambiguous = ORDERED.replace("name = \"early\"", "name = \"inner\"");
+    let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+    let Error::Registry(RegistryError::AmbiguousRegistration { component, class, name }) = &e else { panic!("{e}") };
+    assert_eq!((component.as_str(), class.as_str(), name.as_str()), ("k/step", "Step", "inner"));
+    assert!(e.to_string().contains("`inner` in its class's registration list names both"), "{e}");
+    let twice = ORDERED.replace(r#"["inner", "...", "late"]"#, r#"["inner", "inner"]"#);
+    let e = parse(&twice).unwrap_err();
+    assert!(e.to_string().contains("key `Step.registration`: `inner` is empty or named twice"), "{e}");
+}
+
+#[test]
+fn every_builtin_model_instantiates_and_plans() {
+    for name in builtin_names() {
+        let m = builtin(name).unwrap();
+        let algorithms: Vec<String> = m.algorithms().into_iter().map(String::from).collect();
+        let runs = if algorithms.is_empty() { vec![None] } else { algorithms.into_iter().map(Some).collect() };
+        for alg in runs {
+            let sets: Vec<(String, String)> = alg.iter().map(|a| ("algorithm".to_string(), a.clone())).collect();
+            let inst = m.instantiate(&sets).unwrap();
+            let r = inst.plan(&PlanOptions::default()).unwrap();
+            assert!(r.unmapped.is_empty(), "{name} {alg:?}: {:?}", r.unmapped);
+            assert!(r.refused_aliases.is_empty(), "{name} {alg:?}: {:?}", r.refused_aliases);
+        }
+    }
+    assert!(builtin("nope").is_err());
+    let d = default_model().unwrap().instantiate(&[]).unwrap();
+    assert_eq!(d.params.get("n"), Some(&Value::Int(100)));
+}

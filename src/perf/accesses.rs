@@ -1,0 +1,107 @@
+//! Access counts on a plan: how often a run touches each placed buffer, by
+//! memory, and the [`Workload`] the throughput estimate charges.
+//!
+//! The weights themselves are the kernel's ([`Weights`]); this counts them
+//! over a plan's timeline and placement.
+
+use crate::throughput::Workload;
+use smemplan_kernel::accesses::Weights;
+use smemplan_kernel::Pool;
+use smemplan_plan::{PlacedBuffer, PlanReport};
+
+/// Access counts of a kernel's [`Weights`] on a plan.
+pub trait Counts {
+    /// Accesses of one placed buffer per run on `timeline`: its weight in
+    /// every instant it is live in.
+    fn of_buffer(&self, buffer: &PlacedBuffer, timeline: &[String]) -> f64;
+
+    /// Accesses per run to shared memory and to local memory (both local
+    /// pools) under `report`'s placement.
+    fn by_memory(&self, report: &PlanReport) -> (f64, f64);
+
+    /// What the throughput estimate needs of `report`: its accesses by
+    /// memory, its local bytes per run and the shared stride `stride` (the
+    /// padded bytes between two runs' slices).
+    fn workload(&self, report: &PlanReport, stride: u64, registers_per_thread: u64, runs: u64) -> Workload;
+}
+
+impl Counts for Weights {
+    fn of_buffer(&self, buffer: &PlacedBuffer, timeline: &[String]) -> f64 {
+        let mut total = 0u64;
+        for s in &buffer.lifetime {
+            for t in s[0]..s[1] {
+                let label = timeline.get(t as usize).map_or("", String::as_str);
+                let w = self.per_instant(&buffer.component, &buffer.name, buffer.elements, label);
+                total = total.saturating_add(w);
+            }
+        }
+        total as f64
+    }
+
+    fn by_memory(&self, report: &PlanReport) -> (f64, f64) {
+        report.buffers.iter().fold((0.0, 0.0), |(shared, local), b| {
+            let a = self.of_buffer(b, &report.timeline);
+            match b.pool {
+                Pool::Shared => (shared + a, local),
+                Pool::Local | Pool::PersistentLocal => (shared, local + a),
+            }
+        })
+    }
+
+    fn workload(&self, report: &PlanReport, stride: u64, registers_per_thread: u64, runs: u64) -> Workload {
+        let (shared_accesses, local_accesses) = self.by_memory(report);
+        Workload {
+            shared_bytes_per_run: stride,
+            shared_accesses,
+            local_accesses,
+            local_bytes_per_run: report.local_bytes.saturating_add(report.persistent_local_bytes),
+            registers_per_thread,
+            runs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model's `accesses` reach the counts: 4n in phase a, the size in b.
+    #[test]
+    fn a_model_sets_weights_per_phase() {
+        let text = r#"
+[params]
+n = 10
+precision = "f32"
+
+[classes.Step]
+phases = ["a", "b"]
+buffers = { x = ["a", "b"], y = "b" }
+
+[[component]]
+path = "k"
+class = "Step"
+
+[[buffer]]
+component = "k"
+name = "x"
+size = "n"
+location = "shared"
+accesses = { a = "4 * n" }
+
+[[buffer]]
+component = "k"
+name = "y"
+size = 3
+accesses = { all = 0 }
+"#;
+        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
+        let kernel = model.instantiate(&[]).unwrap();
+        let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
+        let x = report.buffers.iter().find(|b| b.name == "x").unwrap();
+        assert_eq!(kernel.accesses.of_buffer(x, &report.timeline), 50.0, "{:?} {:?}", report.timeline, kernel.accesses);
+        assert_eq!(kernel.accesses.by_memory(&report), (50.0, 0.0));
+        let bad = text.replace("\"4 * n\"", "\"'many'\"");
+        let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
+        assert!(e.to_string().contains("buffer(k/x).accesses.a") && e.to_string().contains("integer"), "{e}");
+    }
+}

@@ -1,0 +1,688 @@
+//! Shared or local, per buffer group: which buffers a kernel should keep in
+//! shared memory, chosen jointly with their offsets and the block size to
+//! maximise the estimated throughput ([`crate::throughput`]).
+//!
+//! Shared memory is faster per access but every byte of it per run costs
+//! occupancy; local memory costs nothing in occupancy but more per access.
+//! The unit of choice is a **buffer group**: a component's buffers move
+//! together, except that a buffer holding at least a quarter of its
+//! component's bytes moves on its own (a nested alias always moves with its
+//! target). Persistent buffers choose between shared and persistent local.
+//!
+//! ```text
+//! split (a set of groups in shared) ──▶ shared pool solved (cached by split)
+//!        │                                  │ stride (odd words)
+//!        └──▶ accesses to shared / local    ▼
+//!                              best block size ──▶ estimated batch time
+//! ```
+//!
+//! Where every local access hits the cache, the estimate factors as
+//! `warp time(split) × F(stride(split))`, where `warp time` is linear in the
+//! accesses and `F` (batch time in warp times at the best block size) only
+//! grows with the stride; cache misses only add time. A split's stride is
+//! at least its live bytes at the busiest instant, so `warp time × F(that)`
+//! bounds its time from below without solving anything (a split with local
+//! buffers is then estimated in full, misses included). With at most
+//! [`TierOptions::exhaustive_groups`] groups every split is bounded and only
+//! those whose bound beats the best found so far are solved, best bound
+//! first (exhaustive branch and bound: the answer is the best split under the
+//! search strategy's layouts); beyond that a greedy descent flips one group
+//! at a time from the best of the baselines. Splits are solved with a fast
+//! strategy ([`TierOptions::search_strategy`]); the chosen split and the
+//! baselines are then planned with the caller's strategy.
+//!
+//! ```
+//! use smemplan::{model, occupancy::DeviceProfile, tiers};
+//!
+//! let instance = model::default_model().unwrap().instantiate(&[]).unwrap();
+//! let device = DeviceProfile::named("h200").unwrap();
+//! let choice = tiers::choose(&PlanInput::try_from(&instance).unwrap(), &instance.table, &device, &Default::default()).unwrap();
+//! // The chosen split is never estimated slower than the baselines.
+//! for baseline in [&choice.own_locations, &choice.all_shared, &choice.all_local] {
+//!     assert!(choice.chosen.runs_per_second >= baseline.runs_per_second * 0.999);
+//! }
+//! ```
+
+use crate::accesses::Counts;
+use smemplan_kernel::accesses::Weights;
+use smemplan_plan::allocator::{Allocation, SharedLayout};
+use crate::error::Result;
+use smemplan_kernel::Pool;
+use smemplan_kernel::lifetimes::LifetimeTable;
+use crate::occupancy::DeviceProfile;
+use smemplan_plan::{plan, PlanInput, PlanOptions, PlanReport};
+use crate::throughput::{self, Estimate, Workload};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// A buffer that holds at least this share of its component's bytes forms
+/// a group of its own.
+const LARGE_SHARE: f64 = 0.25;
+
+/// How [`choose`] runs.
+#[derive(Debug, Clone)]
+pub struct TierOptions {
+    /// Plans the chosen split and the baselines (strategy, time limit).
+    pub plan: PlanOptions,
+    /// Solves the shared pool of each split tried (a fast strategy).
+    pub search_strategy: String,
+    /// Registers per thread for the residency rule (0: not counted).
+    pub registers_per_thread: u64,
+    /// Runs in the batch.
+    pub runs: u64,
+    /// CuBIE's requested block size (its halving pick is reported).
+    pub cubie_requested: u64,
+    /// Up to this many groups every split is considered (2^k); beyond it,
+    /// a greedy descent.
+    pub exhaustive_groups: usize,
+    /// The kernel model's access weights ([`crate::accesses`]).
+    pub accesses: Weights,
+}
+
+impl Default for TierOptions {
+    fn default() -> Self {
+        TierOptions {
+            plan: PlanOptions::default(),
+            search_strategy: "greedy-size".to_string(),
+            registers_per_thread: 0,
+            runs: 4096,
+            cubie_requested: 64,
+            exhaustive_groups: 16,
+            accesses: Weights::default(),
+        }
+    }
+}
+
+/// Buffers that move between shared and local memory together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// A component's path, or `component/buffer` for a buffer on its own.
+    pub name: String,
+    /// Its buffers (`component/name`).
+    pub buffers: Vec<String>,
+    /// Their bytes per run.
+    pub bytes: u64,
+    /// Their accesses per run ([`crate::accesses`]).
+    pub accesses: f64,
+}
+
+/// One placement of the groups, planned and estimated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierPlan {
+    /// Groups in shared memory (for the model's own locations: those whose
+    /// buffers all sit in shared memory).
+    pub shared_groups: Vec<String>,
+    /// Shared bytes per run.
+    pub shared_bytes: u64,
+    /// The thread-major stride (odd words).
+    pub padded_shared_bytes: u64,
+    /// Local bytes per thread (both local pools).
+    pub local_bytes: u64,
+    /// Accesses per run to shared and to local memory.
+    pub shared_accesses: f64,
+    /// See `shared_accesses`.
+    pub local_accesses: f64,
+    /// The best block size's estimate (`None`: nothing can launch).
+    pub best: Option<Estimate>,
+    /// Estimated runs per second (0 when nothing can launch).
+    pub runs_per_second: f64,
+    /// The plan itself.
+    #[serde(skip)]
+    pub report: PlanReport,
+}
+
+/// What [`choose`] found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierChoice {
+    /// The groups, in declaration order.
+    pub groups: Vec<Group>,
+    /// The split of highest estimated throughput.
+    pub chosen: TierPlan,
+    /// The locations the kernel model (or CuBIE's dump) gives.
+    pub own_locations: TierPlan,
+    /// Every group in shared memory.
+    pub all_shared: TierPlan,
+    /// Every group in local memory.
+    pub all_local: TierPlan,
+    /// Whether every split was considered (else: greedy descent).
+    pub exhaustive: bool,
+    /// Splits whose lower bound was computed.
+    pub bounded: usize,
+    /// Shared pools solved during the search.
+    pub solved: usize,
+    /// Solutions reused from the cache.
+    pub cache_hits: usize,
+}
+
+/// A placement unit for the bound: a buffer with the nested aliases inside
+/// it, live over their union.
+struct Unit {
+    group: usize,
+    bytes: u64,
+    instants: Vec<[u64; 2]>,
+}
+
+struct Search<'a> {
+    input: &'a PlanInput,
+    table: &'a LifetimeTable,
+    device: &'a DeviceProfile,
+    options: &'a TierOptions,
+    /// Group of each buffer (`None`: empty, stays where it is).
+    group_of: Vec<Option<usize>>,
+    /// Per group, live bytes at each instant.
+    live: Vec<Vec<u64>>,
+    accesses: Vec<f64>,
+    /// Accesses of buffers in no group, by memory (stay put).
+    fixed: (f64, f64),
+    /// F(stride): batch time in warp times at the best block size.
+    factor: HashMap<u64, Option<f64>>,
+    /// A lower bound on F that never falls as the stride grows.
+    factor_bound: HashMap<u64, Option<f64>>,
+    /// Solved splits: mask → padded stride and local bytes per run.
+    solved: HashMap<u64, (u64, u64)>,
+    cache_hits: usize,
+}
+
+impl Search<'_> {
+    fn pools(&self, mask: u64) -> PlanInput {
+        let mut input = self.input.clone();
+        for (b, g) in input.buffers.iter_mut().zip(&self.group_of) {
+            if let Some(g) = g {
+                b.pool = if mask >> g & 1 == 1 {
+                    Pool::Shared
+                } else if b.decl.persistent {
+                    Pool::PersistentLocal
+                } else {
+                    Pool::Local
+                };
+            }
+        }
+        input
+    }
+
+    fn split_accesses(&self, mask: u64) -> (f64, f64) {
+        let (mut shared, mut local) = self.fixed;
+        for (g, a) in self.accesses.iter().enumerate() {
+            if mask >> g & 1 == 1 {
+                shared += a;
+            } else {
+                local += a;
+            }
+        }
+        (shared, local)
+    }
+
+    /// The split's accesses with at least `local_bytes` local bytes per
+    /// run (no shared stride: the bounds take it separately).
+    fn unit(&self, mask: u64, local_bytes: u64) -> Workload {
+        let (shared_accesses, local_accesses) = self.split_accesses(mask);
+        Workload {
+            shared_bytes_per_run: 0,
+            shared_accesses,
+            local_accesses,
+            local_bytes_per_run: local_bytes,
+            registers_per_thread: 0,
+            runs: self.options.runs,
+        }
+    }
+
+    /// F(stride), cached.
+    fn factor(&mut self, stride: u64) -> Result<Option<f64>> {
+        if let Some(f) = self.factor.get(&stride) {
+            return Ok(*f);
+        }
+        let unit = Workload {
+            shared_bytes_per_run: stride,
+            shared_accesses: 1.0,
+            local_accesses: 0.0,
+            local_bytes_per_run: 0,
+            registers_per_thread: self.options.registers_per_thread,
+            runs: self.options.runs,
+        };
+        let f = throughput::best_block_size(self.device, &unit)?.map(|e| e.warp_times);
+        self.factor.insert(stride, f);
+        Ok(f)
+    }
+
+    /// Live bytes at the busiest instant of the groups in (or, with
+    /// `inside` false, out of) `mask`: a lower bound on the split's shared
+    /// (local) bytes per run.
+    fn peak_bound(&self, mask: u64, inside: bool) -> u64 {
+        let instants = self.live.first().map_or(0, Vec::len);
+        (0..instants)
+            .map(|t| {
+                (0..self.live.len()).filter(|g| (mask >> g & 1 == 1) == inside).map(|g| self.live[g][t]).sum::<u64>()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Estimated batch time, or infinity when nothing can launch. Without
+    /// local accesses it factors as F(stride) × warp time; local misses
+    /// depend on the residency, so then every block size is estimated.
+    fn time(&mut self, mask: u64, stride: u64, local_bytes: u64) -> Result<f64> {
+        let unit = self.unit(mask, local_bytes);
+        if unit.local_accesses == 0.0 || local_bytes == 0 {
+            let warp = throughput::warp_seconds(&self.device.throughput, &unit);
+            return Ok(self.factor(stride)?.map_or(f64::INFINITY, |f| f * warp));
+        }
+        let workload =
+            Workload { shared_bytes_per_run: stride, registers_per_thread: self.options.registers_per_thread, ..unit };
+        Ok(throughput::best_block_size(self.device, &workload)?.map_or(f64::INFINITY, |e| e.seconds))
+    }
+
+    /// A lower bound on the split's estimated batch time.
+    fn bound(&mut self, mask: u64) -> Result<f64> {
+        // The stride is padded to whole 4-byte words.
+        let stride = self.peak_bound(mask, true).div_ceil(4) * 4;
+        let f = match self.factor_bound.get(&stride) {
+            Some(f) => *f,
+            None => {
+                let o = self.options;
+                let f = throughput::warp_times_bound(self.device, stride, o.registers_per_thread, o.runs)?;
+                self.factor_bound.insert(stride, f);
+                f
+            }
+        };
+        // The wave-count bound, and the SM-rate bound where many warps
+        // would miss the cache: both hold, so the larger.
+        let unit = self.unit(mask, self.peak_bound(mask, false));
+        let waves = f.map_or(f64::INFINITY, |f| f * throughput::warp_seconds_bound(self.device, &unit));
+        Ok(waves.max(throughput::seconds_bound(self.device, &unit)))
+    }
+
+    /// The split's stride and local bytes under the search strategy,
+    /// cached by split.
+    fn solve(&mut self, mask: u64) -> Result<(u64, u64)> {
+        if let Some(&s) = self.solved.get(&mask) {
+            self.cache_hits += 1;
+            return Ok(s);
+        }
+        let options = PlanOptions { strategy: self.options.search_strategy.clone(), ..self.options.plan.clone() };
+        let report = plan(&self.pools(mask), self.table, &options)?;
+        let stride = Allocation::new(&report, SharedLayout::default())?.stride;
+        let solved = (stride, report.local_bytes.saturating_add(report.persistent_local_bytes));
+        self.solved.insert(mask, solved);
+        Ok(solved)
+    }
+
+    fn exact_time(&mut self, mask: u64) -> Result<f64> {
+        let (stride, local_bytes) = self.solve(mask)?;
+        self.time(mask, stride, local_bytes)
+    }
+}
+
+/// The groups and a search over their splits.
+fn prepare<'a>(
+    input: &'a PlanInput,
+    table: &'a LifetimeTable,
+    device: &'a DeviceProfile,
+    options: &'a TierOptions,
+) -> Result<(Vec<Group>, Search<'a>)> {
+    // Lifetimes and nested aliases from one all-shared plan.
+    let mut all_shared_input = input.clone();
+    for b in &mut all_shared_input.buffers {
+        b.pool = Pool::Shared;
+    }
+    let fast = PlanOptions { strategy: options.search_strategy.clone(), ..options.plan.clone() };
+    let base = plan(&all_shared_input, table, &fast)?;
+    let per_buffer: Vec<f64> = base.buffers.iter().map(|b| options.accesses.of_buffer(b, &base.timeline)).collect();
+    let (groups, group_of) = form_groups(input, &base, &per_buffer)?;
+    if groups.len() >= 64 {
+        return Err(smemplan_solve::Error::Unsupported {
+            strategy: "tiers".into(),
+            reason: format!("{} buffer groups; at most 63 are supported", groups.len()),
+        }
+        .into());
+    }
+    let units = units(&base, &group_of);
+    let instants = base.timeline.len().max(1);
+    let mut live = vec![vec![0u64; instants]; groups.len()];
+    for u in &units {
+        for seg in &u.instants {
+            for t in seg[0]..seg[1].min(instants as u64) {
+                live[u.group][t as usize] += u.bytes;
+            }
+        }
+    }
+    let mut fixed = (0.0, 0.0);
+    for (i, b) in input.buffers.iter().enumerate() {
+        if group_of[i].is_none() {
+            match b.pool {
+                Pool::Shared => fixed.0 += per_buffer[i],
+                _ => fixed.1 += per_buffer[i],
+            }
+        }
+    }
+    let search = Search {
+        input,
+        table,
+        device,
+        options,
+        group_of,
+        live,
+        accesses: groups.iter().map(|g| g.accesses).collect(),
+        fixed,
+        factor: HashMap::new(),
+        factor_bound: HashMap::new(),
+        solved: HashMap::new(),
+        cache_hits: 0,
+    };
+    Ok((groups, search))
+}
+
+/// Chooses which buffer groups of `input` live in shared memory, to
+/// maximise the estimated throughput on `device` (see the module docs), and
+/// plans the choice next to the model's own locations and the all-shared
+/// and all-local placements.
+pub fn choose(
+    input: &PlanInput,
+    table: &LifetimeTable,
+    device: &DeviceProfile,
+    options: &TierOptions,
+) -> Result<TierChoice> {
+    let (groups, mut search) = prepare(input, table, device, options)?;
+    let k = groups.len();
+    let full = if k == 0 { 0 } else { u64::MAX >> (64 - k) };
+    let own = own_mask(input, &search.group_of);
+    let mut best = (f64::INFINITY, 0u64);
+    for mask in [own, full, 0] {
+        let t = search.exact_time(mask)?;
+        if t < best.0 {
+            best = (t, mask);
+        }
+    }
+    let exhaustive = k <= options.exhaustive_groups;
+    let mut bounded = 0;
+    if exhaustive {
+        let mut order = Vec::with_capacity(1 << k);
+        for mask in 0..=full {
+            order.push((search.bound(mask)?, mask));
+            bounded += 1;
+        }
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (bound, mask) in order {
+            if bound >= best.0 {
+                break;
+            }
+            let t = search.exact_time(mask)?;
+            if t < best.0 {
+                best = (t, mask);
+            }
+        }
+    } else {
+        loop {
+            let mut step = best;
+            for g in 0..k {
+                let mask = best.1 ^ (1 << g);
+                bounded += 1;
+                if search.bound(mask)? < step.0 {
+                    let t = search.exact_time(mask)?;
+                    if t < step.0 {
+                        step = (t, mask);
+                    }
+                }
+            }
+            if step.1 == best.1 {
+                break;
+            }
+            best = step;
+        }
+    }
+    let solved = search.solved.len();
+    let cache_hits = search.cache_hits;
+    let names = |mask: u64| (0..k).filter(|g| mask >> g & 1 == 1).map(|g| groups[g].name.clone()).collect();
+    let finish = |pools: PlanInput, mask: u64| -> Result<TierPlan> {
+        let report = plan(&pools, table, &options.plan)?;
+        tier_plan(report, names(mask), device, options)
+    };
+    Ok(TierChoice {
+        chosen: finish(search.pools(best.1), best.1)?,
+        own_locations: finish(input.clone(), own)?,
+        all_shared: finish(search.pools(full), full)?,
+        all_local: finish(search.pools(0), 0)?,
+        groups,
+        exhaustive,
+        bounded,
+        solved,
+        cache_hits,
+    })
+}
+
+/// Groups whose every buffer the input keeps in shared memory.
+fn own_mask(input: &PlanInput, group_of: &[Option<usize>]) -> u64 {
+    let mut all_shared: BTreeMap<usize, bool> = BTreeMap::new();
+    for (b, g) in input.buffers.iter().zip(group_of) {
+        if let Some(g) = g {
+            *all_shared.entry(*g).or_insert(true) &= b.pool == Pool::Shared;
+        }
+    }
+    all_shared.into_iter().filter(|&(_, s)| s).fold(0, |m, (g, _)| m | 1 << g)
+}
+
+fn tier_plan(
+    report: PlanReport,
+    shared_groups: Vec<String>,
+    device: &DeviceProfile,
+    options: &TierOptions,
+) -> Result<TierPlan> {
+    let stride = Allocation::new(&report, SharedLayout::default())?.stride;
+    let workload = options.accesses.workload(&report, stride, options.registers_per_thread, options.runs);
+    let best = throughput::best_block_size(device, &workload)?;
+    Ok(TierPlan {
+        shared_groups,
+        shared_bytes: report.shared_bytes,
+        padded_shared_bytes: stride,
+        local_bytes: workload.local_bytes_per_run,
+        shared_accesses: workload.shared_accesses,
+        local_accesses: workload.local_accesses,
+        runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
+        best,
+        report,
+    })
+}
+
+/// Groups in declaration order, and each buffer's group (`None` for empty
+/// buffers). Nested aliases (`inside` in the all-shared `base` plan) join
+/// their target's group.
+fn form_groups(input: &PlanInput, base: &PlanReport, per_buffer: &[f64]) -> Result<(Vec<Group>, Vec<Option<usize>>)> {
+    let n = input.buffers.len();
+    let bytes: Vec<u64> = input.buffers.iter().map(|b| b.bytes()).collect::<smemplan_plan::Result<_>>()?;
+    let mut component_bytes: HashMap<&str, u64> = HashMap::new();
+    let mut component_count: HashMap<&str, usize> = HashMap::new();
+    for (b, &size) in input.buffers.iter().zip(&bytes) {
+        if size > 0 {
+            *component_bytes.entry(&b.decl.component).or_default() += size;
+            *component_count.entry(&b.decl.component).or_default() += 1;
+        }
+    }
+    // Key of each buffer's group before nesting merges them.
+    let key: Vec<Option<String>> = input
+        .buffers
+        .iter()
+        .zip(&bytes)
+        .map(|(b, &size)| {
+            let c = b.decl.component.as_str();
+            (size > 0).then(|| {
+                let alone = component_count[c] > 1 && size as f64 >= LARGE_SHARE * component_bytes[c] as f64;
+                if alone {
+                    b.full_name()
+                } else {
+                    c.to_string()
+                }
+            })
+        })
+        .collect();
+    // Union-find over buffers: a nested alias joins its target.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let index: HashMap<String, usize> = input.buffers.iter().enumerate().map(|(i, b)| (b.full_name(), i)).collect();
+    let mut first_of_key: HashMap<&str, usize> = HashMap::new();
+    for i in 0..n {
+        if let Some(k) = &key[i] {
+            let f = *first_of_key.entry(k.as_str()).or_insert(i);
+            let (a, b) = (root(&mut parent, i), root(&mut parent, f));
+            parent[a] = b;
+        }
+    }
+    for (i, b) in base.buffers.iter().enumerate() {
+        if let (Some(target), Some(_)) = (&b.inside, &key[i]) {
+            if let Some(&t) = index.get(target) {
+                if key[t].is_some() {
+                    let (a, r) = (root(&mut parent, i), root(&mut parent, t));
+                    parent[a] = r;
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of_root: HashMap<usize, usize> = HashMap::new();
+    let mut group_of = vec![None; n];
+    for i in 0..n {
+        let Some(k) = &key[i] else { continue };
+        let r = root(&mut parent, i);
+        let g = *group_of_root.entry(r).or_insert_with(|| {
+            groups.push(Group { name: k.clone(), buffers: Vec::new(), bytes: 0, accesses: 0.0 });
+            groups.len() - 1
+        });
+        groups[g].buffers.push(input.buffers[i].full_name());
+        groups[g].bytes += bytes[i];
+        groups[g].accesses += per_buffer[i];
+        group_of[i] = Some(g);
+    }
+    Ok((groups, group_of))
+}
+
+/// Placement units of the all-shared `base` plan: nested aliases inside
+/// their targets (at their planned distance), live over the union.
+fn units(base: &PlanReport, group_of: &[Option<usize>]) -> Vec<Unit> {
+    let index: HashMap<String, usize> =
+        base.buffers.iter().enumerate().map(|(i, b)| (format!("{}/{}", b.component, b.name), i)).collect();
+    let mut units: Vec<Unit> = Vec::new();
+    let mut unit_of: HashMap<usize, usize> = HashMap::new();
+    // Roots first, so that members find their unit.
+    let root_of = |mut i: usize| {
+        let mut hops = 0;
+        while let Some(t) = base.buffers[i].inside.as_ref().and_then(|t| index.get(t)) {
+            i = *t;
+            hops += 1;
+            if hops > base.buffers.len() {
+                break;
+            }
+        }
+        i
+    };
+    for (i, b) in base.buffers.iter().enumerate() {
+        let Some(g) = group_of[i] else { continue };
+        if b.bytes == 0 {
+            continue;
+        }
+        let r = root_of(i);
+        let within = b.offset.unwrap_or(0).saturating_sub(base.buffers[r].offset.unwrap_or(0));
+        let u = *unit_of.entry(r).or_insert_with(|| {
+            units.push(Unit { group: g, bytes: 0, instants: Vec::new() });
+            units.len() - 1
+        });
+        units[u].bytes = units[u].bytes.max(within + b.bytes);
+        units[u].instants.extend(b.lifetime.iter().copied());
+    }
+    for u in &mut units {
+        u.instants.sort_unstable();
+        let mut merged: Vec<[u64; 2]> = Vec::new();
+        for s in u.instants.drain(..) {
+            match merged.last_mut() {
+                Some(last) if s[0] <= last[1] => last[1] = last[1].max(s[1]),
+                _ => merged.push(s),
+            }
+        }
+        u.instants = merged;
+    }
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smemplan_kernel::model;
+
+    fn instance(sets: &[(&str, &str)]) -> model::Kernel {
+        let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        model::default_model().unwrap().instantiate(&sets).unwrap()
+    }
+
+    fn quick() -> TierOptions {
+        TierOptions {
+            plan: PlanOptions { strategy: "greedy-size".into(), ..PlanOptions::default() },
+            runs: 1 << 17,
+            ..TierOptions::default()
+        }
+    }
+
+    /// Branch and bound finds the same best split as trying every split.
+    #[test]
+    fn branch_and_bound_matches_every_split() {
+        for n in ["3", "100"] {
+            let inst = instance(&[("n", n)]);
+            let input = PlanInput::try_from(&inst).unwrap();
+            let h200 = DeviceProfile::named("h200").unwrap();
+            let options = quick();
+            let choice = choose(&input, &inst.table, &h200, &options).unwrap();
+            assert!(choice.exhaustive);
+            let (groups, mut search) = prepare(&input, &inst.table, &h200, &options).unwrap();
+            assert_eq!(groups, choice.groups);
+            let k = groups.len();
+            assert!((2..=16).contains(&k), "{k} groups");
+            let mut best = f64::INFINITY;
+            for mask in 0..1u64 << k {
+                let bound = search.bound(mask).unwrap();
+                let t = search.exact_time(mask).unwrap();
+                assert!(bound <= t * (1.0 + 1e-12), "n = {n}, split {mask:b}: bound {bound} > {t}");
+                best = best.min(t);
+            }
+            assert!(choice.solved < 1 << k, "n = {n}: the bound pruned nothing");
+            let chosen = 1.0 / choice.chosen.runs_per_second * options.runs as f64;
+            assert!((chosen - best).abs() <= 1e-9 * best, "n = {n}: chose {chosen}, best {best}");
+        }
+    }
+
+    #[test]
+    fn the_choice_is_never_estimated_worse_than_the_baselines() {
+        let inst = instance(&[]);
+        let input = PlanInput::try_from(&inst).unwrap();
+        for device in ["h100", "a100"] {
+            let d = DeviceProfile::named(device).unwrap();
+            for exhaustive_groups in [16, 0] {
+                let c = choose(&input, &inst.table, &d, &TierOptions { exhaustive_groups, ..quick() }).unwrap();
+                assert_eq!(c.exhaustive, exhaustive_groups > 0);
+                for b in [&c.own_locations, &c.all_shared, &c.all_local] {
+                    assert!(c.chosen.runs_per_second >= b.runs_per_second, "{device}");
+                }
+                assert_eq!(c.all_local.shared_bytes, 0);
+                assert_eq!(c.all_shared.local_bytes, 0);
+                assert_eq!(c.all_shared.shared_groups.len(), c.groups.len());
+                // Every buffer with bytes is in exactly one group.
+                let grouped: usize = c.groups.iter().map(|g| g.buffers.len()).sum();
+                let nonempty = input.buffers.iter().filter(|b| b.bytes().unwrap() > 0).count();
+                assert_eq!(grouped, nonempty);
+            }
+        }
+    }
+
+    /// Large buffers move alone; a nested alias moves with its target.
+    #[test]
+    fn groups_split_large_buffers_and_keep_nested_aliases_together() {
+        let inst = instance(&[]);
+        let input = PlanInput::try_from(&inst).unwrap();
+        let c = choose(&input, &inst.table, &DeviceProfile::named("h100").unwrap(), &quick()).unwrap();
+        let group_of = |name: &str| c.groups.iter().position(|g| g.buffers.iter().any(|b| b == name));
+        let acc = group_of("kernel/loop/algorithm/accumulator").unwrap();
+        assert_eq!(group_of("kernel/loop/algorithm/stage_base"), Some(acc));
+        assert!(c.groups.iter().any(|g| g.buffers.len() == 1 && g.name.contains('/')));
+    }
+}

@@ -1,0 +1,14 @@
+//! # smemplan-study
+//!
+//! Questions asked of many plans at once: one kernel two ways, CuBIE's
+//! layout next to the optimised plan ([`compare`]), and kernel models swept
+//! over parameters, precisions, devices and strategies in parallel
+//! ([`sweep`]).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod compare;
+pub mod error;
+pub mod sweep;
+
+pub use error::{Error, Result};
