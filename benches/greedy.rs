@@ -31,7 +31,7 @@ fn plan(strategy: &str, analysis: &Analysis) -> u64 {
 fn verify(label: &str, strategy: &str, problem: &Problem) {
     let solver = smemplan::solve::strategies::strategy(strategy).expect("a greedy strategy");
     let solution = solve::run(&*solver, problem, &SolveOptions::default()).expect("greedy never refuses");
-    check::verify(problem, &solution).unwrap_or_else(|r| panic!("{label} {strategy}: {r}"));
+    smemplan::solve::verify(problem, &solution).unwrap_or_else(|r| panic!("{label} {strategy}: {r}"));
     eprintln!("{label} {strategy}: peak / lower bound = {:.4}", solution.peak as f64 / solution.lower_bound as f64);
 }
 

@@ -38,7 +38,7 @@ fn solve_all(solver: &dyn Solver, problems: &[Problem], limit: Option<Duration>,
             };
             let s = solve::run(solver, p, &options).expect("every solver here accepts these problems");
             if verify {
-                check::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
+                smemplan::solve::verify(p, &s).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
             }
             s.peak
         })

@@ -64,5 +64,11 @@ pub enum Error {
     Study(#[from] smemplan_study::Error),
 }
 
+impl From<smemplan_kernel::registry::RegistryError> for Error {
+    fn from(e: smemplan_kernel::registry::RegistryError) -> Self {
+        Error::Kernel(e.into())
+    }
+}
+
 /// Shorthand result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,12 +8,13 @@
 //! seconds alone, E twenty seconds on a machine loaded six times over).
 //! Every layout goes through the independent checker.
 
-use smemplan::core::check::{check, verify};
+use smemplan::core::check::check;
+use smemplan::solve::verify;
 use smemplan::core::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
 use smemplan::solve::{self, SolveOptions};
 use smemplan::solve::strategies::STRATEGIES;
-use smemplan::{Error, Problem};
+use smemplan::Problem;
 use std::time::{Duration, Instant};
 
 const CAPACITY: u64 = 1 << 20;
@@ -77,7 +78,7 @@ fn time_limits_are_honoured_with_a_valid_layout() {
                 let started = Instant::now();
                 let s = match solve::run(&*solver, &problem, &options) {
                     Ok(s) => s,
-                    Err(Error::Unsupported { .. }) => continue,
+                    Err(smemplan::solve::Error::Unsupported { .. }) => continue,
                     Err(e) => panic!("{name}, {}: {e}", row.name),
                 };
                 let elapsed = started.elapsed();

@@ -6,7 +6,7 @@
 //! Run with `--nocapture` to see each strategy's peak / lower bound.
 
 use smemplan::solve::{self, greedy, SolveOptions};
-use smemplan::{core::analysis::Analysis, core::bound, core::check, core::format::minimalloc, Problem};
+use smemplan::{core::analysis::Analysis, core::bound, core::format::minimalloc, Problem};
 
 #[path = "support/data.rs"]
 mod data;
@@ -53,13 +53,13 @@ fn best_greedy_is_within_bound_on_every_challenging_instance() {
         for solver in greedy::ALL {
             let strategy = solver.name();
             let solution = solve::run(solver, problem, &SolveOptions::default()).unwrap();
-            check::verify(problem, &solution).unwrap_or_else(|r| panic!("{name} {strategy}: {r}"));
+            smemplan::solve::verify(problem, &solution).unwrap_or_else(|r| panic!("{name} {strategy}: {r}"));
             assert_eq!(solution.lower_bound, lb);
             row += &format!("  {strategy} {:.4}", solution.peak as f64 / lb as f64);
             peaks.push(solution.peak);
         }
         let best = greedy::best(&Analysis::new(problem), &SolveOptions::default()).unwrap();
-        check::verify(problem, &best).unwrap_or_else(|r| panic!("{name} best: {r}"));
+        smemplan::solve::verify(problem, &best).unwrap_or_else(|r| panic!("{name} best: {r}"));
         assert_eq!(best.peak, *peaks.iter().min().unwrap(), "{name}: best is the smallest peak");
         let ratio = best.peak as f64 / lb as f64;
         eprintln!("{row}  best {ratio:.4} ({})", best.stats.winner);

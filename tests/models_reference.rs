@@ -13,7 +13,7 @@
 //! sparsity come from `models/reference-system.toml`.
 
 use smemplan::kernel::model::{builtin, expr::Value};
-use smemplan::plan::{plan_dump, PlanOptions};
+use smemplan::plan::{plan_dump, PlanInput, PlanOptions};
 use smemplan::kernel::registry::dump::Dump;
 use std::collections::BTreeMap;
 
@@ -112,7 +112,7 @@ fn models_declare_what_cubie_registered() {
         }
 
         if fixed {
-            let input = inst.plan_input().unwrap();
+            let input = PlanInput::try_from(&inst).unwrap();
             for b in &input.buffers {
                 let row = d
                     .buffers
@@ -124,7 +124,7 @@ fn models_declare_what_cubie_registered() {
             // Same declarations, same pools: the model plans exactly like
             // the dump.
             let (from_model, from_dump) =
-                (inst.plan(&PlanOptions::default()).unwrap(), plan_dump(d, &PlanOptions::default()).unwrap());
+                (smemplan::plan::plan_kernel(&inst, &PlanOptions::default()).unwrap(), plan_dump(d, &PlanOptions::default()).unwrap());
             let bytes = |r: &smemplan::plan::PlanReport| (r.shared_bytes, r.local_bytes, r.persistent_local_bytes);
             assert_eq!(bytes(&from_model), bytes(&from_dump), "{id}: model and dump plans differ");
             checked_pools += 1;
@@ -189,7 +189,7 @@ fn model_plan_pools_are_the_registry_pools() {
                         let inst = model.instantiate(&sets).unwrap();
                         let (registry, root) = inst.registry().unwrap();
                         let flat = registry.flatten(&root).unwrap();
-                        let input = inst.plan_input().unwrap();
+                        let input = PlanInput::try_from(&inst).unwrap();
                         assert_eq!(flat.len(), input.buffers.len(), "{name} {sets:?}");
                         for b in &input.buffers {
                             let f = flat

@@ -23,7 +23,7 @@ use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use smemplan::core::generate::{generate, GenOptions, Spread};
 use smemplan::solve::{self, brute, greedy, Solution, SolveOptions};
 use smemplan::solve::strategies::STRATEGIES;
-use smemplan::{core::analysis::Analysis, core::bound, core::check, Error, Problem};
+use smemplan::{core::analysis::Analysis, core::bound, Problem};
 use std::time::Duration;
 
 /// The deadline each solver gets per problem.
@@ -105,10 +105,10 @@ fn solve_all(problem: &Problem) -> Result<Vec<(&'static str, Solution)>, String>
         let options = SolveOptions::default().with_time_limit(DEADLINE);
         let solution = match solve::run(&*solver, problem, &options) {
             Ok(s) => s,
-            Err(Error::Unsupported { .. }) => continue,
+            Err(smemplan::solve::Error::Unsupported { .. }) => continue,
             Err(e) => return Err(format!("{}: {e}", row.name)),
         };
-        check::verify(problem, &solution).map_err(|r| format!("{}: {r}", row.name))?;
+        smemplan::solve::verify(problem, &solution).map_err(|r| format!("{}: {r}", row.name))?;
         out.push((row.name, solution));
     }
     Ok(out)
@@ -145,7 +145,7 @@ fn layouts_are_valid_and_bounded(case: Small) -> TestResult {
         Err(e) => return failure(&problem, format!("greedy::best: {e}")),
     };
     let greedy_min = solutions.iter().filter(|(n, _)| n.starts_with("greedy-")).map(|(_, s)| s.peak).min();
-    if Some(best.peak) != greedy_min || check::verify(&problem, &best).is_err() {
+    if Some(best.peak) != greedy_min || smemplan::solve::verify(&problem, &best).is_err() {
         return failure(&problem, format!("greedy::best: peak {} vs greedy minimum {greedy_min:?}", best.peak));
     }
     TestResult::passed()

@@ -29,8 +29,8 @@
 //!
 //! ```
 //! use smemplan::calibrate::{self, Observation};
-//! use smemplan::occupancy::DeviceProfile;
-//! use smemplan::throughput::Workload;
+//! use smemplan::perf::occupancy::DeviceProfile;
+//! use smemplan::perf::throughput::Workload;
 //!
 //! let h200 = DeviceProfile::named("h200").unwrap();
 //! // A table of one kernel at four block sizes (times in seconds).
@@ -51,12 +51,13 @@
 //! assert!(fits[0].log_rms < 0.2);
 //! ```
 
-use crate::allocator::{Padding, SharedLayout};
+use smemplan::plan::allocator::{Padding, SharedLayout};
 use crate::error::{Error, Result};
 use crate::gpu::measure::{self, CaseResult, LayoutName, Results};
 use crate::integrate::{Kernel, Placement, Planner};
-use crate::occupancy::{DeviceProfile, ThroughputParams};
-use crate::throughput::{self, Workload};
+use smemplan::perf::occupancy::{DeviceProfile, ThroughputParams};
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::throughput::{self, Workload};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -149,7 +150,7 @@ pub fn from_case(result: &CaseResult) -> Result<Vec<Observation>> {
 /// known shared accesses per run timed at several block sizes, one absolute
 /// group per `plan`. `source` names the text in errors.
 pub fn from_block_table(source: &str, text: &str) -> Result<Vec<Observation>> {
-    let bad = |line: usize, message: String| Error::Model { file: source.into(), line, key: None, message };
+    let bad = |line: usize, message: String| Error::Measurements { file: source.into(), line, message };
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
     let Some((header_line, header)) = lines.next() else {
         return Err(bad(0, "no header line".into()));

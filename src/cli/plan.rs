@@ -21,7 +21,7 @@ use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLa
 use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
 use smemplan::kernel::Pool;
 use smemplan::kernel::lifetimes::LifetimeTable;
-use smemplan::kernel::model::{self, Model};
+use smemplan::kernel::model;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
 use smemplan::core::plot::{self, PlotOptions};
@@ -53,7 +53,7 @@ pub struct Args {
     pub list_models: bool,
     /// Set a model parameter (repeatable): an integer, true/false or a
     /// string, e.g. `--set n=20 --set algorithm=kvaerno5 --set loc=local`.
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model::parse_set)]
     pub sets: Vec<(String, String)>,
     /// Run precision (shorthand for `--set precision=...`, applied last).
     #[arg(long, value_parser = ["f32", "f64"])]
@@ -100,14 +100,6 @@ pub struct Args {
     /// (thread-major shared stride padded to an odd number of words).
     #[arg(long, value_name = "OUT.cuh")]
     pub cuda: Option<PathBuf>,
-}
-
-/// Parses `NAME=VALUE`.
-pub(super) fn parse_set(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(format!("`{text}` is not NAME=VALUE")),
-    }
 }
 
 /// The JSON report: the comparison plus the files written.
@@ -210,7 +202,7 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
         return Ok((comparison, choice));
     }
     let (model, file) = match (&args.input, &args.model) {
-        (Some(path), _) => (load_model(path)?, Some(path.display().to_string())),
+        (Some(path), _) => (model::load(path)?, Some(path.display().to_string())),
         (None, Some(name)) => (model::builtin(name)?, None),
         (None, None) => (model::default_model()?, None),
     };
@@ -221,21 +213,6 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
         Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))?;
     let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
     Ok((comparison, choice))
-}
-
-/// Parses a model file; includes resolve next to it, then among the
-/// built-in fragments (so a copy of a built-in model works anywhere).
-pub(super) fn load_model(path: &Path) -> Result<Model> {
-    let text = read_text(path)?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let resolve = |f: &str| {
-        let next_to_it = dir.join(f);
-        match std::fs::read_to_string(&next_to_it) {
-            Ok(text) => Some((next_to_it.display().to_string(), text)),
-            Err(_) => model::resolve_builtin(f),
-        }
-    };
-    Ok(Model::parse(&path.display().to_string(), &text, &resolve)?)
 }
 
 /// The optimised shared pool as a picture: the problem the solver was

@@ -10,7 +10,6 @@
 
 use super::bench::progress_bar;
 use super::output::{table, Staged};
-use super::plan::load_model;
 use super::{parse_seconds, Verdict};
 use anyhow::{bail, Result};
 use smemplan::kernel::model;
@@ -93,7 +92,7 @@ pub struct Args {
 fn spec(args: &Args) -> Result<SweepSpec> {
     let mut models = Vec::new();
     for path in &args.inputs {
-        models.push(load_model(path)?);
+        models.push(smemplan::kernel::model::load(path)?);
     }
     for name in &args.model {
         if name == "all" {

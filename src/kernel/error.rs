@@ -20,6 +20,14 @@ pub enum Error {
     /// A component tree lifetimes cannot be derived over.
     #[error(transparent)]
     ComponentTree(#[from] TreeError),
+    /// A file that cannot be read.
+    #[error("cannot read `{path}`: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why (the operating system's words).
+        message: String,
+    },
     /// A solver-kernel model (TOML) is invalid.
     #[error("{}", display_parse(.file, *.line, &format!("{}{}", .key.as_deref().map(|k| format!("key `{k}`: ")).unwrap_or_default(), .message)))]
     Model {

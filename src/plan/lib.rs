@@ -318,7 +318,7 @@ aliases = { z = "nested" }
             "all-at-zero"
         }
 
-        fn solve(&self, analysis: &smemplan_core::analysis::Analysis, _: &SolveOptions) -> Result<solve::Solution> {
+        fn solve(&self, analysis: &smemplan_core::analysis::Analysis, _: &SolveOptions) -> solve::Result<solve::Solution> {
             let problem = analysis.problem();
             Ok(solve::Solution::new(problem, smemplan_core::problem::Layout::new(vec![0; problem.len()]), 0, false))
         }
@@ -330,7 +330,7 @@ aliases = { z = "nested" }
         let decls = vec![decl("k", "v", 4, Location::Shared, None), decl("k", "x", 4, Location::Shared, None)];
         let input = PlanInput::from_decls("t", vec![comp("k", "Loop")], decls, vec![]).unwrap();
         let e = plan_with(&input, &table, &PlanOptions::default(), &AllAtZero).unwrap_err();
-        let Error::Rejected { strategy, reason } = &e else { panic!("{e}") };
+        let Error::Solve(solve::Error::Rejected { strategy, reason }) = &e else { panic!("{e}") };
         assert_eq!(strategy, "all-at-zero");
         assert!(reason.starts_with("shared pool: ") && reason.contains("k/v") && reason.contains("k/x"), "{e}");
     }
@@ -347,5 +347,22 @@ aliases = { z = "nested" }
         let e = plan(&input, &table, &PlanOptions::default()).unwrap_err();
         assert_eq!(e, Error::AliasCycle { buffers: vec!["k/z".into(), "k/v".into(), "k/z".into()] });
         assert!(e.to_string().contains("alias hints form a cycle: k/z → k/v → k/z"), "{e}");
+    }
+
+    #[test]
+    fn every_builtin_model_instantiates_and_plans() {
+            use smemplan_kernel::model::{builtin, builtin_names};
+        for name in builtin_names() {
+            let m = builtin(name).unwrap();
+            let algorithms: Vec<String> = m.algorithms().into_iter().map(String::from).collect();
+            let runs = if algorithms.is_empty() { vec![None] } else { algorithms.into_iter().map(Some).collect() };
+            for alg in runs {
+                let sets: Vec<(String, String)> = alg.iter().map(|a| ("algorithm".to_string(), a.clone())).collect();
+                let inst = m.instantiate(&sets).unwrap();
+                let r = plan_kernel(&inst, &PlanOptions::default()).unwrap();
+                assert!(r.unmapped.is_empty(), "{name} {alg:?}: {:?}", r.unmapped);
+                assert!(r.refused_aliases.is_empty(), "{name} {alg:?}: {:?}", r.refused_aliases);
+            }
+        }
     }
 }

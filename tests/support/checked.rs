@@ -1,7 +1,7 @@
 //! Running a solver with the independent checker behind it. Included with
 //! `#[path]`.
 
-use smemplan::core::check;
+
 use smemplan::solve::{self, Solution, SolveOptions, Solver};
 use smemplan::Problem;
 
@@ -9,6 +9,6 @@ use smemplan::Problem;
 /// [`check::verify`] accepts the answer.
 pub fn run_checked(solver: &dyn Solver, p: &Problem, options: &SolveOptions) -> Result<Solution, String> {
     let s = solve::run(solver, p, options).map_err(|e| format!("{}: {e}", solver.name()))?;
-    check::verify(p, &s).map_err(|r| format!("{}: {r}", solver.name()))?;
+    smemplan::solve::verify(p, &s).map_err(|r| format!("{}: {r}", solver.name()))?;
     Ok(s)
 }

@@ -4,13 +4,13 @@
 //!
 //! With `--from RESULTS.json` it only re-reads earlier results and writes
 //! the tables (no card needed): the analysis (best measured, the picks, the
-//! cost model's ranking) is here, the timing in `smemplan::gpu::device`.
+//! cost model's ranking) is here, the timing in `smemplan_lab::gpu::device`.
 
 use super::{read_text, Verdict};
 use anyhow::{Context, Result};
-use smemplan::calibrate;
-use smemplan::gpu::measure::{CaseResult, Results, Run};
-use smemplan::occupancy::DeviceProfile;
+use smemplan_lab::calibrate;
+use smemplan_lab::gpu::measure::{CaseResult, Results, Run};
+use smemplan::perf::occupancy::DeviceProfile;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -192,9 +192,9 @@ mod card {
 #[cfg(feature = "gpu")]
 mod card {
     use super::*;
-    use smemplan::gpu::device::Gpu;
-    use smemplan::gpu::measure;
-    use smemplan::integrate::{self, ENTRY, NVRTC_OPTIONS};
+    use smemplan_lab::gpu::device::Gpu;
+    use smemplan_lab::gpu::measure;
+    use smemplan_lab::integrate::{self, ENTRY, NVRTC_OPTIONS};
     use std::time::Instant;
 
     pub fn measure(args: &Args, profile: &DeviceProfile, out: &mut dyn Write) -> Result<Results> {
@@ -206,7 +206,7 @@ mod card {
                 let layouts = measure::layouts(profile, &case, &split, &[ours, cubie])?;
                 let blocks: usize = layouts.iter().map(|l| l.blocks.len()).sum();
                 for l in &layouts {
-                    smemplan::gpu::device::compile_only(&l.kernel.source, ENTRY, arch, &options)?;
+                    smemplan_lab::gpu::device::compile_only(&l.kernel.source, ENTRY, arch, &options)?;
                 }
                 writeln!(
                     out,

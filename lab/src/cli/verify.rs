@@ -14,18 +14,18 @@
 //! card cannot be used (no driver, no card, built without the `gpu`
 //! feature), one line on stderr.
 
-use super::plan::{load_model, parse_set};
 use super::{load_problem, parse_seconds, Verdict};
 use anyhow::{bail, Context, Result};
-use smemplan::allocator::{Allocation, SharedLayout};
-use smemplan::gpu::cubie_layout::cubie_report;
-use smemplan::gpu::integrity::Walk;
+use smemplan::plan::allocator::{Allocation, SharedLayout};
+use smemplan_lab::gpu::cubie_layout::cubie_report;
+use smemplan_lab::gpu::integrity::Walk;
 use smemplan::kernel::Precision;
-use smemplan::model::{self, Kernel};
-use smemplan::occupancy::DeviceProfile;
+use smemplan::kernel::model::{self, Kernel};
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
 use smemplan::solve as solver;
-use smemplan::throughput;
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::throughput;
 use smemplan::SolveOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     pub all_models: bool,
     /// Set a model parameter (repeatable), as for `plan`.
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model::parse_set)]
     pub sets: Vec<(String, String)>,
     /// Layouts to walk: `cubie` (CuBIE's own offsets) and any strategy.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "cubie,auto")]
@@ -102,14 +102,14 @@ pub(crate) fn subjects(args: &Args, device: &DeviceProfile) -> Result<Vec<Subjec
     };
     for s in &args.strategies {
         if s != "cubie" {
-            smemplan::strategies::strategy(s)?;
+            smemplan::solve::strategies::strategy(s)?;
         }
     }
     if let Some(path) = args.input.as_ref().filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))) {
         return Ok(vec![instance_subject(args, device, path)?]);
     }
     let models: Vec<(String, model::Model)> = match (&args.input, &args.model, args.all_models) {
-        (Some(path), _, _) => vec![(path.display().to_string(), load_model(path)?)],
+        (Some(path), _, _) => vec![(path.display().to_string(), model::load(path)?)],
         (None, Some(name), _) => vec![(name.clone(), model::builtin(name)?)],
         (None, None, true) => model::builtin_names()
             .into_iter()
@@ -132,8 +132,7 @@ fn model_subject(
     instance: &Kernel,
     options: &dyn Fn(&str) -> PlanOptions,
 ) -> Result<Subject> {
-    let auto = instance
-        .plan(&options(smemplan::strategies::DEFAULT_STRATEGY))
+    let auto = smemplan::plan::plan_kernel(instance, &options(smemplan::solve::strategies::DEFAULT_STRATEGY))
         .with_context(|| format!("planning `{name}`"))?;
     let (registry, root) = instance.registry()?;
     let footprint = registry.footprint(&root)?;
@@ -142,10 +141,10 @@ fn model_subject(
     for s in &args.strategies {
         let walk = if s == "cubie" {
             let report = cubie_report(&auto, &flat, &footprint)?;
-            let alloc = Allocation::new(&report, SharedLayout::ThreadMajor(smemplan::allocator::Padding::None))?;
+            let alloc = Allocation::new(&report, SharedLayout::ThreadMajor(smemplan::plan::allocator::Padding::None))?;
             Walk::new("cubie", &report, alloc)?
         } else {
-            let report = instance.plan(&options(s)).with_context(|| format!("planning `{name}` with `{s}`"))?;
+            let report = smemplan::plan::plan_kernel(instance, &options(s)).with_context(|| format!("planning `{name}` with `{s}`"))?;
             let alloc = Allocation::new(&report, SharedLayout::default())?;
             Walk::new(s.as_str(), &report, alloc)?
         };
@@ -162,7 +161,7 @@ fn model_subject(
 /// The block size `plan` picks for `report` at per-run stride `stride`:
 /// the throughput estimate's best (registers not counted), as `plan` does.
 fn smemplan_block(device: &DeviceProfile, report: &PlanReport, stride: u64, args: &Args) -> Result<u64> {
-    let workload = smemplan::accesses::Weights::default().workload(report, stride, 0, args.runs);
+    let workload = smemplan::kernel::accesses::Weights::default().workload(report, stride, 0, args.runs);
     Ok(throughput::search(device, &workload, args.block_size)?.best().occupancy.block_size)
 }
 
@@ -177,7 +176,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
         if s == "cubie" {
             bail!("{}: an instance has no CuBIE layout; use `--strategies` without `cubie`", path.display());
         }
-        let solution = solver::run(&*smemplan::strategies::strategy(s)?, &problem, &SolveOptions::default())?;
+        let solution = solver::run(&*smemplan::solve::strategies::strategy(s)?, &problem, &SolveOptions::default())?;
         let buffers = problem
             .buffers()
             .iter()
@@ -256,9 +255,9 @@ mod card {
 mod card {
     use super::*;
     use serde::Serialize;
-    use smemplan::gpu::device::{self, DeviceInfo, Gpu};
-    use smemplan::gpu::integrity::{self, KERNEL};
-    use smemplan::gpu::occupancy_grid::{self, Agreement};
+    use smemplan_lab::gpu::device::{self, DeviceInfo, Gpu};
+    use smemplan_lab::gpu::integrity::{self, KERNEL};
+    use smemplan_lab::gpu::occupancy_grid::{self, Agreement};
 
     /// One integrity launch (JSON `integrity[]`).
     #[derive(Serialize)]
@@ -273,7 +272,7 @@ mod card {
         /// `null` when the block does not fit the card.
         clobbers: Option<u64>,
         /// The first clobbers found.
-        first: Vec<smemplan::gpu::integrity::Clobber>,
+        first: Vec<smemplan_lab::gpu::integrity::Clobber>,
         /// The planted overlap's buffers and whether the walk caught it.
         planted: Option<Planting>,
         /// Why it did not run.

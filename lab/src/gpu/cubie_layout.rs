@@ -12,8 +12,8 @@
 //! alias that overlaps a live buffer shows as a clobber.
 
 use crate::error::{Error, Result};
-use crate::plan::{PlacedBuffer, PlanReport, Pool};
-use crate::registry::{FlatBuffer, Footprint, Region};
+use smemplan::plan::{PlacedBuffer, PlanReport, Pool};
+use smemplan::kernel::registry::{FlatBuffer, Footprint, Region};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -30,16 +30,16 @@ pub fn cubie_report(optimized: &PlanReport, flat: &[FlatBuffer], footprint: &Foo
             .get(&(b.component.as_str(), b.name.as_str()))
             .ok_or_else(|| Error::buffer(&full, "CuBIE has it, the optimised plan does not"))?;
         let item = b.precision.itemsize();
-        let bytes = crate::error::mul(b.size, item, || format!("bytes of `{full}`"))?;
+        let bytes = smemplan::core::error::mul(b.size, item, || format!("bytes of `{full}`"))?;
         let (pool, offset) = match b.region {
             Region::Shared(_) | Region::PersistentLocal(_) => {
                 let pool = if matches!(b.region, Region::Shared(_)) { Pool::Shared } else { Pool::PersistentLocal };
-                let range = b.byte_range().ok_or_else(|| Error::Overflow(format!("offset of `{full}`")))?;
+                let range = b.byte_range().ok_or_else(|| Error::overflow(format!("offset of `{full}`")))?;
                 (pool, range.start)
             }
             Region::Local(_) => {
-                let at = crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?;
-                local_end = crate::error::add(at, bytes.max(item), || "local pool".into())?;
+                let at = smemplan::core::arith::align_up(local_end, 8).ok_or_else(|| Error::overflow("local pool"))?;
+                local_end = smemplan::core::error::add(at, bytes.max(item), || "local pool".into())?;
                 (Pool::Local, at)
             }
         };
@@ -76,7 +76,7 @@ pub fn cubie_report(optimized: &PlanReport, flat: &[FlatBuffer], footprint: &Foo
         strategy: "cubie".into(),
         optimal: false,
         shared_bytes: footprint.padded_shared_bytes,
-        local_bytes: crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local pool".into()))?,
+        local_bytes: smemplan::core::arith::align_up(local_end, 8).ok_or_else(|| Error::overflow("local pool"))?,
         persistent_local_bytes: footprint.persistent_local_bytes,
         pools: Vec::new(),
         buffers: placed,

@@ -2,7 +2,7 @@
 //! timeline.
 //!
 //! The kernel source is the header `plan --cuda` writes
-//! ([`crate::allocator::cuda_header`]) followed by one generated walk over
+//! ([`smemplan::plan::allocator::cuda_header`]) followed by one generated walk over
 //! the plan's instants. Each instant has two phases, separated by a block
 //! barrier:
 //!
@@ -32,9 +32,9 @@
 //! tid<<16 | element%65536`, where `tid` is the thread's index in its block
 //! (slices are per block, so that index is what tells two writers apart).
 
-use crate::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View};
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View};
 use crate::error::{Error, Result};
-use crate::plan::{PlanReport, Pool};
+use smemplan::plan::{PlanReport, Pool};
 use std::fmt::Write as _;
 
 /// The namespace of the header inside the kernel source.
@@ -163,7 +163,7 @@ impl Walk {
 
     /// Dynamic shared bytes for a block of `block_size` threads.
     pub fn shared_bytes(&self, block_size: u64) -> Result<u64> {
-        self.alloc.shared_bytes_per_block(block_size)
+        Ok(self.alloc.shared_bytes_per_block(block_size)?)
     }
 
     /// Phases of the walk (two per instant).

@@ -12,18 +12,19 @@
 //! ```
 //!
 //! smemplan's pick for a case is the (split, block size) pair that
-//! [`crate::tiers::choose`] finds on the case's kernel model, as `plan
+//! [`smemplan::perf::tiers::choose`] finds on the case's kernel model, as `plan
 //! --tiers auto` would; CuBIE's pick is its halving rule on its all-shared
 //! layout at the requested block size.
 
-use crate::allocator::{Padding, SharedLayout};
+use smemplan::plan::allocator::{Padding, SharedLayout};
 use crate::error::Result;
 use crate::integrate::{self, Kernel, Method, Placement, Planner, Settings, Setup, System};
-use crate::kernel::Precision;
-use crate::occupancy::DeviceProfile;
-use crate::plan::Pool;
-use crate::throughput::{self, Workload};
-use crate::tiers::{self, TierOptions};
+use smemplan::kernel::Precision;
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::plan::Pool;
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::throughput::{self, Workload};
+use smemplan::perf::tiers::{self, TierOptions};
 use serde::{Deserialize, Serialize};
 
 /// CuBIE's requested block size.
@@ -103,7 +104,7 @@ pub fn smemplan_pick(device: &DeviceProfile, case: &Case) -> Result<(Vec<String>
         accesses: model.accesses.clone(),
         ..TierOptions::default()
     };
-    let choice = tiers::choose(&model.plan_input()?, &model.table, device, &options)?;
+    let choice = tiers::choose(&smemplan::plan::PlanInput::try_from(&model)?, &model.table, device, &options)?;
     let chosen = &choice.chosen;
     let best = chosen.best.ok_or_else(|| crate::Error::Gpu(format!("{}: no split can launch", case.name)))?;
     let shared: Vec<&str> = choice

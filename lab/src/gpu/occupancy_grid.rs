@@ -8,7 +8,7 @@
 //! kernels of several register counts: [`pressure_source`] compiled under
 //! different `--maxrregcount` caps.
 
-use crate::occupancy::DeviceProfile;
+use smemplan::perf::occupancy::DeviceProfile;
 use crate::Result;
 use serde::Serialize;
 

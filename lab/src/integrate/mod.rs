@@ -18,7 +18,7 @@
 //! methods and systems.
 //!
 //! ```
-//! use smemplan::allocator::SharedLayout;
+//! use smemplan::plan::allocator::SharedLayout;
 //! use smemplan::integrate::{self, Kernel, Method, Placement, Planner, Setup, System};
 //! use smemplan::kernel::Precision;
 //!
@@ -44,12 +44,12 @@ mod system;
 
 pub use system::System;
 
-use crate::accesses::Weights;
-use crate::allocator::{Allocation, SharedLayout};
+use smemplan::kernel::accesses::Weights;
+use smemplan::plan::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use crate::kernel::{Location, Precision};
-use crate::model::Model;
-use crate::plan::{PlanOptions, PlanReport, Pool};
+use smemplan::kernel::{Location, Precision};
+use smemplan::kernel::model::Model;
+use smemplan::plan::{PlanOptions, PlanReport, Pool};
 use rayon::prelude::*;
 use real::Real;
 use std::fmt;
@@ -254,14 +254,14 @@ pub enum Planner {
     /// CuBIE 0.17.0's registry: every buffer its own slice, in registration
     /// order (the models declare no alias hints).
     Cubie,
-    /// smemplan's plan with this strategy (see [`crate::strategies::STRATEGIES`]).
+    /// smemplan's plan with this strategy (see [`smemplan::solve::strategies::STRATEGIES`]).
     Smemplan(String),
 }
 
 impl Planner {
     /// smemplan with the default strategy.
     pub fn smemplan() -> Planner {
-        Planner::Smemplan(crate::strategies::DEFAULT_STRATEGY.to_string())
+        Planner::Smemplan(smemplan::solve::strategies::DEFAULT_STRATEGY.to_string())
     }
 }
 
@@ -387,7 +387,7 @@ impl Kernel {
     /// Dynamic shared bytes for a block of `block_size` threads (set the
     /// opt-in attribute above 48 KiB).
     pub fn dynamic_shared_bytes(&self, block_size: u64) -> Result<u64> {
-        self.allocation.shared_bytes_per_block(block_size)
+        Ok(self.allocation.shared_bytes_per_block(block_size)?)
     }
 
     /// Blocks for `batch` systems at `block_size` threads per block.
@@ -398,7 +398,7 @@ impl Kernel {
 
 /// The kernel model of `setup`'s method, instantiated for its system size
 /// and precision under `placement`'s locations.
-pub fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Kernel> {
+pub fn instance(setup: &Setup, placement: &Placement) -> Result<smemplan::kernel::model::Kernel> {
     let method = setup.method;
     for (name, _) in &placement.overrides {
         if !method.buffers().contains(&name.as_str()) {
@@ -413,7 +413,7 @@ pub fn instance(setup: &Setup, placement: &Placement) -> Result<crate::model::Ke
     let precision = if setup.precision == Precision::F64 { "f64" } else { "f32" };
     let mut sets = vec![("n".to_string(), setup.system.n().to_string()), ("precision".into(), precision.into())];
     sets.extend(placement.sets());
-    model.instantiate(&sets)
+    Ok(model.instantiate(&sets)?)
 }
 
 /// The plan of `setup` under `placement`: smemplan's, or CuBIE's offsets
@@ -424,12 +424,12 @@ pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
 }
 
 /// The plan of a model `instance` under `placement`'s planner.
-fn plan_of(instance: &crate::model::Kernel, placement: &Placement) -> Result<PlanReport> {
+fn plan_of(instance: &smemplan::kernel::model::Kernel, placement: &Placement) -> Result<PlanReport> {
     let strategy = match &placement.planner {
         Planner::Smemplan(s) => s.clone(),
-        Planner::Cubie => crate::strategies::DEFAULT_STRATEGY.to_string(),
+        Planner::Cubie => smemplan::solve::strategies::DEFAULT_STRATEGY.to_string(),
     };
-    let report = instance.plan(&PlanOptions { strategy, ..PlanOptions::default() })?;
+    let report = smemplan::plan::plan_kernel(instance, &PlanOptions { strategy, ..PlanOptions::default() })?;
     match placement.planner {
         Planner::Smemplan(_) => Ok(report),
         Planner::Cubie => cubie_report(instance, report),
@@ -437,7 +437,7 @@ fn plan_of(instance: &crate::model::Kernel, placement: &Placement) -> Result<Pla
 }
 
 /// `report` with CuBIE's offsets.
-fn cubie_report(instance: &crate::model::Kernel, mut report: PlanReport) -> Result<PlanReport> {
+fn cubie_report(instance: &smemplan::kernel::model::Kernel, mut report: PlanReport) -> Result<PlanReport> {
     let (registry, root) = instance.registry()?;
     let flat = registry.flatten(&root)?;
     let footprint = registry.footprint(&root)?;
@@ -450,8 +450,8 @@ fn cubie_report(instance: &crate::model::Kernel, mut report: PlanReport) -> Resu
         b.offset = match b.pool {
             Pool::Shared => f.byte_range().map(|r| r.start),
             _ => {
-                let at = crate::arith::align_up(local_end, b.dtype.itemsize())
-                    .ok_or_else(|| Error::Overflow("local offsets".into()))?;
+                let at = smemplan::core::arith::align_up(local_end, b.dtype.itemsize())
+                    .ok_or_else(|| Error::overflow("local offsets"))?;
                 local_end = at + b.bytes;
                 Some(at)
             }
@@ -460,7 +460,7 @@ fn cubie_report(instance: &crate::model::Kernel, mut report: PlanReport) -> Resu
     report.strategy = "cubie".into();
     report.optimal = false;
     report.shared_bytes = footprint.shared_bytes;
-    report.local_bytes = crate::arith::align_up(local_end, 8).ok_or_else(|| Error::Overflow("local bytes".into()))?;
+    report.local_bytes = smemplan::core::arith::align_up(local_end, 8).ok_or_else(|| Error::overflow("local bytes"))?;
     for pool in &mut report.pools {
         let bytes = match pool.pool {
             Pool::Shared => report.shared_bytes,

@@ -5,7 +5,7 @@
 //! never contracts). Constants are Rust values printed as C++ literals that
 //! parse back to the same bits, so no constant is ever computed twice.
 
-use crate::kernel::Precision;
+use smemplan::kernel::Precision;
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 

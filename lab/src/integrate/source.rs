@@ -10,9 +10,9 @@
 
 use super::real::Real;
 use super::{backward_euler, dormand_prince, Method, Setup};
-use crate::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use crate::error::{Error, Result};
-use crate::plan::Pool;
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
+use crate::error::Result;
+use smemplan::plan::Pool;
 use std::fmt::Write as _;
 
 /// Binds buffer names to accessor calls of one layout.
@@ -118,7 +118,7 @@ pub(super) fn body<T: Real>(setup: &Setup, alloc: &Allocation, ns: &str) -> Resu
         Method::BackwardEuler => backward_euler::cxx_thread::<T>(&setup.settings, &bind),
     };
     if !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || ns.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(Error::Header(format!("`{ns}` is not a C++ namespace name")));
+        return Err(smemplan::plan::Error::Header(format!("`{ns}` is not a C++ namespace name")).into());
     }
     Ok(format!("{header}\nnamespace {ns} {{\n\n{thread}\n}}  // namespace {ns}\n"))
 }

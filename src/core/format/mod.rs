@@ -2,3 +2,4 @@
 //! them. Only code under `format` parses text into a [`crate::Problem`].
 
 pub mod minimalloc;
+pub mod table;

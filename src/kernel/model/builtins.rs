@@ -50,6 +50,34 @@ pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
     builtin_file(file).map(|text| (format!("models/{file}"), text.to_string()))
 }
 
+/// Reads a model file. Its includes resolve next to it, then among the
+/// built-in fragments.
+pub fn load(path: &std::path::Path) -> Result<Model> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| Error::Read { path: p.display().to_string(), message: e.to_string() })
+    };
+    let text = read(path)?;
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let resolve = |f: &str| {
+        let next_to_it = dir.join(f);
+        match std::fs::read_to_string(&next_to_it) {
+            Ok(text) => Some((next_to_it.display().to_string(), text)),
+            Err(_) => resolve_builtin(f),
+        }
+    };
+    Model::parse(&path.display().to_string(), &text, &resolve)
+}
+
+/// Splits a parameter setting `NAME=VALUE` (both trimmed; the name not
+/// empty), as `--set` and the sweep's axes take it.
+pub fn parse_set(text: &str) -> std::result::Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
 /// The built-in default model ([`DEFAULT_MODEL`]).
 pub fn default_model() -> Result<Model> {
     builtin(DEFAULT_MODEL)

@@ -3,7 +3,6 @@
 use super::*;
 use crate::error::Result;
 use crate::{Location, Precision};
-use crate::plan::PlanOptions;
 
 fn parse(text: &str) -> Result<Model> {
     Model::parse("m.toml", text, &|f| {
@@ -270,20 +269,8 @@ fn registry_errors_are_typed_and_name_the_components() {
 }
 
 #[test]
-fn every_builtin_model_instantiates_and_plans() {
-    for name in builtin_names() {
-        let m = builtin(name).unwrap();
-        let algorithms: Vec<String> = m.algorithms().into_iter().map(String::from).collect();
-        let runs = if algorithms.is_empty() { vec![None] } else { algorithms.into_iter().map(Some).collect() };
-        for alg in runs {
-            let sets: Vec<(String, String)> = alg.iter().map(|a| ("algorithm".to_string(), a.clone())).collect();
-            let inst = m.instantiate(&sets).unwrap();
-            let r = inst.plan(&PlanOptions::default()).unwrap();
-            assert!(r.unmapped.is_empty(), "{name} {alg:?}: {:?}", r.unmapped);
-            assert!(r.refused_aliases.is_empty(), "{name} {alg:?}: {:?}", r.refused_aliases);
-        }
-    }
-    assert!(builtin("nope").is_err());
+fn the_default_model_instantiates_at_its_defaults() {
     let d = default_model().unwrap().instantiate(&[]).unwrap();
     assert_eq!(d.params.get("n"), Some(&Value::Int(100)));
+    assert!(builtin("nope").is_err());
 }

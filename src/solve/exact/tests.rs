@@ -7,7 +7,7 @@ use smemplan_core::check::check;
 use smemplan_core::generate::SplitMix64 as Rng;
 use smemplan_core::problem::{Buffer, Interval};
 use crate::fixtures::{interlock, triangle};
-use crate::{self, brute};
+use crate::{self as solve, brute};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,13 +1,11 @@
-//! `smemplan calibrate` run as a user runs it: the committed H200 results
+//! `smemplan-lab calibrate` run as a user runs it: the committed H200 results
 //! evaluated (text and JSON), the fit printed as a table that parses as a
 //! device profile, and bad input refused with a clear error and exit 2.
 
-// Only `smemplan` and `repo` of the harness are needed here.
-#[allow(dead_code)]
 #[path = "support/cli.rs"]
 mod harness;
 
-use harness::{repo, smemplan};
+use harness::{lab, repo};
 use smemplan::perf::occupancy::DeviceProfile;
 
 const MEASURED: &str = "docs/results/gpu-h200-throughput-2026-12-02.json";
@@ -16,11 +14,11 @@ const TABLE: &str = "tests/data/h200-block-size.csv";
 #[test]
 fn the_committed_results_are_evaluated_per_case() {
     let (measured, table) = (repo(MEASURED).display().to_string(), repo(TABLE).display().to_string());
-    let run = smemplan(&["calibrate", "--measured", &measured, "--table", &table]).expect(0);
+    let run = lab(&["calibrate", "--measured", &measured, "--table", &table]).expect(0);
     for needle in ["893 observations", "backward-euler/allen-cahn-32", "dirk-n3", "Spearman", "measured share"] {
         assert!(run.stdout.contains(needle), "`{needle}` missing:\n{}", run.stdout);
     }
-    let v = smemplan(&["calibrate", "--measured", &measured, "--table", &table, "--json"]).expect(0).json();
+    let v = lab(&["calibrate", "--measured", &measured, "--table", &table, "--json"]).expect(0).json();
     assert_eq!(v["observations"], 893);
     let groups = v["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 6);
@@ -33,7 +31,7 @@ fn the_committed_results_are_evaluated_per_case() {
 #[test]
 fn the_fit_prints_a_profile_table() {
     let (measured, table) = (repo(MEASURED).display().to_string(), repo(TABLE).display().to_string());
-    let v = smemplan(&["calibrate", "--measured", &measured, "--table", &table, "--fit", "--json"]).expect(0).json();
+    let v = lab(&["calibrate", "--measured", &measured, "--table", &table, "--fit", "--json"]).expect(0).json();
     let fit = &v["fit"];
     assert!(fit["after"].as_f64().unwrap() <= fit["before"].as_f64().unwrap());
     let toml = fit["toml"].as_str().unwrap();
@@ -56,7 +54,7 @@ fn bad_input_is_refused() {
         (vec!["calibrate", "--table", &missing], "cannot read"),
         (vec!["calibrate", "--device", "tpu", "--table", &not_results], "unknown device `tpu`"),
     ] {
-        let run = smemplan(&args).expect(2);
+        let run = lab(&args).expect(2);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
     }

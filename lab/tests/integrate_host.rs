@@ -11,7 +11,7 @@
 //! A missing C++ compiler fails the test unless `SMEMPLAN_SKIP_CXX` is set.
 
 use smemplan::plan::allocator::{Padding, SharedLayout};
-use smemplan::integrate::{
+use smemplan_lab::integrate::{
     self, Kernel, Method, Placement, Planner, Settings, Setup, System, HOST_CXX_FLAGS, STATS_PER_SYSTEM,
 };
 use smemplan::kernel::Precision;
@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "support/cxx.rs"]
+#[path = "../../tests/support/cxx.rs"]
 mod cxx;
 use cxx::compiler;
 

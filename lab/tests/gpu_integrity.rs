@@ -9,13 +9,13 @@
 //! compiler is found.
 
 use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
-use smemplan::gpu::cubie_layout::cubie_report;
-use smemplan::gpu::integrity::{self, Walk, RECORD_WORDS};
+use smemplan_lab::gpu::cubie_layout::cubie_report;
+use smemplan_lab::gpu::integrity::{self, Walk, RECORD_WORDS};
 use smemplan::kernel::model;
 use smemplan::plan::PlanOptions;
 use std::process::Command;
 
-#[path = "support/cxx.rs"]
+#[path = "../../tests/support/cxx.rs"]
 mod cxx;
 
 const CAP: usize = 64;
@@ -105,7 +105,7 @@ fn emulate(cxx: &str, walks: &[Walk], block: u64) -> Vec<(Vec<integrity::Clobber
 
 fn walks(name: &str) -> Vec<Walk> {
     let instance = model::builtin(name).unwrap().instantiate(&[]).unwrap();
-    let auto = instance.plan(&PlanOptions::default()).unwrap();
+    let auto = smemplan::plan::plan_kernel(&instance, &PlanOptions::default()).unwrap();
     let (registry, root) = instance.registry().unwrap();
     let cubie = cubie_report(&auto, &registry.flatten(&root).unwrap(), &registry.footprint(&root).unwrap()).unwrap();
     vec![

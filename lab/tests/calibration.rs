@@ -7,21 +7,21 @@
 //! pick of shared/local split and block size for the implicit method at
 //! n ≥ 30 measured within 5 % of the best.
 
-use smemplan::calibrate::{self, Observation};
-use smemplan::gpu::measure::{self, Results};
+use smemplan_lab::calibrate::{self, Observation};
+use smemplan_lab::gpu::measure::{self, Results};
 use smemplan::perf::occupancy::DeviceProfile;
 
 fn fitted_on() -> Results {
-    serde_json::from_str(include_str!("../docs/results/gpu-h200-throughput-2026-12-02.json")).unwrap()
+    serde_json::from_str(include_str!("../../docs/results/gpu-h200-throughput-2026-12-02.json")).unwrap()
 }
 
 fn checked_on() -> Results {
-    serde_json::from_str(include_str!("../docs/results/gpu-h200-throughput-2026-12-03.json")).unwrap()
+    serde_json::from_str(include_str!("../../docs/results/gpu-h200-throughput-2026-12-03.json")).unwrap()
 }
 
 fn observations() -> Vec<Observation> {
     let mut o = calibrate::from_measurements(&fitted_on()).unwrap();
-    o.extend(calibrate::from_block_table("h200-block-size.csv", include_str!("data/h200-block-size.csv")).unwrap());
+    o.extend(calibrate::from_block_table("h200-block-size.csv", include_str!("../../tests/data/h200-block-size.csv")).unwrap());
     o
 }
 
@@ -66,7 +66,7 @@ fn the_implicit_pick_reaches_95_percent_of_the_best_measured() {
     let results = checked_on();
     let mut checked = 0;
     for case in measure::cases().unwrap() {
-        if case.setup.method != smemplan::integrate::Method::BackwardEuler || case.setup.system.n() < 30 {
+        if case.setup.method != smemplan_lab::integrate::Method::BackwardEuler || case.setup.system.n() < 30 {
             continue;
         }
         let measured = results.cases.iter().find(|c| c.name == case.name).expect("the case was measured");

@@ -1,0 +1,85 @@
+//! The lab's command line: clap definitions and dispatch, one file per
+//! subcommand, like the planner's own (`smemplan`).
+//!
+//! Exit codes (mapped in `main.rs`): 0 when every check passed, 1 when a
+//! check on the card failed, 2 for bad input, bad usage, no usable card or
+//! an internal error.
+
+mod calibrate;
+mod measure;
+mod verify;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use smemplan::core::format::minimalloc;
+use smemplan::Problem;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// smemplan's GPU lab: layouts verified and timed on a CUDA card, and the
+/// throughput estimate calibrated against the timings.
+#[derive(Debug, Parser)]
+#[command(name = "smemplan-lab", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Time the batched integrators on a CUDA GPU across layouts and block
+    /// sizes, each run checked bit for bit against the CPU reference (needs
+    /// the `gpu` feature and a card; `--from` re-reads results).
+    Measure(measure::Args),
+    /// How well a device profile's throughput estimate follows timed
+    /// launches (`measure --json` results, block-size tables); `--fit`
+    /// fits its parameters to them.
+    Calibrate(calibrate::Args),
+    /// Run layouts on a CUDA GPU: walk every buffer's lifetime to catch
+    /// clobbers, and check the occupancy model against the driver (needs
+    /// the `gpu` feature and a card).
+    Verify(verify::Args),
+}
+
+/// How a command that ran to its end went (its exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check passed (exit 0).
+    Done,
+    /// A check on the card failed (exit 1).
+    Rejected,
+}
+
+/// Runs the parsed command, writing its report to stdout.
+pub fn run(cli: Cli) -> Result<Verdict> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let outcome = match cli.command {
+        Command::Measure(args) => measure::run(&args, &mut out)?,
+        Command::Calibrate(args) => calibrate::run(&args, &mut out)?,
+        Command::Verify(args) => verify::run(&args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// Parses a time limit in seconds.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a valid time limit (seconds, at least 0)"))
+}
+
+/// Reads a whole file as text, naming it in the error.
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// Reads an instance file. Parse errors already name the file, the line and
+/// the buffer.
+fn load_problem(path: &Path) -> Result<Problem> {
+    let text = read_text(path)?;
+    Ok(minimalloc::read_problem(&path.display().to_string(), &text)?)
+}
