@@ -55,6 +55,6 @@ fn every_quoted_path_exists() {
 
 #[test]
 fn paths_are_found_in_backticks_only() {
-    let text = "see `src/plan/mod.rs` and `models/*.toml`, not src/x.rs\nor `cargo test` or `src/a b`";
-    assert_eq!(quoted_paths(text), [(1, "src/plan/mod.rs"), (1, "models/*.toml")]);
+    let text = "see `src/plan/lib.rs` and `models/*.toml`, not src/x.rs\nor `cargo test` or `src/a b`";
+    assert_eq!(quoted_paths(text), [(1, "src/plan/lib.rs"), (1, "models/*.toml")]);
 }

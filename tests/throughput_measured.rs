@@ -117,7 +117,7 @@ fn the_pick_is_within_five_percent_of_the_measured_best() {
 
 /// The fitted parameters reproduce every measured time to within 15 %, and
 /// the tables as a whole to a log-RMS error under 9 % (8.2 % since the
-/// parameters were fitted jointly with 879 integrator runs, `tests/calibration.rs`;
+/// parameters were fitted jointly with 879 integrator runs, `lab/tests/calibration.rs`;
 /// 5 % when these 14 rows were all the evidence).
 #[test]
 fn estimated_times_follow_the_measurements() {

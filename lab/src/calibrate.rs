@@ -28,7 +28,7 @@
 //! is reported beside it, not fitted.
 //!
 //! ```
-//! use smemplan::calibrate::{self, Observation};
+//! use smemplan_lab::calibrate::{self, Observation};
 //! use smemplan::perf::occupancy::DeviceProfile;
 //! use smemplan::perf::throughput::Workload;
 //!

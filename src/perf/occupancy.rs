@@ -29,7 +29,7 @@
 //!   ([`crate::throughput`]), not the occupancy's.
 //!
 //! ```
-//! use smemplan::occupancy::{DeviceProfile, Limiter};
+//! use smemplan_perf::occupancy::{DeviceProfile, Limiter};
 //!
 //! let h200 = DeviceProfile::named("h200").unwrap();
 //! // 64 threads with 100 KiB of dynamic shared memory and 12 registers each.

@@ -33,8 +33,8 @@
 //! halving pick ([`DeviceProfile::limit_blocksize`]) in the same ranking.
 //!
 //! ```
-//! use smemplan::occupancy::DeviceProfile;
-//! use smemplan::throughput::{self, Workload};
+//! use smemplan_perf::occupancy::DeviceProfile;
+//! use smemplan_perf::throughput::{self, Workload};
 //!
 //! let h200 = DeviceProfile::named("h200").unwrap();
 //! // 1,580 B of shared memory per run, every word read and written 200 times.

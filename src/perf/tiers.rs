@@ -32,11 +32,14 @@
 //! baselines are then planned with the caller's strategy.
 //!
 //! ```
-//! use smemplan::{model, occupancy::DeviceProfile, tiers};
+//! use smemplan_kernel::model;
+//! use smemplan_perf::{occupancy::DeviceProfile, tiers};
+//! use smemplan_plan::PlanInput;
 //!
 //! let instance = model::default_model().unwrap().instantiate(&[]).unwrap();
 //! let device = DeviceProfile::named("h200").unwrap();
-//! let choice = tiers::choose(&PlanInput::try_from(&instance).unwrap(), &instance.table, &device, &Default::default()).unwrap();
+//! let input = PlanInput::try_from(&instance).unwrap();
+//! let choice = tiers::choose(&input, &instance.table, &device, &Default::default()).unwrap();
 //! // The chosen split is never estimated slower than the baselines.
 //! for baseline in [&choice.own_locations, &choice.all_shared, &choice.all_local] {
 //!     assert!(choice.chosen.runs_per_second >= baseline.runs_per_second * 0.999);

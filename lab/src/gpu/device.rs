@@ -292,7 +292,7 @@ impl Gpu {
         })
     }
 
-    /// Launches a `smemplan::integrate` kernel once untimed and `repeats`
+    /// Launches a `smemplan_lab::integrate` kernel once untimed and `repeats`
     /// times timed with CUDA events, at `block_size` threads per block and
     /// `shared` dynamic shared bytes; the outputs are cleared before each
     /// launch (outside the timed region) and read back after the last.

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use smemplan::plan::allocator::SharedLayout;
-//! use smemplan::integrate::{self, Kernel, Method, Placement, Planner, Setup, System};
+//! use smemplan_lab::integrate::{self, Kernel, Method, Placement, Planner, Setup, System};
 //! use smemplan::kernel::Precision;
 //!
 //! let setup = Setup::new(Method::DormandPrince54, System::Lorenz, Precision::F32).unwrap();

@@ -26,8 +26,8 @@
 //! strategies.
 //!
 //! ```
-//! use smemplan::kernel::{Location::*, Precision::F32};
-//! use smemplan::registry::{Region, Registry};
+//! use smemplan_kernel::{Location::*, Precision::F32};
+//! use smemplan_kernel::registry::{Region, Registry};
 //!
 //! let mut r = Registry::new();
 //! r.add_component("loop", "IVPLoop", F32)?;
@@ -44,7 +44,7 @@
 //! assert_eq!(r.get_allocator("scratch", "loop")?.region, Region::Shared(3..5));
 //! // 7 float32 elements per run: an odd stride, so no skew.
 //! assert_eq!(r.footprint("loop")?.padded_shared_bytes, 28);
-//! # Ok::<(), smemplan::registry::RegistryError>(())
+//! # Ok::<(), smemplan_kernel::registry::RegistryError>(())
 //! ```
 //!
 //! Where this differs from CuBIE on purpose: a component is declared before
