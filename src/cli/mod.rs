@@ -14,7 +14,6 @@ mod bench;
 mod builtin;
 mod calibrate;
 mod check;
-mod journal;
 mod measure;
 mod occupancy;
 mod output;
@@ -22,7 +21,6 @@ mod plan;
 mod plot;
 mod solve;
 mod sweep;
-mod temporaries;
 mod tiers;
 mod verify;
 
