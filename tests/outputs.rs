@@ -312,7 +312,13 @@ fn a_run_waits_for_the_directory_lock_before_replacing_anything() {
     let lock = fs::File::open(&dir).unwrap();
     lock.lock().unwrap();
     let mut child = spawn_plan(&svg, &cuda, 4);
-    std::thread::sleep(Duration::from_millis(1500));
+    // The temporaries appear when the run reserves its outputs; it then
+    // plans, writes them and waits for the lock.
+    let start = Instant::now();
+    while snapshot(&dir).len() < 4 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     let still_running = child.try_wait().unwrap().is_none();
     let untouched = (fs::read_to_string(&svg).unwrap(), fs::read_to_string(&cuda).unwrap());
     lock.unlock().unwrap();
