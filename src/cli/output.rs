@@ -13,22 +13,27 @@
 //! 2. [`Staged::write`] fills a temporary.
 //! 3. [`Staged::commit`] takes an exclusive advisory lock on each directory
 //!    written to (the directory itself, opened as a file, in sorted order;
-//!    no lock file), checks once more that every target can be replaced,
-//!    gives each temporary the permission bits of the file it replaces (a
-//!    new file keeps the default mode of the umask; ownership is never
+//!    no lock file), checks once more that every target can be replaced
+//!    (still a regular file or absent, the temporary still ours, not
+//!    another user's file in a sticky directory), gives each temporary the
+//!    permission bits (`rwx`, not set-ID or sticky) of the file it replaces
+//!    (a new file keeps the umask's default mode; ownership is never
 //!    changed), and renames every temporary over its target.
 //!
 //! What this guarantees:
 //!
-//! * A run that fails before committing leaves every target untouched; its
-//!   temporaries are removed when the [`Staged`] is dropped.
+//! * A run that fails before renaming, including a commit refused by its
+//!   checks, leaves every target untouched; its temporaries are removed
+//!   when the [`Staged`] is dropped. A rename that fails anyway (an I/O
+//!   error after the checks) leaves the targets renamed before it new, and
+//!   the error names them.
 //! * Each rename is atomic, so a run killed at any moment leaves every
 //!   target either as it was or complete and new. A run killed between two
 //!   renames of one commit leaves some targets new and the others old.
 //! * Runs writing into the same directories commit one after the other (the
 //!   locks are held across all renames of a commit), so concurrent runs
 //!   writing the same files end with one run's complete set. The locks are
-//!   advisory: only other smemplan runs wait for them.
+//!   advisory: only other smemplan runs wait for them, as long as it takes.
 //! * A target reached through a symbolic link is the file the link points
 //!   to: that file is replaced, the link stays.
 //! * Nothing found in an output directory is read, trusted, renamed or
