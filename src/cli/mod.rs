@@ -13,14 +13,12 @@
 mod bench;
 mod builtin;
 mod check;
-mod journal;
 mod occupancy;
 mod output;
 mod plan;
 mod plot;
 mod solve;
 mod sweep;
-mod temporaries;
 mod tiers;
 
 use anyhow::{Context, Result};

@@ -1,32 +1,58 @@
-//! Writing results: all outputs of a run or none, and plain-text tables.
+//! Writing results: each output through a temporary file renamed over its
+//! target, and plain-text tables.
 //!
 //! Files go through [`Staged`] in three steps:
 //!
 //! 1. [`Staged::reserve`], before any work: every destination is checked (it
-//!    names a file, not a directory; its directory exists; no two flags name
-//!    the same file) and an empty temporary is created beside each target
-//!    (same directory, so the final rename stays on one file system and is
-//!    atomic; creating it proves the directory writable).
+//!    names a file, not a directory, and does not end in a path separator;
+//!    its directory exists; no two flags name the same file, also through
+//!    `..`, symbolic or hard links) and a fresh, empty temporary is created
+//!    beside each target: `.NAME.smemplan-PID-N-RANDOM.tmp` in the target's
+//!    directory (so the rename stays on one file system and is atomic),
+//!    created with `create_new`, so never a file that was already there.
 //! 2. [`Staged::write`] fills a temporary.
-//! 3. [`Staged::commit`] keeps a hard-linked backup of each file it will
-//!    replace, writes a journal naming them (see [`super::journal`]), then
-//!    renames every temporary over its target; when a rename fails, the
-//!    files already replaced get their backups back, so the targets end as
-//!    they were.
+//! 3. [`Staged::commit`] takes an exclusive advisory lock on each directory
+//!    written to (the directory itself, opened as a file, in sorted order;
+//!    no lock file), checks once more that every target can be replaced
+//!    (still a regular file or absent, the temporary still ours, not
+//!    another user's file in a sticky directory), gives each temporary the
+//!    permission bits (`rwx`, not set-ID or sticky) of the file it replaces
+//!    (a new file keeps the umask's default mode; ownership is never
+//!    changed), and renames every temporary over its target.
 //!
-//! A run that fails before committing leaves every target untouched; its
-//! temporaries are removed when the [`Staged`] is dropped, or by a signal
-//! handler when the run is interrupted (see [`super::temporaries`]). A run
-//! killed outright while renaming leaves its journal, and the next run
-//! writing into that directory rolls the commit back.
+//! What this guarantees:
+//!
+//! * A run that fails before renaming, including a commit refused by its
+//!   checks, leaves every target untouched; its temporaries are removed
+//!   when the [`Staged`] is dropped. A rename that fails anyway (an I/O
+//!   error after the checks) leaves the targets renamed before it new, and
+//!   the error names them.
+//! * Each rename is atomic, so a run killed at any moment leaves every
+//!   target either as it was or complete and new. A run killed between two
+//!   renames of one commit leaves some targets new and the others old.
+//! * Runs writing into the same directories commit one after the other (the
+//!   locks are held across all renames of a commit), so concurrent runs
+//!   writing the same files end with one run's complete set. The locks are
+//!   advisory: only other smemplan runs wait for them, as long as it takes.
+//! * A target reached through a symbolic link is the file the link points
+//!   to: that file is replaced, the link stays.
+//! * Nothing found in an output directory is read, trusted, renamed or
+//!   removed: only the temporaries this process created (checked by
+//!   device and inode before removal).
+//!
+//! Signals are not caught: a run interrupted by Ctrl-C, SIGTERM or SIGKILL
+//! leaves its own temporaries behind (hidden files named as above). Later
+//! runs leave them alone, since they cannot know whose they are; remove them
+//! by hand.
+//!
+//! Directories are not locked on platforms other than Unix.
 
-use super::journal::{self, Entry as JournalEntry, Journal};
-use super::temporaries::{self, Registration};
 pub use smemplan::core::format::table::table;
 use anyhow::{bail, Context, Result};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::Write;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -40,12 +66,72 @@ pub struct Staged {
 struct Entry {
     /// The path as the user gave it (the key of [`Staged::write`]).
     requested: PathBuf,
+    /// The directory of `target`, canonical.
+    dir: PathBuf,
     /// The file that will be replaced (symbolic links followed).
     target: PathBuf,
-    temp: PathBuf,
-    /// Open until written.
-    file: Option<fs::File>,
-    _registration: Registration,
+    /// The temporary this process created.
+    temp: Temporary,
+    written: bool,
+}
+
+/// A file this process created with `create_new`, open, and still at `path`
+/// until renamed.
+struct Temporary {
+    path: PathBuf,
+    file: fs::File,
+    /// Renamed over its target: no longer ours to remove.
+    renamed: bool,
+}
+
+impl Temporary {
+    /// A fresh file beside `target_name` in `dir`; an existing file is never
+    /// reused.
+    fn create(dir: &Path, target_name: &OsStr) -> io::Result<Temporary> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        // Short enough that the temporary's name stays within the file
+        // system's limit wherever the target's does.
+        let stem: String = target_name.to_string_lossy().chars().take(64).collect();
+        let mut last = None;
+        for _ in 0..16 {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let random = RandomState::new().hash_one((n, std::time::SystemTime::now()));
+            let path = dir.join(format!(".{stem}.smemplan-{}-{n}-{random:016x}.tmp", std::process::id()));
+            match fs::File::create_new(&path) {
+                Ok(file) => return Ok(Temporary { path, file, renamed: false }),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+    }
+
+    /// Whether `path` still names the file this process created (and not,
+    /// say, something put in its place).
+    fn is_ours(&self) -> bool {
+        let Ok(found) = fs::symlink_metadata(&self.path) else { return false };
+        if !found.is_file() {
+            return false;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let Ok(mine) = self.file.metadata() else { return false };
+            (found.dev(), found.ino()) == (mine.dev(), mine.ino())
+        }
+        #[cfg(not(unix))]
+        true
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        // Best effort: a run that drops an unrenamed temporary is already
+        // failing with a better message.
+        if !self.renamed && self.is_ours() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Where a destination leads, for checking that two flags differ.
@@ -71,10 +157,22 @@ impl Resolved {
     }
 }
 
+/// The last component of `path` as written: empty after a trailing
+/// separator (`dir/new.svg/`), `.` for `dir/new.svg/.`.
+fn last_written_component(path: &Path) -> &[u8] {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.rsplit(|&b| b.is_ascii() && std::path::is_separator(b as char)).next().unwrap_or(bytes)
+}
+
 /// Checks one destination: a file (existing or not) in an existing
 /// directory.
 fn resolve(flag: &str, path: &Path) -> Result<Resolved> {
     let shown = path.display();
+    match last_written_component(path) {
+        b"" => bail!("{flag} `{shown}` ends with a path separator; name a file"),
+        b"." | b".." => bail!("{flag} `{shown}` does not name a file"),
+        _ => {}
+    }
     // Follow a symbolic link: the file it points to is the one replaced.
     let path = match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -113,19 +211,73 @@ fn resolve(flag: &str, path: &Path) -> Result<Resolved> {
     })
 }
 
-/// A fresh temporary path beside `target`.
-fn temporary(target: &Path) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = target.parent().unwrap_or(Path::new("."));
-    dir.join(temporaries::name(&name, COUNTER.fetch_add(1, Ordering::Relaxed)))
+/// Why `temp` cannot be renamed over `target` (a regular file or nothing),
+/// if something says so in advance.
+fn unreplaceable(dir: &Path, target: &Path, temp: &Temporary) -> Option<String> {
+    let shown = target.display();
+    if !temp.is_ours() {
+        return Some(format!("the temporary for `{shown}` was moved or replaced"));
+    }
+    let existing = match fs::symlink_metadata(target) {
+        Ok(m) => m,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+        Err(err) => return Some(format!("cannot inspect `{shown}`: {err}")),
+    };
+    if !existing.is_file() {
+        return Some(format!("`{shown}` is no longer a regular file"));
+    }
+    // In a sticky directory (`/tmp`) only the owner of a file or of the
+    // directory may replace it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(d), Ok(me)) = (fs::metadata(dir), temp.file.metadata()) else { return None };
+        if d.mode() & 0o1000 != 0 && me.uid() != 0 && existing.uid() != me.uid() && d.uid() != me.uid() {
+            return Some(format!("`{shown}` belongs to another user in a sticky directory"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    None
+}
+
+/// Gives `temp` the permission bits of the file it replaces, if any.
+fn keep_permissions(target: &Path, temp: &Temporary) -> io::Result<()> {
+    let Ok(existing) = fs::symlink_metadata(target) else { return Ok(()) };
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        // The read, write and execute bits; not set-user-ID and the like,
+        // which mean something else on a file of another owner.
+        fs::Permissions::from_mode(existing.permissions().mode() & 0o777)
+    };
+    #[cfg(not(unix))]
+    let permissions = existing.permissions();
+    temp.file.set_permissions(permissions)
+}
+
+/// Exclusive advisory locks on `dirs` (sorted, distinct), taken in that
+/// order so that two runs never wait on each other in a cycle.
+#[cfg(unix)]
+fn lock_directories(dirs: &[&Path]) -> Result<Vec<fs::File>> {
+    dirs.iter()
+        .map(|dir| {
+            let handle = fs::File::open(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
+            handle.lock().with_context(|| format!("cannot lock `{}`", dir.display()))?;
+            Ok(handle)
+        })
+        .collect()
+}
+
+#[cfg(not(unix))]
+fn lock_directories(_dirs: &[&Path]) -> Result<Vec<fs::File>> {
+    Ok(Vec::new())
 }
 
 impl Staged {
-    /// Checks every `(flag, path)` destination, then creates an empty
+    /// Checks every `(flag, path)` destination, then creates a fresh, empty
     /// temporary beside each target. Nothing is written when any check
-    /// fails. Leftover temporaries of killed runs in those directories are
-    /// removed on the way.
+    /// fails, and nothing already in the directories is touched.
     pub fn reserve(outputs: &[(&str, &Path)]) -> Result<Staged> {
         let mut resolved: Vec<(&str, &Path, Resolved)> = Vec::with_capacity(outputs.len());
         for &(flag, path) in outputs {
@@ -136,24 +288,15 @@ impl Staged {
             resolved.push((flag, path, r));
         }
         let mut staged = Staged::default();
-        for (i, (flag, path, r)) in resolved.iter().enumerate() {
-            if !resolved[..i].iter().any(|(_, _, o)| o.dir == r.dir) {
-                journal::recover(&r.dir);
-                temporaries::remove_stale(&r.dir);
-            }
+        for (flag, path, r) in resolved {
             let target = r.target();
-            let temp = temporary(&target);
-            let registration = temporaries::register(&temp);
-            let file = fs::File::create_new(&temp).with_context(|| {
+            let temp = Temporary::create(&r.dir, &r.name).with_context(|| {
                 format!("{flag} `{}`: cannot create a file in `{}`", path.display(), r.dir.display())
             })?;
-            staged.entries.push(Entry {
-                requested: path.to_path_buf(),
-                target,
-                temp,
-                file: Some(file),
-                _registration: registration,
-            });
+            if let Some(why) = unreplaceable(&r.dir, &target, &temp) {
+                bail!("{flag} `{}`: {why}", path.display());
+            }
+            staged.entries.push(Entry { requested: path.to_path_buf(), dir: r.dir, target, temp, written: false });
         }
         Ok(staged)
     }
@@ -165,136 +308,54 @@ impl Staged {
             .iter_mut()
             .find(|e| e.requested == path)
             .with_context(|| format!("internal error: no output reserved for `{}`", path.display()))?;
-        let mut file =
-            entry.file.take().with_context(|| format!("internal error: `{}` written twice", path.display()))?;
+        if std::mem::replace(&mut entry.written, true) {
+            bail!("internal error: `{}` written twice", path.display());
+        }
+        let file = &mut entry.temp.file;
         file.write_all(contents.as_bytes())
             .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write `{}`", entry.temp.display()))
+            .with_context(|| format!("cannot write `{}`", entry.temp.path.display()))
     }
 
-    /// Renames every temporary over its target: all of them, or, when one
-    /// fails, none (the files already replaced are restored). Interrupting
-    /// signals wait until this is done.
+    /// Renames every temporary over its target, with the directories
+    /// locked against other runs (see the module docs).
     pub fn commit(mut self) -> Result<()> {
-        if let Some(e) = self.entries.iter().find(|e| e.file.is_some()) {
+        if let Some(e) = self.entries.iter().find(|e| !e.written) {
             bail!("internal error: `{}` was reserved but never written", e.requested.display());
         }
-        temporaries::hold_signals(|| self.replace_all())
-    }
-
-    fn replace_all(&mut self) -> Result<()> {
-        // Every backup first, then the journal naming them, then the
-        // renames: a run killed at any point can be rolled back (see
-        // `journal`).
-        let mut backups: Vec<Option<(PathBuf, Registration)>> = Vec::with_capacity(self.entries.len());
+        let mut dirs: Vec<&Path> = self.entries.iter().map(|e| e.dir.as_path()).collect();
+        dirs.sort();
+        dirs.dedup();
+        let locks = lock_directories(&dirs).context("no output was written")?;
+        // What may have changed since the reservation, checked under the
+        // locks, so that a rename is unlikely to fail half-way.
         for e in &self.entries {
-            match backup(&e.target) {
-                Ok(b) => backups.push(b),
-                Err(err) => {
-                    remove_backups(&backups);
-                    return Err(err.context("no output was written"));
-                }
+            if let Some(why) = unreplaceable(&e.dir, &e.target, &e.temp) {
+                bail!("{why}; no output was written");
             }
+            keep_permissions(&e.target, &e.temp)
+                .with_context(|| format!("cannot set the permissions of `{}`", e.temp.path.display()))
+                .context("no output was written")?;
         }
-        let journal = self.journal(&backups);
-        if let Err(err) = journal.write() {
-            remove_backups(&backups);
-            return Err(err.context("no output was written"));
-        }
-        let mut done = 0;
-        let mut failure = None;
-        for e in &self.entries {
-            if let Err(err) = fs::rename(&e.temp, &e.target) {
-                failure = Some(anyhow::Error::new(err).context(format!("cannot replace `{}`", e.target.display())));
-                break;
+        for i in 0..self.entries.len() {
+            let e = &mut self.entries[i];
+            if let Err(err) = fs::rename(&e.temp.path, &e.target) {
+                let failure = anyhow::Error::new(err).context(format!("cannot replace `{}`", e.target.display()));
+                let done: Vec<String> = self.entries[..i].iter().map(|e| format!("`{}`", e.target.display())).collect();
+                return Err(if done.is_empty() {
+                    failure.context("no output was written")
+                } else {
+                    failure
+                        .context(format!("only {} was replaced; the other outputs are as they were", done.join(", ")))
+                });
             }
-            done += 1;
+            e.temp.renamed = true;
         }
-        let Some(failure) = failure else {
-            journal.remove();
-            remove_backups(&backups);
-            self.entries.clear();
-            return Ok(());
-        };
-        // Undo in reverse, so that each target ends as it was.
-        let mut unrestored = Vec::new();
-        for (e, b) in self.entries[..done].iter().zip(&backups).rev() {
-            let restored = match b {
-                Some((b, _)) => fs::rename(b, &e.target),
-                None => fs::remove_file(&e.target),
-            };
-            if restored.is_err() {
-                unrestored.push(e.target.display().to_string());
-            }
+        // Best effort: the renames reach the disk before the run says done.
+        for dir in &locks {
+            let _ = dir.sync_all();
         }
-        remove_backups(&backups[done..]);
-        if unrestored.is_empty() {
-            journal.remove();
-            Err(failure.context("no output was written"))
-        } else {
-            // The journal stays: a later run retries the rollback.
-            Err(failure.context(format!("and could not restore {}", unrestored.join(", "))))
-        }
-    }
-
-    /// The journal of this commit: one copy in each directory written to.
-    fn journal(&self, backups: &[Option<(PathBuf, Registration)>]) -> Journal {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = temporaries::journal_name(COUNTER.fetch_add(1, Ordering::Relaxed));
-        let mut copies: Vec<PathBuf> = Vec::new();
-        for e in &self.entries {
-            let copy = e.target.parent().unwrap_or(Path::new(".")).join(&name);
-            if !copies.contains(&copy) {
-                copies.push(copy);
-            }
-        }
-        let entries = self
-            .entries
-            .iter()
-            .zip(backups)
-            .map(|(e, b)| JournalEntry {
-                target: e.target.clone(),
-                temp: e.temp.clone(),
-                backup: b.as_ref().map(|(p, _)| p.clone()),
-            })
-            .collect();
-        Journal { copies, entries }
-    }
-}
-
-/// Removes the backups of a commit that is done or undone.
-fn remove_backups(backups: &[Option<(PathBuf, Registration)>]) {
-    for (b, _) in backups.iter().flatten() {
-        let _ = fs::remove_file(b);
-    }
-}
-
-/// A hard link (or, where links are not possible, a copy) of `target` if it
-/// exists, to put back should the commit fail or be killed.
-fn backup(target: &Path) -> Result<Option<(PathBuf, Registration)>> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    if fs::symlink_metadata(target).is_err() {
-        return Ok(None);
-    }
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let path = dir.join(temporaries::backup_name(&name, COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let registration = temporaries::register(&path);
-    if fs::hard_link(target, &path).is_err() {
-        if let Err(err) = fs::copy(target, &path) {
-            let _ = fs::remove_file(&path);
-            return Err(anyhow::Error::new(err).context(format!("cannot keep a copy of `{}`", target.display())));
-        }
-    }
-    Ok(Some((path, registration)))
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for e in &self.entries {
-            // Best effort: the run is already failing with a better message.
-            let _ = fs::remove_file(&e.temp);
-        }
+        Ok(())
     }
 }
 
@@ -352,17 +413,35 @@ mod tests {
     }
 
     #[test]
+    fn a_temporary_replaced_by_someone_else_is_not_removed() {
+        let dir = scratch("not-ours");
+        let target = dir.join("out.csv");
+        let staged = stage(&[("--out", &target, "new")]).unwrap();
+        let temp = staged.entries[0].temp.path.clone();
+        fs::remove_file(&temp).unwrap();
+        fs::write(&temp, "someone else's").unwrap();
+        let err = staged.commit().unwrap_err();
+        assert!(format!("{err:#}").contains("no output was written"), "{err:#}");
+        assert_eq!(fs::read_to_string(&temp).unwrap(), "someone else's");
+        assert!(!target.exists());
+    }
+
+    #[test]
     fn bad_destinations_are_refused_before_anything_is_created() {
         let dir = scratch("refused");
         let out = dir.join("out.csv");
         fs::write(&out, "old").unwrap();
         fs::create_dir(dir.join("sub")).unwrap();
         let alias = dir.join("sub/../out.csv");
-        let cases: [(&Path, &str); 4] = [
+        let slash = PathBuf::from(format!("{}/new.svg/", dir.display()));
+        let dot = PathBuf::from(format!("{}/new.svg/.", dir.display()));
+        let cases: [(&Path, &str); 6] = [
             (&dir.join("sub"), "is a directory"),
             (&dir.join("no/such/dir/out.svg"), "does not exist"),
             (&alias, "--out and --svg both name"),
             (&out, "--out and --svg both name"),
+            (&slash, "--svg `"),
+            (&dot, "does not name a file"),
         ];
         for (svg, want) in cases {
             let err = Staged::reserve(&[("--out", &out), ("--svg", svg)]).err().unwrap();
@@ -370,6 +449,8 @@ mod tests {
             assert_eq!(entries(&dir), vec!["out.csv", "sub"]);
             assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         }
+        let err = Staged::reserve(&[("--svg", &slash)]).err().unwrap();
+        assert!(format!("{err:#}").contains("ends with a path separator"), "{err:#}");
     }
 
     #[cfg(unix)]
@@ -390,9 +471,32 @@ mod tests {
         assert!(fs::symlink_metadata(dir.join("soft")).unwrap().file_type().is_symlink());
     }
 
+    #[cfg(unix)]
     #[test]
-    fn a_failed_rename_restores_the_files_already_replaced() {
-        let dir = scratch("rollback");
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("modes");
+        for mode in [0o600, 0o640, 0o444, 0o755] {
+            let out = dir.join(format!("out-{mode:o}.csv"));
+            fs::write(&out, "old").unwrap();
+            fs::set_permissions(&out, fs::Permissions::from_mode(mode)).unwrap();
+            stage(&[("--out", &out, "new")]).unwrap().commit().unwrap();
+            assert_eq!(fs::read_to_string(&out).unwrap(), "new");
+            assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o7777, mode, "{mode:o}");
+        }
+        // A new file gets the mode any new file gets.
+        let (fresh, reference) = (dir.join("fresh.csv"), dir.join("reference"));
+        fs::write(&reference, "").unwrap();
+        stage(&[("--out", &fresh, "new")]).unwrap().commit().unwrap();
+        assert_eq!(
+            fs::metadata(&fresh).unwrap().permissions().mode(),
+            fs::metadata(&reference).unwrap().permissions().mode()
+        );
+    }
+
+    #[test]
+    fn a_target_changed_before_commit_stops_every_rename() {
+        let dir = scratch("changed");
         let (kept, created, blocked) = (dir.join("a.csv"), dir.join("b.cuh"), dir.join("c.svg"));
         fs::write(&kept, "old").unwrap();
         let staged =
@@ -407,72 +511,5 @@ mod tests {
         assert_eq!(fs::read_to_string(&kept).unwrap(), "old");
         assert!(!created.exists());
         assert_eq!(entries(&dir), vec!["a.csv", "c.svg"]);
-    }
-
-    /// The state a commit of `a.csv` then `b.csv` leaves when SIGKILL
-    /// strikes between the two renames, by a process that no longer runs
-    /// (PIDs above the kernel's maximum, 2^22, never run).
-    fn killed_between_renames(dir: &Path, a_existed: bool) -> (PathBuf, PathBuf) {
-        let (a, b) = (dir.join("a.csv"), dir.join("b.svg"));
-        let dead = |name: &str| dir.join(name.replace(&std::process::id().to_string(), "4999999"));
-        let (a_temp, a_backup) = (dead(&temporaries::name("a.csv", 0)), dead(&temporaries::backup_name("a.csv", 0)));
-        let (b_temp, b_backup) = (dead(&temporaries::name("b.svg", 1)), dead(&temporaries::backup_name("b.svg", 1)));
-        if a_existed {
-            fs::write(&a, "old a").unwrap();
-            fs::hard_link(&a, &a_backup).unwrap();
-        }
-        fs::write(&b, "old b").unwrap();
-        fs::hard_link(&b, &b_backup).unwrap();
-        fs::write(&a_temp, "new a").unwrap();
-        fs::write(&b_temp, "new b").unwrap();
-        let journal = Journal {
-            copies: vec![dead(&temporaries::journal_name(0))],
-            entries: vec![
-                JournalEntry { target: a.clone(), temp: a_temp.clone(), backup: a_existed.then_some(a_backup) },
-                JournalEntry { target: b.clone(), temp: b_temp, backup: Some(b_backup) },
-            ],
-        };
-        assert!(journal.write().unwrap());
-        // The first rename happened; the kill came before the second.
-        fs::rename(&a_temp, &a).unwrap();
-        (a, b)
-    }
-
-    #[test]
-    fn the_next_run_rolls_back_a_commit_killed_between_renames() {
-        for a_existed in [true, false] {
-            let dir = scratch(&format!("killed-{a_existed}"));
-            let (a, b) = killed_between_renames(&dir, a_existed);
-            assert_eq!(fs::read_to_string(&a).unwrap(), "new a", "half committed");
-            assert_eq!(fs::read_to_string(&b).unwrap(), "old b");
-            // A run writing elsewhere in that directory finds the journal.
-            let other = dir.join("other.csv");
-            stage(&[("--out", &other, "x")]).unwrap().commit().unwrap();
-            if a_existed {
-                assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
-            } else {
-                assert!(!a.exists(), "a.csv did not exist before the killed run");
-            }
-            assert_eq!(fs::read_to_string(&b).unwrap(), "old b");
-            let mut want = vec!["b.svg", "other.csv"];
-            if a_existed {
-                want.insert(0, "a.csv");
-            }
-            assert_eq!(entries(&dir), want, "no journal, backup or temporary left");
-        }
-    }
-
-    #[test]
-    fn a_commit_leaves_no_journal_or_backup() {
-        let dir = scratch("journal");
-        let (a, b) = (dir.join("a.csv"), dir.join("b.svg"));
-        fs::write(&a, "old").unwrap();
-        fs::write(&b, "old").unwrap();
-        stage(&[("--out", &a, "new a"), ("--svg", &b, "new b")]).unwrap().commit().unwrap();
-        assert_eq!(
-            (fs::read_to_string(&a).unwrap(), fs::read_to_string(&b).unwrap()),
-            ("new a".into(), "new b".into())
-        );
-        assert_eq!(entries(&dir), vec!["a.csv", "b.svg"]);
     }
 }
