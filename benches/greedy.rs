@@ -12,7 +12,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use smemplan::core::generate::{generate, GenOptions};
 use smemplan::solve::{self, greedy, SolveOptions};
-use smemplan::{core::analysis::Analysis, core::check, core::format::minimalloc, Problem};
+use smemplan::{core::analysis::Analysis, core::format::minimalloc, Problem};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -14,7 +14,6 @@ mod random;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use random::Shape;
-use smemplan::core::check;
 use smemplan::solve::{self, brute, greedy::GreedySize, ilp::Ilp, SolveOptions, Solver};
 use smemplan::Problem;
 use std::hint::black_box;

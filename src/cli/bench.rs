@@ -38,12 +38,12 @@ struct Document<'a> {
     strategies: &'a [String],
     capacity: Option<u64>,
     time_limit: f64,
-    rows: Vec<Row>,
+    rows: Vec<BenchRow>,
     totals: Vec<Total<'a>>,
 }
 
 #[derive(Serialize)]
-struct Row {
+struct BenchRow {
     instance: String,
     buffers: usize,
     lower_bound: u64,
@@ -127,7 +127,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             results.push(cell);
             progress.inc(1);
         }
-        rows.push(Row { instance: path.display().to_string(), buffers: problem.len(), lower_bound: lb, results });
+        rows.push(BenchRow { instance: path.display().to_string(), buffers: problem.len(), lower_bound: lb, results });
     }
     progress.finish_and_clear();
 
@@ -207,7 +207,7 @@ fn write_table(
     out: &mut dyn Write,
     strategies: &[String],
     capacity: Option<u64>,
-    rows: &[Row],
+    rows: &[BenchRow],
     totals: &[Total],
 ) -> Result<()> {
     let mut header = vec!["instance".to_string(), "buffers".into(), "lower bound".into()];

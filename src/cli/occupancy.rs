@@ -31,7 +31,7 @@ pub struct Args {
 
 /// The JSON report: the device's limits used and the answer.
 #[derive(Serialize)]
-struct Report<'a> {
+struct OccupancyJson<'a> {
     device: &'a str,
     block_size: u64,
     smem_per_block: u64,
@@ -53,7 +53,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let device = DeviceProfile::named(&args.device)?;
     device.check_launch(args.block_size, args.smem_per_block, args.registers)?;
     let o: Occupancy = device.occupancy(args.block_size, args.smem_per_block, args.registers)?;
-    let report = Report {
+    let report = OccupancyJson {
         device: &device.name,
         block_size: args.block_size,
         smem_per_block: args.smem_per_block,

@@ -104,7 +104,7 @@ pub struct Args {
 
 /// The JSON report: the comparison plus the files written.
 #[derive(Serialize)]
-struct Report<'a> {
+struct PlanJson<'a> {
     #[serde(flatten)]
     comparison: &'a Comparison,
     svg: Option<String>,
@@ -158,7 +158,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     staged.commit()?;
 
-    let report = Report {
+    let report = PlanJson {
         comparison: &comparison,
         svg: args.svg.as_ref().map(|p| p.display().to_string()),
         cuda: args.cuda.as_ref().map(|p| p.display().to_string()),
@@ -259,7 +259,7 @@ fn saved(cubie: u64, optimized: u64) -> String {
     format!("{:.1} %", 100.0 * (cubie as f64 - optimized as f64) / cubie as f64)
 }
 
-fn write_text(out: &mut dyn Write, r: &Report, device: &DeviceProfile) -> Result<()> {
+fn write_text(out: &mut dyn Write, r: &PlanJson, device: &DeviceProfile) -> Result<()> {
     let cmp = r.comparison;
     let (c, o) = (&cmp.cubie, &cmp.optimized);
     let input = match (&cmp.input.file, cmp.input.kind) {

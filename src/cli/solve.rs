@@ -51,7 +51,7 @@ pub struct Args {
 
 /// The JSON report (field meanings are documented in the README).
 #[derive(Serialize)]
-struct Report<'a> {
+struct SolveJson<'a> {
     instance: &'a str,
     strategy: &'a str,
     buffers: usize,
@@ -64,15 +64,15 @@ struct Report<'a> {
     feasible: bool,
     infeasible: Option<String>,
     seconds: f64,
-    stats: Stats<'a>,
+    stats: StatsJson<'a>,
     out: Option<String>,
     svg: Option<String>,
     dot: Option<String>,
-    layout: Vec<Placement<'a>>,
+    layout: Vec<OffsetJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct Stats<'a> {
+struct StatsJson<'a> {
     winner: &'a str,
     nodes: u64,
     backtracks: u64,
@@ -80,7 +80,7 @@ struct Stats<'a> {
 }
 
 #[derive(Serialize)]
-struct Placement<'a> {
+struct OffsetJson<'a> {
     id: &'a str,
     offset: u64,
     size: u64,
@@ -123,7 +123,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 
     let infeasible = capacity.zip(solution.infeasibility()).map(|(c, why)| why.describe(&problem, c));
     if args.json {
-        let report = Report {
+        let report = SolveJson {
             instance: &name,
             strategy: &args.strategy,
             buffers: problem.len(),
@@ -136,7 +136,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             feasible: solution.fits(capacity),
             infeasible,
             seconds: solution.seconds,
-            stats: Stats {
+            stats: StatsJson {
                 winner: &solution.stats.winner,
                 nodes: solution.stats.nodes,
                 backtracks: solution.stats.backtracks,
@@ -159,12 +159,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     Ok(Verdict::Done)
 }
 
-fn placements<'a>(problem: &'a Problem, solution: &Solution) -> Vec<Placement<'a>> {
+fn placements<'a>(problem: &'a Problem, solution: &Solution) -> Vec<OffsetJson<'a>> {
     problem
         .buffers()
         .iter()
         .zip(&solution.layout.offsets)
-        .map(|(b, &offset)| Placement { id: &b.name, offset, size: b.size })
+        .map(|(b, &offset)| OffsetJson { id: &b.name, offset, size: b.size })
         .collect()
 }
 

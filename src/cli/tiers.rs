@@ -9,7 +9,7 @@ use std::io::Write;
 
 /// One placement in the JSON `tiers` section.
 #[derive(Serialize)]
-struct Placement<'a> {
+struct PlacementJson<'a> {
     #[serde(flatten)]
     plan: &'a TierPlan,
     /// Best block size under the estimate (`null`: nothing launches).
@@ -22,19 +22,19 @@ struct Placement<'a> {
 #[derive(Serialize)]
 pub struct Section<'a> {
     groups: &'a [Group],
-    chosen: Placement<'a>,
-    own_locations: Placement<'a>,
-    all_shared: Placement<'a>,
-    all_local: Placement<'a>,
+    chosen: PlacementJson<'a>,
+    own_locations: PlacementJson<'a>,
+    all_shared: PlacementJson<'a>,
+    all_local: PlacementJson<'a>,
     exhaustive: bool,
     bounded: usize,
     solved: usize,
     cache_hits: usize,
 }
 
-fn placement<'a>(plan: &'a TierPlan, chosen: &TierPlan) -> Placement<'a> {
+fn placement<'a>(plan: &'a TierPlan, chosen: &TierPlan) -> PlacementJson<'a> {
     let ratio = if chosen.runs_per_second > 0.0 { plan.runs_per_second / chosen.runs_per_second } else { 0.0 };
-    Placement { plan, block_size: plan.best.map(|e| e.occupancy.block_size), throughput_ratio: ratio }
+    PlacementJson { plan, block_size: plan.best.map(|e| e.occupancy.block_size), throughput_ratio: ratio }
 }
 
 /// The section for `choice`.

@@ -8,7 +8,7 @@
 //! below the solvers; [`crate::problem`] knows nothing of it.
 
 use crate::arith::align_up;
-use crate::interference::{Event, Neighbours, Sweep};
+use crate::interference::{Event, Neighbours, EventSweep};
 use crate::problem::{BufferId, Problem};
 
 /// The least peak some set of pairwise interfering buffers needs, and which.
@@ -76,7 +76,7 @@ pub fn lower_bound(problem: &Problem) -> LowerBound {
 /// [`lower_bound`] that polls `stop` between its steps and while sorting
 /// (a few milliseconds apart on a million buffers): `None` once it says so.
 pub fn lower_bound_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<LowerBound> {
-    let sweep = Sweep::new_until(problem, stop)?;
+    let sweep = EventSweep::new_until(problem, stop)?;
     let mut best = LowerBound::default();
     for (t, bytes) in sweep.profile(problem) {
         if bytes > best.bytes {
@@ -116,7 +116,7 @@ pub fn trivial(problem: &Problem) -> u64 {
 /// lift above it. Sweeps the events once, keeping the live bytes, the most
 /// padding alignment can add and whether a fixed buffer is live, so that the
 /// dynamic programme runs only where it can change the answer.
-fn raise_by_stacking(problem: &Problem, sweep: &Sweep, best: &mut LowerBound) {
+fn raise_by_stacking(problem: &Problem, sweep: &EventSweep, best: &mut LowerBound) {
     let mut live: std::collections::BTreeSet<BufferId> = Default::default();
     let (mut bytes, mut slack, mut fixed, mut free) = (0u64, 0u64, 0usize, 0usize);
     let mut work = STACKING_WORK;
@@ -180,7 +180,7 @@ fn raise_by_stacking(problem: &Problem, sweep: &Sweep, best: &mut LowerBound) {
 /// bytes (without holes, pairwise overlapping lifetimes share an instant),
 /// so the search starts from each such buffer, heaviest first, and grows a
 /// clique among its neighbours.
-fn raise_by_cliques(problem: &Problem, sweep: &Sweep, best: &mut LowerBound) {
+fn raise_by_cliques(problem: &Problem, sweep: &EventSweep, best: &mut LowerBound) {
     if sweep.meetings() > CLIQUE_MAX_PAIRS {
         return;
     }

@@ -56,17 +56,17 @@ pub struct Event {
 /// one starting at `t`): the one sweep that the live profile, the pair
 /// count, the lower bound and the greedy's neighbour lists all read.
 #[derive(Debug, Clone, Default)]
-pub struct Sweep {
+pub struct EventSweep {
     events: Vec<Event>,
 }
 
-impl Sweep {
+impl EventSweep {
     /// Sorts the events of every live segment. `O(n log n)`.
     pub fn new(problem: &Problem) -> Self {
-        Sweep::new_until(problem, &|| false).expect("never stopped")
+        EventSweep::new_until(problem, &|| false).expect("never stopped")
     }
 
-    /// [`Sweep::new`] that polls `stop` while sorting (see
+    /// [`EventSweep::new`] that polls `stop` while sorting (see
     /// [`sort_until`]): `None` once it says so.
     pub fn new_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Self> {
         let mut events = Vec::with_capacity(2 * problem.len());
@@ -79,7 +79,7 @@ impl Sweep {
                 events.push(Event { time: s.end, start: false, id });
             }
         }
-        sort_until(&mut events, stop).then_some(Sweep { events })
+        sort_until(&mut events, stop).then_some(EventSweep { events })
     }
 
     /// The events in time order.
@@ -178,13 +178,13 @@ impl Sweep {
 /// segments counts more than once). For deciding whether building the graph
 /// is affordable.
 pub fn pairs_at_most(problem: &Problem) -> u64 {
-    Sweep::new(problem).meetings()
+    EventSweep::new(problem).meetings()
 }
 
 /// [`pairs_at_most`] that polls `stop` while sorting: `None` once it says
 /// so.
 pub fn pairs_at_most_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<u64> {
-    Some(Sweep::new_until(problem, stop)?.meetings())
+    Some(EventSweep::new_until(problem, stop)?.meetings())
 }
 
 /// The pairs of segments that meet, from the segments' events in time order
@@ -213,7 +213,7 @@ pub fn live_profile(problem: &Problem) -> Vec<(u64, u64)> {
 /// [`live_profile`] that polls `stop` while sorting: `None` once it says
 /// so.
 pub fn live_profile_until(problem: &Problem, stop: &dyn Fn() -> bool) -> Option<Vec<(u64, u64)>> {
-    Some(Sweep::new_until(problem, stop)?.profile(problem))
+    Some(EventSweep::new_until(problem, stop)?.profile(problem))
 }
 
 /// The buffers live at instant `t`.
@@ -540,7 +540,7 @@ pub(crate) mod tests {
         use crate::generate::{generate, GenOptions};
         let o = GenOptions { buffers: 500, gap_probability: 0.0, ..Default::default() };
         let p = generate(&o, 4).unwrap();
-        assert_eq!(Sweep::new(&p).meetings(), interfering_pairs(&p).len() as u64);
+        assert_eq!(EventSweep::new(&p).meetings(), interfering_pairs(&p).len() as u64);
     }
 
     #[test]

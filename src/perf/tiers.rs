@@ -159,13 +159,13 @@ pub struct TierChoice {
 
 /// A placement unit for the bound: a buffer with the nested aliases inside
 /// it, live over their union.
-struct Unit {
+struct BoundUnit {
     group: usize,
     bytes: u64,
     instants: Vec<[u64; 2]>,
 }
 
-struct Search<'a> {
+struct SplitSearch<'a> {
     input: &'a PlanInput,
     table: &'a LifetimeTable,
     device: &'a DeviceProfile,
@@ -186,7 +186,7 @@ struct Search<'a> {
     cache_hits: usize,
 }
 
-impl Search<'_> {
+impl SplitSearch<'_> {
     fn pools(&self, mask: u64) -> PlanInput {
         let mut input = self.input.clone();
         for (b, g) in input.buffers.iter_mut().zip(&self.group_of) {
@@ -321,7 +321,7 @@ fn prepare<'a>(
     table: &'a LifetimeTable,
     device: &'a DeviceProfile,
     options: &'a TierOptions,
-) -> Result<(Vec<Group>, Search<'a>)> {
+) -> Result<(Vec<Group>, SplitSearch<'a>)> {
     // Lifetimes and nested aliases from one all-shared plan.
     let mut all_shared_input = input.clone();
     for b in &mut all_shared_input.buffers {
@@ -357,7 +357,7 @@ fn prepare<'a>(
             }
         }
     }
-    let search = Search {
+    let search = SplitSearch {
         input,
         table,
         device,
@@ -564,10 +564,10 @@ fn form_groups(input: &PlanInput, base: &PlanReport, per_buffer: &[f64]) -> Resu
 
 /// Placement units of the all-shared `base` plan: nested aliases inside
 /// their targets (at their planned distance), live over the union.
-fn units(base: &PlanReport, group_of: &[Option<usize>]) -> Vec<Unit> {
+fn units(base: &PlanReport, group_of: &[Option<usize>]) -> Vec<BoundUnit> {
     let index: HashMap<String, usize> =
         base.buffers.iter().enumerate().map(|(i, b)| (format!("{}/{}", b.component, b.name), i)).collect();
-    let mut units: Vec<Unit> = Vec::new();
+    let mut units: Vec<BoundUnit> = Vec::new();
     let mut unit_of: HashMap<usize, usize> = HashMap::new();
     // Roots first, so that members find their unit.
     let root_of = |mut i: usize| {
@@ -589,7 +589,7 @@ fn units(base: &PlanReport, group_of: &[Option<usize>]) -> Vec<Unit> {
         let r = root_of(i);
         let within = b.offset.unwrap_or(0).saturating_sub(base.buffers[r].offset.unwrap_or(0));
         let u = *unit_of.entry(r).or_insert_with(|| {
-            units.push(Unit { group: g, bytes: 0, instants: Vec::new() });
+            units.push(BoundUnit { group: g, bytes: 0, instants: Vec::new() });
             units.len() - 1
         });
         units[u].bytes = units[u].bytes.max(within + b.bytes);

@@ -22,14 +22,14 @@ pub const MAX_BUFFERS: usize = 10;
 /// The exhaustive reference solver (minimise mode; at most [`MAX_BUFFERS`]).
 pub struct Brute;
 
-struct Search<'a> {
+struct BruteSearch<'a> {
     problem: &'a Problem,
     nb: Neighbours,
     offsets: Vec<Option<u64>>,
     best: Option<(u64, Vec<u64>)>,
 }
 
-impl Search<'_> {
+impl BruteSearch<'_> {
     fn lowest_fit(&self, id: BufferId) -> u64 {
         let b = self.problem.buffer(id);
         let mut taken: Vec<(u64, u64)> = self
@@ -83,7 +83,7 @@ pub fn minimum(problem: &Problem) -> Result<(u64, Layout)> {
     let offsets: Vec<Option<u64>> = problem.buffers().iter().map(|b| b.offset).collect();
     let fixed_peak = problem.buffers().iter().filter_map(|b| b.offset.map(|o| o + b.size)).max().unwrap_or(0);
     let mut left: Vec<BufferId> = problem.ids().filter(|&id| offsets[id.index()].is_none()).collect();
-    let mut s = Search { problem, nb: Neighbours::new(problem), offsets, best: None };
+    let mut s = BruteSearch { problem, nb: Neighbours::new(problem), offsets, best: None };
     s.go(fixed_peak, &mut left);
     let (peak, offsets) = s.best.unwrap_or((0, Vec::new()));
     Ok((peak, Layout::new(offsets)))

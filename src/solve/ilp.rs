@@ -6,10 +6,10 @@
 //! graph, [`smemplan_core::interference::Graph::components`]) starts from the best of
 //! the greedy layouts. When that is not good enough (above the capacity, or,
 //! when minimising, above what the whole problem needs anyway), a layout
-//! that stacks the classes of a colouring of the graph (`Group::colour`, a
-//! warm start), a short canonical dive (`Group::dive`, the primal heuristic)
+//! that stacks the classes of a colouring of the graph (`Subproblem::colour`, a
+//! warm start), a short canonical dive (`Subproblem::dive`, the primal heuristic)
 //! and then a local search over placement orders try to improve it (see
-//! `Group::polish`: on most random instances they reach the lower bound,
+//! `Subproblem::polish`: on most random instances they reach the lower bound,
 //! and then no model is needed). Only then is the sub-problem modelled: a
 //! model is asked for layouts with peak ≤ `top` (the capacity, or one unit
 //! below the best peak known) and told that peaks up to `target` are all
@@ -96,7 +96,7 @@ pub const MAX_PAIRS: usize = 1500;
 pub const MAX_TOTAL_PAIRS: u64 = 1 << 22;
 
 /// Longest the canonical dive for a layout at the target may take before
-/// polishing (`Group::dive`); it usually needs a millisecond or nothing.
+/// polishing (`Subproblem::dive`); it usually needs a millisecond or nothing.
 pub const DIVE_TIME: Duration = Duration::from_millis(50);
 
 /// Largest peak, in units of a sub-problem's gcd, that a model can carry:
@@ -134,7 +134,7 @@ impl Solver for Ilp {
 }
 
 /// One independent sub-problem and the best layout known for it.
-struct Group<'a> {
+struct Subproblem<'a> {
     /// Its buffers, by id in the whole problem (sub-problem id `i` is `ids[i]`).
     ids: Vec<BufferId>,
     /// The sub-problem, analysed once for the greedy, the bound, the local
@@ -151,7 +151,7 @@ struct Group<'a> {
     unit: u64,
 }
 
-impl<'a> Group<'a> {
+impl<'a> Subproblem<'a> {
     fn new(ids: Vec<BufferId>, sub: &'a Analysis<'a>, options: &SolveOptions) -> Result<Self> {
         let greedy = greedy::best(sub, options)?;
         let (best, best_peak) = (greedy.layout, greedy.peak);
@@ -165,7 +165,7 @@ impl<'a> Group<'a> {
                 u
             }
         });
-        Ok(Group { ids, sub, best, best_peak, lower, pairs, unit })
+        Ok(Subproblem { ids, sub, best, best_peak, lower, pairs, unit })
     }
 
     /// Improves the best layout by local search ([`local::polish`]) until
@@ -266,8 +266,8 @@ impl Ilp {
         let parts = analysis.graph().components();
         let subs: Vec<Problem> = parts.iter().map(|ids| problem.subproblem(ids)).collect();
         let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
-        let mut groups: Vec<Group> =
-            parts.into_iter().zip(&analyses).map(|(ids, sub)| Group::new(ids, sub, options)).collect::<Result<_>>()?;
+        let mut groups: Vec<Subproblem> =
+            parts.into_iter().zip(&analyses).map(|(ids, sub)| Subproblem::new(ids, sub, options)).collect::<Result<_>>()?;
 
         let mut infeasible = None;
         // A group whose best peak is at most this needs no model: the
@@ -280,7 +280,7 @@ impl Ilp {
             Some(c) => c,
             None => lb.bytes,
         };
-        if let Some(reason) = groups.iter().filter(|g| g.best_peak > good_enough).find_map(Group::beyond_reach) {
+        if let Some(reason) = groups.iter().filter(|g| g.best_peak > good_enough).find_map(Subproblem::beyond_reach) {
             return Err(Error::Unsupported { strategy: "ilp".into(), reason });
         }
 
@@ -394,7 +394,7 @@ fn identical(a: &Buffer, b: &Buffer) -> bool {
 
 impl Ilp {
     /// Builds, solves and reads back the model of `g` for question `q`.
-    fn model(&self, g: &Group, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
+    fn model(&self, g: &Subproblem, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
         let (sub, unit) = (g.sub.problem(), g.unit);
         let (top, target) = (q.top / unit, q.target / unit);
         let unknown = Answer::Layout { layout: None, bound: g.lower };
@@ -707,10 +707,10 @@ mod tests {
 
     /// The one group of a problem that has one, as `solve` builds it (the
     /// greedy layout, not yet polished).
-    fn only_group<'a>(a: &'a Analysis<'a>) -> Group<'a> {
+    fn only_group<'a>(a: &'a Analysis<'a>) -> Subproblem<'a> {
         let mut parts = interference::partitions(a.problem());
         assert_eq!(parts.len(), 1);
-        Group::new(parts.remove(0), a, &SolveOptions::default()).unwrap()
+        Subproblem::new(parts.remove(0), a, &SolveOptions::default()).unwrap()
     }
 
     /// Asks the model of `p` whether `top` is reachable.

@@ -36,7 +36,7 @@ use std::sync::Mutex;
 
 /// One buffer of a normalised problem (its name dropped).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Shape {
+struct BufferShape {
     size: u64,
     alignment: u64,
     lifetime: Interval,
@@ -47,7 +47,7 @@ struct Shape {
 /// A problem up to names and scale.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
-    buffers: Vec<Shape>,
+    buffers: Vec<BufferShape>,
     capacity: Option<u64>,
 }
 
@@ -64,7 +64,7 @@ fn normalise(problem: &Problem, capacity: Option<u64>) -> (u64, Key) {
     let key = Key {
         buffers: buffers
             .iter()
-            .map(|b| Shape {
+            .map(|b| BufferShape {
                 size: b.size / g,
                 alignment: b.alignment / g,
                 lifetime: b.lifetime,

@@ -178,18 +178,18 @@ pub struct BestBlock {
 /// The block-size search (JSON `block_search`): the pick's workload, why it
 /// won, CuBIE's halving pick in the same ranking, and the best candidates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BlockSearch {
+pub struct BlockRanking {
     /// What the estimate was computed for.
     pub workload: Workload,
     /// Why the pick won.
     pub reason: String,
     /// CuBIE's pick for the requested block size, ranked like the others.
     pub cubie: Option<CubiePick>,
-    /// The [`BlockSearch::TOP`] fastest candidates, fastest first.
+    /// The [`BlockRanking::TOP`] fastest candidates, fastest first.
     pub top: Vec<Estimate>,
 }
 
-impl BlockSearch {
+impl BlockRanking {
     /// How many candidates a comparison keeps.
     pub const TOP: usize = 10;
 }
@@ -208,7 +208,7 @@ pub struct OptimizedSide {
     /// The block size of highest estimated throughput, if any block fits.
     pub best_block_size: Option<BestBlock>,
     /// Every block size ranked by the throughput estimate, if any fits.
-    pub block_search: Option<BlockSearch>,
+    pub block_search: Option<BlockRanking>,
     /// The plan turned into addresses (thread-major, odd-word stride): what
     /// the CUDA header is generated from.
     #[serde(skip)]
@@ -321,9 +321,9 @@ impl Comparison {
                 reason: s.reason.clone(),
             }
         });
-        let block_search = search.map(|s| BlockSearch {
+        let block_search = search.map(|s| BlockRanking {
             workload,
-            top: s.ranked.into_iter().take(BlockSearch::TOP).collect(),
+            top: s.ranked.into_iter().take(BlockRanking::TOP).collect(),
             reason: s.reason,
             cubie: s.cubie,
         });

@@ -323,7 +323,7 @@ pub struct Sweep {
 
 /// One strategy's layout of one kernel instance.
 #[derive(Clone)]
-struct Layout {
+struct StrategyFigures {
     shared_bytes: u64,
     padded_shared_bytes: u64,
     local_bytes: u64,
@@ -462,7 +462,7 @@ fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Ro
 }
 
 /// Each strategy's layout of `instance`.
-fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> Result<Vec<Layout>> {
+fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> Result<Vec<StrategyFigures>> {
     spec.strategies
         .iter()
         .map(|side| match side {
@@ -470,7 +470,7 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
                 let (registry, root) = instance.registry()?;
                 let f = registry.footprint(&root)?;
                 let (shared_accesses, local_accesses) = cubie_accesses(instance, &registry.flatten(&root)?)?;
-                Ok(Layout {
+                Ok(StrategyFigures {
                     shared_bytes: f.shared_bytes,
                     padded_shared_bytes: f.padded_shared_bytes,
                     local_bytes: smemplan_core::error::add(f.local_bytes, f.persistent_local_bytes, || {
@@ -494,7 +494,7 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
                     plan::plan_with(&PlanInput::try_from(instance)?, &instance.table, &options, &memos[name.as_str()])?;
                 let alloc = Allocation::new(&report, SharedLayout::default())?;
                 let (shared_accesses, local_accesses) = instance.accesses.by_memory(&report);
-                Ok(Layout {
+                Ok(StrategyFigures {
                     shared_bytes: report.shared_bytes,
                     padded_shared_bytes: alloc.stride,
                     local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
@@ -558,7 +558,7 @@ struct Place<'a> {
 
 /// One configuration's row with its buffers where `layout` has them: the
 /// launch numbers of `layout` on the place's device.
-fn row(spec: &SweepSpec, layout: &Layout, at: &Place) -> Result<Row> {
+fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place) -> Result<Row> {
     let device = at.device;
     let stride = layout.padded_shared_bytes;
     let workload = Workload {

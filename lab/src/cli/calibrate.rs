@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct Report {
+struct CalibrateJson {
     device: String,
     observations: usize,
     objective: f64,
@@ -68,7 +68,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         let text = read_text(path)?;
         observations.extend(calibrate::from_block_table(&path.display().to_string(), &text)?);
     }
-    let report = Report {
+    let report = CalibrateJson {
         device: device.name.clone(),
         observations: observations.len(),
         objective: calibrate::objective(&device, &observations)?,

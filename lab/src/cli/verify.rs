@@ -292,7 +292,7 @@ mod card {
 
     /// The JSON report.
     #[derive(Serialize)]
-    struct Report<'a> {
+    struct VerifyJson<'a> {
         device: &'a DeviceInfo,
         profile: &'a str,
         /// Profile values that differ from the card's.
@@ -434,7 +434,7 @@ mod card {
         };
         writeln!(out, "{}", if passed { "PASSED" } else { "FAILED" })?;
         if let Some(path) = &args.json {
-            let report = Report {
+            let report = VerifyJson {
                 device: i,
                 profile: &profile.name,
                 profile_differs: differs,

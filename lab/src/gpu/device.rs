@@ -92,7 +92,7 @@ pub struct Gpu {
 }
 
 /// A compiled kernel and its resource use.
-pub struct Kernel {
+pub struct CompiledKernel {
     func: CudaFunction,
     /// Registers per thread.
     pub registers: u64,
@@ -165,7 +165,7 @@ impl Gpu {
 
     /// Compiles `source` with NVRTC for this card (`-O3` is NVRTC's
     /// default) plus `options`, and loads kernel `name` from it.
-    pub fn compile(&self, source: &str, name: &str, options: &[String]) -> Result<Kernel> {
+    pub fn compile(&self, source: &str, name: &str, options: &[String]) -> Result<CompiledKernel> {
         let mut all = vec![self.arch.clone(), "--std=c++17".to_string()];
         all.extend(options.iter().cloned());
         self.load(nvrtc_compile(source, name, all)?, name)
@@ -174,7 +174,7 @@ impl Gpu {
     /// [`Gpu::compile`] for many `(source, kernel name)` pairs with the
     /// same `options`, NVRTC running on all cores; the kernels in the same
     /// order.
-    pub fn compile_all(&self, sources: &[(String, &str)], options: &[String]) -> Result<Vec<Kernel>> {
+    pub fn compile_all(&self, sources: &[(String, &str)], options: &[String]) -> Result<Vec<CompiledKernel>> {
         use rayon::prelude::*;
         let mut options: Vec<String> = options.to_vec();
         options.insert(0, self.arch.clone());
@@ -188,7 +188,7 @@ impl Gpu {
         ptx.into_iter().zip(sources).map(|(p, (_, name))| self.load(p, name)).collect()
     }
 
-    fn load(&self, ptx: nvrtc::Ptx, name: &str) -> Result<Kernel> {
+    fn load(&self, ptx: nvrtc::Ptx, name: &str) -> Result<CompiledKernel> {
         let module = self.ctx.load_module(ptx).map_err(|e| gpu_error("loading the compiled module", e))?;
         let func = module.load_function(name).map_err(|e| gpu_error(&format!("kernel `{name}`"), e))?;
         let get = |a: CUfunction_attribute| -> Result<u64> {
@@ -199,7 +199,7 @@ impl Gpu {
         let local_bytes = get(CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES)?;
         let static_shared_bytes = get(CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES)?;
         let max_threads_per_block = get(CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?;
-        let kernel = Kernel { func, registers, local_bytes, static_shared_bytes, max_threads_per_block };
+        let kernel = CompiledKernel { func, registers, local_bytes, static_shared_bytes, max_threads_per_block };
         // Every launch may use up to the opt-in limit; the driver's occupancy
         // answers assume this attribute too.
         self.allow_shared(&kernel, self.info.max_shared_per_block_optin.saturating_sub(static_shared_bytes))?;
@@ -208,7 +208,7 @@ impl Gpu {
 
     /// Raises `kernel`'s dynamic shared memory limit to `bytes` (the opt-in
     /// attribute, needed above 48 KiB).
-    fn allow_shared(&self, kernel: &Kernel, bytes: u64) -> Result<()> {
+    fn allow_shared(&self, kernel: &CompiledKernel, bytes: u64) -> Result<()> {
         let bytes = i32::try_from(bytes).map_err(|_| Error::Gpu(format!("{bytes} B of shared memory")))?;
         kernel
             .func
@@ -219,7 +219,7 @@ impl Gpu {
     /// The driver's resident blocks per multiprocessor
     /// (`cuOccupancyMaxActiveBlocksPerMultiprocessor`); 0 when the driver
     /// refuses the configuration.
-    pub fn active_blocks(&self, kernel: &Kernel, block_size: u64, dynamic_shared_bytes: u64) -> Result<u64> {
+    pub fn active_blocks(&self, kernel: &CompiledKernel, block_size: u64, dynamic_shared_bytes: u64) -> Result<u64> {
         let block = u32::try_from(block_size).map_err(|_| Error::Gpu(format!("block of {block_size} threads")))?;
         match kernel.func.occupancy_max_active_blocks_per_multiprocessor(block, dynamic_shared_bytes as usize, None) {
             Ok(n) => Ok(n as u64),
@@ -233,7 +233,7 @@ impl Gpu {
     /// `cap`) and how many there were.
     pub fn integrity(
         &self,
-        kernel: &Kernel,
+        kernel: &CompiledKernel,
         walk: &Walk,
         block_size: u64,
         blocks: u64,
@@ -298,7 +298,7 @@ impl Gpu {
     /// launch (outside the timed region) and read back after the last.
     pub fn time_integrator(
         &self,
-        kernel: &Kernel,
+        kernel: &CompiledKernel,
         arrays: &mut IntegratorArrays,
         block_size: u64,
         shared: u64,

@@ -56,7 +56,7 @@ pub fn pressure_source(max_registers: u64) -> String {
 
 /// One configuration on which the model and the driver disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Mismatch {
+pub struct Disagreement {
     /// Registers per thread of the kernel.
     pub registers: u64,
     /// Threads per block.
@@ -79,7 +79,7 @@ pub struct Agreement {
     /// Configurations where both agree.
     pub agreed: u64,
     /// Every disagreement.
-    pub mismatches: Vec<Mismatch>,
+    pub mismatches: Vec<Disagreement>,
 }
 
 impl Agreement {
@@ -107,7 +107,7 @@ impl Agreement {
         if model.active_blocks_per_sm == driver {
             self.agreed += 1;
         } else {
-            self.mismatches.push(Mismatch {
+            self.mismatches.push(Disagreement {
                 registers,
                 block_size,
                 dynamic_shared_bytes,

@@ -491,25 +491,25 @@ pub struct Trajectories {
 
 /// The first difference between a device's results and the reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
+pub struct TrajectoryMismatch {
     /// What differs, where, by how much.
     pub message: String,
 }
 
-impl fmt::Display for Mismatch {
+impl fmt::Display for TrajectoryMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Mismatch {}
+impl std::error::Error for TrajectoryMismatch {}
 
 impl Trajectories {
     /// Checks a launch's `out` bytes and `stats` against the reference, bit
     /// for bit, over the reference's systems; the first difference names
     /// the system, the sample, the element and the distance in ulps.
-    pub fn compare(&self, out: &[u8], stats: &[u32]) -> std::result::Result<(), Mismatch> {
-        let miss = |message: String| Err(Mismatch { message });
+    pub fn compare(&self, out: &[u8], stats: &[u32]) -> std::result::Result<(), TrajectoryMismatch> {
+        let miss = |message: String| Err(TrajectoryMismatch { message });
         if out.len() != self.out.len() || stats.len() != self.stats.len() {
             return miss(format!(
                 "sizes differ: out {} bytes (expected {}), stats {} values (expected {})",

@@ -18,7 +18,7 @@ struct GNode {
 }
 
 /// How one component's phases map onto the kernel-wide tree.
-struct Placed<'t> {
+struct Mount<'t> {
     class: Option<&'t ClassLifetimes>,
     /// Phase id → kernel-wide nodes it stands for.
     map: Vec<Vec<usize>>,
@@ -68,7 +68,7 @@ impl<'a> Tree<'a> {
 
 /// Kernel-wide nodes a child is invoked in, and whether its parent's class
 /// says so (otherwise it stands for the whole of its parent).
-fn mount(tree: &Tree, placed: &[Option<Placed>], i: usize) -> Option<(Vec<usize>, bool)> {
+fn mount(tree: &Tree, placed: &[Option<Mount>], i: usize) -> Option<(Vec<usize>, bool)> {
     let pp = placed[tree.parent[i]?].as_ref()?;
     match pp.class.and_then(|c| c.children.get(tree.child_name(i))) {
         Some(phases) => {
@@ -90,7 +90,7 @@ fn mount(tree: &Tree, placed: &[Option<Placed>], i: usize) -> Option<(Vec<usize>
 pub fn derive(components: &[ComponentDecl], buffers: &[BufferDecl], table: &LifetimeTable) -> Result<Lifetimes> {
     let tree = Tree::new(components)?;
     let mut nodes: Vec<GNode> = vec![GNode { label: String::new(), children: Vec::new() }];
-    let mut placed: Vec<Option<Placed>> = (0..components.len()).map(|_| None).collect();
+    let mut placed: Vec<Option<Mount>> = (0..components.len()).map(|_| None).collect();
     let mut unmapped_components = Vec::new();
     let mut have_root = false;
     // Children mounted on each kernel-wide node: a node shared by siblings
@@ -136,9 +136,9 @@ pub fn derive(components: &[ComponentDecl], buffers: &[BufferDecl], table: &Life
                 if nodes[g].label.is_empty() {
                     nodes[g].label = format!("{}:{ROOT_PHASE}", comp.path);
                 }
-                Placed { class: Some(c), map, grafted: true }
+                Mount { class: Some(c), map, grafted: true }
             }
-            _ => Placed { class, map: vec![mount_set; class.map_or(1, |c| c.phases.len())], grafted: false },
+            _ => Mount { class, map: vec![mount_set; class.map_or(1, |c| c.phases.len())], grafted: false },
         };
         placed[i] = Some(placement);
         // Now that `i` is placed, its children's mounts are known.
@@ -201,12 +201,12 @@ fn flatten(nodes: &[GNode], id: usize, chain: &mut Vec<usize>, interval: &mut [I
 struct Ctx<'a, 't> {
     table: &'t LifetimeTable,
     tree: &'a Tree<'a>,
-    placed: &'a [Option<Placed<'t>>],
+    placed: &'a [Option<Mount<'t>>],
     interval: &'a [Interval],
 }
 
 impl<'t> Ctx<'_, 't> {
-    fn placed(&self, ci: usize) -> Result<&Placed<'t>> {
+    fn placed(&self, ci: usize) -> Result<&Mount<'t>> {
         self.placed[ci]
             .as_ref()
             .ok_or_else(|| TreeError::Unplaced { component: self.tree.components[ci].path.clone() }.into())

@@ -135,8 +135,8 @@ impl Instance {
 
         let mut class = vec![0u32; n];
         // Keyed by (size, alignment, live sections).
-        type Shape<'s> = (u64, u64, &'s [(u32, u32)]);
-        let mut seen: HashMap<Shape, u32> = HashMap::new();
+        type ShapeKey<'s> = (u64, u64, &'s [(u32, u32)]);
+        let mut seen: HashMap<ShapeKey, u32> = HashMap::new();
         let mut classes = 0u32;
         for u in 0..n {
             if fixed[u].is_some() {

@@ -102,7 +102,7 @@ enum Undo {
 
 /// A node being expanded: its candidates and how far they were tried.
 #[derive(Debug, Clone, Copy)]
-struct Frame {
+struct Expansion {
     /// Candidates are `cands[from..to]`.
     from: usize,
     to: usize,
@@ -162,7 +162,7 @@ pub(super) struct Search<'a> {
     focus: (u32, u32),
     todo: Vec<Todo>,
     trail: Vec<Undo>,
-    frames: Vec<Frame>,
+    frames: Vec<Expansion>,
     cands: Vec<u32>,
     /// Sections `window.0..window.1` are those the last decision touched.
     window: (u32, u32),
@@ -346,7 +346,7 @@ impl<'a> Search<'a> {
     /// Whether candidate `cands[i]` of `frame` needs no branch: it may not
     /// go at its `min`, or (twins without nogoods) an interchangeable buffer
     /// was already tried at this node.
-    fn skip(&self, frame: &Frame, i: usize) -> bool {
+    fn skip(&self, frame: &Expansion, i: usize) -> bool {
         let u = self.cands[i];
         if u == WASTE {
             return false;
@@ -594,7 +594,7 @@ impl<'a> Search<'a> {
         if !self.open(jump) && jump != NO_JUMP {
             let mark = self.trail.len();
             let at = self.cands.len();
-            self.frames.push(Frame {
+            self.frames.push(Expansion {
                 from: at,
                 to: at,
                 next: at,
@@ -642,7 +642,7 @@ impl<'a> Search<'a> {
             }
             self.cands.push(u as u32);
             let mark = self.trail.len();
-            self.frames.push(Frame {
+            self.frames.push(Expansion {
                 from,
                 to: from + 1,
                 next: from,
@@ -691,7 +691,7 @@ impl<'a> Search<'a> {
             self.cands.push(WASTE);
         }
         let mark = self.trail.len();
-        self.frames.push(Frame {
+        self.frames.push(Expansion {
             from,
             to: self.cands.len(),
             next: from,

@@ -71,7 +71,7 @@ use super::{Solution, SolveOptions, Solver};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
-use smemplan_core::interference::Sweep;
+use smemplan_core::interference::EventSweep;
 use smemplan_core::interruptible::PIECE;
 use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 
@@ -427,7 +427,7 @@ impl Taken {
     /// [`LISTED_PAIRS_PER_BUFFER`]), else the tree; `None` once `stop` says
     /// so (polled while sorting and listing).
     fn new(problem: &Problem, order: &[BufferId], stop: &dyn Fn() -> bool) -> Option<Self> {
-        let sweep = Sweep::new_until(problem, stop)?;
+        let sweep = EventSweep::new_until(problem, stop)?;
         let budget = LISTED_PAIRS_PER_BUFFER.saturating_mul(problem.len()).max(1 << 16);
         if sweep.meetings() <= budget as u64 {
             Taken::lists(problem, order, &sweep, stop)
@@ -436,7 +436,7 @@ impl Taken {
         }
     }
 
-    fn lists(problem: &Problem, order: &[BufferId], sweep: &Sweep, stop: &dyn Fn() -> bool) -> Option<Self> {
+    fn lists(problem: &Problem, order: &[BufferId], sweep: &EventSweep, stop: &dyn Fn() -> bool) -> Option<Self> {
         Some(Taken::Lists {
             earlier: sweep.earlier_neighbours(problem.len(), order, stop)?,
             ranges: vec![(0, 0); problem.len()],
@@ -564,7 +564,7 @@ mod tests {
                 (breadth_order(&p, &never).unwrap(), Fit::Best),
                 (time_order(&p, &never).unwrap(), Fit::First),
             ] {
-                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &Sweep::new(&p), &never), &never);
+                let lists = place_with(&p, &order, fit, Taken::lists(&p, &order, &EventSweep::new(&p), &never), &never);
                 let tree = place_with(&p, &order, fit, Blocked::new(&p, &never).map(Taken::Tree), &never);
                 let (lists, tree) = (Layout::new(lists.unwrap().offsets), Layout::new(tree.unwrap().offsets));
                 assert_eq!(lists, tree, "seed {seed}, {fit:?}");

@@ -16,7 +16,7 @@ use std::fmt;
 
 /// One recorded figure that the replay does not reproduce.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
+pub struct RecordedMismatch {
     /// What the figure is, e.g. `top_level.shared_bytes_per_run`.
     pub what: String,
     /// The dump's value.
@@ -25,7 +25,7 @@ pub struct Mismatch {
     pub recomputed: String,
 }
 
-impl fmt::Display for Mismatch {
+impl fmt::Display for RecordedMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: recorded {}, recomputed {}", self.what, self.recorded, self.recomputed)
     }
@@ -33,12 +33,12 @@ impl fmt::Display for Mismatch {
 
 /// Collects mismatches, in the order the figures are compared.
 #[derive(Default)]
-struct Diff(Vec<Mismatch>);
+struct Diff(Vec<RecordedMismatch>);
 
 impl Diff {
     fn eq<T: PartialEq + fmt::Debug>(&mut self, what: impl FnOnce() -> String, recorded: T, recomputed: T) {
         if recorded != recomputed {
-            self.0.push(Mismatch {
+            self.0.push(RecordedMismatch {
                 what: what(),
                 recorded: format!("{recorded:?}"),
                 recomputed: format!("{recomputed:?}"),
@@ -53,7 +53,7 @@ impl Diff {
 /// the launch skew and padding; and, for each device profile the dump names
 /// and smemplan knows, the opt-in limit and the block size and dynamic
 /// shared bytes chosen for every requested size. Empty when consistent.
-pub fn mismatches(dump: &Dump, registry: &Registry, root: &str) -> Result<Vec<Mismatch>> {
+pub fn mismatches(dump: &Dump, registry: &Registry, root: &str) -> Result<Vec<RecordedMismatch>> {
     let mut d = Diff::default();
     for c in &dump.components {
         let layout = registry.layout(&c.path)?;

@@ -30,7 +30,7 @@
 //! layout CuBIE never makes. The `cubie` row stays what CuBIE launches, the
 //! reference the optimised rows are measured against.
 
-use super::{sweep_error, Layout, SweepSpec};
+use super::{sweep_error, StrategyFigures, SweepSpec};
 use crate::error::Result;
 use smemplan_kernel::model::Kernel;
 use smemplan_perf::occupancy::DeviceProfile;
@@ -116,7 +116,7 @@ impl std::ops::Add for TierSearch {
 /// keeps in local memory.
 #[derive(Clone)]
 pub(super) struct Candidate {
-    pub layout: Layout,
+    pub layout: StrategyFigures,
     pub local_groups: Vec<String>,
 }
 
@@ -150,7 +150,7 @@ impl<'a> Choices<'a> {
         instance: &Kernel,
         device: &'a DeviceProfile,
         strategy: &'a str,
-        fixed: &Layout,
+        fixed: &StrategyFigures,
     ) -> Result<Candidates> {
         if let Some((_, _, c)) = self.made.iter().find(|(s, d, _)| *s == strategy && same_figures(d, device)) {
             self.search.reused += 1;
@@ -177,7 +177,7 @@ fn candidates(
     input: &PlanInput,
     device: &DeviceProfile,
     strategy: &str,
-    fixed: &Layout,
+    fixed: &StrategyFigures,
 ) -> Result<(Candidates, TierSearch)> {
     let options = TierOptions {
         // The chosen split and the three baselines are four plans: they
@@ -199,7 +199,7 @@ fn candidates(
         choice.groups.iter().filter(|g| !p.shared_groups.contains(&g.name)).map(|g| g.name.clone()).collect()
     };
     let candidate = |p: &TierPlan| Candidate {
-        layout: Layout {
+        layout: StrategyFigures {
             shared_bytes: p.shared_bytes,
             padded_shared_bytes: p.padded_shared_bytes,
             local_bytes: p.local_bytes,

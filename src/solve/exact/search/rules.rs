@@ -18,7 +18,7 @@
 //!
 //! `floor_first` shapes the whole tree and stays with the search.
 
-use super::{Frame, Search, Todo, Undo, NONE, WASTE};
+use super::{Expansion, Search, Todo, Undo, NONE, WASTE};
 use crate::exact::SectionRule;
 
 impl Search<'_> {
@@ -131,7 +131,7 @@ impl Search<'_> {
     /// `twins` without `nogoods`: whether a buffer interchangeable with
     /// candidate `cands[i]` was already tried at this node (with `nogoods`,
     /// the class's forbidden offset already says so).
-    pub(super) fn twin_tried(&self, frame: &Frame, i: usize) -> bool {
+    pub(super) fn twin_tried(&self, frame: &Expansion, i: usize) -> bool {
         let class = self.inst.class[self.cands[i] as usize];
         self.params.twins
             && !self.params.nogoods
