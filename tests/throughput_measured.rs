@@ -115,12 +115,14 @@ fn the_pick_is_within_five_percent_of_the_measured_best() {
     }
 }
 
-/// The fitted parameters reproduce every measured time to within 15 %, and
-/// the tables as a whole to a log-RMS error under 9 % (8.2 % since the
-/// parameters were fitted jointly with 879 integrator runs, `lab/tests/calibration.rs`;
-/// 5 % when these 14 rows were all the evidence).
+/// In-sample: the H200's parameters were fitted on these very rows (with
+/// the integrator runs of 2026-12-02, `lab/tests/calibration.rs`), so this
+/// pins the fit (every measured time within 15 %, the tables' log-RMS
+/// error under 9 %; it was 8.2 % when fitted) and is no evidence of
+/// accuracy. The estimate is judged out of sample on the runs measured after
+/// the fit, in `lab/tests/calibration.rs`.
 #[test]
-fn estimated_times_follow_the_measurements() {
+fn in_sample_estimated_times_follow_the_tables_they_were_fitted_on() {
     let h200 = DeviceProfile::named("h200").unwrap();
     let mut squares = Vec::new();
     for (plan, rows) in tables() {

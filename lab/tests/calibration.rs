@@ -35,24 +35,42 @@ fn the_committed_parameters_are_the_fit() {
     assert!(fitted.after >= 0.99 * fitted.before, "refit: {} → {}", fitted.before, fitted.after);
 }
 
-/// Every measured case is ranked (Spearman ρ ≥ 0.6; it was 0.22–0.43
-/// before the cache term and the calibration) and the estimate's favourite
-/// measured at least 75 % of the best (small explicit kernels whose local
-/// arrays the compiler keeps in registers are the model's blind spot); the
-/// block-size tables keep their log-RMS error under 10 %.
+/// In-sample (the parameters were fitted on these observations, so this
+/// pins the fit rather than judging it): every case of the fit is ranked
+/// (Spearman ρ ≥ 0.6; it was 0.22–0.43 before the cache term and the
+/// calibration), the estimate's favourite measured at least 75 % of the
+/// best (small explicit kernels whose local arrays the compiler keeps in
+/// registers are the model's blind spot), and the block-size tables keep
+/// their log-RMS error under 10 %.
 #[test]
-fn the_estimate_ranks_every_measured_case() {
+fn in_sample_the_fit_ranks_the_cases_it_was_fitted_on() {
     let h200 = DeviceProfile::named("h200").unwrap();
     let groups = calibrate::evaluate(&h200, &observations()).unwrap();
     assert_eq!(groups.len(), 6);
-    let held_out = calibrate::evaluate(&h200, &calibrate::from_measurements(&checked_on()).unwrap()).unwrap();
-    assert_eq!(held_out.len(), 5);
-    for g in groups.iter().chain(&held_out) {
+    for g in &groups {
         assert!(g.spearman >= 0.6, "{g:?}");
         assert!(g.favourite_share >= 0.75, "{g:?}");
         if g.group.starts_with("dirk") {
             assert!(g.log_rms < 0.1, "{g:?}");
         }
+    }
+}
+
+/// Out of sample: the runs of 2026-12-03 were measured after the fit and
+/// never fitted (one case, backward Euler at n = 48, is new altogether).
+/// The thresholds are the in-sample ones, no looser (they were committed
+/// with these runs, so they are not blind to them): every case is ranked
+/// (Spearman ρ ≥ 0.6) and the estimate's favourite measured at least 75 %
+/// of the best.
+#[test]
+fn held_out_the_estimate_ranks_runs_measured_after_the_fit() {
+    let h200 = DeviceProfile::named("h200").unwrap();
+    let held_out = calibrate::evaluate(&h200, &calibrate::from_measurements(&checked_on()).unwrap()).unwrap();
+    assert_eq!(held_out.len(), 5);
+    assert!(held_out.iter().any(|g| g.group.contains("48")), "the held-out case is among them: {held_out:?}");
+    for g in &held_out {
+        assert!(g.spearman >= 0.6, "{g:?}");
+        assert!(g.favourite_share >= 0.75, "{g:?}");
     }
 }
 

@@ -388,10 +388,20 @@ pub fn choose(
     let k = groups.len();
     let full = if k == 0 { 0 } else { u64::MAX >> (64 - k) };
     let own = own_mask(input, &search.group_of);
+    // Splits of equal estimated time are ranked canonically, never by the
+    // order the search met them: fewer bytes moved to local memory first,
+    // then the lowest mask. Bounds prune only what is strictly slower, so
+    // every split that ties the best is ranked.
+    let local_bytes = |mask: u64| -> u64 {
+        (0..k).filter(|&g| mask >> g & 1 == 0).map(|g| groups[g].bytes).fold(0, u64::saturating_add)
+    };
+    let better = |t: f64, mask: u64, best: (f64, u64)| {
+        t.total_cmp(&best.0).then_with(|| (local_bytes(mask), mask).cmp(&(local_bytes(best.1), best.1))).is_lt()
+    };
     let mut best = (f64::INFINITY, 0u64);
     for mask in [own, full, 0] {
         let t = search.exact_time(mask)?;
-        if t < best.0 {
+        if better(t, mask, best) {
             best = (t, mask);
         }
     }
@@ -405,11 +415,11 @@ pub fn choose(
         }
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for (bound, mask) in order {
-            if bound >= best.0 {
+            if bound > best.0 {
                 break;
             }
             let t = search.exact_time(mask)?;
-            if t < best.0 {
+            if better(t, mask, best) {
                 best = (t, mask);
             }
         }
@@ -419,9 +429,9 @@ pub fn choose(
             for g in 0..k {
                 let mask = best.1 ^ (1 << g);
                 bounded += 1;
-                if search.bound(mask)? < step.0 {
+                if search.bound(mask)? <= step.0 {
                     let t = search.exact_time(mask)?;
-                    if t < step.0 {
+                    if better(t, mask, step) {
                         step = (t, mask);
                     }
                 }
@@ -687,5 +697,37 @@ mod tests {
         let acc = group_of("kernel/loop/algorithm/accumulator").unwrap();
         assert_eq!(group_of("kernel/loop/algorithm/stage_base"), Some(acc));
         assert!(c.groups.iter().any(|g| g.buffers.len() == 1 && g.name.contains('/')));
+    }
+    /// Among splits of equal estimated time the choice is canonical: the
+    /// fewest bytes in local memory, then the lowest mask, whatever order
+    /// the search met them in. With no accesses at all, many splits tie.
+    #[test]
+    fn ties_break_canonically() {
+        for n in ["3", "100"] {
+            let inst = instance(&[("n", n)]);
+            let input = PlanInput::try_from(&inst).unwrap();
+            let h100 = DeviceProfile::named("h100").unwrap();
+            let mut silent = Weights::default();
+            for b in &input.buffers {
+                silent.set(&b.full_name(), vec![("all".into(), 0)]);
+            }
+            let mut ties_seen = false;
+            for accesses in [Weights::default(), silent] {
+                let options = TierOptions { accesses, ..quick() };
+                let choice = choose(&input, &inst.table, &h100, &options).unwrap();
+                let (groups, mut search) = prepare(&input, &inst.table, &h100, &options).unwrap();
+                let k = groups.len();
+                let local = |mask: u64| (0..k).filter(|&g| mask >> g & 1 == 0).map(|g| groups[g].bytes).sum::<u64>();
+                let times: Vec<f64> = (0..1u64 << k).map(|m| search.exact_time(m).unwrap()).collect();
+                let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+                let canonical = (0..1u64 << k).filter(|&m| times[m as usize] == best).min_by_key(|&m| (local(m), m));
+                let canonical = canonical.unwrap();
+                ties_seen |= times.iter().filter(|&&t| t == best).count() > 1;
+                let names: Vec<String> =
+                    (0..k).filter(|g| canonical >> g & 1 == 1).map(|g| groups[g].name.clone()).collect();
+                assert_eq!(choice.chosen.shared_groups, names, "n = {n}");
+            }
+            assert!(ties_seen, "n = {n}: no two splits tied; the test checks no tie-break");
+        }
     }
 }

