@@ -15,10 +15,10 @@
 //! each side's per-run shared stride (CuBIE: bytes plus its float32 skew;
 //! optimised: the allocator's stride, padded to an odd number of words).
 
-use smemplan::study::compare::{CompareOptions, Comparison, Launch};
+use smemplan::kernel::registry::dump::Dump;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::PlanOptions;
-use smemplan::kernel::registry::dump::Dump;
+use smemplan::study::compare::{CompareOptions, Comparison, Launch};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

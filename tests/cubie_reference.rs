@@ -14,9 +14,9 @@
 //! A file that differs prints each difference (which component and buffer,
 //! expected vs got); the test fails unless all files reproduce.
 
-use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::kernel::registry::dump::Dump;
 use smemplan::kernel::registry::{Region, Registry};
+use smemplan::perf::occupancy::DeviceProfile;
 use std::fmt::Debug;
 use std::path::PathBuf;
 

@@ -7,10 +7,10 @@
 //! Skips (with a message) when no C++ compiler is found. Works in a fresh
 //! directory under the system temp dir.
 
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, Padding, SharedLayout};
 use smemplan::kernel::lifetimes::LifetimeTable;
-use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport, Pool};
 use smemplan::kernel::registry::dump::Dump;
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, Padding, SharedLayout};
+use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport, Pool};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

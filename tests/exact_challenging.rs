@@ -9,11 +9,11 @@
 //! Every layout goes through the independent checker.
 
 use smemplan::core::check::check;
-use smemplan::solve::verify;
 use smemplan::core::format::minimalloc;
 use smemplan::solve::exact::{solve_capacity, ExactParams, Outcome};
-use smemplan::solve::{self, SolveOptions};
 use smemplan::solve::strategies::STRATEGIES;
+use smemplan::solve::verify;
+use smemplan::solve::{self, SolveOptions};
 use smemplan::Problem;
 use std::time::{Duration, Instant};
 

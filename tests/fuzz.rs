@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 /// Seconds of fuzzing when `SMEMPLAN_FUZZ_SECS` is not set.
 const DEFAULT_SECS: f64 = 20.0;
 /// Seed when `SMEMPLAN_FUZZ_SEED` is not set.
-const DEFAULT_SEED: u64 = 0x5eed_11;
+const DEFAULT_SEED: u64 = 0x005e_ed11;
 
 /// SplitMix64: small, seedable, good enough to pick mutations.
 struct Rng(u64);
@@ -259,7 +259,7 @@ fn brute_force(problem: &Problem, offsets: &[u64]) -> Option<String> {
         if offsets[i].checked_add(b.size).is_none() {
             return Some(format!("`{}` ends past 2^64", b.name));
         }
-        if offsets[i] % b.alignment != 0 {
+        if !offsets[i].is_multiple_of(b.alignment) {
             return Some(format!("`{}` at {} is not aligned to {}", b.name, offsets[i], b.alignment));
         }
         if b.offset.is_some_and(|o| o != offsets[i]) {

@@ -305,8 +305,8 @@ fn a_stray_component_is_named_with_its_file_and_line() {
 
 #[test]
 fn every_reference_dump_agrees_with_its_own_registrations() {
-    use smemplan::study::compare::recorded;
     use smemplan::kernel::registry::{dump::Dump, Registry};
+    use smemplan::study::compare::recorded;
     let dir = repo("tests/data/cubie-reference");
     let mut checked = 0;
     for entry in fs::read_dir(&dir).unwrap() {

@@ -13,8 +13,8 @@
 //! sparsity come from `models/reference-system.toml`.
 
 use smemplan::kernel::model::{builtin, expr::Value};
-use smemplan::plan::{plan_dump, PlanInput, PlanOptions};
 use smemplan::kernel::registry::dump::Dump;
+use smemplan::plan::{plan_dump, PlanInput, PlanOptions};
 use std::collections::BTreeMap;
 
 #[path = "support/data.rs"]
@@ -123,8 +123,10 @@ fn models_declare_what_cubie_registered() {
             }
             // Same declarations, same pools: the model plans exactly like
             // the dump.
-            let (from_model, from_dump) =
-                (smemplan::plan::plan_kernel(&inst, &PlanOptions::default()).unwrap(), plan_dump(d, &PlanOptions::default()).unwrap());
+            let (from_model, from_dump) = (
+                smemplan::plan::plan_kernel(&inst, &PlanOptions::default()).unwrap(),
+                plan_dump(d, &PlanOptions::default()).unwrap(),
+            );
             let bytes = |r: &smemplan::plan::PlanReport| (r.shared_bytes, r.local_bytes, r.persistent_local_bytes);
             assert_eq!(bytes(&from_model), bytes(&from_dump), "{id}: model and dump plans differ");
             checked_pools += 1;

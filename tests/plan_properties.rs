@@ -16,10 +16,10 @@ mod seed;
 
 use quickcheck::{Gen, QuickCheck, TestResult};
 use smemplan::core::generate::SplitMix64;
-use smemplan::kernel::{BufferDecl, ComponentDecl, Location, Precision};
-use smemplan::kernel::lifetimes::{segments_overlap, LifetimeTable};
-use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport};
 use smemplan::core::problem::Interval;
+use smemplan::kernel::lifetimes::{segments_overlap, LifetimeTable};
+use smemplan::kernel::{BufferDecl, ComponentDecl, Location, Precision};
+use smemplan::plan::{plan, PlanInput, PlanOptions, PlanReport};
 
 /// The crate's generator, with the two draws this file needs.
 struct Rng(SplitMix64);

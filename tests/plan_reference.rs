@@ -3,9 +3,9 @@
 //! `all_shared` configuration of an implicit method (issue 4's acceptance).
 //! Writes nothing.
 
+use smemplan::core::problem::Interval;
 use smemplan::kernel::lifetimes::{segments_overlap, LifetimeTable};
 use smemplan::plan::{plan, AliasVerdict, PlanInput, PlanOptions, PlanReport, Pool};
-use smemplan::core::problem::Interval;
 
 #[path = "support/data.rs"]
 mod data;

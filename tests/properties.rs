@@ -21,8 +21,8 @@ mod seed;
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use smemplan::core::generate::{generate, GenOptions, Spread};
-use smemplan::solve::{self, brute, greedy, Solution, SolveOptions};
 use smemplan::solve::strategies::STRATEGIES;
+use smemplan::solve::{self, brute, greedy, Solution, SolveOptions};
 use smemplan::{core::analysis::Analysis, core::bound, Problem};
 use std::time::Duration;
 

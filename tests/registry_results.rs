@@ -4,10 +4,10 @@
 //! configuration, so a change that moves a published figure fails until the
 //! document is regenerated.
 
-use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::kernel::Precision;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::PlanOptions;
+use smemplan::study::compare::{CompareOptions, Comparison};
 
 #[path = "support/data.rs"]
 mod data;

@@ -47,8 +47,8 @@
 //!
 //! Directories are not locked on platforms other than Unix.
 
-pub use smemplan::core::format::table::table;
 use anyhow::{bail, Context, Result};
+pub use smemplan::core::format::table::table;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::hash::{BuildHasher, RandomState};

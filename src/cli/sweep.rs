@@ -277,7 +277,7 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     }
     let fixed = usize::from(several_models) + s.axes.len() + 2;
     let mut numeric = vec![true];
-    numeric.extend(std::iter::repeat(false).take(fixed));
+    numeric.extend(std::iter::repeat_n(false, fixed));
     numeric.extend([true; 8]);
     numeric.push(false);
     if auto {

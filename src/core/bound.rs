@@ -8,7 +8,7 @@
 //! below the solvers; [`crate::problem`] knows nothing of it.
 
 use crate::arith::align_up;
-use crate::interference::{Event, Neighbours, EventSweep};
+use crate::interference::{Event, EventSweep, Neighbours};
 use crate::problem::{BufferId, Problem};
 
 /// The least peak some set of pairwise interfering buffers needs, and which.

@@ -457,7 +457,6 @@ mod tests {
 
     #[test]
     fn verify_names_what_is_wrong_with_an_answer() {
-
         let p = problem();
         let good = Layout::new(vec![0, 4, 0, 8]);
         assert_eq!(verify(&p, &good, 10, 10), Ok(()));

@@ -199,7 +199,7 @@ pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -210,7 +210,7 @@ impl SplitMix64 {
     /// Uniform on `lo..=hi` (`lo <= hi`), by multiply-high: a bias below
     /// `span / 2^64`, irrelevant here.
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        let x = self.next();
+        let x = self.next_u64();
         match (hi - lo).checked_add(1) {
             Some(span) => lo + ((u128::from(x) * u128::from(span)) >> 64) as u64,
             None => x,
@@ -219,7 +219,7 @@ impl SplitMix64 {
 
     /// True with probability `p` (clamped to `[0, 1]`; NaN counts as 0).
     pub fn chance(&mut self, p: f64) -> bool {
-        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         unit < p
     }
 }

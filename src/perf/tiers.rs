@@ -537,8 +537,8 @@ fn form_groups(input: &PlanInput, base: &PlanReport, per_buffer: &[f64]) -> Resu
     }
     let index: HashMap<String, usize> = input.buffers.iter().enumerate().map(|(i, b)| (b.full_name(), i)).collect();
     let mut first_of_key: HashMap<&str, usize> = HashMap::new();
-    for i in 0..n {
-        if let Some(k) = &key[i] {
+    for (i, k) in key.iter().enumerate() {
+        if let Some(k) = k {
             let f = *first_of_key.entry(k.as_str()).or_insert(i);
             let (a, b) = (root(&mut parent, i), root(&mut parent, f));
             parent[a] = b;

@@ -12,8 +12,8 @@
 //! a deadline that cut any stage short shows as [`Status::DeadlineReached`].
 
 use super::{exact, greedy, ilp, Solution, SolveOptions, Solver, Status};
-use smemplan_core::analysis::Analysis;
 use crate::error::{Error, Result};
+use smemplan_core::analysis::Analysis;
 use std::time::Instant;
 
 /// Instances up to this many buffers try the ILP before the branch and bound.
@@ -99,9 +99,9 @@ impl Solver for Auto {
 mod tests {
     use super::*;
     use crate::verify;
+    use crate::{brute, run, Infeasibility};
     use smemplan_core::generate::{generate, GenOptions};
     use smemplan_core::problem::Problem;
-    use crate::{brute, run, Infeasibility};
 
     fn small(seed: u64) -> Problem {
         let options = GenOptions {

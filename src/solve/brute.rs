@@ -10,9 +10,9 @@
 //! depth-first search, pruned when a partial peak already reaches the best.
 
 use super::{Solution, SolveOptions, Solver};
+use crate::error::{Error, Result};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::arith::align_up;
-use crate::error::{Error, Result};
 use smemplan_core::interference::Neighbours;
 use smemplan_core::problem::{BufferId, Layout, Problem};
 
@@ -147,10 +147,10 @@ mod tests {
     // The lower bound's own tests that need the brute-force optimum.
     #[test]
     fn stacking_height_is_the_optimum_of_a_single_live_set() {
-        use smemplan_core::bound::{lower_bound, stacking_height};
-        use smemplan_core::problem::BufferId;
-        use smemplan_core::generate::{generate, GenOptions, Spread};
         use crate::brute;
+        use smemplan_core::bound::{lower_bound, stacking_height};
+        use smemplan_core::generate::{generate, GenOptions, Spread};
+        use smemplan_core::problem::BufferId;
         // Every buffer live over the whole timeline: the problem is one
         // live set, so its optimum is the stacking height.
         for seed in 0..200 {

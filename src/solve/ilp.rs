@@ -71,15 +71,15 @@
 //! Cancellation cannot interrupt a model already in the solver.
 
 use super::{exact, greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
-use smemplan_core::analysis::Analysis;
-use smemplan_core::arith::{align_down, align_up, gcd};
 use crate::error::{Error, Result};
-use smemplan_core::interference;
-use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution as _, SolutionStatus, SolverModel,
     Variable, WithMipGap, WithTimeLimit,
 };
+use smemplan_core::analysis::Analysis;
+use smemplan_core::arith::{align_down, align_up, gcd};
+use smemplan_core::interference;
+use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -266,8 +266,11 @@ impl Ilp {
         let parts = analysis.graph().components();
         let subs: Vec<Problem> = parts.iter().map(|ids| problem.subproblem(ids)).collect();
         let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
-        let mut groups: Vec<Subproblem> =
-            parts.into_iter().zip(&analyses).map(|(ids, sub)| Subproblem::new(ids, sub, options)).collect::<Result<_>>()?;
+        let mut groups: Vec<Subproblem> = parts
+            .into_iter()
+            .zip(&analyses)
+            .map(|(ids, sub)| Subproblem::new(ids, sub, options))
+            .collect::<Result<_>>()?;
 
         let mut infeasible = None;
         // A group whose best peak is at most this needs no model: the
@@ -653,10 +656,10 @@ fn live_sets(sub: &Problem) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smemplan_core::check::check;
-    use smemplan_core::problem::Interval;
     use crate::fixtures::{interlock, triangle};
     use crate::{brute, run};
+    use smemplan_core::check::check;
+    use smemplan_core::problem::Interval;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 

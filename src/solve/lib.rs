@@ -19,8 +19,8 @@
 #![forbid(unsafe_code)]
 
 pub mod auto;
-pub mod error;
 pub mod brute;
+pub mod error;
 pub mod exact;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -30,9 +30,9 @@ pub mod local;
 pub mod memo;
 pub mod strategies;
 
+pub use error::{Error, Result};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::bound::LowerBound;
-pub use error::{Error, Result};
 use smemplan_core::interference;
 use smemplan_core::problem::{BufferId, Layout, Problem};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -13,8 +13,8 @@
 
 use super::greedy;
 use super::SolveOptions;
-use smemplan_core::analysis::Analysis;
 use crate::error::Result;
+use smemplan_core::analysis::Analysis;
 use smemplan_core::problem::{BufferId, Layout};
 
 /// Most work for one [`polish`], in evaluated orders times buffers (about

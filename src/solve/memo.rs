@@ -27,8 +27,8 @@
 //! budget again, and a sweep's rows then agree whichever came first.
 
 use super::{Infeasibility, Solution, SolveOptions, Solver, Status};
-use smemplan_core::analysis::Analysis;
 use crate::error::Result;
+use smemplan_core::analysis::Analysis;
 use smemplan_core::problem::{Interval, Layout, Problem};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,9 +193,9 @@ impl Solver for Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::greedy::GreedySize;
     use smemplan_core::check;
     use smemplan_core::problem::Buffer;
-    use crate::greedy::GreedySize;
 
     fn problem(scale: u64, prefix: &str) -> Problem {
         Problem::new(

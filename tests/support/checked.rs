@@ -1,7 +1,6 @@
 //! Running a solver with the independent checker behind it. Included with
 //! `#[path]`.
 
-
 use smemplan::solve::{self, Solution, SolveOptions, Solver};
 use smemplan::Problem;
 

@@ -5,8 +5,8 @@
 
 use super::phases::{PhaseId, PhaseTree};
 use crate::error::{toml_error, Error, Result};
-use smemplan_core::error::line_of;
 use serde::Deserialize;
+use smemplan_core::error::line_of;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 

@@ -54,8 +54,7 @@ pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
 /// built-in fragments.
 pub fn load(path: &std::path::Path) -> Result<Model> {
     let read = |p: &std::path::Path| {
-        std::fs::read_to_string(p)
-            .map_err(|e| Error::Read { path: p.display().to_string(), message: e.to_string() })
+        std::fs::read_to_string(p).map_err(|e| Error::Read { path: p.display().to_string(), message: e.to_string() })
     };
     let text = read(path)?;
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();

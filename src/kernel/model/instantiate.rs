@@ -7,9 +7,9 @@ use super::parse::parse_precision;
 use super::{At, Dtype, Fragment, Located, Model};
 use crate::accesses::Weights;
 use crate::error::{Error, Result};
-use crate::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
 use crate::lifetimes::LifetimeTable;
 use crate::registry::Registry;
+use crate::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
 use std::collections::{BTreeMap, HashSet};
 
 impl Model {

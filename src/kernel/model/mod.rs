@@ -34,14 +34,13 @@ mod parse;
 mod tests;
 
 pub use builtins::{
-    builtin, builtin_file, builtin_names, default_model, load, parse_set, resolve_builtin, BUILTIN_FILES,
-    DEFAULT_MODEL,
+    builtin, builtin_file, builtin_names, default_model, load, parse_set, resolve_builtin, BUILTIN_FILES, DEFAULT_MODEL,
 };
 pub use instantiate::Kernel;
 
 use crate::error::Error;
-use crate::Precision;
 use crate::lifetimes::LifetimeTable;
+use crate::Precision;
 use expr::{Expr, Value};
 use std::collections::{BTreeMap, HashMap};
 

@@ -5,11 +5,11 @@ use super::allowed::Allowed;
 use super::expr::{Expr, Value};
 use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
 use crate::error::{toml_error, Error, Result};
-use smemplan_core::error::line_of;
-use crate::Precision;
 use crate::lifetimes::table::RawClass;
 use crate::lifetimes::LifetimeTable;
+use crate::Precision;
 use serde::Deserialize;
+use smemplan_core::error::line_of;
 use std::collections::{BTreeMap, HashMap};
 use toml::Spanned;
 

@@ -206,7 +206,7 @@ pub fn layout_group(group: &BufferGroup) -> Result<GroupLayout, RegistryError> {
 /// float32 and the shared element count is even and non-zero, else 0
 /// (float64 strides keep their bank conflicts in CuBIE 0.17.0).
 pub fn skew_bytes(precision: Precision, shared_elements: u64) -> u64 {
-    if precision == Precision::F32 && shared_elements > 0 && shared_elements % 2 == 0 {
+    if precision == Precision::F32 && shared_elements > 0 && shared_elements.is_multiple_of(2) {
         4
     } else {
         0

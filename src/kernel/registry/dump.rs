@@ -7,11 +7,11 @@
 //! line in the file and the column (or, outside the rows, the key path).
 
 use crate::error::{Error, Result};
-use smemplan_core::error::line_of;
 use crate::{Location, Precision};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use smemplan_core::error::line_of;
 use std::collections::BTreeMap;
 
 /// One configuration dumped from CuBIE's registry.
@@ -205,11 +205,9 @@ fn rows<T: for<'de> Deserialize<'de>>(
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            let fail = |message: String| Error::parse(
-                source.to_string(),
-                line_in(text, row),
-                format!("{what} row {i}: {message}"),
-            );
+            let fail = |message: String| {
+                Error::parse(source.to_string(), line_in(text, row), format!("{what} row {i}: {message}"))
+            };
             let values: Vec<Value> = serde_json::from_str(row.get()).map_err(|e| fail(format!("not an array: {e}")))?;
             if values.len() != columns.len() {
                 return Err(fail(format!("{} fields for {} columns", values.len(), columns.len())));
@@ -301,7 +299,9 @@ mod tests {
         for (from, to, message) in cases {
             assert!(DUMP.contains(from), "{from}");
             let e = Dump::parse("t.json", &DUMP.replacen(from, to, 1)).unwrap_err();
-            let Error::Core(smemplan_core::Error::Parse { source_name, line: l, message: m }) = &e else { panic!("{e}") };
+            let Error::Core(smemplan_core::Error::Parse { source_name, line: l, message: m }) = &e else {
+                panic!("{e}")
+            };
             let line = DUMP.lines().position(|l| l.contains(from)).unwrap() + 1;
             assert_eq!((source_name.as_str(), *l), ("t.json", line), "{e}");
             assert!(m.contains(message), "{e}");

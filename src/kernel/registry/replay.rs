@@ -240,11 +240,13 @@ fn rollup<'a>(
     child: &'a str,
     rolled: &mut HashSet<&'a str>,
 ) -> Result<Option<Registration>> {
-    let bad = |message: String| Error::parse(
-        dump.config.id.clone(),
-        0,
-        format!("component `{}`, roll-up `{}`: {message}", row.component, row.name),
-    );
+    let bad = |message: String| {
+        Error::parse(
+            dump.config.id.clone(),
+            0,
+            format!("component `{}`, roll-up `{}`: {message}", row.component, row.name),
+        )
+    };
     let parent = dump.component(&row.component).ok_or_else(|| bad("its component is not listed".into()))?;
     if let Some(child_name) = row.name.strip_suffix("_shared") {
         if parent.children.get(child_name).map(String::as_str) != Some(child) {

@@ -24,9 +24,9 @@
 
 use super::search::Step;
 use super::{round, with_pool, Attempt, ExactParams, Prepared, Store, Unprepared};
+use crate::{Solution, SolveOptions, Stats};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::problem::{Layout, Problem};
-use crate::{Solution, SolveOptions, Stats};
 
 /// Rounds an improve race gets at first before it is dropped.
 const IMPROVE_ROUNDS: u32 = 24;

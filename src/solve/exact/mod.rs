@@ -91,13 +91,13 @@ mod search;
 use self::instance::Instance;
 use self::search::{Search, Step};
 use super::{greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
+use crate::error::Result;
+use rayon::prelude::*;
 use smemplan_core::analysis::Analysis;
 use smemplan_core::arith::gcd;
 use smemplan_core::bound;
-use crate::error::Result;
 use smemplan_core::interference;
 use smemplan_core::problem::{BufferId, Layout, Problem};
-use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 /// The pruning rules and the racing schedule of the exact search.
@@ -488,7 +488,7 @@ impl Store {
             let offsets: Vec<u64> = inst.ids.iter().map(|id| a.offsets[id.index()]).collect();
             // A sub-layout the search completed: every top is within its capacity.
             let peak = (0..inst.len()).map(|u| offsets[u] + inst.size[u]).max().unwrap_or(0);
-            if self.best[p].as_ref().map_or(true, |(best, _)| peak < *best) {
+            if self.best[p].as_ref().is_none_or(|(best, _)| peak < *best) {
                 self.best[p] = Some((peak, offsets));
             }
         }

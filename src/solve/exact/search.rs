@@ -286,7 +286,7 @@ impl<'a> Search<'a> {
                 }
                 self.expand();
             }
-            if self.nodes % self.check_every == 0 && stop() {
+            if self.nodes.is_multiple_of(self.check_every) && stop() {
                 return Step::Stopped;
             }
             if self.nodes >= end {

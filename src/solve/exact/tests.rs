@@ -3,11 +3,11 @@
 //! against exhaustive search. Every layout goes through the checker.
 
 use super::*;
+use crate::fixtures::{interlock, triangle};
+use crate::{self as solve, brute};
 use smemplan_core::check::check;
 use smemplan_core::generate::SplitMix64 as Rng;
 use smemplan_core::problem::{Buffer, Interval};
-use crate::fixtures::{interlock, triangle};
-use crate::{self as solve, brute};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -186,7 +186,7 @@ fn random_problem(rng: &mut Rng, n: usize, size: u64, extras: bool) -> Problem {
 /// Uniform on `0..n` from the shared generator (modulo: the same streams
 /// as when these tests were written).
 fn below(rng: &mut Rng, n: u64) -> u64 {
-    rng.next() % n
+    rng.next_u64() % n
 }
 
 #[test]

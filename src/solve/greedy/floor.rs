@@ -18,13 +18,13 @@
 //! the order is only a good one, with no such guarantee.
 
 use super::{free_ids, size_order, solve_plan, Plan};
+use crate::error::Result;
+use crate::{Solution, SolveOptions, Solver};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::arith::align_up;
-use crate::error::Result;
 use smemplan_core::interference::{self, Neighbours};
 use smemplan_core::interruptible::PIECE;
 use smemplan_core::problem::{BufferId, Problem};
-use crate::{Solution, SolveOptions, Solver};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 

@@ -68,9 +68,9 @@ use self::order::{breadth_order, free_ids, size_order, time_order};
 use self::sweep_fit::sweep_fit;
 use self::tree::Blocked;
 use super::{Solution, SolveOptions, Solver};
+use crate::error::{Error, Result};
 use smemplan_core::analysis::Analysis;
 use smemplan_core::arith::align_up;
-use crate::error::{Error, Result};
 use smemplan_core::interference::EventSweep;
 use smemplan_core::interruptible::PIECE;
 use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
@@ -492,10 +492,10 @@ fn coalesce(ranges: &mut Vec<(u64, u64)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run;
     use smemplan_core::check::check;
     use smemplan_core::generate::{generate, GenOptions, Spread};
     use smemplan_core::problem::Interval;
-    use crate::run;
 
     fn solve(solver: &dyn Solver, p: &Problem) -> Solution {
         let s = run(solver, p, &SolveOptions::default()).unwrap();

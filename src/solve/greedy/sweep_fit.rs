@@ -15,8 +15,8 @@
 //! Fixed buffers stay where they are and the free ones go above them all,
 //! which keeps the sweep blind to them.
 
-use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
+use smemplan_core::arith::align_up;
 use smemplan_core::interruptible::sort_until;
 use smemplan_core::problem::{Buffer, Layout, Problem};
 use std::collections::BTreeMap;
