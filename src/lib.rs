@@ -29,7 +29,6 @@
 //!
 //! Each layer has its own error type; [`Error`] wraps them all.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub use smemplan_core as core;
 pub use smemplan_kernel as kernel;

@@ -13,7 +13,6 @@
 //! - [`arith`], [`interruptible`], [`error`]: the arithmetic, deadline and
 //!   error vocabulary every layer above shares.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod arith;

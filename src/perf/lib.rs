@@ -6,7 +6,6 @@
 //! and the choice between shared and local memory per buffer group
 //! ([`tiers`]).
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod accesses;
 pub mod error;

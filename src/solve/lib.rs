@@ -16,7 +16,6 @@
 //! A strategy is added by writing its file and adding one row to
 //! [`strategies::STRATEGIES`].
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod auto;
 pub mod brute;

@@ -5,7 +5,6 @@
 //! over parameters, precisions, devices and strategies in parallel
 //! ([`sweep`]).
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod compare;
 pub mod error;
