@@ -198,22 +198,50 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
 
 # ------------------------------------------------------------- installing
 
-# id(BufferGroup) -> (weakref to the group, signature, {pool: {name: slice}})
-_OVERRIDES: Dict[int, Tuple[Any, Any, Dict[str, Dict[str, slice]]]] = {}
+# parent (component) -> ({pool: {name: slice}}, the roll-up names, the
+# bundle: every component of the same layout with the registrations it was
+# planned for). Keyed by parent, as CuBIE's registry is: a component that
+# re-registers gets a new BufferGroup.
+_OVERRIDES: "weakref.WeakKeyDictionary[Any, Tuple[Dict[str, Dict[str, slice]], frozenset, List, frozenset]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], frozenset, List]]:
+    """The installed layout of the component whose group is ``group``, if
+    the whole layout still applies."""
+    groups = _registry()._groups
+    for parent, o in list(_OVERRIDES.items()):
+        if groups.get(parent) is group:
+            return o if _signature(group) == o[3] else None
+    return None
 _PATCHED = False
 
 
-def _signature(g: Any) -> Tuple:
+def _signature(g: Any) -> frozenset:
     """What a layout was planned for: every leaf registration, and the names
     of the roll-up entries (their sizes follow the children)."""
     rollups = set()
     for base in g.children:
         rollups.update((f"{base}_shared", f"{base}_persistent"))
-    return tuple(
+    return frozenset(
         (name,) if name in rollups else
         (name, e.size, e.location, e.persistent, e.aliases, _dtype_name(e.dtype), _dtype_name(e.parent_dtype))
         for name, e in g.entries.items()
     )
+
+
+def _bundle_matches(bundle: List[Tuple[Any, Tuple]]) -> bool:
+    """Whether every group of an installed layout still has the
+    registrations it was planned for: a layout is applied whole or not at
+    all (a child's absolute offsets need its parents' windows)."""
+    groups = _registry()._groups
+    for ref, signature in bundle:
+        parent = ref()
+        g = groups.get(parent) if parent is not None else None
+        if g is None or _signature(g) != signature:
+            return False
+    return True
 
 
 def _patch() -> None:
@@ -231,12 +259,10 @@ def _patch() -> None:
         original(self)
         if built:
             return
-        o = _OVERRIDES.get(id(self))
+        o = _override_of(self)
         if o is None:
             return
-        ref, signature, pools = o
-        if ref() is not self or _signature(self) != signature:
-            return
+        pools = o[0]
         for pool, slices in pools.items():
             layout = self._shared_layout if pool == "shared" else self._persistent_layout
             for name, sl in slices.items():
@@ -244,6 +270,29 @@ def _patch() -> None:
 
     build_layouts.__wrapped__ = original  # type: ignore[attr-defined]
     BufferGroup.build_layouts = build_layouts
+
+    original_get = BufferGroup.get_allocator
+
+    def get_allocator(self, name, zero=False, unroll=(True, None)):  # noqa: ANN001
+        # A roll-up window now spans the whole top-level array; CuBIE
+        # zero-fills `entry.size` elements of it (the child's size when it
+        # was rolled up), so the allocator is built for the window's own
+        # length instead.
+        o = _override_of(self) if name in self.entries else None
+        if o is not None and name in o[1]:
+            self.build_layouts()
+            sl = self.shared_layout.get(name) or self.persistent_layout.get(name)
+            entry = self.entries[name]
+            if sl is not None:
+                import attrs
+
+                sized = attrs.evolve(entry, size=sl.stop - sl.start)
+                return sized.build_allocator(self.shared_layout.get(name), self.persistent_layout.get(name),
+                                             self.local_sizes.get(name), zero, unroll)
+        return original_get(self, name, zero, unroll)
+
+    get_allocator.__wrapped__ = original_get  # type: ignore[attr-defined]
+    BufferGroup.get_allocator = get_allocator
     _PATCHED = True
 
 
@@ -268,6 +317,13 @@ def _invalidate(solver: Any, comps: List[Tuple[str, Any]]) -> None:
         g = _registry()._groups.get(o)
         if g is not None:
             g.invalidate_layouts()
+    # Device functions are captured in the parents' compile settings (the
+    # loop's in the run's `loop_fn`): CuBIE's own update path recaptures
+    # them, rebuilding each from the (new) allocators.
+    if core is not None and hasattr(core, "_update"):
+        core._update({}, silent=True)
+    if hasattr(kernel, "_invalidate_cache"):
+        kernel._invalidate_cache()
 
 
 def _check_pool(pool_rows: List[Dict[str, Any]]) -> List[str]:
@@ -470,28 +526,48 @@ def install(solver: Any, plan: Any, offsets: Optional[Dict[str, Dict[Tuple[str, 
         for path, s in slices.items():
             per_group.setdefault(path, {})[pool] = s
         installed.append(pool)
-    for path, obj in comps:
-        g = reg._groups.get(obj)
-        if g is None:
-            continue
+    groups = [(path, obj, reg._groups.get(obj)) for path, obj in comps]
+    groups = [(path, obj, g) for path, obj, g in groups if g is not None]
+    bundle = [(weakref.ref(obj), _signature(g)) for _, obj, g in groups]
+    for path, obj, g in groups:
         pools = per_group.get(path)
         if pools:
-            _OVERRIDES[id(g)] = (weakref.ref(g), _signature(g), pools)
+            rollups = frozenset(f"{b}_{k}" for b in g.children for k in ("shared", "persistent"))
+            _OVERRIDES[obj] = (pools, rollups, bundle, _signature(g))
         else:
-            _OVERRIDES.pop(id(g), None)
+            _OVERRIDES.pop(obj, None)
     _invalidate(solver, comps)
     return installed, kept
 
 
 def restore(solver: Any) -> None:
     """Removes any installed layout: the solver goes back to CuBIE's."""
-    reg = _registry()
     comps = _walk(_loop_of(solver))
     for _, obj in comps:
-        g = reg._groups.get(obj)
-        if g is not None:
-            _OVERRIDES.pop(id(g), None)
+        _OVERRIDES.pop(obj, None)
     _invalidate(solver, comps)
+
+
+def active(solver: Any) -> bool:
+    """Whether an installed layout is in force for every component of the
+    solver (False after registrations changed, or when none is)."""
+    reg = _registry()
+    comps = [(p, o) for p, o in _walk(_loop_of(solver)) if reg._groups.get(o) is not None]
+    if not comps or not all(o in _OVERRIDES for _, o in comps if _OVERRIDES.get(o, (None,))[0]):
+        return False
+    installed = [o for _, o in comps if o in _OVERRIDES]
+    if not installed:
+        return False
+    for o in installed:
+        pools, _, bundle, _ = _OVERRIDES[o]
+        if not _bundle_matches(bundle):
+            return False
+        g = reg._groups[o]
+        for pool, slices in pools.items():
+            layout = g.shared_layout if pool == "shared" else g.persistent_layout
+            if any(layout.get(n) != sl for n, sl in slices.items()):
+                return False
+    return True
 
 
 def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, block_size: int = 64,
@@ -504,6 +580,13 @@ def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, b
     before = _figures(solver, block_size, runs)
     plan, d = plan_layout(solver, strategy=strategy, time_limit=time_limit)
     installed, kept = install(solver, plan)
+    if installed and not active(solver):
+        # CuBIE rebuilt part of the kernel from other registrations: never
+        # leave a partly applied layout.
+        restore(solver)
+        kept = {pool: "CuBIE re-registered its buffers while rebuilding; its own layout is kept" for pool in _POOLS}
+        kept["local"] = "CuBIE gives every non-persistent local buffer an array of its own"
+        installed = []
     after = _figures(solver, block_size, runs)
     planned = {"shared": plan.shared_bytes, "local": plan.local_bytes,
                "persistent_local": plan.persistent_local_bytes}
