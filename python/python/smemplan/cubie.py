@@ -105,6 +105,11 @@ def _placement(g: Any, name: str) -> Tuple[str, Optional[List[int]], Optional[in
     return "local", None, g.local_sizes.get(name)
 
 
+def _local_bytes(g: Any) -> int:
+    """Bytes of a group's own local arrays, each of its buffer's dtype."""
+    return sum(int(n) * np.dtype(g.entries[name].dtype).itemsize for name, n in g.local_sizes.items())
+
+
 def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
     """The solver's live registry as a CuBIE registry dump (the JSON format
     of ``tests/data/cubie-reference/``, what ``smemplan plan --cubie``
@@ -116,7 +121,7 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
     path_of = {id(obj): path for path, obj in comps}
     precision = _dtype_name(loop.precision)
     components, buffers = [], []
-    local_elements = 0
+    local_elements = local_bytes = 0
     for path, obj in comps:
         g = reg._groups.get(obj)
         if g is None:
@@ -129,9 +134,11 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
             rollups[f"{base}_shared"] = path_of[id(ch)]
             rollups[f"{base}_persistent"] = path_of[id(ch)]
         sh, lo, pe = g.shared_buffer_size(), g.local_buffer_size(), g.persistent_local_buffer_size()
+        lo_bytes = _local_bytes(g)
         local_elements += lo
+        local_bytes += lo_bytes
         components.append([
-            path, type(obj).__name__, True, _dtype_name(g.parent_dtype), sh, lo, pe, sh * unit, lo * unit, pe * unit,
+            path, type(obj).__name__, True, _dtype_name(g.parent_dtype), sh, lo, pe, sh * unit, lo_bytes, pe * unit,
             [list(r) for r in g.protected_shared_ranges()], children,
         ])
         for name, e in g.entries.items():
@@ -173,7 +180,7 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
             "persistent_local_elements": pers_el,
             "persistent_local_bytes": pers_el * unit,
             "local_elements_all_components": local_elements,
-            "local_bytes_all_components": local_elements * unit,
+            "local_bytes_all_components": local_bytes,
             "shared_needs_skew_padding": skew > 0,
         },
         "launch": {
@@ -365,6 +372,80 @@ def _check_pool(pool_rows: List[Dict[str, Any]]) -> List[str]:
     return []
 
 
+def _slices(reg: Any, by_path: Dict[str, Any], planned: Dict[Tuple[str, str], Dict[str, Any]],
+            offsets: Dict[Tuple[str, str], int]):
+    """CuBIE slices for byte ``offsets``: ``(slices per component, checker
+    rows, total elements, why not, whether why is a unit problem)``."""
+    slices: Dict[str, Dict[str, slice]] = {}
+    rows = []
+    total_el = 0
+    for (path, name), off in sorted(offsets.items()):
+        obj = by_path.get(path)
+        g = reg._groups.get(obj) if obj is not None else None
+        if g is None or name not in g.entries:
+            return slices, rows, total_el, f"`{path}/{name}` is not in the live registry", False
+        e = g.entries[name]
+        unit = np.dtype(g.parent_dtype).itemsize
+        if off % unit or off % e.itemsize:
+            why = f"`{path}/{name}` at byte {off} is not on a whole {_dtype_name(g.parent_dtype)} element"
+            return slices, rows, total_el, why, True
+        start = off // unit
+        stop = start + int(e.parent_elements)
+        total_el = max(total_el, stop)
+        slices.setdefault(path, {})[name] = slice(start, stop)
+        info = planned.get((path, name), {})
+        rows.append({"id": f"{path}/{name}", "bytes": stop * unit - start * unit, "offset": start * unit,
+                     "lifetime": info.get("lifetime") or [[0, 1]], "inside": info.get("inside")})
+    return slices, rows, total_el, None, False
+
+
+def _unit_replan(reg: Any, by_path: Dict[str, Any], planned: Dict[Tuple[str, str], Dict[str, Any]],
+                 offsets: Dict[Tuple[str, str], int], time_limit: float) -> Optional[Dict[Tuple[str, str], int]]:
+    """The pool planned again with every buffer a whole number of parent
+    elements at a whole-element offset (same lifetimes; a nested alias keeps
+    its place inside its target). None if that cannot be done."""
+    from . import solve
+
+    keys, lower, upper, size, gaps, align = [], [], [], [], [], []
+    nested = {}
+    units = set()
+    for key in offsets:
+        path, name = key
+        g = reg._groups.get(by_path.get(path))
+        if g is None or name not in g.entries:
+            return None
+        unit = np.dtype(g.parent_dtype).itemsize
+        units.add(unit)
+        info = planned.get(key, {})
+        inside = info.get("inside")
+        if inside is not None:
+            nested[key] = inside
+            continue
+        segs = sorted(tuple(x) for x in (info.get("lifetime") or [[0, 1]]))
+        keys.append(key)
+        lower.append(segs[0][0])
+        upper.append(segs[-1][1])
+        gaps.append([(a[1], b[0]) for a, b in zip(segs, segs[1:]) if a[1] < b[0]])
+        size.append(max(1, int(g.entries[name].parent_elements)) * unit)
+        align.append(unit)
+    if len(units) > 1 or not keys:
+        return None
+    unit = units.pop()
+    s = solve(lower, upper, size, ids=[f"{p}/{n}" for p, n in keys], gaps=gaps, alignment=align,
+              time_limit=time_limit)
+    out = {k: int(o) for k, o in zip(keys, s.offsets)}
+    by_id = {f"{p}/{n}": (p, n) for p, n in offsets}
+    for key, target in nested.items():
+        tkey = by_id.get(target)
+        if tkey is None or tkey not in out:
+            return None
+        rel = offsets[key] - offsets[tkey]
+        if rel % unit:
+            return None
+        out[key] = out[tkey] + rel
+    return out
+
+
 @dataclass
 class Report:
     """What :func:`optimize` did.
@@ -385,6 +466,7 @@ class Report:
     installed: List[str]
     kept: Dict[str, str]
     requested_block_size: int
+    notes: List[str]
     plan: Any = field(repr=False)
     dump: Dict[str, Any] = field(repr=False)
 
@@ -398,6 +480,7 @@ class Report:
         lines.append(f"installed: {', '.join(self.installed) or 'nothing'}")
         for pool, why in self.kept.items():
             lines.append(f"kept CuBIE's layout for {pool}: {why}")
+        lines.extend(self.notes)
         return "\n".join(lines)
 
 
@@ -410,7 +493,7 @@ def _figures(solver: Any, requested: int, runs: int) -> Dict[str, Any]:
     for _, o in _walk(loop):
         g = reg._groups.get(o)
         if g is not None:
-            local += g.local_buffer_size() * unit
+            local += _local_bytes(g)
     out: Dict[str, Any] = {
         "shared": int(kernel.shared_memory_elements) * unit,
         "persistent_local": int(kernel.persistent_local_elements) * unit,
@@ -445,19 +528,24 @@ def layout_of(plan: Any) -> Dict[str, Dict[Tuple[str, str], int]]:
 
 
 def install(solver: Any, plan: Any, offsets: Optional[Dict[str, Dict[Tuple[str, str], int]]] = None, *,
-            verify: bool = True) -> Tuple[List[str], Dict[str, str]]:
+            verify: bool = True, notes: Optional[List[str]] = None,
+            time_limit: float = 10.0) -> Tuple[List[str], Dict[str, str]]:
     """Installs byte offsets (default: the plan's, :func:`layout_of`) into
     the solver's live registry: ``(pools installed, {pool: why kept})``.
 
     With ``verify`` (the default) a pool is installed only if the checker
     accepts its offsets with the plan's lifetimes; ``verify=False`` installs
     whatever it is given (for tests that show a wrong layout is caught by
-    the results)."""
+    the results). Where the plan's own offsets put a narrower buffer between
+    whole elements of the component's precision, that pool is planned again
+    in whole elements (``notes`` says so)."""
     _patch()
     reg = _registry()
     loop = _loop_of(solver)
     comps = _walk(loop)
     by_path = {path: obj for path, obj in comps}
+    replan = offsets is None
+    notes = [] if notes is None else notes
     offsets = layout_of(plan) if offsets is None else offsets
     planned = {(b["component"], b["name"]): b for b in plan.buffers("optimized")}
     installed: List[str] = []
@@ -485,26 +573,22 @@ def install(solver: Any, plan: Any, offsets: Optional[Dict[str, Dict[Tuple[str, 
         if (cubie_leaves - zero) != placed:
             diff = sorted((cubie_leaves - zero) ^ placed)[:3]
             why = f"the plan and CuBIE put different buffers in this pool (e.g. {diff})"
-        for (path, name), off in sorted(offsets[pool].items()):
-            if why:
+        pool_offsets = dict(offsets[pool])
+        attempt = 0
+        while why is None:
+            slices, rows, total_el, why, unit_issue = _slices(reg, by_path, planned, pool_offsets)
+            if why is None or not unit_issue or not replan or attempt:
                 break
-            obj = by_path.get(path)
-            g = reg._groups.get(obj) if obj is not None else None
-            if g is None or name not in g.entries:
-                why = f"`{path}/{name}` is not in the live registry"
+            # The plan places a narrower buffer (int32 in a float64
+            # component) between whole elements, which CuBIE's
+            # element-indexed slices cannot express: the pool is planned
+            # again in whole elements, with the same lifetimes.
+            attempt += 1
+            redone = _unit_replan(reg, by_path, planned, pool_offsets, time_limit)
+            if redone is None:
                 break
-            e = g.entries[name]
-            unit = np.dtype(g.parent_dtype).itemsize
-            if off % unit or off % e.itemsize:
-                why = f"`{path}/{name}` at byte {off} is not on a whole {_dtype_name(g.parent_dtype)} element"
-                break
-            start = off // unit
-            stop = start + int(e.parent_elements)
-            total_el = max(total_el, stop)
-            slices.setdefault(path, {})[name] = slice(start, stop)
-            info = planned.get((path, name), {})
-            rows.append({"id": f"{path}/{name}", "bytes": stop * unit - start * unit, "offset": start * unit,
-                         "lifetime": info.get("lifetime") or [[0, 1]], "inside": info.get("inside")})
+            notes.append(f"{pool}: {why}; planned again in whole elements of the component's precision")
+            pool_offsets, why = redone, None
         if why is None and verify:
             violations = _check_pool(rows)
             if violations:
@@ -579,7 +663,8 @@ def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, b
     ``block_size`` requested threads, and what kept CuBIE's layout."""
     before = _figures(solver, block_size, runs)
     plan, d = plan_layout(solver, strategy=strategy, time_limit=time_limit)
-    installed, kept = install(solver, plan)
+    notes: List[str] = []
+    installed, kept = install(solver, plan, notes=notes, time_limit=time_limit)
     if installed and not active(solver):
         # CuBIE rebuilt part of the kernel from other registrations: never
         # leave a partly applied layout.
@@ -590,4 +675,4 @@ def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, b
     after = _figures(solver, block_size, runs)
     planned = {"shared": plan.shared_bytes, "local": plan.local_bytes,
                "persistent_local": plan.persistent_local_bytes}
-    return Report(before, after, planned, installed, kept, block_size, plan, d)
+    return Report(before, after, planned, installed, kept, block_size, notes, plan, d)
