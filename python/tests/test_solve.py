@@ -230,3 +230,14 @@ def test_strategies_table():
     s = smemplan.strategies()
     assert next(iter(s)) == smemplan.DEFAULT_STRATEGY == "auto"
     assert {"greedy-size", "exact", "ilp", "brute"} <= set(s)
+
+
+def test_package_ships_types_and_docstrings():
+    from pathlib import Path
+
+    pkg = Path(smemplan.__file__).parent
+    assert (pkg / "py.typed").exists() and (pkg / "__init__.pyi").exists()
+    for name in smemplan.__all__:
+        obj = getattr(smemplan, name)
+        if callable(obj) and not isinstance(obj, str):
+            assert obj.__doc__, name

@@ -52,6 +52,7 @@ __all__ = [
     "models",
     "devices",
     "Plan",
+    "SweepResult",
     "plan",
     "sweep",
     "Occupancy",
@@ -648,4 +649,4 @@ def models() -> Dict[str, Dict[str, Any]]:
     }
 
 
-from ._plan import Plan, plan, sweep, Occupancy, occupancy  # noqa: E402
+from ._plan import Plan, SweepResult, plan, sweep, Occupancy, occupancy  # noqa: E402
