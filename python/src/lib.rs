@@ -201,7 +201,12 @@ fn solve<'py>(
 /// violations)`.
 #[pyfunction]
 #[pyo3(signature = (columns, offsets, capacity=None))]
-fn check(py: Python<'_>, columns: Columns, offsets: PyBackedBytes, capacity: Option<u64>) -> PyResult<(u64, u64, Vec<String>)> {
+fn check(
+    py: Python<'_>,
+    columns: Columns,
+    offsets: PyBackedBytes,
+    capacity: Option<u64>,
+) -> PyResult<(u64, u64, Vec<String>)> {
     guarded(py, move || {
         let rows = columns.decode()?;
         let offsets = column("offsets", &offsets)?;
@@ -310,8 +315,18 @@ fn sweep(
 ) -> PyResult<(String, String, Option<String>)> {
     guarded(py, move || {
         let limit = seconds("time_limit", time_limit)?;
-        let spec =
-            library::SweepArgs { models, files, sets, devices, strategies, block_size, runs, registers, time_limit: limit, tiers };
+        let spec = library::SweepArgs {
+            models,
+            files,
+            sets,
+            devices,
+            strategies,
+            block_size,
+            runs,
+            registers,
+            time_limit: limit,
+            tiers,
+        };
         Ok(library::sweep(&spec, x.as_deref())?)
     })
 }
@@ -344,6 +359,7 @@ struct RawRegistry {
 
 #[pymethods]
 impl RawRegistry {
+    /// An empty registry.
     #[new]
     fn new() -> Self {
         RawRegistry { inner: library::Registry::new() }
@@ -355,6 +371,8 @@ impl RawRegistry {
         guarded_here(|| library::registry_add_component(&mut self.inner, id, class, precision))
     }
 
+    /// Registers (or replaces in place) buffer `name` of component
+    /// `parent`: `size` elements of `precision` at `location`.
     #[pyo3(signature = (name, parent, size, location, persistent, aliases, precision))]
     #[allow(clippy::too_many_arguments)]
     fn register(
@@ -367,19 +385,31 @@ impl RawRegistry {
         aliases: Option<&str>,
         precision: &str,
     ) -> PyResult<()> {
-        guarded_here(|| library::registry_register(&mut self.inner, name, parent, size, location, persistent, aliases, precision))
+        guarded_here(|| {
+            library::registry_register(&mut self.inner, name, parent, size, location, persistent, aliases, precision)
+        })
     }
 
+    /// Moves buffer `name` of `parent` to `location`; whether it exists.
     fn update(&mut self, parent: &str, name: &str, location: &str) -> PyResult<bool> {
         guarded_here(|| library::registry_update(&mut self.inner, parent, name, location))
     }
 
+    /// Drops `parent`'s registrations and its children's: the ids cleared.
     fn clear_parent(&mut self, parent: &str) -> PyResult<Vec<String>> {
         guarded_here(|| library::registry_clear_parent(&mut self.inner, parent))
     }
 
+    /// Rolls component `child` up into `parent` as `{child_name}_shared`
+    /// and `{child_name}_persistent`.
     #[pyo3(signature = (parent, child_name, child, shared_alias=None))]
-    fn register_child(&mut self, parent: &str, child_name: &str, child: &str, shared_alias: Option<&str>) -> PyResult<()> {
+    fn register_child(
+        &mut self,
+        parent: &str,
+        child_name: &str,
+        child: &str,
+        shared_alias: Option<&str>,
+    ) -> PyResult<()> {
         guarded_here(|| library::registry_register_child(&mut self.inner, parent, child_name, child, shared_alias))
     }
 

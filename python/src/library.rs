@@ -172,7 +172,12 @@ pub fn models() -> Answer<Vec<(String, String, Vec<(String, String)>, Vec<String
     for name in model::builtin_names() {
         let m = model::builtin(name)?;
         let params = m.params().iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-        out.push((name.to_string(), m.description.clone(), params, m.algorithms().iter().map(|s| s.to_string()).collect()));
+        out.push((
+            name.to_string(),
+            m.description.clone(),
+            params,
+            m.algorithms().iter().map(|s| s.to_string()).collect(),
+        ));
     }
     Ok(out)
 }
@@ -284,8 +289,9 @@ pub fn plan(
                 return Err(Failure::Value("set: a CuBIE dump takes no model parameters".into()));
             }
             let dump = Dump::parse(name, text)?;
-            let comparison = Comparison::of_dump(&dump, Some(name.clone()), &options)
-                .map_err(|e| Failure::Value(format!("{name}: comparing CuBIE's layout with the optimised plan: {e}")))?;
+            let comparison = Comparison::of_dump(&dump, Some(name.clone()), &options).map_err(|e| {
+                Failure::Value(format!("{name}: comparing CuBIE's layout with the optimised plan: {e}"))
+            })?;
             let choice = choose(&PlanInput::from_dump(&dump)?, &LifetimeTable::cubie()?, &Weights::default())?;
             (comparison, choice)
         }
@@ -312,7 +318,8 @@ pub fn plan(
         None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
     };
     let svg = shared_picture(report).ok();
-    let header_options = HeaderOptions { block_size: block_size.unwrap_or(launch.block_size), ..HeaderOptions::default() };
+    let header_options =
+        HeaderOptions { block_size: block_size.unwrap_or(launch.block_size), ..HeaderOptions::default() };
     let cuda = cuda_header(&allocation, &header_options).ok();
     let section = choice.as_ref().map(|c| TierSection {
         choice: c,
@@ -523,7 +530,10 @@ pub fn registry_toplevel(r: &Registry, kernel: &str) -> Answer<((String, u64, St
     ))
 }
 
-pub fn registry_layout(r: &Registry, parent: &str) -> Answer<Vec<(String, String, Option<u64>, Option<u64>, Option<bool>)>> {
+pub fn registry_layout(
+    r: &Registry,
+    parent: &str,
+) -> Answer<Vec<(String, String, Option<u64>, Option<u64>, Option<bool>)>> {
     let group = r.group(parent).ok_or_else(|| Failure::Key(format!("unknown component `{parent}`")))?;
     let layout = r.layout(parent).map_err(registry_error)?;
     Ok(group

@@ -241,3 +241,11 @@ def test_package_ships_types_and_docstrings():
         obj = getattr(smemplan, name)
         if callable(obj) and not isinstance(obj, str):
             assert obj.__doc__, name
+
+
+def test_dataframe_with_missing_offsets():
+    import pandas as pd
+
+    df = pd.DataFrame({"lower": [0, 0], "upper": [2, 2], "size": [4, 4], "offset": pd.array([8, None], dtype="Int64")})
+    s = smemplan.solve(df)
+    assert s.offsets[0] == 8 and s.peak == 12

@@ -306,7 +306,9 @@ class Problem:
         ids = col("id")
         offset = None
         if "offset" in cols:
-            offset = [None if (v is None or (isinstance(v, float) and np.isnan(v)) or v == "") else v for v in col("offset")]
+            import pandas as pd
+
+            offset = [None if (isinstance(v, str) and v == "") or pd.isna(v) else v for v in col("offset")]
         return cls.from_columns(
             num("lower"),
             num("upper"),
