@@ -213,7 +213,7 @@ fn check(
         if offsets.len() != rows.ids.len() {
             return Err(Failure::Value(format!("offsets: {} values for {} buffers", offsets.len(), rows.ids.len())));
         }
-        Ok(library::check(&rows, &offsets, capacity)?)
+        library::check(&rows, &offsets, capacity)
     })
 }
 
@@ -224,7 +224,7 @@ fn write_csv_text(py: Python<'_>, columns: Columns, offsets: Option<PyBackedByte
     guarded(py, move || {
         let rows = columns.decode()?;
         let offsets = offsets.as_deref().map(|b| column("offsets", b)).transpose()?;
-        Ok(library::write_csv(&rows, offsets.as_deref())?)
+        library::write_csv(&rows, offsets.as_deref())
     })
 }
 
@@ -242,7 +242,7 @@ fn layout_svg(
     guarded(py, move || {
         let rows = columns.decode()?;
         let offsets = column("offsets", &offsets)?;
-        Ok(library::layout_svg(&rows, &offsets, title, lower_bound, capacity)?)
+        library::layout_svg(&rows, &offsets, title, lower_bound, capacity)
     })
 }
 
@@ -260,8 +260,8 @@ fn default_strategy() -> String {
 
 /// The built-in models: `(name, description, parameters, algorithms)`.
 #[pyfunction]
-fn models(py: Python<'_>) -> PyResult<Vec<(String, String, Vec<(String, String)>, Vec<String>)>> {
-    guarded(py, || Ok(library::models()?))
+fn models(py: Python<'_>) -> PyResult<Vec<library::ModelRow>> {
+    guarded(py, library::models)
 }
 
 /// The built-in default model's name.
@@ -291,7 +291,7 @@ fn plan(
         let limit = seconds("time_limit", time_limit)?;
         let source = library::Source::from_tuple(source)?;
         let launch = library::LaunchArgs { strategy, device, block_size, runs, registers, time_limit: limit };
-        Ok(library::plan(&source, &sets, &launch, tiers)?)
+        library::plan(&source, &sets, &launch, tiers)
     })
 }
 
@@ -327,7 +327,7 @@ fn sweep(
             time_limit: limit,
             tiers,
         };
-        Ok(library::sweep(&spec, x.as_deref())?)
+        library::sweep(&spec, x.as_deref())
     })
 }
 
@@ -335,19 +335,19 @@ fn sweep(
 /// --json`).
 #[pyfunction]
 fn occupancy(py: Python<'_>, device: String, block_size: u64, smem_per_block: u64, registers: u64) -> PyResult<String> {
-    guarded(py, move || Ok(library::occupancy(&device, block_size, smem_per_block, registers)?))
+    guarded(py, move || library::occupancy(&device, block_size, smem_per_block, registers))
 }
 
 /// The device profiles' names.
 #[pyfunction]
 fn devices() -> PyResult<Vec<String>> {
-    guarded_here(|| Ok(library::devices()?))
+    guarded_here(library::devices)
 }
 
 /// `plan --cubie` on a dump's JSON text: the same as [`plan`].
 #[pyfunction]
 fn dump_footprint(py: Python<'_>, text: String) -> PyResult<String> {
-    guarded(py, move || Ok(library::dump_footprint(&text)?))
+    guarded(py, move || library::dump_footprint(&text))
 }
 
 /// CuBIE's buffer registry, reproduced (a Rust registry; the Python class
@@ -425,13 +425,13 @@ impl RawRegistry {
     }
 
     /// The kernel's two arrays: `((pool, elements, precision), (...))`.
-    fn toplevel(&self, kernel: &str) -> PyResult<((String, u64, String), (String, u64, String))> {
+    fn toplevel(&self, kernel: &str) -> PyResult<(library::ArrayRow, library::ArrayRow)> {
         guarded_here(|| library::registry_toplevel(&self.inner, kernel))
     }
 
     /// CuBIE's layout of `parent`: per entry `(name, pool, start, stop,
     /// alias_applied)`, in registration order.
-    fn layout(&self, parent: &str) -> PyResult<Vec<(String, String, Option<u64>, Option<u64>, Option<bool>)>> {
+    fn layout(&self, parent: &str) -> PyResult<Vec<library::LayoutRow>> {
         guarded_here(|| library::registry_layout(&self.inner, parent))
     }
 

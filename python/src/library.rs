@@ -167,7 +167,10 @@ pub fn default_strategy() -> String {
 }
 
 /// `smemplan plan --list-models`.
-pub fn models() -> Answer<Vec<(String, String, Vec<(String, String)>, Vec<String>)>> {
+/// A built-in model: name, description, parameters, algorithms.
+pub type ModelRow = (String, String, Vec<(String, String)>, Vec<String>);
+
+pub fn models() -> Answer<Vec<ModelRow>> {
     let mut out = Vec::new();
     for name in model::builtin_names() {
         let m = model::builtin(name)?;
@@ -522,7 +525,10 @@ pub fn registry_allocator(r: &Registry, name: &str, parent: &str) -> Answer<View
     Ok((pool, start, stop, local, v.precision.to_string(), v.unit.to_string()))
 }
 
-pub fn registry_toplevel(r: &Registry, kernel: &str) -> Answer<((String, u64, String), (String, u64, String))> {
+/// A top-level array: pool, elements, precision.
+pub type ArrayRow = (String, u64, String);
+
+pub fn registry_toplevel(r: &Registry, kernel: &str) -> Answer<(ArrayRow, ArrayRow)> {
     let (s, p) = r.get_toplevel_allocators(kernel).map_err(registry_error)?;
     Ok((
         (s.pool.to_string(), s.elements, s.precision.to_string()),
@@ -530,10 +536,11 @@ pub fn registry_toplevel(r: &Registry, kernel: &str) -> Answer<((String, u64, St
     ))
 }
 
-pub fn registry_layout(
-    r: &Registry,
-    parent: &str,
-) -> Answer<Vec<(String, String, Option<u64>, Option<u64>, Option<bool>)>> {
+/// One entry of a group's layout: name, pool, start, stop (or local size),
+/// alias applied.
+pub type LayoutRow = (String, String, Option<u64>, Option<u64>, Option<bool>);
+
+pub fn registry_layout(r: &Registry, parent: &str) -> Answer<Vec<LayoutRow>> {
     let group = r.group(parent).ok_or_else(|| Failure::Key(format!("unknown component `{parent}`")))?;
     let layout = r.layout(parent).map_err(registry_error)?;
     Ok(group
