@@ -249,3 +249,11 @@ def test_dataframe_with_missing_offsets():
     df = pd.DataFrame({"lower": [0, 0], "upper": [2, 2], "size": [4, 4], "offset": pd.array([8, None], dtype="Int64")})
     s = smemplan.solve(df)
     assert s.offsets[0] == 8 and s.peak == 12
+
+
+def test_columns_by_keyword():
+    s = smemplan.solve(lower=[0, 3, 0], upper=np.array([3, 9, 9]), size=(4, 4, 4), strategy="greedy-size")
+    assert s.peak == 8
+    assert smemplan.check(lower=[0, 3, 0], upper=[3, 9, 9], size=[4, 4, 4], offsets=s.offsets) == 8
+    with pytest.raises(TypeError, match="size: required column missing"):
+        smemplan.solve(lower=[0], upper=[1])

@@ -356,7 +356,7 @@ class Problem:
 def _problem_from(args: Tuple[Any, ...], kwargs: Dict[str, Any], what: str) -> Problem:
     """The problem a call's leading arguments describe."""
     keys = ("ids", "alignment", "offset", "gaps")
-    if len(args) == 1 and not any(kwargs.get(k) is not None for k in ("upper", "size")):
+    if len(args) == 1 and not any(kwargs.get(k) is not None for k in ("lower", "upper", "size")):
         (first,) = args
         extra = [k for k in keys if kwargs.get(k) is not None]
         if isinstance(first, Problem):
@@ -375,6 +375,8 @@ def _problem_from(args: Tuple[Any, ...], kwargs: Dict[str, Any], what: str) -> P
                 d.get("lower"), d.get("upper"), d.get("size"), ids=d.get("id", d.get("ids")),
                 alignment=d.get("alignment"), offset=d.get("offset"), gaps=d.get("gaps"),
             )
+    if args and kwargs.get("lower") is not None:
+        raise TypeError(f"{what}: lower given both by position and by keyword")
     lower = args[0] if len(args) > 0 else kwargs.get("lower")
     upper = args[1] if len(args) > 1 else kwargs.get("upper")
     size = args[2] if len(args) > 2 else kwargs.get("size")
@@ -493,6 +495,7 @@ def _strategy(name: Any) -> str:
 
 def solve(
     *columns: Any,
+    lower: Any = None,
     upper: Any = None,
     size: Any = None,
     ids: Any = None,
@@ -516,8 +519,8 @@ def solve(
     ``time_limit``: seconds, after which the best layout found is returned
     with status ``DEADLINE_REACHED``. The GIL is released while it runs.
     """
-    problem = _problem_from(columns, {"upper": upper, "size": size, "ids": ids, "alignment": alignment,
-                                      "offset": offset, "gaps": gaps}, "solve")
+    problem = _problem_from(columns, {"lower": lower, "upper": upper, "size": size, "ids": ids,
+                                      "alignment": alignment, "offset": offset, "gaps": gaps}, "solve")
     strategy = _strategy(strategy)
     limit = _seconds("time_limit", time_limit)
     cap = _uint("capacity", capacity, optional=True)
@@ -545,6 +548,7 @@ def solve(
 def check(
     *columns: Any,
     offsets: Any,
+    lower: Any = None,
     upper: Any = None,
     size: Any = None,
     ids: Any = None,
@@ -561,8 +565,8 @@ def check(
     :class:`Solution`. ``capacity`` also requires every buffer to end at or
     below it.
     """
-    problem = _problem_from(columns, {"upper": upper, "size": size, "ids": ids, "alignment": alignment,
-                                      "offset": offset, "gaps": gaps}, "check")
+    problem = _problem_from(columns, {"lower": lower, "upper": upper, "size": size, "ids": ids,
+                                      "alignment": alignment, "offset": offset, "gaps": gaps}, "check")
     if isinstance(offsets, Solution):
         offsets = offsets.offsets
     if isinstance(offsets, Mapping):

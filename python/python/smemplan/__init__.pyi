@@ -83,6 +83,7 @@ class Solution:
 
 def solve(
     *columns: Any,
+    lower: Optional[_Column] = ...,
     upper: Optional[_Column] = ...,
     size: Optional[_Column] = ...,
     ids: Optional[Sequence[Any]] = ...,
@@ -96,6 +97,7 @@ def solve(
 def check(
     *columns: Any,
     offsets: Union[_Column, Mapping[str, int], Solution],
+    lower: Optional[_Column] = ...,
     upper: Optional[_Column] = ...,
     size: Optional[_Column] = ...,
     ids: Optional[Sequence[Any]] = ...,
