@@ -17,6 +17,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod library;
@@ -44,6 +46,36 @@ type Answer<T> = Result<T, Failure>;
 fn guarded<T: Send>(py: Python<'_>, f: impl FnOnce() -> Answer<T> + Send) -> PyResult<T> {
     let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
     settle(outcome)
+}
+
+/// As [`guarded`], for work that stops early when its flag is set: the
+/// work runs on a worker thread while this one, without the GIL but taking
+/// it briefly every 50 ms, looks for a signal (Ctrl-C); on one it sets the
+/// flag, waits for the work to stop, and raises the signal's exception.
+fn interruptible<T: Send>(py: Python<'_>, f: impl FnOnce(Arc<AtomicBool>) -> Answer<T> + Send) -> PyResult<T> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let (outcome, signal) = py.detach(move || {
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || catch_unwind(AssertUnwindSafe(move || f(flag))));
+            let mut signal = None;
+            while !worker.is_finished() {
+                std::thread::sleep(Duration::from_millis(50));
+                if signal.is_none() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        cancel.store(true, Ordering::Relaxed);
+                        signal = Some(e);
+                    }
+                }
+            }
+            let outcome = worker.join().unwrap_or_else(Err);
+            (outcome, signal)
+        })
+    });
+    match signal {
+        Some(e) => Err(e),
+        None => settle(outcome),
+    }
 }
 
 /// As [`guarded`], holding the GIL (for short calls on `!Send` state).
@@ -188,10 +220,10 @@ fn solve<'py>(
     time_limit: f64,
     capacity: Option<u64>,
 ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-    let (offsets, summary) = guarded(py, move || {
+    let (offsets, summary) = interruptible(py, move |cancel| {
         let limit = seconds("time_limit", time_limit)?;
         let rows = columns.decode()?;
-        let (offsets, summary) = library::solve(&rows, &strategy, limit, capacity)?;
+        let (offsets, summary) = library::solve(&rows, &strategy, limit, capacity, cancel)?;
         Ok((bytes_of(&offsets), serde_json::to_string(&summary)?))
     })?;
     Ok((PyBytes::new(py, &offsets), summary))

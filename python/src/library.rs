@@ -23,6 +23,8 @@ use smemplan::registry::{Region, RegistryError};
 use smemplan::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
 use smemplan::tiers::{TierChoice, TierOptions};
 use smemplan::{bound, solve, strategies, Buffer, Interval, Layout, Problem};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use smemplan::registry::Registry;
@@ -103,13 +105,20 @@ pub struct Summary {
 
 /// `smemplan solve`: the strategy under the time limit, the answer
 /// checked by the independent checker before it is returned.
-pub fn solve(rows: &Rows, strategy: &str, time_limit: Duration, capacity: Option<u64>) -> Answer<(Vec<u64>, Summary)> {
+pub fn solve(
+    rows: &Rows,
+    strategy: &str,
+    time_limit: Duration,
+    capacity: Option<u64>,
+    cancel: Arc<AtomicBool>,
+) -> Answer<(Vec<u64>, Summary)> {
     let solver = strategies::strategy(strategy)?;
     let problem = problem(rows, None)?;
     let analysis = Analysis::new(&problem);
     let options = solve::SolveOptions {
         capacity,
         deadline: Instant::now().checked_add(time_limit),
+        cancel: Some(cancel),
         ..solve::SolveOptions::default()
     };
     let solution = solve::run_with(&*solver, &analysis, &options)?;

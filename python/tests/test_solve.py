@@ -257,3 +257,26 @@ def test_columns_by_keyword():
     assert smemplan.check(lower=[0, 3, 0], upper=[3, 9, 9], size=[4, 4, 4], offsets=s.offsets) == 8
     with pytest.raises(TypeError, match="size: required column missing"):
         smemplan.solve(lower=[0], upper=[1])
+
+
+def test_ctrl_c_stops_a_long_solve():
+    """SIGINT during a long solve raises KeyboardInterrupt at once (the
+    search is cancelled), not after the time limit."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, signal, threading, time
+import smemplan
+p = smemplan.read_csv({str(CHALLENGING / 'J.1048576.csv')!r})
+threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+t0 = time.perf_counter()
+try:
+    smemplan.solve(p, strategy="exact", time_limit=60)
+    print("finished")
+except KeyboardInterrupt:
+    print("interrupted", round(time.perf_counter() - t0, 2))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert out.startswith("interrupted"), out
+    assert float(out.split()[1]) < 5.0
