@@ -133,3 +133,24 @@ def test_occupancy_bad_input():
         smemplan.occupancy(device="h100", block_size=4096)
     with pytest.raises(TypeError, match="smem_per_block"):
         smemplan.occupancy(device="h100", block_size=64, smem_per_block="lots")
+
+
+def test_plan_releases_the_gil():
+    import threading
+    import time
+
+    ticks, stop = [0], threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    t0 = time.perf_counter()
+    smemplan.plan("firk", set={"n": 200}, tiers="auto", time_limit=2)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    assert ticks[0] > 0.3 * elapsed * 1000 * 0.2, (ticks[0], elapsed)
