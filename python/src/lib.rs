@@ -376,12 +376,6 @@ fn devices() -> PyResult<Vec<String>> {
     guarded_here(library::devices)
 }
 
-/// `plan --cubie` on a dump's JSON text: the same as [`plan`].
-#[pyfunction]
-fn dump_footprint(py: Python<'_>, text: String) -> PyResult<String> {
-    guarded(py, move || library::dump_footprint(&text))
-}
-
 /// CuBIE's buffer registry, reproduced (a Rust registry; the Python class
 /// `smemplan.Registry` gives it CuBIE's calls and exceptions).
 #[pyclass(module = "smemplan._smemplan")]
@@ -496,7 +490,6 @@ fn _smemplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(occupancy, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
-    m.add_function(wrap_pyfunction!(dump_footprint, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     m.add_class::<RawRegistry>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -448,20 +448,6 @@ pub fn devices() -> Answer<Vec<String>> {
     Ok(DeviceProfile::builtin()?.into_iter().map(|d| d.name).collect())
 }
 
-/// `plan --cubie` of a dump text, as JSON (strategy `auto`, 10 s, h100,
-/// block 64, 4096 runs: the command line's defaults).
-pub fn dump_footprint(text: &str) -> Answer<String> {
-    let launch = LaunchArgs {
-        strategy: strategies::DEFAULT_STRATEGY.into(),
-        device: "h100".into(),
-        block_size: 64,
-        runs: 4096,
-        registers: 0,
-        time_limit: smemplan::plan::DEFAULT_TIME_LIMIT,
-    };
-    Ok(plan(&Source::Cubie("<live registry>".into(), text.to_string()), &[], &launch, false)?.0)
-}
-
 // ---------------------------------------------------------------- registry
 
 fn registry_error(e: RegistryError) -> Failure {
