@@ -3,11 +3,16 @@
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+# CuBIE writes generated code under `<cwd>/generated` unless told otherwise:
+# a fresh folder per session keeps the tree clean and no cache carries over.
+os.environ.setdefault("CUBIE_CACHE_DIR", tempfile.mkdtemp(prefix="smemplan-cubie-cache-"))
 CHALLENGING = REPO / "benches" / "data" / "minimalloc-challenging"
 CUBIE_REFERENCE = REPO / "tests" / "data" / "cubie-reference"
 
