@@ -51,12 +51,16 @@ pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
 }
 
 /// Reads a model file. Its includes resolve next to it, then among the
-/// built-in fragments.
+/// built-in fragments (so a copy of a built-in model works anywhere).
 pub fn load(path: &std::path::Path) -> Result<Model> {
-    let read = |p: &std::path::Path| {
-        std::fs::read_to_string(p).map_err(|e| Error::Read { path: p.display().to_string(), message: e.to_string() })
-    };
-    let text = read(path)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Read { path: path.display().to_string(), message: e.to_string() })?;
+    parse_file(path, &text)
+}
+
+/// Parses the text of the model file at `path` (named in errors); its
+/// includes resolve next to it, then among the built-in fragments.
+pub fn parse_file(path: &std::path::Path, text: &str) -> Result<Model> {
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     let resolve = |f: &str| {
         let next_to_it = dir.join(f);
@@ -65,7 +69,7 @@ pub fn load(path: &std::path::Path) -> Result<Model> {
             Err(_) => resolve_builtin(f),
         }
     };
-    Model::parse(&path.display().to_string(), &text, &resolve)
+    Model::parse(&path.display().to_string(), text, &resolve)
 }
 
 /// Splits a parameter setting `NAME=VALUE` (both trimmed; the name not

@@ -1,0 +1,658 @@
+"""smemplan: GPU shared/local memory planning for batched ODE solver kernels.
+
+A thin Python layer over the Rust library ``smemplan`` (the same semantics and
+defaults as the ``smemplan`` command line):
+
+* :func:`solve`, :func:`check`, :func:`read_csv`, :func:`write_csv`: the
+  offset-assignment problem in MiniMalloc's columns (``lower``, ``upper``,
+  ``size``, optional ``alignment``, ``offset``, ``gaps``, ``id``);
+* :func:`plan`, :func:`sweep`, :func:`occupancy`: solver-kernel models,
+  CuBIE's layout next to the optimised one, block sizes and throughput;
+* :class:`Registry`: CuBIE 0.17.0's buffer registry, answering as CuBIE does;
+* :mod:`smemplan.cubie`: optimise a live ``cubie.Solver``'s buffer layout.
+
+Every long call releases the GIL and honours its time limit. Bad input raises
+``ValueError`` or ``TypeError`` naming the field; a bug inside the Rust library
+raises :class:`InternalError`, never aborts the interpreter.
+
+>>> import smemplan
+>>> s = smemplan.solve([0, 3, 0], [3, 9, 9], [4, 4, 4])
+>>> s.peak, s.status
+(8, <Status.OPTIMAL: 'optimal'>)
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _smemplan
+from ._smemplan import InternalError
+from ._registry import Registry, Allocator, ArrayAllocator
+
+__version__ = _smemplan.__version__
+
+__all__ = [
+    "InternalError",
+    "InvalidLayout",
+    "Status",
+    "Problem",
+    "Solution",
+    "solve",
+    "check",
+    "read_csv",
+    "write_csv",
+    "strategies",
+    "DEFAULT_STRATEGY",
+    "models",
+    "devices",
+    "Plan",
+    "SweepResult",
+    "plan",
+    "sweep",
+    "Occupancy",
+    "occupancy",
+    "Registry",
+    "Allocator",
+    "ArrayAllocator",
+]
+
+#: The default strategy (the command line's ``--strategy`` default).
+DEFAULT_STRATEGY: str = _smemplan.default_strategy()
+
+#: The command line's default time limits, seconds.
+SOLVE_TIME_LIMIT = 10.0
+PLAN_TIME_LIMIT = 10.0
+SWEEP_TIME_LIMIT = 1.0
+
+
+class InvalidLayout(ValueError):
+    """A layout the independent checker rejects.
+
+    ``violations`` lists every violation (one message each), ``peak`` is the
+    layout's peak as far as it was placed.
+    """
+
+    def __init__(self, violations: List[str], peak: int):
+        self.violations = list(violations)
+        self.peak = peak
+        n = len(self.violations)
+        head = "; ".join(self.violations[:5])
+        more = f" (and {n - 5} more)" if n > 5 else ""
+        super().__init__(f"invalid layout: {n} violation{'s' if n != 1 else ''}: {head}{more}")
+
+
+class Status(enum.Enum):
+    """What a solution establishes (the command line's ``status``)."""
+
+    #: The peak is proven minimal.
+    OPTIMAL = "optimal"
+    #: Nothing proved the peak minimal, and nothing cut the solver short.
+    UNPROVEN = "unproven"
+    #: The capacity is proven too small (the layout is the best found).
+    INFEASIBLE = "infeasible"
+    #: The time limit stopped the search before a proof.
+    DEADLINE_REACHED = "deadline_reached"
+
+
+# ----------------------------------------------------------------- columns
+
+
+def _is_frame(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
+
+
+def _u64_column(name: str, values: Any, n: Optional[int], ids: Optional[Sequence[str]] = None) -> np.ndarray:
+    """``values`` as a uint64 array; ``TypeError``/``ValueError`` name ``name``."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name}: expected a sequence of integers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{name}: expected a sequence of integers ({e})") from None
+    if arr.ndim == 0:
+        raise TypeError(f"{name}: expected a sequence of integers, got a scalar {values!r}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a one-dimensional column, got shape {arr.shape}")
+    if arr.dtype == object:
+        out = np.empty(len(arr), dtype=np.uint64)
+        for i, v in enumerate(arr):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name}: row {i}{_who(ids, i)} is {v!r}, not an integer")
+            if v < 0:
+                raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({v})")
+            if v >= 2**64:
+                raise ValueError(f"{name}: row {i}{_who(ids, i)} is too large ({v})")
+            out[i] = v
+        arr = out
+    elif arr.dtype.kind == "b":
+        raise TypeError(f"{name}: expected integers, got booleans")
+    elif arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.floor(arr))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise TypeError(f"{name}: row {i}{_who(ids, i)} is {arr[i]!r}, not an integer")
+        if (arr < 0).any():
+            i = int(np.argmax(arr < 0))
+            raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({arr[i]:g})")
+        arr = arr.astype(np.uint64)
+    elif arr.dtype.kind == "i":
+        if (arr < 0).any():
+            i = int(np.argmax(arr < 0))
+            raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({int(arr[i])})")
+        arr = arr.astype(np.uint64)
+    elif arr.dtype.kind == "u":
+        arr = arr.astype(np.uint64)
+    else:
+        raise TypeError(f"{name}: expected integers, got {arr.dtype} values")
+    if n is not None and len(arr) != n:
+        raise ValueError(f"{name}: {len(arr)} values for {n} buffers")
+    return np.ascontiguousarray(arr, dtype="<u8")
+
+
+def _who(ids: Optional[Sequence[str]], i: int) -> str:
+    return f" (buffer `{ids[i]}`)" if ids is not None and i < len(ids) else ""
+
+
+def _parse_gaps(name: str, value: Any, i: int, ids: Sequence[str]) -> List[Tuple[int, int]]:
+    """One row's gaps: ``None``/empty, ``"a-b c-d"`` (MiniMalloc's text), or
+    a sequence of ``(start, end)`` pairs."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        out = []
+        for g in value.split():
+            lo, sep, hi = g.partition("-")
+            if not sep or not lo.isdigit() or not hi.isdigit():
+                raise ValueError(f"{name}: row {i}{_who(ids, i)}: gap `{g}` is not of the form lower-upper")
+            out.append((int(lo), int(hi)))
+        return out
+    out = []
+    try:
+        for pair in value:
+            lo, hi = pair
+            for v in (lo, hi):
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                    raise TypeError(f"{name}: row {i}{_who(ids, i)}: gap bound {v!r} is not an integer")
+                if v < 0:
+                    raise ValueError(f"{name}: row {i}{_who(ids, i)}: gap bound {v} is negative")
+            out.append((int(lo), int(hi)))
+    except (TypeError, ValueError) as e:
+        if str(e).startswith(name):
+            raise
+        raise TypeError(f"{name}: row {i}{_who(ids, i)}: expected (start, end) pairs, got {value!r}") from None
+    return out
+
+
+class Problem:
+    """An instance: buffers with a size, an alignment, a half-open lifetime
+    ``[lower, upper)``, optional gaps (instants inside the lifetime where the
+    buffer is dead) and an optional fixed offset.
+
+    Build one with :meth:`Problem.from_columns`, :func:`read_csv` or from a
+    pandas DataFrame (:meth:`Problem.from_frame`). Construction validates
+    everything the library requires (errors name the field and the buffer).
+
+    Attributes: ``ids`` (list of str), ``lower``, ``upper``, ``size``,
+    ``alignment`` (numpy uint64 arrays), ``offset`` (a numpy uint64 array,
+    with ``fixed`` the boolean mask of rows that have one), ``gaps`` (per row,
+    a list of ``(start, end)``).
+    """
+
+    __slots__ = ("ids", "lower", "upper", "size", "alignment", "offset", "fixed", "gaps", "source")
+
+    def __init__(self, ids, lower, upper, size, alignment, offset, fixed, gaps, source="<columns>"):
+        self.ids: List[str] = ids
+        self.lower: np.ndarray = lower
+        self.upper: np.ndarray = upper
+        self.size: np.ndarray = size
+        self.alignment: np.ndarray = alignment
+        self.offset: np.ndarray = offset
+        self.fixed: np.ndarray = fixed
+        self.gaps: List[List[Tuple[int, int]]] = gaps
+        self.source: str = source
+
+    @classmethod
+    def from_columns(
+        cls,
+        lower: Any,
+        upper: Any,
+        size: Any,
+        *,
+        ids: Optional[Sequence[Any]] = None,
+        alignment: Any = None,
+        offset: Any = None,
+        gaps: Any = None,
+    ) -> "Problem":
+        """Builds and validates a problem from MiniMalloc's columns.
+
+        ``offset`` may hold ``None`` (or NaN) for buffers free to move;
+        ``gaps`` holds per row ``None``, MiniMalloc's ``"a-b c-d"`` text or a
+        list of ``(start, end)`` pairs. Without ``ids`` the buffers are named
+        ``"0"``, ``"1"``, ...
+        """
+        if lower is None or upper is None or size is None:
+            missing = [n for n, v in (("lower", lower), ("upper", upper), ("size", size)) if v is None]
+            raise TypeError(f"{', '.join(missing)}: required column missing")
+        lo_probe = _u64_column("lower", lower, None)
+        n = len(lo_probe)
+        if n == 0:
+            raise ValueError("lower: the table is empty (no buffers)")
+        if ids is None:
+            id_list = [str(i) for i in range(n)]
+        else:
+            if isinstance(ids, (str, bytes)):
+                raise TypeError("id: expected a sequence of buffer names, got a string")
+            id_list = [str(x) for x in ids]
+            if len(id_list) != n:
+                raise ValueError(f"id: {len(id_list)} values for {n} buffers")
+            for i, x in enumerate(id_list):
+                if not x:
+                    raise ValueError(f"id: row {i} is an empty buffer id")
+        lo = _u64_column("lower", lower, n, id_list)
+        up = _u64_column("upper", upper, n, id_list)
+        sz = _u64_column("size", size, n, id_list)
+        al = np.ones(n, dtype="<u8") if alignment is None else _u64_column("alignment", alignment, n, id_list)
+        if offset is None:
+            off = np.zeros(n, dtype="<u8")
+            fixed = np.zeros(n, dtype=bool)
+        else:
+            if isinstance(offset, (str, bytes)):
+                raise TypeError("offset: expected a sequence of integers or None")
+            seq = list(offset)
+            if len(seq) != n:
+                raise ValueError(f"offset: {len(seq)} values for {n} buffers")
+            fixed = np.array(
+                [not (v is None or (isinstance(v, float) and np.isnan(v)) or v is getattr(np, "nan", None)) for v in seq],
+                dtype=bool,
+            )
+            vals = [v if f else 0 for v, f in zip(seq, fixed)]
+            vals = [int(v) if isinstance(v, float) and v == int(v) else v for v in vals]
+            off = _u64_column("offset", np.array(vals, dtype=object), n, id_list)
+        if gaps is None:
+            gp: List[List[Tuple[int, int]]] = [[] for _ in range(n)]
+        else:
+            if isinstance(gaps, (str, bytes)):
+                raise TypeError("gaps: expected one entry per buffer, got a string")
+            gl = list(gaps)
+            if len(gl) != n:
+                raise ValueError(f"gaps: {len(gl)} values for {n} buffers")
+            gp = [_parse_gaps("gaps", g, i, id_list) for i, g in enumerate(gl)]
+        p = cls(id_list, lo, up, sz, al, off, fixed, gp)
+        _smemplan.validate(p._columns())
+        return p
+
+    @classmethod
+    def from_frame(cls, df: Any) -> "Problem":
+        """From a pandas DataFrame with columns ``lower``, ``upper``, ``size``
+        and optionally ``alignment``, ``offset``, ``gaps``, ``id``."""
+        cols = {str(c).strip().lower(): c for c in df.columns}
+        for need in ("lower", "upper", "size"):
+            if need not in cols:
+                raise ValueError(f"{need}: the DataFrame has no `{need}` column (columns: {list(df.columns)})")
+
+        def col(name):
+            return df[cols[name]].tolist() if name in cols else None
+
+        def num(name):
+            c = df[cols[name]]
+            return c.to_numpy() if c.dtype.kind in "iuf" else c.tolist()
+
+        ids = col("id")
+        offset = None
+        if "offset" in cols:
+            import pandas as pd
+
+            offset = [None if (isinstance(v, str) and v == "") or pd.isna(v) else v for v in col("offset")]
+        return cls.from_columns(
+            num("lower"),
+            num("upper"),
+            num("size"),
+            ids=ids,
+            alignment=num("alignment") if "alignment" in cols else None,
+            offset=offset,
+            gaps=col("gaps"),
+        )
+
+    def _columns(self) -> Dict[str, Any]:
+        has_fixed = bool(self.fixed.any())
+        has_gaps = any(self.gaps)
+        return {
+            "ids": self.ids,
+            "lower": self.lower.tobytes(),
+            "upper": self.upper.tobytes(),
+            "size": self.size.tobytes(),
+            "alignment": self.alignment.tobytes(),
+            "offset": self.offset.tobytes() if has_fixed else None,
+            "offset_mask": self.fixed.astype(np.uint8).tobytes() if has_fixed else None,
+            "gaps": self.gaps if has_gaps else None,
+        }
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"<smemplan.Problem {self.source}: {len(self)} buffers>"
+
+    def to_frame(self) -> Any:
+        """The columns as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        data: Dict[str, Any] = {"id": self.ids, "lower": self.lower, "upper": self.upper, "size": self.size}
+        if (self.alignment != 1).any():
+            data["alignment"] = self.alignment
+        if self.fixed.any():
+            data["offset"] = [int(o) if f else None for o, f in zip(self.offset, self.fixed)]
+        if any(self.gaps):
+            data["gaps"] = [" ".join(f"{a}-{b}" for a, b in g) for g in self.gaps]
+        return pd.DataFrame(data)
+
+
+def _problem_from(args: Tuple[Any, ...], kwargs: Dict[str, Any], what: str) -> Problem:
+    """The problem a call's leading arguments describe."""
+    keys = ("ids", "alignment", "offset", "gaps")
+    if len(args) == 1 and not any(kwargs.get(k) is not None for k in ("lower", "upper", "size")):
+        (first,) = args
+        extra = [k for k in keys if kwargs.get(k) is not None]
+        if isinstance(first, Problem):
+            if extra:
+                raise TypeError(f"{what}: {', '.join(extra)} given with a Problem")
+            return first
+        if _is_frame(first):
+            if extra:
+                raise TypeError(f"{what}: {', '.join(extra)} given with a DataFrame (make them columns)")
+            return Problem.from_frame(first)
+        if isinstance(first, (str, os.PathLike)):
+            return read_csv(first)
+        if isinstance(first, Mapping):
+            d = {str(k).lower(): v for k, v in first.items()}
+            return Problem.from_columns(
+                d.get("lower"), d.get("upper"), d.get("size"), ids=d.get("id", d.get("ids")),
+                alignment=d.get("alignment"), offset=d.get("offset"), gaps=d.get("gaps"),
+            )
+    if args and kwargs.get("lower") is not None:
+        raise TypeError(f"{what}: lower given both by position and by keyword")
+    lower = args[0] if len(args) > 0 else kwargs.get("lower")
+    upper = args[1] if len(args) > 1 else kwargs.get("upper")
+    size = args[2] if len(args) > 2 else kwargs.get("size")
+    if len(args) > 3:
+        raise TypeError(f"{what}: at most three positional columns (lower, upper, size)")
+    return Problem.from_columns(
+        lower, upper, size, ids=kwargs.get("ids"), alignment=kwargs.get("alignment"),
+        offset=kwargs.get("offset"), gaps=kwargs.get("gaps"),
+    )
+
+
+# ---------------------------------------------------------------- solving
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solver's answer; its layout has passed the independent checker.
+
+    ``offsets`` (numpy uint64, one per buffer in the problem's order),
+    ``peak`` (bytes), ``lower_bound`` (no layout peaks below it), ``gap``
+    ((peak − bound) ÷ bound), ``status`` (:class:`Status`), ``seconds``,
+    ``strategy`` (asked for) and ``winner`` (the portfolio member that found
+    the layout), ``capacity``/``feasible``/``infeasible`` (why a capacity is
+    proven too small), the search's ``nodes``/``backtracks``/``attempts``,
+    and the ``problem`` itself.
+    """
+
+    offsets: np.ndarray
+    peak: int
+    lower_bound: int
+    gap: float
+    status: Status
+    seconds: float
+    strategy: str
+    winner: str
+    capacity: Optional[int]
+    feasible: bool
+    infeasible: Optional[str]
+    nodes: int
+    backtracks: int
+    attempts: int
+    problem: Problem = field(repr=False)
+
+    @property
+    def optimal(self) -> bool:
+        """Whether the peak is proven minimal."""
+        return self.status is Status.OPTIMAL
+
+    def layout(self) -> Dict[str, int]:
+        """``{buffer id: offset}``."""
+        return dict(zip(self.problem.ids, (int(o) for o in self.offsets)))
+
+    def to_frame(self) -> Any:
+        """The problem's columns plus ``offset`` as a pandas DataFrame."""
+        df = self.problem.to_frame()
+        df["offset"] = self.offsets
+        return df
+
+    def svg(self, path: Union[str, os.PathLike, None] = None, title: Optional[str] = None) -> str:
+        """The layout drawn as SVG (time on x, address on y); written to
+        ``path`` too when given."""
+        text = _smemplan.layout_svg(
+            self.problem._columns(), self.offsets.tobytes(), title or f"{self.problem.source} — {self.strategy}",
+            self.lower_bound, self.capacity,
+        )
+        if path is not None:
+            _write_text(path, text)
+        return text
+
+    def __str__(self) -> str:
+        rows = [
+            ("instance", self.problem.source),
+            ("buffers", str(len(self.problem))),
+            ("strategy", self.strategy if self.winner in ("", self.strategy) else f"{self.strategy} (layout by {self.winner})"),
+            ("peak", f"{self.peak} bytes"),
+            ("lower bound", f"{self.lower_bound} bytes"),
+            ("gap", f"{self.gap * 100:.2f} %"),
+            ("status", self.status.value),
+        ]
+        if self.infeasible:
+            rows.append(("infeasible", self.infeasible))
+        rows.append(("seconds", f"{self.seconds:.3f}"))
+        return "\n".join(f"{k:<12} {v}" for k, v in rows)
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number of seconds, got {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name}: `{value}` is not a valid time limit (seconds, at least 0)")
+    return v
+
+
+def _uint(name: str, value: Any, minimum: int = 0, optional: bool = False) -> Optional[int]:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{name}: {v} is below {minimum}" if minimum else f"{name}: negative value {v}")
+    if v >= 2**64:
+        raise ValueError(f"{name}: {v} is too large")
+    return v
+
+
+def _strategy(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"strategy: expected a strategy name, got {name!r}")
+    known = [s for s, _ in _smemplan.strategies()]
+    if name not in known:
+        raise ValueError(f"strategy: unknown strategy `{name}` (known: {', '.join(known)})")
+    return name
+
+
+def solve(
+    *columns: Any,
+    lower: Any = None,
+    upper: Any = None,
+    size: Any = None,
+    ids: Any = None,
+    alignment: Any = None,
+    offset: Any = None,
+    gaps: Any = None,
+    capacity: Optional[int] = None,
+    strategy: str = DEFAULT_STRATEGY,
+    time_limit: float = SOLVE_TIME_LIMIT,
+) -> Solution:
+    """Places every buffer at a byte offset so that buffers live at the same
+    time never overlap, minimising the peak (``smemplan solve``).
+
+    Call it as ``solve(lower, upper, size, alignment=..., offset=..., gaps=...,
+    ids=...)`` with numpy arrays or sequences, ``solve(df)`` with a pandas
+    DataFrame, ``solve(problem)`` with a :class:`Problem`, or
+    ``solve("instance.csv")``.
+
+    ``capacity``: stop at the first layout that fits and say whether it does;
+    ``strategy``: one of :func:`strategies` (default ``"auto"``);
+    ``time_limit``: seconds, after which the best layout found is returned
+    with status ``DEADLINE_REACHED``. The GIL is released while it runs.
+    """
+    problem = _problem_from(columns, {"lower": lower, "upper": upper, "size": size, "ids": ids,
+                                      "alignment": alignment, "offset": offset, "gaps": gaps}, "solve")
+    strategy = _strategy(strategy)
+    limit = _seconds("time_limit", time_limit)
+    cap = _uint("capacity", capacity, optional=True)
+    raw, summary = _smemplan.solve(problem._columns(), strategy, limit, cap)
+    s = json.loads(summary)
+    return Solution(
+        offsets=np.frombuffer(raw, dtype="<u8").astype(np.uint64),
+        peak=s["peak"],
+        lower_bound=s["lower_bound"],
+        gap=s["gap"],
+        status=Status(s["status"]),
+        seconds=s["seconds"],
+        strategy=s["strategy"],
+        winner=s["winner"],
+        capacity=s["capacity"],
+        feasible=s["feasible"],
+        infeasible=s["infeasible"],
+        nodes=s["nodes"],
+        backtracks=s["backtracks"],
+        attempts=s["attempts"],
+        problem=problem,
+    )
+
+
+def check(
+    *columns: Any,
+    offsets: Any,
+    lower: Any = None,
+    upper: Any = None,
+    size: Any = None,
+    ids: Any = None,
+    alignment: Any = None,
+    offset: Any = None,
+    gaps: Any = None,
+    capacity: Optional[int] = None,
+) -> int:
+    """The independent checker (``smemplan check``): returns the layout's
+    peak, or raises :class:`InvalidLayout` listing every violation.
+
+    The problem is given as to :func:`solve`; ``offsets`` is one offset per
+    buffer in the problem's order, a ``{id: offset}`` mapping, or a
+    :class:`Solution`. ``capacity`` also requires every buffer to end at or
+    below it.
+    """
+    problem = _problem_from(columns, {"lower": lower, "upper": upper, "size": size, "ids": ids,
+                                      "alignment": alignment, "offset": offset, "gaps": gaps}, "check")
+    if isinstance(offsets, Solution):
+        offsets = offsets.offsets
+    if isinstance(offsets, Mapping):
+        missing = [i for i in problem.ids if i not in offsets]
+        unknown = [k for k in offsets if str(k) not in set(problem.ids)]
+        if missing or unknown:
+            v = [f"buffer `{m}` has no offset" for m in missing] + [f"offset given for unknown buffer `{u}`" for u in unknown]
+            raise InvalidLayout(v, 0)
+        offsets = [offsets[i] for i in problem.ids]
+    off = _u64_column("offsets", offsets, len(problem), problem.ids)
+    cap = _uint("capacity", capacity, optional=True)
+    peak, _lb, violations = _smemplan.check(problem._columns(), off.tobytes(), cap)
+    if violations:
+        raise InvalidLayout(violations, peak)
+    return int(peak)
+
+
+def _read_text(path: Union[str, os.PathLike]) -> str:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise OSError(f"cannot read `{os.fspath(path)}`: {e.strerror}") from None
+
+
+def _write_text(path: Union[str, os.PathLike], text: str) -> None:
+    """Writes atomically (a temporary next to it, then a rename)."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def read_csv(path: Union[str, os.PathLike]) -> Problem:
+    """Reads a MiniMalloc CSV instance (every dialect the command line reads:
+    ``id,lower,upper,size`` plus optional ``alignment``, ``offset``,
+    ``gaps``). Errors name the file, line and buffer."""
+    text = _read_text(path)
+    source = os.fspath(path)
+    ids, lo, up, sz, al, off, mask, gaps = _smemplan.read_csv_text(source, text)
+    u = lambda b: np.frombuffer(b, dtype="<u8").astype(np.uint64)  # noqa: E731
+    return Problem(ids, u(lo), u(up), u(sz), u(al), u(off), np.frombuffer(mask, dtype=np.uint8).astype(bool),
+                   [list(g) for g in gaps], source)
+
+
+def write_csv(path: Union[str, os.PathLike, None], problem: Union[Problem, Solution], offsets: Any = None) -> str:
+    """Writes ``problem`` as MiniMalloc CSV (half-open dialect), with an
+    ``offset`` column from ``offsets`` or from a :class:`Solution` given as
+    ``problem``; returns the text, and writes it atomically to ``path``
+    unless ``path`` is None."""
+    if isinstance(problem, Solution):
+        if offsets is None:
+            offsets = problem.offsets
+        problem = problem.problem
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: expected a Problem or a Solution, got {type(problem).__name__}")
+    raw = None
+    if offsets is not None:
+        if isinstance(offsets, Solution):
+            offsets = offsets.offsets
+        raw = _u64_column("offsets", offsets, len(problem), problem.ids).tobytes()
+    text = _smemplan.write_csv_text(problem._columns(), raw)
+    if path is not None:
+        _write_text(path, text)
+    return text
+
+
+def strategies() -> Dict[str, str]:
+    """Every strategy by name, with its one-line summary (default first)."""
+    return dict(_smemplan.strategies())
+
+
+def devices() -> List[str]:
+    """The device profiles (tables of ``models/devices.toml``)."""
+    return list(_smemplan.devices())
+
+
+def models() -> Dict[str, Dict[str, Any]]:
+    """The built-in kernel models: ``{name: {"description", "parameters",
+    "algorithms", "default"}}`` (``smemplan plan --list-models``)."""
+    default = _smemplan.default_model()
+    return {
+        name: {"description": d, "parameters": dict(p), "algorithms": list(a), "default": name == default}
+        for name, d, p, a in _smemplan.models()
+    }
+
+
+from ._plan import Plan, SweepResult, plan, sweep, Occupancy, occupancy  # noqa: E402

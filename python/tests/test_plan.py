@@ -1,0 +1,156 @@
+"""smemplan.plan / sweep / occupancy against the command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import smemplan
+from conftest import CUBIE_REFERENCE, REPO
+
+
+def test_print_default_plan_works_in_a_fresh_interpreter():
+    out = subprocess.run([sys.executable, "-c", "import smemplan; print(smemplan.plan())"],
+                         check=True, capture_output=True, text=True).stdout
+    assert "built-in model dirk" in out and "shared bytes per run" in out and "block size" in out
+
+
+def test_plan_matches_cli(cli):
+    want = json.loads(cli("plan", "--json", "--set", "n=20", "--precision", "f64", "--time-limit", "5"))
+    p = smemplan.plan(set={"n": 20}, precision="f64", time_limit=5)
+    for side in ("cubie", "optimized"):
+        for key in ("shared_bytes", "local_bytes", "persistent_local_bytes", "padded_shared_bytes",
+                    "block_size", "dynamic_shared_bytes"):
+            assert p.data[side][key] == want[side][key], (side, key)
+    assert p.optimal == want["optimal"]
+    assert p.best_block_size == want["optimized"]["best_block_size"]["block_size"]
+    assert p.bytes_per_run["cubie"]["shared"] == want["cubie"]["shared_bytes"]
+    assert p.occupancy["resident_threads"] == want["optimized"]["best_block_size"]["resident_threads"]
+    assert p.estimated_runs_per_second > 0
+    assert "<smemplan.Plan dirk" in repr(p)
+
+
+def test_plan_files_match_cli(cli, tmp_path):
+    svg, cuh = tmp_path / "s.svg", tmp_path / "l.cuh"
+    cli("plan", "--model", "firk", "--set", "n=3", "--svg", str(svg), "--cuda", str(cuh), "--time-limit", "5")
+    p = smemplan.plan("firk", set={"n": 3}, time_limit=5)
+    assert p.cuda_header() == cuh.read_text()
+    assert p.svg() == svg.read_text()
+    p.cuda_header(tmp_path / "mine.cuh")
+    assert (tmp_path / "mine.cuh").read_text() == cuh.read_text()
+
+
+def test_plan_of_a_cubie_dump_matches_cli(cli):
+    dump = CUBIE_REFERENCE / "dirk__kvaerno3__float32__n100__all_shared.json"
+    want = json.loads(cli("plan", "--cubie", str(dump), "--json", "--time-limit", "5"))
+    p = smemplan.plan(cubie=dump, time_limit=5)
+    assert p.shared_bytes == want["optimized"]["shared_bytes"]
+    assert p.cubie_shared_bytes == want["cubie"]["shared_bytes"]
+    q = smemplan.plan(cubie=json.loads(dump.read_text()), time_limit=5)
+    assert q.shared_bytes == p.shared_bytes
+
+
+def test_plan_model_file_and_tiers(cli):
+    model = REPO / "models" / "dirk.toml"
+    assert model.exists()
+    p = smemplan.plan(str(model), set={"n": 3}, tiers="auto", time_limit=4)
+    want = json.loads(cli("plan", str(model), "--set", "n=3", "--tiers", "auto", "--json", "--time-limit", "4"))
+    assert p.tiers is not None
+    assert p.tiers["chosen"]["shared_bytes"] == want["tiers"]["chosen"]["shared_bytes"]
+    assert "shared or local" in str(p)
+
+
+def test_models_and_devices():
+    m = smemplan.models()
+    assert "dirk" in m and m["dirk"]["default"] and "n" in m["dirk"]["parameters"]
+    assert {"h100", "a100", "simulator"} <= set(smemplan.devices())
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, field",
+    [
+        (dict(model="nope"), ValueError, "nope"),
+        (dict(set={"n": 2.5}), TypeError, "set"),
+        (dict(set={"zzz": 1}), ValueError, "zzz"),
+        (dict(precision="f16"), ValueError, "precision"),
+        (dict(device="z80"), ValueError, "z80"),
+        (dict(block_size=0), ValueError, "block_size"),
+        (dict(runs=-1), ValueError, "runs"),
+        (dict(strategy="nope"), ValueError, "strategy"),
+        (dict(tiers="maybe"), ValueError, "tiers"),
+        (dict(time_limit=-2), ValueError, "time_limit"),
+    ],
+)
+def test_plan_bad_input(kwargs, exc, field):
+    with pytest.raises(exc, match=field):
+        smemplan.plan(**kwargs)
+
+
+def test_sweep_matches_cli(cli):
+    want = json.loads(cli("sweep", "--set", "n=3,20", "--precision", "f32,f64", "--json", "--time-limit", "0.5"))
+    rows = smemplan.sweep(set={"n": [3, 20]}, precision=["f32", "f64"], time_limit=0.5, as_frame=False)
+    assert len(rows) == len(want["rows"]) == 8
+    for a, b in zip(rows, want["rows"]):
+        for key in ("strategy", "device", "shared_bytes", "local_bytes", "cubie_block_size", "best_block_size"):
+            assert a[key] == b[key], key
+        assert a["params"] == b["params"]
+    assert rows.pareto_front == want["pareto_front"]
+    assert "<svg" in rows.svg()
+
+
+def test_sweep_frame():
+    import pandas as pd
+
+    df = smemplan.sweep("dirk", set={"n": [3, 10]}, time_limit=0.5)
+    assert isinstance(df, pd.DataFrame) and len(df) == 4
+    assert {"n", "strategy", "shared_bytes", "estimated_runs_per_second", "pareto"} <= set(df.columns)
+    assert df.attrs["csv"].splitlines()[0].startswith("index") or "," in df.attrs["csv"]
+
+
+def test_sweep_bad_input():
+    with pytest.raises(ValueError, match="strategy"):
+        smemplan.sweep(strategies=["cubie", "nope"])
+    with pytest.raises(ValueError, match="precision"):
+        smemplan.sweep(precision="f8")
+    with pytest.raises(ValueError, match="z80"):
+        smemplan.sweep(device=["z80"])
+
+
+def test_occupancy_matches_cli(cli):
+    want = json.loads(cli("occupancy", "--device", "a100", "--block-size", "96", "--smem-per-block", "20000",
+                          "--registers", "40", "--json"))
+    o = smemplan.occupancy(device="a100", block_size=96, smem_per_block=20000, registers=40)
+    for k, v in want.items():
+        assert getattr(o, k) == v, k
+    assert "limited by" in str(o)
+
+
+def test_occupancy_bad_input():
+    with pytest.raises(ValueError, match="block_size"):
+        smemplan.occupancy(device="h100", block_size=0)
+    with pytest.raises(ValueError):
+        smemplan.occupancy(device="h100", block_size=4096)
+    with pytest.raises(TypeError, match="smem_per_block"):
+        smemplan.occupancy(device="h100", block_size=64, smem_per_block="lots")
+
+
+def test_plan_releases_the_gil():
+    import threading
+    import time
+
+    ticks, stop = [0], threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    t0 = time.perf_counter()
+    smemplan.plan("firk", set={"n": 200}, tiers="auto", time_limit=2)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    assert ticks[0] > 0.3 * elapsed * 1000 * 0.2, (ticks[0], elapsed)

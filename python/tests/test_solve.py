@@ -1,0 +1,282 @@
+"""smemplan.solve / check / read_csv / write_csv against the command line."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import smemplan
+from conftest import CHALLENGING, REPO
+
+INSTANCES = sorted(CHALLENGING.glob("*.csv"))
+
+
+def test_eleven_challenging_instances_ship():
+    assert len(INSTANCES) == 11
+
+
+def test_small_instance_optimal():
+    s = smemplan.solve([0, 3, 0], [3, 9, 9], [4, 4, 4])
+    assert s.peak == 8 and s.lower_bound == 8 and s.gap == 0.0
+    assert s.status is smemplan.Status.OPTIMAL and s.optimal
+    assert s.offsets.dtype == np.uint64 and len(s.offsets) == 3
+    assert smemplan.check([0, 3, 0], [3, 9, 9], [4, 4, 4], offsets=s.offsets) == 8
+    assert "peak         8 bytes" in str(s)
+
+
+def test_status_enum_members():
+    assert [m.name for m in smemplan.Status] == ["OPTIMAL", "UNPROVEN", "INFEASIBLE", "DEADLINE_REACHED"]
+
+
+def test_capacity_infeasible():
+    s = smemplan.solve([0, 0], [2, 2], [4, 4], capacity=6)
+    assert s.status is smemplan.Status.INFEASIBLE and not s.feasible and s.infeasible
+
+
+def test_alignment_offset_gaps():
+    s = smemplan.solve([0, 0, 0], [4, 4, 4], [3, 4, 2], alignment=[1, 8, 1], offset=[None, 8, None],
+                       gaps=[None, "", [(1, 2)]], ids=["a", "b", "c"])
+    assert s.offsets[1] == 8 and s.offsets[1] % 8 == 0
+    smemplan.check(s.problem, offsets=s.layout())
+
+
+@pytest.mark.parametrize("path", INSTANCES, ids=lambda p: p.stem)
+def test_greedy_matches_cli(cli, path):
+    """Deterministic strategies: exactly the command line's peaks."""
+    for strategy in ("greedy-size", "greedy-breadth", "greedy-floor"):
+        want = json.loads(cli("solve", str(path), "--json", "--strategy", strategy))
+        got = smemplan.solve(str(path), strategy=strategy)
+        assert got.peak == want["peak"], strategy
+        assert got.lower_bound == want["lower_bound"]
+        assert [int(o) for o in got.offsets] == [p["offset"] for p in want["layout"]]
+
+
+@pytest.mark.parametrize("path", INSTANCES, ids=lambda p: p.stem)
+def test_auto_matches_cli(cli, path):
+    """The default strategy under the same time limit: where the command
+    line proves its peak optimal, the Python call proves the same peak (an
+    optimum is unique); where the deadline cuts the search, both answers
+    are valid layouts above the same proven bound."""
+    limit = "2"
+    want = json.loads(cli("solve", str(path), "--json", "--time-limit", limit))
+    problem = smemplan.read_csv(path)
+    got = smemplan.solve(problem, time_limit=float(limit))
+    assert smemplan.check(problem, offsets=got.offsets) == got.peak
+    assert got.status.value in ("optimal", "deadline_reached")
+    assert got.lower_bound <= got.peak
+    if want["status"] == "optimal" and got.status is smemplan.Status.OPTIMAL:
+        assert got.peak == want["peak"]
+    elif want["status"] == "optimal":
+        assert got.peak >= want["peak"]
+    elif got.status is smemplan.Status.OPTIMAL:
+        assert got.peak <= want["peak"] and got.peak >= want["lower_bound"]
+    else:
+        # Both cut short: the same strategy's answers, each with the bound.
+        assert got.peak >= want["lower_bound"] and want["peak"] >= got.lower_bound
+
+
+def test_solve_releases_the_gil_and_honours_the_time_limit():
+    """While a long solve runs, another Python thread keeps running."""
+    path = CHALLENGING / "J.1048576.csv"
+    problem = smemplan.read_csv(path)
+    ticks = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    t0 = time.perf_counter()
+    s = smemplan.solve(problem, strategy="exact", time_limit=1.5)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    assert s.status is smemplan.Status.DEADLINE_REACHED
+    assert elapsed <= 1.5 * 1.1 + 0.5
+    # ~1 ms per tick: a thread starved by a held GIL would count near 0.
+    assert ticks[0] > 200, ticks[0]
+
+
+def test_solve_in_threads_concurrently():
+    paths = INSTANCES[:3]
+    results = {}
+
+    def work(p):
+        results[p] = smemplan.solve(str(p), strategy="greedy-size").peak
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(results) == set(paths)
+
+
+def test_csv_round_trip(tmp_path):
+    path = INSTANCES[0]
+    p = smemplan.read_csv(path)
+    assert len(p) == 154 and p.ids[0]
+    s = smemplan.solve(p, strategy="greedy-size")
+    out = tmp_path / "solution.csv"
+    text = smemplan.write_csv(out, s)
+    assert out.read_text() == text and text.startswith("id,lower,upper,size")
+    # The written solution reads back as an instance with fixed offsets,
+    # which the checker accepts.
+    q = smemplan.read_csv(out)
+    assert q.fixed.all()
+    assert list(q.offset) == list(s.offsets)
+    assert smemplan.check(p, offsets=q.offset) == s.peak
+
+
+def test_csv_matches_cli_out(cli, tmp_path):
+    path = INSTANCES[1]
+    out = tmp_path / "cli.csv"
+    cli("solve", str(path), "--strategy", "greedy-size", "--out", str(out))
+    s = smemplan.solve(str(path), strategy="greedy-size")
+    assert smemplan.write_csv(None, s) == out.read_text()
+
+
+def test_dataframe_in_and_out():
+    import pandas as pd
+    df = pd.DataFrame({"id": ["a", "b", "c"], "lower": [0, 3, 0], "upper": [3, 9, 9], "size": [4, 4, 4]})
+    s = smemplan.solve(df)
+    assert s.peak == 8
+    out = s.to_frame()
+    assert list(out.columns) == ["id", "lower", "upper", "size", "offset"]
+    p = smemplan.read_csv(INSTANCES[0])
+    assert smemplan.solve(p.to_frame(), strategy="greedy-size").peak == smemplan.solve(p, strategy="greedy-size").peak
+
+
+def test_check_reports_every_violation():
+    with pytest.raises(smemplan.InvalidLayout) as e:
+        smemplan.check([0, 0, 0], [2, 2, 2], [4, 4, 4], offsets=[0, 0, 0])
+    assert len(e.value.violations) >= 2
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(smemplan.InvalidLayout, match="beyond the capacity"):
+        smemplan.check([0], [2], [4], offsets=[4], capacity=6)
+
+
+def test_svg():
+    s = smemplan.solve([0, 3, 0], [3, 9, 9], [4, 4, 4])
+    assert s.svg().lstrip().startswith("<svg") or "<svg" in s.svg()
+
+
+# ------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, field",
+    [
+        (dict(lower=[0, -1], upper=[2, 2], size=[1, 1]), ValueError, "lower"),
+        (dict(lower=[0, 1], upper=[2, 2], size=[1, -5]), ValueError, "size"),
+        (dict(lower=[0, 1], upper=[2, 2], size=[1, 0]), ValueError, "size"),
+        (dict(lower=[0, 1], upper=[2], size=[1, 1]), ValueError, "upper"),
+        (dict(lower=[0, 1], upper=[2, 2], size=["a", 1]), TypeError, "size"),
+        (dict(lower=[0, 1.5], upper=[2, 2], size=[1, 1]), TypeError, "lower"),
+        (dict(lower=[], upper=[], size=[]), ValueError, "empty"),
+        (dict(lower=[0], upper=[2], size=[1], alignment=[3]), ValueError, "alignment"),
+        (dict(lower=[2], upper=[2], size=[1]), ValueError, "lifetime"),
+        (dict(lower=[0], upper=[2], size=[1], gaps=["1"]), ValueError, "gaps"),
+        (dict(lower=5, upper=[2], size=[1]), TypeError, "lower"),
+        (dict(lower=[0], upper=[2], size=[1], ids=["a", "b"]), ValueError, "id"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs, exc, field):
+    args = (kwargs.pop("lower"), kwargs.pop("upper"), kwargs.pop("size"))
+    with pytest.raises(exc, match=field):
+        smemplan.solve(*args, **kwargs)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="strategy: unknown strategy `nope`"):
+        smemplan.solve([0], [1], [1], strategy="nope")
+    with pytest.raises(ValueError, match="time_limit"):
+        smemplan.solve([0], [1], [1], time_limit=-1)
+    with pytest.raises(TypeError, match="time_limit"):
+        smemplan.solve([0], [1], [1], time_limit="soon")
+    with pytest.raises(ValueError, match="capacity"):
+        smemplan.solve([0], [1], [1], capacity=-3)
+
+
+def test_bad_csv(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("id,lower,upper,size\na,0,3,-4\n")
+    with pytest.raises(ValueError, match="bad.csv"):
+        smemplan.read_csv(f)
+    with pytest.raises(OSError, match="cannot read"):
+        smemplan.read_csv(tmp_path / "missing.csv")
+
+
+def test_dataframe_missing_column():
+    import pandas as pd
+    with pytest.raises(ValueError, match="size"):
+        smemplan.solve(pd.DataFrame({"lower": [0], "upper": [1]}))
+
+
+def test_panic_becomes_internal_error():
+    with pytest.raises(smemplan.InternalError, match="deliberate panic"):
+        smemplan._smemplan.panic_for_test()
+    assert issubclass(smemplan.InternalError, RuntimeError)
+    # The interpreter is still fine.
+    assert smemplan.solve([0], [1], [1]).peak == 1
+
+
+def test_strategies_table():
+    s = smemplan.strategies()
+    assert next(iter(s)) == smemplan.DEFAULT_STRATEGY == "auto"
+    assert {"greedy-size", "exact", "ilp", "brute"} <= set(s)
+
+
+def test_package_ships_types_and_docstrings():
+    from pathlib import Path
+
+    pkg = Path(smemplan.__file__).parent
+    assert (pkg / "py.typed").exists() and (pkg / "__init__.pyi").exists()
+    for name in smemplan.__all__:
+        obj = getattr(smemplan, name)
+        if callable(obj) and not isinstance(obj, str):
+            assert obj.__doc__, name
+
+
+def test_dataframe_with_missing_offsets():
+    import pandas as pd
+
+    df = pd.DataFrame({"lower": [0, 0], "upper": [2, 2], "size": [4, 4], "offset": pd.array([8, None], dtype="Int64")})
+    s = smemplan.solve(df)
+    assert s.offsets[0] == 8 and s.peak == 12
+
+
+def test_columns_by_keyword():
+    s = smemplan.solve(lower=[0, 3, 0], upper=np.array([3, 9, 9]), size=(4, 4, 4), strategy="greedy-size")
+    assert s.peak == 8
+    assert smemplan.check(lower=[0, 3, 0], upper=[3, 9, 9], size=[4, 4, 4], offsets=s.offsets) == 8
+    with pytest.raises(TypeError, match="size: required column missing"):
+        smemplan.solve(lower=[0], upper=[1])
+
+
+def test_ctrl_c_stops_a_long_solve():
+    """SIGINT during a long solve raises KeyboardInterrupt at once (the
+    search is cancelled), not after the time limit."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, signal, threading, time
+import smemplan
+p = smemplan.read_csv({str(CHALLENGING / 'J.1048576.csv')!r})
+threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+t0 = time.perf_counter()
+try:
+    smemplan.solve(p, strategy="exact", time_limit=60)
+    print("finished")
+except KeyboardInterrupt:
+    print("interrupted", round(time.perf_counter() - t0, 2))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert out.startswith("interrupted"), out
+    assert float(out.split()[1]) < 5.0
