@@ -44,11 +44,11 @@ pub struct Args {
     pub out_dir: Option<PathBuf>,
     /// Run each strategy on each instance N times and report the median
     /// seconds (the peak and status are the first run's).
-    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_repeat)]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_repeat, allow_negative_numbers = true)]
     pub repeat: usize,
     /// Worker threads for the strategies that search in parallel (0:
     /// rayon's default, one per logical core or RAYON_NUM_THREADS).
-    #[arg(long, value_name = "N", default_value = "0")]
+    #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true)]
     pub threads: usize,
     /// Print one JSON document with every row instead of the table (also
     /// hides the progress bar).
