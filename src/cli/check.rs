@@ -4,7 +4,8 @@
 //! every violation, each located at the solution file's line for the buffer
 //! it names where there is one, and exits 1.
 
-use super::{load_offsets, load_problem, Verdict};
+use super::solve::load_instance;
+use super::{load_offsets, Verdict};
 use anyhow::Result;
 use smemplan::core::check::{self as checker, Report, Violation};
 use smemplan::{core::bound, Problem};
@@ -15,7 +16,10 @@ use std::path::{Path, PathBuf};
 /// Arguments of `smemplan check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The instance, in MiniMalloc CSV.
+    /// The instance, in MiniMalloc CSV. A note on stderr says when its
+    /// `offset` column fixes buffers (a solution given as the instance:
+    /// every offset is then checked against itself) or an `end` column
+    /// makes ends inclusive.
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: PathBuf,
     /// The solution: CSV with `id` and `offset` columns (other columns are
@@ -57,7 +61,7 @@ pub struct Checked {
 /// Reads both files and checks the solution (against `capacity` too, if
 /// given); when it is invalid, its violations are already written to `out`.
 pub fn load_and_check(instance: &Path, solution: &Path, capacity: Option<u64>, out: &mut dyn Write) -> Result<Checked> {
-    let problem = load_problem(instance)?;
+    let (problem, ..) = load_instance(instance)?;
     let offsets = load_offsets(solution)?;
     let report = check_offsets(&problem, &offsets, capacity);
     if !report.is_valid() {

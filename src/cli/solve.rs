@@ -7,11 +7,11 @@
 //! capacity is proven too small, why.
 
 use super::output::Staged;
-use super::{builtin, load_problem, strategy_parser, verify, Limits, Verdict};
+use super::{builtin, read_text, strategy_parser, verify, Limits, Verdict};
 use anyhow::Result;
 use serde::Serialize;
 use smemplan::core::analysis::Analysis;
-use smemplan::core::format::minimalloc;
+use smemplan::core::format::minimalloc::{self, Dialect};
 use smemplan::core::plot::{self, PlotOptions};
 use smemplan::solve::Status;
 use smemplan::{solve as solver, Problem, Solution};
@@ -22,8 +22,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Instance in MiniMalloc CSV (`id,lower,upper,size`, optional
-    /// `alignment`, `offset`, `gaps`); without it, a built-in example (one
-    /// step of an implicit Runge–Kutta solver kernel).
+    /// `alignment`, `offset`, `hint`, `gaps`); without it, a built-in
+    /// example (one step of an implicit Runge–Kutta solver kernel). A note
+    /// on stderr says when an `offset` column fixes buffers or an `end`
+    /// column makes ends inclusive.
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: Option<PathBuf>,
     /// Layout algorithm.
@@ -31,8 +33,9 @@ pub struct Args {
     pub strategy: String,
     #[command(flatten)]
     pub limits: Limits,
-    /// Write the layout as MiniMalloc CSV (the instance's rows plus an
-    /// `offset` column), replacing the file atomically.
+    /// Write the layout as MiniMalloc CSV (the instance's rows, its hints
+    /// if it has any, plus an `offset` column), replacing the file
+    /// atomically.
     #[arg(long, value_name = "SOLUTION.csv")]
     pub out: Option<PathBuf>,
     /// Draw the layout as SVG (time on x, address on y), replacing the file
@@ -68,6 +71,12 @@ struct SolveJson<'a> {
     out: Option<String>,
     svg: Option<String>,
     dot: Option<String>,
+    /// How the input was read, when it may surprise (see [`Dialect::notes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+    /// Buffers the instance's `offset` column fixes, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixed: Option<usize>,
     layout: Vec<OffsetJson<'a>>,
 }
 
@@ -94,9 +103,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             .filter_map(|(f, p)| Some((f, p?)))
             .collect();
     let mut staged = Staged::reserve(&destinations)?;
-    let (name, problem) = match &args.instance {
-        Some(path) => (path.display().to_string(), load_problem(path)?),
-        None => (builtin::NAME.to_string(), minimalloc::read_problem(builtin::NAME, builtin::CSV)?),
+    let (name, (problem, dialect, notes)) = match &args.instance {
+        Some(path) => (path.display().to_string(), load_instance(path)?),
+        None => (builtin::NAME.to_string(), read_instance(builtin::NAME, builtin::CSV)?),
     };
     let solver = smemplan::solve::strategies::strategy(&args.strategy)?;
     let analysis = Analysis::new(&problem);
@@ -105,7 +114,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 
     let capacity = args.limits.capacity;
     if let Some(path) = &args.out {
-        staged.write(path, &minimalloc::write(&problem, Some(&solution.layout)))?;
+        staged
+            .write(path, &minimalloc::write_with_hints(&problem, Some(&solution.layout), dialect.hints.as_deref()))?;
     }
     if let Some(path) = &args.svg {
         let options = PlotOptions {
@@ -145,6 +155,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             out: args.out.as_ref().map(|p| p.display().to_string()),
             svg: args.svg.as_ref().map(|p| p.display().to_string()),
             dot: args.dot.as_ref().map(|p| p.display().to_string()),
+            notes,
+            fixed: (dialect.fixed > 0).then_some(dialect.fixed),
             layout: placements(&problem, &solution),
         };
         // Buffered: stdout flushes at every newline, and a million
@@ -157,6 +169,25 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         write_text(out, args, &name, &problem, &solution, infeasible.as_deref())?;
     }
     Ok(Verdict::Done)
+}
+
+/// Reads an instance file, printing on stderr one `smemplan: note: ` line
+/// per convention a user may not expect ([`Dialect::notes`]: fixed offsets,
+/// inclusive ends), and returning those notes too. Parse errors name the
+/// file, the line and the buffer.
+pub(super) fn load_instance(path: &Path) -> Result<(Problem, Dialect, Vec<String>)> {
+    let text = read_text(path)?;
+    read_instance(&path.display().to_string(), &text)
+}
+
+/// [`load_instance`] on text already read.
+fn read_instance(source: &str, text: &str) -> Result<(Problem, Dialect, Vec<String>)> {
+    let (problem, dialect) = minimalloc::read_instance(source, text)?;
+    let notes = dialect.notes(source);
+    for note in &notes {
+        eprintln!("smemplan: note: {note}");
+    }
+    Ok((problem, dialect, notes))
 }
 
 fn placements<'a>(problem: &'a Problem, solution: &Solution) -> Vec<OffsetJson<'a>> {

@@ -4,9 +4,19 @@
 //! * The older header `buffer_id,start,end,size` (also `buffer`, `begin`):
 //!   `end` is inclusive, so `[start, end + 1)`; gaps are read the same way.
 //! * Columns in any order; optional `alignment`, `offset` (a fixed offset in
-//!   an instance, the answer in a solution) and `gaps`: space-separated
+//!   an instance, the answer in a solution), `hint` (MiniMalloc's offset
+//!   hint for its solver: read, checked and written back, never used to
+//!   place; negative or empty means none) and `gaps`: space-separated
 //!   `lower-upper` holes in which the buffer is dead.
+//! * MiniMalloc's windowed gap `lower-upper@a:b` keeps the bytes `[a, b)` of
+//!   the buffer (relative to its offset) live during the gap. A [`Buffer`]'s
+//!   gaps free its whole range, so only the window that keeps every byte
+//!   (`@0:SIZE`, no hole at all) is expressed exactly, by dropping the gap;
+//!   any other window is refused with its line, never approximated.
 //! * A solution is the instance's rows with an `offset` column.
+//! * [`read_instance`] also says how the file was read ([`Dialect`]): the
+//!   inclusive `end` convention, how many buffers the `offset` column fixes,
+//!   the hints. [`Dialect::notes`] words the surprises for a user.
 //!
 //! * A UTF-8 byte-order mark is skipped; lines may end in `\n`, `\r\n` or a
 //!   lone `\r`. Control characters (other than tab) are refused anywhere,
@@ -29,6 +39,7 @@ enum Column {
     Alignment,
     Offset,
     Gaps,
+    Hint,
 }
 
 impl Column {
@@ -43,6 +54,7 @@ impl Column {
             "alignment" => (Column::Alignment, false),
             "offset" => (Column::Offset, false),
             "gaps" => (Column::Gaps, false),
+            "hint" => (Column::Hint, false),
             _ => return None,
         })
     }
@@ -56,6 +68,7 @@ impl Column {
             Column::Alignment => "alignment",
             Column::Offset => "offset",
             Column::Gaps => "gaps",
+            Column::Hint => "hint",
         }
     }
 }
@@ -77,7 +90,7 @@ struct Table<'a> {
 }
 
 /// How many [`Column`]s there are.
-const COLUMNS: usize = 7;
+const COLUMNS: usize = 8;
 
 impl<'a> Table<'a> {
     fn parse(source: &'a str, text: &'a str, required: &[Column]) -> Result<Self> {
@@ -189,12 +202,70 @@ fn parse_u64(text: &str) -> std::result::Result<u64, String> {
     digits.parse::<u64>().map_err(|_| format!("{text} is too large (max {})", u64::MAX))
 }
 
+/// How a file was read, beside the [`Problem`] it gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dialect {
+    /// Rows read.
+    pub buffers: usize,
+    /// The header named `end`: ends (and gap ends) were read inclusive,
+    /// `[start, end + 1)`.
+    pub inclusive_end: bool,
+    /// Buffers that the `offset` column fixes (non-empty offsets).
+    pub fixed: usize,
+    /// Each buffer's `hint` when the file has the column (`None`: no hint).
+    pub hints: Option<Vec<Option<u64>>>,
+    /// Windowed gaps whose window keeps the whole buffer (`@0:SIZE`), read
+    /// as no hole.
+    pub whole_windows: usize,
+}
+
+impl Dialect {
+    /// One line per convention a user may not expect, naming `source`:
+    /// the inclusive `end` convention, and fixed offsets (a solution fed
+    /// back as an instance is only re-checked: its peak proves nothing).
+    pub fn notes(&self, source: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.inclusive_end {
+            notes.push(format!(
+                "{source}: the header has `end`, read as MiniMalloc's older inclusive convention: each lifetime \
+                 (and gap) is [start, end + 1); with `upper` it would be [lower, upper)"
+            ));
+        }
+        if self.fixed > 0 {
+            notes.push(format!(
+                "{source}: the `offset` column fixes {} of {} buffers where they are; solvers only place the \
+                 others (a solution read as an instance is merely re-checked, so its peak proves nothing: drop \
+                 the column to solve it afresh)",
+                self.fixed, self.buffers
+            ));
+        }
+        if self.whole_windows > 0 {
+            notes.push(format!(
+                "{source}: {} windowed gap(s) keep the whole buffer (`@0:SIZE`) and were read as no hole",
+                self.whole_windows
+            ));
+        }
+        notes
+    }
+}
+
 /// Reads an instance. `source` names it in errors (a path, `<builtin>`).
 /// A capacity can be attached afterwards with [`Problem::with_capacity`].
 pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
+    read_instance(source, text).map(|(problem, _)| problem)
+}
+
+/// Reads an instance and says how it was read ([`Dialect`]).
+pub fn read_instance(source: &str, text: &str) -> Result<(Problem, Dialect)> {
     let table = Table::parse(source, text, &[Column::Id, Column::Lower, Column::Upper, Column::Size])?;
     let add = u64::from(table.inclusive_end);
     let mut buffers = Vec::with_capacity(table.lines.len());
+    let mut dialect = Dialect {
+        buffers: table.lines.len(),
+        inclusive_end: table.inclusive_end,
+        hints: table.columns[Column::Hint as usize].map(|_| Vec::with_capacity(table.lines.len())),
+        ..Dialect::default()
+    };
     for (line, row) in table.rows() {
         let id = *table.get(row, Column::Id).unwrap();
         if id.is_empty() {
@@ -215,8 +286,16 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
             Some(t) if !t.is_empty() => Some(table.number(line, id, Column::Offset, t)?),
             _ => None,
         };
+        dialect.fixed += usize::from(offset.is_some());
+        if let Some(hints) = &mut dialect.hints {
+            let text = table.get(row, Column::Hint).unwrap();
+            hints.push(parse_hint(text).map_err(|w| table.error(line, Some(id), format!("column `hint`: {w}")))?);
+        }
         let gaps = match table.get(row, Column::Gaps) {
-            Some(text) => parse_gaps(&table, line, id, text, add)?,
+            Some(text) => {
+                let span = Interval::new(lower, upper);
+                parse_gaps(&table, line, id, text, add, span, size, &mut dialect.whole_windows)?
+            }
             None => Vec::new(),
         };
         buffers.push(Buffer {
@@ -228,7 +307,7 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
             offset,
         });
     }
-    Problem::new(buffers, None).map_err(|e| {
+    let problem = Problem::new(buffers, None).map_err(|e| {
         // Buffers are in row order: the rows of the buffer the error names
         // are found by a scan, which only an error pays for.
         let lines_of = |name: &str| -> Vec<usize> {
@@ -245,22 +324,76 @@ pub fn read_problem(source: &str, text: &str) -> Result<Problem> {
                 Error::Parse { source_name: source.to_string(), line, message: e.to_string() }
             }
         }
-    })
+    })?;
+    Ok((problem, dialect))
 }
 
-fn parse_gaps(table: &Table<'_>, line: usize, id: &str, text: &str, add: u64) -> Result<Vec<Interval>> {
+/// MiniMalloc's hint: an offset, or none when empty or negative (its files
+/// write `-1` for none).
+fn parse_hint(text: &str) -> std::result::Result<Option<u64>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Some(rest) = text.strip_prefix('-') {
+        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+    }
+    parse_u64(text).map(Some)
+}
+
+/// Parses the `gaps` field: `lower-upper` holes, and MiniMalloc's windowed
+/// `lower-upper@a:b` (see the module docs: only `@0:SIZE` is expressible).
+#[allow(clippy::too_many_arguments)]
+fn parse_gaps(
+    table: &Table<'_>,
+    line: usize,
+    id: &str,
+    text: &str,
+    add: u64,
+    lifetime: Interval,
+    size: u64,
+    whole_windows: &mut usize,
+) -> Result<Vec<Interval>> {
     let mut gaps = Vec::new();
     for gap in text.split(' ').filter(|g| !g.is_empty()) {
-        if gap.contains('@') {
-            return Err(table.error(line, Some(id), format!("gap `{gap}`: windowed gaps (`@`) are not supported")));
-        }
-        let Some((lo, hi)) = gap.split_once('-') else {
+        let bad = |what: String| table.error(line, Some(id), format!("gap `{gap}`: {what}"));
+        let (span, window) = match gap.split_once('@') {
+            Some((span, window)) => (span, Some(window)),
+            None => (gap, None),
+        };
+        let Some((lo, hi)) = span.split_once('-') else {
             return Err(table.error(line, Some(id), format!("gap `{gap}` is not of the form lower-upper")));
         };
-        let lo = parse_u64(lo).map_err(|w| table.error(line, Some(id), format!("gap `{gap}`: {w}")))?;
-        let hi = parse_u64(hi).map_err(|w| table.error(line, Some(id), format!("gap `{gap}`: {w}")))?;
+        let lo = parse_u64(lo).map_err(&bad)?;
+        let hi = parse_u64(hi).map_err(&bad)?;
         let hi = hi.checked_add(add).ok_or_else(|| table.error(line, Some(id), format!("gap `{gap}` is too large")))?;
-        gaps.push(Interval::new(lo, hi));
+        let Some(window) = window else {
+            gaps.push(Interval::new(lo, hi));
+            continue;
+        };
+        let Some((a, b)) = window.split_once(':') else {
+            return Err(bad(format!(
+                "the window `{window}` is not of the form lower:upper (MiniMalloc's `lower-upper@lower:upper`)"
+            )));
+        };
+        let a = parse_u64(a).map_err(|w| bad(format!("window: {w}")))?;
+        let b = parse_u64(b).map_err(|w| bad(format!("window: {w}")))?;
+        if a > b {
+            return Err(bad(format!("the window {a}:{b} ends before it starts")));
+        }
+        if (a, b) != (0, size) {
+            return Err(bad(format!(
+                "MiniMalloc's window keeps bytes {a}..{b} of this {size}-byte buffer live during {lo}..{hi}; \
+                 smemplan's gaps free the whole buffer, so only the window 0:{size} (no hole) is expressed exactly \
+                 (drop the window to free the whole buffer, or the gap to keep it)"
+            )));
+        }
+        if lo >= hi || lo < lifetime.start || hi > lifetime.end {
+            return Err(bad(format!("outside the lifetime {}-{} or empty", lifetime.start, lifetime.end)));
+        }
+        // The whole buffer stays live: no hole.
+        *whole_windows += 1;
     }
     Ok(gaps)
 }
@@ -282,13 +415,24 @@ pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)
 /// Writes an instance (half-open dialect), with `offset` taken from `layout`
 /// when given, else from fixed offsets if any buffer has one.
 pub fn write(problem: &Problem, layout: Option<&Layout>) -> String {
+    write_with_hints(problem, layout, None)
+}
+
+/// [`write`], with a `hint` column when `hints` are given (one per buffer;
+/// `-1` for none, as MiniMalloc writes it), placed as MiniMalloc places it:
+/// after `alignment`, before `gaps`.
+pub fn write_with_hints(problem: &Problem, layout: Option<&Layout>, hints: Option<&[Option<u64>]>) -> String {
     let buffers = problem.buffers();
+    let hints = hints.filter(|h| h.len() == buffers.len());
     let with_align = buffers.iter().any(|b| b.alignment != 1);
     let with_gaps = buffers.iter().any(|b| !b.gaps.is_empty());
     let with_offset = layout.is_some() || buffers.iter().any(|b| b.offset.is_some());
     let mut out = String::from("id,lower,upper,size");
     if with_align {
         out.push_str(",alignment");
+    }
+    if hints.is_some() {
+        out.push_str(",hint");
     }
     if with_gaps {
         out.push_str(",gaps");
@@ -301,6 +445,14 @@ pub fn write(problem: &Problem, layout: Option<&Layout>) -> String {
         let _ = write!(out, "{},{},{},{}", b.name, b.lifetime.start, b.lifetime.end, b.size);
         if with_align {
             let _ = write!(out, ",{}", b.alignment);
+        }
+        if let Some(hints) = hints {
+            match hints[i] {
+                Some(h) => {
+                    let _ = write!(out, ",{h}");
+                }
+                None => out.push_str(",-1"),
+            }
         }
         if with_gaps {
             let gaps: Vec<String> = b.gaps.iter().map(|g| format!("{}-{}", g.start, g.end)).collect();
@@ -359,6 +511,67 @@ mod tests {
         assert_eq!(back.buffers(), p.buffers());
         let offs = read_offsets("r", &out).unwrap();
         assert_eq!(offs, vec![("a".into(), 0, 2), ("b".into(), 8, 3)]);
+    }
+
+    #[test]
+    fn reads_minimallocs_hint_and_carries_it() {
+        let text = "id,lower,upper,size,hint\na,0,4,8,16\nb,2,6,8,-1\nc,1,3,2,\n";
+        let (p, d) = read_instance("h", text).unwrap();
+        assert_eq!(d.hints, Some(vec![Some(16), None, None]));
+        assert_eq!(p.len(), 3);
+        let out = write_with_hints(&p, Some(&Layout::new(vec![0, 8, 16])), d.hints.as_deref());
+        assert_eq!(out, "id,lower,upper,size,hint,offset\na,0,4,8,16,0\nb,2,6,8,-1,8\nc,1,3,2,-1,16\n");
+        let (back, d2) = read_instance("h2", &out).unwrap();
+        assert_eq!(back.buffers().iter().map(|b| b.offset).collect::<Vec<_>>(), vec![Some(0), Some(8), Some(16)]);
+        assert_eq!(d2.hints, d.hints);
+        assert_eq!(d2.fixed, 3);
+        assert!(parse_err("id,lower,upper,size,hint\na,0,4,8,x\n").contains("t.csv:2: buffer `a`: column `hint`"));
+        // No hint column: none written, the output as before.
+        let (p, d) = read_instance("n", "id,lower,upper,size\na,0,4,8\n").unwrap();
+        assert_eq!(d.hints, None);
+        assert_eq!(write_with_hints(&p, None, d.hints.as_deref()), write(&p, None));
+    }
+
+    #[test]
+    fn windowed_gaps_are_exact_or_refused() {
+        // The window that keeps every byte is no hole at all.
+        let (p, d) = read_instance("w", "id,lower,upper,size,gaps\na,0,10,8,4-6@0:8 7-8\n").unwrap();
+        assert_eq!(p.buffers()[0].gaps, vec![Interval::new(7, 8)]);
+        assert_eq!(d.whole_windows, 1);
+        assert!(d.notes("w").iter().any(|n| n.contains("read as no hole")));
+        // Inclusive dialect: the gap's end moves, the window does not.
+        let (p, _) = read_instance("w", "buffer_id,start,end,size,gaps\na,0,9,8,4-5@0:8 7-7\n").unwrap();
+        assert_eq!(p.buffers()[0].gaps, vec![Interval::new(7, 8)]);
+        for (gaps, want) in [
+            ("4-6@0:4", "t.csv:2: buffer `a`: gap `4-6@0:4`: MiniMalloc's window keeps bytes 0..4"),
+            ("4-6@2:8", "keeps bytes 2..8"),
+            ("4-6@0:16", "keeps bytes 0..16"),
+            ("4-6@0:0", "keeps bytes 0..0"),
+            ("4-6@4:2", "ends before it starts"),
+            ("4-6@0", "is not of the form lower:upper"),
+            ("4-6@", "is not of the form lower:upper"),
+            ("4-6@0:x", "window: `x` is not a whole number"),
+            ("4-6@0:8@1:2", "window: `8@1:2` is not a whole number"),
+            ("4-6@-1:8", "window: negative"),
+            ("12-14@0:8", "outside the lifetime"),
+        ] {
+            let got = parse_err(&format!("id,lower,upper,size,gaps\na,0,10,8,{gaps}\n"));
+            assert!(got.contains(want), "{gaps}: got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn dialect_notes_name_the_traps() {
+        let (_, d) = read_instance("s.csv", "id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,8,\n").unwrap();
+        assert_eq!((d.fixed, d.buffers, d.inclusive_end), (1, 2, false));
+        let notes = d.notes("s.csv");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].starts_with("s.csv: the `offset` column fixes 1 of 2 buffers"), "{notes:?}");
+        let (_, d) = read_instance("e.csv", "id,start,end,size\na,0,3,4\n").unwrap();
+        assert!(d.inclusive_end);
+        assert!(d.notes("e.csv")[0].contains("[start, end + 1)"));
+        let (_, d) = read_instance("u.csv", "id,lower,upper,size\na,0,3,4\n").unwrap();
+        assert!(d.notes("u.csv").is_empty());
     }
 
     #[test]
