@@ -1,6 +1,6 @@
 //! Deadlines at a million buffers (issue 19): every strategy's time limit
 //! bounds its whole solve, setup included, and what a cut-short strategy
-//! returns on a large problem is no worse than the first-fit sweep's layout
+//! returns on a large problem is no worse than the sweep's layout
 //! (`greedy::sweep`), never the buffers stacked.
 //!
 //! These tests time the limit itself, so they run in a quiet job of their

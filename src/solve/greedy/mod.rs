@@ -292,15 +292,15 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
 /// deadline cutting it short, for the sweep's layout.
 type Named = Option<(&'static str, Layout)>;
 
-/// The layout of the first-fit sweep over time that large problems fall
-/// back on ([`SWEEP`]: first fit in order of start over whole lifetimes),
+/// The layout of the sweep over time that large problems fall back on
+/// ([`SWEEP`]: best fit in order of start over whole lifetimes),
 /// run to its end: what [`best`] and every greedy strategy must match or
 /// beat on a large problem, whatever the deadline.
 pub fn sweep(problem: &Problem) -> Result<Layout> {
     sweep_fit(problem, &|| false)
 }
 
-/// The name of [`best`]'s answer when the sweep's layout won (first fit in
+/// The name of [`best`]'s answer when the sweep's layout won (best fit in
 /// order of start over whole lifetimes: see `sweep_fit`).
 pub const SWEEP: &str = "sweep";
 
