@@ -89,7 +89,7 @@ impl BruteSearch<'_> {
             return;
         }
         // Only once a layout exists: the first descent always completes.
-        if self.nodes % POLL_NODES == 0 && self.best.is_some() && (self.stop)() {
+        if self.nodes.is_multiple_of(POLL_NODES) && self.best.is_some() && (self.stop)() {
             self.ended = true;
             self.cut = true;
             return;

@@ -68,7 +68,7 @@ pub fn polish(analysis: &Analysis, start: &Layout, good_enough: u64, options: &S
                     }
                     // The deadline every few evaluations too: a pass over
                     // a large group is `n²` of them (issue 19).
-                    if current.0 <= good_enough || budget == 0 || (budget % POLL == 0 && options.expired()) {
+                    if current.0 <= good_enough || budget == 0 || (budget.is_multiple_of(POLL) && options.expired()) {
                         break 'pass;
                     }
                 }
