@@ -408,13 +408,17 @@ impl Ilp {
 }
 
 /// Terms (coefficients of its rows) a model is built and started with per
-/// second here, at least: a model whose terms need more than the time left
-/// is not started.
+/// second, at least: a model whose terms need more than the time left is
+/// not started. A conservative guess, not a measurement: building a
+/// good_lp expression term costs well under a microsecond, and microlp's
+/// own time limit bounds the solve once it is built.
 const MODEL_TERMS_PER_SECOND: f64 = 1e6;
 
-/// Interfering pairs and buffers the interference graph takes in per
-/// second here, at least (petgraph's graph and its components: about 0.5 s
-/// for a million buffers and a million pairs on one loaded core).
+/// Buffers and interfering pairs the interference graph and its components
+/// take in per second, at least (measured: 0.08 s for a million buffers
+/// and a million pairs, 0.25 s for a million buffers and no pairs, 0.13 s
+/// for half a million and two million pairs, on this 2-core machine at a
+/// load of 3; the constant leaves room for a loaded one).
 const GRAPH_ITEMS_PER_SECOND: f64 = 2e6;
 
 /// Whether the interference graph of `buffers` and at most `pairs`
