@@ -14,7 +14,7 @@
 use super::output::{table, Staged};
 use super::tiers;
 use super::{parse_seconds, read_text, strategy_parser, Verdict};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use smemplan::core::plot::{self, PlotOptions};
 use smemplan::kernel::accesses::Weights;
@@ -124,6 +124,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         .into_iter()
         .filter_map(|(f, p)| Some((f, p?)))
         .collect();
+    let device = DeviceProfile::named(&args.device)?;
+    check_registers(args.registers, &device)?;
     let mut staged = Staged::reserve(&destinations)?;
     let options = CompareOptions {
         plan: PlanOptions {
@@ -131,7 +133,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             time_limit: Some(args.time_limit),
             ..PlanOptions::default()
         },
-        device: DeviceProfile::named(&args.device)?,
+        device,
         requested_block_size: args.block_size,
         runs: args.runs,
         registers_per_thread: args.registers,
@@ -174,6 +176,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
     }
     Ok(Verdict::Done)
+}
+
+/// Refuses `--registers` above what one thread of `device` may use (255 on
+/// every current profile): the occupancy beyond it means nothing.
+pub(crate) fn check_registers(registers: u64, device: &DeviceProfile) -> Result<()> {
+    if registers > device.max_registers_per_thread {
+        bail!(
+            "--registers {registers}: device {} allows at most {} registers per thread",
+            device.name,
+            device.max_registers_per_thread
+        );
+    }
+    Ok(())
 }
 
 /// The kernel named by the arguments, compared, and with `--tiers auto`

@@ -90,6 +90,18 @@ pub struct Args {
 
 /// The sweep the arguments describe.
 fn spec(args: &Args) -> Result<SweepSpec> {
+    // The cheap checks first: a typo in a device or a strategy is reported
+    // before any model is loaded or any grid is built.
+    let devices: Vec<DeviceProfile> =
+        args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
+    for device in &devices {
+        super::plan::check_registers(args.registers, device)?;
+    }
+    let strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = args.model.iter().find(|m| !seen.insert(m.as_str())) {
+        bail!("model `{dup}` is listed twice in --model");
+    }
     let mut models = Vec::new();
     for path in &args.inputs {
         models.push(smemplan::kernel::model::load(path)?);
@@ -106,16 +118,22 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     if models.is_empty() {
         models.push(model::default_model()?);
     }
+    // `all` with a built-in, or two files of one model: rows that could
+    // not be told apart.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = models.iter().find(|m| !seen.insert(m.name.as_str())) {
+        bail!("model `{}` is swept twice (--model all names every built-in model)", dup.name);
+    }
     let mut axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
     if !args.precision.is_empty() {
         if axes.iter().any(|a| a.name == "precision") {
             bail!("precision is swept twice: give it with --precision or --set precision=..., not both");
         }
-        axes.push(Axis { name: "precision".into(), values: args.precision.clone() });
+        axes.push(Axis::new("precision", args.precision.clone())?);
     }
     let mut spec = SweepSpec::new(models, axes)?;
-    spec.devices = args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
-    spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::study::Result<_>>()?;
+    spec.devices = devices;
+    spec.strategies = strategies;
     spec.requested_block_size = args.block_size;
     spec.runs = args.runs;
     spec.registers_per_thread = args.registers;

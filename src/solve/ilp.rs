@@ -64,11 +64,18 @@
 //! that fails keeps the best layout known. A peak is reported optimal only when
 //! the solver proved it and the re-placed layout reaches it exactly.
 //!
-//! Deadline: microlp takes a time limit, set to what is left of
-//! [`SolveOptions::deadline`] before each sub-problem's model; the deadline
-//! and cancellation are also checked between sub-problems, and whatever is
-//! unsolved then keeps its best layout so far (not [`super::Status::Optimal`]).
-//! Cancellation cannot interrupt a model already in the solver.
+//! Deadline: the whole problem's best greedy layout comes first (the
+//! sweep's on a large problem), and is the answer whenever the deadline
+//! cuts the setup short: every setup step polls it (the graph is not built
+//! when its predicted cost exceeds the time left), and only sub-problems
+//! above what they need get an analysis and a greedy run of their own.
+//! microlp takes a time limit, set to what is left of
+//! [`SolveOptions::deadline`] before each sub-problem's model, and a model
+//! whose predicted building cost exceeds the time left is not started; the
+//! deadline and cancellation are also checked between sub-problems, and
+//! whatever is unsolved then keeps its best layout so far (not
+//! [`super::Status::Optimal`]). Cancellation cannot interrupt a model
+//! already in the solver.
 
 use super::{exact, greedy, live_bytes_reason, local, Infeasibility, Solution, SolveOptions, Solver, Stats};
 use crate::error::{Error, Result};
@@ -249,8 +256,8 @@ impl Ilp {
         // The graph holds every pair: past a few million it alone takes
         // seconds and gigabytes, and no model that size is solved.
         let stop = || options.expired();
-        match interference::pairs_at_most_until(problem, &stop) {
-            Some(pairs) if pairs <= MAX_TOTAL_PAIRS => {}
+        let pairs = match interference::pairs_at_most_until(problem, &stop) {
+            Some(pairs) if pairs <= MAX_TOTAL_PAIRS => pairs,
             Some(pairs) => {
                 let reason =
                     format!("{pairs} interfering pairs; the ILP builds its graph for at most {MAX_TOTAL_PAIRS}");
@@ -261,16 +268,26 @@ impl Ilp {
                 cut.cut_short();
                 return Ok(cut);
             }
+        };
+        // The whole problem's best greedy layout first (the sweep's on a
+        // large one; it polls the deadline): the answer when it settles the
+        // question, and whenever the deadline cuts the setup below short.
+        let whole = greedy::best(analysis, options)?;
+        if whole.is_optimal() || whole.infeasibility().is_some() || capacity.is_some_and(|c| whole.peak <= c) {
+            return Ok(whole);
         }
-        let lb = analysis.lower_bound();
+        let cut = |mut whole: Solution| {
+            whole.cut_short();
+            Ok(whole)
+        };
+        let Some(lb) = analysis.lower_bound_until(&stop) else { return cut(whole) };
+        if stop() || !graph_fits(problem.len(), pairs, options) {
+            return cut(whole);
+        }
         let parts = analysis.graph().components();
-        let subs: Vec<Problem> = parts.iter().map(|ids| problem.subproblem(ids)).collect();
-        let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
-        let mut groups: Vec<Subproblem> = parts
-            .into_iter()
-            .zip(&analyses)
-            .map(|(ids, sub)| Subproblem::new(ids, sub, options))
-            .collect::<Result<_>>()?;
+        if stop() {
+            return cut(whole);
+        }
 
         let mut infeasible = None;
         // A group whose best peak is at most this needs no model: the
@@ -283,6 +300,40 @@ impl Ilp {
             Some(c) => c,
             None => lb.bytes,
         };
+        // Each group starts from the whole layout (valid for any subset of
+        // the buffers): only those above `good_enough` get a sub-problem, an
+        // analysis and a greedy run of their own, so a million groups that
+        // need nothing cost one pass (issue 19: 5.7–7.0 s at a one-second
+        // limit on a million disjoint buffers).
+        let mut offsets = whole.layout.offsets.clone();
+        let group_peak =
+            |ids: &[BufferId]| ids.iter().map(|&id| offsets[id.index()] + problem.buffer(id).size).max().unwrap_or(0);
+        let (needy, fine): (Vec<Vec<BufferId>>, Vec<Vec<BufferId>>) =
+            parts.into_iter().partition(|ids| group_peak(ids) > good_enough);
+        let mut worst = fine.iter().map(|ids| group_peak(ids)).max().unwrap_or(0);
+        drop(fine);
+        let mut subs = Vec::with_capacity(needy.len());
+        for ids in &needy {
+            if stop() {
+                return cut(whole);
+            }
+            subs.push(problem.subproblem(ids));
+        }
+        let analyses: Vec<Analysis> = subs.iter().map(Analysis::new).collect();
+        let mut groups = Vec::with_capacity(needy.len());
+        for (ids, sub) in needy.into_iter().zip(&analyses) {
+            if stop() {
+                return cut(whole);
+            }
+            let mut g = Subproblem::new(ids, sub, options)?;
+            // The whole layout's offsets may beat the group's own greedy.
+            let restricted = Layout::new(g.ids.iter().map(|&id| whole.layout.offsets[id.index()]).collect());
+            let peak = restricted.peak(sub.problem());
+            if peak < g.best_peak {
+                (g.best, g.best_peak) = (restricted, peak);
+            }
+            groups.push(g);
+        }
         if let Some(reason) = groups.iter().filter(|g| g.best_peak > good_enough).find_map(Subproblem::beyond_reach) {
             return Err(Error::Unsupported { strategy: "ilp".into(), reason });
         }
@@ -290,10 +341,10 @@ impl Ilp {
         // Worst groups first: once they are solved, the others often no
         // longer matter to the peak.
         groups.sort_by_key(|g| (std::cmp::Reverse(g.best_peak), g.ids[0]));
-        let mut offsets = vec![0u64; problem.len()];
         let mut bound = lb.bytes;
-        let mut worst = 0u64;
         let mut stats = Stats::default();
+        // A model not started for want of time.
+        let mut unstarted = false;
         for g in &mut groups {
             // Minimising, a group need not go below the peak already proven
             // necessary, nor below the peak another group already has.
@@ -311,7 +362,13 @@ impl Ilp {
             let (layout, group_bound) = if g.best_peak <= target || skip {
                 (g.best.clone(), g.lower)
             } else if capacity.is_some() {
-                match self.model(g, Question { top: target, target: 0, first: true }, options, &mut stats) {
+                match self.model(
+                    g,
+                    Question { top: target, target: 0, first: true },
+                    options,
+                    &mut stats,
+                    &mut unstarted,
+                ) {
                     Answer::Refuted => {
                         infeasible = Some(Infeasibility::Subproblem { buffers: g.ids.clone() });
                         (g.best.clone(), (target / g.unit + 1) * g.unit)
@@ -319,7 +376,13 @@ impl Ilp {
                     Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
                 }
             } else {
-                match self.model(g, Question { top: g.best_peak - 1, target, first: false }, options, &mut stats) {
+                match self.model(
+                    g,
+                    Question { top: g.best_peak - 1, target, first: false },
+                    options,
+                    &mut stats,
+                    &mut unstarted,
+                ) {
                     Answer::Refuted => (g.best.clone(), g.best_peak),
                     Answer::Layout { layout, bound } => (layout.unwrap_or_else(|| g.best.clone()), bound),
                 }
@@ -331,15 +394,41 @@ impl Ilp {
             }
         }
         let mut solution = Solution::new(problem, Layout::new(offsets), bound, false);
+        // Every group's layout is at or below the whole one's there.
+        debug_assert!(solution.peak <= whole.peak);
         if let Some(why) = infeasible {
             solution.refute(why);
         }
-        if options.expired() {
+        if unstarted || options.expired() {
             solution.cut_short();
         }
         solution.stats = stats;
         Ok(solution)
     }
+}
+
+/// Terms (coefficients of its rows) a model is built and started with per
+/// second, at least: a model whose terms need more than the time left is
+/// not started. A conservative guess, not a measurement: building a
+/// good_lp expression term costs well under a microsecond, and microlp's
+/// own time limit bounds the solve once it is built.
+const MODEL_TERMS_PER_SECOND: f64 = 1e6;
+
+/// Buffers and interfering pairs the interference graph and its components
+/// take in per second, at least (measured: 0.08 s for a million buffers
+/// and a million pairs, 0.25 s for a million buffers and no pairs, 0.13 s
+/// for half a million and two million pairs, on this 2-core machine at a
+/// load of 3; the constant leaves room for a loaded one).
+const GRAPH_ITEMS_PER_SECOND: f64 = 2e6;
+
+/// Whether the interference graph of `buffers` and at most `pairs`
+/// interfering pairs (not polled while built) can be built in the time
+/// left: `false` when the deadline would pass first.
+fn graph_fits(buffers: usize, pairs: u64, options: &SolveOptions) -> bool {
+    let Some(deadline) = options.deadline else { return true };
+    let items = buffers as f64 + pairs as f64;
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    items / GRAPH_ITEMS_PER_SECOND <= left
 }
 
 /// What a model is asked, in bytes.
@@ -397,7 +486,7 @@ fn identical(a: &Buffer, b: &Buffer) -> bool {
 
 impl Ilp {
     /// Builds, solves and reads back the model of `g` for question `q`.
-    fn model(&self, g: &Subproblem, q: Question, options: &SolveOptions, stats: &mut Stats) -> Answer {
+    fn model(&self, g: &Subproblem, q: Question, options: &SolveOptions, stats: &mut Stats, cut: &mut bool) -> Answer {
         let (sub, unit) = (g.sub.problem(), g.unit);
         let (top, target) = (q.top / unit, q.target / unit);
         let unknown = Answer::Layout { layout: None, bound: g.lower };
@@ -429,6 +518,20 @@ impl Ilp {
         let floor = items.iter().map(|it| it.lo + it.size).fold(g.lower.div_ceil(unit).max(target), u64::max);
         if floor > top {
             return Answer::Refuted;
+        }
+
+        // Not started when building and solving it would outlast the
+        // deadline (microlp's own limit only starts once it is built, and a
+        // model of thousands of cliques takes seconds to build): the group
+        // keeps its best layout, cut short.
+        let cuts = if self.clique_cuts { cliques(g.sub) } else { Vec::new() };
+        let terms = cuts.iter().map(|c| c.len() * c.len()).sum::<usize>() + 6 * g.pairs.len() + 2 * items.len();
+        if let Some(deadline) = options.deadline {
+            let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+            if terms as f64 / MODEL_TERMS_PER_SECOND > left {
+                *cut = true;
+                return unknown;
+            }
         }
 
         let mut vars = ProblemVariables::new();
@@ -498,7 +601,7 @@ impl Ilp {
                 }
             }
         }
-        for clique in if self.clique_cuts { cliques(g.sub) } else { Vec::new() } {
+        for clique in cuts {
             for &i in &clique {
                 let mut under = Expression::from(0.0);
                 let mut over = Expression::from(0.0);
@@ -725,6 +828,7 @@ mod tests {
             Question { top, target: 0, first: false },
             &SolveOptions::default(),
             &mut Stats::default(),
+            &mut false,
         )
     }
 

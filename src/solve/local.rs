@@ -21,6 +21,9 @@ use smemplan_core::problem::{BufferId, Layout};
 /// 0.1 s for 30 buffers).
 pub const WORK: usize = 1_000_000;
 
+/// Evaluations between two polls of the deadline inside a pass.
+const POLL: usize = 64;
+
 /// A layout with a smaller peak than `start`'s, if the search finds one
 /// before its peak is at most `good_enough`, the work budget ([`WORK`])
 /// runs out or `options` expire.
@@ -63,7 +66,9 @@ pub fn polish(analysis: &Analysis, start: &Layout, good_enough: u64, options: &S
                         current = s;
                         improved = true;
                     }
-                    if current.0 <= good_enough || budget == 0 {
+                    // The deadline every few evaluations too: a pass over
+                    // a large group is `n²` of them (issue 19).
+                    if current.0 <= good_enough || budget == 0 || (budget.is_multiple_of(POLL) && options.expired()) {
                         break 'pass;
                     }
                 }

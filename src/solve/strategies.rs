@@ -58,7 +58,7 @@ pub const STRATEGIES: &[Strategy] = &[
     },
     Strategy {
         name: "brute",
-        summary: "exhaustive search over placement orders (reference; at most 10 buffers)",
+        summary: "exhaustive search over placement orders (reference; at most 10 buffers, 12 under a time limit)",
         make: || Box::new(brute::Brute),
     },
 ];

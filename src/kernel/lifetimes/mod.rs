@@ -47,6 +47,7 @@
 //! buffer they make).
 
 pub mod derive;
+pub(crate) mod lines;
 pub mod phases;
 pub mod segments;
 pub mod table;

@@ -3,10 +3,10 @@
 //! handed are touched, which alias hints may nest, and its registration
 //! order (TOML, see `docs/models.md`).
 
+use super::lines::Lines;
 use super::phases::{PhaseId, PhaseTree};
 use crate::error::{toml_error, Error, Result};
 use serde::Deserialize;
-use smemplan_core::error::line_of;
 use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
@@ -88,7 +88,7 @@ pub(crate) struct RawClass {
 
 impl RawClass {
     /// Validates one class: every phase named must exist in its tree.
-    pub(crate) fn build(self, class: &str, source: &str, text: &str) -> Result<ClassLifetimes> {
+    pub(crate) fn build(self, class: &str, source: &str, starts: &Lines) -> Result<ClassLifetimes> {
         let err = |line: usize, key: String, message: String| Error::Model {
             file: source.to_string(),
             line,
@@ -96,7 +96,7 @@ impl RawClass {
             message,
         };
         let (phases, phases_line) = match &self.phases {
-            Some(p) => (p.get_ref().clone(), line_of(text, p.span().start)),
+            Some(p) => (p.get_ref().clone(), starts.line_of(p.span().start)),
             None => (Vec::new(), 0),
         };
         let tree = PhaseTree::from_leaves(&phases).map_err(|m| err(phases_line, format!("{class}.phases"), m))?;
@@ -106,7 +106,7 @@ impl RawClass {
          -> Result<BTreeMap<String, Vec<PhaseId>>> {
             let mut out = BTreeMap::new();
             for (name, list) in entries {
-                let line = line_of(text, list.span().start);
+                let line = starts.line_of(list.span().start);
                 let key = format!("{class}.{kind}.{name}");
                 lines.insert(format!("{kind}.{name}"), line);
                 let items = list.get_ref().items();
@@ -132,7 +132,7 @@ impl RawClass {
         let arguments = resolve("arguments", &self.arguments)?;
         let mut nested_aliases = BTreeSet::new();
         for (name, rule) in &self.aliases {
-            let line = line_of(text, rule.span().start);
+            let line = starts.line_of(rule.span().start);
             if rule.get_ref() != "nested" {
                 return Err(err(
                     line,
@@ -145,7 +145,7 @@ impl RawClass {
         let registration = match &self.registration {
             None => Vec::new(),
             Some(list) => {
-                let line = line_of(text, list.span().start);
+                let line = starts.line_of(list.span().start);
                 let mut seen = BTreeSet::new();
                 for name in list.get_ref() {
                     if name.is_empty() || !seen.insert(name.as_str()) {
@@ -178,8 +178,9 @@ impl LifetimeTable {
 
     pub(crate) fn from_raw(source: &str, text: &str, raw: BTreeMap<String, RawClass>) -> Result<LifetimeTable> {
         let mut classes = BTreeMap::new();
+        let lines = Lines::new(text);
         for (class, rc) in raw {
-            let built = rc.build(&class, source, text)?;
+            let built = rc.build(&class, source, &lines)?;
             classes.insert(class, built);
         }
         Ok(LifetimeTable { source: source.to_string(), classes })

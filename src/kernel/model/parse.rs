@@ -5,11 +5,11 @@ use super::allowed::Allowed;
 use super::expr::{Expr, Value};
 use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
 use crate::error::{toml_error, Error, Result};
+use crate::lifetimes::lines::Lines;
 use crate::lifetimes::table::RawClass;
 use crate::lifetimes::LifetimeTable;
 use crate::Precision;
 use serde::Deserialize;
-use smemplan_core::error::line_of;
 use std::collections::{BTreeMap, HashMap};
 use toml::Spanned;
 
@@ -104,12 +104,13 @@ pub(super) fn parse_precision(s: &str) -> Option<Precision> {
 
 struct FileCtx<'a> {
     file: &'a str,
-    text: &'a str,
+    /// The file's line starts: every kept key names its line.
+    lines: Lines,
 }
 
 impl FileCtx<'_> {
     fn at<T>(&self, spanned: &Spanned<T>, key: String) -> At {
-        At { file: self.file.to_string(), line: line_of(self.text, spanned.span().start), key }
+        At { file: self.file.to_string(), line: self.lines.line_of(spanned.span().start), key }
     }
 
     fn expr(&self, spanned: &Spanned<String>, key: String) -> Result<Located> {
@@ -266,7 +267,7 @@ impl Model {
     /// errors, and how an include cycle is recognised) and its text.
     pub fn parse(source: &str, text: &str, resolve: &dyn Fn(&str) -> Option<(String, String)>) -> Result<Model> {
         let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
-        let ctx = FileCtx { file: source, text };
+        let ctx = FileCtx { file: source, lines: Lines::new(text) };
         let mut params = BTreeMap::new();
         for (k, v) in &raw.params {
             let value = toml_value(v.get_ref()).ok_or_else(|| {
@@ -354,7 +355,7 @@ impl Model {
                     "`{name}` is not a fragment: an included file holds only components, buffers and includes"
                 )));
             }
-            let frag = FileCtx { file: &name, text: &text }.fragment(&raw)?;
+            let frag = FileCtx { file: &name, lines: Lines::new(&text) }.fragment(&raw)?;
             let nested = frag.includes.clone();
             self.fragments.insert(inc.file.clone(), frag);
             stack.push(name);

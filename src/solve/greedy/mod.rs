@@ -181,13 +181,36 @@ impl Plan {
     }
 }
 
-/// A strategy's answer on its own: the buffers the deadline leaves
-/// unplaced are stacked (see [`place`]).
+/// A strategy's answer on its own. On a small problem the buffers the
+/// deadline leaves unplaced are stacked (see [`place`]). A large one (more
+/// than [`PIECE`] live segments) gets the layout of one sweep first
+/// ([`SWEEP`], as [`best`] does), and the answer is the better of the two:
+/// a strategy the deadline cuts short gives up at once for the sweep's
+/// layout, rather than stacking what it has left (issue 19: on a million
+/// buffers that took 0.3–0.4 s past a one-second limit for a layout of
+/// every buffer stacked). `stats.winner` names the sweep when its layout
+/// is the answer.
 fn solve_plan(plan: Plan, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     let problem = analysis.problem();
     let stop = || options.expired();
-    let (order, fit) = plan.order(problem, &stop);
-    finish(analysis, place(problem, order, fit, &stop)?, &stop)
+    if problem.segments_at_most() <= PIECE {
+        let (order, fit) = plan.order(problem, &stop);
+        return finish(analysis, place(problem, order, fit, &stop)?, &stop);
+    }
+    let sweep = sweep(problem)?;
+    let own = if stop() {
+        None
+    } else {
+        let (order, fit) = plan.order(problem, &stop);
+        place_or_quit(problem, order, fit, &stop)?
+    };
+    let (layout, winner) = match own {
+        Some(own) if own.peak(problem) <= sweep.peak(problem) => (own, plan.solver().name()),
+        _ => (sweep, SWEEP),
+    };
+    let mut solution = finish(analysis, layout, &stop)?;
+    solution.stats.winner = winner.to_string();
+    Ok(solution)
 }
 
 /// Fewest buffers for which [`best`] runs the strategies in parallel.
@@ -204,7 +227,8 @@ pub const PARALLEL_MIN_BUFFERS: usize = 1000;
 /// costs more than it saves).
 ///
 /// A large problem (more than [`PIECE`] live segments) gets the layout of
-/// one sweep first ([`SWEEP`]): a strategy the deadline cuts short then
+/// one sweep first ([`SWEEP`], run to its end whatever the deadline: a
+/// fraction of a second on a million buffers): a strategy the deadline cuts short then
 /// gives up at once rather than stacking what it has left, which on a
 /// million buffers costs a tenth of a second after the deadline for a
 /// layout far above the sweep's.
@@ -213,11 +237,15 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     let problem = analysis.problem();
     let started = std::time::Instant::now();
     let stop = || options.expired();
-    // The bound first, once, while there is time: every answer carries it,
+    let large = problem.segments_at_most() > PIECE;
+    // The sweep first and to its end, whatever the deadline: it is the
+    // answer of last resort, one sort and one pass (issue 19: under load the
+    // bound used to take the time and the sweep, cut short, stacked a
+    // million one-byte buffers into a 1,000,000-byte layout).
+    let fallback = if large { Some((SWEEP, sweep(problem)?)) } else { None };
+    // Then the bound, once, while there is time: every answer carries it,
     // and strategies finishing together would otherwise each compute it.
     analysis.lower_bound_until(&stop);
-    let large = problem.segments_at_most() > PIECE;
-    let fallback = if large { Some((SWEEP, sweep_fit(problem, &stop)?)) } else { None };
     // A strategy has nothing to add to a sweep that reached the lower bound
     // (one-byte buffers do), nor, on a large problem, once the deadline
     // has passed.
@@ -264,7 +292,15 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
 /// deadline cutting it short, for the sweep's layout.
 type Named = Option<(&'static str, Layout)>;
 
-/// The name of [`best`]'s answer when the sweep's layout won (first fit in
+/// The layout of the sweep over time that large problems fall back on
+/// ([`SWEEP`]: best fit in order of start over whole lifetimes),
+/// run to its end: what [`best`] and every greedy strategy must match or
+/// beat on a large problem, whatever the deadline.
+pub fn sweep(problem: &Problem) -> Result<Layout> {
+    sweep_fit(problem, &|| false)
+}
+
+/// The name of [`best`]'s answer when the sweep's layout won (best fit in
 /// order of start over whole lifetimes: see `sweep_fit`).
 pub const SWEEP: &str = "sweep";
 

@@ -9,10 +9,21 @@
 //! once.
 
 use crate::error::{Error, Result};
+use smemplan_kernel::model::expr::Value;
+use std::collections::BTreeMap;
 
-/// The most configurations one sweep may hold (a guard against a typo like
-/// `n=1..=100000000` exhausting memory).
-pub const MAX_CONFIGURATIONS: u64 = 20_000_000;
+/// What one configuration's row takes in memory, about (measured: a sweep
+/// keeps every row until it reports, at ~1.7 KB each).
+pub const ROW_BYTES: u64 = 1_700;
+
+/// The memory a sweep's rows may take: 1 GiB.
+pub const ROW_BUDGET_BYTES: u64 = 1 << 30;
+
+/// The most configurations one sweep may hold: as many rows as fit
+/// [`ROW_BUDGET_BYTES`] (631,612). A grid beyond it is refused before
+/// anything runs, naming its size, so that a typo like `n=1..=100000000`
+/// neither exhausts memory nor runs for hours.
+pub const MAX_CONFIGURATIONS: u64 = ROW_BUDGET_BYTES / ROW_BYTES;
 
 /// One swept parameter and its values, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,20 +59,72 @@ impl Axis {
                     if a > b {
                         return Err(sweep_error(format!("parameter `{name}`: range `{item}` is empty")));
                     }
-                    if (b - a) as u64 >= MAX_CONFIGURATIONS {
-                        return Err(sweep_error(format!(
-                            "parameter `{name}`: range `{item}` has more than {MAX_CONFIGURATIONS} values"
-                        )));
+                    // Counted before a value is written: the range alone, or
+                    // with the values before it, may be too many.
+                    let count = b.abs_diff(a).saturating_add(1).saturating_add(values.len() as u64);
+                    if count > MAX_CONFIGURATIONS {
+                        return Err(too_many_values(name, count, Some(item)));
                     }
                     values.extend((a..=b).map(|v| v.to_string()));
                 }
                 None => values.push(item.to_string()),
             }
         }
-        if let Some(dup) = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)).map(|(_, v)| v) {
-            return Err(sweep_error(format!("parameter `{name}`: value `{dup}` is listed twice")));
+        Axis::new(name, values)
+    }
+
+    /// The axis `name` with `values`, checked: at most
+    /// [`MAX_CONFIGURATIONS`] of them, and none listed twice in any
+    /// spelling (`5`, `05` and `+5` are one integer; `true` is 1). The
+    /// check sorts, so a long axis costs `O(n log n)`.
+    pub fn new(name: &str, values: Vec<String>) -> Result<Axis> {
+        if values.len() as u64 > MAX_CONFIGURATIONS {
+            return Err(too_many_values(name, values.len() as u64, None));
+        }
+        if let Some((first, dup)) = first_duplicate(&values) {
+            let also = if first == dup { String::new() } else { format!(" (as `{first}`)") };
+            return Err(sweep_error(format!("parameter `{name}`: value `{dup}` is listed twice{also}")));
         }
         Ok(Axis { name: name.to_string(), values })
+    }
+}
+
+/// The first value (in list order) equal to an earlier one as a model
+/// reads it, and that earlier one's spelling.
+fn first_duplicate(values: &[String]) -> Option<(&str, &str)> {
+    // An integer (or `true`/`false`) as its number, else the text.
+    let key = |v: &str| Value::parse_loose(v).unwrap_or_else(|_| Value::Str(v.to_string()));
+    let mut seen: BTreeMap<Value, usize> = BTreeMap::new();
+    for (i, v) in values.iter().enumerate() {
+        if let Some(&j) = seen.get(&key(v)) {
+            return Some((&values[j], v));
+        }
+        seen.insert(key(v), i);
+    }
+    None
+}
+
+fn too_many_values(name: &str, count: u64, range: Option<&str>) -> Error {
+    let what = match range {
+        Some(r) => format!("range `{r}` makes {count} values"),
+        None => format!("{count} values"),
+    };
+    sweep_error(format!(
+        "parameter `{name}`: {what}, more than the {MAX_CONFIGURATIONS} configurations a sweep may hold \
+         (their rows would take about {}, above the {} budget of ~{ROW_BYTES} bytes a row)",
+        bytes(count.saturating_mul(ROW_BYTES)),
+        bytes(ROW_BUDGET_BYTES)
+    ))
+}
+
+/// `n` bytes for a message: `1.0 GiB`, `3.2 GiB`, `512.0 MiB`.
+fn bytes(n: u64) -> String {
+    const MIB: f64 = (1u64 << 20) as f64;
+    const GIB: f64 = (1u64 << 30) as f64;
+    if n as f64 >= GIB {
+        format!("{:.1} GiB", n as f64 / GIB)
+    } else {
+        format!("{:.1} MiB", n as f64 / MIB)
     }
 }
 
@@ -89,7 +152,11 @@ impl Radix {
         }
         if total > MAX_CONFIGURATIONS {
             return Err(sweep_error(format!(
-                "the grid has {total} configurations, more than the {MAX_CONFIGURATIONS} a sweep may hold"
+                "the grid has {total} configurations (models × swept values × devices × strategies), more than \
+                 the {MAX_CONFIGURATIONS} a sweep may hold: their rows would take about {}, above the {} budget \
+                 of ~{ROW_BYTES} bytes a row",
+                bytes(total.saturating_mul(ROW_BYTES)),
+                bytes(ROW_BUDGET_BYTES)
             )));
         }
         Ok(Radix { radices })
@@ -133,6 +200,12 @@ mod tests {
             ("n=a..=4", "not a range of integers"),
             ("n=3,3", "value `3` is listed twice"),
             ("n=0..=99999999999", "more than"),
+            ("n=-9223372036854775808..=9223372036854775807", "more than"),
+            ("n=5,05,+5", "value `05` is listed twice (as `5`)"),
+            ("big=true,1", "value `1` is listed twice (as `true`)"),
+            ("algorithm=dirk,erk,dirk", "value `dirk` is listed twice"),
+            ("n=1..=400000,1..=400000", "range `1..=400000` makes 800000 values"),
+            ("n=1..=1000000", "rows would take about 1.6 GiB, above the 1.0 GiB budget"),
         ] {
             let e = Axis::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");
@@ -147,5 +220,28 @@ mod tests {
         assert_eq!(all, vec![vec![0, 0], vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 1], vec![1, 2]]);
         assert!(Radix::new(vec![2, 0]).is_err());
         assert!(Radix::new(vec![usize::MAX, 4]).unwrap_err().to_string().contains("more than"));
+    }
+
+    #[test]
+    fn long_axes_are_checked_in_n_log_n() {
+        // Issue 19: duplicates were sought pairwise, so 100,000 values took
+        // 19.6 s; sorted, the largest axis a sweep may hold takes a
+        // fraction of a second (the bound is wide: CI shares its cores).
+        let top = MAX_CONFIGURATIONS;
+        let started = std::time::Instant::now();
+        let a = Axis::parse(&format!("n=1..={top}")).unwrap();
+        assert_eq!(a.values.len() as u64, top);
+        let e = Axis::parse(&format!("n=1..={},+{}", top - 1, top - 1)).unwrap_err().to_string();
+        assert!(e.contains(&format!("value `+{}` is listed twice (as `{}`)", top - 1, top - 1)), "{e}");
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+
+    #[test]
+    fn the_grid_guard_is_a_memory_budget() {
+        assert_eq!(MAX_CONFIGURATIONS, 631_612);
+        assert!(Radix::new(vec![MAX_CONFIGURATIONS as usize]).is_ok());
+        let e = Radix::new(vec![1, 1_000_000, 1, 2]).unwrap_err().to_string();
+        assert!(e.contains("2000000 configurations") && e.contains("3.2 GiB"), "{e}");
     }
 }

@@ -1,0 +1,66 @@
+//! Issue 19's growth defects at the command line: `sweep` refuses a
+//! duplicate axis value in any spelling, a too-large axis or grid up front
+//! (with its size in bytes), and reports a bad device before any of that;
+//! `plan` and `sweep` refuse `--registers` above the device's limit. Each
+//! is a usage error (exit 2) that names the culprit, and returns at once.
+
+#[path = "support/cli.rs"]
+mod harness;
+
+use harness::{repo, s, scratch, smemplan};
+use std::time::{Duration, Instant};
+
+/// Every refusal here is a check before any work: far under this even on
+/// a loaded machine (the pairwise check of a million values printed
+/// nothing for 600 s).
+const AT_ONCE: Duration = Duration::from_secs(20);
+
+#[test]
+fn sweep_refuses_duplicates_in_any_spelling() {
+    for (args, needle) in [
+        (vec!["--set", "n=5,05,+5"], "value `05` is listed twice (as `5`)"),
+        (vec!["--precision", "f32,f32"], "parameter `precision`: value `f32` is listed twice"),
+        (vec!["--model", "dirk,dirk"], "model `dirk` is listed twice"),
+        (vec!["--model", "all,dirk"], "model `dirk` is swept twice"),
+    ] {
+        let run = smemplan(&[&["sweep"][..], &args].concat()).expect(2);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+    // Two files of one model.
+    let erk = repo("models/erk.toml");
+    let run = smemplan(&["sweep", s(&erk), s(&erk)]).expect(2);
+    assert!(run.stderr.contains("model `erk` is swept twice"), "{}", run.stderr);
+}
+
+#[test]
+fn sweep_refuses_a_huge_grid_at_once_and_checks_devices_first() {
+    for (args, needle) in [
+        (vec!["--set", "n=1..=1000000"], "range `1..=1000000` makes 1000000 values"),
+        (vec!["--set", "n=1..=1000000"], "1.6 GiB, above the 1.0 GiB budget"),
+        (vec!["--set", "n=1..=400000", "--strategies", "cubie,auto"], "800000 configurations"),
+        (vec!["--set", "n=1..=1000000", "--device", "h10"], "unknown device `h10`"),
+        (vec!["--set", "n=1..=1000000", "--strategies", "cubie,fast"], "unknown strategy `fast`"),
+    ] {
+        let csv = scratch("huge-grid").join("rows.csv");
+        let started = Instant::now();
+        let run = smemplan(&[&["sweep", "--csv", s(&csv)][..], &args].concat()).expect(2);
+        let took = started.elapsed();
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+        assert!(took < AT_ONCE, "{args:?}: {took:?}");
+        assert!(!csv.exists(), "{args:?}: nothing is written");
+    }
+}
+
+#[test]
+fn registers_above_the_devices_limit_are_refused() {
+    for command in [&["plan"][..], &["sweep", "--set", "n=3"][..]] {
+        let run = smemplan(&[command, &["--registers", "256"]].concat()).expect(2);
+        assert!(
+            run.stderr.contains("--registers 256: device h100 allows at most 255 registers per thread"),
+            "{command:?}: {}",
+            run.stderr
+        );
+        let report = smemplan(&[command, &["--registers", "255", "--json"]].concat()).expect(0).json();
+        assert!(report.is_object(), "{command:?}");
+    }
+}
