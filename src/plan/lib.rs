@@ -40,12 +40,14 @@
 //! pools), [`alias`] (judging each alias hint from the lifetimes), `units`
 //! (buffers grouped into placement units), [`report`] (what a plan says);
 //! this file runs them. [`allocator`] turns a plan into host views and the
-//! generated CUDA header.
+//! generated CUDA header. [`cubie`] is the other side of every comparison:
+//! CuBIE's own layout of the same kernel as a report of the same shape.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod alias;
 pub mod allocator;
+pub mod cubie;
 pub mod error;
 pub mod input;
 pub mod report;
@@ -53,6 +55,7 @@ mod units;
 
 pub use smemplan_kernel::Pool;
 pub use alias::{AliasOutcome, AliasVerdict};
+pub use cubie::{cubie_kernel, cubie_layout, CubieLayout};
 pub use input::{PlanBuffer, PlanInput};
 pub use report::{PlacedBuffer, PlanReport, PoolReport};
 
