@@ -301,7 +301,7 @@ mod card {
         let device = serde_json::json!({
             "name": gpu.info.name,
             "compute_capability": gpu.info.compute_capability,
-            "multiprocessors": gpu.info.multiprocessors,
+            "multiprocessors": gpu.info.limits.multiprocessors,
             "driver_cuda_version": gpu.info.driver_cuda_version,
             "nvrtc_version": gpu.info.nvrtc_version,
             "driver_version": std::env::var("SMEMPLAN_DRIVER_VERSION").unwrap_or_default(),

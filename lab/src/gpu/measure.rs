@@ -23,7 +23,7 @@ use smemplan::kernel::Precision;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::plan::Pool;
 use smemplan::perf::accesses::Counts;
-use smemplan::perf::throughput::{self, Workload};
+use smemplan::perf::launch::LaunchCase;
 use smemplan::perf::tiers::{self, TierOptions};
 use serde::{Deserialize, Serialize};
 
@@ -88,8 +88,11 @@ pub struct Layout {
     pub blocks: Vec<u64>,
 }
 
-fn workload(kernel: &Kernel, runs: u64, registers: u64) -> Workload {
-    kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs)
+/// `kernel`'s launch for `runs` runs at its own stride, CuBIE asked for
+/// [`CUBIE_REQUESTED`] threads.
+fn launch<'a>(device: &'a DeviceProfile, kernel: &Kernel, runs: u64, registers: u64) -> LaunchCase<'a> {
+    let workload = kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs);
+    LaunchCase::new(device, workload, CUBIE_REQUESTED)
 }
 
 /// smemplan's pick: the shared/local split and block size that
@@ -120,7 +123,7 @@ pub fn smemplan_pick(device: &DeviceProfile, case: &Case) -> Result<(Vec<String>
 /// CuBIE's pick: its halving rule on its own all-shared stride.
 pub fn cubie_pick(device: &DeviceProfile, case: &Case) -> Result<u64> {
     let kernel = Kernel::new(&case.setup, &Placement::all_shared(Planner::Cubie, SharedLayout::default()))?;
-    Ok(device.limit_blocksize(CUBIE_REQUESTED, kernel.allocation.stride, case.batch)?.block_size)
+    Ok(launch(device, &kernel, case.batch, 0).cubie()?.block_size)
 }
 
 /// Block sizes worth timing for a layout with `stride` shared bytes per
@@ -191,7 +194,7 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
 /// it can launch, with the compiled kernel's `registers` per thread (0: not
 /// counted).
 pub fn estimate(device: &DeviceProfile, kernel: &Kernel, runs: u64, block: u64, registers: u64) -> Result<Option<f64>> {
-    Ok(throughput::estimate(device, &workload(kernel, runs, registers), block)?.map(|e| e.runs_per_second))
+    Ok(launch(device, kernel, runs, registers).at(block)?.map(|e| e.runs_per_second))
 }
 
 /// Whether a layout keeps anything in shared memory.
