@@ -54,10 +54,9 @@ fn plan_sweep_and_the_integrity_walk_report_the_same_cubie_bytes() {
 
 #[test]
 fn the_integrators_cubie_plans_are_plans_cubie_side() {
-    for (method, system) in [
-        (Method::DormandPrince54, System::Lorenz),
-        (Method::BackwardEuler, System::AllenCahn { n: 8 }),
-    ] {
+    for (method, system) in
+        [(Method::DormandPrince54, System::Lorenz), (Method::BackwardEuler, System::AllenCahn { n: 8 })]
+    {
         let setup = Setup::new(method, system, Precision::F32).unwrap();
         let placement = Placement::split(Planner::Cubie, SharedLayout::default(), &method.buffers()[..1]);
         let report = integrate::plan(&setup, &placement).unwrap();

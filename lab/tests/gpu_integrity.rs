@@ -8,10 +8,10 @@
 //! Skips (with a message) when `SMEMPLAN_SKIP_CXX` is set; fails when no C++
 //! compiler is found.
 
-use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
-use smemplan_lab::gpu::integrity::{self, Walk, RECORD_WORDS};
 use smemplan::kernel::model;
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
 use smemplan::plan::PlanOptions;
+use smemplan_lab::gpu::integrity::{self, Walk, RECORD_WORDS};
 use std::process::Command;
 
 #[path = "../../tests/support/cxx.rs"]

@@ -108,7 +108,13 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
     let x_ticks: Vec<(u64, String)> = x_ticks.into_iter().map(|t| (t, t.to_string())).collect();
     frame.axes(
         &mut s,
-        &Axes { x_ticks: &x_ticks, y_ticks: &y_ticks, x_title: "time", x_title_below: 34.0, y_title: "address (bytes)" },
+        &Axes {
+            x_ticks: &x_ticks,
+            y_ticks: &y_ticks,
+            x_title: "time",
+            x_title_below: 34.0,
+            y_title: "address (bytes)",
+        },
     );
     let _ = writeln!(s, r##"<g class="buffers" stroke="#333" stroke-width="0.5" fill-opacity="0.8">"##);
     for (i, (b, &offset)) in buffers.iter().zip(&layout.offsets).enumerate() {
@@ -128,7 +134,7 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
                 seg.start,
                 seg.end
             );
-            if widest.map_or(true, |(a, z)| x1 - x0 > z - a) {
+            if widest.is_none_or(|(a, z)| x1 - x0 > z - a) {
                 widest = Some((x0, x1));
             }
         }

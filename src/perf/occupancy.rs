@@ -40,8 +40,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use smemplan_core::error::line_of;
 use serde::{Deserialize, Serialize};
+use smemplan_core::error::line_of;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -393,7 +393,7 @@ impl DeviceProfile {
                 "one run needs {padded_bytes_per_run} B of shared memory, more than the per-block limit of {limit} B"
             )));
         }
-        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).map_or(true, |bytes| bytes > limit);
+        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).is_none_or(|bytes| bytes > limit);
         let mut block = requested;
         while block > 1 && exceeds(block) {
             block /= 2;

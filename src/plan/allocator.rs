@@ -23,10 +23,10 @@
 //! a namespace, plus `constexpr` byte counts; it uses no CUDA API, so it also
 //! compiles as host C++ with the qualifiers defined away.
 
-use smemplan_core::arith::align_up;
 use crate::error::{Error, Result};
-use smemplan_kernel::{Pool, Precision};
 use crate::PlanReport;
+use smemplan_core::arith::align_up;
+use smemplan_kernel::{Pool, Precision};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 

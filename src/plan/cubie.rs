@@ -55,12 +55,8 @@ pub fn cubie_layout(registry: &Registry, root: &str, input: &PlanInput, table: &
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lives = lifetimes::derive(&input.components, &decls, table)?;
     let (_, nested) = judge_aliases(input, table, &lives)?;
-    let index: HashMap<(&str, &str), usize> = input
-        .buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| ((b.decl.component.as_str(), b.decl.name.as_str()), i))
-        .collect();
+    let index: HashMap<(&str, &str), usize> =
+        input.buffers.iter().enumerate().map(|(i, b)| ((b.decl.component.as_str(), b.decl.name.as_str()), i)).collect();
 
     // Widest elements first: every array then starts aligned to its items.
     let mut locals: Vec<(usize, u64)> = flat

@@ -53,20 +53,20 @@ pub mod input;
 pub mod report;
 mod units;
 
-pub use smemplan_kernel::Pool;
 pub use alias::{AliasOutcome, AliasVerdict};
 pub use cubie::{cubie_kernel, cubie_layout, CubieLayout};
 pub use input::{PlanBuffer, PlanInput};
 pub use report::{PlacedBuffer, PlanReport, PoolReport};
+pub use smemplan_kernel::Pool;
 
-pub use error::{Error, Result};
-use smemplan_kernel::model::Kernel;
-use smemplan_kernel::BufferDecl;
-use smemplan_kernel::lifetimes::{self, LifetimeTable};
-use smemplan_core::problem::{Layout, Problem};
-use smemplan_kernel::registry::dump::Dump;
-use smemplan_solve::{self as solve, SolveOptions, Solver};
 use alias::judge_aliases;
+pub use error::{Error, Result};
+use smemplan_core::problem::{Layout, Problem};
+use smemplan_kernel::lifetimes::{self, LifetimeTable};
+use smemplan_kernel::model::Kernel;
+use smemplan_kernel::registry::dump::Dump;
+use smemplan_kernel::BufferDecl;
+use smemplan_solve::{self as solve, SolveOptions, Solver};
 use std::time::{Duration, Instant};
 use units::build_units;
 
@@ -162,7 +162,8 @@ pub fn plan_with(
             (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds, solution.layout)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
-        let bytes = smemplan_core::arith::align_up(peak, align).ok_or_else(|| Error::overflow(format!("{pool} pool size")))?;
+        let bytes =
+            smemplan_core::arith::align_up(peak, align).ok_or_else(|| Error::overflow(format!("{pool} pool size")))?;
         pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds, problem, layout });
     }
     let placed = input
@@ -321,7 +322,11 @@ aliases = { z = "nested" }
             "all-at-zero"
         }
 
-        fn solve(&self, analysis: &smemplan_core::analysis::Analysis, _: &SolveOptions) -> solve::Result<solve::Solution> {
+        fn solve(
+            &self,
+            analysis: &smemplan_core::analysis::Analysis,
+            _: &SolveOptions,
+        ) -> solve::Result<solve::Solution> {
             let problem = analysis.problem();
             Ok(solve::Solution::new(problem, smemplan_core::problem::Layout::new(vec![0; problem.len()]), 0, false))
         }
@@ -354,7 +359,7 @@ aliases = { z = "nested" }
 
     #[test]
     fn every_builtin_model_instantiates_and_plans() {
-            use smemplan_kernel::model::{builtin, builtin_names};
+        use smemplan_kernel::model::{builtin, builtin_names};
         for name in builtin_names() {
             let m = builtin(name).unwrap();
             let algorithms: Vec<String> = m.algorithms().into_iter().map(String::from).collect();

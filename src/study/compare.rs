@@ -19,6 +19,7 @@
 pub mod recorded;
 
 use crate::error::Result;
+use serde::Serialize;
 use smemplan_kernel::accesses::Weights;
 use smemplan_kernel::lifetimes::LifetimeTable;
 use smemplan_kernel::model::{self, expr::Value};
@@ -31,7 +32,6 @@ use smemplan_perf::occupancy::DeviceProfile;
 use smemplan_perf::throughput::{CubiePick, Estimate, Workload};
 use smemplan_plan::allocator::{Allocation, SharedLayout};
 use smemplan_plan::{cubie_kernel, cubie_layout, plan_dump, CubieLayout, PlanInput, PlanOptions, PlanReport};
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What a comparison is computed for.

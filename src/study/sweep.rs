@@ -33,18 +33,18 @@ pub mod placement;
 pub use grid::Axis;
 pub use placement::{TierSearch, Tiers};
 
-use smemplan_plan::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use smemplan_kernel::model::{Kernel, Model};
-use smemplan_perf::occupancy::DeviceProfile;
-use smemplan_plan::{self as plan, PlanInput, PlanOptions};
-use smemplan_solve::memo::{Memo, MemoStats};
-use smemplan_perf::accesses::Counts;
-use smemplan_perf::launch::LaunchCase;
-use smemplan_perf::throughput::Workload;
 use grid::{sweep_error, Radix};
 use rayon::prelude::*;
 use serde::Serialize;
+use smemplan_kernel::model::{Kernel, Model};
+use smemplan_perf::accesses::Counts;
+use smemplan_perf::launch::LaunchCase;
+use smemplan_perf::occupancy::DeviceProfile;
+use smemplan_perf::throughput::Workload;
+use smemplan_plan::allocator::{Allocation, SharedLayout};
+use smemplan_plan::{self as plan, PlanInput, PlanOptions};
+use smemplan_solve::memo::{Memo, MemoStats};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -414,7 +414,10 @@ fn instance_rows(
     let model = &spec.models[digits[0]];
     let sets: Vec<(String, String)> =
         spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
-    let failed = |e: &dyn std::error::Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
+    let failed = |e: &dyn std::error::Error| Error::Sweep {
+        configuration: Some(describe(model, &sets)),
+        message: e.to_string(),
+    };
     let instance = model.instantiate(&sets).map_err(|e| failed(&e))?;
     let layouts = layouts(spec, memos, &instance).map_err(|e| failed(&e))?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
@@ -425,7 +428,8 @@ fn instance_rows(
             let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
             let r = match (spec.tiers, side) {
                 (Tiers::Auto, Side::Optimised(name)) => {
-                    let candidates = choices.candidates(spec, &instance, device, name, layout).map_err(|e| failed(&e))?;
+                    let candidates =
+                        choices.candidates(spec, &instance, device, name, layout).map_err(|e| failed(&e))?;
                     auto_row(spec, candidates, &at).map_err(|e| failed(&e))?
                 }
                 _ => row(spec, layout, &at).map_err(|e| failed(&e))?,

@@ -8,9 +8,9 @@
 
 use super::{read_text, Verdict};
 use anyhow::{Context, Result};
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate;
 use smemplan_lab::gpu::measure::{CaseResult, Results, Run};
-use smemplan::perf::occupancy::DeviceProfile;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;

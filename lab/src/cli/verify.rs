@@ -17,16 +17,16 @@
 use super::{load_problem, parse_seconds, Verdict};
 use anyhow::{bail, Context, Result};
 use smemplan::kernel::accesses::Weights;
-use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
-use smemplan_lab::gpu::integrity::Walk;
-use smemplan::kernel::Precision;
 use smemplan::kernel::model::{self, Kernel};
-use smemplan::perf::occupancy::DeviceProfile;
-use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
-use smemplan::solve as solver;
+use smemplan::kernel::Precision;
 use smemplan::perf::accesses::Counts;
 use smemplan::perf::launch::LaunchCase;
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
+use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
+use smemplan::solve as solver;
 use smemplan::SolveOptions;
+use smemplan_lab::gpu::integrity::Walk;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -142,7 +142,8 @@ fn model_subject(
             let layout = SharedLayout::ThreadMajor(Padding::Skew(cubie.footprint.skew_bytes));
             Walk::new("cubie", &cubie.report, Allocation::new(&cubie.report, layout)?)?
         } else {
-            let report = smemplan::plan::plan_kernel(instance, &options(s)).with_context(|| format!("planning `{name}` with `{s}`"))?;
+            let report = smemplan::plan::plan_kernel(instance, &options(s))
+                .with_context(|| format!("planning `{name}` with `{s}`"))?;
             let alloc = Allocation::new(&report, SharedLayout::default())?;
             Walk::new(s.as_str(), &report, alloc)?
         };

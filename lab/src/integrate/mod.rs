@@ -44,14 +44,14 @@ mod system;
 
 pub use system::System;
 
-use smemplan::kernel::accesses::Weights;
-use smemplan::plan::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use smemplan::kernel::{Location, Precision};
-use smemplan::kernel::model::Model;
-use smemplan::plan::{PlanOptions, PlanReport};
 use rayon::prelude::*;
 use real::Real;
+use smemplan::kernel::accesses::Weights;
+use smemplan::kernel::model::Model;
+use smemplan::kernel::{Location, Precision};
+use smemplan::plan::allocator::{Allocation, SharedLayout};
+use smemplan::plan::{PlanOptions, PlanReport};
 use std::fmt;
 use std::ops::Range;
 
@@ -191,7 +191,7 @@ impl Setup {
         }
         match method {
             Method::DormandPrince54 if s.max_steps == 0 => return bad("max_steps must be at least 1".into()),
-            Method::BackwardEuler if s.steps == 0 || s.steps % s.samples != 0 || s.newton_iterations == 0 => {
+            Method::BackwardEuler if s.steps == 0 || !s.steps.is_multiple_of(s.samples) || s.newton_iterations == 0 => {
                 return bad(format!(
                     "steps ({}) must be a positive multiple of samples ({}) and newton_iterations at least 1",
                     s.steps, s.samples
@@ -426,9 +426,10 @@ pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
 /// The plan of a model `instance` under `placement`'s planner.
 fn plan_of(instance: &smemplan::kernel::model::Kernel, placement: &Placement) -> Result<PlanReport> {
     Ok(match &placement.planner {
-        Planner::Smemplan(strategy) => {
-            smemplan::plan::plan_kernel(instance, &PlanOptions { strategy: strategy.clone(), ..PlanOptions::default() })?
-        }
+        Planner::Smemplan(strategy) => smemplan::plan::plan_kernel(
+            instance,
+            &PlanOptions { strategy: strategy.clone(), ..PlanOptions::default() },
+        )?,
         Planner::Cubie => smemplan::plan::cubie_kernel(instance)?.report,
     })
 }

@@ -197,7 +197,10 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
             y_max: y_ticks.last().copied().unwrap_or(1).max(1) as f64,
         };
         let x_ticks: Vec<(u64, String)> = values.iter().enumerate().map(|(i, v)| (i as u64, v.clone())).collect();
-        frame.axes(&mut s, &Axes { x_ticks: &x_ticks, y_ticks: &y_ticks, x_title: x, x_title_below: 32.0, y_title: what });
+        frame.axes(
+            &mut s,
+            &Axes { x_ticks: &x_ticks, y_ticks: &y_ticks, x_title: x, x_title_below: 32.0, y_title: what },
+        );
         let _ = writeln!(s, r#"<g class="{class}" fill="none" stroke-width="1.6">"#);
         for line in lines {
             let c = colour(&line.strategy);
@@ -283,9 +286,9 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::{run, Axis, SweepSpec};
     use smemplan_kernel::model;
     use smemplan_perf::occupancy::DeviceProfile;
-    use crate::sweep::{run, Axis, SweepSpec};
 
     fn sweep() -> Sweep {
         let axes = ["n=3,30,100", "algorithm=kvaerno3,kvaerno5"].iter().map(|a| Axis::parse(a).unwrap()).collect();
