@@ -8,11 +8,10 @@
 //! Skips (with a message) when `SMEMPLAN_SKIP_CXX` is set; fails when no C++
 //! compiler is found.
 
-use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
-use smemplan_lab::gpu::cubie_layout::cubie_report;
-use smemplan_lab::gpu::integrity::{self, Walk, RECORD_WORDS};
 use smemplan::kernel::model;
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
 use smemplan::plan::PlanOptions;
+use smemplan_lab::gpu::integrity::{self, Walk, RECORD_WORDS};
 use std::process::Command;
 
 #[path = "../../tests/support/cxx.rs"]
@@ -106,12 +105,13 @@ fn emulate(cxx: &str, walks: &[Walk], block: u64) -> Vec<(Vec<integrity::Clobber
 fn walks(name: &str) -> Vec<Walk> {
     let instance = model::builtin(name).unwrap().instantiate(&[]).unwrap();
     let auto = smemplan::plan::plan_kernel(&instance, &PlanOptions::default()).unwrap();
-    let (registry, root) = instance.registry().unwrap();
-    let cubie = cubie_report(&auto, &registry.flatten(&root).unwrap(), &registry.footprint(&root).unwrap()).unwrap();
+    let cubie = smemplan::plan::cubie_kernel(&instance).unwrap();
+    let skewed = SharedLayout::ThreadMajor(Padding::Skew(cubie.footprint.skew_bytes));
+    let cubie_alloc = Allocation::new(&cubie.report, skewed).unwrap();
     vec![
         Walk::new("auto", &auto, Allocation::new(&auto, SharedLayout::default()).unwrap()).unwrap(),
         Walk::new("auto interleaved", &auto, Allocation::new(&auto, SharedLayout::Interleaved).unwrap()).unwrap(),
-        Walk::new("cubie", &cubie, Allocation::new(&cubie, SharedLayout::ThreadMajor(Padding::None)).unwrap()).unwrap(),
+        Walk::new("cubie", &cubie.report, cubie_alloc).unwrap(),
     ]
 }
 

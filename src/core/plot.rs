@@ -85,9 +85,8 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
         top: MARGIN_TOP,
         width: (options.width - left - MARGIN_RIGHT).max(10.0),
         height: (options.height - MARGIN_TOP - MARGIN_BOTTOM).max(10.0),
-        t_min,
-        t_span: (t_max.saturating_sub(t_min)).max(1) as f64,
-        a_max,
+        x_scale: XScale::Linear { min: t_min, span: (t_max.saturating_sub(t_min)).max(1) as f64 },
+        y_max: a_max,
     };
 
     let mut s = String::new();
@@ -106,7 +105,17 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
         writeln!(s, r#"<text x="{left}" y="18" font-size="14" font-weight="bold">{}</text>"#, escape(&options.title));
     let _ = writeln!(s, r##"<text x="{left}" y="34" fill="#444">{}</text>"##, escape(&subtitle));
 
-    frame.axes(&mut s, &x_ticks, &y_ticks);
+    let x_ticks: Vec<(u64, String)> = x_ticks.into_iter().map(|t| (t, t.to_string())).collect();
+    frame.axes(
+        &mut s,
+        &Axes {
+            x_ticks: &x_ticks,
+            y_ticks: &y_ticks,
+            x_title: "time",
+            x_title_below: 34.0,
+            y_title: "address (bytes)",
+        },
+    );
     let _ = writeln!(s, r##"<g class="buffers" stroke="#333" stroke-width="0.5" fill-opacity="0.8">"##);
     for (i, (b, &offset)) in buffers.iter().zip(&layout.offsets).enumerate() {
         let hue = (i as f64 * 137.508) % 360.0;
@@ -125,7 +134,7 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
                 seg.start,
                 seg.end
             );
-            if widest.map_or(true, |(a, z)| x1 - x0 > z - a) {
+            if widest.is_none_or(|(a, z)| x1 - x0 > z - a) {
                 widest = Some((x0, x1));
             }
         }
@@ -153,42 +162,87 @@ pub fn svg(problem: &Problem, layout: &Layout, options: &PlotOptions) -> Result<
     Ok(s)
 }
 
-/// The plotting area and its scales.
-struct Frame {
-    left: f64,
-    top: f64,
-    width: f64,
-    height: f64,
-    t_min: u64,
-    t_span: f64,
-    a_max: f64,
+/// How a [`Frame`] places values along x.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XScale {
+    /// Values from `min` on, `span` of them across the width.
+    Linear {
+        /// The value at the left edge.
+        min: u64,
+        /// Values across the width (at least 1).
+        span: f64,
+    },
+    /// This many evenly spaced columns; a value is a column's index, drawn
+    /// at its centre (half a step from each edge).
+    Columns(usize),
+}
+
+/// A plotting area and its scales: the frame every chart draws its axes
+/// and data on (a layout here, a sweep's panels in `smemplan-study`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// Left edge, pixels.
+    pub left: f64,
+    /// Top edge, pixels.
+    pub top: f64,
+    /// Width, pixels.
+    pub width: f64,
+    /// Height, pixels.
+    pub height: f64,
+    /// Where x values go.
+    pub x_scale: XScale,
+    /// The y value at the top edge (0 is at the bottom).
+    pub y_max: f64,
+}
+
+/// What a frame's axes say.
+#[derive(Debug, Clone, Copy)]
+pub struct Axes<'a> {
+    /// Ticks along x: each value (on the frame's x scale) and its label.
+    pub x_ticks: &'a [(u64, String)],
+    /// Ticks along y, each with a light grid line across the frame.
+    pub y_ticks: &'a [u64],
+    /// The x axis's title, centred below the ticks.
+    pub x_title: &'a str,
+    /// How far below the frame the x title's baseline is, pixels.
+    pub x_title_below: f64,
+    /// The y axis's title, above the frame's top left corner.
+    pub y_title: &'a str,
 }
 
 impl Frame {
-    /// Subtracts in `u64` first: near 2^64, `f64` cannot tell times apart.
-    fn x(&self, t: u64) -> f64 {
-        self.left + t.saturating_sub(self.t_min) as f64 / self.t_span * self.width
+    /// The x pixel of `v`. A linear scale subtracts in `u64` first: near
+    /// 2^64, `f64` cannot tell values apart.
+    pub fn x(&self, v: u64) -> f64 {
+        match self.x_scale {
+            XScale::Linear { min, span } => self.left + v.saturating_sub(min) as f64 / span * self.width,
+            XScale::Columns(n) => self.left + (v as f64 + 0.5) / n.max(1) as f64 * self.width,
+        }
     }
 
-    fn y(&self, address: f64) -> f64 {
-        self.top + self.height - address / self.a_max * self.height
+    /// The y pixel of `v`.
+    pub fn y(&self, v: f64) -> f64 {
+        self.top + self.height - v / self.y_max * self.height
     }
 
-    fn axes(&self, s: &mut String, x_ticks: &[u64], y_ticks: &[u64]) {
+    /// Draws the frame's box, its ticks and labels and the axes' titles
+    /// (labels and titles escaped).
+    pub fn axes(&self, s: &mut String, axes: &Axes) {
         let (l, r) = (self.left, self.left + self.width);
         let (t, b) = (self.top, self.top + self.height);
         let _ = writeln!(s, r##"<g class="axes" stroke="#999" stroke-width="1">"##);
         let _ = writeln!(s, r#"<rect x="{l}" y="{t}" width="{}" height="{}" fill="none"/>"#, self.width, self.height);
-        for &v in x_ticks {
-            let x = self.x(v);
+        for (v, label) in axes.x_ticks {
+            let x = self.x(*v);
             let _ = writeln!(s, r#"<line x1="{x:.2}" y1="{b}" x2="{x:.2}" y2="{:.2}"/>"#, b + 5.0);
             let _ = writeln!(
                 s,
-                r##"<text x="{x:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">{v}</text>"##,
-                b + 17.0
+                r##"<text x="{x:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">{}</text>"##,
+                b + 17.0,
+                escape(label)
             );
         }
-        for &v in y_ticks {
+        for &v in axes.y_ticks {
             let y = self.y(v as f64);
             let _ = writeln!(s, r##"<line x1="{l}" y1="{y:.2}" x2="{r}" y2="{y:.2}" stroke="#eee"/>"##);
             let _ = writeln!(s, r#"<line x1="{:.2}" y1="{y:.2}" x2="{l}" y2="{y:.2}"/>"#, l - 5.0);
@@ -200,11 +254,17 @@ impl Frame {
         }
         let _ = writeln!(
             s,
-            r##"<text x="{:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">time</text>"##,
+            r##"<text x="{:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">{}</text>"##,
             (l + r) / 2.0,
-            b + 34.0
+            b + axes.x_title_below,
+            escape(axes.x_title)
         );
-        let _ = writeln!(s, r##"<text x="{l}" y="{:.2}" stroke="none" fill="#333">address (bytes)</text>"##, t - 6.0);
+        let _ = writeln!(
+            s,
+            r##"<text x="{l}" y="{:.2}" stroke="none" fill="#333">{}</text>"##,
+            t - 6.0,
+            escape(axes.y_title)
+        );
         s.push_str("</g>\n");
     }
 

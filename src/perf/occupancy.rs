@@ -40,8 +40,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use smemplan_core::error::line_of;
 use serde::{Deserialize, Serialize};
+use smemplan_core::error::line_of;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -108,13 +108,11 @@ impl ThroughputParams {
     }
 }
 
-/// One device's limits (see `models/devices.toml` for each key's meaning).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceProfile {
-    /// The table name, e.g. `h100`.
-    pub name: String,
-    /// Free text.
-    pub description: String,
+/// The limits a CUDA driver reports for a card (its device attributes):
+/// the facts a profile shares with the card it describes, so that a lab can
+/// read them from the driver into the same record and compare the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DeviceLimits {
     /// Streaming multiprocessors on the card.
     pub multiprocessors: u64,
     /// Opt-in dynamic shared memory limit per block, bytes.
@@ -131,10 +129,40 @@ pub struct DeviceProfile {
     pub max_threads_per_block: u64,
     /// 32-bit registers per multiprocessor.
     pub registers_per_sm: u64,
-    /// Registers one thread may use.
-    pub max_registers_per_thread: u64,
     /// Threads per warp.
     pub warp_size: u64,
+}
+
+impl DeviceLimits {
+    /// Every limit as `(name, value)`, named as in `models/devices.toml`.
+    pub fn named(&self) -> [(&'static str, u64); 9] {
+        [
+            ("multiprocessors", self.multiprocessors),
+            ("max_shared_per_block_optin", self.max_shared_per_block_optin),
+            ("shared_per_sm", self.shared_per_sm),
+            ("reserved_shared_per_block", self.reserved_shared_per_block),
+            ("max_threads_per_sm", self.max_threads_per_sm),
+            ("max_blocks_per_sm", self.max_blocks_per_sm),
+            ("max_threads_per_block", self.max_threads_per_block),
+            ("registers_per_sm", self.registers_per_sm),
+            ("warp_size", self.warp_size),
+        ]
+    }
+}
+
+/// One device's limits (see `models/devices.toml` for each key's meaning).
+/// The driver's facts are in [`DeviceLimits`], read through the profile
+/// (`profile.warp_size`) as if they were its own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceProfile {
+    /// The table name, e.g. `h100`.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// What the driver reports for such a card.
+    pub limits: DeviceLimits,
+    /// Registers one thread may use.
+    pub max_registers_per_thread: u64,
     /// Registers are granted per warp in multiples of this.
     pub register_allocation_unit: u64,
     /// The register file is split evenly between this many sub-partitions,
@@ -144,6 +172,14 @@ pub struct DeviceProfile {
     pub shared_allocation_unit: u64,
     /// The throughput estimate's parameters.
     pub throughput: ThroughputParams,
+}
+
+impl std::ops::Deref for DeviceProfile {
+    type Target = DeviceLimits;
+
+    fn deref(&self) -> &DeviceLimits {
+        &self.limits
+    }
 }
 
 #[derive(Deserialize)]
@@ -294,16 +330,18 @@ impl DeviceProfile {
                 Ok(DeviceProfile {
                     name,
                     description: s.description,
-                    multiprocessors: s.multiprocessors,
-                    max_shared_per_block_optin: s.max_shared_per_block_optin,
-                    shared_per_sm: s.shared_per_sm,
-                    reserved_shared_per_block: s.reserved_shared_per_block,
-                    max_threads_per_sm: s.max_threads_per_sm,
-                    max_blocks_per_sm: s.max_blocks_per_sm,
-                    max_threads_per_block: s.max_threads_per_block,
-                    registers_per_sm: s.registers_per_sm,
+                    limits: DeviceLimits {
+                        multiprocessors: s.multiprocessors,
+                        max_shared_per_block_optin: s.max_shared_per_block_optin,
+                        shared_per_sm: s.shared_per_sm,
+                        reserved_shared_per_block: s.reserved_shared_per_block,
+                        max_threads_per_sm: s.max_threads_per_sm,
+                        max_blocks_per_sm: s.max_blocks_per_sm,
+                        max_threads_per_block: s.max_threads_per_block,
+                        registers_per_sm: s.registers_per_sm,
+                        warp_size: s.warp_size,
+                    },
                     max_registers_per_thread: s.max_registers_per_thread,
-                    warp_size: s.warp_size,
                     register_allocation_unit: s.register_allocation_unit,
                     register_sub_partitions: s.register_sub_partitions,
                     shared_allocation_unit: s.shared_allocation_unit,
@@ -355,7 +393,7 @@ impl DeviceProfile {
                 "one run needs {padded_bytes_per_run} B of shared memory, more than the per-block limit of {limit} B"
             )));
         }
-        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).map_or(true, |bytes| bytes > limit);
+        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).is_none_or(|bytes| bytes > limit);
         let mut block = requested;
         while block > 1 && exceeds(block) {
             block /= 2;

@@ -40,29 +40,32 @@
 //! pools), [`alias`] (judging each alias hint from the lifetimes), `units`
 //! (buffers grouped into placement units), [`report`] (what a plan says);
 //! this file runs them. [`allocator`] turns a plan into host views and the
-//! generated CUDA header.
+//! generated CUDA header. [`cubie`] is the other side of every comparison:
+//! CuBIE's own layout of the same kernel as a report of the same shape.
 #![deny(missing_docs)]
 
 pub mod alias;
 pub mod allocator;
+pub mod cubie;
 pub mod error;
 pub mod input;
 pub mod report;
 mod units;
 
-pub use smemplan_kernel::Pool;
 pub use alias::{AliasOutcome, AliasVerdict};
+pub use cubie::{cubie_kernel, cubie_layout, CubieLayout};
 pub use input::{PlanBuffer, PlanInput};
 pub use report::{PlacedBuffer, PlanReport, PoolReport};
+pub use smemplan_kernel::Pool;
 
-pub use error::{Error, Result};
-use smemplan_kernel::model::Kernel;
-use smemplan_kernel::BufferDecl;
-use smemplan_kernel::lifetimes::{self, LifetimeTable};
-use smemplan_core::problem::{Layout, Problem};
-use smemplan_kernel::registry::dump::Dump;
-use smemplan_solve::{self as solve, SolveOptions, Solver};
 use alias::judge_aliases;
+pub use error::{Error, Result};
+use smemplan_core::problem::{Layout, Problem};
+use smemplan_kernel::lifetimes::{self, LifetimeTable};
+use smemplan_kernel::model::Kernel;
+use smemplan_kernel::registry::dump::Dump;
+use smemplan_kernel::BufferDecl;
+use smemplan_solve::{self as solve, SolveOptions, Solver};
 use std::time::{Duration, Instant};
 use units::build_units;
 
@@ -158,7 +161,8 @@ pub fn plan_with(
             (solution.peak, solution.lower_bound, solution.is_optimal(), solution.seconds, solution.layout)
         };
         let align = ids.iter().map(|&u| units[u].alignment).max().unwrap_or(1);
-        let bytes = smemplan_core::arith::align_up(peak, align).ok_or_else(|| Error::overflow(format!("{pool} pool size")))?;
+        let bytes =
+            smemplan_core::arith::align_up(peak, align).ok_or_else(|| Error::overflow(format!("{pool} pool size")))?;
         pools.push(PoolReport { pool, bytes, peak, lower_bound, optimal, units: ids.len(), seconds, problem, layout });
     }
     let placed = input
@@ -317,7 +321,11 @@ aliases = { z = "nested" }
             "all-at-zero"
         }
 
-        fn solve(&self, analysis: &smemplan_core::analysis::Analysis, _: &SolveOptions) -> solve::Result<solve::Solution> {
+        fn solve(
+            &self,
+            analysis: &smemplan_core::analysis::Analysis,
+            _: &SolveOptions,
+        ) -> solve::Result<solve::Solution> {
             let problem = analysis.problem();
             Ok(solve::Solution::new(problem, smemplan_core::problem::Layout::new(vec![0; problem.len()]), 0, false))
         }
@@ -350,7 +358,7 @@ aliases = { z = "nested" }
 
     #[test]
     fn every_builtin_model_instantiates_and_plans() {
-            use smemplan_kernel::model::{builtin, builtin_names};
+        use smemplan_kernel::model::{builtin, builtin_names};
         for name in builtin_names() {
             let m = builtin(name).unwrap();
             let algorithms: Vec<String> = m.algorithms().into_iter().map(String::from).collect();

@@ -18,18 +18,20 @@
 
 pub mod recorded;
 
-use smemplan_kernel::accesses::Weights;
-use smemplan_perf::accesses::Counts;
-use smemplan_plan::allocator::{Allocation, SharedLayout};
 use crate::error::Result;
-use smemplan_kernel::{Pool, Precision};
+use serde::Serialize;
+use smemplan_kernel::accesses::Weights;
+use smemplan_kernel::lifetimes::LifetimeTable;
 use smemplan_kernel::model::{self, expr::Value};
-use smemplan_perf::occupancy::DeviceProfile;
-use smemplan_plan::{plan_dump, PlanOptions, PlanReport};
 use smemplan_kernel::registry::dump::Dump;
 use smemplan_kernel::registry::{Region, Registry};
-use smemplan_perf::throughput::{self, CubiePick, Estimate, Workload};
-use serde::Serialize;
+use smemplan_kernel::{Pool, Precision};
+use smemplan_perf::accesses::Counts;
+use smemplan_perf::launch::LaunchCase;
+use smemplan_perf::occupancy::DeviceProfile;
+use smemplan_perf::throughput::{CubiePick, Estimate, Workload};
+use smemplan_plan::allocator::{Allocation, SharedLayout};
+use smemplan_plan::{cubie_kernel, cubie_layout, plan_dump, CubieLayout, PlanInput, PlanOptions, PlanReport};
 use std::collections::BTreeMap;
 
 /// What a comparison is computed for.
@@ -87,9 +89,9 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// CuBIE's rule for `requested` threads of `padded` shared bytes per run.
-    pub fn new(device: &DeviceProfile, requested: u64, padded: u64, runs: u64) -> Launch {
-        match device.limit_blocksize(requested, padded, runs) {
+    /// The outcome of CuBIE's rule in `case` (see [`LaunchCase::cubie`]).
+    pub fn new(case: &LaunchCase) -> Launch {
+        match case.cubie() {
             Ok(b) => Launch {
                 block_size: Some(b.block_size),
                 dynamic_shared_bytes: Some(b.dynamic_shared_bytes),
@@ -269,14 +271,15 @@ impl Comparison {
             .into());
         }
         let report = plan_dump(dump, &options.plan)?;
+        let cubie = cubie_layout(&registry, &root, &PlanInput::from_dump(dump)?, &LifetimeTable::cubie()?)?;
         let input = Input { kind: InputKind::Cubie, name: dump.config.id.clone(), file, params: BTreeMap::new() };
-        Comparison::new(input, &registry, &root, report, &Weights::default(), options)
+        Comparison::new(input, cubie, report, &Weights::default(), options)
     }
 
     /// A model's kernel (the model read from `file`, if given) compared:
     /// CuBIE's side is the kernel's registry, the optimised side its plan.
     pub fn of_kernel(kernel: &model::Kernel, file: Option<String>, options: &CompareOptions) -> Result<Comparison> {
-        let (registry, root) = kernel.registry()?;
+        let cubie = cubie_kernel(kernel)?;
         let report = smemplan_plan::plan_kernel(kernel, &options.plan)?;
         let params = kernel
             .params
@@ -290,24 +293,24 @@ impl Comparison {
             })
             .collect();
         let input = Input { kind: InputKind::Model, name: kernel.model.clone(), file, params };
-        Comparison::new(input, &registry, &root, report, &kernel.accesses, options)
+        Comparison::new(input, cubie, report, &kernel.accesses, options)
     }
 
     fn new(
         input: Input,
-        registry: &Registry,
-        root: &str,
+        cubie: CubieLayout,
         report: PlanReport,
         accesses: &Weights,
         options: &CompareOptions,
     ) -> Result<Comparison> {
         let device = &options.device;
         let (requested, runs) = (options.requested_block_size, options.runs);
-        let cubie = cubie_side(&report, registry, root, options)?;
+        let cubie = cubie_side(cubie, accesses, options)?;
         let allocation = Allocation::new(&report, SharedLayout::default())?;
         let workload = accesses.workload(&report, allocation.stride, options.registers_per_thread, runs);
+        let case = LaunchCase::new(device, workload, requested);
         // No block size can launch: reported as the absence of a pick.
-        let search = throughput::search(device, &workload, requested).ok();
+        let search = case.search().ok();
         let best_block_size = search.as_ref().map(|s| {
             let best = s.best();
             let o = &best.occupancy;
@@ -327,7 +330,7 @@ impl Comparison {
             reason: s.reason,
             cubie: s.cubie,
         });
-        let mut launch = Launch::new(device, requested, allocation.stride, runs);
+        let mut launch = Launch::new(&case);
         // The block size is CuBIE's rule; its bytes are the header's (one rule).
         launch.dynamic_shared_bytes = launch.block_size.map(|b| allocation.shared_bytes_per_block(b)).transpose()?;
         Ok(Comparison {
@@ -350,50 +353,49 @@ impl Comparison {
     }
 }
 
-/// CuBIE's footprint, launch and layout of the kernel under `root`, each
-/// buffer with its lifetime from the optimised side's timeline.
-fn cubie_side(report: &PlanReport, registry: &Registry, root: &str, options: &CompareOptions) -> Result<CubieSide> {
-    let footprint = registry.footprint(root)?;
-    let flat = registry.flatten(root)?;
-    let lifetimes: BTreeMap<(&str, &str), &Vec<[u64; 2]>> =
-        report.buffers.iter().map(|b| ((b.component.as_str(), b.name.as_str()), &b.lifetime)).collect();
+/// CuBIE's footprint, launch and layout (`cubie`), each buffer with its
+/// lifetime on the optimised side's timeline. Its launch is CuBIE's rule on
+/// CuBIE's padded stride.
+fn cubie_side(cubie: CubieLayout, accesses: &Weights, options: &CompareOptions) -> Result<CubieSide> {
+    let CubieLayout { report, footprint, flat } = cubie;
+    let workload =
+        accesses.workload(&report, footprint.padded_shared_bytes, options.registers_per_thread, options.runs);
+    let launch = Launch::new(&LaunchCase::new(&options.device, workload, options.requested_block_size));
     let buffers = flat
         .iter()
-        .map(|b| {
-            let (pool, elements) = match b.region {
-                Region::Shared(_) => (Pool::Shared, b.size),
-                Region::PersistentLocal(_) => (Pool::PersistentLocal, b.size),
-                Region::Local(len) => (Pool::Local, len),
+        .zip(report.buffers)
+        .map(|(b, placed)| {
+            // A local array holds at least one element (its region's length).
+            let elements = match b.region {
+                Region::Local(len) => len,
+                _ => b.size,
             };
             let bytes = smemplan_core::error::mul(elements, b.precision.itemsize(), || {
                 format!("bytes of `{}/{}`", b.component, b.name)
             })?;
             Ok(CubieBuffer {
-                component: b.component.clone(),
-                name: b.name.clone(),
-                pool,
-                dtype: b.precision,
-                elements: b.size,
+                component: placed.component,
+                name: placed.name,
+                pool: placed.pool,
+                dtype: placed.dtype,
+                elements: placed.elements,
                 bytes,
                 offset: b.byte_range().map(|r| r.start),
                 alias_applied: b.alias_applied,
-                lifetime: lifetimes
-                    .get(&(b.component.as_str(), b.name.as_str()))
-                    .map(|l| l.to_vec())
-                    .unwrap_or_default(),
+                lifetime: placed.lifetime,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(CubieSide {
         shared_elements: footprint.shared_elements,
-        shared_bytes: footprint.shared_bytes,
+        shared_bytes: report.shared_bytes,
         skew_bytes: footprint.skew_bytes,
         padded_shared_bytes: footprint.padded_shared_bytes,
         local_elements: footprint.local_elements,
-        local_bytes: footprint.local_bytes,
+        local_bytes: report.local_bytes,
         persistent_local_elements: footprint.persistent_local_elements,
-        persistent_local_bytes: footprint.persistent_local_bytes,
-        launch: Launch::new(&options.device, options.requested_block_size, footprint.padded_shared_bytes, options.runs),
+        persistent_local_bytes: report.persistent_local_bytes,
+        launch,
         buffers,
     })
 }

@@ -33,19 +33,18 @@ pub mod placement;
 pub use grid::Axis;
 pub use placement::{TierSearch, Tiers};
 
-use smemplan_plan::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use smemplan_kernel::lifetimes;
-use smemplan_kernel::model::{Kernel, Model};
-use smemplan_perf::occupancy::DeviceProfile;
-use smemplan_plan::{self as plan, PlacedBuffer, PlanInput, PlanOptions, Pool};
-use smemplan_kernel::registry::Region;
-use smemplan_solve::memo::{Memo, MemoStats};
-use smemplan_perf::accesses::Counts;
-use smemplan_perf::throughput::{self, Workload};
 use grid::{sweep_error, Radix};
 use rayon::prelude::*;
 use serde::Serialize;
+use smemplan_kernel::model::{Kernel, Model};
+use smemplan_perf::accesses::Counts;
+use smemplan_perf::launch::LaunchCase;
+use smemplan_perf::occupancy::DeviceProfile;
+use smemplan_perf::throughput::Workload;
+use smemplan_plan::allocator::{Allocation, SharedLayout};
+use smemplan_plan::{self as plan, PlanInput, PlanOptions};
+use smemplan_solve::memo::{Memo, MemoStats};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -415,7 +414,10 @@ fn instance_rows(
     let model = &spec.models[digits[0]];
     let sets: Vec<(String, String)> =
         spec.axes.iter().zip(&digits[1..]).map(|(a, &d)| (a.name.clone(), a.values[d].clone())).collect();
-    let failed = |e: &dyn std::error::Error| Error::Sweep { configuration: Some(describe(model, &sets)), message: e.to_string() };
+    let failed = |e: &dyn std::error::Error| Error::Sweep {
+        configuration: Some(describe(model, &sets)),
+        message: e.to_string(),
+    };
     let instance = model.instantiate(&sets).map_err(|e| failed(&e))?;
     let layouts = layouts(spec, memos, &instance).map_err(|e| failed(&e))?;
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
@@ -426,7 +428,8 @@ fn instance_rows(
             let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
             let r = match (spec.tiers, side) {
                 (Tiers::Auto, Side::Optimised(name)) => {
-                    let candidates = choices.candidates(spec, &instance, device, name, layout).map_err(|e| failed(&e))?;
+                    let candidates =
+                        choices.candidates(spec, &instance, device, name, layout).map_err(|e| failed(&e))?;
                     auto_row(spec, candidates, &at).map_err(|e| failed(&e))?
                 }
                 _ => row(spec, layout, &at).map_err(|e| failed(&e))?,
@@ -467,13 +470,15 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
         .iter()
         .map(|side| match side {
             Side::Cubie => {
-                let (registry, root) = instance.registry()?;
-                let f = registry.footprint(&root)?;
-                let (shared_accesses, local_accesses) = cubie_accesses(instance, &registry.flatten(&root)?)?;
+                let cubie = plan::cubie_kernel(instance)?;
+                // Counted as the optimised side is: the same lifetimes, only
+                // the pools differ.
+                let (shared_accesses, local_accesses) = instance.accesses.by_memory(&cubie.report);
+                let report = &cubie.report;
                 Ok(StrategyFigures {
-                    shared_bytes: f.shared_bytes,
-                    padded_shared_bytes: f.padded_shared_bytes,
-                    local_bytes: smemplan_core::error::add(f.local_bytes, f.persistent_local_bytes, || {
+                    shared_bytes: report.shared_bytes,
+                    padded_shared_bytes: cubie.footprint.padded_shared_bytes,
+                    local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
                         "local bytes per thread".into()
                     })?,
                     proven_optimal: true,
@@ -509,44 +514,6 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
         .collect()
 }
 
-/// Accesses per run to shared and to local memory under CuBIE's placement
-/// (`flat`, its registry's leaf buffers), counted as [`crate::accesses`] counts the
-/// optimised side: the same lifetimes, only the pools differ.
-fn cubie_accesses(instance: &Kernel, flat: &[smemplan_kernel::registry::FlatBuffer]) -> Result<(f64, f64)> {
-    let lives = lifetimes::derive(&instance.components, &instance.buffers, &instance.table)?;
-    let lifetime_of: HashMap<(&str, &str), Vec<[u64; 2]>> = instance
-        .buffers
-        .iter()
-        .zip(&lives.buffers)
-        .map(|(b, segs)| ((b.component.as_str(), b.name.as_str()), segs.iter().map(|s| [s.start, s.end]).collect()))
-        .collect();
-    let mut totals = (0.0, 0.0);
-    for b in flat {
-        let pool = match b.region {
-            Region::Shared(_) => Pool::Shared,
-            Region::Local(_) => Pool::Local,
-            Region::PersistentLocal(_) => Pool::PersistentLocal,
-        };
-        let placed = PlacedBuffer {
-            component: b.component.clone(),
-            name: b.name.clone(),
-            pool,
-            dtype: b.precision,
-            elements: b.size,
-            bytes: 0,
-            offset: None,
-            lifetime: lifetime_of.get(&(b.component.as_str(), b.name.as_str())).cloned().unwrap_or_default(),
-            inside: None,
-        };
-        let count = instance.accesses.of_buffer(&placed, &lives.timeline);
-        match pool {
-            Pool::Shared => totals.0 += count,
-            Pool::Local | Pool::PersistentLocal => totals.1 += count,
-        }
-    }
-    Ok(totals)
-}
-
 /// Which configuration a row is.
 struct Place<'a> {
     index: usize,
@@ -569,12 +536,13 @@ fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place) -> Result<Row> {
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };
-    let cubie = device.limit_blocksize(spec.requested_block_size, stride, spec.runs).ok();
+    let case = LaunchCase::new(device, workload, spec.requested_block_size);
+    let cubie = case.cubie().ok();
     let cubie_estimate = match &cubie {
-        Some(c) => throughput::estimate(device, &workload, c.block_size)?,
+        Some(c) => case.at(c.block_size)?,
         None => None,
     };
-    let best = throughput::best_block_size(device, &workload)?;
+    let best = case.best()?;
     let o = best.map(|e| e.occupancy);
     Ok(Row {
         index: at.index,

@@ -8,9 +8,9 @@
 
 use super::{read_text, Verdict};
 use anyhow::{Context, Result};
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate;
 use smemplan_lab::gpu::measure::{CaseResult, Results, Run};
-use smemplan::perf::occupancy::DeviceProfile;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -301,7 +301,7 @@ mod card {
         let device = serde_json::json!({
             "name": gpu.info.name,
             "compute_capability": gpu.info.compute_capability,
-            "multiprocessors": gpu.info.multiprocessors,
+            "multiprocessors": gpu.info.limits.multiprocessors,
             "driver_cuda_version": gpu.info.driver_cuda_version,
             "nvrtc_version": gpu.info.nvrtc_version,
             "driver_version": std::env::var("SMEMPLAN_DRIVER_VERSION").unwrap_or_default(),

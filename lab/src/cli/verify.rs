@@ -16,17 +16,17 @@
 
 use super::{load_problem, parse_seconds, Verdict};
 use anyhow::{bail, Context, Result};
-use smemplan::plan::allocator::{Allocation, SharedLayout};
-use smemplan_lab::gpu::cubie_layout::cubie_report;
-use smemplan_lab::gpu::integrity::Walk;
-use smemplan::kernel::Precision;
+use smemplan::kernel::accesses::Weights;
 use smemplan::kernel::model::{self, Kernel};
+use smemplan::kernel::Precision;
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::launch::LaunchCase;
 use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
 use smemplan::plan::{PlacedBuffer, PlanOptions, PlanReport, Pool};
 use smemplan::solve as solver;
-use smemplan::perf::accesses::Counts;
-use smemplan::perf::throughput;
 use smemplan::SolveOptions;
+use smemplan_lab::gpu::integrity::Walk;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -134,35 +134,45 @@ fn model_subject(
 ) -> Result<Subject> {
     let auto = smemplan::plan::plan_kernel(instance, &options(smemplan::solve::strategies::DEFAULT_STRATEGY))
         .with_context(|| format!("planning `{name}`"))?;
-    let (registry, root) = instance.registry()?;
-    let footprint = registry.footprint(&root)?;
-    let flat = registry.flatten(&root)?;
+    let cubie = smemplan::plan::cubie_kernel(instance)?;
     let mut walks = Vec::new();
     for s in &args.strategies {
         let walk = if s == "cubie" {
-            let report = cubie_report(&auto, &flat, &footprint)?;
-            let alloc = Allocation::new(&report, SharedLayout::ThreadMajor(smemplan::plan::allocator::Padding::None))?;
-            Walk::new("cubie", &report, alloc)?
+            // At CuBIE's stride: its bytes plus its skew.
+            let layout = SharedLayout::ThreadMajor(Padding::Skew(cubie.footprint.skew_bytes));
+            Walk::new("cubie", &cubie.report, Allocation::new(&cubie.report, layout)?)?
         } else {
-            let report = smemplan::plan::plan_kernel(instance, &options(s)).with_context(|| format!("planning `{name}` with `{s}`"))?;
+            let report = smemplan::plan::plan_kernel(instance, &options(s))
+                .with_context(|| format!("planning `{name}` with `{s}`"))?;
             let alloc = Allocation::new(&report, SharedLayout::default())?;
             Walk::new(s.as_str(), &report, alloc)?
         };
         walks.push((s.clone(), walk));
     }
     let planned = Allocation::new(&auto, SharedLayout::default())?;
-    let ours = smemplan_block(device, &auto, planned.stride, args)?;
-    let cubies = device.limit_blocksize(args.block_size, footprint.padded_shared_bytes, args.runs)?.block_size;
+    let ours = best_block(&launch(device, &instance.accesses, &auto, planned.stride, args))?;
+    let padded = cubie.footprint.padded_shared_bytes;
+    let cubies = launch(device, &instance.accesses, &cubie.report, padded, args).cubie()?.block_size;
     let params: Vec<String> = instance.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let label = if args.sets.is_empty() { name.to_string() } else { format!("{name} ({})", params.join(" ")) };
     Ok(Subject { name: label, walks, blocks: vec![("smemplan", ours), ("cubie", cubies)] })
 }
 
-/// The block size `plan` picks for `report` at per-run stride `stride`:
-/// the throughput estimate's best (registers not counted), as `plan` does.
-fn smemplan_block(device: &DeviceProfile, report: &PlanReport, stride: u64, args: &Args) -> Result<u64> {
-    let workload = smemplan::kernel::accesses::Weights::default().workload(report, stride, 0, args.runs);
-    Ok(throughput::search(device, &workload, args.block_size)?.best().occupancy.block_size)
+/// The launch of `report` at per-run stride `stride` with the access
+/// weights `weights` (registers not counted, as in `plan` by default).
+fn launch<'a>(
+    device: &'a DeviceProfile,
+    weights: &Weights,
+    report: &PlanReport,
+    stride: u64,
+    args: &Args,
+) -> LaunchCase<'a> {
+    LaunchCase::new(device, weights.workload(report, stride, 0, args.runs), args.block_size)
+}
+
+/// The block size `plan` picks: the throughput estimate's best.
+fn best_block(case: &LaunchCase) -> Result<u64> {
+    Ok(case.search()?.best().occupancy.block_size)
 }
 
 /// A MiniMalloc instance as one shared pool of 4-byte words.
@@ -227,11 +237,13 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
         walks.push((s.clone(), Walk::new(s.as_str(), &report, alloc)?));
         reports.push(report);
     }
+    // An instance has no model, hence no access weights of its own.
+    let weights = Weights::default();
     let ours = match walks.first() {
-        Some((_, w)) => smemplan_block(device, &reports[0], w.alloc.stride, args)?,
+        Some((_, w)) => best_block(&launch(device, &weights, &reports[0], w.alloc.stride, args))?,
         None => bail!("no strategy to walk"),
     };
-    let cubies = device.limit_blocksize(args.block_size, stride, args.runs)?.block_size;
+    let cubies = launch(device, &weights, &reports[0], stride, args).cubie()?.block_size;
     Ok(Subject { name: path.display().to_string(), walks, blocks: vec![("smemplan", ours), ("cubie", cubies)] })
 }
 
@@ -331,7 +343,7 @@ mod card {
             "device    {} (compute {}, {} SMs, {} kHz; driver CUDA {}, NVRTC {}); profile `{}`",
             i.name,
             i.compute_capability,
-            i.multiprocessors,
+            i.limits.multiprocessors,
             i.clock_khz,
             i.driver_cuda_version,
             i.nvrtc_version,
@@ -343,7 +355,7 @@ mod card {
         }
         let mut passed = true;
         let mut results = Vec::new();
-        let blocks = i.multiprocessors * 2;
+        let blocks = i.limits.multiprocessors * 2;
         // Every walk and its planted copy, compiled up front on all cores.
         let mut jobs = Vec::new();
         for s in subjects {
@@ -383,10 +395,10 @@ mod card {
                         planted: None,
                         skipped: None,
                     };
-                    if shared > i.max_shared_per_block_optin || block > kernel.max_threads_per_block {
+                    if shared > i.limits.max_shared_per_block_optin || block > kernel.max_threads_per_block {
                         r.skipped = Some(format!(
                             "{shared} B of shared memory (limit {}) or {block} threads (limit {})",
-                            i.max_shared_per_block_optin, kernel.max_threads_per_block
+                            i.limits.max_shared_per_block_optin, kernel.max_threads_per_block
                         ));
                     } else {
                         let (first, count) = gpu.integrity(&kernel, walk, block, blocks, CAP)?;
@@ -481,21 +493,15 @@ mod card {
         Ok(())
     }
 
+    /// The limits where the profile and the card disagree.
     fn compare_profile(i: &DeviceInfo, p: &DeviceProfile) -> Vec<String> {
-        [
-            ("max_shared_per_block_optin", i.max_shared_per_block_optin, p.max_shared_per_block_optin),
-            ("shared_per_sm", i.shared_per_sm, p.shared_per_sm),
-            ("reserved_shared_per_block", i.reserved_shared_per_block, p.reserved_shared_per_block),
-            ("max_threads_per_sm", i.max_threads_per_sm, p.max_threads_per_sm),
-            ("max_blocks_per_sm", i.max_blocks_per_sm, p.max_blocks_per_sm),
-            ("max_threads_per_block", i.max_threads_per_block, p.max_threads_per_block),
-            ("registers_per_sm", i.registers_per_sm, p.registers_per_sm),
-            ("warp_size", i.warp_size, p.warp_size),
-        ]
-        .into_iter()
-        .filter(|(_, card, profile)| card != profile)
-        .map(|(k, card, profile)| format!("{k}: card {card}, profile {profile}"))
-        .collect()
+        i.limits
+            .named()
+            .into_iter()
+            .zip(p.limits.named())
+            .filter(|((_, card), (_, profile))| card != profile)
+            .map(|((k, card), (_, profile))| format!("{k}: card {card}, profile {profile}"))
+            .collect()
     }
 
     /// Every block size from 1 to the limit × the shared sizes × kernels of
@@ -512,8 +518,8 @@ mod card {
                 continue;
             }
             registers.push(kernel.registers);
-            for block in 1..=gpu.info.max_threads_per_block {
-                for shared in occupancy_grid::shared_sizes(gpu.info.max_shared_per_block_optin) {
+            for block in 1..=gpu.info.limits.max_threads_per_block {
+                for shared in occupancy_grid::shared_sizes(gpu.info.limits.max_shared_per_block_optin) {
                     let driver = gpu.active_blocks(&kernel, block, shared)?;
                     agreement.add(profile, kernel.registers, block, shared, driver)?;
                 }

@@ -14,6 +14,7 @@ use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::{self, CompileOptions};
 use serde::Serialize;
+use smemplan::perf::occupancy::DeviceLimits;
 use std::sync::Arc;
 
 fn gpu_error(what: &str, e: impl std::fmt::Debug) -> Error {
@@ -33,24 +34,9 @@ pub struct DeviceInfo {
     pub driver_cuda_version: String,
     /// NVRTC's version, `major.minor`.
     pub nvrtc_version: String,
-    /// Streaming multiprocessors.
-    pub multiprocessors: u64,
-    /// `cudaDevAttrMaxSharedMemoryPerBlockOptin`.
-    pub max_shared_per_block_optin: u64,
-    /// Shared memory per multiprocessor.
-    pub shared_per_sm: u64,
-    /// Shared memory the driver reserves per block.
-    pub reserved_shared_per_block: u64,
-    /// Resident threads per multiprocessor.
-    pub max_threads_per_sm: u64,
-    /// Resident blocks per multiprocessor.
-    pub max_blocks_per_sm: u64,
-    /// Threads per block.
-    pub max_threads_per_block: u64,
-    /// 32-bit registers per multiprocessor.
-    pub registers_per_sm: u64,
-    /// Threads per warp.
-    pub warp_size: u64,
+    /// The limits a device profile records too ([`DeviceLimits`]).
+    #[serde(flatten)]
+    pub limits: DeviceLimits,
     /// SM clock, kHz (0 when the driver does not say).
     pub clock_khz: u64,
 }
@@ -148,15 +134,17 @@ impl Gpu {
             compute_capability: format!("{major}.{minor}"),
             driver_cuda_version: format!("{}.{}", driver / 1000, driver % 1000 / 10),
             nvrtc_version: format!("{nv_major}.{nv_minor}"),
-            multiprocessors: attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?,
-            max_shared_per_block_optin: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)?,
-            shared_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR)?,
-            reserved_shared_per_block: attr(CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK)?,
-            max_threads_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR)?,
-            max_blocks_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR)?,
-            max_threads_per_block: attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?,
-            registers_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR)?,
-            warp_size: attr(CU_DEVICE_ATTRIBUTE_WARP_SIZE)?,
+            limits: DeviceLimits {
+                multiprocessors: attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?,
+                max_shared_per_block_optin: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)?,
+                shared_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR)?,
+                reserved_shared_per_block: attr(CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK)?,
+                max_threads_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR)?,
+                max_blocks_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR)?,
+                max_threads_per_block: attr(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?,
+                registers_per_sm: attr(CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR)?,
+                warp_size: attr(CU_DEVICE_ATTRIBUTE_WARP_SIZE)?,
+            },
             // Deprecated in CUDA 13: 0 when the driver no longer answers.
             clock_khz: attr(CU_DEVICE_ATTRIBUTE_CLOCK_RATE).unwrap_or(0),
         };
@@ -202,7 +190,7 @@ impl Gpu {
         let kernel = CompiledKernel { func, registers, local_bytes, static_shared_bytes, max_threads_per_block };
         // Every launch may use up to the opt-in limit; the driver's occupancy
         // answers assume this attribute too.
-        self.allow_shared(&kernel, self.info.max_shared_per_block_optin.saturating_sub(static_shared_bytes))?;
+        self.allow_shared(&kernel, self.info.limits.max_shared_per_block_optin.saturating_sub(static_shared_bytes))?;
         Ok(kernel)
     }
 

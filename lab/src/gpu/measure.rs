@@ -16,16 +16,16 @@
 //! --tiers auto` would; CuBIE's pick is its halving rule on its all-shared
 //! layout at the requested block size.
 
-use smemplan::plan::allocator::{Padding, SharedLayout};
 use crate::error::Result;
 use crate::integrate::{self, Kernel, Method, Placement, Planner, Settings, Setup, System};
-use smemplan::kernel::Precision;
-use smemplan::perf::occupancy::DeviceProfile;
-use smemplan::plan::Pool;
-use smemplan::perf::accesses::Counts;
-use smemplan::perf::throughput::{self, Workload};
-use smemplan::perf::tiers::{self, TierOptions};
 use serde::{Deserialize, Serialize};
+use smemplan::kernel::Precision;
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::launch::LaunchCase;
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::perf::tiers::{self, TierOptions};
+use smemplan::plan::allocator::{Padding, SharedLayout};
+use smemplan::plan::Pool;
 
 /// CuBIE's requested block size.
 pub const CUBIE_REQUESTED: u64 = 64;
@@ -50,7 +50,7 @@ pub fn cases() -> Result<Vec<Case>> {
     let make = |method: Method, system: System, batch: u64, tune: &dyn Fn(&mut Settings)| -> Result<Case> {
         let mut settings = Settings::default_for(method, &system, Precision::F32);
         tune(&mut settings);
-        let setup = Setup::with_settings(method, system.clone(), Precision::F32, settings)?;
+        let setup = Setup::with_settings(method, system, Precision::F32, settings)?;
         let fixed_steps = if method == Method::BackwardEuler { setup.settings.steps as u64 } else { 0 };
         Ok(Case { name: format!("{}/{}", method.name(), system.name()), setup, batch, fixed_steps })
     };
@@ -88,8 +88,11 @@ pub struct Layout {
     pub blocks: Vec<u64>,
 }
 
-fn workload(kernel: &Kernel, runs: u64, registers: u64) -> Workload {
-    kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs)
+/// `kernel`'s launch for `runs` runs at its own stride, CuBIE asked for
+/// [`CUBIE_REQUESTED`] threads.
+fn launch<'a>(device: &'a DeviceProfile, kernel: &Kernel, runs: u64, registers: u64) -> LaunchCase<'a> {
+    let workload = kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs);
+    LaunchCase::new(device, workload, CUBIE_REQUESTED)
 }
 
 /// smemplan's pick: the shared/local split and block size that
@@ -120,7 +123,7 @@ pub fn smemplan_pick(device: &DeviceProfile, case: &Case) -> Result<(Vec<String>
 /// CuBIE's pick: its halving rule on its own all-shared stride.
 pub fn cubie_pick(device: &DeviceProfile, case: &Case) -> Result<u64> {
     let kernel = Kernel::new(&case.setup, &Placement::all_shared(Planner::Cubie, SharedLayout::default()))?;
-    Ok(device.limit_blocksize(CUBIE_REQUESTED, kernel.allocation.stride, case.batch)?.block_size)
+    Ok(launch(device, &kernel, case.batch, 0).cubie()?.block_size)
 }
 
 /// Block sizes worth timing for a layout with `stride` shared bytes per
@@ -131,8 +134,8 @@ pub fn block_sizes(device: &DeviceProfile, stride: u64, extra: &[u64]) -> Vec<u6
     let limit = device.max_threads_per_block;
     let fits = |b: u64| b >= 1 && b <= limit && b.saturating_mul(stride) <= device.max_shared_per_block_optin;
     let mut sizes: Vec<u64> = [1, 2, 4, 8, 16].into_iter().chain((1..=limit / 32).map(|w| 32 * w)).collect();
-    if stride > 0 {
-        sizes.push(device.max_shared_per_block_optin / stride);
+    if let Some(most) = device.max_shared_per_block_optin.checked_div(stride) {
+        sizes.push(most);
         for k in 1..=8u64 {
             let per_block = (device.shared_per_sm / k).saturating_sub(device.reserved_shared_per_block);
             sizes.push(per_block / stride);
@@ -191,7 +194,7 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
 /// it can launch, with the compiled kernel's `registers` per thread (0: not
 /// counted).
 pub fn estimate(device: &DeviceProfile, kernel: &Kernel, runs: u64, block: u64, registers: u64) -> Result<Option<f64>> {
-    Ok(throughput::estimate(device, &workload(kernel, runs, registers), block)?.map(|e| e.runs_per_second))
+    Ok(launch(device, kernel, runs, registers).at(block)?.map(|e| e.runs_per_second))
 }
 
 /// Whether a layout keeps anything in shared memory.

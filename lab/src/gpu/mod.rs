@@ -11,7 +11,6 @@
 //! feature `gpu` (cudarc, loading the driver and NVRTC at run time); it holds
 //! the crate's only unsafe code.
 
-pub mod cubie_layout;
 #[cfg(feature = "gpu")]
 pub mod device;
 pub mod integrity;

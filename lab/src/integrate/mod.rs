@@ -44,14 +44,14 @@ mod system;
 
 pub use system::System;
 
-use smemplan::kernel::accesses::Weights;
-use smemplan::plan::allocator::{Allocation, SharedLayout};
 use crate::error::{Error, Result};
-use smemplan::kernel::{Location, Precision};
-use smemplan::kernel::model::Model;
-use smemplan::plan::{PlanOptions, PlanReport, Pool};
 use rayon::prelude::*;
 use real::Real;
+use smemplan::kernel::accesses::Weights;
+use smemplan::kernel::model::Model;
+use smemplan::kernel::{Location, Precision};
+use smemplan::plan::allocator::{Allocation, SharedLayout};
+use smemplan::plan::{PlanOptions, PlanReport};
 use std::fmt;
 use std::ops::Range;
 
@@ -191,7 +191,7 @@ impl Setup {
         }
         match method {
             Method::DormandPrince54 if s.max_steps == 0 => return bad("max_steps must be at least 1".into()),
-            Method::BackwardEuler if s.steps == 0 || s.steps % s.samples != 0 || s.newton_iterations == 0 => {
+            Method::BackwardEuler if s.steps == 0 || !s.steps.is_multiple_of(s.samples) || s.newton_iterations == 0 => {
                 return bad(format!(
                     "steps ({}) must be a positive multiple of samples ({}) and newton_iterations at least 1",
                     s.steps, s.samples
@@ -416,60 +416,22 @@ pub fn instance(setup: &Setup, placement: &Placement) -> Result<smemplan::kernel
     Ok(model.instantiate(&sets)?)
 }
 
-/// The plan of `setup` under `placement`: smemplan's, or CuBIE's offsets
-/// (from its registry, with every local buffer its own array) on the same
-/// lifetimes.
+/// The plan of `setup` under `placement`: smemplan's, or CuBIE's layout
+/// ([`smemplan::plan::cubie`]: its registry's offsets, every local buffer
+/// an array of its own) on the same lifetimes.
 pub fn plan(setup: &Setup, placement: &Placement) -> Result<PlanReport> {
     plan_of(&instance(setup, placement)?, placement)
 }
 
 /// The plan of a model `instance` under `placement`'s planner.
 fn plan_of(instance: &smemplan::kernel::model::Kernel, placement: &Placement) -> Result<PlanReport> {
-    let strategy = match &placement.planner {
-        Planner::Smemplan(s) => s.clone(),
-        Planner::Cubie => smemplan::solve::strategies::DEFAULT_STRATEGY.to_string(),
-    };
-    let report = smemplan::plan::plan_kernel(instance, &PlanOptions { strategy, ..PlanOptions::default() })?;
-    match placement.planner {
-        Planner::Smemplan(_) => Ok(report),
-        Planner::Cubie => cubie_report(instance, report),
-    }
-}
-
-/// `report` with CuBIE's offsets.
-fn cubie_report(instance: &smemplan::kernel::model::Kernel, mut report: PlanReport) -> Result<PlanReport> {
-    let (registry, root) = instance.registry()?;
-    let flat = registry.flatten(&root)?;
-    let footprint = registry.footprint(&root)?;
-    let mut local_end = 0u64;
-    for b in &mut report.buffers {
-        let f = flat
-            .iter()
-            .find(|f| f.component == b.component && f.name == b.name)
-            .ok_or_else(|| Error::buffer(format!("{}/{}", b.component, b.name), "missing from CuBIE's registry"))?;
-        b.offset = match b.pool {
-            Pool::Shared => f.byte_range().map(|r| r.start),
-            _ => {
-                let at = smemplan::core::arith::align_up(local_end, b.dtype.itemsize())
-                    .ok_or_else(|| Error::overflow("local offsets"))?;
-                local_end = at + b.bytes;
-                Some(at)
-            }
-        };
-    }
-    report.strategy = "cubie".into();
-    report.optimal = false;
-    report.shared_bytes = footprint.shared_bytes;
-    report.local_bytes = smemplan::core::arith::align_up(local_end, 8).ok_or_else(|| Error::overflow("local bytes"))?;
-    for pool in &mut report.pools {
-        let bytes = match pool.pool {
-            Pool::Shared => report.shared_bytes,
-            Pool::Local => report.local_bytes,
-            Pool::PersistentLocal => report.persistent_local_bytes,
-        };
-        (pool.bytes, pool.peak, pool.optimal) = (bytes, bytes, false);
-    }
-    Ok(report)
+    Ok(match &placement.planner {
+        Planner::Smemplan(strategy) => smemplan::plan::plan_kernel(
+            instance,
+            &PlanOptions { strategy: strategy.clone(), ..PlanOptions::default() },
+        )?,
+        Planner::Cubie => smemplan::plan::cubie_kernel(instance)?.report,
+    })
 }
 
 /// The reference trajectories of systems `systems` of a batch of `batch`.

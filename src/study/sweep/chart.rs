@@ -17,11 +17,12 @@
 //! bytes do not depend on the device, so the top panel draws each series
 //! once; the bottom panel draws it per device. Every point carries a
 //! `<title>` tooltip naming its configuration. Same conventions as
-//! [`smemplan_core::plot`]: pure text out, ids escaped, `f64` geometry.
+//! [`smemplan_core::plot`], whose [`Frame`] draws each panel's axes: pure
+//! text out, ids escaped, `f64` geometry.
 
 use super::{sweep_error, Row, Sweep};
 use crate::error::Result;
-use smemplan_core::plot::{escape, ticks, CHAR_WIDTH, FONT};
+use smemplan_core::plot::{escape, ticks, Axes, Frame, XScale, CHAR_WIDTH, FONT};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 1000.0;
@@ -192,15 +193,19 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
             top,
             width: WIDTH - left - 24.0,
             height: PANEL_HEIGHT,
-            columns: values.len(),
+            x_scale: XScale::Columns(values.len()),
             y_max: y_ticks.last().copied().unwrap_or(1).max(1) as f64,
         };
-        frame.axes(&mut s, what, x, &values, &y_ticks);
+        let x_ticks: Vec<(u64, String)> = values.iter().enumerate().map(|(i, v)| (i as u64, v.clone())).collect();
+        frame.axes(
+            &mut s,
+            &Axes { x_ticks: &x_ticks, y_ticks: &y_ticks, x_title: x, x_title_below: 32.0, y_title: what },
+        );
         let _ = writeln!(s, r#"<g class="{class}" fill="none" stroke-width="1.6">"#);
         for line in lines {
             let c = colour(&line.strategy);
             let path: Vec<String> =
-                line.points.iter().map(|p| format!("{:.2},{:.2}", frame.x(p.0), frame.y(p.1 as f64))).collect();
+                line.points.iter().map(|p| format!("{:.2},{:.2}", frame.x(p.0 as u64), frame.y(p.1 as f64))).collect();
             let label = [line.combo.as_str(), line.device.as_str(), line.strategy.as_str()]
                 .iter()
                 .filter(|t| !t.is_empty())
@@ -218,7 +223,7 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
                 marker(
                     &mut s,
                     if line.device.is_empty() { 0 } else { shape(&line.device) },
-                    frame.x(p.0),
+                    frame.x(p.0 as u64),
                     frame.y(p.1 as f64),
                     c,
                     &p.2,
@@ -278,70 +283,12 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
     Ok(s)
 }
 
-/// One panel's plotting area and scales.
-struct Frame {
-    left: f64,
-    top: f64,
-    width: f64,
-    height: f64,
-    columns: usize,
-    y_max: f64,
-}
-
-impl Frame {
-    /// Column `i`'s centre: columns evenly spaced, half a step from each
-    /// edge.
-    fn x(&self, i: usize) -> f64 {
-        self.left + (i as f64 + 0.5) / self.columns.max(1) as f64 * self.width
-    }
-
-    fn y(&self, v: f64) -> f64 {
-        self.top + self.height - v / self.y_max * self.height
-    }
-
-    fn axes(&self, s: &mut String, what: &str, x: &str, values: &[String], y_ticks: &[u64]) {
-        let (l, r) = (self.left, self.left + self.width);
-        let (t, b) = (self.top, self.top + self.height);
-        let _ = writeln!(s, r##"<g class="axes" stroke="#999" stroke-width="1">"##);
-        let _ = writeln!(s, r#"<rect x="{l}" y="{t}" width="{}" height="{}" fill="none"/>"#, self.width, self.height);
-        for (i, v) in values.iter().enumerate() {
-            let cx = self.x(i);
-            let _ = writeln!(s, r#"<line x1="{cx:.2}" y1="{b}" x2="{cx:.2}" y2="{:.2}"/>"#, b + 5.0);
-            let _ = writeln!(
-                s,
-                r##"<text x="{cx:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">{}</text>"##,
-                b + 17.0,
-                escape(v)
-            );
-        }
-        for &v in y_ticks {
-            let y = self.y(v as f64);
-            let _ = writeln!(s, r##"<line x1="{l}" y1="{y:.2}" x2="{r}" y2="{y:.2}" stroke="#eee"/>"##);
-            let _ = writeln!(s, r#"<line x1="{:.2}" y1="{y:.2}" x2="{l}" y2="{y:.2}"/>"#, l - 5.0);
-            let _ = writeln!(
-                s,
-                r##"<text x="{:.2}" y="{y:.2}" text-anchor="end" dominant-baseline="central" stroke="none" fill="#333">{v}</text>"##,
-                l - 8.0
-            );
-        }
-        let _ = writeln!(
-            s,
-            r##"<text x="{:.2}" y="{:.2}" text-anchor="middle" stroke="none" fill="#333">{}</text>"##,
-            (l + r) / 2.0,
-            b + 32.0,
-            escape(x)
-        );
-        let _ = writeln!(s, r##"<text x="{l}" y="{:.2}" stroke="none" fill="#333">{}</text>"##, t - 6.0, escape(what));
-        s.push_str("</g>\n");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::{run, Axis, SweepSpec};
     use smemplan_kernel::model;
     use smemplan_perf::occupancy::DeviceProfile;
-    use crate::sweep::{run, Axis, SweepSpec};
 
     fn sweep() -> Sweep {
         let axes = ["n=3,30,100", "algorithm=kvaerno3,kvaerno5"].iter().map(|a| Axis::parse(a).unwrap()).collect();
