@@ -51,14 +51,14 @@
 //! assert!(fits[0].log_rms < 0.2);
 //! ```
 
-use smemplan::plan::allocator::{Padding, SharedLayout};
 use crate::error::{Error, Result};
 use crate::gpu::measure::{self, CaseResult, LayoutName, Results};
 use crate::integrate::{Kernel, Placement, Planner};
-use smemplan::perf::occupancy::{DeviceProfile, ThroughputParams};
-use smemplan::perf::accesses::Counts;
-use smemplan::perf::throughput::{self, Workload};
 use serde::Serialize;
+use smemplan::perf::accesses::Counts;
+use smemplan::perf::occupancy::{DeviceProfile, ThroughputParams};
+use smemplan::perf::throughput::{self, Workload};
+use smemplan::plan::allocator::{Padding, SharedLayout};
 use std::collections::BTreeMap;
 
 /// One timed launch: what ran and how long it took.

@@ -7,9 +7,9 @@
 //! pick of shared/local split and block size for the implicit method at
 //! n ≥ 30 measured within 5 % of the best.
 
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate::{self, Observation};
 use smemplan_lab::gpu::measure::{self, Results};
-use smemplan::perf::occupancy::DeviceProfile;
 
 fn fitted_on() -> Results {
     serde_json::from_str(include_str!("../../docs/results/gpu-h200-throughput-2026-12-02.json")).unwrap()
@@ -21,7 +21,10 @@ fn checked_on() -> Results {
 
 fn observations() -> Vec<Observation> {
     let mut o = calibrate::from_measurements(&fitted_on()).unwrap();
-    o.extend(calibrate::from_block_table("h200-block-size.csv", include_str!("../../tests/data/h200-block-size.csv")).unwrap());
+    o.extend(
+        calibrate::from_block_table("h200-block-size.csv", include_str!("../../tests/data/h200-block-size.csv"))
+            .unwrap(),
+    );
     o
 }
 

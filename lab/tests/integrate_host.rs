@@ -10,11 +10,11 @@
 //!
 //! A missing C++ compiler fails the test unless `SMEMPLAN_SKIP_CXX` is set.
 
+use smemplan::kernel::Precision;
 use smemplan::plan::allocator::{Padding, SharedLayout};
 use smemplan_lab::integrate::{
     self, Kernel, Method, Placement, Planner, Settings, Setup, System, HOST_CXX_FLAGS, STATS_PER_SYSTEM,
 };
-use smemplan::kernel::Precision;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

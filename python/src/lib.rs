@@ -101,7 +101,7 @@ fn settle<T>(outcome: std::thread::Result<Answer<T>>) -> PyResult<T> {
 
 /// Decodes a column of little-endian `u64`s.
 fn column(name: &str, bytes: &[u8]) -> Answer<Vec<u64>> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(Failure::Value(format!("{name}: the column's bytes are not whole 64-bit numbers")));
     }
     Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())

@@ -339,7 +339,7 @@ pub fn best_block_size(device: &DeviceProfile, workload: &Workload) -> Result<Op
     let mut best: Option<Estimate> = None;
     for block in 1..=device.max_threads_per_block {
         if let Some(e) = estimate(device, workload, block)? {
-            if best.as_ref().map_or(true, |b| ranking(&e, b).is_lt()) {
+            if best.as_ref().is_none_or(|b| ranking(&e, b).is_lt()) {
                 best = Some(e);
             }
         }

@@ -47,15 +47,15 @@
 //! ```
 
 use crate::accesses::Counts;
-use smemplan_kernel::accesses::Weights;
-use smemplan_plan::allocator::{Allocation, SharedLayout};
 use crate::error::Result;
-use smemplan_kernel::Pool;
-use smemplan_kernel::lifetimes::LifetimeTable;
 use crate::occupancy::DeviceProfile;
-use smemplan_plan::{plan, PlanInput, PlanOptions, PlanReport};
 use crate::throughput::{self, Estimate, Workload};
 use serde::Serialize;
+use smemplan_kernel::accesses::Weights;
+use smemplan_kernel::lifetimes::LifetimeTable;
+use smemplan_kernel::Pool;
+use smemplan_plan::allocator::{Allocation, SharedLayout};
+use smemplan_plan::{plan, PlanInput, PlanOptions, PlanReport};
 use std::collections::{BTreeMap, HashMap};
 
 /// A buffer that holds at least this share of its component's bytes forms

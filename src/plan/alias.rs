@@ -4,9 +4,9 @@
 
 use super::input::{region_members, under, PlanInput};
 use crate::error::Result;
-use smemplan_kernel::lifetimes::{self, LifetimeTable, Lifetimes};
-use smemplan_core::problem::Interval;
 use serde::Serialize;
+use smemplan_core::problem::Interval;
+use smemplan_kernel::lifetimes::{self, LifetimeTable, Lifetimes};
 use std::collections::HashMap;
 
 /// What became of one alias hint.

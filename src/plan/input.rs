@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use smemplan_kernel::model::Kernel;
-use smemplan_kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
 use smemplan_kernel::registry::dump::Dump;
+use smemplan_kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
 use std::collections::HashMap;
 
 /// One leaf buffer to place, with its effective pool.

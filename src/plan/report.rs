@@ -2,9 +2,9 @@
 //! timeline and the alias outcomes.
 
 use super::alias::AliasOutcome;
-use smemplan_kernel::{Pool, Precision};
-use smemplan_core::problem::{Layout, Problem};
 use serde::Serialize;
+use smemplan_core::problem::{Layout, Problem};
+use smemplan_kernel::{Pool, Precision};
 
 /// One buffer's placement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,8 +4,8 @@
 use super::alias::Nested;
 use super::input::PlanInput;
 use crate::error::{Error, Result};
-use smemplan_kernel::Pool;
 use smemplan_kernel::lifetimes::{self, Lifetimes, Segments};
+use smemplan_kernel::Pool;
 use std::collections::HashMap;
 
 /// A placement unit: a buffer and the nested aliases inside it.

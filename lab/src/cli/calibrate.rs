@@ -3,13 +3,13 @@
 //! and with `--fit` the parameters that follow them best, as a table to
 //! paste into `models/devices.toml`.
 
-use smemplan::core::format::table::table;
 use super::{read_text, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use smemplan::core::format::table::table;
+use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate::{self, Fitted, GroupFit, Observation};
 use smemplan_lab::gpu::measure::Results;
-use smemplan::perf::occupancy::DeviceProfile;
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -32,8 +32,8 @@
 //! tid<<16 | element%65536`, where `tid` is the thread's index in its block
 //! (slices are per block, so that index is what tells two writers apart).
 
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View};
 use crate::error::{Error, Result};
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View};
 use smemplan::plan::{PlanReport, Pool};
 use std::fmt::Write as _;
 

@@ -8,9 +8,9 @@
 //! kernels of several register counts: [`pressure_source`] compiled under
 //! different `--maxrregcount` caps.
 
-use smemplan::perf::occupancy::DeviceProfile;
 use crate::Result;
 use serde::Serialize;
+use smemplan::perf::occupancy::DeviceProfile;
 
 /// Dynamic shared sizes of the grid for an opt-in limit of `optin` bytes.
 pub fn shared_sizes(optin: u64) -> Vec<u64> {

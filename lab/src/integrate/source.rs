@@ -10,8 +10,8 @@
 
 use super::real::Real;
 use super::{backward_euler, dormand_prince, Method, Setup};
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use crate::error::Result;
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::plan::Pool;
 use std::fmt::Write as _;
 

@@ -34,7 +34,8 @@ mod parse;
 mod tests;
 
 pub use builtins::{
-    builtin, builtin_file, builtin_names, default_model, load, parse_file, parse_set, resolve_builtin, BUILTIN_FILES, DEFAULT_MODEL,
+    builtin, builtin_file, builtin_names, default_model, load, parse_file, parse_set, resolve_builtin, BUILTIN_FILES,
+    DEFAULT_MODEL,
 };
 pub use instantiate::Kernel;
 

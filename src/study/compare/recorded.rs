@@ -9,9 +9,9 @@
 //! silently shown with recomputed numbers.
 
 use crate::error::Result;
-use smemplan_perf::occupancy::DeviceProfile;
 use smemplan_kernel::registry::dump::Dump;
 use smemplan_kernel::registry::Registry;
+use smemplan_perf::occupancy::DeviceProfile;
 use std::fmt;
 
 /// One recorded figure that the replay does not reproduce.

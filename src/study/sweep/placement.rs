@@ -32,11 +32,11 @@
 
 use super::{sweep_error, StrategyFigures, SweepSpec};
 use crate::error::Result;
+use serde::{Serialize, Serializer};
 use smemplan_kernel::model::Kernel;
 use smemplan_perf::occupancy::DeviceProfile;
-use smemplan_plan::{PlanInput, PlanOptions};
 use smemplan_perf::tiers::{self, TierOptions, TierPlan};
-use serde::{Serialize, Serializer};
+use smemplan_plan::{PlanInput, PlanOptions};
 use std::fmt;
 
 /// How the sweep places buffers between shared and local memory.
