@@ -10,7 +10,9 @@
 //! The parameters come from the dump's configuration and what CuBIE
 //! resolved; the stage count comes from the model's algorithm row and is
 //! checked against the dump. Sizes that depend on the reference system's
-//! sparsity come from `models/reference-system.toml`.
+//! sparsity (`lu_nnz`, `jac_cache`, `firk_extra`, `rosenbrock_cache`) are
+//! not set: the models derive them from n, and each derived value is checked
+//! against `models/reference-system.toml`.
 
 use smemplan::kernel::model::{builtin, expr::Value};
 use smemplan::kernel::registry::dump::Dump;
@@ -28,8 +30,9 @@ fn system_sizes() -> toml::Table {
     std::fs::read_to_string(path).unwrap().parse().unwrap()
 }
 
-/// `--set` pairs for one reference configuration.
-fn sets(d: &Dump, params: &BTreeMap<String, Value>, system: &toml::Table) -> Vec<(String, String)> {
+/// `--set` pairs for one reference configuration: the dump's settings only,
+/// never the system sizes (the models' rules give those).
+fn sets(d: &Dump, params: &BTreeMap<String, Value>) -> Vec<(String, String)> {
     let c = &d.config;
     let r = &c.resolved;
     let mut out: Vec<(String, String)> = Vec::new();
@@ -61,11 +64,26 @@ fn sets(d: &Dump, params: &BTreeMap<String, Value>, system: &toml::Table) -> Vec
         outputs.iter().filter(|o| !["state", "observables", "iteration_counters", "time"].contains(o)).count();
     set("summary_metrics", metrics.to_string());
     set("save_counters", outputs.contains(&"iteration_counters").to_string());
-    let row = system[&format!("n{}", c.n_states)].as_table().unwrap();
-    for (k, v) in row {
-        set(k, v.as_integer().unwrap().to_string());
-    }
     out
+}
+
+/// Every system size the kernel derived equals the reference system's at
+/// the dump's n; returns how many were compared.
+fn check_system_sizes(d: &Dump, inst: &smemplan::kernel::model::Kernel, system: &toml::Table) -> usize {
+    let id = &d.config.id;
+    let row = system[&format!("n{}", d.config.n_states)].as_table().unwrap();
+    let mut compared = 0;
+    for (k, v) in row {
+        if let Some(got) = inst.params.get(k) {
+            assert_eq!(got, &Value::Int(v.as_integer().unwrap()), "{id}: derived {k}");
+            compared += 1;
+        }
+    }
+    if let Some(got) = inst.params.get("rosenbrock_cache") {
+        assert_eq!(got, &Value::Int(0), "{id}: derived rosenbrock_cache");
+        compared += 1;
+    }
+    compared
 }
 
 #[test]
@@ -74,11 +92,17 @@ fn models_declare_what_cubie_registered() {
     let dumps = dumps();
     assert_eq!(dumps.len(), 375);
     let mut checked_pools = 0;
+    let mut checked_sizes = 0;
     for d in &dumps {
         let id = &d.config.id;
         let model = builtin(&d.config.family).unwrap_or_else(|e| panic!("{id}: {e}"));
-        let sets = sets(d, model.params(), &system);
+        let sets = sets(d, model.params());
+        assert!(
+            !sets.iter().any(|(k, _)| ["lu_nnz", "jac_cache", "firk_extra", "rosenbrock_cache"].contains(&k.as_str())),
+            "{id}: system sizes are the models' own"
+        );
         let inst = model.instantiate(&sets).unwrap_or_else(|e| panic!("{id}: {e}"));
+        checked_sizes += check_system_sizes(d, &inst, &system);
         if let Some(Value::Int(s)) = inst.params.get("stages") {
             assert_eq!(Some(*s), d.config.resolved["tableau_stage_count"].as_i64(), "{id}: stage count");
         }
@@ -133,6 +157,7 @@ fn models_declare_what_cubie_registered() {
         }
     }
     assert!(checked_pools > 200, "{checked_pools}");
+    assert!(checked_sizes > 400, "{checked_sizes}");
 }
 
 /// At a fixed placement, the `cubie` registry built from a model's
@@ -142,12 +167,11 @@ fn models_declare_what_cubie_registered() {
 #[test]
 fn model_registries_reproduce_cubie_layouts() {
     use smemplan::kernel::registry::Registry;
-    let system = system_sizes();
     let mut checked = 0;
     for d in dumps().iter().filter(|d| ["default", "all_local", "all_shared"].contains(&d.config.placement.as_str())) {
         let id = &d.config.id;
         let model = builtin(&d.config.family).unwrap();
-        let inst = model.instantiate(&sets(d, model.params(), &system)).unwrap();
+        let inst = model.instantiate(&sets(d, model.params())).unwrap();
         let (from_model, root) = inst.registry().unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(root, d.components[0].path, "{id}: top level");
         let from_dump = Registry::from_dump(d).unwrap();
