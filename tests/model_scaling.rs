@@ -205,3 +205,22 @@ fn set_overrides_the_rules() {
     assert_eq!(v["input"]["params"]["jac_cache"], Json::from(9));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A sweep may set or sweep a derived size like a parameter: the rows carry
+/// the value given, and the bytes follow it.
+#[test]
+fn a_sweep_sets_and_sweeps_derived_sizes() {
+    let v =
+        smemplan(&["sweep", "--model", "dirk", "--set", "n=3", "--set", "jac_cache=9,315", "--json"]).expect(0).json();
+    let rows = v["rows"].as_array().unwrap();
+    let cubie_bytes = |cache: &str| {
+        rows.iter()
+            .find(|r| r["strategy"] == "cubie" && r["params"]["jac_cache"] == cache)
+            .and_then(|r| r["shared_bytes"].as_u64())
+            .unwrap_or_else(|| panic!("no cubie row with jac_cache={cache}: {v}"))
+    };
+    // 306 more cached elements of 4 bytes each.
+    assert_eq!(cubie_bytes("315") - cubie_bytes("9"), 306 * 4);
+    let run = smemplan(&["sweep", "--model", "dirk", "--set", "no_such_size=3"]).expect(2);
+    assert!(run.stderr.contains("jac_cache"), "the known names include derived ones: {}", run.stderr);
+}

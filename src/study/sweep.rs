@@ -162,8 +162,8 @@ impl SweepSpec {
         }
         for m in &self.models {
             for a in &self.axes {
-                if !m.params().contains_key(&a.name) {
-                    let known: Vec<&str> = m.params().keys().map(String::as_str).collect();
+                if !m.settable(&a.name) {
+                    let known: Vec<&str> = m.params().keys().map(String::as_str).chain(m.derived_names()).collect();
                     return Err(sweep_error(format!(
                         "model `{}` has no parameter `{}` (known: {})",
                         m.name,

@@ -140,6 +140,17 @@ impl Model {
         &self.params
     }
 
+    /// Names of the derived values (`[derived]`): `--set` may override
+    /// them like parameters.
+    pub fn derived_names(&self) -> impl Iterator<Item = &str> {
+        self.derived.keys().map(String::as_str)
+    }
+
+    /// Whether `name` can be set: a parameter or a derived value.
+    pub fn settable(&self, name: &str) -> bool {
+        self.params.contains_key(name) || self.derived.contains_key(name)
+    }
+
     /// The values each parameter may take.
     pub fn allowed(&self) -> &BTreeMap<String, allowed::Allowed> {
         &self.allowed
