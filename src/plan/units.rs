@@ -31,12 +31,22 @@ pub(super) fn build_units(
     align16: bool,
 ) -> Result<Vec<Unit>> {
     let home = homes(input, nested)?;
+    // CuBIE's registry slices shared and persistent-local memory in whole
+    // elements of each component's precision: a buffer there takes a whole
+    // number of them, at a whole-element offset, so that every layout the
+    // plan reports can be installed in CuBIE's own allocators.
+    let element: HashMap<&str, u64> =
+        input.components.iter().map(|c| (c.path.as_str(), c.precision.itemsize())).collect();
     let mut unit_of_root: HashMap<usize, usize> = HashMap::new();
     let mut units: Vec<Unit> = Vec::new();
     for (i, &(root, within)) in home.iter().enumerate() {
         let b = &input.buffers[i];
         let item = b.decl.precision.itemsize();
-        let alignment = if align16 { item.max(16) } else { item };
+        let slot = match b.pool {
+            Pool::Shared | Pool::PersistentLocal => element.get(b.decl.component.as_str()).copied().unwrap_or(1),
+            Pool::Local => 1,
+        };
+        let alignment = if align16 { item.max(slot).max(16) } else { item.max(slot) };
         if within % item != 0 {
             return Err(smemplan_core::Error::buffer(
                 b.full_name(),
@@ -55,8 +65,10 @@ pub(super) fn build_units(
             units.len() - 1
         });
         let unit = &mut units[u];
-        let end = smemplan_core::error::add(within, b.bytes()?, || format!("end of `{}`", b.full_name()))?;
-        unit.bytes = unit.bytes.max(if b.bytes()? == 0 { 0 } else { end });
+        let bytes = smemplan_core::arith::align_up(b.bytes()?, slot)
+            .ok_or_else(|| smemplan_core::Error::Overflow(format!("size of `{}`", b.full_name())))?;
+        let end = smemplan_core::error::add(within, bytes, || format!("end of `{}`", b.full_name()))?;
+        unit.bytes = unit.bytes.max(if bytes == 0 { 0 } else { end });
         unit.alignment = unit.alignment.max(alignment);
         unit.members.push((i, within));
         let mut segs = std::mem::take(&mut unit.segments);
