@@ -8,7 +8,7 @@
 //! under `catch_unwind`: a panic becomes `smemplan.InternalError`, never an
 //! aborted interpreter.
 //!
-//! Every use of the `smemplan` library lives in the [`library`] module below,
+//! Every use of the `smemplan` library lives in the `library` module below,
 //! so that a change of its module paths is fixed in one place.
 
 use pyo3::create_exception;

@@ -62,7 +62,7 @@ const CLIQUE_MAX_PAIRS: u64 = 1 << 18;
 /// live at one instant: `a` and `b` may meet before `b`'s hole, `b` and `c`
 /// after it, `a` and `c` in it, and still no two of them may share an
 /// address, so they need their sum. A bounded search for heavy cliques
-/// through the holes ([`CLIQUE_WORK`]) finds such sets; on random problems
+/// through the holes (`CLIQUE_WORK`) finds such sets; on random problems
 /// with holes the optimum is often well above max live bytes and usually
 /// equal to this bound.
 ///

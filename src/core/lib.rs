@@ -8,7 +8,7 @@
 //! - [`interference`], [`bound`], [`analysis`]: the time sweep, the
 //!   interference graph and the lower bound on the peak;
 //! - [`check`]: the independent checker of any offsets;
-//! - [`format`]: MiniMalloc's CSV dialects; [`generate`]: seeded random
+//! - [`format`](mod@format): MiniMalloc's CSV dialects; [`generate`]: seeded random
 //!   problems; [`plot`]: a layout as SVG;
 //! - [`arith`], [`interruptible`], [`error`]: the arithmetic, deadline and
 //!   error vocabulary every layer above shares.

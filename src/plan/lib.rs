@@ -99,8 +99,9 @@ impl Default for PlanOptions {
 
 /// Plans `input`: lifetimes from `table`, one problem per pool, solved by
 /// `options.strategy`, every layout checked against the derived lifetimes
-/// (a layout the checker rejects is [`Error::Rejected`], never
-/// [`Error::Unsupported`], which callers read as "declined").
+/// (a layout the checker rejects is [`smemplan_solve::Error::Rejected`],
+/// never [`smemplan_solve::Error::Unsupported`], which callers read as
+/// "declined").
 pub fn plan(input: &PlanInput, table: &LifetimeTable, options: &PlanOptions) -> Result<PlanReport> {
     plan_with(input, table, options, &*smemplan_solve::strategies::strategy(&options.strategy)?)
 }

@@ -31,7 +31,7 @@ const POLL_NODES: u64 = 1024;
 
 /// The exhaustive reference solver (at most [`MAX_BUFFERS`], or
 /// [`MAX_BUFFERS_UNDER_DEADLINE`] under a deadline). It honours the
-/// options: the deadline (polled every [`POLL_NODES`] nodes; the best
+/// options: the deadline (polled every `POLL_NODES` nodes; the best
 /// layout so far comes back, [`super::Status::DeadlineReached`]) and the
 /// capacity (the search stops at the first layout that fits; an exhausted
 /// search above it refutes the capacity).

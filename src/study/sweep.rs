@@ -14,7 +14,7 @@
 //!
 //! The throughput is [`smemplan_perf::throughput`]'s estimate (runs per second) of
 //! the layout's workload: its padded shared stride and its accesses to
-//! shared and local memory ([`crate::accesses`], each side counted under
+//! shared and local memory ([`smemplan_perf::accesses`], each side counted under
 //! its own placement of the buffers), at the block size the estimate ranks
 //! first among 1 to the device's maximum, and at CuBIE's halving pick.
 //!

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Generating kernels and comparing answers is plain Rust, built always and
-//! tested on the host. Talking to the card ([`device`]) needs the cargo
+//! tested on the host. Talking to the card (`device`) needs the cargo
 //! feature `gpu` (cudarc, loading the driver and NVRTC at run time); it holds
 //! the crate's only unsafe code.
 

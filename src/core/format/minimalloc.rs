@@ -418,7 +418,7 @@ pub fn write(problem: &Problem, layout: Option<&Layout>) -> String {
     write_with_hints(problem, layout, None)
 }
 
-/// [`write`], with a `hint` column when `hints` are given (one per buffer;
+/// [`write()`], with a `hint` column when `hints` are given (one per buffer;
 /// `-1` for none, as MiniMalloc writes it), placed as MiniMalloc places it:
 /// after `alignment`, before `gaps`.
 pub fn write_with_hints(problem: &Problem, layout: Option<&Layout>, hints: Option<&[Option<u64>]>) -> String {

@@ -14,7 +14,7 @@
 //! Parsing checks every expression, phase and include up front, so a bad
 //! model fails as a whole with [`Error::Model`] naming the file, line and
 //! key; instantiating evaluates the expressions for one set of parameters
-//! and yields declarations ready for [`crate::plan`].
+//! and yields declarations ready for the planner (`smemplan_plan`).
 //!
 //! The models of CuBIE's solver families ship inside the library
 //! ([`builtin()`]); [`default_model`] is what `smemplan plan` shows with no

@@ -13,7 +13,7 @@
 //! |                  | instants of equal live bytes taken together)       |       |
 //! | `greedy-time`    | lifetime start ascending (a stack/bump allocator)  | first |
 //! | `greedy-floor`   | a canonical search's dive: the buffer that can go  | first |
-//! |                  | lowest, largest first (see [`floor`])              |       |
+//! |                  | lowest, largest first (see `floor`)                |       |
 //!
 //! A fit looks at the address ranges of the placed neighbours and at the
 //! free holes between them. *First fit* takes the lowest hole that holds the
@@ -52,7 +52,7 @@
 //! `O(n log n)`.
 //!
 //! Every offset is computed with checked arithmetic (an overflow is
-//! [`Error::Overflow`]); a placement is never higher than its neighbours'
+//! [`smemplan_core::Error::Overflow`]); a placement is never higher than its neighbours'
 //! top, so any layout fits in what [`Problem::new`] already checked.
 
 mod floor;

@@ -8,7 +8,7 @@
 //! its fixed layout is planned once per instance. The choice depends on the
 //! device only through its figures, so a device whose profile equals an
 //! earlier one's but for its name and description (today `h200` and
-//! `h100`) reuses that device's choice ([`Choices`]).
+//! `h100`) reuses that device's choice (`Choices`).
 //!
 //! ```text
 //!  fixed layout (memo) ─────────────────────────┐
