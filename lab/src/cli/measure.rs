@@ -56,7 +56,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let results = match &args.from {
         Some(path) => {
             let text = read_text(path)?;
-            serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?
+            let results: Results =
+                serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?;
+            calibrate::check_results(&path.display().to_string(), &results, &profile)?;
+            results
         }
         None => card::measure(args, &profile, out)?,
     };
@@ -85,7 +88,7 @@ fn rate(r: &Run) -> f64 {
 pub fn markdown(results: &Results, profile: &DeviceProfile) -> String {
     let mut s = String::new();
     for c in &results.cases {
-        let _ = writeln!(s, "### {} (n = {}, {} systems)\n", c.name, c.n, c.batch);
+        let _ = writeln!(s, "### {} (n = {}, {} systems)\n", calibrate::printable(&c.name), c.n, c.batch);
         let all_bitwise = c.runs.iter().all(|r| r.bitwise);
         let best = c.runs.iter().max_by(|a, b| rate(a).total_cmp(&rate(b)));
         let Some(best) = best else {
