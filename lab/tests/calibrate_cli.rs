@@ -130,6 +130,36 @@ fn control_characters_in_names_are_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--json` and `--markdown` are written whole (by temporary file and
+/// rename, leaving nothing else beside them) and may not name one file.
+#[test]
+fn measure_outputs_are_written_whole_and_to_different_files() {
+    let dir = scratch("outputs");
+    let measured = repo(MEASURED).display().to_string();
+    let (json, md) = (dir.join("out.json"), dir.join("out.md"));
+    let (json_s, md_s) = (json.display().to_string(), md.display().to_string());
+    let run = lab(&["measure", "--from", &measured, "--json", &json_s, "--markdown", &md_s]).expect(0);
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), run.stdout);
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(written["cases"].as_array().unwrap().len(), 4);
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["out.json", "out.md"]);
+    let same = dir.join(".").join("out.json").display().to_string();
+    for (a, b) in [(&json_s, &json_s), (&json_s, &same)] {
+        std::fs::write(&json, "kept").unwrap();
+        let run = lab(&["measure", "--from", &measured, "--json", a, "--markdown", b]).expect(2);
+        assert!(run.stderr.contains("--json and --markdown both name"), "{}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&json).unwrap(), "kept");
+    }
+    // A folder that does not exist: an error naming the file, no leftovers.
+    let missing = dir.join("no-such").join("out.json").display().to_string();
+    let run = lab(&["measure", "--from", &measured, "--json", &missing]).expect(2);
+    assert!(run.stderr.contains("cannot write") && run.stderr.contains("no-such"), "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A table with a UTF-8 byte-order mark and lone CR line ends reads as the
 /// same table; a column named twice is refused by name.
 #[test]

@@ -53,6 +53,11 @@ pub struct Args {
 /// Runs `smemplan measure`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
+    if let (Some(json), Some(md)) = (&args.json, &args.markdown) {
+        if super::same_file(json, md) {
+            anyhow::bail!("--json and --markdown both name `{}`: give two different files", json.display());
+        }
+    }
     let results = match &args.from {
         Some(path) => {
             let text = read_text(path)?;
@@ -67,10 +72,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     out.write_all(tables.as_bytes())?;
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&results)? + "\n";
-        std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+        super::write_atomic(path, text.as_bytes())?;
     }
     if let Some(path) = &args.markdown {
-        std::fs::write(path, &tables).with_context(|| format!("cannot write `{}`", path.display()))?;
+        super::write_atomic(path, tables.as_bytes())?;
     }
     let bitwise = results.cases.iter().flat_map(|c| &c.runs).all(|r| r.bitwise);
     Ok(if bitwise { Verdict::Done } else { Verdict::Rejected })
