@@ -66,7 +66,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             calibrate::check_results(&path.display().to_string(), &results, &profile)?;
             results
         }
-        None => card::measure(args, &profile, out)?,
+        None => smemplan_lab::gpu::guarded(|| card::measure(args, &profile, out))?,
     };
     let tables = markdown(&results, &profile);
     out.write_all(tables.as_bytes())?;
