@@ -59,7 +59,7 @@ use smemplan::perf::accesses::Counts;
 use smemplan::perf::occupancy::{DeviceProfile, ThroughputParams};
 use smemplan::perf::throughput::{self, Workload};
 use smemplan::plan::allocator::{Padding, SharedLayout};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One timed launch: what ran and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,18 +144,95 @@ pub fn from_case(result: &CaseResult) -> Result<Vec<Observation>> {
     Ok(out)
 }
 
+/// Refuses measured results that cannot be evaluated under `device`, naming
+/// `source` (the file), the case, the run (1-based, with its layout and
+/// block size) and the field: a time (`best_ms`, `times_ms`) or rate that
+/// is not finite and positive, or whose reciprocal is infinite; a run that
+/// cannot launch on the profile (block size 0 or above the device's
+/// threads per block, registers or dynamic shared memory above its
+/// limits); control characters in a name that reports print.
+pub fn check_results(source: &str, results: &Results, device: &DeviceProfile) -> Result<()> {
+    let bad = |message: String| Error::Measurements { file: source.into(), line: 0, message };
+    for case in &results.cases {
+        let case_name = printable(&case.name);
+        if has_control(&case.name) {
+            return Err(bad(format!("case `{case_name}`: the name holds control characters")));
+        }
+        for (k, run) in case.runs.iter().enumerate() {
+            let at = |field: &str, what: String| {
+                bad(format!(
+                    "case `{case_name}`, run {} ({}, block {}): `{field}` {what}",
+                    k + 1,
+                    printable(&label(&run.layout)),
+                    run.block_size
+                ))
+            };
+            let names = [&run.layout.planner, &run.layout.placement, &run.layout.shared_layout];
+            if names.into_iter().chain(&run.layout.local).any(|n| has_control(n)) {
+                return Err(at("layout", "holds control characters".into()));
+            }
+            let times = std::iter::once(("best_ms".to_string(), run.best_ms))
+                .chain(run.times_ms.iter().enumerate().map(|(i, &t)| (format!("times_ms[{i}]"), t)))
+                .chain(std::iter::once(("system_steps_per_second".to_string(), run.system_steps_per_second)));
+            for (field, t) in times {
+                if !positive_time(t) {
+                    return Err(at(&field, format!("is {t}, not a finite positive number with a finite reciprocal")));
+                }
+            }
+            device
+                .check_launch(run.block_size, run.dynamic_shared_bytes, run.registers)
+                .map_err(|e| at("block_size", format!("cannot launch on the profile: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Finite, positive, and a reciprocal (a rate) that is finite too.
+fn positive_time(t: f64) -> bool {
+    t.is_finite() && t > 0.0 && (1.0 / t).is_finite()
+}
+
+fn has_control(name: &str) -> bool {
+    name.chars().any(char::is_control)
+}
+
+/// `name` with control characters escaped (`\n`, `\u{1b}`), for messages.
+pub fn printable(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// The observations of a block-size table (CSV with a header naming at
 /// least `plan`, `stride`, `registers`, `runs`, `block`, `ms` and
-/// `shared_accesses`; lines starting with `#` are comments): a kernel of
+/// `shared_accesses`, each once; lines starting with `#` are comments; a
+/// UTF-8 byte-order mark and CRLF or CR line ends are accepted): a kernel of
 /// known shared accesses per run timed at several block sizes, one absolute
 /// group per `plan`. `source` names the text in errors.
 pub fn from_block_table(source: &str, text: &str) -> Result<Vec<Observation>> {
+    read_block_table(None, source, text)
+}
+
+/// [`from_block_table`], refusing also rows that cannot launch on `device`
+/// (block size, registers, or the block's shared bytes, `stride × block`,
+/// over its limits), naming the line.
+pub fn block_table(device: &DeviceProfile, source: &str, text: &str) -> Result<Vec<Observation>> {
+    read_block_table(Some(device), source, text)
+}
+
+fn read_block_table(device: Option<&DeviceProfile>, source: &str, text: &str) -> Result<Vec<Observation>> {
     let bad = |line: usize, message: String| Error::Measurements { file: source.into(), line, message };
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Line ends: `\r\n`, `\n` or a lone `\r` each end one line.
+    let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut lines = normalised.split('\n').enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
     let Some((header_line, header)) = lines.next() else {
         return Err(bad(0, "no header line".into()));
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    for (k, name) in names.iter().enumerate() {
+        if names[..k].contains(name) {
+            return Err(bad(header_line + 1, format!("the header names column `{}` twice", printable(name))));
+        }
+    }
     let column = |name: &str| {
         names.iter().position(|n| *n == name).ok_or_else(|| bad(header_line + 1, format!("no `{name}` column")))
     };
@@ -170,12 +247,20 @@ pub fn from_block_table(source: &str, text: &str) -> Result<Vec<Observation>> {
             return Err(bad(i + 1, format!("{} fields, the header has {}", fields.len(), names.len())));
         }
         let int = |c: usize| {
-            fields[c].parse::<u64>().map_err(|_| bad(i + 1, format!("`{}` is not a count of {}", fields[c], names[c])))
+            fields[c]
+                .parse::<u64>()
+                .map_err(|_| bad(i + 1, format!("`{}` is not a count of {}", printable(fields[c]), names[c])))
         };
         let real = |c: usize| match fields[c].parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-            _ => Err(bad(i + 1, format!("`{}` is not a positive {}", fields[c], names[c]))),
+            Ok(v) if positive_time(v) && positive_time(v * 1e-3) => Ok(v),
+            _ => Err(bad(
+                i + 1,
+                format!("`{}` is not a positive {} (finite, with a finite reciprocal)", printable(fields[c]), names[c]),
+            )),
         };
+        if has_control(fields[plan]) {
+            return Err(bad(i + 1, format!("plan `{}` holds control characters", printable(fields[plan]))));
+        }
         let workload = Workload {
             shared_bytes_per_run: int(stride)?,
             shared_accesses: real(accesses)?,
@@ -187,6 +272,12 @@ pub fn from_block_table(source: &str, text: &str) -> Result<Vec<Observation>> {
         let block = int(block)?;
         if block == 0 || workload.runs == 0 {
             return Err(bad(i + 1, "block and runs must be at least 1".into()));
+        }
+        if let Some(device) = device {
+            let shared = workload.shared_bytes_per_run.saturating_mul(block);
+            device.check_launch(block, shared, workload.registers_per_thread).map_err(|e| {
+                bad(i + 1, format!("plan `{}`: cannot launch on the profile: {e}", printable(fields[plan])))
+            })?;
         }
         out.push(Observation::absolute(fields[plan], workload, block, real(ms)? * 1e-3, "all shared"));
     }
@@ -261,12 +352,18 @@ pub fn evaluate(device: &DeviceProfile, observations: &[Observation]) -> Result<
         .collect())
 }
 
+/// The groups in order of first appearance, each with its members
+/// (linear time: an index by name).
 fn groups(observations: &[Observation]) -> Vec<(&str, Vec<usize>)> {
     let mut order: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, o) in observations.iter().enumerate() {
-        match order.iter_mut().find(|(g, _)| *g == o.group) {
-            Some((_, members)) => members.push(i),
-            None => order.push((&o.group, vec![i])),
+        match index.get(o.group.as_str()) {
+            Some(&k) => order[k].1.push(i),
+            None => {
+                index.insert(&o.group, order.len());
+                order.push((&o.group, vec![i]));
+            }
         }
     }
     order
@@ -425,6 +522,7 @@ pub fn toml_table(device: &str, p: &ThroughputParams) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::measure::Run;
 
     fn work(stride: u64, local: u64) -> Workload {
         Workload {
@@ -482,6 +580,103 @@ mod tests {
         assert!(e.contains("t.csv:3") && e.contains("`-1` is not a positive ms"), "{e}");
         let e = from_block_table("t.csv", "plan,stride\n").unwrap_err().to_string();
         assert!(e.contains("no `registers` column"), "{e}");
+    }
+
+    const HEADER: &str = "plan,stride,registers,runs,block,ms,shared_accesses\n";
+
+    #[test]
+    fn block_tables_refuse_twice_named_columns_and_read_boms_and_carriage_returns() {
+        let e = from_block_table("t.csv", "plan,stride,registers,runs,block,ms,ms,shared_accesses\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:1") && e.contains("column `ms` twice"), "{e}");
+        let rows = "a,100,0,64,32,1.5,1000\nb,100,0,64,64,1.5,1000\n";
+        for text in [
+            format!("\u{feff}{HEADER}{rows}"),
+            format!("{HEADER}{rows}").replace('\n', "\r"),
+            format!("\u{feff}# c\n{HEADER}{rows}").replace('\n', "\r\n"),
+        ] {
+            let o = from_block_table("t.csv", &text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!((o.len(), o[1].group.as_str(), o[1].block_size), (2, "b", 64), "{text:?}");
+        }
+        // Line numbers still count CRLF lines once.
+        let e = from_block_table("t.csv", &format!("# c\n{HEADER}a,1,0,64,32,0,1\n").replace('\n', "\r\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:3"), "{e}");
+    }
+
+    #[test]
+    fn block_tables_refuse_tiny_times_control_characters_and_unlaunchable_rows() {
+        let h200 = DeviceProfile::named("h200").unwrap();
+        for (row, says) in [
+            ("a,100,0,64,32,1e-320,1000", "`1e-320` is not a positive ms"),
+            ("a,100,0,64,32,1e-306,1000", "`1e-306` is not a positive ms"),
+            ("a,100,0,64,32,inf,1000", "`inf` is not a positive ms"),
+            ("a\u{1b}[31m,100,0,64,32,1,1000", "plan `a\\u{1b}[31m` holds control characters"),
+        ] {
+            let e = from_block_table("t.csv", &format!("{HEADER}{row}\n")).unwrap_err().to_string();
+            assert!(e.contains("t.csv:2") && e.contains(says), "{row}: {e}");
+        }
+        for (row, says) in [
+            ("a,100,0,64,2048,1,1000", "a block has 1 to 1024 threads, not 2048"),
+            ("a,100,300,64,32,1,1000", "300 registers per thread"),
+            ("a,300000,0,64,1,1,1000", "opt-in limit"),
+            ("a,10000,0,64,32,1,1000", "opt-in limit"),
+        ] {
+            let text = format!("{HEADER}{row}\n");
+            assert!(from_block_table("t.csv", &text).is_ok(), "{row}");
+            let e = block_table(&h200, "t.csv", &text).unwrap_err().to_string();
+            assert!(e.contains("t.csv:2") && e.contains("plan `a`") && e.contains(says), "{row}: {e}");
+        }
+    }
+
+    /// Grouping is linear: 200,000 groups (a search per row took minutes).
+    #[test]
+    fn many_groups_are_grouped_quickly() {
+        let w = work(0, 0);
+        let observations: Vec<Observation> =
+            (0..400_000).map(|i| Observation::absolute(&format!("g{}", i / 2), w, 32, 1e-3, "x")).collect();
+        let started = std::time::Instant::now();
+        let g = groups(&observations);
+        assert_eq!((g.len(), g[7].0, g[7].1.as_slice()), (200_000, "g7", &[14, 15][..]));
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+    }
+
+    fn committed() -> Results {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/results/gpu-h200-throughput-2026-12-02.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn measured_results_with_bad_times_or_unlaunchable_runs_are_refused_by_name() {
+        let h200 = DeviceProfile::named("h200").unwrap();
+        check_results("r.json", &committed(), &h200).unwrap();
+        type Edit = fn(&mut Run);
+        let edits: [(Edit, &str); 9] = [
+            (|r| r.best_ms = 0.0, "`best_ms` is 0"),
+            (|r| r.best_ms = -1.0, "`best_ms` is -1"),
+            (|r| r.best_ms = 1e-320, "`best_ms` is 0.0000"),
+            (|r| r.best_ms = f64::INFINITY, "`best_ms` is inf"),
+            (|r| r.times_ms[1] = f64::NAN, "`times_ms[1]` is NaN"),
+            (|r| r.block_size = 0, "not 0"),
+            (|r| r.block_size = 4096, "not 4096"),
+            (|r| r.registers = 300, "300 registers"),
+            (|r| r.dynamic_shared_bytes = 1 << 20, "opt-in limit"),
+        ];
+        for (edit, says) in edits {
+            let mut results = committed();
+            edit(&mut results.cases[1].runs[2]);
+            let e = check_results("r.json", &results, &h200).unwrap_err().to_string();
+            assert!(
+                e.starts_with("r.json: case `dormand-prince-54/allen-cahn-32`, run 3 (") && e.contains(says),
+                "{says}: {e}"
+            );
+        }
+        let mut results = committed();
+        results.cases[0].name = "x\n# heading".into();
+        let e = check_results("r.json", &results, &h200).unwrap_err().to_string();
+        assert!(e.contains("case `x\\n# heading`") && e.contains("control characters") && !e.contains('\n'), "{e}");
     }
 
     #[test]

@@ -62,11 +62,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         let text = read_text(path)?;
         let results: Results = serde_json::from_str(&text)
             .with_context(|| format!("`{}` is not a `smemplan measure --json` results file", path.display()))?;
+        calibrate::check_results(&path.display().to_string(), &results, &device)?;
         observations.extend(calibrate::from_measurements(&results)?);
     }
     for path in &args.table {
         let text = read_text(path)?;
-        observations.extend(calibrate::from_block_table(&path.display().to_string(), &text)?);
+        observations.extend(calibrate::block_table(&device, &path.display().to_string(), &text)?);
     }
     let report = CalibrateJson {
         device: device.name.clone(),
@@ -115,11 +116,11 @@ fn write_groups(out: &mut dyn Write, groups: &[GroupFit]) -> Result<()> {
         .to_vec()];
     for g in groups {
         rows.push(vec![
-            g.group.clone(),
+            calibrate::printable(&g.group),
             g.count.to_string(),
             format!("{:.3}", g.log_rms),
             format!("{:.2}", g.spearman),
-            g.favourite.0.clone(),
+            calibrate::printable(&g.favourite.0),
             g.favourite.1.to_string(),
             format!("{:.0} %", 100.0 * g.favourite_share),
         ]);

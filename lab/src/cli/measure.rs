@@ -53,21 +53,29 @@ pub struct Args {
 /// Runs `smemplan measure`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
+    if let (Some(json), Some(md)) = (&args.json, &args.markdown) {
+        if super::same_file(json, md) {
+            anyhow::bail!("--json and --markdown both name `{}`: give two different files", json.display());
+        }
+    }
     let results = match &args.from {
         Some(path) => {
             let text = read_text(path)?;
-            serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?
+            let results: Results =
+                serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?;
+            calibrate::check_results(&path.display().to_string(), &results, &profile)?;
+            results
         }
-        None => card::measure(args, &profile, out)?,
+        None => smemplan_lab::gpu::guarded(|| card::measure(args, &profile, out))?,
     };
     let tables = markdown(&results, &profile);
     out.write_all(tables.as_bytes())?;
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&results)? + "\n";
-        std::fs::write(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+        super::write_atomic(path, text.as_bytes())?;
     }
     if let Some(path) = &args.markdown {
-        std::fs::write(path, &tables).with_context(|| format!("cannot write `{}`", path.display()))?;
+        super::write_atomic(path, tables.as_bytes())?;
     }
     let bitwise = results.cases.iter().flat_map(|c| &c.runs).all(|r| r.bitwise);
     Ok(if bitwise { Verdict::Done } else { Verdict::Rejected })
@@ -85,7 +93,7 @@ fn rate(r: &Run) -> f64 {
 pub fn markdown(results: &Results, profile: &DeviceProfile) -> String {
     let mut s = String::new();
     for c in &results.cases {
-        let _ = writeln!(s, "### {} (n = {}, {} systems)\n", c.name, c.n, c.batch);
+        let _ = writeln!(s, "### {} (n = {}, {} systems)\n", calibrate::printable(&c.name), c.n, c.batch);
         let all_bitwise = c.runs.iter().all(|r| r.bitwise);
         let best = c.runs.iter().max_by(|a, b| rate(a).total_cmp(&rate(b)));
         let Some(best) = best else {

@@ -77,6 +77,41 @@ fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it, renamed
+/// over `path` once written; the temporary (this process's own) is removed
+/// when anything fails.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().with_context(|| format!("cannot write `{}`: not a file name", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let context = || format!("cannot write `{}`", path.display());
+    // Only a file this call created is ever removed.
+    let mut file = std::fs::File::create_new(&temporary).with_context(context)?;
+    let outcome = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| {
+        drop(file);
+        std::fs::rename(&temporary, path)
+    });
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    outcome.with_context(context)
+}
+
+/// Whether two output paths name the same file (as given, or once their
+/// folders are resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolved = |p: &Path| {
+        let folder = match p.parent() {
+            Some(f) if !f.as_os_str().is_empty() => f,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(folder).ok()?.join(p.file_name()?))
+    };
+    a == b || matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Reads an instance file. Parse errors already name the file, the line and
 /// the buffer.
 fn load_problem(path: &Path) -> Result<Problem> {

@@ -251,7 +251,7 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let device = DeviceProfile::named(&args.device)?;
     let subjects = if args.no_integrity { Vec::new() } else { subjects(args, &device)? };
-    card::run(args, &device, &subjects, out)
+    smemplan_lab::gpu::guarded(|| card::run(args, &device, &subjects, out))
 }
 
 #[cfg(not(feature = "gpu"))]
