@@ -151,6 +151,18 @@ int main() {
 /// Compiles and runs the program for `report` under `layout`; returns the
 /// program's success and its output.
 fn build_and_run(cxx: &str, dir: &Path, report: &PlanReport, layout: SharedLayout, block: u64) -> (bool, String) {
+    build_and_run_as(cxx, "c++17", dir, report, layout, block)
+}
+
+/// [`build_and_run`] under `-std={std}`.
+fn build_and_run_as(
+    cxx: &str,
+    std: &str,
+    dir: &Path,
+    report: &PlanReport,
+    layout: SharedLayout,
+    block: u64,
+) -> (bool, String) {
     let alloc = Allocation::new(report, layout).unwrap();
     let ns = "plan";
     let header = cuda_header(&alloc, &HeaderOptions { namespace: ns.into(), block_size: block }).unwrap();
@@ -159,17 +171,8 @@ fn build_and_run(cxx: &str, dir: &Path, report: &PlanReport, layout: SharedLayou
     std::fs::write(dir.join("main.cpp"), host_program(report, &alloc, ns, block)).unwrap();
     let exe = dir.join("main");
     let out = Command::new(cxx)
-        .args([
-            "-std=c++17",
-            "-O1",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-D__host__=",
-            "-D__device__=",
-            "-D__forceinline__=inline",
-            "-o",
-        ])
+        .arg(format!("-std={std}"))
+        .args(["-O1", "-Wall", "-Wextra", "-Werror", "-D__host__=", "-D__device__=", "-D__forceinline__=inline", "-o"])
         .arg(&exe)
         .arg(dir.join("main.cpp"))
         .output()
@@ -229,4 +232,30 @@ fn the_host_check_catches_a_collision() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!ok, "the collision went unnoticed");
     assert!(output.contains("was overwritten"), "{output}");
+}
+
+/// Root buffers named like macros that GNU modes predefine (`linux`, `unix`)
+/// still compile, under both the strict and g++'s default GNU dialect.
+#[test]
+fn buffers_named_like_predefined_macros_compile() {
+    let Some(cxx) = compiler("cuda_header") else {
+        return;
+    };
+    let mut report = report_for("dirk__kvaerno3__float64__n20__all_shared__bicgstab");
+    // Two buffers made the kernel's own (root) buffers: `kernel/linux` is
+    // the accessor `linux` unless renamed.
+    for (b, name) in report.buffers.iter_mut().zip(["linux", "unix"]) {
+        b.component = "kernel".into();
+        b.name = name.into();
+    }
+    for std in ["c++17", "gnu++17"] {
+        for (k, layout) in
+            [SharedLayout::ThreadMajor(Padding::OddWords), SharedLayout::Interleaved].into_iter().enumerate()
+        {
+            let dir = workdir(&format!("macros-{std}-{k}"));
+            let (ok, output) = build_and_run_as(&cxx, std, &dir, &report, layout, 33);
+            assert!(ok, "{std} {layout:?}:\n{output}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }

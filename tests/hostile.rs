@@ -195,6 +195,8 @@ fn deep_expressions_are_errors_naming_file_and_line() {
         let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
         assert!(run.stderr.contains("nests more than"), "{}", run.stderr);
         assert!(run.stderr.contains(&format!("{}:{line}", model.display())), "{}", run.stderr);
+        // The expression is quoted in part, not whole (issue 19).
+        assert!(run.stderr.len() < 1_000 && run.stderr.contains('…'), "{} bytes on stderr", run.stderr.len());
     }
 }
 

@@ -200,6 +200,9 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
         }
         let tier_options = TierOptions {
             plan: PlanOptions { time_limit: Some(args.time_limit / 4), ..options.plan.clone() },
+            // The split search shares the plans' budget: it stops at a
+            // quarter of the limit with the best split found so far.
+            search_time_limit: Some(args.time_limit / 4),
             registers_per_thread: args.registers,
             runs: args.runs,
             cubie_requested: args.block_size,

@@ -57,6 +57,7 @@ use smemplan_kernel::Pool;
 use smemplan_plan::allocator::{Allocation, SharedLayout};
 use smemplan_plan::{plan, PlanInput, PlanOptions, PlanReport};
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 /// A buffer that holds at least this share of its component's bytes forms
 /// a group of its own.
@@ -80,6 +81,11 @@ pub struct TierOptions {
     pub exhaustive_groups: usize,
     /// The kernel model's access weights ([`crate::accesses`]).
     pub accesses: Weights,
+    /// Time the split search may take from the start of [`choose`]; `None`
+    /// takes the plans' time limit (`plan.time_limit`). At the deadline the
+    /// search stops and keeps the best split found so far, never worse than
+    /// the baselines it starts from (own locations, all shared, all local).
+    pub search_time_limit: Option<Duration>,
 }
 
 impl Default for TierOptions {
@@ -92,6 +98,7 @@ impl Default for TierOptions {
             cubie_requested: 64,
             exhaustive_groups: 16,
             accesses: Weights::default(),
+            search_time_limit: None,
         }
     }
 }
@@ -384,6 +391,9 @@ pub fn choose(
     device: &DeviceProfile,
     options: &TierOptions,
 ) -> Result<TierChoice> {
+    let started = Instant::now();
+    let deadline = options.search_time_limit.or(options.plan.time_limit).and_then(|l| started.checked_add(l));
+    let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
     let (groups, mut search) = prepare(input, table, device, options)?;
     let k = groups.len();
     let full = if k == 0 { 0 } else { u64::MAX >> (64 - k) };
@@ -410,12 +420,15 @@ pub fn choose(
     if exhaustive {
         let mut order = Vec::with_capacity(1 << k);
         for mask in 0..=full {
+            if out_of_time() {
+                break;
+            }
             order.push((search.bound(mask)?, mask));
             bounded += 1;
         }
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for (bound, mask) in order {
-            if bound > best.0 {
+            if bound > best.0 || out_of_time() {
                 break;
             }
             let t = search.exact_time(mask)?;
@@ -424,9 +437,13 @@ pub fn choose(
             }
         }
     } else {
-        loop {
+        'descent: loop {
             let mut step = best;
             for g in 0..k {
+                if out_of_time() {
+                    best = step;
+                    break 'descent;
+                }
                 let mask = best.1 ^ (1 << g);
                 bounded += 1;
                 if search.bound(mask)? <= step.0 {
@@ -688,6 +705,33 @@ mod tests {
                 let nonempty = input.buffers.iter().filter(|b| b.bytes().unwrap() > 0).count();
                 assert_eq!(grouped, nonempty);
             }
+        }
+    }
+
+    /// The split search stops at its deadline with the best split found so
+    /// far: with no time at all, the best baseline, never estimated slower
+    /// than the model's own locations; and within the contract's slack.
+    #[test]
+    fn the_search_stops_at_its_deadline() {
+        let inst = instance(&[("n", "100")]);
+        let input = PlanInput::try_from(&inst).unwrap();
+        let h200 = DeviceProfile::named("h200").unwrap();
+        for exhaustive_groups in [16, 0] {
+            let unbounded = choose(&input, &inst.table, &h200, &TierOptions { exhaustive_groups, ..quick() }).unwrap();
+            let limit = Duration::ZERO;
+            let options = TierOptions { exhaustive_groups, search_time_limit: Some(limit), ..quick() };
+            let started = Instant::now();
+            let c = choose(&input, &inst.table, &h200, &options).unwrap();
+            let took = started.elapsed();
+            assert_eq!(c.bounded, 0, "the search went on past its deadline");
+            assert!(c.solved <= unbounded.solved);
+            for b in [&c.own_locations, &c.all_shared, &c.all_local] {
+                assert!(c.chosen.runs_per_second >= b.runs_per_second);
+            }
+            assert!(unbounded.chosen.runs_per_second >= c.chosen.runs_per_second);
+            // The contract's slack (T + 10 % + 100 ms), ten times over.
+            let slack = limit + limit / 10 + Duration::from_millis(100);
+            assert!(took <= slack * 10, "{took:?}");
         }
     }
 

@@ -103,8 +103,10 @@ pub struct Allocation {
 }
 
 /// C++ keywords and alternative tokens, the names the header itself
-/// defines, and standard macros a header may meet: an accessor named like
-/// one of them gets a trailing `_`.
+/// defines, standard macros a header may meet, and the compilers' predefined
+/// macros without a leading underscore (GNU modes such as g++'s default
+/// `gnu++17` define `linux` and `unix`, and `i386` and kin on some targets):
+/// an accessor named like one of them gets a trailing `_`.
 const RESERVED: &[&str] = &[
     "alignas",
     "alignof",
@@ -222,6 +224,25 @@ const RESERVED: &[&str] = &[
     "stderr",
     "min",
     "max",
+    // Predefined by compilers in GNU modes (`-std=gnu++17`, g++'s default)
+    // on some host or target: `#define linux 1` would rewrite an accessor.
+    "linux",
+    "unix",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "sun",
+    "sparc",
+    "mips",
+    "vax",
+    "m68k",
+    "mc68000",
+    "hppa",
+    "hp9000",
+    "powerpc",
+    "ppc",
+    "PPC",
 ];
 
 /// A C++ identifier for `component/name`: path segments joined by `__`, the
@@ -371,6 +392,9 @@ pub fn cuda_header(alloc: &Allocation, options: &HeaderOptions) -> Result<String
     if ns.is_empty()
         || !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || ns.starts_with(|c: char| c.is_ascii_digit())
+        || ns.starts_with("__")
+        || (ns.starts_with('_') && ns[1..].starts_with(|c: char| c.is_ascii_uppercase()))
+        || RESERVED.contains(&ns.as_str())
     {
         return Err(Error::Header(format!("`{ns}` is not a C++ namespace name")));
     }
@@ -577,7 +601,9 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("shared_bytes_for_block_size = 768ULL"), "{h}");
-        assert!(cuda_header(&a, &HeaderOptions { namespace: "9x".into(), block_size: 1 }).is_err());
+        for bad in ["9x", "linux", "unix", "int", "__x", "_X"] {
+            assert!(cuda_header(&a, &HeaderOptions { namespace: bad.into(), block_size: 1 }).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -587,6 +613,13 @@ mod tests {
         assert_eq!(ident("kernel/int"), "int_");
         assert_eq!(ident("kernel/_Z"), "buf__Z");
         assert_eq!(ident("kernel/block_size"), "block_size_");
+        assert_eq!(ident("kernel/linux"), "linux_");
+        assert_eq!(ident("kernel/unix"), "unix_");
+        assert_eq!(ident("kernel/i386"), "i386_");
+        assert_eq!(ident("kernel/i686"), "i686_");
+        assert_eq!(ident("kernel/__linux__"), "buf___linux__");
+        assert_eq!(ident("kernel/_Linux"), "buf__Linux");
+        assert_eq!(ident("loop/linux"), "loop__linux");
         assert_eq!(ident("kernel/δt\n#error"), "buf__t__error");
         assert_eq!(comment("a\n#error x\\"), "a\\u{a}#error x\\\\");
     }

@@ -267,6 +267,19 @@ impl Parser {
     }
 }
 
+/// Characters of an expression an error message quotes.
+pub const QUOTED_CHARS: usize = 80;
+
+/// `text` as an error message quotes it: at most [`QUOTED_CHARS`]
+/// characters, with `…` where the rest was cut (an expression refused as too
+/// deep can run to tens of kilobytes).
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 impl Expr {
     /// Parses `text`. Expressions deeper than [`MAX_DEPTH`] are refused.
     pub fn parse(text: &str) -> Result<Expr, String> {
@@ -456,6 +469,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn excerpts_are_short() {
+        assert_eq!(excerpt("n + 1"), "n + 1");
+        let exact = "x".repeat(QUOTED_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = "δ".repeat(30_000);
+        let e = excerpt(&long);
+        assert_eq!(e.chars().count(), QUOTED_CHARS + 1);
+        assert!(e.ends_with('…'));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! expression, dtype and phase checked up front, to a [`Model`].
 
 use super::allowed::Allowed;
-use super::expr::{Expr, Value};
+use super::expr::{self, Expr, Value};
 use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
 use crate::error::{toml_error, Error, Result};
 use crate::lifetimes::lines::Lines;
@@ -115,7 +115,8 @@ impl FileCtx<'_> {
 
     fn expr(&self, spanned: &Spanned<String>, key: String) -> Result<Located> {
         let at = self.at(spanned, key);
-        let expr = Expr::parse(spanned.get_ref()).map_err(|m| at.error(format!("in `{}`: {m}", spanned.get_ref())))?;
+        let expr = Expr::parse(spanned.get_ref())
+            .map_err(|m| at.error(format!("in `{}`: {m}", expr::excerpt(spanned.get_ref()))))?;
         Ok(Located { expr, at })
     }
 
