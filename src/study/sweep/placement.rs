@@ -188,6 +188,10 @@ fn candidates(
             threads: 1,
             ..PlanOptions::default()
         },
+        // The split search gets the configuration's whole limit, as the
+        // plans together do: a quarter would cut the search on a loaded
+        // machine where a default sweep has always finished it.
+        search_time_limit: Some(spec.time_limit),
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
         cubie_requested: spec.requested_block_size,
