@@ -13,7 +13,7 @@
 
 use super::output::{table, Staged};
 use super::tiers;
-use super::{parse_seconds, read_text, strategy_parser, Verdict};
+use super::{read_text, strategy_parser, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use smemplan::core::plot::{self, PlotOptions};
@@ -78,7 +78,7 @@ pub struct Args {
     pub registers: u64,
     /// Stop the optimiser after this many seconds (all pools together) and
     /// keep the best layouts found.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
     /// Buffer locations: `fixed` as the model (or dump) gives them, or
     /// `auto`: choose per buffer group between shared and local memory for

@@ -10,7 +10,7 @@
 
 use super::bench::progress_bar;
 use super::output::{table, Staged};
-use super::{parse_seconds, Verdict};
+use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::kernel::model;
 use smemplan::perf::occupancy::DeviceProfile;
@@ -68,7 +68,7 @@ pub struct Args {
     pub registers: u64,
     /// Time each optimised plan may take (all its pools together); a plan
     /// not proven optimal by then keeps its best layout.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
     /// Print one JSON document (rows, Pareto front, statistics) instead of
     /// the table.

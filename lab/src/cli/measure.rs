@@ -193,7 +193,7 @@ mod card {
     use anyhow::bail;
 
     pub fn measure(_: &Args, _: &DeviceProfile, _: &mut dyn Write) -> Result<Results> {
-        bail!("this smemplan was built without GPU support; rebuild with `cargo build --release --features gpu`")
+        bail!("this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu`")
     }
 }
 

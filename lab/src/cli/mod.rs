@@ -15,7 +15,6 @@ use smemplan::core::format::minimalloc;
 use smemplan::Problem;
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::Duration;
 
 /// smemplan's GPU lab: layouts verified and timed on a CUDA card, and the
 /// throughput estimate calibrated against the timings.
@@ -64,12 +63,6 @@ pub fn run(cli: Cli) -> Result<Verdict> {
     };
     out.flush()?;
     Ok(outcome)
-}
-
-/// Parses a time limit in seconds.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a valid time limit (seconds, at least 0)"))
 }
 
 /// Reads a whole file as text, naming it in the error.

@@ -14,7 +14,7 @@
 //! card cannot be used (no driver, no card, built without the `gpu`
 //! feature), one line on stderr.
 
-use super::{load_problem, parse_seconds, Verdict};
+use super::{load_problem, Verdict};
 use anyhow::{bail, Context, Result};
 use smemplan::kernel::accesses::Weights;
 use smemplan::kernel::model::{self, Kernel};
@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: u64,
     /// Stop each plan's optimiser after this many seconds.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
     /// Also compare the occupancy model with the driver over a grid of
     /// block sizes, shared sizes and register counts.
@@ -259,7 +259,7 @@ mod card {
     use super::*;
 
     pub fn run(_: &Args, _: &DeviceProfile, _: &[Subject], _: &mut dyn Write) -> Result<Verdict> {
-        bail!("this smemplan was built without GPU support; rebuild with `cargo build --release --features gpu`")
+        bail!("this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu`")
     }
 }
 

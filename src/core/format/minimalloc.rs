@@ -471,6 +471,25 @@ pub fn write_with_hints(problem: &Problem, layout: Option<&Layout>, hints: Optio
     out
 }
 
+/// Parses a non-negative duration: plain seconds (`2.5`), or a number with
+/// one of the units MiniMalloc's `--timeout` takes (`ns`, `us`, `ms`, `s`,
+/// `m`, `h`: `500ms`, `10s`, `1m`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    const UNITS: [(&str, f64); 6] = [("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+    let expected = "seconds (`2.5`) or a number with a unit: `500ms`, `10s`, `1m`, `1h` (also `us`, `ns`)";
+    let (number, scale) = UNITS
+        .iter()
+        .find_map(|&(unit, scale)| {
+            let number = text.strip_suffix(unit)?;
+            // `1ms` ends in `s` too: a number must remain.
+            number.bytes().last().is_some_and(|b| b.is_ascii_digit() || b == b'.').then_some((number, scale))
+        })
+        .unwrap_or((text, 1.0));
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a time limit: expected {expected}"))?;
+    std::time::Duration::try_from_secs_f64(value * scale)
+        .map_err(|_| format!("`{text}` is not a valid time limit (at least 0, finite): expected {expected}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,6 +638,28 @@ mod tests {
         for (text, want) in cases {
             let got = parse_err(text);
             assert!(got.contains(want), "{text:?}: got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn time_limits_take_minimallocs_units() {
+        for (text, want) in [
+            ("10", std::time::Duration::from_secs(10)),
+            ("2.5", std::time::Duration::from_millis(2500)),
+            ("10s", std::time::Duration::from_secs(10)),
+            ("500ms", std::time::Duration::from_millis(500)),
+            ("1m", std::time::Duration::from_secs(60)),
+            ("1.5m", std::time::Duration::from_secs(90)),
+            ("1h", std::time::Duration::from_secs(3600)),
+            ("250us", std::time::Duration::from_micros(250)),
+            ("0s", std::time::Duration::ZERO),
+        ] {
+            let got = parse_duration(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(got.abs_diff(want) < std::time::Duration::from_nanos(10), "{text}: {got:?}");
+        }
+        for text in ["10x", "s", "ms", "-1s", "1e400s", "inf", "infs", "10 s", "1sm", ""] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(&format!("`{text}`")) && err.contains("500ms"), "{text}: {err}");
         }
     }
 }
