@@ -52,6 +52,15 @@ pub enum Error {
     },
 }
 
+/// [`display_parse`] of a message about `key` of a TOML file (a model, a
+/// device profile): `file:line: key `KEY`: message`.
+pub fn display_keyed(file: &str, line: usize, key: Option<&str>, message: &str) -> String {
+    match key {
+        Some(k) => display_parse(file, line, &format!("key `{k}`: {message}")),
+        None => display_parse(file, line, message),
+    }
+}
+
 /// `source:line: message`, or `source: message` when the line is 0.
 pub fn display_parse(source: &str, line: usize, message: &str) -> String {
     struct Shown<'a>(&'a str, usize, &'a str);

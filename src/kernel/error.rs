@@ -4,7 +4,7 @@
 //! buffer, file, line or key involved.
 
 use crate::{Pool, Precision};
-use smemplan_core::error::{display_parse, line_of};
+use smemplan_core::error::{display_keyed, line_of};
 
 /// What can go wrong while declaring a kernel, reading a model or a CuBIE
 /// dump, or deriving lifetimes.
@@ -29,7 +29,7 @@ pub enum Error {
         message: String,
     },
     /// A solver-kernel model (TOML) is invalid.
-    #[error("{}", display_parse(.file, *.line, &format!("{}{}", .key.as_deref().map(|k| format!("key `{k}`: ")).unwrap_or_default(), .message)))]
+    #[error("{}", display_keyed(.file, *.line, .key.as_deref(), .message))]
     Model {
         /// The model file.
         file: String,

@@ -1,7 +1,7 @@
 //! The cost model's errors: unknown devices, launches a device cannot run,
 //! invalid device profiles, and the errors of the layers it builds on.
 
-use smemplan_core::error::display_parse;
+use smemplan_core::error::display_keyed;
 
 /// What can go wrong while estimating a launch or choosing tiers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum Error {
         message: String,
     },
     /// A device profile (TOML) is invalid.
-    #[error("{}", display_parse(.file, *.line, &format!("{}{}", .key.as_deref().map(|k| format!("key `{k}`: ")).unwrap_or_default(), .message)))]
+    #[error("{}", display_keyed(.file, *.line, .key.as_deref(), .message))]
     Profile {
         /// The profile file.
         file: String,
