@@ -213,3 +213,76 @@ fn a_time_limit_bounds_the_solve_of_buffers_with_many_holes() {
         }
     }
 }
+
+/// A kernel model of 16 components (the tier search's groups) of 60 shared
+/// buffers each, every component with its own 469-phase lifetime table, so
+/// the timeline has 16 × 469 + 1 instants: the shape on which the split
+/// search once ran 11 s past a one-second limit (issue 19).
+fn sixteen_groups() -> String {
+    let mut rng = SplitMix64(16);
+    let (groups, phases, buffers) = (16, 469, 60);
+    let list = |range: std::ops::Range<u64>, prefix: &str| {
+        range.map(|i| format!("\"{prefix}{i}\"")).collect::<Vec<_>>().join(", ")
+    };
+    let mut m = String::from("name = \"sixteen\"\n[params]\nn = 64\nprecision = \"f32\"\n\n[classes.Top]\n");
+    writeln!(m, "phases = [{}]\n[classes.Top.children]", list(0..groups, "t")).unwrap();
+    for g in 0..groups {
+        writeln!(m, "c{g} = \"t{g}\"").unwrap();
+    }
+    writeln!(m, "[classes.Top.buffers]\ncarry = [{}]", list(0..groups, "t")).unwrap();
+    for g in 0..groups {
+        writeln!(m, "[classes.Big{g}]\nphases = [{}]\n[classes.Big{g}.buffers]", list(0..phases, "p")).unwrap();
+        for b in 0..buffers {
+            let start = rng.between(0, phases - 1);
+            let end = (start + rng.between(1, 300)).min(phases);
+            writeln!(m, "b{b} = [{}]", list(start..end, "p")).unwrap();
+        }
+    }
+    m.push_str("[[component]]\npath = \"kernel\"\nclass = \"Top\"\n");
+    m.push_str("[[buffer]]\ncomponent = \"kernel\"\nname = \"carry\"\nsize = \"n\"\nlocation = \"shared\"\n");
+    for g in 0..groups {
+        writeln!(m, "[[component]]\npath = \"kernel/c{g}\"\nclass = \"Big{g}\"").unwrap();
+        for b in 0..buffers {
+            let size = [1, 2, 3, 5, 8, 13][rng.between(0, 5) as usize] * rng.between(1, 40);
+            writeln!(
+                m,
+                "[[buffer]]\ncomponent = \"kernel/c{g}\"\nname = \"b{b}\"\nsize = \"{size}\"\nlocation = \"shared\""
+            )
+            .unwrap();
+        }
+    }
+    m
+}
+
+#[test]
+#[ignore = "timing: run alone by .ci/run (--test scale -- --ignored --test-threads=1)"]
+fn a_time_limit_bounds_the_split_search_of_sixteen_groups() {
+    let _alone = alone();
+    let dir = std::env::temp_dir().join(format!("smemplan-scale-tiers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sixteen.toml");
+    std::fs::write(&path, sixteen_groups()).unwrap();
+    let plan = |tiers: &str, limit: &str| {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_smemplan"))
+            .args(["plan", path.to_str().unwrap(), "--tiers", tiers, "--time-limit", limit, "--runs", "131072"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "--tiers {tiers}: {}", String::from_utf8_lossy(&out.stderr));
+        (started.elapsed(), String::from_utf8(out.stdout).unwrap())
+    };
+    for (limit, seconds) in [("1", 1.0), ("0.1", 0.1)] {
+        // Reading the model, planning it once and printing: the same run
+        // with every group where the model puts it, timed just before.
+        let (fixed, _) = plan("fixed", limit);
+        let (auto, report) = plan("auto", limit);
+        assert!(report.contains("17 groups"), "{report}");
+        let search = auto.saturating_sub(fixed);
+        let allowed = Duration::from_secs_f64(seconds).mul_f64(1.1) + SLACK;
+        assert!(
+            search < allowed,
+            "--time-limit {limit}: the split search took {search:?} ({auto:?} against {fixed:?})"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
