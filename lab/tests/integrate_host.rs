@@ -241,6 +241,22 @@ fn backward_euler_lorenz_f64() {
 }
 
 #[test]
+fn dirk_allen_cahn_f32() {
+    let setup = short(Method::Dirk, System::AllenCahn { n: 24 }, Precision::F32, 0.5, 0);
+    check(setup, &["cached_auxiliaries", "stage_rhs", "delta"]);
+}
+
+#[test]
+fn dirk_robertson_f64() {
+    check(short(Method::Dirk, System::Robertson, Precision::F64, 4.0, 0), &["state", "accumulator", "residual"]);
+}
+
+#[test]
+fn dirk_robertson_f32() {
+    check(short(Method::Dirk, System::Robertson, Precision::F32, 40.0, 0), &["stage_base", "stage_state"]);
+}
+
+#[test]
 fn a_planted_overlap_changes_the_trajectories() {
     let Some(cxx) = compiler("integrate_host") else {
         return;
