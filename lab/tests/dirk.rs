@@ -221,3 +221,38 @@ fn every_placement_generates_a_complete_source() {
         }
     }
 }
+
+#[test]
+fn every_method_integrates_robertson_with_its_defaults() {
+    // The explicit and fixed-step methods get horizons they can cross:
+    // every sample finite, the total conserved.
+    for method in [Method::DormandPrince54, Method::BackwardEuler] {
+        for precision in [Precision::F32, Precision::F64] {
+            let setup = Setup::new(method, System::Robertson, precision).unwrap();
+            let t = integrate::reference(&setup, 8, 0..8).unwrap();
+            let width = precision.itemsize() as usize;
+            let values: Vec<f64> = t
+                .out
+                .chunks(width)
+                .map(|c| {
+                    if width == 8 {
+                        f64::from_le_bytes(c.try_into().unwrap())
+                    } else {
+                        f64::from(f32::from_le_bytes(c.try_into().unwrap()))
+                    }
+                })
+                .collect();
+            assert!(values.iter().all(|v| v.is_finite() && *v > -1e-3 && *v < 1.001), "{} {precision}", method.name());
+            for sample in 0..=10 {
+                for sys in 0..8 {
+                    let sum: f64 = (0..3).map(|i| values[(sample * 3 + i) * 8 + sys]).sum();
+                    assert!(
+                        (sum - 1.0).abs() < 1e-4,
+                        "{} {precision}: sample {sample} system {sys}: {sum}",
+                        method.name()
+                    );
+                }
+            }
+        }
+    }
+}
