@@ -274,3 +274,23 @@ fn a_planted_overlap_changes_the_trajectories() {
     assert_eq!(problems.len(), BLOCKS.len(), "{problems:?}");
     assert!(problems.iter().all(|p| p.contains("system 0, sample 1")), "{problems:?}");
 }
+
+#[test]
+fn a_planted_overlap_changes_the_dirk_trajectories() {
+    let Some(cxx) = compiler("integrate_host") else {
+        return;
+    };
+    let setup = short(Method::Dirk, System::Robertson, Precision::F32, 4.0, 0);
+    let placement = Placement::all_shared(Planner::smemplan(), SharedLayout::default());
+    let mut report = integrate::plan(&setup, &placement).unwrap();
+    // stage_base on k1 (the accumulator's first n): stage 3's base then
+    // reads stage 2's base where it needs k1.
+    let k1 = report.buffers.iter().find(|b| b.name == "accumulator").unwrap().offset;
+    report.buffers.iter_mut().find(|b| b.name == "stage_base").unwrap().offset = k1;
+    let kernel = Kernel::from_report(&setup, &placement, report, "v0").unwrap();
+    let dir = workdir("planted-dirk");
+    let problems = run_case(&cxx, &dir, &setup, &[kernel]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(problems.len(), BLOCKS.len(), "{problems:?}");
+    assert!(problems.iter().all(|p| p.contains("system 0, sample 1")), "{problems:?}");
+}
