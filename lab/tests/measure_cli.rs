@@ -80,3 +80,55 @@ fn bad_flags_are_refused_with_the_flag_named() {
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
 }
+
+#[test]
+fn results_of_a_case_by_flags_are_read_back_and_ranked() {
+    use smemplan_lab::gpu::measure::{CaseResult, LayoutName, Results, Run};
+    let layout = |planner: &str| LayoutName {
+        planner: planner.into(),
+        placement: "all-shared".into(),
+        local: Vec::new(),
+        shared_layout: "odd-stride".into(),
+    };
+    let run = |planner: &str, block: u64, ms: f64| Run {
+        layout: layout(planner),
+        block_size: block,
+        dynamic_shared_bytes: block * 144,
+        registers: 64,
+        stack_bytes: 0,
+        blocks_per_sm: 4,
+        best_ms: ms,
+        times_ms: vec![ms],
+        system_steps_per_second: 64.0 * 46.0 / (ms * 1e-3),
+        bitwise: true,
+        mismatch: None,
+        estimated_runs_per_second: None,
+    };
+    let results = Results {
+        device: serde_json::Value::Null,
+        profile: "h200".into(),
+        date: String::new(),
+        cases: vec![CaseResult {
+            name: "dirk/robertson/f32/batch-64".into(),
+            batch: 64,
+            n: 3,
+            system_steps: 64 * 46,
+            smemplan_split: Vec::new(),
+            smemplan_block: 32,
+            cubie_block: 64,
+            runs: vec![
+                run("cubie", 64, 1.0),
+                run("smemplan", 32, 0.9),
+                run("smemplan", 64, 0.95),
+                run("cubie", 32, 1.1),
+            ],
+            skipped: 0,
+        }],
+    };
+    let path = std::env::temp_dir().join(format!("smemplan-lab-measure-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_string(&results).unwrap()).unwrap();
+    let out = lab(&["measure", "--from", path.to_str().unwrap()]).expect(0);
+    let _ = std::fs::remove_file(&path);
+    assert!(out.stdout.contains("### dirk/robertson/f32/batch-64 (n = 3, 64 systems)"), "{}", out.stdout);
+    assert!(out.stdout.contains("Cost model (profile `h200`) over 4 configurations"), "{}", out.stdout);
+}
