@@ -83,8 +83,9 @@ pub struct PlanOptions {
     pub threads: usize,
 }
 
-/// The time a plan may take unless told otherwise.
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// The time a plan may take unless told otherwise: the solver's default
+/// time limit, here for all pools together.
+pub const DEFAULT_TIME_LIMIT: Duration = solve::DEFAULT_TIME_LIMIT;
 
 impl Default for PlanOptions {
     fn default() -> Self {
@@ -144,7 +145,8 @@ pub fn plan_with(
                 .collect(),
             None,
         )?;
-        let solve_options = SolveOptions { deadline, threads: options.threads, ..SolveOptions::default() };
+        let solve_options =
+            SolveOptions { deadline, time_limit: None, threads: options.threads, ..SolveOptions::default() };
         let (peak, lower_bound, optimal, seconds, layout) = if problem.is_empty() {
             (0, 0, true, 0.0, Layout::default())
         } else {
