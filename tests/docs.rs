@@ -75,7 +75,7 @@ fn paths_are_found_in_backticks_only() {
 // the shown outputs and those files in place.
 //
 // Compared after masking what a clock decides (seconds, configurations per
-// second) and the width of the whitespace between columns. Commands run
+// second, seconds) and the width of the whitespace between columns. Commands run
 // with `RAYON_NUM_THREADS=2`, as on CI, so thread counts print alike.
 // ```sh blocks are commands without shown output; a ```sh block followed at
 // once by a ```text block would be output nobody checks, and fails here
@@ -257,14 +257,16 @@ fn numeric(w: &str) -> bool {
 }
 
 /// A line as compared: the clock's figures masked (a number before `s` or
-/// `configurations/s`; in `bench`'s tables, its seconds columns: numbers
+/// `configurations/s`, or after `seconds`; in `bench`'s tables, its seconds columns: numbers
 /// with three decimals), whitespace runs made one space.
 fn masked(line: &str, bench: bool) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     let mut out: Vec<&str> = Vec::with_capacity(words.len());
     for (i, w) in words.iter().enumerate() {
         let next = words.get(i + 1).map(|n| n.trim_end_matches([',', ';', ':', ')']));
-        let seconds = numeric(w) && matches!(next, Some("s" | "configurations/s"));
+        let seconds = numeric(w)
+            && (matches!(next, Some("s" | "configurations/s"))
+                || i.checked_sub(1).is_some_and(|k| words[k] == "seconds"));
         let bench_seconds = bench && numeric(w) && w.split_once('.').is_some_and(|(_, d)| d.len() == 3);
         out.push(if seconds || bench_seconds { "#" } else { w });
     }
@@ -378,6 +380,7 @@ fn the_clock_is_masked_and_nothing_else() {
         masked("in 0.04 s on 2 threads: 1056 configurations/s; x", false),
         "in # s on 2 threads: # configurations/s; x"
     );
+    assert_eq!(masked("seconds      0.000", false), "seconds #");
     assert_eq!(masked("A.csv   154  1.3105 over  0.003", true), "A.csv 154 1.3105 over #");
     assert_eq!(masked("A.csv   154  1.3105 over  0.003", false), "A.csv 154 1.3105 over 0.003");
 }
