@@ -22,8 +22,8 @@
 //!
 //! The layout behind every answer is CuBIE 0.17.0's, reproduced exactly
 //! ([`cubie`]); [`replay`] rebuilds a registry from a reference dump, and
-//! [`Registry::declarations`] hands the leaf buffers to the optimising
-//! strategies.
+//! [`Registry::kernel`] hands the planner the kernel under a top-level
+//! component, each component placed by its `register_child` edges.
 //!
 //! ```
 //! use smemplan_kernel::{Location::*, Precision::F32};
@@ -387,34 +387,6 @@ impl Registry {
     pub fn flatten(&self, root: &str) -> Result<Vec<FlatBuffer>, RegistryError> {
         cubie::flatten(self, root)
     }
-
-    /// Components in declaration order and their leaf buffers (never the
-    /// roll-up entries) in registration order: what the optimising strategies
-    /// lay out. An alias may name a roll-up entry (`error_rhs` →
-    /// `solver_shared`).
-    pub fn declarations(&self) -> (Vec<ComponentDecl>, Vec<BufferDecl>) {
-        let components = self
-            .groups
-            .iter()
-            .map(|g| ComponentDecl { path: g.id.clone(), class: g.class.clone(), precision: g.precision })
-            .collect();
-        let buffers = self
-            .groups
-            .iter()
-            .flat_map(|g| {
-                g.entries.iter().filter(|e| e.rollup.is_none()).map(|e| BufferDecl {
-                    component: g.id.clone(),
-                    name: e.name.clone(),
-                    size: e.size,
-                    precision: e.precision,
-                    location: e.location,
-                    persistent: e.persistent,
-                    aliases: e.aliases.clone(),
-                })
-            })
-            .collect();
-        (components, buffers)
-    }
 }
 
 /// The kernel under one top-level component, as the planner reads a kernel:
@@ -687,9 +659,10 @@ mod tests {
         let (sh, pl) = r.get_toplevel_allocators("loop").unwrap();
         assert_eq!((sh.elements, pl.elements, sh.bytes()), (7, 5, Some(28)));
         assert_eq!(r.roots(), ["loop"]);
-        let (components, buffers) = r.declarations();
-        assert_eq!(components.len(), 3);
-        let names: Vec<_> = buffers.iter().map(|b| b.name.as_str()).collect();
+        let kernel = r.kernel("loop").unwrap();
+        let paths: Vec<_> = kernel.components.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["loop", "loop/algorithm", "loop/algorithm/solver"], "placed by register_child's names");
+        let names: Vec<_> = kernel.buffers.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["x", "stage", "hist", "scratch", "delta", "theta"]);
 
         assert_eq!(r.clear_parent("alg").unwrap(), ["alg", "solver"]);
