@@ -33,7 +33,7 @@ fn solve_all(solver: &dyn Solver, problems: &[Problem], limit: Option<Duration>,
         .map(|p| {
             let options = match limit {
                 Some(limit) => SolveOptions::default().with_time_limit(limit),
-                None => SolveOptions::default(),
+                None => SolveOptions { time_limit: None, ..SolveOptions::default() },
             };
             let s = solve::run(solver, p, &options).expect("every solver here accepts these problems");
             if verify {

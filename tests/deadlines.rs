@@ -140,3 +140,21 @@ fn ilp_meets_the_deadline_on_small_hard_instances() {
     }
     eprintln!("ilp: worst {worst:?} for a limit of {limit:?}");
 }
+
+#[test]
+#[ignore = "timing: run alone by .ci/run (--test deadlines -- --ignored --test-threads=1)"]
+fn the_library_default_options_bound_a_hard_solve() {
+    // Before issue 17: `solve::run` with default options had no deadline,
+    // and `auto` on MiniMalloc's D did not return in 40 s.
+    let _alone = alone();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/minimalloc-challenging/D.1048576.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let p = smemplan::core::format::minimalloc::read_problem(path, &text).unwrap();
+    let solver = strategy(smemplan::solve::strategies::DEFAULT_STRATEGY).unwrap();
+    let started = Instant::now();
+    let s = run(&*solver, &p, &Default::default()).unwrap();
+    let took = started.elapsed();
+    let limit = smemplan::solve::DEFAULT_TIME_LIMIT;
+    assert!(took <= allowance(limit), "default options took {took:?}, limit {limit:?}");
+    verify(&p, &s).unwrap();
+}

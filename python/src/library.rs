@@ -118,6 +118,7 @@ pub fn solve(
     let options = solve::SolveOptions {
         capacity,
         deadline: Instant::now().checked_add(time_limit),
+        time_limit: None,
         cancel: Some(cancel),
         ..solve::SolveOptions::default()
     };

@@ -126,6 +126,7 @@ impl Limits {
         SolveOptions {
             capacity: self.capacity,
             deadline: Instant::now().checked_add(self.time_limit),
+            time_limit: None,
             ..SolveOptions::default()
         }
     }
@@ -203,7 +204,8 @@ mod tests {
         assert_eq!(a.instance, None);
         assert_eq!(a.strategy, smemplan::solve::strategies::DEFAULT_STRATEGY);
         assert_eq!(a.limits.capacity, None);
-        assert_eq!(a.limits.time_limit, Duration::from_secs(10));
+        // The command line's default limit is the library's, one concept.
+        assert_eq!(a.limits.time_limit, smemplan::solve::DEFAULT_TIME_LIMIT);
         assert!(a.out.is_none() && a.svg.is_none() && !a.json);
     }
 

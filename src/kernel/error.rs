@@ -177,6 +177,27 @@ pub enum RegistryError {
         /// The ambiguous name.
         name: String,
     },
+    /// A component rolled up into two parents (or twice into one): a
+    /// kernel's components form a tree, so its place in the kernel, and
+    /// with it its buffers' lifetimes, is ambiguous.
+    #[error("component `{child}` is registered as a child twice, as `{first}` and as `{second}`; a kernel's components form a tree, so register each child once")]
+    SharedChild {
+        /// The child component's id.
+        child: String,
+        /// Its first path in the kernel.
+        first: String,
+        /// Its second path.
+        second: String,
+    },
+    /// A child name containing `/`, the separator of the component paths
+    /// that lifetimes and plans follow.
+    #[error("component `{parent}`: child name `{name}` cannot contain `/` (it separates component paths)")]
+    SlashInChildName {
+        /// The parent component.
+        parent: String,
+        /// The child name.
+        name: String,
+    },
     /// A size or offset does not fit in 64 bits.
     #[error("arithmetic overflow: {0}")]
     Overflow(String),

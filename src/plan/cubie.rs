@@ -41,7 +41,8 @@ pub struct CubieLayout {
     pub report: PlanReport,
     /// CuBIE's per-run figures: elements, bytes, skew and padded stride.
     pub footprint: Footprint,
-    /// The registry's leaf buffers, with their regions and whether CuBIE
+    /// The registry's leaf buffers (components by registry id), with their
+    /// regions and whether CuBIE
     /// applied each alias.
     pub flat: Vec<FlatBuffer>,
 }
@@ -52,6 +53,10 @@ pub struct CubieLayout {
 pub fn cubie_layout(registry: &Registry, root: &str, input: &PlanInput, table: &LifetimeTable) -> Result<CubieLayout> {
     let footprint = registry.footprint(root)?;
     let flat = registry.flatten(root)?;
+    // The input names components by their paths in the kernel, which the
+    // registry's ids need not be (`Registry::kernel`).
+    let kernel = registry.kernel(root)?;
+    let path_of = |b: &FlatBuffer| kernel.path_of(&b.component).unwrap_or(&b.component).to_string();
     let decls: Vec<BufferDecl> = input.buffers.iter().map(|b| b.decl.clone()).collect();
     let lives = lifetimes::derive(&input.components, &decls, table)?;
     let (_, nested) = judge_aliases(input, table, &lives)?;
@@ -78,18 +83,19 @@ pub fn cubie_layout(registry: &Registry, root: &str, input: &PlanInput, table: &
 
     let mut placed = Vec::with_capacity(flat.len());
     for (i, b) in flat.iter().enumerate() {
-        let full = || format!("{}/{}", b.component, b.name);
+        let component = path_of(b);
+        let full = || format!("{component}/{}", b.name);
         let bytes = mul(b.size, b.precision.itemsize(), || format!("bytes of `{}`", full()))?;
         let offset = match b.region {
             Region::Local(_) => local_at[i],
             _ => b.byte_range().ok_or_else(|| Error::overflow(format!("offset of `{}`", full())))?.start,
         };
         let lifetime = index
-            .get(&(b.component.as_str(), b.name.as_str()))
+            .get(&(component.as_str(), b.name.as_str()))
             .map(|&k| lives.buffers[k].iter().map(|s| [s.start, s.end]).collect())
             .unwrap_or_default();
         placed.push(PlacedBuffer {
-            component: b.component.clone(),
+            component: component.clone(),
             name: b.name.clone(),
             pool: b.region.pool(),
             dtype: b.precision,

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use smemplan_kernel::model::Kernel;
 use smemplan_kernel::registry::dump::Dump;
+use smemplan_kernel::registry::Registry;
 use smemplan_kernel::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
 use std::collections::HashMap;
 
@@ -65,6 +66,14 @@ impl TryFrom<&Kernel> for PlanInput {
 }
 
 impl PlanInput {
+    /// The kernel under `root` in a registry built by CuBIE's calls
+    /// ([`Registry::kernel`]): components placed by their `register_child`
+    /// edges (so ids need not be paths), leaf buffers in CuBIE's pools.
+    pub fn from_registry(registry: &Registry, root: &str) -> Result<PlanInput> {
+        let kernel = registry.kernel(root)?;
+        PlanInput::from_decls(root, kernel.components, kernel.buffers, kernel.group_aliases)
+    }
+
     /// The leaf buffers of a CuBIE dump, each in the pool CuBIE used.
     pub fn from_dump(dump: &Dump) -> Result<PlanInput> {
         let source = dump.config.id.clone();

@@ -64,6 +64,7 @@ use smemplan_core::problem::{Layout, Problem};
 use smemplan_kernel::lifetimes::{self, LifetimeTable};
 use smemplan_kernel::model::Kernel;
 use smemplan_kernel::registry::dump::Dump;
+use smemplan_kernel::registry::Registry;
 use smemplan_kernel::BufferDecl;
 use smemplan_solve::{self as solve, SolveOptions, Solver};
 use std::time::{Duration, Instant};
@@ -83,8 +84,9 @@ pub struct PlanOptions {
     pub threads: usize,
 }
 
-/// The time a plan may take unless told otherwise.
-pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// The time a plan may take unless told otherwise: the solver's default
+/// time limit, here for all pools together.
+pub const DEFAULT_TIME_LIMIT: Duration = solve::DEFAULT_TIME_LIMIT;
 
 impl Default for PlanOptions {
     fn default() -> Self {
@@ -144,7 +146,8 @@ pub fn plan_with(
                 .collect(),
             None,
         )?;
-        let solve_options = SolveOptions { deadline, threads: options.threads, ..SolveOptions::default() };
+        let solve_options =
+            SolveOptions { deadline, time_limit: None, threads: options.threads, ..SolveOptions::default() };
         let (peak, lower_bound, optimal, seconds, layout) = if problem.is_empty() {
             (0, 0, true, 0.0, Layout::default())
         } else {
@@ -207,6 +210,15 @@ pub fn plan_with(
 /// Plans a kernel model's instance with its own lifetime table.
 pub fn plan_kernel(kernel: &Kernel, options: &PlanOptions) -> Result<PlanReport> {
     plan(&PlanInput::try_from(kernel)?, &kernel.table, options)
+}
+
+/// Plans the kernel under `root` of a registry built by CuBIE's calls
+/// ([`PlanInput::from_registry`]) with the built-in CuBIE lifetime table,
+/// whose classes and child names the registry's components must use for
+/// their buffers to get lifetimes (those it does not map are listed in the
+/// report's `unmapped` and `unmapped_components`, live for the whole run).
+pub fn plan_registry(registry: &Registry, root: &str, options: &PlanOptions) -> Result<PlanReport> {
+    plan(&PlanInput::from_registry(registry, root)?, &LifetimeTable::cubie()?, options)
 }
 
 /// Plans a CuBIE dump with the built-in CuBIE lifetime table.

@@ -38,24 +38,63 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The time limit of [`SolveOptions::default`]: what a run through [`run`]
+/// may take unless the caller says otherwise (the command line's
+/// `--time-limit` defaults to it too). Long enough for `auto` to prove most
+/// instances of hundreds of buffers optimal, short enough that a library
+/// call on a hard instance (MiniMalloc's D) comes back.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(10);
+
 /// What a caller asks of a solver.
-#[derive(Debug, Clone, Default)]
+///
+/// The default bounds the work: [`run`] stops the search after
+/// [`DEFAULT_TIME_LIMIT`] (10 s) and returns the best layout found, with
+/// its gap to the lower bound. `time_limit: None` (with no `deadline`)
+/// searches until the peak is proven, however long that takes.
+#[derive(Debug, Clone)]
 pub struct SolveOptions {
     /// Target capacity; overrides the problem's. `None` on both = minimise.
     pub capacity: Option<u64>,
     /// Stop searching at this instant and return the best layout so far.
+    /// Solvers read only this; [`run`] sets it to the earlier of itself and
+    /// the start of the run plus [`SolveOptions::time_limit`].
     pub deadline: Option<Instant>,
+    /// How long a run through [`run`] or [`run_with`] may take, counted from
+    /// its start: [`DEFAULT_TIME_LIMIT`] by default, `None` for no limit
+    /// beyond `deadline`. [`SolveOptions::with_time_limit`] replaces it by
+    /// an explicit deadline.
+    pub time_limit: Option<Duration>,
     /// Set from another thread to stop the search early (like a deadline).
     pub cancel: Option<Arc<AtomicBool>>,
     /// Worker threads for solvers that race searches (0 = rayon's default).
     pub threads: usize,
 }
 
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions { capacity: None, deadline: None, time_limit: Some(DEFAULT_TIME_LIMIT), cancel: None, threads: 0 }
+    }
+}
+
 impl SolveOptions {
-    /// Options with a time limit from now.
+    /// Options with a deadline `limit` from now, in place of the default
+    /// time limit (so a limit longer than [`DEFAULT_TIME_LIMIT`] holds).
     pub fn with_time_limit(mut self, limit: Duration) -> Self {
         self.deadline = Some(Instant::now() + limit);
+        self.time_limit = None;
         self
+    }
+
+    /// The options a solver is given for a run starting at `started`: the
+    /// time limit folded into the deadline (the earlier of the two), so
+    /// solvers keep reading `deadline` only.
+    pub fn started_at(&self, started: Instant) -> SolveOptions {
+        let limit = self.time_limit.and_then(|l| started.checked_add(l));
+        let deadline = match (self.deadline, limit) {
+            (Some(d), Some(l)) => Some(d.min(l)),
+            (d, l) => d.or(l),
+        };
+        SolveOptions { deadline, time_limit: None, ..self.clone() }
     }
 
     /// Options with a capacity target.
@@ -287,7 +326,8 @@ pub trait Solver: Send + Sync {
     fn solve(&self, analysis: &Analysis, options: &SolveOptions) -> Result<Solution>;
 }
 
-/// Runs `solver`, times it, and fills in what every solver's answer needs
+/// Runs `solver` under the options' deadline and time limit (by default
+/// [`DEFAULT_TIME_LIMIT`] from now: see [`SolveOptions`]), times it, and fills in what every solver's answer needs
 /// regardless of algorithm: the lower bound (unless the deadline passed
 /// before it was computed), and the [`Infeasibility`] when that bound alone
 /// exceeds the capacity. (Whether the deadline cut a
@@ -301,6 +341,7 @@ pub fn run(solver: &dyn Solver, problem: &Problem, options: &SolveOptions) -> Re
 /// problem several times, or with several solvers, pays for it once.
 pub fn run_with(solver: &dyn Solver, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     let started = Instant::now();
+    let options = &options.started_at(started);
     let mut solution = solver.solve(analysis, options)?;
     settle(analysis, options, &mut solution);
     solution.seconds = started.elapsed().as_secs_f64();
@@ -346,4 +387,29 @@ pub fn live_bytes_reason(problem: &Problem, lb: &LowerBound) -> Infeasibility {
 /// reports, its lower bound at most that peak.
 pub fn verify(problem: &Problem, solution: &Solution) -> std::result::Result<(), smemplan_core::check::Rejected> {
     smemplan_core::check::verify(problem, &solution.layout, solution.peak, solution.lower_bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_bounds_a_run_and_an_explicit_deadline_or_none_replaces_it() {
+        let start = Instant::now();
+        let default = SolveOptions::default().started_at(start);
+        assert_eq!(default.deadline, Some(start + DEFAULT_TIME_LIMIT));
+        assert_eq!(default.time_limit, None, "folded into the deadline once");
+        // The earlier of a deadline and the limit wins, either way round.
+        let soon = SolveOptions { deadline: Some(start + Duration::from_secs(1)), ..SolveOptions::default() };
+        assert_eq!(soon.started_at(start).deadline, Some(start + Duration::from_secs(1)));
+        let late = SolveOptions { deadline: Some(start + Duration::from_secs(60)), ..SolveOptions::default() };
+        assert_eq!(late.started_at(start).deadline, Some(start + DEFAULT_TIME_LIMIT));
+        // An explicit long limit holds; `None` is no limit at all.
+        let long = SolveOptions::default().with_time_limit(Duration::from_secs(60)).started_at(start);
+        assert!(long.deadline.unwrap() > start + DEFAULT_TIME_LIMIT);
+        let unbounded = SolveOptions { time_limit: None, ..SolveOptions::default() };
+        assert_eq!(unbounded.started_at(start).deadline, None);
+        let huge = SolveOptions { time_limit: Some(Duration::MAX), ..SolveOptions::default() };
+        assert_eq!(huge.started_at(start).deadline, None, "an unrepresentable instant is no deadline");
+    }
 }

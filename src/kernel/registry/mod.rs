@@ -22,8 +22,8 @@
 //!
 //! The layout behind every answer is CuBIE 0.17.0's, reproduced exactly
 //! ([`cubie`]); [`replay`] rebuilds a registry from a reference dump, and
-//! [`Registry::declarations`] hands the leaf buffers to the optimising
-//! strategies.
+//! [`Registry::kernel`] hands the planner the kernel under a top-level
+//! component, each component placed by its `register_child` edges.
 //!
 //! ```
 //! use smemplan_kernel::{Location::*, Precision::F32};
@@ -64,7 +64,7 @@ pub use allocator::{ArrayView, BufferView, Region};
 pub use cubie::{FlatBuffer, Footprint, GroupLayout, Placement};
 pub use group::{BufferGroup, ChildEdge, Entry, Rollup};
 
-use crate::{BufferDecl, ComponentDecl, Location, Pool, Precision};
+use crate::{BufferDecl, ComponentDecl, GroupAlias, Location, Pool, Precision};
 
 use std::collections::{HashMap, HashSet};
 
@@ -387,34 +387,100 @@ impl Registry {
     pub fn flatten(&self, root: &str) -> Result<Vec<FlatBuffer>, RegistryError> {
         cubie::flatten(self, root)
     }
+}
 
-    /// Components in declaration order and their leaf buffers (never the
-    /// roll-up entries) in registration order: what the optimising strategies
-    /// lay out. An alias may name a roll-up entry (`error_rhs` →
-    /// `solver_shared`).
-    pub fn declarations(&self) -> (Vec<ComponentDecl>, Vec<BufferDecl>) {
-        let components = self
-            .groups
-            .iter()
-            .map(|g| ComponentDecl { path: g.id.clone(), class: g.class.clone(), precision: g.precision })
-            .collect();
-        let buffers = self
-            .groups
-            .iter()
-            .flat_map(|g| {
-                g.entries.iter().filter(|e| e.rollup.is_none()).map(|e| BufferDecl {
-                    component: g.id.clone(),
-                    name: e.name.clone(),
-                    size: e.size,
-                    precision: e.precision,
-                    location: e.location,
-                    persistent: e.persistent,
-                    aliases: e.aliases.clone(),
-                })
-            })
-            .collect();
-        (components, buffers)
+/// The kernel under one top-level component, as the planner reads a kernel:
+/// see [`Registry::kernel`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelDecls {
+    /// Each component id of the kernel with its path (`root/child/…`, one
+    /// segment per `register_child` name), parents before children.
+    pub paths: Vec<(String, String)>,
+    /// The components, their paths as `path`.
+    pub components: Vec<ComponentDecl>,
+    /// Their leaf buffers in registration order, each under its component's
+    /// path (roll-up entries are not buffers).
+    pub buffers: Vec<BufferDecl>,
+    /// Children whose whole shared roll-up aliases an entry of the parent
+    /// (`register_child(..., shared_alias)`), by path.
+    pub group_aliases: Vec<GroupAlias>,
+}
+
+impl KernelDecls {
+    /// The path of component `id`, if it is part of this kernel.
+    pub fn path_of(&self, id: &str) -> Option<&str> {
+        kernel_path(&self.paths, id)
     }
+}
+
+impl Registry {
+    /// The kernel whose top-level component is `root`, following the
+    /// `register_child` edges: a component's path is its parent's path, `/`
+    /// and the name its parent gave it (`register_child("loop", "algorithm",
+    /// "dirk")` puts component `dirk` at `loop/algorithm`), whatever the ids
+    /// are. The lifetime table and the planner place components by these
+    /// paths (the child names are the table's), so a registry with ids of
+    /// any spelling plans as the kernel it builds. Components not under
+    /// `root` are not part of it.
+    ///
+    /// Errors: `root` never declared, a child name containing `/`, a
+    /// component registered as a child twice (its place is ambiguous).
+    pub fn kernel(&self, root: &str) -> Result<KernelDecls, RegistryError> {
+        self.group_or_err(root)?;
+        let mut paths: Vec<(String, String)> = Vec::new();
+        let mut stack = vec![(root.to_string(), root.to_string())];
+        while let Some((id, path)) = stack.pop() {
+            if let Some((_, first)) = paths.iter().find(|(i, _)| *i == id) {
+                return Err(RegistryError::SharedChild { child: id, first: first.clone(), second: path });
+            }
+            let g = self.group_or_err(&id)?;
+            for edge in g.children.iter().rev() {
+                if edge.name.contains('/') {
+                    return Err(RegistryError::SlashInChildName { parent: id.clone(), name: edge.name.clone() });
+                }
+                stack.push((edge.component.clone(), format!("{path}/{}", edge.name)));
+            }
+            paths.push((id, path));
+        }
+        let mut kernel = KernelDecls { paths, components: Vec::new(), buffers: Vec::new(), group_aliases: Vec::new() };
+        for (id, path) in &kernel.paths {
+            let g = self.group_or_err(id)?;
+            kernel.components.push(ComponentDecl {
+                path: path.clone(),
+                class: g.class.clone(),
+                precision: g.precision,
+            });
+            for e in &g.entries {
+                match &e.rollup {
+                    None => kernel.buffers.push(BufferDecl {
+                        component: path.clone(),
+                        name: e.name.clone(),
+                        size: e.size,
+                        precision: e.precision,
+                        location: e.location,
+                        persistent: e.persistent,
+                        aliases: e.aliases.clone(),
+                    }),
+                    Some((child, Rollup::Shared)) => {
+                        if let (Some(target), Some(child)) = (&e.aliases, kernel_path(&kernel.paths, child)) {
+                            kernel.group_aliases.push(GroupAlias {
+                                component: path.clone(),
+                                entry: e.name.clone(),
+                                child: child.to_string(),
+                                target: target.clone(),
+                            });
+                        }
+                    }
+                    Some((_, Rollup::Persistent)) => {}
+                }
+            }
+        }
+        Ok(kernel)
+    }
+}
+
+fn kernel_path<'a>(paths: &'a [(String, String)], id: &str) -> Option<&'a str> {
+    paths.iter().find(|(i, _)| i == id).map(|(_, p)| p.as_str())
 }
 
 /// CuBIE's checks on a new entry's name and alias, in CuBIE's order.
@@ -593,9 +659,10 @@ mod tests {
         let (sh, pl) = r.get_toplevel_allocators("loop").unwrap();
         assert_eq!((sh.elements, pl.elements, sh.bytes()), (7, 5, Some(28)));
         assert_eq!(r.roots(), ["loop"]);
-        let (components, buffers) = r.declarations();
-        assert_eq!(components.len(), 3);
-        let names: Vec<_> = buffers.iter().map(|b| b.name.as_str()).collect();
+        let kernel = r.kernel("loop").unwrap();
+        let paths: Vec<_> = kernel.components.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["loop", "loop/algorithm", "loop/algorithm/solver"], "placed by register_child's names");
+        let names: Vec<_> = kernel.buffers.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["x", "stage", "hist", "scratch", "delta", "theta"]);
 
         assert_eq!(r.clear_parent("alg").unwrap(), ["alg", "solver"]);

@@ -307,8 +307,7 @@ mod tests {
         assert_eq!(r.get_allocator("algorithm_shared", "kernel/loop").unwrap().region, Region::Shared(2..4));
         let f = r.footprint("kernel/loop").unwrap();
         assert_eq!((f.shared_bytes, f.skew_bytes), (16, 4));
-        let (_, buffers) = r.declarations();
-        assert_eq!(buffers.len(), 2);
+        assert_eq!(r.kernel("kernel/loop").unwrap().buffers.len(), 2);
     }
 
     #[test]
