@@ -238,17 +238,20 @@ impl SplitMix64 {
 /// of live bytes. Weights live throughout. Sizes are heavy-tailed (a
 /// Pareto-like law drawn by octave: each octave above the smallest is
 /// reached with probability `tail`), rounded up to `alignment`.
+///
+/// The defaults are tuned so that the best greedy layout is often a little
+/// above the lower bound (up to a few per cent), as on real traces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceOptions {
     /// Number of buffers (20,000).
     pub buffers: usize,
     /// Fraction of buffers live throughout: the weights (0.02).
     pub weights: f64,
-    /// Fraction of the other buffers saved for the backward pass (0.15).
+    /// Fraction of the other buffers saved for the backward pass (0.1).
     pub saved: f64,
     /// Smallest size in bytes (256), also the bottom of the first octave.
     pub min_size: u64,
-    /// Probability of each further octave of size (0.55): the tail's
+    /// Probability of each further octave of size (0.6): the tail's
     /// weight. Clamped to `[0, 0.95]`.
     pub tail: f64,
     /// Most octaves above `min_size` (12).
@@ -256,7 +259,7 @@ pub struct TraceOptions {
     /// Sizes are rounded up to a multiple of this (256; raised to 1).
     pub alignment: u64,
     /// Short lifetimes: each instant past the first survives with this
-    /// probability (0.6), capped at 64 instants. Clamped to `[0, 0.95]`.
+    /// probability (0.85), capped at 64 instants. Clamped to `[0, 0.95]`.
     pub survival: f64,
 }
 
@@ -265,12 +268,12 @@ impl Default for TraceOptions {
         TraceOptions {
             buffers: 20_000,
             weights: 0.02,
-            saved: 0.15,
+            saved: 0.1,
             min_size: 256,
-            tail: 0.55,
+            tail: 0.6,
             octaves: 12,
             alignment: 256,
-            survival: 0.6,
+            survival: 0.85,
         }
     }
 }
