@@ -30,8 +30,8 @@
 //!
 //! It stops at the target (the capacity in force, else the lower bound),
 //! the deadline or a cancellation, the round limit
-//! ([`Lns::max_rounds`]), or, without a deadline, after [`STALL_ROUNDS`]
-//! rounds in a row that found nothing.
+//! ([`Lns::max_rounds`]), or after [`STALL_ROUNDS`] rounds in a row that
+//! found nothing (a local optimum of this neighbourhood, most likely).
 
 use super::{exact, greedy, Solution, SolveOptions, Solver};
 use crate::error::Result;
@@ -40,10 +40,10 @@ use smemplan_core::arith::align_down;
 use smemplan_core::generate::SplitMix64;
 use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 
-/// Rounds in a row without an improvement after which a search with no
-/// deadline stops (with a deadline it goes on: other windows may still
-/// succeed).
-pub const STALL_ROUNDS: u64 = 500;
+/// Rounds in a row without an improvement after which the search stops,
+/// deadline or not: by then the windows around the peak buffers have been
+/// drawn many times over.
+pub const STALL_ROUNDS: u64 = 300;
 
 /// Most buffers freed in one round; the number is drawn from
 /// `MIN_FREED..=MAX_FREED` each round.
@@ -61,8 +61,8 @@ const SUB_ROUNDS: u64 = 4;
 /// search until the target, the deadline or the round limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lns {
-    /// Most rounds (`None`: until the deadline, or [`STALL_ROUNDS`]
-    /// without a deadline). Tests bound the work with it.
+    /// Most rounds (`None`: until the target, the deadline or
+    /// [`STALL_ROUNDS`] failures in a row). Tests bound the work with it.
     pub max_rounds: Option<u64>,
 }
 
@@ -93,7 +93,7 @@ impl Lns {
         let (mut rounds, mut stalled, mut nodes, mut improved) = (0u64, 0u64, 0u64, false);
         let mut peak = start.peak;
         while peak > target && !options.expired() && self.max_rounds.is_none_or(|m| rounds < m) {
-            if options.deadline.is_none() && stalled >= STALL_ROUNDS {
+            if stalled >= STALL_ROUNDS {
                 break;
             }
             rounds += 1;
@@ -205,7 +205,7 @@ impl Round {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{run, verify};
+    use crate::verify;
     use smemplan_core::generate::{generate, GenOptions};
 
     #[test]
