@@ -9,7 +9,7 @@
 //! 3. If `exact` gives up with time left (the problem is too large for it
 //!    to prepare, or its round limit ran out), large-neighbourhood search
 //!    ([`lns::Lns`]) improves the best layout until the target, the
-//!    deadline, or a stall ([`lns::STALL_ROUNDS`] failed rounds in a row).
+//!    deadline, or a stall (see [`lns::STALL_ROUNDS`]).
 //!
 //! The best valid layout found is returned; it is [`Status::Optimal`] only
 //! when a solver proved it, a refuted capacity keeps the proof's reason, and

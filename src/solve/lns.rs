@@ -30,8 +30,11 @@
 //!
 //! It stops at the target (the capacity in force, else the lower bound),
 //! the deadline or a cancellation, the round limit
-//! ([`Lns::max_rounds`]), or after [`STALL_ROUNDS`] rounds in a row that
-//! found nothing (a local optimum of this neighbourhood, most likely).
+//! ([`Lns::max_rounds`]), or after as many rounds in a row that found
+//! nothing as the problem has buffers, and at least [`STALL_ROUNDS`]: a
+//! local optimum of this neighbourhood, most likely. (A large problem has
+//! many windows to draw, so it keeps trying longer: on tens of thousands of
+//! buffers, about as long as a ten-second deadline.)
 
 use super::{exact, greedy, Solution, SolveOptions, Solver};
 use crate::error::Result;
@@ -40,9 +43,10 @@ use smemplan_core::arith::align_down;
 use smemplan_core::generate::SplitMix64;
 use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
 
-/// Rounds in a row without an improvement after which the search stops,
-/// deadline or not: by then the windows around the peak buffers have been
-/// drawn many times over.
+/// Fewest rounds in a row without an improvement after which the search
+/// stops, deadline or not (the limit is the number of buffers where that is
+/// more): by then the windows around the peak buffers have been drawn many
+/// times over.
 pub const STALL_ROUNDS: u64 = 300;
 
 /// Most buffers freed in one round; the number is drawn from
@@ -61,8 +65,8 @@ const SUB_ROUNDS: u64 = 4;
 /// search until the target, the deadline or the round limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lns {
-    /// Most rounds (`None`: until the target, the deadline or
-    /// [`STALL_ROUNDS`] failures in a row). Tests bound the work with it.
+    /// Most rounds (`None`: until the target, the deadline or a stall, see
+    /// [`STALL_ROUNDS`]). Tests bound the work with it.
     pub max_rounds: Option<u64>,
 }
 
@@ -93,7 +97,7 @@ impl Lns {
         let (mut rounds, mut stalled, mut nodes, mut improved) = (0u64, 0u64, 0u64, false);
         let mut peak = start.peak;
         while peak > target && !options.expired() && self.max_rounds.is_none_or(|m| rounds < m) {
-            if stalled >= STALL_ROUNDS {
+            if stalled >= STALL_ROUNDS.max(problem.len() as u64) {
                 break;
             }
             rounds += 1;

@@ -28,6 +28,7 @@
 //! alignment above 1; generated tilings ([`smemplan_core::generate::tiling`])
 //! are such problems.
 
+use super::luby;
 use smemplan_core::problem::Problem;
 
 /// How a perfect-packing search ended.
@@ -115,19 +116,6 @@ pub(super) fn search(problem: &Problem, capacity: u64, budget: u64, stop: &dyn F
 
 /// Nodes of the first restart; run `i` gets `luby(i)` times as many.
 const RESTART_NODES: u64 = 2000;
-
-/// The Luby sequence 1, 1, 2, 1, 1, 2, 4, … (`i` from 1).
-fn luby(i: u64) -> u64 {
-    let mut k = 1;
-    while (1u64 << k) - 1 < i {
-        k += 1;
-    }
-    if (1u64 << k) - 1 == i {
-        1 << (k - 1)
-    } else {
-        luby(i - (1u64 << (k - 1)) + 1)
-    }
-}
 
 /// One depth-first run within `budget` nodes: its outcome and nodes.
 fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfect, u64) {
