@@ -278,7 +278,7 @@ pub enum Outcome {
     Untried,
 }
 
-/// Node budget of the perfect-packing search ([`perfect`]), per buffer.
+/// Node budget of the perfect-packing search (`perfect.rs`), per buffer.
 pub const PERFECT_NODES_PER_BUFFER: u64 = 2000;
 
 /// Whether a layout with peak `<= capacity` exists, with one if so.
