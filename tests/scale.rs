@@ -285,4 +285,24 @@ fn a_time_limit_bounds_the_split_search_of_sixteen_groups() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+
+/// Issue 20's ML-trace acceptance: on generated traces of 10,000–60,000
+/// buffers (`smemplan::core::generate::trace`, the acceptance set's seeds),
+/// `auto` with a 10 s limit ends within 1 % of the lower bound (the
+/// target). The allowance here is 2 % and 20 s: CI shares two cores.
+#[test]
+#[ignore = "timing: run alone by .ci/run (--test scale -- --ignored --test-threads=1)"]
+fn ml_traces_end_near_the_lower_bound_within_the_time_limit() {
+    use smemplan::core::generate::{trace, TraceOptions};
+    let _alone = alone();
+    for n in [10_000, 20_000, 40_000, 60_000] {
+        let problem = trace(&TraceOptions { buffers: n, ..TraceOptions::default() }, n as u64).unwrap();
+        let options = SolveOptions::default().with_time_limit(Duration::from_secs(10));
+        let started = Instant::now();
+        let s = smemplan::solve::run(&Auto, &problem, &options).unwrap();
+        let elapsed = started.elapsed();
+        smemplan::solve::verify(&problem, &s).unwrap();
+        assert!(s.gap() <= 0.02, "{n} buffers: peak {} is {:.3} % above {}", s.peak, 100.0 * s.gap(), s.lower_bound);
+        assert!(elapsed < Duration::from_secs(20), "{n} buffers took {elapsed:?}");
+    }
 }

@@ -224,6 +224,281 @@ impl SplitMix64 {
     }
 }
 
+// ---------------------------------------------------------------------------
+// ML-trace-like problems and tilings with a known optimum (issue 20).
+
+/// Options of [`trace`]: a problem shaped like the allocation trace of an
+/// ML training or inference graph. Field comments give the defaults.
+///
+/// Operators run one an instant; each produces about two buffers
+/// (activations) that are read by the next few operators and then die, so
+/// most lifetimes are short. A fraction are kept for the backward pass:
+/// one produced at instant `t` of the forward half lives until the mirrored
+/// instant of the backward half, which gives a training trace its mountain
+/// of live bytes. Weights live throughout. Sizes are heavy-tailed (a
+/// Pareto-like law drawn by octave: each octave above the smallest is
+/// reached with probability `tail`), rounded up to `alignment`.
+///
+/// The defaults are tuned so that the best greedy layout is often a little
+/// above the lower bound (up to a few per cent), as on real traces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceOptions {
+    /// Number of buffers (20,000).
+    pub buffers: usize,
+    /// Fraction of buffers live throughout: the weights (0.02).
+    pub weights: f64,
+    /// Fraction of the other buffers saved for the backward pass (0.1).
+    pub saved: f64,
+    /// Smallest size in bytes (256), also the bottom of the first octave.
+    pub min_size: u64,
+    /// Probability of each further octave of size (0.6): the tail's
+    /// weight. Clamped to `[0, 0.95]`.
+    pub tail: f64,
+    /// Most octaves above `min_size` (12).
+    pub octaves: u32,
+    /// Sizes are rounded up to a multiple of this (256; raised to 1).
+    pub alignment: u64,
+    /// Short lifetimes: each instant past the first survives with this
+    /// probability (0.85), capped at 64 instants. Clamped to `[0, 0.95]`.
+    pub survival: f64,
+}
+
+impl Default for TraceOptions {
+    fn default() -> Self {
+        TraceOptions {
+            buffers: 20_000,
+            weights: 0.02,
+            saved: 0.1,
+            min_size: 256,
+            tail: 0.6,
+            octaves: 12,
+            alignment: 256,
+            survival: 0.85,
+        }
+    }
+}
+
+/// Draws an ML-trace-like problem (see [`TraceOptions`]). Buffers are named
+/// `w0`, `w1`, … (weights) and `a0`, `a1`, … (activations); no alignment,
+/// gaps or fixed offsets (sizes are already multiples of the alignment).
+///
+/// Errors only when the sizes add up to more than `u64` holds.
+pub fn trace(options: &TraceOptions, seed: u64) -> Result<Problem> {
+    let mut rng = SplitMix64(seed);
+    let n = options.buffers;
+    let align = options.alignment.max(1);
+    let tail = options.tail.clamp(0.0, 0.95);
+    let survival = options.survival.clamp(0.0, 0.95);
+    let weights = (n as f64 * options.weights.clamp(0.0, 1.0)).round() as usize;
+    let activations = n - weights.min(n);
+    // About two activations an operator; the timeline is at least 2 long so
+    // that both halves (forward, backward) exist.
+    let timeline = (activations as u64 / 2).max(2);
+    let size = |rng: &mut SplitMix64| -> Result<u64> {
+        let mut k = 0;
+        while k < options.octaves && rng.chance(tail) {
+            k += 1;
+        }
+        let low = options.min_size.max(1).checked_shl(k).filter(|l| l.leading_zeros() > 0);
+        let low = low.ok_or_else(|| Error::Overflow("generated trace size".into()))?;
+        let raw = rng.between(low, 2 * low - 1);
+        align_up(raw, align).ok_or_else(|| Error::Overflow("generated trace size".into()))
+    };
+    let mut buffers = Vec::with_capacity(n);
+    for i in 0..weights.min(n) {
+        buffers.push(Buffer::new(format!("w{i}"), 0, timeline, size(&mut rng)?));
+    }
+    for i in 0..activations {
+        // Produced in operator order, so lifetimes start in step with `i`.
+        let start = (i as u64 / 2).min(timeline - 1);
+        let end = if start < timeline / 2 && rng.chance(options.saved) {
+            timeline - start
+        } else {
+            let mut len = 1;
+            while len < 64 && rng.chance(survival) {
+                len += 1;
+            }
+            (start + len).min(timeline)
+        };
+        buffers.push(Buffer::new(format!("a{i}"), start, end, size(&mut rng)?));
+    }
+    Problem::new(buffers, None)
+}
+
+/// Options of [`tiling`]: buffers that tile a time × address rectangle
+/// exactly. Field comments give the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilingOptions {
+    /// Number of buffers (1000), at least 1.
+    pub buffers: usize,
+    /// Fraction of the buffers that belong to five-piece pinwheels (0.0);
+    /// the rest come from straight cuts. Clamped to `[0, 1]`; fewer
+    /// pinwheels are made when too few pieces are at least 3 × 3.
+    pub pinwheels: f64,
+    /// Length of the timeline: the rectangle's width (`None`: as many
+    /// instants as buffers; raised to the buffers' number).
+    pub timeline: Option<u64>,
+    /// The rectangle's height in bytes: the optimum peak (1 MiB; raised to
+    /// the buffers' number).
+    pub height: u64,
+}
+
+impl Default for TilingOptions {
+    fn default() -> Self {
+        TilingOptions { buffers: 1000, pinwheels: 0.0, timeline: None, height: 1 << 20 }
+    }
+}
+
+/// A problem whose optimum is known: its buffers tile `[0, timeline) ×
+/// [0, height)` exactly, so at every instant the live buffers need exactly
+/// `height` bytes (the lower bound), and `offsets` packs them in that much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tiling {
+    /// The problem (no capacity: ask for `height` to test a solver).
+    pub problem: Problem,
+    /// Offsets, by buffer id, that tile the rectangle: a layout of peak
+    /// `height`.
+    pub offsets: Vec<u64>,
+    /// The rectangle's height: the optimum peak.
+    pub height: u64,
+    /// Buffers that belong to pinwheels.
+    pub in_pinwheels: usize,
+}
+
+/// A rectangle `[x0, x1) × [y0, y1)` of time × address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rect {
+    x0: u64,
+    x1: u64,
+    y0: u64,
+    y1: u64,
+}
+
+impl Rect {
+    /// Its area: cutting the largest piece next keeps pieces alike.
+    fn area(&self) -> u128 {
+        u128::from(self.x1 - self.x0) * u128::from(self.y1 - self.y0)
+    }
+}
+
+/// Cuts the largest piece of `heap` (area, index into `pieces`) in two
+/// until there are `count` pieces: across its relatively longer side (as a
+/// fraction of the whole rectangle, `whole`), in its middle half.
+fn cut(
+    pieces: &mut Vec<Rect>,
+    heap: &mut std::collections::BinaryHeap<(u128, usize)>,
+    count: usize,
+    whole: (u64, u64),
+    rng: &mut SplitMix64,
+) {
+    while pieces.len() < count {
+        let Some((_, i)) = heap.pop() else { return };
+        let r = pieces[i];
+        let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
+        let across_time =
+            h < 2 || (w >= 2 && u128::from(w) * u128::from(whole.1) >= u128::from(h) * u128::from(whole.0));
+        let (lo, hi) = if across_time { (r.x0, r.x1) } else { (r.y0, r.y1) };
+        if hi - lo < 2 {
+            continue; // 1 × 1: stays whole
+        }
+        let quarter = ((hi - lo) / 4).max(1);
+        let at = rng.between(lo + quarter, hi - quarter);
+        let (a, b) = if across_time {
+            (Rect { x1: at, ..r }, Rect { x0: at, ..r })
+        } else {
+            (Rect { y1: at, ..r }, Rect { y0: at, ..r })
+        };
+        pieces[i] = a;
+        heap.push((a.area(), i));
+        heap.push((b.area(), pieces.len()));
+        pieces.push(b);
+    }
+}
+
+/// Draws a tiling (see [`TilingOptions`]).
+///
+/// Straight (guillotine) cuts split the largest piece (relative to the
+/// rectangle) across its relatively longer side, somewhere in its middle
+/// half, until there are as many pieces as buffers less four per pinwheel;
+/// then randomly chosen pieces of at least 3 × 3 become pinwheels: four
+/// pieces turning around a fifth, which no sequence of straight cuts
+/// produces:
+///
+/// ```text
+///   +------+-----------+
+///   |      |     C     |
+///   |  D   +----+------+
+///   |      | E  |      |
+///   +------+----+  B   |
+///   |    A      |      |
+///   +-----------+------+
+/// ```
+///
+/// Buffers are shuffled, named `t0`, `t1`, … in that order.
+pub fn tiling(options: &TilingOptions, seed: u64) -> Result<Tiling> {
+    let mut rng = SplitMix64(seed);
+    let n = options.buffers.max(1);
+    let width = options.timeline.unwrap_or(n as u64).max(n as u64);
+    let height = options.height.max(n as u64);
+    let wanted = ((n as f64 * options.pinwheels.clamp(0.0, 1.0)) / 5.0).floor() as usize;
+    let mut pieces = vec![Rect { x0: 0, x1: width, y0: 0, y1: height }];
+    let mut heap = std::collections::BinaryHeap::new();
+    heap.push((pieces[0].area(), 0usize));
+    cut(&mut pieces, &mut heap, n - 4 * wanted, (width, height), &mut rng);
+    // Pinwheels from randomly chosen pieces big enough for one.
+    let mut eligible: Vec<usize> =
+        (0..pieces.len()).filter(|&i| pieces[i].x1 - pieces[i].x0 >= 3 && pieces[i].y1 - pieces[i].y0 >= 3).collect();
+    shuffle(&mut eligible, &mut rng);
+    eligible.truncate(wanted);
+    for &i in &eligible {
+        let r = pieces[i];
+        let (xa, xb) = two_inside(r.x0, r.x1, &mut rng);
+        let (ya, yb) = two_inside(r.y0, r.y1, &mut rng);
+        pieces[i] = Rect { x0: r.x0, x1: xb, y0: r.y0, y1: ya }; // A
+        pieces.push(Rect { x0: xb, x1: r.x1, y0: r.y0, y1: yb }); // B
+        pieces.push(Rect { x0: xa, x1: r.x1, y0: yb, y1: r.y1 }); // C
+        pieces.push(Rect { x0: r.x0, x1: xa, y0: ya, y1: r.y1 }); // D
+        pieces.push(Rect { x0: xa, x1: xb, y0: ya, y1: yb }); // E
+    }
+    let in_pinwheels = 5 * eligible.len();
+    if pieces.len() < n {
+        // Too few pieces were big enough: cut the others (never a
+        // pinwheel's) up to the count.
+        let mut rest = std::collections::BinaryHeap::new();
+        for (i, r) in pieces.iter().enumerate().take(n - 4 * wanted) {
+            if !eligible.contains(&i) {
+                rest.push((r.area(), i));
+            }
+        }
+        cut(&mut pieces, &mut rest, n, (width, height), &mut rng);
+    }
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    shuffle(&mut order, &mut rng);
+    let mut buffers = Vec::with_capacity(order.len());
+    let mut offsets = Vec::with_capacity(order.len());
+    for (k, &i) in order.iter().enumerate() {
+        let r = pieces[i];
+        buffers.push(Buffer::new(format!("t{k}"), r.x0, r.x1, r.y1 - r.y0));
+        offsets.push(r.y0);
+    }
+    Ok(Tiling { problem: Problem::new(buffers, None)?, offsets, height, in_pinwheels })
+}
+
+/// Two cut points strictly inside `[lo, hi)` (`hi - lo >= 3`): `lo < a < b < hi`.
+fn two_inside(lo: u64, hi: u64, rng: &mut SplitMix64) -> (u64, u64) {
+    let a = rng.between(lo + 1, hi - 2);
+    let b = rng.between(a + 1, hi - 1);
+    (a, b)
+}
+
+/// Fisher–Yates with the crate's random source.
+fn shuffle<T>(items: &mut [T], rng: &mut SplitMix64) {
+    for i in (1..items.len()).rev() {
+        let j = rng.between(0, i as u64) as usize;
+        items.swap(i, j);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +598,75 @@ mod tests {
         let o = GenOptions { buffers: 100, gap_probability: 0.3, fixed_probability: 0.1, ..Default::default() };
         let back = minimalloc::read_problem("<generated>", &csv(&o, 2).unwrap()).unwrap();
         assert_eq!(back.buffers(), generate(&o, 2).unwrap().buffers());
+    }
+
+    #[test]
+    fn tilings_pack_exactly_at_their_height() {
+        use crate::bound::lower_bound;
+        use crate::check::verify;
+        use crate::problem::Layout;
+        for (buffers, pinwheels) in [(1, 0.0), (7, 0.0), (600, 0.0), (600, 0.3), (1000, 0.5), (2000, 0.2)] {
+            for seed in 0..3 {
+                let o = TilingOptions { buffers, pinwheels, ..TilingOptions::default() };
+                let t = tiling(&o, seed).unwrap();
+                assert_eq!(t.problem.len(), buffers, "{buffers} {pinwheels} {seed}");
+                let wanted = (buffers as f64 * pinwheels / 5.0).floor() as usize * 5;
+                assert_eq!(t.in_pinwheels, wanted, "{buffers} {pinwheels} {seed}");
+                let layout = Layout::new(t.offsets.clone());
+                assert_eq!(layout.peak(&t.problem), t.height);
+                // Valid (the checker), peak = height = the lower bound.
+                verify(&t.problem, &layout, t.height, t.height).unwrap();
+                assert_eq!(lower_bound(&t.problem).bytes, t.height);
+                // Area: the buffers cover the rectangle exactly.
+                let area: u128 =
+                    t.problem.buffers().iter().map(|b| u128::from(b.size) * u128::from(b.lifetime.len())).sum();
+                assert_eq!(area, u128::from(t.height) * buffers as u128);
+            }
+        }
+        let o = TilingOptions { buffers: 300, pinwheels: 0.4, ..TilingOptions::default() };
+        assert_eq!(tiling(&o, 5).unwrap(), tiling(&o, 5).unwrap());
+        assert_ne!(tiling(&o, 5).unwrap(), tiling(&o, 6).unwrap());
+    }
+
+    #[test]
+    fn pinwheels_are_not_guillotine() {
+        // A pinwheel alone: no straight line crosses the rectangle without
+        // cutting a piece, in either direction.
+        let o = TilingOptions { buffers: 5, pinwheels: 1.0, timeline: Some(10), height: 10 };
+        let t = tiling(&o, 3).unwrap();
+        assert_eq!(t.in_pinwheels, 5);
+        let bs = t.problem.buffers();
+        for x in 1..10 {
+            assert!(bs.iter().any(|b| b.lifetime.start < x && x < b.lifetime.end), "time cut at {x}");
+        }
+        for y in 1..10 {
+            assert!(bs.iter().zip(&t.offsets).any(|(b, &o)| o < y && y < o + b.size), "address cut at {y}");
+        }
+    }
+
+    #[test]
+    fn traces_have_heavy_tails_short_lives_and_weights() {
+        let o = TraceOptions { buffers: 10_000, ..TraceOptions::default() };
+        let p = trace(&o, 1).unwrap();
+        assert_eq!(p.len(), 10_000);
+        assert_eq!(p, trace(&o, 1).unwrap());
+        assert_ne!(p, trace(&o, 2).unwrap());
+        let bs = p.buffers();
+        let timeline = bs.iter().map(|b| b.lifetime.end).max().unwrap();
+        let weights = bs.iter().filter(|b| b.name.starts_with('w')).count();
+        assert_eq!(weights, 200);
+        assert!(bs.iter().filter(|b| b.name.starts_with('w')).all(|b| b.lifetime == Interval::new(0, timeline)));
+        assert!(bs.iter().all(|b| b.size % 256 == 0 && b.size >= 256));
+        // Mostly short lives (a few operators of a timeline of about
+        // 4,900), some saved for the backward pass.
+        let short = bs.iter().filter(|b| b.lifetime.len() <= 16).count();
+        assert!(short > bs.len() * 3 / 4, "only {short} short lifetimes");
+        let long = bs.iter().filter(|b| b.name.starts_with('a') && b.lifetime.len() > timeline / 4).count();
+        assert!(long > 200, "only {long} saved activations");
+        // Heavy tail: most buffers small, yet the largest are hundreds of
+        // times the median.
+        let mut sizes: Vec<u64> = bs.iter().map(|b| b.size).collect();
+        sizes.sort_unstable();
+        assert!(sizes[sizes.len() - 1] > 200 * sizes[sizes.len() / 2], "{sizes:?}");
     }
 }

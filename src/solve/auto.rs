@@ -6,12 +6,16 @@
 //!    for small instances (at most [`ILP_MAX_BUFFERS`] buffers and
 //!    [`ilp::MAX_PAIRS`] interfering pairs), given a share of the time, then
 //!    `exact` with whatever time is left; `exact` alone for larger ones.
+//! 3. If `exact` gives up with time left (the problem is too large for it
+//!    to prepare, or its round limit ran out), large-neighbourhood search
+//!    ([`lns::Lns`]) improves the best layout until the target, the
+//!    deadline, or a stall (see [`lns::STALL_ROUNDS`]).
 //!
 //! The best valid layout found is returned; it is [`Status::Optimal`] only
 //! when a solver proved it, a refuted capacity keeps the proof's reason, and
 //! a deadline that cut any stage short shows as [`Status::DeadlineReached`].
 
-use super::{exact, greedy, ilp, Solution, SolveOptions, Solver, Status};
+use super::{exact, greedy, ilp, lns, Solution, SolveOptions, Solver, Status};
 use crate::error::{Error, Result};
 use smemplan_core::analysis::Analysis;
 use std::time::Instant;
@@ -91,7 +95,14 @@ impl Solver for Auto {
         }
         // `exact` starts from the greedy layout found above, not its own.
         let s = exact::Exact::default().solve_from(analysis, options, best.layout.clone())?;
-        Ok(better(best, s))
+        let best = better(best, s);
+        if settled(&best, capacity) || options.expired() {
+            return Ok(best);
+        }
+        // The exact search gave up before the deadline: spend what is left
+        // improving its answer.
+        let improved = lns::Lns::default().improve(analysis, options, best.clone());
+        Ok(better(best, improved))
     }
 }
 

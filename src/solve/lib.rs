@@ -25,6 +25,7 @@ pub mod exact;
 pub(crate) mod fixtures;
 pub mod greedy;
 pub mod ilp;
+pub mod lns;
 pub mod local;
 pub mod memo;
 pub mod strategies;

@@ -7,7 +7,7 @@
 //! property tests iterate this table.
 
 use crate::error::{Error, Result};
-use crate::{auto, brute, exact, greedy, ilp, Solver};
+use crate::{auto, brute, exact, greedy, ilp, lns, Solver};
 
 /// One row of the strategy table.
 pub struct Strategy {
@@ -50,6 +50,11 @@ pub const STRATEGIES: &[Strategy] = &[
         name: "exact",
         summary: "branch and bound over canonical layouts (MiniMalloc-class), greedy fallback",
         make: || Box::new(exact::Exact::default()),
+    },
+    Strategy {
+        name: "lns",
+        summary: "large-neighbourhood search: frees the buffers at the peak of a window, re-solves them exactly",
+        make: || Box::new(lns::Lns::default()),
     },
     Strategy {
         name: "ilp",

@@ -86,6 +86,7 @@
 
 mod instance;
 mod minimise;
+mod perfect;
 mod search;
 
 use self::instance::Instance;
@@ -277,6 +278,9 @@ pub enum Outcome {
     Untried,
 }
 
+/// Node budget of the perfect-packing search (`perfect.rs`), per buffer.
+pub const PERFECT_NODES_PER_BUFFER: u64 = 2000;
+
 /// Whether a layout with peak `<= capacity` exists, with one if so.
 /// `options` gives the deadline, cancellation and threads (its capacity is
 /// ignored); `params` the pruning rules.
@@ -299,6 +303,18 @@ pub fn solve_capacity_with_stats(
     };
     if lb.bytes > capacity {
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
+    }
+    // No slack at all (the capacity is the live bytes at every instant):
+    // the perfect-packing search first, with half the time left. An
+    // exhausted search is left to the race below to prove.
+    if lb.bytes == capacity {
+        let started = Instant::now();
+        let share = options.deadline.map(|d| started + d.saturating_duration_since(started) / 2);
+        let stop = || options.expired() || share.is_some_and(|s| Instant::now() >= s);
+        let budget = PERFECT_NODES_PER_BUFFER.saturating_mul(problem.len() as u64);
+        if let perfect::Perfect::Found(offsets) = perfect::search(problem, capacity, budget, &stop) {
+            return (Outcome::Feasible(Layout::new(offsets)), stats);
+        }
     }
     let prepared = match Prepared::new(problem, params, options) {
         Ok(prepared) => prepared,
