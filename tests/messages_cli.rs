@@ -39,6 +39,9 @@ fn near_misses_get_a_suggestion() {
     // Strategies: the sweep's list (with `cubie`) and clap's for `plan`.
     says(&["sweep", "--strategies", "cubie,atuo"], &["unknown strategy `atuo`", "did you mean `auto`?"], &[]);
     says(&["plan", "--strategy", "greedy-sise"], &["'greedy-size'"], &[]);
+    // Values from a list.
+    says(&["plan", "--set", "linear=LU"], &["'LU' is not allowed for `linear`", "did you mean `lu`?"], &[]);
+    says(&["plan", "--set", "algorithm=kvaerno"], &["unknown algorithm `kvaerno`", "did you mean `kvaerno3`?"], &[]);
     // Far from every name: the list alone.
     says(&["plan", "--device", "tpu"], &["unknown device `tpu` (known: "], &["did you mean"]);
 }
@@ -175,6 +178,13 @@ fn plan_over_a_grid_prints_one_summary_row_per_configuration() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 17);
     assert!(text.starts_with("index,model,n,precision,device,strategy,cubie_shared_bytes,optimized_shared_bytes,saved_bytes,saved_percent,"), "{text}");
+    // With --csv, stdout keeps only the gist.
+    let args: Vec<&str> = base.iter().chain(&grid).copied().chain(["--csv", s(&csv)]).collect();
+    let gist = smemplan(&args).expect(0).stdout;
+    assert!(
+        gist.starts_with("16 configurations;") && gist.ends_with(&format!("rows written to {}\n", s(&csv))),
+        "{gist}"
+    );
     // The table names the varying columns and the speed-up.
     let args: Vec<&str> = base.iter().chain(&grid).copied().collect();
     let table = smemplan(&args).expect(0).stdout;

@@ -109,7 +109,8 @@ pub struct Args {
     pub cuda: Option<PathBuf>,
     /// Write the summary (one row per configuration: CuBIE's and the
     /// optimised shared bytes, the saving, block sizes, occupancy and the
-    /// estimated speed-up) as CSV to this file.
+    /// estimated speed-up) as CSV to this file; stdout then shows only
+    /// what the rows were computed for.
     #[arg(long, value_name = "OUT.csv")]
     pub csv: Option<PathBuf>,
 }
@@ -407,14 +408,17 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
     let mut numeric = vec![true];
     numeric.extend(std::iter::repeat_n(false, usize::from(several_models) + s.axes.len() + 1));
     numeric.extend([true; 11]);
-    out.write_all(table(&rows, &numeric).as_bytes())?;
+    // As `sweep --csv`: the rows went to the file, stdout keeps the gist.
+    if args.csv.is_none() {
+        out.write_all(table(&rows, &numeric).as_bytes())?;
+        writeln!(out)?;
+    }
     let unproven = s.rows.iter().filter(|r| !r.optimal).count();
     let proven = if unproven == 0 {
         "every plan proven optimal".to_string()
     } else {
         format!("{unproven} of {} plans not proven optimal", s.rows.len())
     };
-    writeln!(out)?;
     writeln!(
         out,
         "{} configurations; strategy {} ({proven}); requested block size {}, {} runs",

@@ -96,18 +96,19 @@ impl Error {
 /// `name`, or nothing when none is close: every "unknown model, parameter,
 /// device, strategy" message appends it after its list of known names.
 ///
-/// Close means an edit distance (insertions, deletions, substitutions and
-/// swaps of neighbours, case ignored) of at most a third of the longer
-/// name, at least 1, and less than its length, so that `dirc` finds `dirk`,
-/// `N` finds `n` and `atuo` finds `auto`, but `x` finds nothing. On ties
-/// the first known name wins.
+/// Close means the same name in another case, or an edit distance
+/// (insertions, deletions, substitutions and swaps of neighbours, case
+/// ignored) of at most a third of the longer name, so that `N` finds `n`,
+/// `dirc` finds `dirk` and `atuo` finds `auto`, but `qr` does not find `mr`
+/// (one edit in two letters is a different name). On ties the first known
+/// name wins.
 pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for k in known {
         let d = edit_distance(&lower, &k.to_lowercase());
         let longer = lower.chars().count().max(k.chars().count());
-        let close = d <= (longer / 3).max(1) && d < longer && k != name;
+        let close = d <= longer / 3 && k != name;
         if close && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, k));
         }
@@ -178,6 +179,7 @@ mod tests {
         assert_eq!(did_you_mean("N", params), "; did you mean `n`?");
         assert_eq!(did_you_mean("precison", params), "; did you mean `precision`?");
         assert_eq!(did_you_mean("x", params), "", "a one-letter name is not close to another");
+        assert_eq!(did_you_mean("qr", ["mr", "lu"]), "", "nor is a two-letter one");
         assert_eq!(did_you_mean("n", params), "", "a known name needs no suggestion");
         assert_eq!(
             did_you_mean("greedy-sise", ["auto", "greedy-size", "greedy-time"]),

@@ -41,7 +41,9 @@ impl Model {
                     return Err(err("algorithm", "an algorithm is named by a string".into()));
                 };
                 let row = self.algorithms.get(name).ok_or_else(|| {
-                    err("algorithm", format!("unknown algorithm `{name}` (known: {})", self.algorithms().join(", ")))
+                    let known = self.algorithms();
+                    let hint = smemplan_core::error::did_you_mean(name, known.iter().copied());
+                    err("algorithm", format!("unknown algorithm `{name}` (known: {}){hint}", known.join(", ")))
                 })?;
                 values.extend(row.clone());
             }
