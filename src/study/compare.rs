@@ -551,19 +551,16 @@ impl Summary {
     ) -> Result<Summary> {
         let mut radices = vec![models.len()];
         radices.extend(axes.iter().map(|a| a.values.len()));
-        radices.push(devices.len());
+        // The whole grid within the sweep's bound; an instance is a digit
+        // string without the device.
+        Radix::new([radices.as_slice(), &[devices.len()]].concat())?;
+        let instances = Radix::new(radices)?;
         let per_instance = devices.len();
-        let instances = Radix::new(radices)?.len() / per_instance.max(1);
-        let digits = {
-            let mut r = vec![models.len()];
-            r.extend(axes.iter().map(|a| a.values.len()));
-            Radix::new(r)?
-        };
         let plan = PlanOptions { threads: 1, ..options.plan.clone() };
-        let rows: Vec<Vec<SummaryRow>> = (0..instances)
+        let rows: Vec<Vec<SummaryRow>> = (0..instances.len())
             .into_par_iter()
             .map(|k| {
-                let d = digits.digits(k);
+                let d = instances.digits(k);
                 let model = &models[d[0]];
                 let sets: Vec<(String, String)> =
                     axes.iter().zip(&d[1..]).map(|(a, &i)| (a.name.clone(), a.values[i].clone())).collect();

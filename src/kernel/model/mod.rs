@@ -162,12 +162,6 @@ impl Model {
         &self.params
     }
 
-    /// Names of the derived values (`[derived]`): `--set` may override
-    /// them like parameters.
-    pub fn derived_names(&self) -> impl Iterator<Item = &str> {
-        self.derived.keys().map(String::as_str)
-    }
-
     /// Every derived value with its rule and the parameters it follows.
     pub fn derived(&self) -> Vec<Derived<'_>> {
         self.derived
