@@ -15,9 +15,14 @@ bin="$dir/smemplan"
 lab="$dir/smemplan-lab"
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
-# Without a driver there is nothing to check: the lab says so in its own
-# words, and its exit code is the script's.
-if ! command -v nvidia-smi >/dev/null || ! command -v nvcc >/dev/null; then
+if [ ! -x "$lab" ]; then
+  echo "gpu-verify: no smemplan-lab in $dir: build it with \`cargo build --release --workspace --features smemplan-lab/gpu\`" >&2
+  exit 2
+fi
+# Without a driver (no nvidia-smi, or one that finds no card) or without
+# nvcc there is nothing to check: the lab says so in its own words, and its
+# exit code is the script's.
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1 || ! command -v nvcc >/dev/null 2>&1; then
   "$lab" verify --all-models
   exit $?
 fi

@@ -26,7 +26,8 @@ use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::tiers::{TierChoice, TierOptions};
 use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
 use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
-use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
+use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind, Summary, SummaryRow};
+use smemplan::study::sweep::Axis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,27 +45,33 @@ pub struct Args {
     /// model: CuBIE's side is replayed from its registrations.
     #[arg(long, value_name = "DUMP.json", conflicts_with_all = ["model", "sets", "precision"])]
     pub cubie: Option<PathBuf>,
-    /// A built-in model by name (see --list-models).
-    #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
+    /// A built-in model by name (see --list-models); several
+    /// (comma-separated) compare each, one summary row per configuration.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub model: Vec<String>,
     /// List the built-in models with their parameters and algorithms, and
     /// exit.
     #[arg(long, conflicts_with_all = ["input", "cubie", "model"])]
     pub list_models: bool,
-    /// Set a model parameter (repeatable): an integer, true/false or a
-    /// string, e.g. `--set n=20 --set algorithm=kvaerno5 --set loc=local`.
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model::parse_set)]
-    pub sets: Vec<(String, String)>,
-    /// Run precision (shorthand for `--set precision=...`, applied last).
-    #[arg(long, value_parser = ["f32", "f64"])]
-    pub precision: Option<String>,
+    /// Set a model parameter (repeatable; a later one wins): an integer,
+    /// true/false or a string, e.g. `--set n=20 --set algorithm=kvaerno5
+    /// --set loc=local`. Several values (`n=3,10,30`, `n=3..=200`) compare
+    /// each, as `sweep --set` takes them, one summary row per
+    /// configuration.
+    #[arg(long = "set", value_name = "NAME=VALUE[,...]")]
+    pub sets: Vec<String>,
+    /// Run precision (shorthand for `--set precision=...`, applied last);
+    /// `f32,f64` compares both.
+    #[arg(long, value_name = "f32,f64", value_delimiter = ',', value_parser = ["f32", "f64"])]
+    pub precision: Vec<String>,
     /// Layout algorithm of the optimised side.
     #[arg(long, value_name = "NAME", value_parser = strategy_parser(), default_value = smemplan::solve::strategies::DEFAULT_STRATEGY)]
     pub strategy: String,
     /// Device profile for the block size (a table of models/devices.toml:
-    /// h100, a100, simulator, ...).
-    #[arg(long, value_name = "NAME", default_value = "h100")]
-    pub device: String,
+    /// h100, a100, simulator, ...); several (comma-separated) compare on
+    /// each.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', default_value = "h100")]
+    pub device: Vec<String>,
     /// Requested threads per block; CuBIE's rule halves it until the
     /// block's dynamic shared memory fits the device's opt-in limit.
     #[arg(long, value_name = "REQUESTED", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -100,6 +107,94 @@ pub struct Args {
     /// (thread-major shared stride padded to an odd number of words).
     #[arg(long, value_name = "OUT.cuh")]
     pub cuda: Option<PathBuf>,
+    /// Write the summary (one row per configuration: CuBIE's and the
+    /// optimised shared bytes, the saving, block sizes, occupancy and the
+    /// estimated speed-up) as CSV to this file; stdout then shows only
+    /// what the rows were computed for.
+    #[arg(long, value_name = "OUT.csv")]
+    pub csv: Option<PathBuf>,
+}
+
+/// The JSON of a compared grid: the summary and what it was computed for.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    strategy: &'a str,
+    requested_block_size: u64,
+    runs: u64,
+    #[serde(flatten)]
+    summary: &'a Summary,
+    csv: Option<String>,
+}
+
+/// What the arguments compare: models (each with the file it was read
+/// from, if any) or one dump, over the grid's axes and devices.
+struct Grid {
+    models: Vec<(model::Model, Option<String>)>,
+    axes: Vec<Axis>,
+    devices: Vec<DeviceProfile>,
+}
+
+impl Grid {
+    fn new(args: &Args) -> Result<Grid> {
+        let devices: Vec<DeviceProfile> =
+            args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
+        let mut seen = BTreeSet::new();
+        if let Some(dup) = args.device.iter().find(|d| !seen.insert(d.as_str())) {
+            bail!("device `{dup}` is listed twice in --device");
+        }
+        for device in &devices {
+            check_registers(args.registers, device)?;
+        }
+        let mut models = Vec::new();
+        if args.cubie.is_none() {
+            match &args.input {
+                Some(path) => models.push((model::load(path)?, Some(path.display().to_string()))),
+                None if args.model.is_empty() => models.push((model::default_model()?, None)),
+                None => {
+                    let mut seen = BTreeSet::new();
+                    for name in &args.model {
+                        if !seen.insert(name.as_str()) {
+                            bail!("model `{name}` is listed twice in --model");
+                        }
+                        models.push((model::builtin(name)?, None));
+                    }
+                }
+            }
+        }
+        // The sweep's grammar of values; a later `--set` of a name replaces
+        // an earlier one, and `--precision` comes last.
+        let mut axes: Vec<Axis> = Vec::new();
+        let given = args.sets.iter().map(|s| axis(Axis::parse(s)));
+        let precision = (!args.precision.is_empty()).then(|| axis(Axis::new("precision", args.precision.clone())));
+        for a in given.chain(precision) {
+            let a = a?;
+            match axes.iter_mut().find(|b| b.name == a.name) {
+                Some(b) => *b = a,
+                None => axes.push(a),
+            }
+        }
+        Ok(Grid { models, axes, devices })
+    }
+
+    /// Configurations in the grid.
+    fn len(&self) -> usize {
+        let kernels = if self.models.is_empty() { 1 } else { self.models.len() };
+        self.axes.iter().fold(kernels * self.devices.len(), |n, a| n.saturating_mul(a.values.len()))
+    }
+
+    /// The one configuration's parameter settings.
+    fn sets(&self) -> Vec<(String, String)> {
+        self.axes.iter().filter_map(|a| Some((a.name.clone(), a.values.first()?.clone()))).collect()
+    }
+}
+
+/// An axis error as `plan` words it: the grid's own, without the sweep's
+/// prefix (the user ran `plan`).
+fn axis(a: smemplan::study::Result<Axis>) -> Result<Axis> {
+    a.map_err(|e| match e {
+        smemplan::study::Error::Sweep { configuration: None, message } => anyhow::anyhow!(message),
+        other => other.into(),
+    })
 }
 
 /// The JSON report: the comparison plus the files written.
@@ -120,12 +215,23 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         list_models(out)?;
         return Ok(Verdict::Done);
     }
-    let destinations: Vec<(&str, &Path)> = [("--svg", args.svg.as_deref()), ("--cuda", args.cuda.as_deref())]
-        .into_iter()
-        .filter_map(|(f, p)| Some((f, p?)))
-        .collect();
-    let device = DeviceProfile::named(&args.device)?;
-    check_registers(args.registers, &device)?;
+    let destinations: Vec<(&str, &Path)> =
+        [("--svg", args.svg.as_deref()), ("--cuda", args.cuda.as_deref()), ("--csv", args.csv.as_deref())]
+            .into_iter()
+            .filter_map(|(f, p)| Some((f, p?)))
+            .collect();
+    let grid = Grid::new(args)?;
+    let several = grid.len() > 1;
+    if several {
+        for (flag, given) in [("--svg", args.svg.is_some()), ("--cuda", args.cuda.is_some())] {
+            if given {
+                bail!("{flag} draws one configuration, and {} are given: name one value of each", grid.len());
+            }
+        }
+        if args.tiers == "auto" {
+            bail!("--tiers auto compares one configuration; `smemplan sweep --tiers auto` covers a grid");
+        }
+    }
     let mut staged = Staged::reserve(&destinations)?;
     let options = CompareOptions {
         plan: PlanOptions {
@@ -133,12 +239,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             time_limit: Some(args.time_limit),
             ..PlanOptions::default()
         },
-        device,
+        device: grid.devices[0].clone(),
         requested_block_size: args.block_size,
         runs: args.runs,
         registers_per_thread: args.registers,
     };
-    let (comparison, choice) = compare(args, &options)?;
+    if several || args.csv.is_some() {
+        return summarise(args, &grid, &options, staged, out);
+    }
+    let (comparison, choice) = compare(args, &grid, &options)?;
     let optimized = &comparison.optimized;
     // The files show what the user would launch: with `--tiers auto`, the
     // chosen split at its block size.
@@ -191,9 +300,144 @@ pub(crate) fn check_registers(registers: u64, device: &DeviceProfile) -> Result<
     Ok(())
 }
 
+/// The grid compared, one summary row per configuration: printed as a
+/// table or `--json`, and written to `--csv`.
+fn summarise(
+    args: &Args,
+    grid: &Grid,
+    options: &CompareOptions,
+    mut staged: Staged,
+    out: &mut dyn Write,
+) -> Result<Verdict> {
+    let summary = match &args.cubie {
+        Some(path) => {
+            let name = path.display().to_string();
+            let dump = Dump::parse(&name, &read_text(path)?)?;
+            let rows = grid
+                .devices
+                .iter()
+                .enumerate()
+                .map(|(i, device)| {
+                    let options = CompareOptions { device: device.clone(), ..options.clone() };
+                    let c = Comparison::of_dump(&dump, Some(name.clone()), &options)
+                        .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"))?;
+                    Ok(SummaryRow::new(i, BTreeMap::new(), &c))
+                })
+                .collect::<Result<_>>()?;
+            Summary { axes: Vec::new(), rows }
+        }
+        None => {
+            let models: Vec<model::Model> = grid.models.iter().map(|(m, _)| m.clone()).collect();
+            Summary::of_models(&models, &grid.axes, &grid.devices, options)?
+        }
+    };
+    if let Some(path) = &args.csv {
+        staged.write(path, &summary.csv())?;
+    }
+    staged.commit()?;
+    let csv = args.csv.as_ref().map(|p| p.display().to_string());
+    if args.json {
+        let json = SummaryJson {
+            strategy: &options.plan.strategy,
+            requested_block_size: args.block_size,
+            runs: args.runs,
+            summary: &summary,
+            csv,
+        };
+        serde_json::to_writer_pretty(&mut *out, &json)?;
+        writeln!(out)?;
+        return Ok(Verdict::Done);
+    }
+    write_summary(out, &summary, args)?;
+    if let Some(p) = csv {
+        writeln!(out, "rows written to {p}")?;
+    }
+    Ok(Verdict::Done)
+}
+
+/// The summary as a table, with what it was computed for.
+fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
+    let several_models = s.rows.iter().any(|r| r.model != s.rows[0].model);
+    let mut header = vec!["#".to_string()];
+    if several_models {
+        header.push("model".into());
+    }
+    header.extend(s.axes.iter().cloned());
+    header.extend(
+        [
+            "device",
+            "cubie B",
+            "optimised B",
+            "saved B",
+            "saved",
+            "cubie block",
+            "blocks/SM",
+            "occupancy",
+            "best block",
+            "blocks/SM",
+            "occupancy",
+            "speed-up",
+        ]
+        .map(String::from),
+    );
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1} %"));
+    let mut rows = vec![header];
+    for r in &s.rows {
+        let mut cells = vec![r.index.to_string()];
+        if several_models {
+            cells.push(r.model.clone());
+        }
+        cells.extend(s.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
+        cells.extend([
+            r.device.clone(),
+            r.cubie_shared_bytes.to_string(),
+            r.optimized_shared_bytes.to_string(),
+            r.saved_bytes.to_string(),
+            pct(r.saved_percent),
+            opt(r.cubie_block_size),
+            opt(r.cubie.as_ref().map(|c| c.blocks_per_sm)),
+            pct(r.cubie.as_ref().map(|c| 100.0 * c.occupancy)),
+            opt(r.best_block_size),
+            opt(r.best.as_ref().map(|b| b.blocks_per_sm)),
+            pct(r.best.as_ref().map(|b| 100.0 * b.occupancy)),
+            r.speedup.map_or("-".to_string(), |x| format!("{x:.2}x")),
+        ]);
+        rows.push(cells);
+    }
+    let mut numeric = vec![true];
+    numeric.extend(std::iter::repeat_n(false, usize::from(several_models) + s.axes.len() + 1));
+    numeric.extend([true; 11]);
+    // As `sweep --csv`: the rows went to the file, stdout keeps the gist.
+    if args.csv.is_none() {
+        out.write_all(table(&rows, &numeric).as_bytes())?;
+        writeln!(out)?;
+    }
+    let unproven = s.rows.iter().filter(|r| !r.optimal).count();
+    let proven = if unproven == 0 {
+        "every plan proven optimal".to_string()
+    } else {
+        format!("{unproven} of {} plans not proven optimal", s.rows.len())
+    };
+    writeln!(
+        out,
+        "{} configurations; strategy {} ({proven}); requested block size {}, {} runs",
+        s.rows.len(),
+        args.strategy,
+        args.block_size,
+        args.runs
+    )?;
+    writeln!(
+        out,
+        "bytes: shared per run; cubie block: CuBIE's halving rule on its layout; best block: the optimised layout's \
+         highest estimated throughput; speed-up: its estimated runs/s over CuBIE's at CuBIE's block"
+    )?;
+    Ok(())
+}
+
 /// The kernel named by the arguments, compared, and with `--tiers auto`
 /// its shared-or-local choice.
-fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<TierChoice>)> {
+fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<(Comparison, Option<TierChoice>)> {
     let choose = |input: &PlanInput, table: &LifetimeTable, accesses: &Weights| -> Result<Option<TierChoice>> {
         if args.tiers != "auto" {
             return Ok(None);
@@ -219,16 +463,10 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
         let choice = choose(&PlanInput::from_dump(&dump)?, &LifetimeTable::cubie()?, &Weights::default())?;
         return Ok((comparison, choice));
     }
-    let (model, file) = match (&args.input, &args.model) {
-        (Some(path), _) => (model::load(path)?, Some(path.display().to_string())),
-        (None, Some(name)) => (model::builtin(name)?, None),
-        (None, None) => (model::default_model()?, None),
-    };
-    let mut sets = args.sets.clone();
-    sets.extend(args.precision.iter().map(|p| ("precision".to_string(), p.clone())));
-    let kernel = model.instantiate(&sets)?;
+    let (model, file) = grid.models.first().context("no model to compare")?;
+    let kernel = model.instantiate(&grid.sets())?;
     let comparison =
-        Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))?;
+        Comparison::of_kernel(&kernel, file.clone(), options).with_context(|| format!("model `{}`", model.name))?;
     let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
     Ok((comparison, choice))
 }
@@ -253,6 +491,11 @@ fn list_models(out: &mut dyn Write) -> Result<()> {
         writeln!(out, "{name}{default}: {}", m.description)?;
         let params: Vec<String> = m.params().iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(out, "  parameters: {}", params.join(" "))?;
+        let derived: Vec<String> =
+            m.derived().iter().map(|d| format!("{} = {} (from {})", d.name, d.rule, d.inputs.join(", "))).collect();
+        if !derived.is_empty() {
+            writeln!(out, "  derived (each settable like a parameter): {}", derived.join("; "))?;
+        }
         if !m.algorithms().is_empty() {
             writeln!(out, "  algorithms: {}", m.algorithms().join(", "))?;
         }

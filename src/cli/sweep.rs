@@ -14,6 +14,7 @@ use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::kernel::model;
 use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::study::sweep::grid::Held;
 use smemplan::study::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -189,7 +190,39 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
     }
     eprintln!("{}", summary(&result));
+    if !spec.axes.is_empty() {
+        for m in &spec.models {
+            for line in held_note(m, &spec.axes)? {
+                eprintln!("{line}");
+            }
+        }
+    }
     Ok(Verdict::Done)
+}
+
+/// What a sweep did not vary in `model`: the parameters held at one value,
+/// and those that follow a swept one (a size derived from `n` marked so),
+/// so that a reader knows what every row held fixed.
+fn held_note(model: &model::Model, axes: &[Axis]) -> Result<Vec<String>> {
+    let held = Held::of(model, axes)?;
+    let shown = |h: &Held| match &h.derived_from {
+        Some(from) => format!("{} = {} (derived from {})", h.name, h.value, from.join(", ")),
+        None => format!("{} = {}", h.name, h.value),
+    };
+    let fixed: Vec<String> = held.iter().filter(|h| h.varies_with.is_empty()).map(shown).collect();
+    let follow: Vec<String> = held
+        .iter()
+        .filter(|h| !h.varies_with.is_empty())
+        .map(|h| match &h.derived_from {
+            Some(from) => format!("{} (derived from {})", h.name, from.join(", ")),
+            None => format!("{} (set by {})", h.name, h.varies_with.join(", ")),
+        })
+        .collect();
+    let mut lines = vec![format!("{}: held fixed: {}", model.name, fixed.join(", "))];
+    if !follow.is_empty() {
+        lines.push(format!("{}: follow the swept parameters: {}", model.name, follow.join(", ")));
+    }
+    Ok(lines)
 }
 
 /// Configurations in the grid, for the progress bar.

@@ -92,6 +92,51 @@ impl Error {
     }
 }
 
+/// `; did you mean `NAME`?` for the known name closest to a mistyped
+/// `name`, or nothing when none is close: every "unknown model, parameter,
+/// device, strategy" message appends it after its list of known names.
+///
+/// Close means the same name in another case, or an edit distance
+/// (insertions, deletions, substitutions and swaps of neighbours, case
+/// ignored) of at most a third of the longer name, so that `N` finds `n`,
+/// `dirc` finds `dirk` and `atuo` finds `auto`, but `qr` does not find `mr`
+/// (one edit in two letters is a different name). On ties the first known
+/// name wins.
+pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(&lower, &k.to_lowercase());
+        let longer = lower.chars().count().max(k.chars().count());
+        let close = d <= longer / 3 && k != name;
+        if close && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, k));
+        }
+    }
+    best.map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
+}
+
+/// Optimal-string-alignment distance: the edits of Levenshtein plus a swap
+/// of two neighbouring characters (the commonest typo) as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Three rows of the dynamic programme: i - 2, i - 1 and i.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (previous[j] + 1).min(row[j - 1] + 1).min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut previous, row);
+    }
+    previous[b.len()]
+}
+
 /// Checked `a + b`, naming what was being computed on overflow.
 pub fn add(a: u64, b: u64, what: impl FnOnce() -> String) -> Result<u64, Error> {
     a.checked_add(b).ok_or_else(|| Error::Overflow(what()))
@@ -109,3 +154,36 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 
 /// Shorthand result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one_edit() {
+        for (a, b, d) in [("", "", 0), ("", "abc", 3), ("dirc", "dirk", 1), ("h10", "h100", 1), ("atuo", "auto", 1)] {
+            assert_eq!(edit_distance(a, b), d, "{a} {b}");
+            assert_eq!(edit_distance(b, a), d, "{b} {a}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions_are_close_names_only() {
+        let devices = ["a100", "h100", "h200", "rtx-4070-super", "simulator"];
+        assert_eq!(did_you_mean("h10", devices), "; did you mean `h100`?");
+        assert_eq!(did_you_mean("H100", devices), "; did you mean `h100`?");
+        assert_eq!(did_you_mean("rtx4070-super", devices), "; did you mean `rtx-4070-super`?");
+        assert_eq!(did_you_mean("tpu", devices), "");
+        let params = ["algorithm", "d", "n", "o", "p", "precision", "lu_nnz"];
+        assert_eq!(did_you_mean("N", params), "; did you mean `n`?");
+        assert_eq!(did_you_mean("precison", params), "; did you mean `precision`?");
+        assert_eq!(did_you_mean("x", params), "", "a one-letter name is not close to another");
+        assert_eq!(did_you_mean("qr", ["mr", "lu"]), "", "nor is a two-letter one");
+        assert_eq!(did_you_mean("n", params), "", "a known name needs no suggestion");
+        assert_eq!(
+            did_you_mean("greedy-sise", ["auto", "greedy-size", "greedy-time"]),
+            "; did you mean `greedy-size`?"
+        );
+    }
+}

@@ -28,6 +28,14 @@ pub enum Error {
         /// Why (the operating system's words).
         message: String,
     },
+    /// A built-in model name that does not exist.
+    #[error("no built-in model `{name}` (known: {known}){}", smemplan_core::error::did_you_mean(.name, .known.split(", ")))]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// Comma-separated list of the built-in models.
+        known: String,
+    },
     /// A solver-kernel model (TOML) is invalid.
     #[error("{}", display_keyed(.file, *.line, .key.as_deref(), .message))]
     Model {

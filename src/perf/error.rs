@@ -1,7 +1,7 @@
 //! The cost model's errors: unknown devices, launches a device cannot run,
 //! invalid device profiles, and the errors of the layers it builds on.
 
-use smemplan_core::error::display_keyed;
+use smemplan_core::error::{did_you_mean, display_keyed};
 
 /// What can go wrong while estimating a launch or choosing tiers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +19,7 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] smemplan_plan::Error),
     /// A device name that has no profile.
-    #[error("unknown device `{name}` (known: {known})")]
+    #[error("unknown device `{name}` (known: {known}){}", did_you_mean(.name, .known.split(", ")))]
     UnknownDevice {
         /// The name asked for.
         name: String,

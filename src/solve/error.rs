@@ -8,7 +8,7 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] smemplan_core::Error),
     /// A solver name that is not registered.
-    #[error("unknown strategy `{name}` (known: {known})")]
+    #[error("unknown strategy `{name}` (known: {known}){}", smemplan_core::error::did_you_mean(.name, .known.split(", ")))]
     UnknownStrategy {
         /// The name asked for.
         name: String,

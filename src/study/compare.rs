@@ -18,7 +18,11 @@
 
 pub mod recorded;
 
+use crate::error::Error;
 use crate::error::Result;
+use crate::sweep::csv_field;
+use crate::sweep::grid::{Axis, Radix};
+use rayon::prelude::*;
 use serde::Serialize;
 use smemplan_kernel::accesses::Weights;
 use smemplan_kernel::lifetimes::LifetimeTable;
@@ -73,6 +77,25 @@ pub struct Input {
     /// Every parameter and derived value of a model's kernel (empty for a
     /// dump).
     pub params: BTreeMap<String, serde_json::Value>,
+}
+
+impl Input {
+    /// A model's kernel (read from `file`, if given) with every parameter
+    /// and derived value.
+    fn of_kernel(kernel: &model::Kernel, file: Option<String>) -> Input {
+        let params = kernel
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let json = match v {
+                    Value::Int(i) => serde_json::Value::from(*i),
+                    Value::Str(s) => serde_json::Value::from(s.as_str()),
+                };
+                (k.clone(), json)
+            })
+            .collect();
+        Input { kind: InputKind::Model, name: kernel.model.clone(), file, params }
+    }
 }
 
 /// CuBIE's `limit_blocksize` outcome for one side.
@@ -133,7 +156,7 @@ pub struct CubieBuffer {
 }
 
 /// CuBIE's side (JSON `cubie`): its footprint, launch and layout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CubieSide {
     /// Shared elements per run.
     pub shared_elements: u64,
@@ -154,8 +177,35 @@ pub struct CubieSide {
     /// The block size CuBIE's rule gives this layout.
     #[serde(flatten)]
     pub launch: Launch,
+    /// This layout's residency and estimated throughput at that block
+    /// size, if it launches.
+    pub at_block_size: Option<AtBlock>,
     /// Every leaf buffer, in CuBIE's kernel order.
     pub buffers: Vec<CubieBuffer>,
+}
+
+/// A layout's residency and estimated throughput at one block size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AtBlock {
+    /// Active blocks per multiprocessor.
+    pub blocks_per_sm: u64,
+    /// Active threads per multiprocessor.
+    pub resident_threads: u64,
+    /// Active warps over the most a multiprocessor holds.
+    pub occupancy: f64,
+    /// Estimated runs per second.
+    pub estimated_runs_per_second: f64,
+}
+
+impl AtBlock {
+    fn new(e: &Estimate) -> AtBlock {
+        AtBlock {
+            blocks_per_sm: e.occupancy.active_blocks_per_sm,
+            resident_threads: e.occupancy.active_threads_per_sm,
+            occupancy: e.occupancy.occupancy,
+            estimated_runs_per_second: e.runs_per_second,
+        }
+    }
 }
 
 /// The block size of highest estimated throughput.
@@ -169,6 +219,8 @@ pub struct BestBlock {
     pub blocks_per_sm: u64,
     /// Active threads per multiprocessor.
     pub resident_threads: u64,
+    /// Active warps over the most a multiprocessor holds.
+    pub occupancy: f64,
     /// What bounds the resident blocks (the occupancy rule's name for it).
     pub limiter: &'static str,
     /// Estimated runs per second at this block size.
@@ -281,19 +333,7 @@ impl Comparison {
     pub fn of_kernel(kernel: &model::Kernel, file: Option<String>, options: &CompareOptions) -> Result<Comparison> {
         let cubie = cubie_kernel(kernel)?;
         let report = smemplan_plan::plan_kernel(kernel, &options.plan)?;
-        let params = kernel
-            .params
-            .iter()
-            .map(|(k, v)| {
-                let json = match v {
-                    Value::Int(i) => serde_json::Value::from(*i),
-                    Value::Str(s) => serde_json::Value::from(s.as_str()),
-                };
-                (k.clone(), json)
-            })
-            .collect();
-        let input = Input { kind: InputKind::Model, name: kernel.model.clone(), file, params };
-        Comparison::new(input, cubie, report, &kernel.accesses, options)
+        Comparison::new(Input::of_kernel(kernel, file), cubie, report, &kernel.accesses, options)
     }
 
     fn new(
@@ -319,6 +359,7 @@ impl Comparison {
                 dynamic_shared_bytes: o.dynamic_shared_bytes,
                 blocks_per_sm: o.active_blocks_per_sm,
                 resident_threads: o.active_threads_per_sm,
+                occupancy: o.occupancy,
                 limiter: o.limiter.as_str(),
                 estimated_runs_per_second: best.runs_per_second,
                 reason: s.reason.clone(),
@@ -360,7 +401,12 @@ fn cubie_side(cubie: CubieLayout, accesses: &Weights, options: &CompareOptions) 
     let CubieLayout { report, footprint, flat } = cubie;
     let workload =
         accesses.workload(&report, footprint.padded_shared_bytes, options.registers_per_thread, options.runs);
-    let launch = Launch::new(&LaunchCase::new(&options.device, workload, options.requested_block_size));
+    let case = LaunchCase::new(&options.device, workload, options.requested_block_size);
+    let launch = Launch::new(&case);
+    let at_block_size = match launch.block_size {
+        Some(b) => case.at(b)?.as_ref().map(AtBlock::new),
+        None => None,
+    };
     let buffers = flat
         .iter()
         .zip(report.buffers)
@@ -396,6 +442,266 @@ fn cubie_side(cubie: CubieLayout, accesses: &Weights, options: &CompareOptions) 
         persistent_local_elements: footprint.persistent_local_elements,
         persistent_local_bytes: report.persistent_local_bytes,
         launch,
+        at_block_size,
         buffers,
     })
+}
+
+/// One configuration of a compared grid: CuBIE's and the optimised shared
+/// bytes per run, the saving, and each side's block size and residency
+/// (the rows of `smemplan plan` given several models, values, precisions
+/// or devices).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRow {
+    /// Position in the grid (0-based).
+    pub index: usize,
+    /// The model's name, or the dump's configuration id.
+    pub model: String,
+    /// The grid's parameters at this configuration (only those given).
+    pub params: BTreeMap<String, String>,
+    /// The device profile.
+    pub device: String,
+    /// The optimised side's strategy.
+    pub strategy: String,
+    /// CuBIE's shared bytes per run.
+    pub cubie_shared_bytes: u64,
+    /// The optimised shared bytes per run.
+    pub optimized_shared_bytes: u64,
+    /// CuBIE's bytes minus the optimised ones (negative: the plan is larger).
+    pub saved_bytes: i64,
+    /// The saving as a percentage of CuBIE's bytes (`None` when CuBIE's
+    /// are 0).
+    pub saved_percent: Option<f64>,
+    /// Whether every pool of the optimised side is proven minimal.
+    pub optimal: bool,
+    /// CuBIE's block size (its halving rule on its own layout).
+    pub cubie_block_size: Option<u64>,
+    /// CuBIE's layout at that block size, if it launches.
+    pub cubie: Option<AtBlock>,
+    /// The optimised layout's block size of highest estimated throughput.
+    pub best_block_size: Option<u64>,
+    /// The optimised layout at that block size.
+    pub best: Option<AtBlock>,
+    /// Estimated runs per second of the optimised layout at its best block
+    /// over CuBIE's layout at CuBIE's block (`None` when either cannot
+    /// launch).
+    pub speedup: Option<f64>,
+}
+
+impl SummaryRow {
+    /// The summary of `comparison`, the grid's `index`-th configuration
+    /// with these `params`.
+    pub fn new(index: usize, params: BTreeMap<String, String>, c: &Comparison) -> SummaryRow {
+        let (cubie, optimized) = (c.cubie.shared_bytes, c.optimized.report.shared_bytes);
+        let saved_bytes = i64::try_from(i128::from(cubie) - i128::from(optimized)).unwrap_or(i64::MIN);
+        let best = c.optimized.best_block_size.as_ref().map(|b| AtBlock {
+            blocks_per_sm: b.blocks_per_sm,
+            resident_threads: b.resident_threads,
+            occupancy: b.occupancy,
+            estimated_runs_per_second: b.estimated_runs_per_second,
+        });
+        let speedup = match (&c.cubie.at_block_size, &best) {
+            (Some(c), Some(b)) if c.estimated_runs_per_second > 0.0 => {
+                Some(b.estimated_runs_per_second / c.estimated_runs_per_second)
+            }
+            _ => None,
+        };
+        SummaryRow {
+            index,
+            model: c.input.name.clone(),
+            params,
+            device: c.device.clone(),
+            strategy: c.strategy.clone(),
+            cubie_shared_bytes: cubie,
+            optimized_shared_bytes: optimized,
+            saved_bytes,
+            saved_percent: (cubie > 0).then(|| 100.0 * (cubie as f64 - optimized as f64) / cubie as f64),
+            optimal: c.optimal,
+            cubie_block_size: c.cubie.launch.block_size,
+            cubie: c.cubie.at_block_size.clone(),
+            best_block_size: c.optimized.best_block_size.as_ref().map(|b| b.block_size),
+            best,
+            speedup,
+        }
+    }
+}
+
+/// A comparison over a grid: one [`SummaryRow`] per configuration, in the
+/// grid's order ([`crate::sweep::grid`]: models, then the parameter axes,
+/// then devices).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The grid's parameters, in the order given (the rows' `params` keys).
+    pub axes: Vec<String>,
+    /// One row per configuration.
+    pub rows: Vec<SummaryRow>,
+}
+
+impl Summary {
+    /// Every model at every combination of the axes' values on every
+    /// device, compared as [`Comparison::of_kernel`] compares one (the
+    /// device in `options` is replaced by each of `devices`). Each kernel
+    /// instance is planned once for all devices; instances run in
+    /// parallel, each plan on one thread.
+    pub fn of_models(
+        models: &[model::Model],
+        axes: &[Axis],
+        devices: &[DeviceProfile],
+        options: &CompareOptions,
+    ) -> Result<Summary> {
+        let mut radices = vec![models.len()];
+        radices.extend(axes.iter().map(|a| a.values.len()));
+        // The whole grid within the sweep's bound; an instance is a digit
+        // string without the device.
+        Radix::new([radices.as_slice(), &[devices.len()]].concat())?;
+        let instances = Radix::new(radices)?;
+        let per_instance = devices.len();
+        let plan = PlanOptions { threads: 1, ..options.plan.clone() };
+        let rows: Vec<Vec<SummaryRow>> = (0..instances.len())
+            .into_par_iter()
+            .map(|k| {
+                let d = instances.digits(k);
+                let model = &models[d[0]];
+                let sets: Vec<(String, String)> =
+                    axes.iter().zip(&d[1..]).map(|(a, &i)| (a.name.clone(), a.values[i].clone())).collect();
+                let failed = |e: Error| {
+                    let mut at = format!("model={}", model.name);
+                    for (k, v) in &sets {
+                        at.push_str(&format!(" {k}={v}"));
+                    }
+                    Error::Compare { configuration: at, message: e.to_string() }
+                };
+                let kernel = model.instantiate(&sets).map_err(|e| failed(e.into()))?;
+                let cubie = cubie_kernel(&kernel).map_err(|e| failed(e.into()))?;
+                let report = smemplan_plan::plan_kernel(&kernel, &plan).map_err(|e| failed(e.into()))?;
+                let params: BTreeMap<String, String> = sets.iter().cloned().collect();
+                devices
+                    .iter()
+                    .enumerate()
+                    .map(|(j, device)| {
+                        let options = CompareOptions { device: device.clone(), ..options.clone() };
+                        let c = Comparison::new(
+                            Input::of_kernel(&kernel, None),
+                            cubie.clone(),
+                            report.clone(),
+                            &kernel.accesses,
+                            &options,
+                        )
+                        .map_err(failed)?;
+                        Ok(SummaryRow::new(k * per_instance + j, params.clone(), &c))
+                    })
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        Ok(Summary { axes: axes.iter().map(|a| a.name.clone()).collect(), rows: rows.into_iter().flatten().collect() })
+    }
+
+    /// The rows as CSV: one column per figure, the grid's parameters after
+    /// the model (empty cells for figures that do not exist).
+    pub fn csv(&self) -> String {
+        let mut header: Vec<&str> = vec!["index", "model"];
+        header.extend(self.axes.iter().map(String::as_str));
+        header.extend([
+            "device",
+            "strategy",
+            "cubie_shared_bytes",
+            "optimized_shared_bytes",
+            "saved_bytes",
+            "saved_percent",
+            "optimal",
+            "cubie_block_size",
+            "cubie_blocks_per_sm",
+            "cubie_occupancy",
+            "cubie_runs_per_second",
+            "best_block_size",
+            "best_blocks_per_sm",
+            "best_occupancy",
+            "best_runs_per_second",
+            "speedup",
+        ]);
+        let mut out = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
+        out.push('\n');
+        let int = |v: Option<u64>| v.map_or(String::new(), |x| x.to_string());
+        let real = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+        for r in &self.rows {
+            let mut cells = vec![r.index.to_string(), r.model.clone()];
+            cells.extend(self.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
+            cells.extend([
+                r.device.clone(),
+                r.strategy.clone(),
+                r.cubie_shared_bytes.to_string(),
+                r.optimized_shared_bytes.to_string(),
+                r.saved_bytes.to_string(),
+                real(r.saved_percent),
+                r.optimal.to_string(),
+                int(r.cubie_block_size),
+                int(r.cubie.as_ref().map(|c| c.blocks_per_sm)),
+                real(r.cubie.as_ref().map(|c| c.occupancy)),
+                real(r.cubie.as_ref().map(|c| c.estimated_runs_per_second)),
+                int(r.best_block_size),
+                int(r.best.as_ref().map(|b| b.blocks_per_sm)),
+                real(r.best.as_ref().map(|b| b.occupancy)),
+                real(r.best.as_ref().map(|b| b.estimated_runs_per_second)),
+                real(r.speedup),
+            ]);
+            out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> CompareOptions {
+        CompareOptions {
+            plan: PlanOptions { strategy: "greedy-size".into(), ..PlanOptions::default() },
+            device: DeviceProfile::named("h100").unwrap(),
+            requested_block_size: 64,
+            runs: 4096,
+            registers_per_thread: 0,
+        }
+    }
+
+    /// Each row is the single comparison of its configuration, in the
+    /// grid's order, with the saving and speed-up computed from its sides.
+    #[test]
+    fn a_grid_summary_is_its_comparisons() {
+        let models = [model::builtin("dirk").unwrap(), model::builtin("erk").unwrap()];
+        let axes = [Axis::parse("n=3,20").unwrap(), Axis::parse("precision=f32,f64").unwrap()];
+        let devices = [DeviceProfile::named("h100").unwrap(), DeviceProfile::named("a100").unwrap()];
+        let summary = Summary::of_models(&models, &axes, &devices, &options()).unwrap();
+        assert_eq!(summary.rows.len(), 16);
+        assert_eq!(summary.axes, ["n", "precision"]);
+        for (i, r) in summary.rows.iter().enumerate() {
+            assert_eq!(r.index, i);
+            let (m, n, p, d) = (i / 8, i / 4 % 2, i / 2 % 2, i % 2);
+            assert_eq!(r.model, models[m].name);
+            assert_eq!(r.params["n"], axes[0].values[n]);
+            assert_eq!(r.params["precision"], axes[1].values[p]);
+            assert_eq!(r.device, devices[d].name);
+            let sets: Vec<(String, String)> = r.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let kernel = models[m].instantiate(&sets).unwrap();
+            let one = Comparison::of_kernel(&kernel, None, &CompareOptions { device: devices[d].clone(), ..options() })
+                .unwrap();
+            assert_eq!(*r, SummaryRow::new(i, r.params.clone(), &one));
+            assert_eq!(r.saved_bytes, r.cubie_shared_bytes as i64 - r.optimized_shared_bytes as i64);
+            let (c, b) = (r.cubie.as_ref().unwrap(), r.best.as_ref().unwrap());
+            assert!(r.speedup.unwrap() >= 1.0 - 1e-9, "the best block is at least CuBIE's pick: {r:?}");
+            assert_eq!(r.speedup, Some(b.estimated_runs_per_second / c.estimated_runs_per_second));
+        }
+        let csv = summary.csv();
+        assert_eq!(csv.lines().count(), 17);
+        assert!(csv.starts_with("index,model,n,precision,device,strategy,cubie_shared_bytes,"), "{csv}");
+    }
+
+    #[test]
+    fn a_failing_configuration_is_named() {
+        let models = [model::builtin("dirk").unwrap()];
+        let axes = [Axis::parse("n=3,-1").unwrap()];
+        let e = Summary::of_models(&models, &axes, &[options().device], &options()).unwrap_err().to_string();
+        assert!(e.contains("configuration model=dirk n=-1") && e.contains("-1 is not allowed for `n`"), "{e}");
+    }
 }

@@ -19,6 +19,14 @@ pub enum Error {
     /// The cost model refused a device or a launch.
     #[error(transparent)]
     Perf(#[from] smemplan_perf::Error),
+    /// One configuration of a compared grid failed.
+    #[error("configuration {configuration}: {message}")]
+    Compare {
+        /// The failing configuration (`model=dirk n=3 ...`).
+        configuration: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A sweep's grid is invalid, or one of its configurations failed.
     #[error("sweep: {}{message}", .configuration.as_deref().map(|c| format!("configuration {c}: ")).unwrap_or_default())]
     Sweep {

@@ -68,9 +68,11 @@ impl Side {
         if smemplan_solve::strategies::strategy_names().contains(&name) {
             return Ok(Side::Optimised(name.to_string()));
         }
+        let known = std::iter::once("cubie").chain(smemplan_solve::strategies::strategy_names()).collect::<Vec<_>>();
         Err(sweep_error(format!(
-            "unknown strategy `{name}` (known: cubie, {})",
-            smemplan_solve::strategies::strategy_names().join(", ")
+            "unknown strategy `{name}` (known: {}){}",
+            known.join(", "),
+            smemplan_core::error::did_you_mean(name, known.iter().copied())
         )))
     }
 
@@ -163,12 +165,11 @@ impl SweepSpec {
         for m in &self.models {
             for a in &self.axes {
                 if !m.settable(&a.name) {
-                    let known: Vec<&str> = m.params().keys().map(String::as_str).chain(m.derived_names()).collect();
                     return Err(sweep_error(format!(
-                        "model `{}` has no parameter `{}` (known: {})",
+                        "model `{}` has no parameter `{}` {}",
                         m.name,
                         a.name,
-                        known.join(", ")
+                        m.known_names(&a.name)
                     )));
                 }
                 let allowed: Vec<&str> = match a.name.as_str() {
@@ -668,7 +669,7 @@ impl Sweep {
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -39,7 +39,17 @@ impl Allowed {
         if self.admits(value) {
             Ok(())
         } else {
-            Err(format!("{value} is not allowed for `{name}` (allowed: {self})"))
+            let hint = match (self, value) {
+                (Allowed::OneOf(values), Value::Str(v)) => smemplan_core::error::did_you_mean(
+                    v,
+                    values.iter().filter_map(|a| match a {
+                        Value::Str(s) => Some(s.as_str()),
+                        Value::Int(_) => None,
+                    }),
+                ),
+                _ => String::new(),
+            };
+            Err(format!("{value} is not allowed for `{name}` (allowed: {self}){hint}"))
         }
     }
 }
@@ -69,6 +79,10 @@ mod tests {
         assert_eq!(
             choice.check("linear", &Value::Str("qr".into())).unwrap_err(),
             "'qr' is not allowed for `linear` (allowed: 'mr', 'lu')"
+        );
+        assert_eq!(
+            choice.check("linear", &Value::Str("LU".into())).unwrap_err(),
+            "'LU' is not allowed for `linear` (allowed: 'mr', 'lu'); did you mean `lu`?"
         );
         assert!(Allowed::Bool.admits(&Value::Int(1)) && !Allowed::Bool.admits(&Value::Int(2)));
         assert!(!Allowed::Bool.admits(&Value::Str("yes".into())));

@@ -36,13 +36,13 @@ pub fn builtin_names() -> Vec<&'static str> {
 /// Built-in model `name` (`dirk` or `dirk.toml`).
 pub fn builtin(name: &str) -> Result<Model> {
     let file = if name.ends_with(".toml") { name.to_string() } else { format!("{name}.toml") };
-    let text = builtin_file(&file).filter(|_| !file.contains('/')).ok_or_else(|| Error::Model {
-        file: file.clone(),
-        line: 0,
-        key: None,
-        message: format!("no built-in model `{name}` (known: {})", builtin_names().join(", ")),
-    })?;
-    Model::parse(&format!("models/{file}"), text, &resolve_builtin)
+    // No file is named: the user gave a name, not a file.
+    let text = builtin_file(&file)
+        .filter(|_| !file.contains('/'))
+        .ok_or_else(|| Error::UnknownModel { name: name.to_string(), known: builtin_names().join(", ") })?;
+    let mut model = Model::parse(&format!("models/{file}"), text, &resolve_builtin)?;
+    model.builtin = true;
+    Ok(model)
 }
 
 /// Finds an included file among the built-in ones (`file` relative to `models/`).

@@ -291,6 +291,20 @@ impl Expr {
         }
     }
 
+    /// Appends every name the expression reads (in order, repeats kept).
+    pub fn names<'e>(&'e self, out: &mut Vec<&'e str>) {
+        match self {
+            Expr::Lit(_) => {}
+            Expr::Name(n) => out.push(n),
+            Expr::Unary(_, e) => e.names(out),
+            Expr::Binary(_, a, b) => {
+                a.names(out);
+                b.names(out);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.names(out)),
+        }
+    }
+
     /// Evaluates with `lookup` resolving names.
     pub fn eval(&self, lookup: &mut dyn FnMut(&str) -> Result<Value, String>) -> Result<Value, String> {
         match self {

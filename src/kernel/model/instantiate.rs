@@ -18,7 +18,7 @@ impl Model {
     /// it). Setting an unknown name is an error.
     pub fn instantiate(&self, sets: &[(String, String)]) -> Result<Kernel> {
         let err = |key: &str, message: String| Error::Model {
-            file: self.source.clone(),
+            file: self.label(),
             line: 0,
             key: Some(key.to_string()),
             message,
@@ -27,8 +27,7 @@ impl Model {
         let mut overrides: BTreeMap<String, Value> = BTreeMap::new();
         for (k, v) in sets {
             if !self.params.contains_key(k) && !self.derived.contains_key(k) {
-                let known: Vec<&str> = self.params.keys().chain(self.derived.keys()).map(String::as_str).collect();
-                return Err(err(k, format!("unknown parameter (known: {})", known.join(", "))));
+                return Err(err(k, format!("unknown parameter {}", self.known_names(k))));
             }
             let value = Value::parse_loose(v).map_err(|m| err(k, m))?;
             if let Some(allowed) = self.allowed.get(k) {
@@ -42,7 +41,9 @@ impl Model {
                     return Err(err("algorithm", "an algorithm is named by a string".into()));
                 };
                 let row = self.algorithms.get(name).ok_or_else(|| {
-                    err("algorithm", format!("unknown algorithm `{name}` (known: {})", self.algorithms().join(", ")))
+                    let known = self.algorithms();
+                    let hint = smemplan_core::error::did_you_mean(name, known.iter().copied());
+                    err("algorithm", format!("unknown algorithm `{name}` (known: {}){hint}", known.join(", ")))
                 })?;
                 values.extend(row.clone());
             }
@@ -51,10 +52,15 @@ impl Model {
         let mut eval =
             Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new(), declared: Vec::new() };
         let precision = match eval.lookup("precision") {
-            Ok(Value::Str(s)) => parse_precision(&s).filter(|p| *p != Precision::I32),
-            _ => None,
-        }
-        .ok_or_else(|| err("precision", "the model needs a `precision` parameter: f32 or f64".into()))?;
+            Ok(Value::Str(s)) => parse_precision(&s)
+                .filter(|p| *p != Precision::I32)
+                .ok_or_else(|| err("precision", format!("`{s}` is not a run precision: one of f32, f64")))?,
+            // Say what is wrong with the value, not that it is missing.
+            Ok(other) => {
+                return Err(err("precision", format!("{other} is not a run precision: one of f32, f64")));
+            }
+            Err(_) => return Err(err("precision", "the model needs a `precision` parameter: f32 or f64".into())),
+        };
         let mut out = Kernel {
             model: self.name.clone(),
             params: BTreeMap::new(),
@@ -146,7 +152,7 @@ impl Evaluator<'_> {
             ));
         }
         self.busy.insert(name.to_string());
-        let v = d.expr.eval(&mut |n| self.lookup(n));
+        let v = d.value.expr.eval(&mut |n| self.lookup(n));
         self.busy.remove(name);
         // Only the innermost derived value is named: a chain's every link
         // would make a message as long as the chain.

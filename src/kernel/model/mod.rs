@@ -66,6 +66,25 @@ struct Located {
     at: At,
 }
 
+/// A `[derived]` value: its rule as written, and parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DerivedItem {
+    rule: String,
+    value: Located,
+}
+
+/// A derived value's rule, as [`Model::derived`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived<'a> {
+    /// The value's name (`lu_nnz`).
+    pub name: &'a str,
+    /// Its expression as the model writes it.
+    pub rule: &'a str,
+    /// The parameters it reads, directly or through other derived values,
+    /// sorted (`["n"]`: it scales with the system size).
+    pub inputs: Vec<&'a str>,
+}
+
 /// An element type: fixed, or the model's precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dtype {
@@ -125,9 +144,12 @@ pub struct Model {
     pub description: String,
     /// Its file name.
     pub source: String,
+    /// Whether it ships inside the library ([`builtin()`]): errors about
+    /// its parameters then name the model, not a file the user never gave.
+    builtin: bool,
     params: BTreeMap<String, Value>,
     allowed: BTreeMap<String, allowed::Allowed>,
-    derived: BTreeMap<String, Located>,
+    derived: BTreeMap<String, DerivedItem>,
     algorithms: BTreeMap<String, BTreeMap<String, Value>>,
     classes: LifetimeTable,
     body: Fragment,
@@ -140,10 +162,55 @@ impl Model {
         &self.params
     }
 
-    /// Names of the derived values (`[derived]`): `--set` may override
-    /// them like parameters.
-    pub fn derived_names(&self) -> impl Iterator<Item = &str> {
-        self.derived.keys().map(String::as_str)
+    /// Every derived value with its rule and the parameters it follows.
+    pub fn derived(&self) -> Vec<Derived<'_>> {
+        self.derived
+            .iter()
+            .map(|(name, d)| {
+                let mut inputs = std::collections::BTreeSet::new();
+                let mut seen = std::collections::BTreeSet::new();
+                self.inputs_of(&d.value.expr, &mut inputs, &mut seen);
+                Derived { name, rule: &d.rule, inputs: inputs.into_iter().collect() }
+            })
+            .collect()
+    }
+
+    /// The parameters `expr` reads, through derived values (each visited
+    /// once, so a cycle, reported when instantiating, ends here).
+    fn inputs_of<'m>(
+        &'m self,
+        expr: &'m Expr,
+        inputs: &mut std::collections::BTreeSet<&'m str>,
+        seen: &mut std::collections::BTreeSet<&'m str>,
+    ) {
+        let mut names = Vec::new();
+        expr.names(&mut names);
+        for n in names {
+            if let Some((key, d)) = self.derived.get_key_value(n) {
+                if seen.insert(key) {
+                    self.inputs_of(&d.value.expr, inputs, seen);
+                }
+            } else if let Some((key, _)) = self.params.get_key_value(n) {
+                inputs.insert(key);
+            }
+        }
+    }
+
+    /// `(known: a, b, ...)` and, for a near miss, `; did you mean `n`?`:
+    /// what an unknown parameter `name` is told.
+    pub fn known_names(&self, name: &str) -> String {
+        let known: Vec<&str> = self.params.keys().chain(self.derived.keys()).map(String::as_str).collect();
+        format!("(known: {}){}", known.join(", "), smemplan_core::error::did_you_mean(name, known.iter().copied()))
+    }
+
+    /// How errors about the model's parameters name it: its file, or for a
+    /// built-in model its name (the user gave no file).
+    pub fn label(&self) -> String {
+        if self.builtin {
+            format!("model `{}`", self.name)
+        } else {
+            self.source.clone()
+        }
     }
 
     /// Whether `name` can be set: a parameter or a derived value.

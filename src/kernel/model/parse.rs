@@ -3,7 +3,7 @@
 
 use super::allowed::Allowed;
 use super::expr::{self, Expr, Value};
-use super::{At, BufferItem, ComponentItem, Dtype, Fragment, IncludeItem, Located, Model};
+use super::{At, BufferItem, ComponentItem, DerivedItem, Dtype, Fragment, IncludeItem, Located, Model};
 use crate::error::{toml_error, Error, Result};
 use crate::lifetimes::lines::Lines;
 use crate::lifetimes::table::RawClass;
@@ -281,7 +281,8 @@ impl Model {
             if params.contains_key(k) {
                 return Err(ctx.at(v, format!("derived.{k}")).error("already a parameter"));
             }
-            derived.insert(k.clone(), ctx.expr(v, format!("derived.{k}"))?);
+            let value = ctx.expr(v, format!("derived.{k}"))?;
+            derived.insert(k.clone(), DerivedItem { rule: v.get_ref().trim().to_string(), value });
         }
         let mut algorithms = BTreeMap::new();
         for (name, row) in &raw.algorithms {
@@ -314,6 +315,7 @@ impl Model {
                 .unwrap_or_else(|| source.rsplit('/').next().unwrap_or(source).trim_end_matches(".toml").to_string()),
             description: raw.description.clone().unwrap_or_default(),
             source: source.to_string(),
+            builtin: false,
             params,
             allowed,
             derived,

@@ -227,8 +227,17 @@ impl Dump {
         let raw: Raw = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let key = if path.is_empty() || path == "." { String::new() } else { format!("key `{path}`: ") };
-            Error::parse(source.to_string(), inner.line(), format!("{key}{inner}"))
+            // Not a JSON object at all: the wrong file, said in words
+            // rather than the parser's. A broken dump keeps the parser's
+            // words, which point into it.
+            let message = if !text.trim_start().starts_with('{') {
+                "not a JSON CuBIE dump (a dump is a JSON object, and this text does not start with `{`)".to_string()
+            } else if path.is_empty() || path == "." {
+                inner.to_string()
+            } else {
+                format!("key `{path}`: {inner}")
+            };
+            Error::parse(source.to_string(), inner.line(), message)
         })?;
         Ok(Dump {
             cubie_version: raw.cubie_version,

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use smemplan_kernel::model::expr::Value;
+use smemplan_kernel::model::Model;
 use std::collections::BTreeMap;
 
 /// What one configuration's row takes in memory, about (measured: a sweep
@@ -67,7 +68,21 @@ impl Axis {
                     }
                     values.extend((a..=b).map(|v| v.to_string()));
                 }
-                None => values.push(item.to_string()),
+                None => {
+                    // `A..B` is Rust's half-open range, never a value here:
+                    // say how an inclusive range is written.
+                    if let Some((a, b)) = item.split_once("..") {
+                        if a.trim().parse::<i64>().is_ok() && b.trim().parse::<i64>().is_ok() {
+                            return Err(sweep_error(format!(
+                                "parameter `{name}`: `{item}` is not a value; a range of integers is written \
+                                 `{}..={}` (both ends included)",
+                                a.trim(),
+                                b.trim()
+                            )));
+                        }
+                    }
+                    values.push(item.to_string())
+                }
             }
         }
         Axis::new(name, values)
@@ -86,6 +101,63 @@ impl Axis {
             return Err(sweep_error(format!("parameter `{name}`: value `{dup}` is listed twice{also}")));
         }
         Ok(Axis { name: name.to_string(), values })
+    }
+}
+
+/// A parameter of a model that a grid does not sweep, and how it behaves
+/// across the grid (what `sweep` notes as held fixed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The parameter or derived value.
+    pub name: String,
+    /// Its value at the grid's first configuration, as a model shows it.
+    pub value: String,
+    /// The swept parameters whose values change it (empty: held fixed).
+    pub varies_with: Vec<String>,
+    /// For a derived value, the parameters its rule reads (`["n"]` for a
+    /// size derived from the system size).
+    pub derived_from: Option<Vec<String>>,
+}
+
+impl Held {
+    /// Every parameter and derived value `model` uses that `axes` do not
+    /// sweep, by name. What varies is found by changing one axis at a time
+    /// from the grid's first configuration (each instance a configuration
+    /// of the grid), so a value that changes only when two swept
+    /// parameters change together is counted as following both only if
+    /// each alone changes it.
+    pub fn of(model: &Model, axes: &[Axis]) -> Result<Vec<Held>> {
+        let first: Vec<(String, String)> =
+            axes.iter().filter_map(|a| Some((a.name.clone(), a.values.first()?.clone()))).collect();
+        let base = model.instantiate(&first)?.params;
+        let mut varies: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (i, axis) in axes.iter().enumerate() {
+            for v in axis.values.iter().skip(1) {
+                let mut sets = first.clone();
+                sets[i].1 = v.clone();
+                let params = model.instantiate(&sets)?.params;
+                for (k, value) in &base {
+                    if params.get(k) != Some(value) {
+                        let with = varies.entry(k.as_str()).or_default();
+                        if !with.contains(&axis.name) {
+                            with.push(axis.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let derived: BTreeMap<&str, Vec<String>> =
+            model.derived().into_iter().map(|d| (d.name, d.inputs.into_iter().map(String::from).collect())).collect();
+        Ok(base
+            .iter()
+            .filter(|(k, _)| !axes.iter().any(|a| &a.name == *k))
+            .map(|(k, v)| Held {
+                name: k.clone(),
+                value: v.to_string(),
+                varies_with: varies.get(k.as_str()).cloned().unwrap_or_default(),
+                derived_from: derived.get(k.as_str()).cloned(),
+            })
+            .collect())
     }
 }
 
@@ -210,6 +282,31 @@ mod tests {
             let e = Axis::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn a_half_open_range_is_told_how_ranges_are_written() {
+        let e = Axis::parse("n=3..200").unwrap_err().to_string();
+        assert!(e.contains("parameter `n`: `3..200` is not a value") && e.contains("`3..=200`"), "{e}");
+        // Not a range of integers: a value like any other.
+        assert_eq!(Axis::parse("name=a..b").unwrap().values, vec!["a..b"]);
+    }
+
+    #[test]
+    fn held_parameters_say_what_follows_the_swept_ones() {
+        let dirk = smemplan_kernel::model::builtin("dirk").unwrap();
+        let held = Held::of(&dirk, &[Axis::parse("n=3,100").unwrap()]).unwrap();
+        let get = |name: &str| held.iter().find(|h| h.name == name).unwrap_or_else(|| panic!("{name} listed"));
+        assert!(held.iter().all(|h| h.name != "n"), "a swept parameter is not held");
+        let p = get("p");
+        assert_eq!((p.value.as_str(), p.varies_with.is_empty(), p.derived_from.is_none()), ("12", true, true));
+        let lu = get("lu_nnz");
+        assert_eq!(lu.value, "9", "the value at the first configuration, n = 3");
+        assert_eq!((lu.varies_with.clone(), lu.derived_from.clone()), (vec!["n".to_string()], Some(vec!["n".into()])));
+        // Not swept: a derived size is held at its rule's value.
+        let held = Held::of(&dirk, &[Axis::parse("precision=f32,f64").unwrap()]).unwrap();
+        let lu = held.iter().find(|h| h.name == "lu_nnz").unwrap();
+        assert_eq!((lu.value.as_str(), lu.varies_with.is_empty()), ("495", true));
     }
 
     #[test]
