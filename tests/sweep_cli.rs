@@ -67,9 +67,9 @@ fn every_builtin_model_over_sizes_precisions_and_cards() {
 
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg") && picture.trim_end().ends_with("</svg>"));
-    // Per model and precision: a shared line per strategy, and a threads
-    // line per strategy and card.
-    assert_eq!(picture.matches(r#"<polyline class="series""#).count(), models.len() * 2 * (2 + 4));
+    // Per model and precision: a shared line per strategy, a saving line
+    // for the optimised one, and a threads line per strategy and card.
+    assert_eq!(picture.matches(r#"<polyline class="series""#).count(), models.len() * 2 * (2 + 1 + 4));
 }
 
 /// Every built-in model at three sizes, f32 and f64, on two cards, swept
