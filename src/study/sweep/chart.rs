@@ -675,9 +675,13 @@ mod tests {
         line.split(&format!(r#" {name}=""#)).nth(1)?.split('"').next()?.parse().ok()
     }
 
+    /// A panel's frame `[left, top, width, height]` and the points drawn in
+    /// it.
+    type Drawn = ([f64; 4], Vec<(f64, f64)>);
+
     /// Every coordinate drawn inside each panel's group, with the group's
-    /// frame `(left, top, width, height)`.
-    fn drawn(svg: &str) -> Vec<([f64; 4], Vec<(f64, f64)>)> {
+    /// frame.
+    fn drawn(svg: &str) -> Vec<Drawn> {
         let mut out = Vec::new();
         let mut lines = svg.lines();
         while let Some(l) = lines.next() {
