@@ -16,17 +16,15 @@ use super::tiers;
 use super::{read_text, strategy_parser, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use smemplan::core::plot::{self, PlotOptions};
 use smemplan::kernel::accesses::Weights;
 use smemplan::kernel::lifetimes::LifetimeTable;
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
-use smemplan::kernel::Pool;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::tiers::{TierChoice, TierOptions};
 use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
-use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, CubieSide, InputKind};
+use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions};
+use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -152,7 +150,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
     };
     if let Some(path) = &args.svg {
-        staged.write(path, &shared_picture(&comparison.cubie, report)?)?;
+        staged.write(path, &smemplan::study::picture::plan_svg(&comparison.cubie, report)?)?;
     }
     if let Some(path) = &args.cuda {
         let block_size = block_size.unwrap_or(args.block_size);
@@ -232,66 +230,6 @@ fn compare(args: &Args, options: &CompareOptions) -> Result<(Comparison, Option<
         Comparison::of_kernel(&kernel, file, options).with_context(|| format!("model `{}`", model.name))?;
     let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
     Ok((comparison, choice))
-}
-
-/// CuBIE's shared layout beside the optimised shared pool, on one address
-/// scale and the phases' names: the optimised side is the problem the
-/// solver was given (one rectangle per placement unit, a nested alias
-/// inside its target's) at the offsets it chose; CuBIE's side is every
-/// shared buffer at CuBIE's offset (an alias CuBIE nests overlaps its
-/// target).
-fn shared_picture(cubie: &CubieSide, report: &PlanReport) -> Result<String> {
-    let pool = report.pool(Pool::Shared).context("the plan has no shared pool")?;
-    let (cubie_problem, cubie_layout) = cubie_shared(cubie)?;
-    let left = format!("CuBIE 0.17.0: {} shared bytes per run", cubie.shared_bytes);
-    let right = format!("optimised ({}): {} shared bytes per run", report.strategy, report.shared_bytes);
-    let panels = [
-        plot::Panel { heading: &left, problem: &cubie_problem, layout: &cubie_layout },
-        plot::Panel { heading: &right, problem: &pool.problem, layout: &pool.layout },
-    ];
-    let options = PlotOptions {
-        title: format!("{} — shared memory per run, CuBIE's layout and the optimised one", report.source),
-        lower_bound: Some(pool.lower_bound),
-        width: 1400.0,
-        time_labels: report.timeline.iter().map(|t| phase_name(t).to_string()).collect(),
-        ..PlotOptions::default()
-    };
-    Ok(plot::svg_panels(&panels, &options)?)
-}
-
-/// The innermost phase of a timeline label (`kernel/loop:all > … >
-/// kernel/loop/algorithm:stages.setup` → `stages.setup`): the nesting is
-/// in the order of the instants, the name is what tells them apart.
-fn phase_name(label: &str) -> &str {
-    let last = label.rsplit(" > ").next().unwrap_or(label);
-    last.rsplit(':').next().unwrap_or(last)
-}
-
-/// CuBIE's shared buffers as a problem and its offsets as a layout (a
-/// buffer of no bytes or never live has nothing to draw; a name two
-/// components share is qualified by the component).
-fn cubie_shared(cubie: &CubieSide) -> Result<(smemplan::Problem, smemplan::Layout)> {
-    let shared: Vec<(&CubieBuffer, u64)> = cubie
-        .buffers
-        .iter()
-        .filter(|b| b.pool == Pool::Shared && b.bytes > 0 && !b.lifetime.is_empty())
-        .filter_map(|b| Some((b, b.offset?)))
-        .collect();
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    for (b, _) in &shared {
-        *names.entry(b.name.as_str()).or_default() += 1;
-    }
-    let buffers = shared
-        .iter()
-        .map(|(b, _)| {
-            let name = if names[b.name.as_str()] > 1 { format!("{}/{}", b.component, b.name) } else { b.name.clone() };
-            let (start, end) = (b.lifetime[0][0], b.lifetime[b.lifetime.len() - 1][1]);
-            let gaps = b.lifetime.windows(2).map(|w| smemplan::Interval::new(w[0][1], w[1][0])).collect();
-            smemplan::Buffer::new(name, start, end, b.bytes).with_gaps(gaps)
-        })
-        .collect();
-    let problem = smemplan::Problem::new(buffers, None).context("CuBIE's shared buffers as a picture")?;
-    Ok((problem, smemplan::Layout::new(shared.iter().map(|(_, o)| *o).collect())))
 }
 
 fn list_models(out: &mut dyn Write) -> Result<()> {
