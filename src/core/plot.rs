@@ -28,6 +28,7 @@
 
 use crate::error::{Error, Result};
 use crate::problem::{Layout, Problem};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// What to draw besides the buffers.
@@ -156,6 +157,7 @@ pub fn svg_panels(panels: &[Panel], options: &PlotOptions) -> Result<String> {
         writeln!(s, r#"<text x="{left}" y="18" font-size="14" font-weight="bold">{}</text>"#, escape(&options.title));
     let _ = writeln!(s, r##"<text x="{left}" y="34" fill="#444">{}</text>"##, escape(&subtitle));
 
+    let hues = hue_indices(panels);
     for (k, panel) in panels.iter().enumerate() {
         let frame = Frame {
             left: left + k as f64 * (panel_width + PANEL_GAP + left),
@@ -190,7 +192,7 @@ pub fn svg_panels(panels: &[Panel], options: &PlotOptions) -> Result<String> {
                 y_title: if panel.heading.is_empty() { "address (bytes)" } else { panel.heading },
             },
         );
-        buffers(&mut s, &frame, panel);
+        buffers(&mut s, &frame, panel, &hues, panels.len() > 1);
         if let Some(lb) = options.lower_bound {
             frame.level(&mut s, Level::LowerBound, lb);
         }
@@ -204,11 +206,35 @@ pub fn svg_panels(panels: &[Panel], options: &PlotOptions) -> Result<String> {
     Ok(s)
 }
 
+/// What gives a buffer its colour: with several panels, the last part of
+/// its path (`kernel/loop/state` and `state` are one buffer drawn by two
+/// layouts), else its whole id.
+fn colour_key(name: &str, several: bool) -> &str {
+    if several {
+        name.rsplit('/').next().unwrap_or(name)
+    } else {
+        name
+    }
+}
+
+/// Each colour key's index in first-seen order over the panels: the
+/// golden-angle hue of that index keeps neighbours apart and one buffer
+/// one colour in every panel.
+fn hue_indices<'a>(panels: &[Panel<'a>]) -> HashMap<&'a str, usize> {
+    let several = panels.len() > 1;
+    let mut hues = HashMap::new();
+    for b in panels.iter().flat_map(|p| p.problem.buffers()) {
+        let next = hues.len();
+        hues.entry(colour_key(&b.name, several)).or_insert(next);
+    }
+    hues
+}
+
 /// One panel's rectangles and the ids that fit them.
-fn buffers(s: &mut String, frame: &Frame, panel: &Panel) {
+fn buffers(s: &mut String, frame: &Frame, panel: &Panel, hues: &HashMap<&str, usize>, several: bool) {
     let _ = writeln!(s, r##"<g class="buffers" stroke="#333" stroke-width="0.5" fill-opacity="0.8">"##);
     for (i, (b, &offset)) in panel.problem.buffers().iter().zip(&panel.layout.offsets).enumerate() {
-        let hue = (i as f64 * 137.508) % 360.0;
+        let hue = (hues.get(colour_key(&b.name, several)).copied().unwrap_or(i) as f64 * 137.508) % 360.0;
         let y0 = frame.y(offset as f64);
         let y1 = frame.y(offset as f64 + b.size as f64);
         let mut widest: Option<(f64, f64)> = None;
@@ -635,6 +661,14 @@ mod tests {
         let xs = attr(&out, r#"<rect class="seg""#, "x");
         assert_eq!(ys[0], ys[4]);
         assert!(xs[4] > xs[3] + 100.0, "{xs:?}");
+        // One buffer, one colour on both sides; neighbours differ.
+        let fills: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with(r#"<rect class="seg""#))
+            .map(|l| l.split(r#"fill=""#).nth(1).unwrap().split('"').next().unwrap())
+            .collect();
+        assert_eq!(fills[..4], fills[4..]);
+        assert!(fills[0] != fills[1] && fills[1] != fills[2]);
         assert!(out.contains("peaks 8 and 12 bytes"), "{out}");
     }
 
