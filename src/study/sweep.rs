@@ -913,10 +913,14 @@ mod tests {
     #[test]
     fn savings_match_the_paired_cubie_row() {
         for tiers in [Tiers::Fixed, Tiers::Auto] {
-            let mut s = spec(&["n=3,60", "precision=f32,f64"]);
+            let mut s = spec(&["n=3,60"]);
             s.devices.push(DeviceProfile::named("a100").unwrap());
             s.runs = 1 << 17;
             s.tiers = tiers;
+            // The `auto` split search stops at the time limit, where a
+            // loaded machine reaches it by the clock: a limit no run
+            // reaches makes the two runs compared below choose alike.
+            s.time_limit = Duration::from_secs(3600);
             let sweep = run(&s, &|_| {}).unwrap();
             let mut checked = 0;
             for pair in sweep.rows.chunks(2) {
@@ -944,7 +948,7 @@ mod tests {
                 }
                 checked += 1;
             }
-            assert_eq!(checked, 8);
+            assert_eq!(checked, 4);
             // Without `cubie` among the strategies, the same figures.
             let mut alone = s.clone();
             alone.strategies.retain(|t| *t != Side::Cubie);
