@@ -67,9 +67,9 @@ fn every_builtin_model_over_sizes_precisions_and_cards() {
 
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg") && picture.trim_end().ends_with("</svg>"));
-    // Per model and precision: a shared line per strategy, and a threads
-    // line per strategy and card.
-    assert_eq!(picture.matches(r#"<polyline class="series""#).count(), models.len() * 2 * (2 + 4));
+    // Per model and precision: a shared line per strategy, a saving line
+    // for the optimised one, and a threads line per strategy and card.
+    assert_eq!(picture.matches(r#"<polyline class="series""#).count(), models.len() * 2 * (2 + 1 + 4));
 }
 
 /// Every built-in model at three sizes, f32 and f64, on two cards, swept
@@ -204,5 +204,45 @@ fn bad_names_and_values_are_named() {
     ] {
         let run = smemplan(&[&["sweep"][..], &args].concat()).expect(2);
         assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
+/// What aliasing buys is in the CSV itself: every row carries CuBIE's
+/// bytes and launch for its configuration, the saving and the speed-up,
+/// equal to what the paired `cubie` row says, and the same without
+/// `cubie` among the strategies.
+#[test]
+fn the_csv_carries_the_saving_against_cubie() {
+    let dir = scratch("sweep-savings");
+    let sweep = |strategies: &str, name: &str| {
+        let csv = dir.join(name);
+        let args = ["sweep", "--model", "dirk,firk", "--set", "n=3,40", "--precision", "f32,f64"];
+        smemplan(&[&args[..], &["--device", "h100,a100", "--strategies", strategies, "--csv", s(&csv)]].concat())
+            .expect(0);
+        csv_rows(&std::fs::read_to_string(&csv).unwrap())
+    };
+    let rows = sweep("cubie,auto", "both.csv");
+    assert_eq!(rows.len(), 2 * 2 * 2 * 2 * 2);
+    let num = |r: &HashMap<String, String>, k: &str| r[k].parse::<f64>().unwrap_or_else(|_| panic!("{k}: {r:?}"));
+    for pair in rows.chunks(2) {
+        let (cubie, auto) = (&pair[0], &pair[1]);
+        for r in pair {
+            assert_eq!(r["cubie_layout_shared_bytes"], cubie["shared_bytes"], "{r:?}");
+            assert_eq!(num(r, "shared_bytes_saved"), num(cubie, "shared_bytes") - num(r, "shared_bytes"));
+            let percent = 100.0 * num(r, "shared_bytes_saved") / num(cubie, "shared_bytes");
+            assert!((num(r, "shared_percent_saved") - percent).abs() < 1e-4, "{r:?}");
+            assert_eq!(r["cubie_layout_block_size"], cubie["cubie_block_size"]);
+            let speedup = num(r, "estimated_runs_per_second") / num(cubie, "cubie_runs_per_second");
+            assert!((num(r, "speedup_vs_cubie") / speedup - 1.0).abs() < 1e-5, "{r:?}");
+        }
+        assert_eq!(cubie["shared_bytes_saved"], "0");
+        assert!(num(auto, "shared_bytes_saved") > 0.0, "{auto:?}");
+    }
+    let alone = sweep("auto", "auto.csv");
+    let columns = ["cubie_layout_shared_bytes", "shared_bytes_saved", "shared_percent_saved", "speedup_vs_cubie"];
+    for (a, b) in alone.iter().zip(rows.iter().skip(1).step_by(2)) {
+        for k in columns {
+            assert_eq!(a[k], b[k], "{k}");
+        }
     }
 }

@@ -15,11 +15,11 @@ use smemplan::kernel::lifetimes::LifetimeTable;
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
 use smemplan::kernel::registry::{Region, RegistryError};
-use smemplan::kernel::{Location, Pool, Precision};
+use smemplan::kernel::{Location, Precision};
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::tiers::{TierChoice, TierOptions};
 use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::{PlanInput, PlanOptions, PlanReport};
+use smemplan::plan::{PlanInput, PlanOptions};
 use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::study::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
 use smemplan::{core::bound, solve, solve::strategies, Buffer, Interval, Layout, Problem};
@@ -318,7 +318,7 @@ pub fn plan(
         ),
         None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
     };
-    let svg = shared_picture(report).ok();
+    let svg = smemplan::study::picture::plan_svg(&comparison.cubie, report).ok();
     let header_options =
         HeaderOptions { block_size: block_size.unwrap_or(launch.block_size), ..HeaderOptions::default() };
     let cuda = cuda_header(&allocation, &header_options).ok();
@@ -329,16 +329,6 @@ pub fn plan(
     });
     let json = serde_json::to_string(&PlanJson { comparison: &comparison, tiers: section })?;
     Ok((json, svg, cuda))
-}
-
-fn shared_picture(report: &PlanReport) -> Answer<String> {
-    let pool = report.pool(Pool::Shared).ok_or_else(|| Failure::Value("the plan has no shared pool".into()))?;
-    let options = PlotOptions {
-        title: format!("{} — optimised shared memory per run ({})", report.source, report.strategy),
-        lower_bound: Some(pool.lower_bound),
-        ..PlotOptions::default()
-    };
-    Ok(plot::svg(&pool.problem, &pool.layout, &options)?)
 }
 
 /// A sweep's arguments, as `smemplan sweep` takes them.

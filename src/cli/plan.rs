@@ -16,16 +16,14 @@ use super::tiers;
 use super::{read_text, strategy_parser, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use smemplan::core::plot::{self, PlotOptions};
 use smemplan::kernel::accesses::Weights;
 use smemplan::kernel::lifetimes::LifetimeTable;
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
-use smemplan::kernel::Pool;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::tiers::{TierChoice, TierOptions};
 use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions, PlanReport};
+use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions};
 use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind, Summary, SummaryRow};
 use smemplan::study::sweep::Axis;
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,8 +96,9 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Draw the optimised shared-memory layout as SVG (time on x, byte
-    /// offset within a run on y): the problem the solver was given, one
+    /// Draw CuBIE's and the optimised shared-memory layouts side by side as
+    /// SVG (the phases on x, byte offset within a run on y, one scale):
+    /// the optimised side is the problem the solver was given, one
     /// rectangle per placement unit (a nested alias is part of its target's).
     #[arg(long, value_name = "OUT.svg")]
     pub svg: Option<PathBuf>,
@@ -260,7 +259,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
     };
     if let Some(path) = &args.svg {
-        staged.write(path, &shared_picture(report)?)?;
+        staged.write(path, &smemplan::study::picture::plan_svg(&comparison.cubie, report)?)?;
     }
     if let Some(path) = &args.cuda {
         let block_size = block_size.unwrap_or(args.block_size);
@@ -469,19 +468,6 @@ fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<(Compar
         Comparison::of_kernel(&kernel, file.clone(), options).with_context(|| format!("model `{}`", model.name))?;
     let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
     Ok((comparison, choice))
-}
-
-/// The optimised shared pool as a picture: the problem the solver was
-/// given (one rectangle per placement unit, a nested alias inside its
-/// target's) at the offsets it chose.
-fn shared_picture(report: &PlanReport) -> Result<String> {
-    let pool = report.pool(Pool::Shared).context("the plan has no shared pool")?;
-    let options = PlotOptions {
-        title: format!("{} — optimised shared memory per run ({})", report.source, report.strategy),
-        lower_bound: Some(pool.lower_bound),
-        ..PlotOptions::default()
-    };
-    Ok(plot::svg(&pool.problem, &pool.layout, &options)?)
 }
 
 fn list_models(out: &mut dyn Write) -> Result<()> {

@@ -28,7 +28,9 @@ pub struct Args {
     /// Where to write the picture (replaced atomically).
     #[arg(long, value_name = "OUT.svg")]
     pub svg: PathBuf,
-    /// Draw a line at this capacity, in bytes (and check against it).
+    /// Draw a line at this capacity, in bytes (and check against it); one
+    /// far above the layout is marked at the top edge instead, so the
+    /// buffers keep the picture's height.
     #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub capacity: Option<u64>,
 }
@@ -44,15 +46,24 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             args.instance.display()
         );
     };
+    let lower_bound = bound::lower_bound(&problem).bytes;
     let options = PlotOptions {
         title: args.solution.display().to_string(),
-        lower_bound: Some(bound::lower_bound(&problem).bytes),
+        lower_bound: Some(lower_bound),
         capacity: args.capacity,
         ..PlotOptions::default()
     };
     staged.write(&args.svg, &plot::svg(&problem, &layout, &options)?)?;
     staged.commit()?;
     writeln!(out, "picture written to {}", args.svg.display())?;
+    let top = layout.peak(&problem).max(lower_bound).max(1);
+    if let Some(cap) = args.capacity.filter(|&c| c > top.saturating_mul(plot::FLATTEN)) {
+        writeln!(
+            out,
+            "note: capacity {cap} is more than {}× the layout's peak and lower bound: marked at the picture's top edge, not drawn to scale",
+            plot::FLATTEN
+        )?;
+    }
     Ok(if report.is_valid() { Verdict::Done } else { Verdict::Rejected })
 }
 

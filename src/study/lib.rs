@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod error;
+pub mod picture;
 pub mod sweep;
 
 pub use error::{Error, Result};

@@ -254,6 +254,69 @@ pub struct Row {
     /// `auto` rows: the estimated runs per second of the model's own
     /// locations, which the same configuration reports under `fixed`.
     pub fixed_runs_per_second: Option<f64>,
+    /// What the row gains over CuBIE's own layout of the same model,
+    /// parameters and device, whether or not `cubie` is among the swept
+    /// strategies.
+    #[serde(flatten)]
+    pub versus_cubie: VersusCubie,
+}
+
+/// A row beside CuBIE's own layout of the same configuration: what
+/// aliasing buys, as data, so that no analysis has to pair rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VersusCubie {
+    /// Shared bytes per thread of CuBIE's layout (its `shared_bytes` row).
+    pub cubie_layout_shared_bytes: u64,
+    /// `cubie_layout_shared_bytes − shared_bytes`: 0 on `cubie` rows,
+    /// negative where a `--tiers auto` split holds more shared bytes.
+    pub shared_bytes_saved: i64,
+    /// `shared_bytes_saved` in percent of `cubie_layout_shared_bytes` (0
+    /// when CuBIE's layout has no shared bytes).
+    pub shared_percent_saved: f64,
+    /// The block size CuBIE launches its own layout with (its halving
+    /// pick; `None`: it does not fit).
+    pub cubie_layout_block_size: Option<u64>,
+    /// Occupancy of CuBIE's layout at that block size.
+    pub cubie_layout_occupancy: Option<f64>,
+    /// Estimated runs per second of CuBIE's layout at that block size.
+    pub cubie_layout_runs_per_second: Option<f64>,
+    /// `estimated_runs_per_second ÷ cubie_layout_runs_per_second`: this
+    /// row at its best block size over CuBIE as CuBIE launches. On a
+    /// `cubie` row, what choosing the block size alone buys (at least 1).
+    /// `None` when either side does not fit.
+    pub speedup_vs_cubie: Option<f64>,
+}
+
+impl VersusCubie {
+    /// A layout of `shared_bytes` estimated at `runs_per_second` (`None`:
+    /// it does not fit) beside `cubie`, CuBIE's launch of its own layout on
+    /// the same device.
+    fn of(shared_bytes: u64, runs_per_second: Option<f64>, cubie: &CubieLaunch) -> VersusCubie {
+        let saved = i128::from(cubie.shared_bytes) - i128::from(shared_bytes);
+        let saved = saved.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
+        VersusCubie {
+            cubie_layout_shared_bytes: cubie.shared_bytes,
+            shared_bytes_saved: saved,
+            shared_percent_saved: if cubie.shared_bytes == 0 {
+                0.0
+            } else {
+                100.0 * saved as f64 / cubie.shared_bytes as f64
+            },
+            cubie_layout_block_size: cubie.block_size,
+            cubie_layout_occupancy: cubie.occupancy,
+            cubie_layout_runs_per_second: cubie.runs_per_second,
+            speedup_vs_cubie: runs_per_second.zip(cubie.runs_per_second.filter(|&c| c > 0.0)).map(|(r, c)| r / c),
+        }
+    }
+}
+
+/// CuBIE's launch of its own layout on one device: the reference every
+/// row of that configuration and device is compared with.
+struct CubieLaunch {
+    shared_bytes: u64,
+    block_size: Option<u64>,
+    occupancy: Option<f64>,
+    runs_per_second: Option<f64>,
 }
 
 /// How the sweep went.
@@ -421,19 +484,25 @@ fn instance_rows(
     };
     let instance = model.instantiate(&sets).map_err(|e| failed(&e))?;
     let layouts = layouts(spec, memos, &instance).map_err(|e| failed(&e))?;
+    // Every row is compared with CuBIE's layout, swept or not.
+    let cubie = match spec.strategies.iter().position(|s| *s == Side::Cubie) {
+        Some(k) => layouts[k].clone(),
+        None => cubie_figures(&instance).map_err(|e| failed(&e))?,
+    };
     let params: BTreeMap<String, String> = sets.iter().cloned().collect();
     let mut rows = Vec::with_capacity(spec.devices.len() * layouts.len());
     let mut choices = placement::Choices::default();
     for device in &spec.devices {
+        let reference = cubie_launch(spec, &cubie, device).map_err(|e| failed(&e))?;
         for (side, layout) in spec.strategies.iter().zip(&layouts) {
             let at = Place { index: first + rows.len(), model: &model.name, params: &params, device, side };
             let r = match (spec.tiers, side) {
                 (Tiers::Auto, Side::Optimised(name)) => {
                     let candidates =
                         choices.candidates(spec, &instance, device, name, layout).map_err(|e| failed(&e))?;
-                    auto_row(spec, candidates, &at).map_err(|e| failed(&e))?
+                    auto_row(spec, candidates, &at, &reference).map_err(|e| failed(&e))?
                 }
-                _ => row(spec, layout, &at).map_err(|e| failed(&e))?,
+                _ => row(spec, layout, &at, &reference).map_err(|e| failed(&e))?,
             };
             rows.push(r);
         }
@@ -444,10 +513,10 @@ fn instance_rows(
 /// The row an `auto` configuration reports: the fastest of its candidates
 /// on its device, preferring on ties the search's split, then the model's
 /// own locations, all shared, all local.
-fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Row> {
-    let own = row(spec, &c.own.layout, at)?;
+fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place, cubie: &CubieLaunch) -> Result<Row> {
+    let own = row(spec, &c.own.layout, at, cubie)?;
     let fixed_speed = own.estimated_runs_per_second;
-    let mut best = (row(spec, &c.chosen.layout, at)?, c.chosen.local_groups);
+    let mut best = (row(spec, &c.chosen.layout, at, cubie)?, c.chosen.local_groups);
     // Strictly faster only: on ties the earlier candidate stays.
     let mut consider = |r: Row, groups: Vec<String>| {
         if r.estimated_runs_per_second > best.0.estimated_runs_per_second {
@@ -456,7 +525,7 @@ fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Ro
     };
     consider(own, c.own.local_groups);
     for other in [c.all_shared, c.all_local] {
-        consider(row(spec, &other.layout, at)?, other.local_groups);
+        consider(row(spec, &other.layout, at, cubie)?, other.local_groups);
     }
     let (mut r, local_groups) = best;
     r.tiers = Tiers::Auto;
@@ -465,28 +534,31 @@ fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place) -> Result<Ro
     Ok(r)
 }
 
+/// CuBIE's own layout of `instance`.
+fn cubie_figures(instance: &Kernel) -> Result<StrategyFigures> {
+    let cubie = plan::cubie_kernel(instance)?;
+    // Counted as the optimised side is: the same lifetimes, only the pools
+    // differ.
+    let (shared_accesses, local_accesses) = instance.accesses.by_memory(&cubie.report);
+    let report = &cubie.report;
+    Ok(StrategyFigures {
+        shared_bytes: report.shared_bytes,
+        padded_shared_bytes: cubie.footprint.padded_shared_bytes,
+        local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
+            "local bytes per thread".into()
+        })?,
+        proven_optimal: true,
+        shared_accesses,
+        local_accesses,
+    })
+}
+
 /// Each strategy's layout of `instance`.
 fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> Result<Vec<StrategyFigures>> {
     spec.strategies
         .iter()
         .map(|side| match side {
-            Side::Cubie => {
-                let cubie = plan::cubie_kernel(instance)?;
-                // Counted as the optimised side is: the same lifetimes, only
-                // the pools differ.
-                let (shared_accesses, local_accesses) = instance.accesses.by_memory(&cubie.report);
-                let report = &cubie.report;
-                Ok(StrategyFigures {
-                    shared_bytes: report.shared_bytes,
-                    padded_shared_bytes: cubie.footprint.padded_shared_bytes,
-                    local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
-                        "local bytes per thread".into()
-                    })?,
-                    proven_optimal: true,
-                    shared_accesses,
-                    local_accesses,
-                })
-            }
+            Side::Cubie => cubie_figures(instance),
             Side::Optimised(name) => {
                 // The sweep is parallel over instances already; a solver
                 // racing its own threads would only contend with it.
@@ -524,27 +596,48 @@ struct Place<'a> {
     side: &'a Side,
 }
 
-/// One configuration's row with its buffers where `layout` has them: the
-/// launch numbers of `layout` on the place's device.
-fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place) -> Result<Row> {
-    let device = at.device;
-    let stride = layout.padded_shared_bytes;
+/// `layout`'s launch on `device` with the spec's batch and block request.
+fn launch_case<'a>(spec: &SweepSpec, layout: &StrategyFigures, device: &'a DeviceProfile) -> LaunchCase<'a> {
     let workload = Workload {
-        shared_bytes_per_run: stride,
+        shared_bytes_per_run: layout.padded_shared_bytes,
         shared_accesses: layout.shared_accesses,
         local_accesses: layout.local_accesses,
         local_bytes_per_run: layout.local_bytes,
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };
-    let case = LaunchCase::new(device, workload, spec.requested_block_size);
-    let cubie = case.cubie().ok();
-    let cubie_estimate = match &cubie {
+    LaunchCase::new(device, workload, spec.requested_block_size)
+}
+
+/// CuBIE's launch of its own layout (`cubie`) on `device`.
+fn cubie_launch(spec: &SweepSpec, cubie: &StrategyFigures, device: &DeviceProfile) -> Result<CubieLaunch> {
+    let case = launch_case(spec, cubie, device);
+    let pick = case.cubie().ok();
+    let estimate = match &pick {
+        Some(c) => case.at(c.block_size)?,
+        None => None,
+    };
+    Ok(CubieLaunch {
+        shared_bytes: cubie.shared_bytes,
+        block_size: pick.map(|c| c.block_size),
+        occupancy: estimate.map(|e| e.occupancy.occupancy),
+        runs_per_second: estimate.map(|e| e.runs_per_second),
+    })
+}
+
+/// One configuration's row with its buffers where `layout` has them: the
+/// launch numbers of `layout` on the place's device, beside `cubie`.
+fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place, cubie: &CubieLaunch) -> Result<Row> {
+    let device = at.device;
+    let case = launch_case(spec, layout, device);
+    let pick = case.cubie().ok();
+    let pick_estimate = match &pick {
         Some(c) => case.at(c.block_size)?,
         None => None,
     };
     let best = case.best()?;
     let o = best.map(|e| e.occupancy);
+    let speed = best.map(|e| e.runs_per_second);
     Ok(Row {
         index: at.index,
         model: at.model.to_string(),
@@ -552,23 +645,24 @@ fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place) -> Result<Row> {
         device: device.name.clone(),
         strategy: at.side.name().to_string(),
         shared_bytes: layout.shared_bytes,
-        padded_shared_bytes: stride,
+        padded_shared_bytes: layout.padded_shared_bytes,
         local_bytes: layout.local_bytes,
         proven_optimal: layout.proven_optimal,
         shared_accesses: layout.shared_accesses,
         local_accesses: layout.local_accesses,
         fits: best.is_some(),
-        cubie_block_size: cubie.map(|c| c.block_size),
-        cubie_runs_per_second: cubie_estimate.map(|e| e.runs_per_second),
+        cubie_block_size: pick.map(|c| c.block_size),
+        cubie_runs_per_second: pick_estimate.map(|e| e.runs_per_second),
         best_block_size: o.map(|o| o.block_size),
         blocks_per_sm: o.map_or(0, |o| o.active_blocks_per_sm),
         resident_threads: o.map_or(0, |o| o.active_threads_per_sm),
         occupancy: o.map_or(0.0, |o| o.occupancy),
-        estimated_runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
+        estimated_runs_per_second: speed.unwrap_or(0.0),
         pareto: false,
         tiers: Tiers::Fixed,
         local_groups: None,
         fixed_runs_per_second: None,
+        versus_cubie: VersusCubie::of(layout.shared_bytes, speed, cubie),
     })
 }
 
@@ -632,11 +726,19 @@ impl Sweep {
             "tiers",
             "local_groups",
             "fixed_runs_per_second",
+            "cubie_layout_shared_bytes",
+            "shared_bytes_saved",
+            "shared_percent_saved",
+            "cubie_layout_block_size",
+            "cubie_layout_occupancy",
+            "cubie_layout_runs_per_second",
+            "speedup_vs_cubie",
         ]);
         out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
         out.push('\n');
         let opt = |v: Option<u64>| v.map_or(String::new(), |x| x.to_string());
         for r in &self.rows {
+            let v = &r.versus_cubie;
             let mut cells = vec![r.index.to_string(), r.model.clone()];
             cells.extend(params.iter().map(|p| r.params.get(*p).cloned().unwrap_or_default()));
             cells.extend([
@@ -660,6 +762,13 @@ impl Sweep {
                 r.tiers.to_string(),
                 r.local_groups.as_ref().map_or(String::new(), |g| g.join(";")),
                 r.fixed_runs_per_second.map_or(String::new(), |v| format!("{v:.6e}")),
+                v.cubie_layout_shared_bytes.to_string(),
+                v.shared_bytes_saved.to_string(),
+                format!("{:.4}", v.shared_percent_saved),
+                opt(v.cubie_layout_block_size),
+                v.cubie_layout_occupancy.map_or(String::new(), |o| format!("{o:.4}")),
+                v.cubie_layout_runs_per_second.map_or(String::new(), |x| format!("{x:.6e}")),
+                v.speedup_vs_cubie.map_or(String::new(), |x| format!("{x:.6}")),
             ]);
             out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -799,6 +908,58 @@ mod tests {
         }
     }
 
+    /// Every row's comparison columns equal what the paired `cubie` row of
+    /// the same instance and device reports, under both placements; a
+    /// sweep without `cubie` still carries them.
+    #[test]
+    fn savings_match_the_paired_cubie_row() {
+        for tiers in [Tiers::Fixed, Tiers::Auto] {
+            let mut s = spec(&["n=3,60"]);
+            s.devices.push(DeviceProfile::named("a100").unwrap());
+            s.runs = 1 << 17;
+            s.tiers = tiers;
+            // The `auto` split search stops at the time limit, where a
+            // loaded machine reaches it by the clock: a limit no run
+            // reaches makes the two runs compared below choose alike.
+            s.time_limit = Duration::from_secs(3600);
+            let sweep = run(&s, &|_| {}).unwrap();
+            let mut checked = 0;
+            for pair in sweep.rows.chunks(2) {
+                let (cubie, auto) = (&pair[0], &pair[1]);
+                assert_eq!((cubie.strategy.as_str(), auto.device.as_str()), ("cubie", cubie.device.as_str()));
+                for r in pair {
+                    let v = &r.versus_cubie;
+                    assert_eq!(v.cubie_layout_shared_bytes, cubie.shared_bytes, "{r:?}");
+                    assert_eq!(v.shared_bytes_saved, cubie.shared_bytes as i64 - r.shared_bytes as i64);
+                    let percent = 100.0 * v.shared_bytes_saved as f64 / cubie.shared_bytes as f64;
+                    assert!((v.shared_percent_saved - percent).abs() < 1e-9, "{r:?}");
+                    assert_eq!(v.cubie_layout_block_size, cubie.cubie_block_size);
+                    assert_eq!(v.cubie_layout_runs_per_second, cubie.cubie_runs_per_second);
+                    let speedup = v.speedup_vs_cubie.unwrap();
+                    let expected = r.estimated_runs_per_second / cubie.cubie_runs_per_second.unwrap();
+                    assert!((speedup - expected).abs() <= 1e-12 * expected, "{r:?}");
+                    assert!(v.cubie_layout_occupancy.is_some_and(|o| o > 0.0 && o <= 1.0), "{r:?}");
+                }
+                // CuBIE beside itself saves nothing; its best block is
+                // never slower than its pick.
+                assert_eq!(cubie.versus_cubie.shared_bytes_saved, 0);
+                assert!(cubie.versus_cubie.speedup_vs_cubie.unwrap() >= 1.0);
+                if tiers == Tiers::Fixed {
+                    assert!(auto.versus_cubie.shared_bytes_saved > 0, "dirk aliases something: {auto:?}");
+                }
+                checked += 1;
+            }
+            assert_eq!(checked, 4);
+            // Without `cubie` among the strategies, the same figures.
+            let mut alone = s.clone();
+            alone.strategies.retain(|t| *t != Side::Cubie);
+            let without = run(&alone, &|_| {}).unwrap();
+            for (a, b) in without.rows.iter().zip(sweep.rows.iter().skip(1).step_by(2)) {
+                assert_eq!(a.versus_cubie, b.versus_cubie);
+            }
+        }
+    }
+
     fn bare(shared: u64, speed: f64, fits: bool) -> Row {
         Row {
             index: 0,
@@ -824,6 +985,15 @@ mod tests {
             tiers: Tiers::Fixed,
             local_groups: None,
             fixed_runs_per_second: None,
+            versus_cubie: VersusCubie {
+                cubie_layout_shared_bytes: shared,
+                shared_bytes_saved: 0,
+                shared_percent_saved: 0.0,
+                cubie_layout_block_size: None,
+                cubie_layout_occupancy: None,
+                cubie_layout_runs_per_second: None,
+                speedup_vs_cubie: None,
+            },
         }
     }
 
@@ -855,9 +1025,18 @@ mod tests {
         let mut lines = csv.lines();
         let header = lines.next().unwrap();
         assert!(header.starts_with("index,model,n,precision,device,strategy,shared_bytes,"));
-        assert!(header.ends_with(",pareto,tiers,local_groups,fixed_runs_per_second"), "{header}");
+        assert!(header.contains(",pareto,tiers,local_groups,fixed_runs_per_second,"), "{header}");
+        assert!(
+            header.ends_with(
+                ",cubie_layout_shared_bytes,shared_bytes_saved,shared_percent_saved,cubie_layout_block_size,\
+                 cubie_layout_occupancy,cubie_layout_runs_per_second,speedup_vs_cubie"
+            ),
+            "{header}"
+        );
         let cubie = lines.next().unwrap();
-        assert!(cubie.starts_with("0,dirk,3,f64,h100,cubie,") && cubie.ends_with(",fixed,,"), "{cubie}");
+        let c = &sweep.rows[0];
+        let saved = format!(",fixed,,,{},0,0.0000,", c.shared_bytes);
+        assert!(cubie.starts_with("0,dirk,3,f64,h100,cubie,") && cubie.contains(&saved), "{cubie}");
         // The auto row names its local groups, `;`-separated.
         let groups = sweep.rows[1].local_groups.as_ref().unwrap();
         assert!(!groups.is_empty());

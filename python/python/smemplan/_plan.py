@@ -421,8 +421,9 @@ class SweepResult(list):
         return dict(self.data.get("stats", {}))
 
     def svg(self, path: Optional[PathLike] = None) -> str:
-        """Shared bytes per thread and resident threads per SM against the
-        swept parameter (``sweep --svg``)."""
+        """Shared bytes per thread, the saving against CuBIE's layout and
+        resident threads per SM against the swept parameter (``sweep
+        --svg``)."""
         if self._svg is None:
             raise ValueError("svg: the sweep has no swept parameter to draw against")
         if path is not None:
