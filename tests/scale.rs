@@ -285,6 +285,7 @@ fn a_time_limit_bounds_the_split_search_of_sixteen_groups() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
 
 /// Issue 20's ML-trace acceptance: on generated traces of 10,000–60,000
 /// buffers (`smemplan::core::generate::trace`, the acceptance set's seeds),
