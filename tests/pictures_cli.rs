@@ -65,23 +65,3 @@ fn plot_marks_a_capacity_that_would_flatten_the_layout() {
     assert!(!run.stdout.contains("note:"), "{}", run.stdout);
     assert!(std::fs::read_to_string(&svg).unwrap().contains(r#"class="capacity""#));
 }
-
-/// `docs/sweep-example.svg` is what the README's command writes.
-#[test]
-fn the_readme_sweep_picture_is_what_its_command_writes() {
-    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
-    let command = readme
-        .split("```sh\n")
-        .filter_map(|b| b.split("```").next())
-        .find(|b| b.contains("--svg docs/sweep-example.svg"))
-        .expect("the README shows the command");
-    let words: Vec<String> = command.replace("\\\n", " ").split_whitespace().skip(1).map(str::to_string).collect();
-    let dir = scratch("pictures-readme");
-    let out = dir.join("sweep.svg");
-    let args: Vec<String> =
-        words.iter().map(|w| if w == "docs/sweep-example.svg" { s(&out).to_string() } else { w.clone() }).collect();
-    smemplan(&args).expect(0);
-    let written = std::fs::read_to_string(&out).unwrap();
-    let committed = std::fs::read_to_string(repo("docs/sweep-example.svg")).unwrap();
-    assert!(written == committed, "docs/sweep-example.svg differs from what its command writes: run it again");
-}
