@@ -164,20 +164,20 @@ fn plan_over_a_grid_prints_one_summary_row_per_configuration() {
             .collect();
         let single = smemplan(&one).expect(0).json();
         assert_eq!(r["index"], i);
-        assert_eq!(r["cubie_shared_bytes"], single["cubie"]["shared_bytes"], "row {i}");
-        assert_eq!(r["optimized_shared_bytes"], single["optimized"]["shared_bytes"], "row {i}");
-        assert_eq!(r["cubie_block_size"], single["cubie"]["block_size"], "row {i}");
+        assert_eq!(r["cubie_layout_shared_bytes"], single["cubie"]["shared_bytes"], "row {i}");
+        assert_eq!(r["shared_bytes"], single["optimized"]["shared_bytes"], "row {i}");
+        assert_eq!(r["cubie_layout_block_size"], single["cubie"]["block_size"], "row {i}");
         assert_eq!(r["best_block_size"], single["optimized"]["best_block_size"]["block_size"], "row {i}");
-        let saved = r["cubie_shared_bytes"].as_i64().unwrap() - r["optimized_shared_bytes"].as_i64().unwrap();
-        assert_eq!(r["saved_bytes"], saved, "row {i}");
+        let saved = r["cubie_layout_shared_bytes"].as_i64().unwrap() - r["shared_bytes"].as_i64().unwrap();
+        assert_eq!(r["shared_bytes_saved"], saved, "row {i}");
         let speedup = single["optimized"]["best_block_size"]["estimated_runs_per_second"].as_f64().unwrap()
             / single["cubie"]["at_block_size"]["estimated_runs_per_second"].as_f64().unwrap();
-        assert!((r["speedup"].as_f64().unwrap() - speedup).abs() < 1e-9 * speedup, "row {i}");
+        assert!((r["speedup_vs_cubie"].as_f64().unwrap() - speedup).abs() < 1e-9 * speedup, "row {i}");
     }
     // The CSV carries the same rows.
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 17);
-    assert!(text.starts_with("index,model,n,precision,device,strategy,cubie_shared_bytes,optimized_shared_bytes,saved_bytes,saved_percent,"), "{text}");
+    assert!(text.starts_with("index,model,n,precision,device,strategy,cubie_layout_shared_bytes,shared_bytes,shared_bytes_saved,shared_percent_saved,"), "{text}");
     // With --csv, stdout keeps only the gist.
     let args: Vec<&str> = base.iter().chain(&grid).copied().chain(["--csv", s(&csv)]).collect();
     let gist = smemplan(&args).expect(0).stdout;

@@ -390,17 +390,17 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
         cells.extend(s.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
         cells.extend([
             r.device.clone(),
-            r.cubie_shared_bytes.to_string(),
-            r.optimized_shared_bytes.to_string(),
-            r.saved_bytes.to_string(),
-            pct(r.saved_percent),
-            opt(r.cubie_block_size),
+            r.cubie_layout_shared_bytes.to_string(),
+            r.shared_bytes.to_string(),
+            r.shared_bytes_saved.to_string(),
+            pct(r.shared_percent_saved),
+            opt(r.cubie_layout_block_size),
             opt(r.cubie.as_ref().map(|c| c.blocks_per_sm)),
             pct(r.cubie.as_ref().map(|c| 100.0 * c.occupancy)),
             opt(r.best_block_size),
             opt(r.best.as_ref().map(|b| b.blocks_per_sm)),
             pct(r.best.as_ref().map(|b| 100.0 * b.occupancy)),
-            r.speedup.map_or("-".to_string(), |x| format!("{x:.2}x")),
+            r.speedup_vs_cubie.map_or("-".to_string(), |x| format!("{x:.2}x")),
         ]);
         rows.push(cells);
     }

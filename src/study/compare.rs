@@ -464,18 +464,18 @@ pub struct SummaryRow {
     /// The optimised side's strategy.
     pub strategy: String,
     /// CuBIE's shared bytes per run.
-    pub cubie_shared_bytes: u64,
+    pub cubie_layout_shared_bytes: u64,
     /// The optimised shared bytes per run.
-    pub optimized_shared_bytes: u64,
+    pub shared_bytes: u64,
     /// CuBIE's bytes minus the optimised ones (negative: the plan is larger).
-    pub saved_bytes: i64,
+    pub shared_bytes_saved: i64,
     /// The saving as a percentage of CuBIE's bytes (`None` when CuBIE's
     /// are 0).
-    pub saved_percent: Option<f64>,
+    pub shared_percent_saved: Option<f64>,
     /// Whether every pool of the optimised side is proven minimal.
     pub optimal: bool,
     /// CuBIE's block size (its halving rule on its own layout).
-    pub cubie_block_size: Option<u64>,
+    pub cubie_layout_block_size: Option<u64>,
     /// CuBIE's layout at that block size, if it launches.
     pub cubie: Option<AtBlock>,
     /// The optimised layout's block size of highest estimated throughput.
@@ -485,7 +485,7 @@ pub struct SummaryRow {
     /// Estimated runs per second of the optimised layout at its best block
     /// over CuBIE's layout at CuBIE's block (`None` when either cannot
     /// launch).
-    pub speedup: Option<f64>,
+    pub speedup_vs_cubie: Option<f64>,
 }
 
 impl SummaryRow {
@@ -493,7 +493,7 @@ impl SummaryRow {
     /// with these `params`.
     pub fn new(index: usize, params: BTreeMap<String, String>, c: &Comparison) -> SummaryRow {
         let (cubie, optimized) = (c.cubie.shared_bytes, c.optimized.report.shared_bytes);
-        let saved_bytes = i64::try_from(i128::from(cubie) - i128::from(optimized)).unwrap_or(i64::MIN);
+        let shared_bytes_saved = i64::try_from(i128::from(cubie) - i128::from(optimized)).unwrap_or(i64::MIN);
         let best = c.optimized.best_block_size.as_ref().map(|b| AtBlock {
             blocks_per_sm: b.blocks_per_sm,
             resident_threads: b.resident_threads,
@@ -512,16 +512,16 @@ impl SummaryRow {
             params,
             device: c.device.clone(),
             strategy: c.strategy.clone(),
-            cubie_shared_bytes: cubie,
-            optimized_shared_bytes: optimized,
-            saved_bytes,
-            saved_percent: (cubie > 0).then(|| 100.0 * (cubie as f64 - optimized as f64) / cubie as f64),
+            cubie_layout_shared_bytes: cubie,
+            shared_bytes: optimized,
+            shared_bytes_saved,
+            shared_percent_saved: (cubie > 0).then(|| 100.0 * (cubie as f64 - optimized as f64) / cubie as f64),
             optimal: c.optimal,
-            cubie_block_size: c.cubie.launch.block_size,
+            cubie_layout_block_size: c.cubie.launch.block_size,
             cubie: c.cubie.at_block_size.clone(),
             best_block_size: c.optimized.best_block_size.as_ref().map(|b| b.block_size),
             best,
-            speedup,
+            speedup_vs_cubie: speedup,
         }
     }
 }
@@ -604,20 +604,20 @@ impl Summary {
         header.extend([
             "device",
             "strategy",
-            "cubie_shared_bytes",
-            "optimized_shared_bytes",
-            "saved_bytes",
-            "saved_percent",
+            "cubie_layout_shared_bytes",
+            "shared_bytes",
+            "shared_bytes_saved",
+            "shared_percent_saved",
             "optimal",
-            "cubie_block_size",
-            "cubie_blocks_per_sm",
-            "cubie_occupancy",
-            "cubie_runs_per_second",
+            "cubie_layout_block_size",
+            "cubie_layout_blocks_per_sm",
+            "cubie_layout_occupancy",
+            "cubie_layout_runs_per_second",
             "best_block_size",
             "best_blocks_per_sm",
             "best_occupancy",
             "best_runs_per_second",
-            "speedup",
+            "speedup_vs_cubie",
         ]);
         let mut out = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
         out.push('\n');
@@ -629,12 +629,12 @@ impl Summary {
             cells.extend([
                 r.device.clone(),
                 r.strategy.clone(),
-                r.cubie_shared_bytes.to_string(),
-                r.optimized_shared_bytes.to_string(),
-                r.saved_bytes.to_string(),
-                real(r.saved_percent),
+                r.cubie_layout_shared_bytes.to_string(),
+                r.shared_bytes.to_string(),
+                r.shared_bytes_saved.to_string(),
+                real(r.shared_percent_saved),
                 r.optimal.to_string(),
-                int(r.cubie_block_size),
+                int(r.cubie_layout_block_size),
                 int(r.cubie.as_ref().map(|c| c.blocks_per_sm)),
                 real(r.cubie.as_ref().map(|c| c.occupancy)),
                 real(r.cubie.as_ref().map(|c| c.estimated_runs_per_second)),
@@ -642,7 +642,7 @@ impl Summary {
                 int(r.best.as_ref().map(|b| b.blocks_per_sm)),
                 real(r.best.as_ref().map(|b| b.occupancy)),
                 real(r.best.as_ref().map(|b| b.estimated_runs_per_second)),
-                real(r.speedup),
+                real(r.speedup_vs_cubie),
             ]);
             out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -687,14 +687,14 @@ mod tests {
             let one = Comparison::of_kernel(&kernel, None, &CompareOptions { device: devices[d].clone(), ..options() })
                 .unwrap();
             assert_eq!(*r, SummaryRow::new(i, r.params.clone(), &one));
-            assert_eq!(r.saved_bytes, r.cubie_shared_bytes as i64 - r.optimized_shared_bytes as i64);
+            assert_eq!(r.shared_bytes_saved, r.cubie_layout_shared_bytes as i64 - r.shared_bytes as i64);
             let (c, b) = (r.cubie.as_ref().unwrap(), r.best.as_ref().unwrap());
-            assert!(r.speedup.unwrap() >= 1.0 - 1e-9, "the best block is at least CuBIE's pick: {r:?}");
-            assert_eq!(r.speedup, Some(b.estimated_runs_per_second / c.estimated_runs_per_second));
+            assert!(r.speedup_vs_cubie.unwrap() >= 1.0 - 1e-9, "the best block is at least CuBIE's pick: {r:?}");
+            assert_eq!(r.speedup_vs_cubie, Some(b.estimated_runs_per_second / c.estimated_runs_per_second));
         }
         let csv = summary.csv();
         assert_eq!(csv.lines().count(), 17);
-        assert!(csv.starts_with("index,model,n,precision,device,strategy,cubie_shared_bytes,"), "{csv}");
+        assert!(csv.starts_with("index,model,n,precision,device,strategy,cubie_layout_shared_bytes,"), "{csv}");
     }
 
     #[test]
