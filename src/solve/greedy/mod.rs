@@ -459,7 +459,8 @@ enum Taken {
     /// fastest when few buffers are live at once, but `O(E)` memory.
     Lists {
         earlier: Earlier,
-        /// The address range of each placed buffer.
+        /// The address range of each placed buffer, by position (see
+        /// [`Earlier::position`]).
         ranges: Vec<(u64, u64)>,
         /// The same, packed as `start << 32 | end`, while every address fits
         /// in 32 bits (see [`narrow`]); empty otherwise. Sorting the
@@ -524,9 +525,10 @@ impl Taken {
 
     fn insert(&mut self, id: BufferId, b: &Buffer, range: (u64, u64)) {
         match self {
-            Taken::Lists { ranges, packed, .. } => {
-                ranges[id.index()] = range;
-                if let Some(word) = packed.get_mut(id.index()) {
+            Taken::Lists { earlier, ranges, packed, .. } => {
+                let at = earlier.position(id);
+                ranges[at] = range;
+                if let Some(word) = packed.get_mut(at) {
                     *word = range.0 << 32 | range.1;
                 }
             }
@@ -543,12 +545,12 @@ impl Taken {
                 merged.clear();
                 let near = earlier.of(id);
                 if packed.is_empty() {
-                    merged.extend(near.iter().map(|&n| ranges[n.index()]));
+                    merged.extend(near.iter().map(|&n| ranges[n as usize]));
                     merged.sort_unstable();
                     coalesce(merged);
                 } else {
                     keys.clear();
-                    keys.extend(near.iter().map(|&n| packed[n.index()]));
+                    keys.extend(near.iter().map(|&n| packed[n as usize]));
                     keys.sort_unstable();
                     // Unpacked and merged in one pass.
                     for &key in keys.iter() {
