@@ -464,7 +464,7 @@ enum Taken {
     Lists {
         earlier: Earlier,
         /// The address range of each placed buffer, by position (see
-        /// [`Earlier::position`]).
+        /// [`Earlier::position`]), unless `packed` holds them.
         ranges: Vec<(u64, u64)>,
         /// The same, packed as `start << 32 | end`, while every address fits
         /// in 32 bits (see [`narrow`]); empty otherwise. Sorting the
@@ -486,21 +486,15 @@ enum Taken {
 /// the fixed buffers' highest end plus every free buffer's size and
 /// alignment padding bounds them all.
 fn narrow(problem: &Problem) -> bool {
-    let mut reach: u64 = 0;
+    let (mut fixed, mut free) = (0u64, Some(0u64));
     for b in problem.buffers() {
-        let more = match b.offset {
-            Some(off) => {
-                reach = reach.max(off + b.size);
-                continue;
-            }
-            None => b.size.checked_add(b.alignment - 1),
-        };
-        match more.and_then(|m| reach.checked_add(m)) {
-            Some(r) if r <= u64::from(u32::MAX) => reach = r,
-            _ => return false,
+        match b.offset {
+            // Validated: a fixed offset + size fits in u64.
+            Some(off) => fixed = fixed.max(off + b.size),
+            None => free = free.and_then(|f| f.checked_add(b.size)?.checked_add(b.alignment - 1)),
         }
     }
-    reach <= u64::from(u32::MAX)
+    free.and_then(|f| f.checked_add(fixed)).is_some_and(|reach| reach <= u64::from(u32::MAX))
 }
 
 impl Taken {
@@ -518,10 +512,15 @@ impl Taken {
     }
 
     fn lists(problem: &Problem, order: &[BufferId], sweep: &EventSweep, stop: &dyn Fn() -> bool) -> Option<Self> {
+        let (ranges, packed) = if narrow(problem) {
+            (Vec::new(), vec![0; problem.len()])
+        } else {
+            (vec![(0, 0); problem.len()], Vec::new())
+        };
         Some(Taken::Lists {
             earlier: sweep.earlier_neighbours(problem.len(), order, stop)?,
-            ranges: vec![(0, 0); problem.len()],
-            packed: if narrow(problem) { vec![0; problem.len()] } else { Vec::new() },
+            ranges,
+            packed,
             keys: Vec::new(),
             store: vec![Vec::new()],
         })
@@ -531,9 +530,9 @@ impl Taken {
         match self {
             Taken::Lists { earlier, ranges, packed, .. } => {
                 let at = earlier.position(id);
-                ranges[at] = range;
-                if let Some(word) = packed.get_mut(at) {
-                    *word = range.0 << 32 | range.1;
+                match packed.get_mut(at) {
+                    Some(word) => *word = range.0 << 32 | range.1,
+                    None => ranges[at] = range,
                 }
             }
             Taken::Tree(tree) => tree.insert(b, range),
@@ -777,6 +776,25 @@ mod tests {
         }
         let rng = Gen::from_size_and_seed(100, seed::seed(0));
         QuickCheck::new().rng(rng).tests(200).quickcheck(property as fn(u64, u8) -> TestResult);
+    }
+
+    #[test]
+    fn narrow_counts_every_free_byte_above_the_fixed_ones() {
+        // Free buffers can stack on top of the fixed one, wherever it comes
+        // in the input: 1.5 + 1.5 + 2 GB (plus a byte) pass 32 bits.
+        let gb = 1u64 << 30;
+        let buffers = |fixed_last: bool| {
+            let mut bs = vec![Buffer::new("a", 0, 2, 3 * gb / 2), Buffer::new("b", 0, 2, 3 * gb / 2)];
+            let fixed = Buffer::new("f", 0, 2, 1).with_offset(2 * gb);
+            if fixed_last {
+                bs.push(fixed);
+            } else {
+                bs.insert(0, fixed);
+            }
+            Problem::new(bs, None).unwrap()
+        };
+        assert!(!narrow(&buffers(true)) && !narrow(&buffers(false)));
+        assert!(narrow(&Problem::new(vec![Buffer::new("a", 0, 2, 3 * gb)], None).unwrap()));
     }
 
     #[test]
