@@ -4,13 +4,20 @@
 //! * `greedy/challenging`: each strategy on MiniMalloc's eleven challenging
 //!   instances (`benches/data/minimalloc-challenging`);
 //! * `csv+greedy-size/100k`: the acceptance path, end to end: parsing the
-//!   100,000-row CSV text and planning it with `greedy-size`.
+//!   100,000-row CSV text and planning it with `greedy-size`;
+//! * `greedy/dense-100k` and `csv+greedy-size/dense-100k`: the same on
+//!   issue 20's dense family ([`smemplan::core::generate::dense`], seed 1:
+//!   about 250 buffers live at once where the default options put about
+//!   25), side by side with the sparse problem of the same size, so that
+//!   the ratio dense / sparse shows what density costs each strategy (the
+//!   dense end-to-end path also checks the layout and writes it, as
+//!   `solve --out` does).
 //!
 //! Before timing, every layout is checked and each peak / lower bound is
 //! printed to stderr. `cargo bench --bench greedy`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use smemplan::core::generate::{generate, GenOptions};
+use smemplan::core::generate::{dense, generate, GenOptions};
 use smemplan::solve::{self, greedy, SolveOptions};
 use smemplan::{core::analysis::Analysis, core::format::minimalloc, Problem};
 use std::hint::black_box;
@@ -52,19 +59,43 @@ fn challenging() -> Vec<(String, Problem)> {
         .collect()
 }
 
+/// Every greedy strategy on `problem`, in the group `greedy/LABEL`.
+fn strategies(c: &mut Criterion, label: &str, problem: &Problem) {
+    let mut group = c.benchmark_group(format!("greedy/{label}"));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(problem.len() as u64));
+    for strategy in greedy::ALL.map(|s| s.name()) {
+        verify(label, strategy, problem);
+        let analysis = Analysis::new(problem);
+        group.bench_function(strategy, |b| b.iter(|| plan(strategy, black_box(&analysis))));
+    }
+    group.finish();
+}
+
+/// What `solve --strategy greedy-size --out` does with the CSV text: read,
+/// plan, check, write.
+fn end_to_end(csv: &str) -> usize {
+    let problem = minimalloc::read_problem("dense-100k", csv).unwrap();
+    let solver = smemplan::solve::strategies::strategy("greedy-size").expect("a greedy strategy");
+    let solution = solve::run(&*solver, &problem, &SolveOptions::default()).expect("greedy never refuses");
+    smemplan::solve::verify(&problem, &solution).expect("a valid layout");
+    minimalloc::write(&problem, Some(&solution.layout)).len()
+}
+
 fn benches(c: &mut Criterion) {
     let options = GenOptions { buffers: 100_000, ..Default::default() };
     let big = generate(&options, 1).expect("default options draw a valid problem");
     let csv = minimalloc::write(&big, None);
+    let dense = dense(100_000, 1).expect("the dense family never overflows");
+    let dense_csv = minimalloc::write(&dense, None);
 
-    let mut group = c.benchmark_group("greedy/100k");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    group.throughput(Throughput::Elements(big.len() as u64));
-    for strategy in greedy::ALL.map(|s| s.name()) {
-        verify("100k", strategy, &big);
-        let analysis = Analysis::new(&big);
-        group.bench_function(strategy, |b| b.iter(|| plan(strategy, black_box(&analysis))));
-    }
+    strategies(c, "100k", &big);
+    strategies(c, "dense-100k", &dense);
+
+    let mut group = c.benchmark_group("csv+greedy-size/dense-100k");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Bytes(dense_csv.len() as u64));
+    group.bench_function("read+greedy-size+check+write", |b| b.iter(|| end_to_end(black_box(&dense_csv))));
     group.finish();
 
     let mut group = c.benchmark_group("csv+greedy-size/100k");

@@ -670,3 +670,53 @@ mod tests {
         assert!(sizes[sizes.len() - 1] > 200 * sizes[sizes.len() / 2], "{sizes:?}");
     }
 }
+
+/// The dense family of issue 20, the large-scale greedy's benchmark:
+/// buffer `i` is live in `[a, a + U(1, 5000))` with `a` uniform in
+/// `[0, 10^6)`, and has size `s × U(1, 8)` with `s` drawn from
+/// [`DENSE_BASES`]: `buffers / 400` live at an instant on average (250 of
+/// 100,000: lifetimes average 2,500 instants of the 10^6; the issue's
+/// "about 500" overstates it), with sizes from 4 bytes to 32 KiB. No alignment,
+/// gaps or fixed offsets. Buffers are named `b0`, `b1`, … in input order;
+/// the same seed gives the same problem on every platform.
+pub fn dense(buffers: usize, seed: u64) -> Result<Problem> {
+    let mut rng = SplitMix64(seed);
+    let buffers = (0..buffers)
+        .map(|i| {
+            let start = rng.between(0, DENSE_TIMELINE - 1);
+            let end = start + rng.between(1, DENSE_LIFETIME_MAX - 1);
+            let base = DENSE_BASES[rng.between(0, DENSE_BASES.len() as u64 - 1) as usize];
+            Buffer::new(format!("b{i}"), start, end, base * rng.between(1, 8))
+        })
+        .collect();
+    Problem::new(buffers, None)
+}
+
+/// The size bases of [`dense`]: a size is one of these times 1 to 8.
+pub const DENSE_BASES: [u64; 7] = [4, 8, 16, 64, 256, 1024, 4096];
+/// Starts of [`dense`] lie in `[0, DENSE_TIMELINE)`.
+const DENSE_TIMELINE: u64 = 1_000_000;
+/// Lifetimes of [`dense`] are shorter than this.
+const DENSE_LIFETIME_MAX: u64 = 5000;
+
+#[cfg(test)]
+mod dense_tests {
+    use super::*;
+
+    #[test]
+    fn dense_draws_the_family() {
+        let p = dense(20_000, 3).unwrap();
+        assert_eq!(p, dense(20_000, 3).unwrap());
+        let bs = p.buffers();
+        assert!(bs
+            .iter()
+            .all(|b| b.lifetime.start < DENSE_TIMELINE && (1..DENSE_LIFETIME_MAX).contains(&b.lifetime.len())));
+        assert!(bs.iter().all(|b| DENSE_BASES.iter().any(|&s| b.size % s == 0 && (1..=8).contains(&(b.size / s)))));
+        assert!(bs.iter().all(|b| b.alignment == 1 && b.gaps.is_empty() && b.offset.is_none()));
+        // Mean lifetime 2500 over 10^6 instants: 20,000 buffers put about
+        // 50 live at an instant (100,000 about 250).
+        let live = bs.iter().filter(|b| b.lifetime.start <= 500_000 && 500_000 < b.lifetime.end).count();
+        assert!((20..=100).contains(&live), "{live} live at 500,000");
+        assert!(bs.iter().any(|b| b.size == 4) && bs.iter().any(|b| b.size == 8 * 4096));
+    }
+}

@@ -121,26 +121,103 @@ impl EventSweep {
 
     /// For each buffer placed in `order` (after every buffer not in it,
     /// which has rank 0 and gets no list), its interfering neighbours placed
-    /// before it. A start event meets exactly the buffers live at that
-    /// instant, so each pair is recorded once per pair of overlapping
-    /// segments (a repeated entry is harmless to a fit), in the list of the
-    /// one placed later. `O(n + events + E)`. Polls `stop` every
-    /// [`PIECE`] events and pairs: `None` once it says so.
-    pub fn earlier_neighbours(
-        &self,
-        n: usize,
-        order: &[BufferId],
-        stop: &dyn Fn() -> bool,
-    ) -> Option<Vec<Vec<BufferId>>> {
-        let mut rank = vec![0usize; n];
-        for (r, &id) in order.iter().enumerate() {
-            rank[id.index()] = r + 1;
+    /// before it, by their [`Earlier::position`]. A start event meets exactly
+    /// the buffers live at that instant, so each pair is recorded once per
+    /// pair of overlapping segments (a repeated entry is harmless to a fit),
+    /// in the list of the one placed later. `O(n + events log n + E)`.
+    /// Polls `stop` every [`PIECE`] events and pairs: `None` once it says
+    /// so.
+    pub fn earlier_neighbours(&self, n: usize, order: &[BufferId], stop: &dyn Fn() -> bool) -> Option<Earlier> {
+        // Everything is indexed by position, so that the buffers a sweep
+        // meets, and the neighbours a placement gathers, lie close together
+        // in memory whatever the input order.
+        let mut positions = vec![u32::MAX; n];
+        let mut next = 0;
+        for e in self.events.iter().filter(|e| e.start) {
+            if positions[e.id.index()] == u32::MAX {
+                positions[e.id.index()] = next;
+                next += 1;
+            }
         }
-        let mut lists: Vec<Vec<BufferId>> = vec![Vec::new(); n];
-        let mut live: Vec<BufferId> = Vec::new();
+        // Ranks fit in u32 like ids; 0 for buffers not in `order`.
+        let mut rank = vec![0u32; n];
+        for (r, &id) in order.iter().enumerate() {
+            rank[positions[id.index()] as usize] = r as u32 + 1;
+        }
+        // The lists are one array: a list per buffer cost 100,000
+        // allocations and their regrowth, a fifth of the greedy's time on
+        // issue 20's dense problem. Their lengths come first, from one sweep
+        // with two Fenwick trees over ranks in `O(events log n)` rather than
+        // a pass over every pair.
+        let mut firsts = vec![0usize; n + 1];
+        self.count_earlier(&positions, &rank, stop, &mut firsts[1..])?;
+        for i in 0..n {
+            firsts[i + 1] += firsts[i];
+        }
+        let mut lists = vec![0u32; firsts[n]];
+        let mut next = firsts.clone();
+        self.meet(&positions, &rank, stop, |later, sooner| {
+            lists[next[later]] = sooner;
+            next[later] += 1;
+        })?;
+        Some(Earlier { positions, firsts, lists })
+    }
+
+    /// Adds to `counts[p]` the number of entries of the list of the buffer
+    /// at position `p` (see [`Self::earlier_neighbours`]): the segments live
+    /// at its segments' starts ranked before it (counted at the start, from
+    /// the ranks of the live segments), and the segments starting while one
+    /// of its own is live ranked before it (the starts ranked before it by
+    /// its segment's end, less those by its start). `None` once `stop` says
+    /// so.
+    fn count_earlier(
+        &self,
+        positions: &[u32],
+        rank: &[u32],
+        stop: &dyn Fn() -> bool,
+        counts: &mut [usize],
+    ) -> Option<()> {
+        let mut live = Fenwick::new(rank.len() + 1);
+        let mut started = Fenwick::new(rank.len() + 1);
+        // Starts ranked before each buffer when its live segment began.
+        let mut before = vec![0usize; rank.len()];
+        for (k, &Event { start, id, .. }) in self.events.iter().enumerate() {
+            if k % PIECE == 0 && stop() {
+                return None;
+            }
+            let p = positions[id.index()] as usize;
+            let r = rank[p] as usize;
+            if start {
+                if r > 0 {
+                    counts[p] += live.below(r);
+                    before[p] = started.below(r);
+                }
+                live.add(r, 1);
+                started.add(r, 1);
+            } else {
+                live.add(r, -1);
+                if r > 0 {
+                    counts[p] += started.below(r) - before[p];
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Calls `pair(later, sooner)` (positions) for each meeting of two
+    /// segments where `later` is ranked after `sooner` and ranked at all
+    /// (see [`Self::earlier_neighbours`]); `None` once `stop` says so.
+    fn meet(
+        &self,
+        positions: &[u32],
+        rank: &[u32],
+        stop: &dyn Fn() -> bool,
+        mut pair: impl FnMut(usize, u32),
+    ) -> Option<()> {
+        let mut live: Vec<u32> = Vec::new();
         // Where each live buffer sits in `live` (a buffer has at most one
         // live segment at a time).
-        let mut slot = vec![0usize; n];
+        let mut slot = vec![0usize; rank.len()];
         let mut work = 0;
         for &Event { start, id, .. } in &self.events {
             work += 1 + live.len();
@@ -150,26 +227,84 @@ impl EventSweep {
                     return None;
                 }
             }
-            let i = id.index();
+            let i = positions[id.index()];
             if start {
-                for &other in &live {
-                    let o = other.index();
-                    let (later, sooner) = if rank[o] < rank[i] { (i, other) } else { (o, id) };
-                    if rank[later] > 0 {
-                        lists[later].push(sooner);
+                let ri = rank[i as usize];
+                for &o in &live {
+                    let ro = rank[o as usize];
+                    let (later, sooner, r) = if ro < ri { (i, o, ri) } else { (o, i, ro) };
+                    if r > 0 {
+                        pair(later as usize, sooner);
                     }
                 }
-                slot[i] = live.len();
-                live.push(id);
+                slot[i as usize] = live.len();
+                live.push(i);
             } else {
-                let at = slot[i];
+                let at = slot[i as usize];
                 live.swap_remove(at);
                 if let Some(&moved) = live.get(at) {
-                    slot[moved.index()] = at;
+                    slot[moved as usize] = at;
                 }
             }
         }
-        Some(lists)
+        Some(())
+    }
+}
+
+/// Counts over `0..len` with prefix sums in `O(log len)` (a Fenwick
+/// tree).
+struct Fenwick(Vec<isize>);
+
+impl Fenwick {
+    fn new(len: usize) -> Self {
+        Fenwick(vec![0; len + 1])
+    }
+
+    fn add(&mut self, at: usize, delta: isize) {
+        let mut k = at + 1;
+        while k < self.0.len() {
+            self.0[k] += delta;
+            k += k & k.wrapping_neg();
+        }
+    }
+
+    /// The sum over `0..at`.
+    fn below(&self, at: usize) -> usize {
+        let (mut k, mut sum) = (at, 0);
+        while k > 0 {
+            sum += self.0[k];
+            k -= k & k.wrapping_neg();
+        }
+        sum as usize
+    }
+}
+
+/// Each buffer's neighbours placed before it
+/// ([`EventSweep::earlier_neighbours`]), all lists in one array, by
+/// position.
+#[derive(Debug, Clone, Default)]
+pub struct Earlier {
+    /// Each buffer's position (by id).
+    positions: Vec<u32>,
+    /// The list of the buffer at position `p` is
+    /// `lists[firsts[p]..firsts[p + 1]]`.
+    firsts: Vec<usize>,
+    lists: Vec<u32>,
+}
+
+impl Earlier {
+    /// Where `id` comes in order of first start (`0..n`): what the lists
+    /// hold. Buffers live at the same time have close positions, so arrays
+    /// indexed by position keep a placement's neighbours close together.
+    pub fn position(&self, id: BufferId) -> usize {
+        self.positions[id.index()] as usize
+    }
+
+    /// The positions of the neighbours of `id` placed before it (empty for
+    /// a buffer not in the order).
+    pub fn of(&self, id: BufferId) -> &[u32] {
+        let p = self.position(id);
+        &self.lists[self.firsts[p]..self.firsts[p + 1]]
     }
 }
 
