@@ -49,7 +49,7 @@ tune() {
   shift
   local started=$SECONDS
   timeout "${TUNE_TIMEOUT:-120}" "$lab" tune --device "$profile" --runs 131072 --exhaustive --iterations 10 \
-    --repeats 1 --time-limit 2s --json "$out/tune-$name.json" "$@" >"$out/tune-$name.txt" 2>&1 || status=1
+    --repeats 1 --time-limit 10s --json "$out/tune-$name.json" "$@" >"$out/tune-$name.txt" 2>&1 || status=1
   echo "== $name ($((SECONDS - started)) s)"
   grep -E "^(timed|tuned|model|best|cubie|cuda|tuned reaches)|^  |smemplan-lab:" "$out/tune-$name.txt"
 }
