@@ -2,6 +2,8 @@
 //! runs, never links. Without it (or without a card) the command fails with
 //! one clear line and exit 2, and writes nothing it was not asked to.
 
+// The shared harness; this file uses part of it.
+#[allow(dead_code)]
 #[path = "support/cli.rs"]
 mod harness;
 
@@ -20,7 +22,7 @@ fn a_missing_lab_is_named_before_the_sweep_runs() {
         .arg(&rows)
         .arg("--verify")
         .arg(&measured)
-        .env("PATH", &dir.join("empty"))
+        .env("PATH", dir.join("empty"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -3,6 +3,8 @@
 //! where the card is needed and missing (or the build lacks the `gpu`
 //! feature).
 
+// The shared harness; this file uses part of it.
+#[allow(dead_code)]
 #[path = "support/cli.rs"]
 mod harness;
 

@@ -32,7 +32,7 @@ use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::throughput::{self, Workload};
 use smemplan::perf::tiers::{self, TierOptions};
 use smemplan::plan::{PlanInput, PlanOptions, PlanReport};
-use smemplan_lab::gpu::standin::{self, StandIn};
+use smemplan_lab::gpu::standin;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -222,6 +222,7 @@ mod card {
 mod card {
     use super::*;
     use smemplan_lab::gpu::device::{DeviceInfo, Gpu};
+    use smemplan_lab::gpu::standin::StandIn;
 
     /// The candidate of least measured time (`None`: none timed).
     fn best_of(cs: &[Candidate]) -> Option<&Candidate> {
