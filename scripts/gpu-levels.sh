@@ -22,6 +22,10 @@ set -u -o pipefail
 dir=${1:?usage: gpu-levels.sh BIN_DIR OUT_DIR [STEP...]}
 out=${2:?usage: gpu-levels.sh BIN_DIR OUT_DIR [STEP...]}
 shift 2
+mkdir -p "$out"
+# Absolute: the sweep step runs from OUT_DIR.
+dir=$(cd "$dir" && pwd)
+out=$(cd "$out" && pwd)
 steps=${*:-fit heldout tune sweep measure}
 bin="$dir/smemplan"
 lab="$dir/smemplan-lab"
