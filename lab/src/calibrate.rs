@@ -125,10 +125,7 @@ pub fn from_measurements(results: &Results) -> Result<Vec<Observation>> {
 
 /// The observations of one measured case (see [`from_measurements`]).
 pub fn from_case(result: &CaseResult) -> Result<Vec<Observation>> {
-    let cases = measure::cases()?;
-    let case = cases.iter().find(|c| c.name == result.name).ok_or_else(|| {
-        Error::Gpu(format!("measured case `{}` is not one of this smemplan's integrator cases", result.name))
-    })?;
+    let case = measure::case_named(&result.name)?;
     let mut kernels: BTreeMap<String, Kernel> = BTreeMap::new();
     let mut out = Vec::new();
     for run in &result.runs {

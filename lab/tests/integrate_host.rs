@@ -241,6 +241,22 @@ fn backward_euler_lorenz_f64() {
 }
 
 #[test]
+fn dirk_allen_cahn_f32() {
+    let setup = short(Method::Dirk, System::AllenCahn { n: 24 }, Precision::F32, 0.5, 0);
+    check(setup, &["cached_auxiliaries", "stage_rhs", "delta"]);
+}
+
+#[test]
+fn dirk_robertson_f64() {
+    check(short(Method::Dirk, System::Robertson, Precision::F64, 4.0, 0), &["state", "accumulator", "residual"]);
+}
+
+#[test]
+fn dirk_robertson_f32() {
+    check(short(Method::Dirk, System::Robertson, Precision::F32, 40.0, 0), &["stage_base", "stage_state"]);
+}
+
+#[test]
 fn a_planted_overlap_changes_the_trajectories() {
     let Some(cxx) = compiler("integrate_host") else {
         return;
@@ -253,6 +269,26 @@ fn a_planted_overlap_changes_the_trajectories() {
     report.buffers.iter_mut().find(|b| b.name == "k3").unwrap().offset = k2;
     let kernel = Kernel::from_report(&setup, &placement, report, "v0").unwrap();
     let dir = workdir("planted");
+    let problems = run_case(&cxx, &dir, &setup, &[kernel]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(problems.len(), BLOCKS.len(), "{problems:?}");
+    assert!(problems.iter().all(|p| p.contains("system 0, sample 1")), "{problems:?}");
+}
+
+#[test]
+fn a_planted_overlap_changes_the_dirk_trajectories() {
+    let Some(cxx) = compiler("integrate_host") else {
+        return;
+    };
+    let setup = short(Method::Dirk, System::Robertson, Precision::F32, 4.0, 0);
+    let placement = Placement::all_shared(Planner::smemplan(), SharedLayout::default());
+    let mut report = integrate::plan(&setup, &placement).unwrap();
+    // stage_base on k1 (the accumulator's first n): stage 3's base then
+    // reads stage 2's base where it needs k1.
+    let k1 = report.buffers.iter().find(|b| b.name == "accumulator").unwrap().offset;
+    report.buffers.iter_mut().find(|b| b.name == "stage_base").unwrap().offset = k1;
+    let kernel = Kernel::from_report(&setup, &placement, report, "v0").unwrap();
+    let dir = workdir("planted-dirk");
     let problems = run_case(&cxx, &dir, &setup, &[kernel]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(problems.len(), BLOCKS.len(), "{problems:?}");

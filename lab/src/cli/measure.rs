@@ -5,12 +5,19 @@
 //! With `--from RESULTS.json` it only re-reads earlier results and writes
 //! the tables (no card needed): the analysis (best measured, the picks, the
 //! cost model's ranking) is here, the timing in `smemplan_lab::gpu::device`.
+//!
+//! The cases are the default list (`--case` picks some by name) or one
+//! case chosen by flags: `--method` (and with it the kernel model), then
+//! optionally `--system`, `--n`, `--precision`, `--batch`, `--t-end` and
+//! `--steps`. Flags are checked before any card is looked for.
 
 use super::{read_text, Verdict};
 use anyhow::{Context, Result};
+use smemplan::kernel::Precision;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate;
-use smemplan_lab::gpu::measure::{CaseResult, Results, Run};
+use smemplan_lab::gpu::measure::{self, Case, CaseResult, CaseSpec, Results, Run};
+use smemplan_lab::integrate::{Method, System};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,9 +36,35 @@ pub struct Args {
     /// counted as skipped).
     #[arg(long, value_name = "SECS", default_value_t = 420)]
     pub budget: u64,
-    /// Only these cases (names contain the text; repeatable).
+    /// Only these cases of the default list (names contain the text;
+    /// repeatable).
     #[arg(long, value_name = "TEXT")]
     pub case: Vec<String>,
+    /// Measure one case chosen by flags instead of the default list: the
+    /// method (dormand-prince-54, backward-euler or dirk), which also
+    /// chooses the kernel model (models/integrators/*.toml).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["case", "from"])]
+    pub method: Option<String>,
+    /// The case's system: lorenz or robertson (n = 3), allen-cahn (any n).
+    #[arg(long, value_name = "NAME", requires = "method", default_value = "allen-cahn")]
+    pub system: String,
+    /// The state size (allen-cahn: 1 to 1024, 32 when not given).
+    #[arg(long, value_name = "N", requires = "method")]
+    pub n: Option<u32>,
+    /// The case's precision.
+    #[arg(long, value_name = "f32|f64", requires = "method", default_value = "f32", value_parser = ["f32", "f64"])]
+    pub precision: String,
+    /// Systems in the case's batch.
+    #[arg(long, value_name = "N", requires = "method", default_value_t = measure::DEFAULT_BATCH,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// The case's horizon (default: the method's on the system).
+    #[arg(long, value_name = "T", requires = "method")]
+    pub t_end: Option<f64>,
+    /// Fixed steps over the horizon (backward-euler only; a multiple of 10,
+    /// the output samples).
+    #[arg(long, value_name = "N", requires = "method")]
+    pub steps: Option<u32>,
     /// Re-read results written earlier by `--json` instead of measuring.
     #[arg(long, value_name = "RESULTS.json")]
     pub from: Option<PathBuf>,
@@ -66,7 +99,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             calibrate::check_results(&path.display().to_string(), &results, &profile)?;
             results
         }
-        None => smemplan_lab::gpu::guarded(|| card::measure(args, &profile, out))?,
+        None => {
+            let cases = chosen_cases(args)?;
+            smemplan_lab::gpu::guarded(|| card::measure(args, &cases, &profile, out))?
+        }
     };
     let tables = markdown(&results, &profile);
     out.write_all(tables.as_bytes())?;
@@ -79,6 +115,32 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let bitwise = results.cases.iter().flat_map(|c| &c.runs).all(|r| r.bitwise);
     Ok(if bitwise { Verdict::Done } else { Verdict::Rejected })
+}
+
+/// The cases `args` ask for: the one the flags choose, or the default list
+/// filtered by `--case`.
+pub fn chosen_cases(args: &Args) -> Result<Vec<Case>> {
+    let Some(method) = &args.method else {
+        let cases: Vec<Case> = measure::cases()?
+            .into_iter()
+            .filter(|c| args.case.is_empty() || args.case.iter().any(|t| c.name.contains(t.as_str())))
+            .collect();
+        if cases.is_empty() {
+            let names: Vec<String> = measure::cases()?.into_iter().map(|c| c.name).collect();
+            anyhow::bail!("--case {:?} matches none of the cases ({})", args.case, names.join(", "));
+        }
+        return Ok(cases);
+    };
+    let method = Method::named(method).context("--method")?;
+    let system = System::named(&args.system, args.n).context("--system/--n")?;
+    let precision = if args.precision == "f64" { Precision::F64 } else { Precision::F32 };
+    if let Some(t) = args.t_end {
+        if !(t > 0.0 && t.is_finite()) {
+            anyhow::bail!("--t-end: the horizon must be a positive number, not {t}");
+        }
+    }
+    let spec = CaseSpec { method, system, precision, batch: args.batch, t_end: args.t_end, steps: args.steps };
+    Ok(vec![spec.case().with_context(|| format!("the case {}", spec.name()))?])
 }
 
 fn layout_label(r: &Run) -> String {
@@ -192,7 +254,7 @@ mod card {
     use super::*;
     use anyhow::bail;
 
-    pub fn measure(_: &Args, _: &DeviceProfile, _: &mut dyn Write) -> Result<Results> {
+    pub fn measure(_: &Args, _: &[Case], _: &DeviceProfile, _: &mut dyn Write) -> Result<Results> {
         bail!("this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu`")
     }
 }
@@ -201,17 +263,16 @@ mod card {
 mod card {
     use super::*;
     use smemplan_lab::gpu::device::Gpu;
-    use smemplan_lab::gpu::measure;
     use smemplan_lab::integrate::{self, ENTRY, NVRTC_OPTIONS};
     use std::time::Instant;
 
-    pub fn measure(args: &Args, profile: &DeviceProfile, out: &mut dyn Write) -> Result<Results> {
+    pub fn measure(args: &Args, cases: &[Case], profile: &DeviceProfile, out: &mut dyn Write) -> Result<Results> {
         if let Some(arch) = &args.compile_only {
             let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
-            for case in measure::cases()? {
-                let (split, ours, _) = measure::smemplan_pick(profile, &case)?;
-                let cubie = measure::cubie_pick(profile, &case)?;
-                let layouts = measure::layouts(profile, &case, &split, &[ours, cubie])?;
+            for case in cases {
+                let (split, ours, _) = measure::smemplan_pick(profile, case)?;
+                let cubie = measure::cubie_pick(profile, case)?;
+                let layouts = measure::layouts(profile, case, &split, &[ours, cubie])?;
                 let blocks: usize = layouts.iter().map(|l| l.blocks.len()).sum();
                 for l in &layouts {
                     smemplan_lab::gpu::device::compile_only(&l.kernel.source, ENTRY, arch, &options)?;
@@ -233,21 +294,18 @@ mod card {
         let gpu = Gpu::open(args.gpu)?;
         let started = Instant::now();
         let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
-        let mut cases = Vec::new();
-        for case in measure::cases()? {
-            if !args.case.is_empty() && !args.case.iter().any(|t| case.name.contains(t.as_str())) {
-                continue;
-            }
-            let (split, ours, _) = measure::smemplan_pick(profile, &case)?;
-            let cubie = measure::cubie_pick(profile, &case)?;
-            let layouts = measure::layouts(profile, &case, &split, &[ours, cubie])?;
+        let mut results = Vec::new();
+        for case in cases {
+            let (split, ours, _) = measure::smemplan_pick(profile, case)?;
+            let cubie = measure::cubie_pick(profile, case)?;
+            let layouts = measure::layouts(profile, case, &split, &[ours, cubie])?;
             let sources: Vec<(String, &str)> = layouts.iter().map(|l| (l.kernel.source.clone(), ENTRY)).collect();
             let kernels = gpu.compile_all(&sources, &options)?;
             let reference = integrate::reference(&case.setup, case.batch, 0..case.batch)?;
             let system_steps = if case.fixed_steps > 0 {
                 case.fixed_steps * case.batch
             } else {
-                // Dormand–Prince: accepted + rejected step attempts.
+                // Adaptive methods: accepted + rejected step attempts.
                 let b = case.batch as usize;
                 reference.stats[..2 * b].iter().map(|&v| v as u64).sum()
             };
@@ -304,7 +362,7 @@ mod card {
                     });
                 }
             }
-            cases.push(result);
+            results.push(result);
         }
         let device = serde_json::json!({
             "name": gpu.info.name,
@@ -315,6 +373,6 @@ mod card {
             "driver_version": std::env::var("SMEMPLAN_DRIVER_VERSION").unwrap_or_default(),
         });
         let date = std::env::var("SMEMPLAN_DATE").unwrap_or_default();
-        Ok(Results { device, profile: profile.name.clone(), date, cases })
+        Ok(Results { device, profile: profile.name.clone(), date, cases: results })
     }
 }

@@ -16,7 +16,7 @@
 //! --tiers auto` would; CuBIE's pick is its halving rule on its all-shared
 //! layout at the requested block size.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::integrate::{self, Kernel, Method, Placement, Planner, Settings, Setup, System};
 use serde::{Deserialize, Serialize};
 use smemplan::kernel::Precision;
@@ -51,7 +51,7 @@ pub fn cases() -> Result<Vec<Case>> {
         let mut settings = Settings::default_for(method, &system, Precision::F32);
         tune(&mut settings);
         let setup = Setup::with_settings(method, system, Precision::F32, settings)?;
-        let fixed_steps = if method == Method::BackwardEuler { setup.settings.steps as u64 } else { 0 };
+        let fixed_steps = if method.fixed_step() { setup.settings.steps as u64 } else { 0 };
         Ok(Case { name: format!("{}/{}", method.name(), system.name()), setup, batch, fixed_steps })
     };
     Ok(vec![
@@ -63,6 +63,107 @@ pub fn cases() -> Result<Vec<Case>> {
         // held-out check of the calibrated pick.
         make(Method::BackwardEuler, System::AllenCahn { n: 48 }, 1 << 13, &|s| s.steps = 10)?,
     ])
+}
+
+/// Systems in a case chosen by flags when the batch is not given.
+pub const DEFAULT_BATCH: u64 = 1 << 14;
+
+/// A case chosen on the command line (`measure --method … --system …`):
+/// its name says everything about it, so results name their case and
+/// [`case_named`] rebuilds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSpec {
+    /// The method (and with it the kernel model, `models/integrators/*.toml`).
+    pub method: Method,
+    /// The system (its `n`).
+    pub system: System,
+    /// `F32` or `F64`.
+    pub precision: Precision,
+    /// Systems in the batch.
+    pub batch: u64,
+    /// The horizon, when not the method's default on the system.
+    pub t_end: Option<f64>,
+    /// Fixed steps (backward Euler only), when not the default.
+    pub steps: Option<u32>,
+}
+
+impl CaseSpec {
+    /// The case's name: `METHOD/SYSTEM/PRECISION/batch-B`, then
+    /// `/t-end-T` and `/steps-S` when given, e.g.
+    /// `dirk/allen-cahn-32/f64/batch-16384/t-end-0.5`.
+    pub fn name(&self) -> String {
+        let precision = if self.precision == Precision::F64 { "f64" } else { "f32" };
+        let mut name = format!("{}/{}/{precision}/batch-{}", self.method.name(), self.system.name(), self.batch);
+        if let Some(t) = self.t_end {
+            name += &format!("/t-end-{t}");
+        }
+        if let Some(s) = self.steps {
+            name += &format!("/steps-{s}");
+        }
+        name
+    }
+
+    /// The case, its settings checked ([`Setup::with_settings`]).
+    pub fn case(&self) -> Result<Case> {
+        let mut settings = Settings::default_for(self.method, &self.system, self.precision);
+        if let Some(t) = self.t_end {
+            settings.t_end = t;
+        }
+        match self.steps {
+            Some(_) if !self.method.fixed_step() => {
+                return Err(Error::Integrator(format!(
+                    "{} takes adaptive steps: --steps applies to fixed-step methods (backward-euler)",
+                    self.method.name()
+                )))
+            }
+            Some(steps) => settings.steps = steps,
+            None => {}
+        }
+        if self.batch == 0 {
+            return Err(Error::Integrator("the batch must hold at least 1 system".into()));
+        }
+        let setup = Setup::with_settings(self.method, self.system, self.precision, settings)?;
+        let fixed_steps = if self.method.fixed_step() { u64::from(setup.settings.steps) } else { 0 };
+        Ok(Case { name: self.name(), setup, batch: self.batch, fixed_steps })
+    }
+
+    /// The spec a [`CaseSpec::name`] spells, if `name` is one.
+    pub fn parse(name: &str) -> Option<CaseSpec> {
+        let mut parts = name.split('/');
+        let method = Method::named(parts.next()?).ok()?;
+        let system = match parts.next()? {
+            "lorenz" => System::Lorenz,
+            "robertson" => System::Robertson,
+            other => System::named("allen-cahn", Some(other.strip_prefix("allen-cahn-")?.parse().ok()?)).ok()?,
+        };
+        let precision = match parts.next()? {
+            "f32" => Precision::F32,
+            "f64" => Precision::F64,
+            _ => return None,
+        };
+        let batch = parts.next()?.strip_prefix("batch-")?.parse().ok()?;
+        let mut spec = CaseSpec { method, system, precision, batch, t_end: None, steps: None };
+        for part in parts {
+            if let Some(t) = part.strip_prefix("t-end-") {
+                spec.t_end = Some(t.parse().ok()?);
+            } else {
+                spec.steps = Some(part.strip_prefix("steps-")?.parse().ok()?);
+            }
+        }
+        (spec.name() == name).then_some(spec)
+    }
+}
+
+/// The case called `name`: one of [`cases`], or one chosen by flags
+/// ([`CaseSpec::name`]).
+pub fn case_named(name: &str) -> Result<Case> {
+    if let Some(case) = cases()?.into_iter().find(|c| c.name == name) {
+        return Ok(case);
+    }
+    match CaseSpec::parse(name) {
+        Some(spec) => spec.case(),
+        None => Err(Error::Gpu(format!("measured case `{name}` is not one of this smemplan's integrator cases"))),
+    }
 }
 
 /// How a layout is named in the tables.

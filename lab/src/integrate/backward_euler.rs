@@ -22,8 +22,9 @@ pub const STATS: [&str; 3] = ["steps", "newton_iterations", "newton_failures"];
 /// The buffers of the kernel model `models/integrators/backward_euler.toml`.
 pub const BUFFERS: [&str; 6] = ["state", "proposed", "matrix", "rhs", "residual", "delta"];
 
-/// In-place LU without pivoting of the row-major `n × n` matrix `a`.
-fn factor<T: Real>(a: &mut [T], n: usize) {
+/// In-place LU without pivoting of the row-major `n × n` matrix `a` (the
+/// kernel's `factor` phase; [`super::dirk`] factorises the same way).
+pub(super) fn factor<T: Real>(a: &mut [T], n: usize) {
     for k in 0..n {
         let pivot = a[k * n + k];
         for i in k + 1..n {
