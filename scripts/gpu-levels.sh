@@ -14,8 +14,9 @@
 #            f64), backward Euler n = 32 f64, DIRK n = 32 and dirk n = 3
 #   sweep    `sweep --verify` on 20 configurations (dirk n = 3..100 × f32/f64
 #            × cubie/auto, --tiers auto)
-#   measure  the integrators (`measure`; Allen–Cahn and DIRK cases where the
-#            lab has them), each run bitwise against the CPU reference
+#   measure  the real integrators on Allen–Cahn (`measure --method`):
+#            Dormand–Prince n = 16, 64 (f32, f64), backward Euler n = 32 f64,
+#            DIRK n = 32 f32, each run bitwise against the CPU reference
 # Every file goes to OUT_DIR; each step is bounded by `timeout` so that a
 # slow one leaves the others' results.
 set -u -o pipefail
@@ -76,11 +77,18 @@ for step in $steps; do
     echo "== sweep --verify ($((SECONDS - started)) s)"
     tail -n 25 "$out/sweep.txt" ;;
   measure)
-    started=$SECONDS
-    timeout 240 "$lab" measure --device "$profile" --budget 200 --repeats 2 --json "$out/measure.json" \
-      --markdown "$out/measure.md" ${MEASURE_CASES:-} >"$out/measure.txt" 2>&1 || status=1
-    echo "== measure ($((SECONDS - started)) s)"
-    tail -n 40 "$out/measure.md" ;;
+    # The real integrators (bitwise against the CPU reference), one case each.
+    for c in "dormand-prince-54 16 f32" "dormand-prince-54 16 f64" "dormand-prince-54 64 f32" \
+      "dormand-prince-54 64 f64" "backward-euler 32 f64" "dirk 32 f32"; do
+      read -r method n p <<<"$c"
+      name="$method-n$n-$p"
+      started=$SECONDS
+      timeout 90 "$lab" measure --device "$profile" --method "$method" --n "$n" --precision "$p" \
+        --budget "${MEASURE_BUDGET:-25}" --repeats 2 --json "$out/measure-$name.json" \
+        --markdown "$out/measure-$name.md" >"$out/measure-$name.txt" 2>&1 || status=1
+      echo "== measure $name ($((SECONDS - started)) s)"
+      grep -E "^\| (best measured|smemplan|CuBIE)" "$out/measure-$name.md" | head -4
+    done ;;
   *) echo "unknown step $step"; status=2 ;;
   esac
 done
