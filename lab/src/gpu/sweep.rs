@@ -15,7 +15,7 @@
 
 use crate::error::{Error, Result};
 
-/// The columns [`write`] appends, in order.
+/// The columns [`write()`] appends, in order.
 pub const MEASURED_COLUMNS: [&str; 11] = [
     "measured_ok",
     "planted_caught",
