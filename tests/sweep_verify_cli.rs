@@ -17,14 +17,28 @@ fn a_missing_lab_is_named_before_the_sweep_runs() {
     let alone = dir.join(format!("smemplan{}", std::env::consts::EXE_SUFFIX));
     std::fs::copy(env!("CARGO_BIN_EXE_smemplan"), &alone).unwrap();
     let (rows, measured) = (dir.join("rows.csv"), dir.join("measured.csv"));
-    let out = std::process::Command::new(&alone)
-        .args(["sweep", "--set", "n=3", "--csv"])
-        .arg(&rows)
-        .arg("--verify")
-        .arg(&measured)
-        .env("PATH", dir.join("empty"))
-        .output()
-        .unwrap();
+    let run = || {
+        std::process::Command::new(&alone)
+            .args(["sweep", "--set", "n=3", "--csv"])
+            .arg(&rows)
+            .arg("--verify")
+            .arg(&measured)
+            .env("PATH", dir.join("empty"))
+            .output()
+    };
+    // A test thread that spawns while the copy is open for writing lends
+    // the child that descriptor for a moment (ETXTBSY): try again.
+    let mut out = run();
+    for _ in 0..100 {
+        match &out {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                out = run();
+            }
+            _ => break,
+        }
+    }
+    let out = out.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`smemplan-lab`") && stderr.contains("--features gpu"), "{stderr}");
