@@ -16,13 +16,16 @@
 //! errors are centred per case). Each group (a case, a table) weighs the
 //! same in the fit, whatever its size.
 //!
-//! The fit is a coordinate descent in log space over the five rates of
-//! [`ThroughputParams`] (the cache size is the card's, not fitted), from the
-//! profile's current values, keeping a local hit no cheaper than a shared
-//! access (both go through the same data cache, local adds per-thread
-//! addressing; a cheaper local access would only stand for arrays the
-//! compiler kept in registers, which the planner cannot foresee) and a miss
-//! no cheaper than a hit. It
+//! The fit is a coordinate descent in log space over the seven rates of
+//! [`ThroughputParams`] (the cache sizes, SM and L2, are the card's, not
+//! fitted), from the profile's current values, keeping a local hit no
+//! cheaper than a shared access (both go through the same data cache, local
+//! adds per-thread addressing; a cheaper local access would only stand for
+//! arrays the compiler kept in registers, which the planner cannot foresee),
+//! a miss no cheaper than a hit and HBM no cheaper than L2. The HBM rates
+//! move only where observations put local arrays past L2 (a block-size
+//! table with `local_accesses` and `local_bytes`, or large all-local
+//! integrator batches). It
 //! minimises the mean over groups of the mean squared log error; ranking
 //! quality (Spearman's ρ, the measured share of the estimate's favourite)
 //! is reported beside it, not fitted.
@@ -200,7 +203,8 @@ pub fn printable(name: &str) -> String {
 
 /// The observations of a block-size table (CSV with a header naming at
 /// least `plan`, `stride`, `registers`, `runs`, `block`, `ms` and
-/// `shared_accesses`, each once; lines starting with `#` are comments; a
+/// `shared_accesses`, each once, and optionally `local_accesses` and
+/// `local_bytes` (per run; 0 without them); lines starting with `#` are comments; a
 /// UTF-8 byte-order mark and CRLF or CR line ends are accepted): a kernel of
 /// known shared accesses per run timed at several block sizes, one absolute
 /// group per `plan`. `source` names the text in errors.
@@ -237,6 +241,8 @@ fn read_block_table(device: Option<&DeviceProfile>, source: &str, text: &str) ->
         ["plan", "stride", "registers", "runs", "block", "ms", "shared_accesses"].map(column);
     let (plan, stride, registers, runs, block, ms, accesses) =
         (plan?, stride?, registers?, runs?, block?, ms?, accesses?);
+    // Optional: a kernel that also reads and writes local arrays.
+    let [local_accesses, local_bytes] = ["local_accesses", "local_bytes"].map(|n| names.iter().position(|c| *c == n));
     let mut out = Vec::new();
     for (i, line) in lines {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -255,18 +261,26 @@ fn read_block_table(device: Option<&DeviceProfile>, source: &str, text: &str) ->
                 format!("`{}` is not a positive {} (finite, with a finite reciprocal)", printable(fields[c]), names[c]),
             )),
         };
+        // Accesses: finite and not negative; a row needs some.
+        let count = |c: usize| match fields[c].parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            _ => Err(bad(i + 1, format!("`{}` is not a count of {}", printable(fields[c]), names[c]))),
+        };
         if has_control(fields[plan]) {
             return Err(bad(i + 1, format!("plan `{}` holds control characters", printable(fields[plan]))));
         }
         let workload = Workload {
             shared_bytes_per_run: int(stride)?,
-            shared_accesses: real(accesses)?,
-            local_accesses: 0.0,
-            local_bytes_per_run: 0,
+            shared_accesses: count(accesses)?,
+            local_accesses: local_accesses.map_or(Ok(0.0), count)?,
+            local_bytes_per_run: local_bytes.map_or(Ok(0), int)?,
             registers_per_thread: int(registers)?,
             runs: int(runs)?,
         };
         let block = int(block)?;
+        if workload.shared_accesses + workload.local_accesses <= 0.0 {
+            return Err(bad(i + 1, "a row needs shared or local accesses".into()));
+        }
         if block == 0 || workload.runs == 0 {
             return Err(bad(i + 1, "block and runs must be at least 1".into()));
         }
@@ -453,6 +467,8 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
     p.local_access_ns = p.local_access_ns.max(p.shared_access_ns);
     p.local_miss_ns = p.local_miss_ns.max(p.local_access_ns);
     p.local_miss_busy_ns = p.local_miss_busy_ns.max(p.local_access_ns / p.saturation_warps);
+    p.hbm_miss_ns = p.hbm_miss_ns.max(p.local_miss_ns);
+    p.hbm_miss_busy_ns = p.hbm_miss_busy_ns.max(p.local_miss_busy_ns);
     let before = objective(&current, observations)?;
     let mut best = before;
     // Multiplicative steps, refined (square-rooted) whenever no coordinate
@@ -464,7 +480,7 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
         for _ in 0..60 {
             rounds += 1;
             let mut improved = false;
-            for k in 0..5 {
+            for k in 0..RATES {
                 for step in STEPS {
                     let mut trial = current.clone();
                     let p = &mut trial.throughput;
@@ -492,13 +508,18 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
     Ok(Fitted { params: current.throughput, before, after: best, rounds })
 }
 
+/// The fitted parameters: every rate of [`ThroughputParams`].
+const RATES: usize = 7;
+
 fn rate(p: &mut ThroughputParams, k: usize) -> &mut f64 {
     match k {
         0 => &mut p.shared_access_ns,
         1 => &mut p.local_access_ns,
         2 => &mut p.saturation_warps,
         3 => &mut p.local_miss_ns,
-        _ => &mut p.local_miss_busy_ns,
+        4 => &mut p.local_miss_busy_ns,
+        5 => &mut p.hbm_miss_ns,
+        _ => &mut p.hbm_miss_busy_ns,
     }
 }
 
@@ -506,13 +527,17 @@ fn rate(p: &mut ThroughputParams, k: usize) -> &mut f64 {
 pub fn toml_table(device: &str, p: &ThroughputParams) -> String {
     format!(
         "[{device}.throughput]\nshared_access_ns = {:.3}\nlocal_access_ns = {:.3}\nsaturation_warps = {:.2}\n\
-         cache_bytes_per_sm = {}\nlocal_miss_ns = {:.2}\nlocal_miss_busy_ns = {:.3}\n",
+         cache_bytes_per_sm = {}\nlocal_miss_ns = {:.2}\nlocal_miss_busy_ns = {:.3}\nl2_bytes = {}\n\
+         hbm_miss_ns = {:.2}\nhbm_miss_busy_ns = {:.3}\n",
         p.shared_access_ns,
         p.local_access_ns,
         p.saturation_warps,
         p.cache_bytes_per_sm,
         p.local_miss_ns,
-        p.local_miss_busy_ns
+        p.local_miss_busy_ns,
+        p.l2_bytes,
+        p.hbm_miss_ns,
+        p.hbm_miss_busy_ns
     )
 }
 
@@ -557,6 +582,7 @@ mod tests {
         start.throughput.local_access_ns *= 1.6;
         start.throughput.local_miss_ns *= 0.6;
         start.throughput.saturation_warps *= 1.3;
+        start.throughput.hbm_miss_busy_ns *= 1.5;
         let fitted = fit(&start, &observations).unwrap();
         assert!(fitted.before > 0.01, "{}", fitted.before);
         assert!(fitted.after < fitted.before / 20.0, "{} → {}", fitted.before, fitted.after);
@@ -577,6 +603,19 @@ mod tests {
         assert!(e.contains("t.csv:3") && e.contains("`-1` is not a positive ms"), "{e}");
         let e = from_block_table("t.csv", "plan,stride\n").unwrap_err().to_string();
         assert!(e.contains("no `registers` column"), "{e}");
+    }
+
+    /// Optional local columns describe a kernel with local arrays (its
+    /// HBM-bound rows fit the HBM rates); a bad value names its line.
+    #[test]
+    fn block_tables_read_local_columns() {
+        let text = "plan,stride,registers,runs,block,ms,shared_accesses,local_accesses,local_bytes\n\
+                    s,5428,32,131072,21,48.3,542800,0,0\nl,0,32,131072,1024,117.5,0,542400,5424\n";
+        let o = from_block_table("t.csv", text).unwrap();
+        assert_eq!((o[0].workload.local_accesses, o[0].workload.local_bytes_per_run), (0.0, 0));
+        assert_eq!((o[1].workload.local_accesses, o[1].workload.local_bytes_per_run), (542_400.0, 5424));
+        let e = from_block_table("t.csv", &text.replace(",5424\n", ",x\n")).unwrap_err().to_string();
+        assert!(e.contains("t.csv:3") && e.contains("`x` is not a count of local_bytes"), "{e}");
     }
 
     const HEADER: &str = "plan,stride,registers,runs,block,ms,shared_accesses\n";

@@ -87,6 +87,12 @@ pub struct Args {
     /// with more than one value).
     #[arg(long, value_name = "NAME", requires = "svg")]
     pub x: Option<String>,
+    /// Run each row's pick on a CUDA card through the GPU lab (the sibling
+    /// `smemplan-lab verify --sweep`): the integrity walk with a planted
+    /// overlap, the residency against the driver, a timed run; the `--csv`
+    /// rows with the measured columns go to this file.
+    #[arg(long, value_name = "MEASURED.csv", requires = "csv")]
+    pub verify: Option<PathBuf>,
 }
 
 /// The sweep the arguments describe.
@@ -146,6 +152,16 @@ fn spec(args: &Args) -> Result<SweepSpec> {
 
 /// Runs `smemplan sweep`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    // The lab is found before the sweep runs: a missing one costs nothing.
+    let lab = match &args.verify {
+        Some(measured) => {
+            if Some(measured) == args.csv.as_ref() {
+                bail!("--verify and --csv both name `{}`: give two different files", measured.display());
+            }
+            Some(find_lab()?)
+        }
+        None => None,
+    };
     let destinations: Vec<(&str, &Path)> = [("--csv", args.csv.as_deref()), ("--svg", args.svg.as_deref())]
         .into_iter()
         .filter_map(|(f, p)| Some((f, p?)))
@@ -197,7 +213,51 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             }
         }
     }
-    Ok(Verdict::Done)
+    match (&lab, &args.verify, &args.csv) {
+        (Some(lab), Some(measured), Some(csv)) => verify_on_card(lab, csv, measured, args, out),
+        _ => Ok(Verdict::Done),
+    }
+}
+
+/// The GPU lab's binary: `smemplan-lab` beside this executable, else on
+/// `PATH`. The planner never links the lab (the lab depends on it).
+fn find_lab() -> Result<PathBuf> {
+    let name = format!("smemplan-lab{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().and_then(|e| Some(e.parent()?.join(&name)));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(&name));
+    match beside.into_iter().chain(on_path).find(|p| p.is_file()) {
+        Some(p) => Ok(p),
+        None => bail!(
+            "--verify runs the GPU lab `{name}`, found neither beside this smemplan nor on PATH; \
+             build it with `cargo build --release -p smemplan-lab --features gpu`"
+        ),
+    }
+}
+
+/// `smemplan-lab verify --sweep CSV --out MEASURED` on the rows just
+/// written; the lab's report is passed on, its failure is this command's.
+fn verify_on_card(lab: &Path, csv: &Path, measured: &Path, args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    let time_limit = format!("{}ms", args.time_limit.as_millis());
+    let runs = args.runs.to_string();
+    let block = args.block_size.to_string();
+    let mut command = std::process::Command::new(lab);
+    command.arg("verify").arg("--sweep").arg(csv).arg("--out").arg(measured);
+    command.args(["--runs", &runs, "--block-size", &block, "--time-limit", &time_limit]);
+    let output = command.output().map_err(|e| anyhow::anyhow!("cannot run `{}`: {e}", lab.display()))?;
+    out.write_all(&output.stdout)?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match output.status.code() {
+        Some(0) => Ok(Verdict::Done),
+        // The lab's exit 1: a check on the card failed (the rows say which).
+        Some(1) => {
+            eprint!("{stderr}");
+            Ok(Verdict::Rejected)
+        }
+        _ => bail!("verifying on the card failed: {}", stderr.trim()),
+    }
 }
 
 /// What a sweep did not vary in `model`: the parameters held at one value,

@@ -79,13 +79,26 @@ pub struct ThroughputParams {
     /// (its share of the L2 bandwidth), nanoseconds; at least
     /// `local_access_ns ÷ saturation_warps`.
     pub local_miss_busy_ns: f64,
+    /// The L2 cache, bytes: it holds the local arrays of every SM's
+    /// resident warps up to this size; local accesses that miss both the
+    /// SM's cache and L2 are served by the device memory (HBM).
+    pub l2_bytes: u64,
+    /// A local access that misses L2 too (served by HBM), latency of a warp
+    /// alone, nanoseconds; at least `local_miss_ns`.
+    pub hbm_miss_ns: f64,
+    /// The multiprocessor's busy time per local access of a warp served by
+    /// HBM: its share of the HBM bandwidth, `32 lanes × 4 B × SMs ÷ bytes
+    /// per second` at the sustained rate; at least `local_miss_busy_ns`.
+    pub hbm_miss_busy_ns: f64,
 }
 
 impl ThroughputParams {
     /// The first parameter that breaks the estimate's rules, and why (a
-    /// device table is refused with it): every rate positive, and a local
-    /// miss no cheaper than a hit, in latency and in busy time (the tier
-    /// search's lower bound, where every local access hits, relies on it).
+    /// device table is refused with it): every rate positive, a local miss
+    /// no cheaper than a hit and an HBM access no cheaper than an L2 one, in
+    /// latency and in busy time (the tier search's lower bounds, which
+    /// charge the cheapest level, and the estimate's monotonicity in local
+    /// bytes rely on it).
     pub fn violation(&self) -> Option<(&'static str, &'static str)> {
         for (key, value) in [
             ("shared_access_ns", self.shared_access_ns),
@@ -93,6 +106,8 @@ impl ThroughputParams {
             ("saturation_warps", self.saturation_warps),
             ("local_miss_ns", self.local_miss_ns),
             ("local_miss_busy_ns", self.local_miss_busy_ns),
+            ("hbm_miss_ns", self.hbm_miss_ns),
+            ("hbm_miss_busy_ns", self.hbm_miss_busy_ns),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 return Some((key, "must be a positive number"));
@@ -103,6 +118,12 @@ impl ThroughputParams {
         }
         if self.local_miss_busy_ns < self.local_access_ns / self.saturation_warps {
             return Some(("local_miss_busy_ns", "cannot be below local_access_ns ÷ saturation_warps"));
+        }
+        if self.hbm_miss_ns < self.local_miss_ns {
+            return Some(("hbm_miss_ns", "cannot be below local_miss_ns (HBM is no faster than L2)"));
+        }
+        if self.hbm_miss_busy_ns < self.local_miss_busy_ns {
+            return Some(("hbm_miss_busy_ns", "cannot be below local_miss_busy_ns (HBM is no faster than L2)"));
         }
         None
     }
@@ -546,7 +567,8 @@ mod tests {
                     reserved_shared_per_block = 0\nmax_threads_per_sm = 64\nmax_blocks_per_sm = 2\n\
                     max_threads_per_block = 64\nregisters_per_sm = 4096\nwarp_size = 32\nmultiprocessors = 1\n\
                     [tiny.throughput]\nshared_access_ns = 1\nlocal_access_ns = 2\nsaturation_warps = 4\n\
-                    cache_bytes_per_sm = 4096\nlocal_miss_ns = 20\nlocal_miss_busy_ns = 1\n";
+                    cache_bytes_per_sm = 4096\nlocal_miss_ns = 20\nlocal_miss_busy_ns = 1\n\
+                    l2_bytes = 65536\nhbm_miss_ns = 40\nhbm_miss_busy_ns = 2\n";
         let d = DeviceProfile::parse("tiny.toml", text).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].occupancy(32, 0, 0).unwrap().active_blocks_per_sm, 2);
@@ -565,6 +587,18 @@ mod tests {
         let text = BUILTIN.replacen("local_miss_ns = 59.46", "local_miss_ns = 1", 1);
         let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
         assert!(e.to_string().contains("key `h100.throughput.local_miss_ns`: cannot be below local_access_ns"), "{e}");
+        let text = BUILTIN.replacen("hbm_miss_busy_ns = 6.98", "hbm_miss_busy_ns = 1", 1);
+        let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
+        assert!(
+            e.to_string().contains("key `h100.throughput.hbm_miss_busy_ns`: cannot be below local_miss_busy"),
+            "{e}"
+        );
+        let text = BUILTIN.replacen("hbm_miss_ns = ", "hbm_miss_ns = -", 1);
+        let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
+        assert!(e.to_string().contains("key `h100.throughput.hbm_miss_ns`: must be a positive"), "{e}");
+        let text = BUILTIN.replacen("l2_bytes = 52428800\n", "", 1);
+        let e = DeviceProfile::parse("d.toml", &text).unwrap_err();
+        assert!(e.to_string().contains("l2_bytes"), "{e}");
     }
 
     /// The four driver answers of `docs/reference/gpu-notes.md` §4 (12 registers per thread).

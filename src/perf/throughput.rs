@@ -6,16 +6,21 @@
 //! whole warp's issue slots, a multiprocessor with few warps is
 //! latency-bound (one more warp is free), at a fixed batch size a partly
 //! filled last wave of blocks costs time too, and local memory is fast only
-//! while the multiprocessor's data cache holds it. The estimate charges
+//! while the multiprocessor's data cache holds it, slower from L2 while the
+//! L2 holds every SM's resident arrays, and slowest from HBM beyond (the
+//! level a wave's local working set lands in). The estimate charges
 //! exactly these, with per-device parameters kept as data
 //! ([`ThroughputParams`], `[NAME.throughput]` in `models/devices.toml`):
 //!
 //! ```text
 //! hit        = min(1, (cache_bytes_per_sm − shared bytes of the resident blocks)
 //!                     ÷ (resident warps × 32 lanes × local bytes per run))
-//! latency    = A_s × shared_access_ns + A_l × (hit × local_access_ns + (1 − hit) × local_miss_ns)
+//! in_l2      = min(1, l2_bytes ÷ (the wave's warps on all SMs × 32 lanes × local bytes per run))
+//! miss       = in_l2 × local_miss_ns + (1 − in_l2) × hbm_miss_ns            (latency)
+//! miss_busy  = in_l2 × local_miss_busy_ns + (1 − in_l2) × hbm_miss_busy_ns  (bandwidth)
+//! latency    = A_s × shared_access_ns + A_l × (hit × local_access_ns + (1 − hit) × miss)
 //! busy       = (A_s × shared_access_ns + A_l × hit × local_access_ns) ÷ saturation_warps
-//!              + A_l × (1 − hit) × local_miss_busy_ns
+//!              + A_l × (1 − hit) × miss_busy
 //! wave time  = max(latency, resident warps per SM × busy)
 //!              (A_s, A_l: accesses per run; one warp issues each once, whatever its busy lanes)
 //! batch time = full waves × wave time(all resident blocks)
@@ -116,6 +121,8 @@ pub fn warp_seconds(params: &ThroughputParams, workload: &Workload) -> f64 {
 /// latency-bound and the busy-bound wave).
 pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
     let p = &device.throughput;
+    // HBM costs at least what L2 does (a profile's rule): L2's figures bound
+    // every miss.
     let hit = hit_share(device, workload, 0, 0, 1);
     let miss = p.local_miss_ns.min(p.local_miss_busy_ns * p.saturation_warps);
     (workload.shared_accesses * p.shared_access_ns
@@ -128,15 +135,18 @@ pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
 /// `w` resident warps (at most 32 busy lanes each, no shared memory taking
 /// cache) takes `wave(w)`, which never falls as `w` grows, and serves at
 /// most `32 w` of them, so the SM takes at least
-/// `min over w of wave(w) × max(1, R ÷ 32 w)`. Where [`warp_times_bound`] is
-/// loose (many warps, each missing the cache; or few runs per SM), this one
-/// is not.
+/// `min over w of wave(w) × max(1, R ÷ 32 w)`. A wave's L2 working set is at
+/// least the busiest SM's own `w` warps (the other SMs may be idle in a last
+/// wave), so `wave(w)` takes the L2 share of those alone. Where
+/// [`warp_times_bound`] is loose (many warps, each missing the cache; or few
+/// runs per SM), this one is not.
 pub fn seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
     let lanes = device.warp_size.max(1) as f64;
     let per_sm = workload.runs as f64 / device.multiprocessors.max(1) as f64;
     (1..=device.max_warps_per_sm().max(1))
         .map(|w| {
-            let wave = wave_seconds_at(device, workload, hit_share(device, workload, 0, 0, w), w);
+            let levels = Levels { hit: hit_share(device, workload, 0, 0, w), in_l2: l2_share(device, workload, w) };
+            let wave = wave_seconds_at(device, workload, levels, w);
             wave * (per_sm / (lanes * w as f64)).max(1.0)
         })
         .fold(f64::INFINITY, f64::min)
@@ -157,22 +167,58 @@ fn hit_share(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: 
     (free / footprint).min(1.0)
 }
 
-/// Seconds of one wave with `blocks` blocks of `warps_per_block` warps
-/// resident per SM: the longer of one warp's latency-bound time and the
-/// multiprocessor's busy time for all of them.
-fn wave_seconds(device: &DeviceProfile, workload: &Workload, dynamic: u64, blocks: u64, warps_per_block: u64) -> f64 {
-    let warps = blocks * warps_per_block;
-    wave_seconds_at(device, workload, hit_share(device, workload, dynamic, blocks, warps), warps)
+/// The share of local accesses that miss the SM's cache and still find
+/// their line in L2, when `gpu_warps` warps are resident on the whole card:
+/// what L2 holds of their local arrays (interleaved by lane, a full warp's
+/// lines each). The rest goes to HBM.
+fn l2_share(device: &DeviceProfile, workload: &Workload, gpu_warps: u64) -> f64 {
+    if workload.local_bytes_per_run == 0 {
+        return 1.0;
+    }
+    let footprint = gpu_warps as f64 * device.warp_size.max(1) as f64 * workload.local_bytes_per_run as f64;
+    (device.throughput.l2_bytes as f64 / footprint).min(1.0)
 }
 
-/// The same for `warps` resident warps whose local accesses hit with share
-/// `hit`.
-fn wave_seconds_at(device: &DeviceProfile, workload: &Workload, hit: f64, warps: u64) -> f64 {
+/// Where a wave's local accesses are served: the share that hits the SM's
+/// cache, and of the rest the share L2 holds (the remainder: HBM).
+#[derive(Debug, Clone, Copy)]
+struct Levels {
+    hit: f64,
+    in_l2: f64,
+}
+
+/// Seconds of one wave with `blocks` blocks of `warps_per_block` warps
+/// resident per SM and `gpu_blocks` blocks resident on the whole card: the
+/// longer of one warp's latency-bound time and the multiprocessor's busy
+/// time for all of them.
+fn wave_seconds(
+    device: &DeviceProfile,
+    workload: &Workload,
+    dynamic: u64,
+    blocks: u64,
+    warps_per_block: u64,
+    gpu_blocks: u64,
+) -> f64 {
+    let warps = blocks * warps_per_block;
+    let levels = Levels {
+        hit: hit_share(device, workload, dynamic, blocks, warps),
+        in_l2: l2_share(device, workload, gpu_blocks.saturating_mul(warps_per_block)),
+    };
+    wave_seconds_at(device, workload, levels, warps)
+}
+
+/// The same for `warps` resident warps per SM whose local accesses are
+/// served as `levels` says. A miss costs L2's latency and bandwidth for the
+/// share L2 holds and HBM's for the rest.
+fn wave_seconds_at(device: &DeviceProfile, workload: &Workload, levels: Levels, warps: u64) -> f64 {
     let p = &device.throughput;
     let (shared, local) = (workload.shared_accesses, workload.local_accesses);
-    let latency = shared * p.shared_access_ns + local * (hit * p.local_access_ns + (1.0 - hit) * p.local_miss_ns);
+    let Levels { hit, in_l2 } = levels;
+    let miss = in_l2 * p.local_miss_ns + (1.0 - in_l2) * p.hbm_miss_ns;
+    let miss_busy = in_l2 * p.local_miss_busy_ns + (1.0 - in_l2) * p.hbm_miss_busy_ns;
+    let latency = shared * p.shared_access_ns + local * (hit * p.local_access_ns + (1.0 - hit) * miss);
     let busy = (shared * p.shared_access_ns + local * hit * p.local_access_ns) / p.saturation_warps
-        + local * (1.0 - hit) * p.local_miss_busy_ns;
+        + local * (1.0 - hit) * miss_busy;
     latency.max(warps as f64 * busy) * 1e-9
 }
 
@@ -203,8 +249,8 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
     let warp = warp_seconds(&device.throughput, workload);
     // A wave in seconds and in warp times; without accesses (nothing to
     // time) the warp times still rank shapes: latency-bound up to saturation.
-    let wave = |blocks: u64| {
-        let seconds = wave_seconds(device, workload, dynamic, blocks, wpb);
+    let wave = |blocks: u64, gpu_blocks: u64| {
+        let seconds = wave_seconds(device, workload, dynamic, blocks, wpb, gpu_blocks);
         let times = if warp > 0.0 {
             seconds / warp
         } else {
@@ -212,10 +258,10 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
         };
         (seconds, times)
     };
-    let (wave_s, wave_t) = wave(occupancy.active_blocks_per_sm);
+    let (wave_s, wave_t) = wave(occupancy.active_blocks_per_sm, per_wave);
     let (mut seconds, mut warp_times) = (full as f64 * wave_s, full as f64 * wave_t);
     if rest > 0 {
-        let (s, t) = wave(last_blocks);
+        let (s, t) = wave(last_blocks, rest);
         seconds += s;
         warp_times += t;
     }
@@ -500,6 +546,52 @@ mod tests {
         assert!(seconds_bound(&h, &huge) > times * warp_seconds_bound(&h, &huge));
         // A batch below one wave still takes one warp time.
         assert_eq!(warp_times_bound(&h, 0, 0, 32).unwrap(), Some(1.0));
+    }
+
+    /// Local traffic lands in the level its working set fits: past the SM's
+    /// cache, L2 while every SM's resident arrays fit in it, HBM beyond. At
+    /// the same block size more local bytes never estimate faster, and once
+    /// the card's working set is past L2 the time follows the HBM's rate
+    /// (the H200's faster HBM gives the faster estimate; all shared, the two
+    /// cards tie).
+    #[test]
+    fn local_memory_lands_in_l2_then_hbm() {
+        let (h100, h200) = (h100(), DeviceProfile::named("h200").unwrap());
+        let local = |local_bytes: u64, runs: u64| Workload {
+            shared_bytes_per_run: 156,
+            shared_accesses: 400.0,
+            local_accesses: 10_000.0,
+            local_bytes_per_run: local_bytes,
+            registers_per_thread: 0,
+            runs,
+        };
+        for block in [32, 96, 256, 993, 1024] {
+            let mut last = 0.0;
+            for local_bytes in (0..=8192).step_by(64) {
+                let e = estimate(&h100, &local(local_bytes, 1 << 17), block).unwrap().unwrap();
+                assert!(e.seconds >= last, "block {block}, {local_bytes} B: {} < {last}", e.seconds);
+                last = e.seconds;
+            }
+        }
+        // 2^17 runs × 5,268 B = 690 MB ≫ 50 MB of L2: HBM-bound. Against a
+        // batch small enough for L2 (one wave of one block on each busy SM,
+        // as at 2^17 runs), the wave takes several times longer.
+        let per_run = |d: &DeviceProfile, runs: u64| estimate(d, &local(5268, runs), 993).unwrap().unwrap().seconds;
+        let small = (h100.throughput.l2_bytes / 5268 / 993).max(1) * 993;
+        assert!(per_run(&h100, 1 << 17) > 2.0 * per_run(&h100, small));
+        let ratio = per_run(&h100, 1 << 17) / per_run(&h200, 1 << 17);
+        let hbm = h100.throughput.hbm_miss_busy_ns / h200.throughput.hbm_miss_busy_ns;
+        assert!(ratio > 0.9 * hbm && ratio <= hbm * (1.0 + 1e-9), "{ratio} vs {hbm}");
+        let shared = work(5428, 1 << 17);
+        assert_eq!(estimate(&h100, &shared, 21).unwrap(), estimate(&h200, &shared, 21).unwrap());
+        // The bounds stay below the estimate in the HBM regime too.
+        let w = local(5268, 1 << 17);
+        let times = warp_times_bound(&h100, 156, 0, w.runs).unwrap().unwrap();
+        for block in 1..=1024 {
+            let e = estimate(&h100, &w, block).unwrap().unwrap();
+            assert!(e.seconds >= seconds_bound(&h100, &w) * (1.0 - 1e-12), "block {block}");
+            assert!(e.seconds >= times * warp_seconds_bound(&h100, &w) * (1.0 - 1e-12), "block {block}");
+        }
     }
 
     /// `docs/reference/gpu-notes.md` §3: at a large footprint, three 32-thread blocks beat one

@@ -7,6 +7,7 @@
 
 mod calibrate;
 mod measure;
+mod tune;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -41,6 +42,11 @@ pub enum Command {
     /// clobbers, and check the occupancy model against the driver (needs
     /// the `gpu` feature and a card).
     Verify(verify::Args),
+    /// Rank a kernel model's layouts × block sizes by the estimate, time the
+    /// best few on a CUDA GPU (a read-modify-write stand-in) and report the
+    /// measured best beside its estimate (needs the `gpu` feature and a
+    /// card; `--rank-only` does not).
+    Tune(tune::Args),
 }
 
 /// How a command that ran to its end went (its exit code).
@@ -60,6 +66,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
         Command::Measure(args) => measure::run(&args, &mut out)?,
         Command::Calibrate(args) => calibrate::run(&args, &mut out)?,
         Command::Verify(args) => verify::run(&args, &mut out)?,
+        Command::Tune(args) => tune::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -80,6 +80,15 @@ pub struct Args {
     /// Write the full results as JSON to this file.
     #[arg(long, value_name = "OUT.json")]
     pub json: Option<PathBuf>,
+    /// A sweep's rows (`smemplan sweep --csv`): each row's layout at its
+    /// pick is walked with a planted overlap, its residency checked against
+    /// the driver and the read-modify-write stand-in timed over `--runs`
+    /// runs; the rows are written to `--out` with the measured columns.
+    #[arg(long, value_name = "ROWS.csv", requires = "out", conflicts_with_all = ["input", "model", "all_models", "occupancy", "compile_only"])]
+    pub sweep: Option<PathBuf>,
+    /// Where `--sweep` writes its rows with the measured columns.
+    #[arg(long, value_name = "MEASURED.csv", requires = "sweep")]
+    pub out: Option<PathBuf>,
 }
 
 /// One kernel's layouts and the block sizes to launch them at.
@@ -247,8 +256,66 @@ fn instance_subject(args: &Args, device: &DeviceProfile, path: &std::path::Path)
     Ok(Subject { name: path.display().to_string(), walks, blocks: vec![("smemplan", ours), ("cubie", cubies)] })
 }
 
+/// One sweep row's layout, ready for the card.
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+pub(crate) struct SweepSubject {
+    /// The row.
+    pub row: smemplan_lab::gpu::sweep::Row,
+    /// Its profile.
+    pub device: DeviceProfile,
+    /// Its layout (`None`: the row does not fit; carried through).
+    pub walk: Option<Walk>,
+}
+
+/// The layouts of a sweep's rows, planned as the sweep planned them.
+fn sweep_subjects(args: &Args, path: &std::path::Path) -> Result<(Vec<String>, Vec<SweepSubject>)> {
+    let text = super::read_text(path)?;
+    let (header, rows) = smemplan_lab::gpu::sweep::read(&path.display().to_string(), &text)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let at = || format!("{}:{}", path.display(), row.line);
+        let device = DeviceProfile::named(&row.device).with_context(at)?;
+        if !row.fits {
+            out.push(SweepSubject { row, device, walk: None });
+            continue;
+        }
+        let instance = model::builtin(&row.model).with_context(at)?.instantiate(&row.sets).with_context(at)?;
+        let options =
+            PlanOptions { strategy: row.strategy.clone(), time_limit: Some(args.time_limit), ..PlanOptions::default() };
+        let walk = if row.strategy == "cubie" {
+            let cubie = smemplan::plan::cubie_kernel(&instance).with_context(at)?;
+            let layout = SharedLayout::ThreadMajor(Padding::Skew(cubie.footprint.skew_bytes));
+            Walk::new("cubie", &cubie.report, Allocation::new(&cubie.report, layout)?)?
+        } else {
+            let report = if row.tiers_auto {
+                let tier_options = smemplan::perf::tiers::TierOptions {
+                    plan: options,
+                    runs: args.runs,
+                    cubie_requested: args.block_size,
+                    accesses: instance.accesses.clone(),
+                    ..Default::default()
+                };
+                let input = smemplan::plan::PlanInput::try_from(&instance).with_context(at)?;
+                smemplan::perf::tiers::choose(&input, &instance.table, &device, &tier_options)
+                    .with_context(at)?
+                    .chosen
+                    .report
+            } else {
+                smemplan::plan::plan_kernel(&instance, &options).with_context(at)?
+            };
+            Walk::new(row.strategy.as_str(), &report, Allocation::new(&report, SharedLayout::default())?)?
+        };
+        out.push(SweepSubject { row, device, walk: Some(walk) });
+    }
+    Ok((header, out))
+}
+
 /// Runs `smemplan verify`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    if let Some(path) = &args.sweep {
+        let (header, subjects) = sweep_subjects(args, path)?;
+        return smemplan_lab::gpu::guarded(|| card::sweep(args, &header, &subjects, out));
+    }
     let device = DeviceProfile::named(&args.device)?;
     let subjects = if args.no_integrity { Vec::new() } else { subjects(args, &device)? };
     smemplan_lab::gpu::guarded(|| card::run(args, &device, &subjects, out))
@@ -259,8 +326,15 @@ mod card {
     use super::*;
 
     pub fn run(_: &Args, _: &DeviceProfile, _: &[Subject], _: &mut dyn Write) -> Result<Verdict> {
-        bail!("this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu`")
+        bail!("{NO_GPU}")
     }
+
+    pub fn sweep(_: &Args, _: &[String], _: &[SweepSubject], _: &mut dyn Write) -> Result<Verdict> {
+        bail!("{NO_GPU}")
+    }
+
+    const NO_GPU: &str =
+        "this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu`";
 }
 
 #[cfg(feature = "gpu")]
@@ -458,6 +532,100 @@ mod card {
             let text = serde_json::to_string_pretty(&report)?;
             std::fs::write(path, text + "\n").with_context(|| format!("cannot write `{}`", path.display()))?;
         }
+        Ok(if passed { Verdict::Done } else { Verdict::Rejected })
+    }
+
+    /// `verify --sweep`: per row, the walk and its planted copy at the
+    /// row's pick, the residency against the driver, the stand-in timed.
+    pub fn sweep(args: &Args, header: &[String], subjects: &[SweepSubject], out: &mut dyn Write) -> Result<Verdict> {
+        use smemplan_lab::gpu::standin::{self, StandIn};
+        use smemplan_lab::gpu::sweep;
+        let gpu = Gpu::open(args.gpu)?;
+        let i = &gpu.info;
+        writeln!(out, "device    {} (driver CUDA {}); {} rows", i.name, i.driver_cuda_version, subjects.len())?;
+        let blocks = i.limits.multiprocessors * 2;
+        // Every kernel compiled up front on all cores: walk, planted walk, stand-in.
+        let mut sources = Vec::new();
+        let mut planted = Vec::new();
+        let mut standins = Vec::new();
+        for s in subjects {
+            let Some(walk) = &s.walk else {
+                planted.push(None);
+                standins.push(None);
+                continue;
+            };
+            sources.push((integrity::source(walk, s.row.block_size)?, KERNEL));
+            let p = walk.plant_overlap();
+            if let Some((w, _)) = &p {
+                sources.push((integrity::source(w, s.row.block_size)?, KERNEL));
+            }
+            planted.push(p);
+            let local = walk.alloc.local_bytes + walk.alloc.persistent_local_bytes;
+            let k = StandIn::new(walk.alloc.stride, local, standin::ITERATIONS);
+            sources.push((k.source(), standin::KERNEL));
+            standins.push(Some(k));
+        }
+        let mut kernels = gpu.compile_all(&sources, &[])?.into_iter();
+        let mut next = || kernels.next().context("internal error: a kernel is missing");
+        let mut passed = true;
+        let mut measured = Vec::new();
+        for ((s, p), k) in subjects.iter().zip(&planted).zip(&standins) {
+            let mut m = vec![String::new(); sweep::MEASURED_COLUMNS.len()];
+            let (Some(walk), Some(k)) = (&s.walk, k) else {
+                m[10] = "does not fit: not run".into();
+                measured.push(m);
+                continue;
+            };
+            let block = s.row.block_size;
+            let walk_kernel = next()?;
+            let planted_kernel = if p.is_some() { Some(next()?) } else { None };
+            let standin_kernel = next()?;
+            let shared = walk.shared_bytes(block)?;
+            if shared > i.limits.max_shared_per_block_optin || block > walk_kernel.max_threads_per_block {
+                m[10] = format!("{shared} B of shared memory or {block} threads: cannot launch on this card");
+                passed = false;
+                measured.push(m);
+                continue;
+            }
+            let (_, clobbers) = gpu.integrity(&walk_kernel, walk, block, blocks, CAP)?;
+            m[0] = (clobbers == 0).to_string();
+            passed &= clobbers == 0;
+            m[1] = match (p, &planted_kernel) {
+                (Some((w, _)), Some(pk)) => {
+                    let (_, caught) = gpu.integrity(pk, w, block, blocks, CAP)?;
+                    passed &= caught > 0;
+                    (caught > 0).to_string()
+                }
+                _ => "none to plant".into(),
+            };
+            let model = s.device.occupancy(block, shared, walk_kernel.registers)?.active_blocks_per_sm;
+            let driver = gpu.active_blocks(&walk_kernel, block, shared)?;
+            passed &= model == driver;
+            m[2] = model.to_string();
+            m[3] = driver.to_string();
+            let standin_shared = k.shared_bytes(block);
+            let times = gpu.time_standin(&standin_kernel, args.runs, block, standin_shared, 2)?;
+            let best = times.into_iter().fold(f64::INFINITY, f64::min);
+            m[4] = standin_kernel.registers.to_string();
+            m[5] = standin_kernel.local_bytes.to_string();
+            m[6] = block.to_string();
+            m[7] = format!("{best:.4}");
+            m[8] = format!("{:.6e}", args.runs as f64 / (best * 1e-3));
+            let workload = k.workload(args.runs, standin_kernel.registers, Some(standin_kernel.local_bytes));
+            m[9] = smemplan::perf::throughput::estimate(&s.device, &workload, block)?
+                .map_or("cannot launch".into(), |e| format!("{:.4}", e.seconds * 1e3));
+            m[10] = format!("{} runs, stand-in of {} passes", args.runs, standin::ITERATIONS);
+            writeln!(
+                out,
+                "row {} ({} {} {:?} {}): walk {}, planted {}, occupancy {} (driver {}), {} ms",
+                s.row.line, s.row.model, s.row.strategy, s.row.sets, block, m[0], m[1], m[2], m[3], m[7]
+            )?;
+            measured.push(m);
+        }
+        let rows: Vec<sweep::Row> = subjects.iter().map(|s| s.row.clone()).collect();
+        let path = args.out.as_ref().context("--sweep needs --out")?;
+        super::super::write_atomic(path, sweep::write(header, &rows, &measured).as_bytes())?;
+        writeln!(out, "{}", if passed { "PASSED" } else { "FAILED" })?;
         Ok(if passed { Verdict::Done } else { Verdict::Rejected })
     }
 

@@ -325,6 +325,46 @@ impl Gpu {
     }
 }
 
+impl Gpu {
+    /// Times a [`super::standin`] kernel over `runs` runs at `block_size`
+    /// threads per block with `shared` dynamic shared bytes: one untimed
+    /// launch, then `repeats` timed with CUDA events (milliseconds each).
+    pub fn time_standin(
+        &self,
+        kernel: &CompiledKernel,
+        runs: u64,
+        block_size: u64,
+        shared: u64,
+        repeats: usize,
+    ) -> Result<Vec<f64>> {
+        let cfg = launch_config(runs.div_ceil(block_size.max(1)), block_size, shared)?;
+        let mut out: CudaSlice<f32> =
+            self.stream.alloc_zeros(runs.max(1) as usize).map_err(|e| gpu_error("allocating the checksums", e))?;
+        let mut times_ms = Vec::with_capacity(repeats);
+        for i in 0..=repeats {
+            let event = || {
+                self.stream
+                    .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
+                    .map_err(|e| gpu_error("recording an event", e))
+            };
+            let start = event()?;
+            let mut launch = self.stream.launch_builder(&kernel.func);
+            launch.arg(&mut out).arg(&runs);
+            // SAFETY: `standin::source` generates (float* out, unsigned long
+            // long runs); `out` holds `runs` floats and threads at or past
+            // `runs` return at once; the dynamic shared memory is the stand-in's
+            // bytes for this block, within the limit set at compile time.
+            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the stand-in", e))?;
+            let end = event()?;
+            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the stand-in", e))?;
+            if i > 0 {
+                times_ms.push(ms as f64);
+            }
+        }
+        Ok(times_ms)
+    }
+}
+
 /// A one-dimensional launch, checked against the driver's integer types.
 fn launch_config(blocks: u64, block_size: u64, shared: u64) -> Result<LaunchConfig> {
     let to32 =

@@ -4,6 +4,7 @@
 //! ```text
 //!  plan ─▶ Allocation ─▶ integrity::source (header + timeline walk) ─▶ NVRTC ─▶ launch ─▶ clobbers
 //!  DeviceProfile::occupancy ◀──── compare ────▶ cuOccupancyMaxActiveBlocksPerMultiprocessor
+//!  plan (stride, local bytes) ─▶ standin::source ─▶ NVRTC ─▶ timed at any block size
 //! ```
 //!
 //! Generating kernels and comparing answers is plain Rust, built always and
@@ -16,6 +17,8 @@ pub mod device;
 pub mod integrity;
 pub mod measure;
 pub mod occupancy_grid;
+pub mod standin;
+pub mod sweep;
 
 use crate::error::{Error, Result};
 use std::any::Any;

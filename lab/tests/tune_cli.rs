@@ -1,0 +1,67 @@
+//! `smemplan-lab tune` and `verify --sweep` without a card: the ranking
+//! (`--rank-only`), the sweep rows read back, and the clear error, exit 2,
+//! where the card is needed and missing (or the build lacks the `gpu`
+//! feature).
+
+// The shared harness; this file uses part of it.
+#[allow(dead_code)]
+#[path = "support/cli.rs"]
+mod harness;
+
+use harness::lab;
+
+/// Either no-card message: the build without the `gpu` feature, or no driver.
+fn says_no_card(stderr: &str) -> bool {
+    stderr.contains("without GPU support") || stderr.contains("no CUDA driver") || stderr.contains("GPU:")
+}
+
+#[test]
+fn rank_only_lists_layouts_and_the_share_to_time() {
+    let run = lab(&["tune", "--rank-only", "--set", "n=3", "--device", "h100", "--runs", "4096"]).expect(0);
+    for needle in ["layout smemplan split", "layout all local", "layout cubie", "candidates on `h100`", "rank    1:"] {
+        assert!(run.stdout.contains(needle), "`{needle}` missing:\n{}", run.stdout);
+    }
+    // A tenth of the candidates, at least one: the ranks listed are 1..=k.
+    let listed = run.stdout.lines().filter(|l| l.trim_start().starts_with("rank")).count();
+    let total: usize = run.stdout.split(" candidates").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(listed, (total / 10).max(1), "{}", run.stdout);
+}
+
+#[test]
+fn tune_without_a_card_or_with_a_bad_share_is_refused() {
+    let run = lab(&["tune", "--set", "n=3", "--device", "h100", "--runs", "4096"]).expect(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(says_no_card(&run.stderr), "{}", run.stderr);
+    let run = lab(&["tune", "--rank-only", "--share", "0"]).expect(2);
+    assert!(run.stderr.contains("--share must be in (0, 1]"), "{}", run.stderr);
+    let run = lab(&["tune", "--rank-only", "--model", "nope"]).expect(2);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
+
+#[test]
+fn verify_sweep_reads_the_rows_then_needs_a_card() {
+    let dir = std::env::temp_dir().join(format!("smemplan-lab-tune-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = dir.join("rows.csv");
+    std::fs::write(
+        &rows,
+        "index,model,n,precision,device,strategy,fits,best_block_size,tiers\n\
+         0,dirk,3,f32,h100,cubie,true,32,fixed\n1,dirk,3,f32,h100,auto,true,32,auto\n",
+    )
+    .unwrap();
+    let out = dir.join("measured.csv");
+    let (r, o) = (rows.display().to_string(), out.display().to_string());
+    let run = lab(&["verify", "--sweep", &r, "--out", &o, "--runs", "4096", "--time-limit", "1s"]).expect(2);
+    assert!(says_no_card(&run.stderr), "{}", run.stderr);
+    assert!(!out.exists(), "nothing measured, nothing written");
+    // A bad row names its file and line before any card is asked for.
+    std::fs::write(&rows, "index,model,n,device,strategy,best_block_size\n0,dirk,3,h100,auto,x\n").unwrap();
+    let run = lab(&["verify", "--sweep", &r, "--out", &o]).expect(2);
+    assert!(run.stderr.contains("rows.csv:2") && run.stderr.contains("best_block_size `x`"), "{}", run.stderr);
+    std::fs::write(&rows, "index,model,n,device,strategy,best_block_size\n0,nomodel,3,h100,auto,32\n").unwrap();
+    let run = lab(&["verify", "--sweep", &r, "--out", &o]).expect(2);
+    assert!(run.stderr.contains("rows.csv:2") && run.stderr.contains("nomodel"), "{}", run.stderr);
+    let run = lab(&["verify", "--sweep", &r]).expect(2);
+    assert!(run.stderr.contains("--out"), "{}", run.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

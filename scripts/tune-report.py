@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Reads `smemplan-lab tune --json` results (scripts/gpu-levels.sh writes
+them) and prints, per case, the figures of issue 18's acceptance; with
+--table, also writes every timed candidate as a block-size table for
+`smemplan-lab calibrate --table` (exact stand-in accesses, the compiled
+kernel's registers and stack bytes).
+
+Usage: scripts/tune-report.py [--table OUT.csv] TUNE.json...
+"""
+import json
+import math
+import sys
+
+
+def words(nbytes):
+    return (nbytes + 3) // 4
+
+
+def main(argv):
+    table = None
+    if len(argv) > 1 and argv[0] == "--table":
+        table, argv = argv[1], argv[2:]
+    rows = []
+    print("| case | card | plan's pick: layout, block | measured | best all shared | best all local | "
+          "pick ÷ faster of the two | tune: timed / candidates | tuned ÷ best of all | CuBIE's pick ÷ best | "
+          "CUDA occupancy API ÷ best |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for path in argv:
+        with open(path) as f:
+            r = json.load(f)
+        case = r["model"] + " " + " ".join(r["sets"])
+        layouts = r["layouts"]
+        shared = [l for l in layouts if l["local_bytes"] == 0 and l["layout"] != "cubie"]
+        local = [l for l in layouts if l["stride"] == 0]
+        best_of = lambda ls: min((l["best_ms"] for l in ls if l["best_ms"] is not None), default=None)
+        s, l = best_of(shared), best_of(local)
+        faster = min(x for x in (s, l) if x is not None)
+        pick = r["model_pick"]
+        best = r["best_timed"]["measured_ms"]
+        share = lambda p: "-" if p is None or p["measured_ms"] is None else f"{best / p['measured_ms']:.3f}"
+        ratio = "-" if pick["measured_ms"] is None else f"{faster / pick['measured_ms']:.3f}"
+        tuned = r["tuned_share_of_best"]
+        print(f"| {case} | {r['device']['name']} | {pick['layout']}, {pick['block']} | "
+              f"{pick['measured_ms'] or math.nan:.3f} ms | {s or math.nan:.3f} ms | {l or math.nan:.3f} ms | {ratio} | "
+              f"{r['share_timed']} / {r['candidates']} | {'-' if tuned is None else f'{tuned:.3f}'} | "
+              f"{share(r.get('cubie_pick'))} | {share(r.get('occupancy_api_pick'))} |")
+        it = r["iterations"]
+        for c in r["all"]:
+            if c["measured_ms"] is None:
+                continue
+            lay = layouts[c["layout"]]
+            rows.append((f"{r['model']}-{'-'.join(x.split('=')[1] for x in r['sets'])}/{lay['layout'].replace(' ', '-')}",
+                         words(lay["stride"]) * 4, lay["registers"], r["runs"], c["block"], c["measured_ms"],
+                         2 * it * words(lay["stride"]), 2 * it * words(lay["local_bytes"]), lay["stack_bytes"]))
+    if table:
+        with open(table, "w") as f:
+            f.write("# Timed stand-in candidates of smemplan-lab tune (scripts/tune-report.py).\n")
+            f.write("plan,stride,registers,runs,block,ms,shared_accesses,local_accesses,local_bytes\n")
+            for row in rows:
+                f.write(",".join(str(x) for x in row) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
