@@ -26,6 +26,12 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1 ||
   "$lab" verify --all-models
   exit $?
 fi
+# The profile of the card at hand (the lab checks the card against it and
+# says so when they differ): h100 or h200 by the card's name, else h200.
+case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
+  *H100*) profile=h100 ;;
+  *) profile=h200 ;;
+esac
 cuda_lib=$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib64
 export LD_LIBRARY_PATH="$cuda_lib:${LD_LIBRARY_PATH:-}"
 status=0
@@ -41,8 +47,8 @@ cat "$out/system.txt"
 
 # 1. Integrity walks of every built-in model (CuBIE's and the optimised
 #    layout, at both block sizes, planted overlaps) and the occupancy grid.
-"$lab" verify --all-models --occupancy --json "$out/verify.json" >"$out/verify.txt" 2>&1 || status=1
-"$lab" verify --all-models --set n=3 --json "$out/verify-n3.json" >>"$out/verify.txt" 2>&1 || status=1
+"$lab" verify --device "$profile" --all-models --occupancy --json "$out/verify.json" >"$out/verify.txt" 2>&1 || status=1
+"$lab" verify --device "$profile" --all-models --set n=3 --json "$out/verify-n3.json" >>"$out/verify.txt" 2>&1 || status=1
 grep -E "PASSED|FAILED|occupancy|CLOBBER|NOT CAUGHT|differs|^device" "$out/verify.txt"
 
 # 2. The generated header from host code: nvcc compiles a host program that
@@ -50,7 +56,7 @@ grep -E "PASSED|FAILED|occupancy|CLOBBER|NOT CAUGHT|differs|^device" "$out/verif
 #    that uses the accessors; the bytes must equal `plan --json`'s.
 tmp=$(mktemp -d)
 for loc in shared local; do
-  "$bin" plan --model dirk --set loc=$loc --device h200 --json --cuda "$tmp/layout.cuh" >"$tmp/plan.json" || status=1
+  "$bin" plan --model dirk --set loc=$loc --device "$profile" --json --cuda "$tmp/layout.cuh" >"$tmp/plan.json" || status=1
   json=$(python3 -c "import json; print(json.load(open('$tmp/plan.json'))['optimized']['dynamic_shared_bytes'])")
   if nvcc -O2 -arch=sm_90 -std=c++17 -Xcompiler -Wall,-Wextra -I"$tmp" -o "$tmp/host" "$here/host_sizing.cu" >>"$out/header.txt" 2>&1; then
     got=$("$tmp/host" | tee -a "$out/header.txt" | head -1 | cut -d' ' -f2)
@@ -68,7 +74,7 @@ export SMEMPLAN_DRIVER_VERSION=$(nvidia-smi --query-gpu=driver_version --format=
 export SMEMPLAN_DATE=$(date -u +%Y-%m-%d)
 #    MEASURE_BUDGET=0 skips this step (e.g. when it runs as a call of its own).
 if [ "${MEASURE_BUDGET:-420}" != 0 ]; then
-  "$lab" measure --budget "${MEASURE_BUDGET:-420}" --json "$out/throughput.json" --markdown "$out/throughput.md" \
+  "$lab" measure --device "$profile" --budget "${MEASURE_BUDGET:-420}" --json "$out/throughput.json" --markdown "$out/throughput.md" \
     >"$out/measure.txt" 2>&1 || status=1
   tail -n 60 "$out/throughput.md"
 fi
