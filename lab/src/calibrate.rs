@@ -455,10 +455,19 @@ pub struct Fitted {
 }
 
 /// Fits `device`'s throughput parameters to `observations` (see the module
-/// docs), starting from its current values.
-pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitted> {
+/// docs), starting from its current values and leaving the rates named in
+/// `held` (keys of [`RATE_NAMES`]) as they are: a rate the observations
+/// cannot identify, or one a physical figure fixes better (a card's HBM
+/// rate when no plan measured on it was HBM-bound), is held.
+pub fn fit(device: &DeviceProfile, observations: &[Observation], held: &[&str]) -> Result<Fitted> {
     if observations.is_empty() {
         return Err(Error::Gpu("nothing to fit: no observations".into()));
+    }
+    if let Some(unknown) = held.iter().find(|h| !RATE_NAMES.contains(h)) {
+        return Err(Error::Gpu(format!(
+            "cannot hold `{unknown}`: not a fitted rate (the rates: {})",
+            RATE_NAMES.join(", ")
+        )));
     }
     let mut current = device.clone();
     // Start inside the constraints the descent keeps.
@@ -480,7 +489,7 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
         for _ in 0..60 {
             rounds += 1;
             let mut improved = false;
-            for k in 0..RATES {
+            for k in (0..RATES).filter(|&k| !held.contains(&RATE_NAMES[k])) {
                 for step in STEPS {
                     let mut trial = current.clone();
                     let p = &mut trial.throughput;
@@ -510,6 +519,17 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation]) -> Result<Fitte
 
 /// The fitted parameters: every rate of [`ThroughputParams`].
 const RATES: usize = 7;
+
+/// The fitted rates' keys (in `models/devices.toml`), in [`rate`]'s order.
+pub const RATE_NAMES: [&str; RATES] = [
+    "shared_access_ns",
+    "local_access_ns",
+    "saturation_warps",
+    "local_miss_ns",
+    "local_miss_busy_ns",
+    "hbm_miss_ns",
+    "hbm_miss_busy_ns",
+];
 
 fn rate(p: &mut ThroughputParams, k: usize) -> &mut f64 {
     match k {
@@ -583,7 +603,7 @@ mod tests {
         start.throughput.local_miss_ns *= 0.6;
         start.throughput.saturation_warps *= 1.3;
         start.throughput.hbm_miss_busy_ns *= 1.5;
-        let fitted = fit(&start, &observations).unwrap();
+        let fitted = fit(&start, &observations, &[]).unwrap();
         assert!(fitted.before > 0.01, "{}", fitted.before);
         assert!(fitted.after < fitted.before / 20.0, "{} → {}", fitted.before, fitted.after);
         let mut after = start.clone();
@@ -591,6 +611,14 @@ mod tests {
         for g in evaluate(&after, &observations).unwrap() {
             assert!(g.spearman > 0.9 && g.favourite_share > 0.95, "{g:?}");
         }
+        // Held rates stay where the start put them, the others still move;
+        // a key that is not a rate is refused by name.
+        let held = fit(&start, &observations, &["hbm_miss_busy_ns", "shared_access_ns"]).unwrap();
+        assert_eq!(held.params.hbm_miss_busy_ns, start.throughput.hbm_miss_busy_ns);
+        assert_eq!(held.params.shared_access_ns, start.throughput.shared_access_ns);
+        assert_ne!(held.params.local_miss_ns, start.throughput.local_miss_ns);
+        let e = fit(&start, &observations, &["l2_bytes"]).unwrap_err().to_string();
+        assert!(e.contains("cannot hold `l2_bytes`") && e.contains("hbm_miss_busy_ns"), "{e}");
     }
 
     #[test]
@@ -718,6 +746,6 @@ mod tests {
     #[test]
     fn nothing_to_fit_is_an_error() {
         let h = DeviceProfile::named("h200").unwrap();
-        assert!(fit(&h, &[]).unwrap_err().to_string().contains("no observations"));
+        assert!(fit(&h, &[], &[]).unwrap_err().to_string().contains("no observations"));
     }
 }

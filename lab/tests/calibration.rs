@@ -34,7 +34,10 @@ fn observations() -> Vec<Observation> {
 fn the_committed_parameters_are_the_fit() {
     let h200 = DeviceProfile::named("h200").unwrap();
     let o = observations();
-    let fitted = calibrate::fit(&h200, &o).unwrap();
+    // The H200's HBM rates are the physical prior, held: no plan measured
+    // on it was HBM-bound, and a free fit moved HBM to 4.96 TB/s sustained,
+    // above the card's 4.8 TB/s peak (models/devices.toml).
+    let fitted = calibrate::fit(&h200, &o, &["hbm_miss_ns", "hbm_miss_busy_ns"]).unwrap();
     assert!(fitted.after >= 0.99 * fitted.before, "refit: {} → {}", fitted.before, fitted.after);
 }
 

@@ -29,6 +29,10 @@ pub struct Args {
     /// Fit the parameters and print them as a `[NAME.throughput]` table.
     #[arg(long)]
     pub fit: bool,
+    /// With `--fit`: rates left as the profile has them (comma-separated
+    /// keys, e.g. `hbm_miss_ns,hbm_miss_busy_ns`).
+    #[arg(long, value_name = "KEYS", value_delimiter = ',', requires = "fit")]
+    pub hold: Vec<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -75,7 +79,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         objective: calibrate::objective(&device, &observations)?,
         groups: calibrate::evaluate(&device, &observations)?,
         fit: if args.fit {
-            let fitted = calibrate::fit(&device, &observations)?;
+            let held: Vec<&str> = args.hold.iter().map(String::as_str).collect();
+            let fitted = calibrate::fit(&device, &observations, &held)?;
             let mut after = device.clone();
             after.throughput = fitted.params;
             Some(FitReport {
