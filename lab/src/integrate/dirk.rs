@@ -24,6 +24,7 @@
 //! 0.2. `err^(1/3)` comes from [`root3`] (`+ − × ÷` only).
 
 use super::backward_euler::factor;
+use super::control;
 use super::real::{max, Real};
 use super::source::Bind;
 use super::{Settings, System};
@@ -55,14 +56,8 @@ pub fn error_weights() -> [f64; 4] {
 /// Newton stops when the weighted RMS norm of its correction is at most
 /// this: a tenth of what the step's error test allows.
 pub const NEWTON_TOL: f64 = 0.1;
-const SAFETY: f64 = 0.9;
-const FAC_MIN: f64 = 0.2;
+/// The most a step grows by ([`control::step_factor`]).
 const FAC_MAX: f64 = 5.0;
-/// Below this error norm the step grows by `FAC_MAX` (and [`root3`] is
-/// never asked for a root outside `[TINY, HUGE]`).
-const TINY: f64 = 1e-10;
-/// Above this (or NaN) the step shrinks by `FAC_MIN` without a root.
-const HUGE: f64 = 1e10;
 
 /// Statistics per system: accepted steps, rejected steps (error test or
 /// Newton failure), Newton iterations. A run that used up `max_steps`
@@ -93,26 +88,6 @@ pub fn root3<T: Real>(x: T) -> T {
         r = (two * r + x / (r * r)) / three;
     }
     r * scale
-}
-
-fn step_factor<T: Real>(norm: T) -> T {
-    let (fac_min, fac_max) = (T::lit(FAC_MIN), T::lit(FAC_MAX));
-    // As the C++ `!(norm <= HUGE)`: NaN shrinks the step too.
-    let finite = matches!(norm.partial_cmp(&T::lit(HUGE)), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal));
-    if !finite {
-        fac_min
-    } else if norm < T::lit(TINY) {
-        fac_max
-    } else {
-        let mut fac = T::lit(SAFETY) / root3(norm);
-        if fac < fac_min {
-            fac = fac_min;
-        }
-        if fac > fac_max {
-            fac = fac_max;
-        }
-        fac
-    }
 }
 
 /// Integrates one system; `save(sample, y)` receives the state at each
@@ -215,9 +190,9 @@ pub fn reference<T: Real>(
                 sum = q.fma(q, sum);
             }
             let norm = (sum / T::from_u32(n as u32)).sqrt();
-            (norm <= T::lit(1.0), step_factor(norm))
+            (norm <= T::lit(1.0), control::step_factor(norm, FAC_MAX, root3))
         } else {
-            (false, T::lit(FAC_MIN))
+            (false, T::lit(control::FAC_MIN))
         };
         if accept {
             y.copy_from_slice(&z);
@@ -269,15 +244,7 @@ __device__ __forceinline__ real_t root3(real_t x) {{
     for (int i = 0; i < 8; ++i) r = ({two} * r + x / (r * r)) / {three};
     return r * scale;
 }}
-__device__ __forceinline__ real_t step_factor(real_t norm) {{
-    if (!(norm <= {huge})) return {fac_min};
-    if (norm < {tiny}) return {fac_max};
-    real_t fac = {safety} / root3(norm);
-    if (fac < {fac_min}) fac = {fac_min};
-    if (fac > {fac_max}) fac = {fac_max};
-    return fac;
-}}
-"#,
+{step_factor}"#,
         samples = s.samples,
         max_steps = s.max_steps,
         newton_iterations = s.newton_iterations,
@@ -289,11 +256,7 @@ __device__ __forceinline__ real_t step_factor(real_t norm) {{
         half = c(0.5),
         big = c(8.0),
         inv_big = c(1.0 / 8.0),
-        huge = c(HUGE),
-        tiny = c(TINY),
-        safety = c(SAFETY),
-        fac_min = c(FAC_MIN),
-        fac_max = c(FAC_MAX),
+        step_factor = control::step_factor_cuda(c, FAC_MAX, "root3"),
     )
 }
 
@@ -434,7 +397,7 @@ __device__ __forceinline__ void finish(const Thread& th, const Io& io) {{
         rtol = c(s.rtol),
         atol = c(s.atol),
         newton_tol = c(NEWTON_TOL),
-        fac_min = c(FAC_MIN),
+        fac_min = c(control::FAC_MIN),
         e0 = e[0],
         e1 = e[1],
         e2 = e[2],

@@ -12,6 +12,7 @@
 //! [`root5`] from `+ − × ÷` alone, so it is bitwise reproducible (a libm
 //! `pow` is not the same function on a GPU).
 
+use super::control;
 use super::real::{max, Real};
 use super::source::Bind;
 use super::{Settings, System};
@@ -38,14 +39,8 @@ const E: &[(usize, f64)] = &[
     (6, -1.0 / 40.0),
 ];
 
-const SAFETY: f64 = 0.9;
-const FAC_MIN: f64 = 0.2;
+/// The most a step grows by ([`control::step_factor`]).
 const FAC_MAX: f64 = 10.0;
-/// Below this error norm the step grows by `FAC_MAX` (and [`root5`] is
-/// never asked for a root outside `[TINY, HUGE]`).
-const TINY: f64 = 1e-10;
-/// Above this (or NaN) the step shrinks by `FAC_MIN` without a root.
-const HUGE: f64 = 1e10;
 
 /// Statistics per system: accepted steps, rejected steps, status (0: every
 /// output reached; 1: `max_steps` attempts were not enough).
@@ -74,26 +69,6 @@ pub fn root5<T: Real>(x: T) -> T {
         r = (four * r + x / (r2 * r2)) / five;
     }
     r * scale
-}
-
-fn step_factor<T: Real>(norm: T) -> T {
-    let (fac_min, fac_max) = (T::lit(FAC_MIN), T::lit(FAC_MAX));
-    // As the C++ `!(norm <= HUGE)`: NaN shrinks the step too.
-    let finite = matches!(norm.partial_cmp(&T::lit(HUGE)), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal));
-    if !finite {
-        fac_min
-    } else if norm < T::lit(TINY) {
-        fac_max
-    } else {
-        let mut fac = T::lit(SAFETY) / root5(norm);
-        if fac < fac_min {
-            fac = fac_min;
-        }
-        if fac > fac_max {
-            fac = fac_max;
-        }
-        fac
-    }
 }
 
 /// Integrates one system; `save(sample, y)` receives the state at each
@@ -159,7 +134,7 @@ pub fn reference<T: Real>(
         } else {
             rejected += 1;
         }
-        h = hs * step_factor(norm);
+        h = hs * control::step_factor(norm, FAC_MAX, root5);
         if accept && last {
             save(sample, &y);
             sample += 1;
@@ -188,15 +163,7 @@ __device__ __forceinline__ real_t root5(real_t x) {{
     for (int i = 0; i < 8; ++i) {{ const real_t r2 = r * r; r = ({four} * r + x / (r2 * r2)) / {five}; }}
     return r * scale;
 }}
-__device__ __forceinline__ real_t step_factor(real_t norm) {{
-    if (!(norm <= {huge})) return {fac_min};
-    if (norm < {tiny}) return {fac_max};
-    real_t fac = {safety} / root5(norm);
-    if (fac < {fac_min}) fac = {fac_min};
-    if (fac > {fac_max}) fac = {fac_max};
-    return fac;
-}}
-"#,
+{step_factor}"#,
         samples = s.samples,
         max_steps = s.max_steps,
         one = c(1.0),
@@ -207,11 +174,7 @@ __device__ __forceinline__ real_t step_factor(real_t norm) {{
         big = c(32.0),
         inv_big = c(1.0 / 32.0),
         thirty_one = c(31.0),
-        huge = c(HUGE),
-        tiny = c(TINY),
-        safety = c(SAFETY),
-        fac_min = c(FAC_MIN),
-        fac_max = c(FAC_MAX),
+        step_factor = control::step_factor_cuda(c, FAC_MAX, "root5"),
     )
 }
 

@@ -39,6 +39,7 @@
 //! ```
 
 pub mod backward_euler;
+mod control;
 pub mod dirk;
 pub mod dormand_prince;
 pub mod real;
