@@ -520,7 +520,7 @@ pub fn fit(device: &DeviceProfile, observations: &[Observation], held: &[&str]) 
 /// The fitted parameters: every rate of [`ThroughputParams`].
 const RATES: usize = 7;
 
-/// The fitted rates' keys (in `models/devices.toml`), in [`rate`]'s order.
+/// The fitted rates' keys in `models/devices.toml`, in the fit's order.
 pub const RATE_NAMES: [&str; RATES] = [
     "shared_access_ns",
     "local_access_ns",
