@@ -48,52 +48,20 @@ pub fn reference<T: Real>(
 ) -> [u32; 3] {
     let n = system.n();
     let zero = T::lit(0.0);
-    let (rtol, atol, tol) = (T::lit(s.rtol), T::lit(s.atol), T::lit(1.0));
+    let newton = Newton::new(system, p, s, T::lit(1.0));
     let h = T::lit(s.t_end / f64::from(s.steps));
     let per_sample = s.steps / s.samples;
     let mut y = y0.to_vec();
     let mut z = vec![zero; n];
     let mut a = vec![zero; n * n];
-    let (mut f, mut r, mut d) = (vec![zero; n], vec![zero; n], vec![zero; n]);
+    let mut scratch = NewtonScratch::new(n);
     let (mut iterations, mut failures) = (0u32, 0u32);
     save(0, &y);
     for step in 1..=s.steps {
         z.copy_from_slice(&y);
         system.newton_matrix(p, &y, h, &mut a);
         factor(&mut a, n);
-        let mut converged = false;
-        for _ in 0..s.newton_iterations {
-            system.rhs(p, &z, &mut f);
-            for i in 0..n {
-                r[i] = (-h).fma(f[i], z[i] - y[i]);
-            }
-            for i in 0..n {
-                let mut acc = r[i];
-                for j in 0..i {
-                    acc = (-a[i * n + j]).fma(d[j], acc);
-                }
-                d[i] = acc;
-            }
-            for i in (0..n).rev() {
-                let mut acc = d[i];
-                for j in i + 1..n {
-                    acc = (-a[i * n + j]).fma(d[j], acc);
-                }
-                d[i] = acc / a[i * n + i];
-            }
-            let mut sum = zero;
-            for i in 0..n {
-                z[i] = z[i] - d[i];
-                let q = d[i] / rtol.fma(z[i].abs(), atol);
-                sum = q.fma(q, sum);
-            }
-            iterations += 1;
-            if (sum / T::from_u32(n as u32)).sqrt() <= tol {
-                converged = true;
-                break;
-            }
-        }
-        if !converged {
+        if !newton.solve(&a, h, &y, &mut z, &mut scratch, &mut iterations) {
             failures += 1;
         }
         y.copy_from_slice(&z);
@@ -102,6 +70,88 @@ pub fn reference<T: Real>(
         }
     }
     [s.steps, iterations, failures]
+}
+
+/// A simplified Newton iteration on `z − h·f(z) = base` with a fixed,
+/// factored iteration matrix (from [`factor`]), as backward Euler's step and
+/// each implicit DIRK stage solve it; the kernels' CUDA does the same
+/// operations in the same order.
+pub(super) struct Newton<'a, T> {
+    system: &'a System,
+    p: &'a [T],
+    rtol: T,
+    atol: T,
+    /// Converged once the weighted RMS norm of a correction is at most this.
+    tol: T,
+    iterations: u32,
+}
+
+/// The right-hand side, residual and correction a [`Newton`] solve works in.
+pub(super) struct NewtonScratch<T> {
+    f: Vec<T>,
+    r: Vec<T>,
+    d: Vec<T>,
+}
+
+impl<T: Real> NewtonScratch<T> {
+    pub(super) fn new(n: usize) -> Self {
+        let zero = T::lit(0.0);
+        NewtonScratch { f: vec![zero; n], r: vec![zero; n], d: vec![zero; n] }
+    }
+}
+
+impl<'a, T: Real> Newton<'a, T> {
+    /// The iteration of `system` with parameters `p`, the settings'
+    /// tolerances and iteration limit, converging at `tol`.
+    pub(super) fn new(system: &'a System, p: &'a [T], s: &Settings, tol: T) -> Self {
+        Newton { system, p, rtol: T::lit(s.rtol), atol: T::lit(s.atol), tol, iterations: s.newton_iterations }
+    }
+
+    /// Iterates `z` (the starting guess) with the factored `lu`; adds one to
+    /// `count` per correction. Returns whether it converged.
+    pub(super) fn solve(
+        &self,
+        lu: &[T],
+        h: T,
+        base: &[T],
+        z: &mut [T],
+        scratch: &mut NewtonScratch<T>,
+        count: &mut u32,
+    ) -> bool {
+        let n = z.len();
+        let NewtonScratch { f, r, d } = scratch;
+        for _ in 0..self.iterations {
+            self.system.rhs(self.p, z, f);
+            for i in 0..n {
+                r[i] = (-h).fma(f[i], z[i] - base[i]);
+            }
+            for i in 0..n {
+                let mut acc = r[i];
+                for j in 0..i {
+                    acc = (-lu[i * n + j]).fma(d[j], acc);
+                }
+                d[i] = acc;
+            }
+            for i in (0..n).rev() {
+                let mut acc = d[i];
+                for j in i + 1..n {
+                    acc = (-lu[i * n + j]).fma(d[j], acc);
+                }
+                d[i] = acc / lu[i * n + i];
+            }
+            let mut sum = T::lit(0.0);
+            for i in 0..n {
+                z[i] = z[i] - d[i];
+                let q = d[i] / self.rtol.fma(z[i].abs(), self.atol);
+                sum = q.fma(q, sum);
+            }
+            *count += 1;
+            if (sum / T::from_u32(n as u32)).sqrt() <= self.tol {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// The method's constants, shared by every layout of a source.

@@ -23,7 +23,7 @@
 //! converge within `newton_iterations` rejects the step and shrinks `h` by
 //! 0.2. `err^(1/3)` comes from [`root3`] (`+ − × ÷` only).
 
-use super::backward_euler::factor;
+use super::backward_euler::{factor, Newton, NewtonScratch};
 use super::control;
 use super::real::{max, Real};
 use super::source::Bind;
@@ -101,7 +101,8 @@ pub fn reference<T: Real>(
 ) -> [u32; 3] {
     let n = system.n();
     let zero = T::lit(0.0);
-    let (rtol, atol, newton_tol) = (T::lit(s.rtol), T::lit(s.atol), T::lit(NEWTON_TOL));
+    let (rtol, atol) = (T::lit(s.rtol), T::lit(s.atol));
+    let newton = Newton::new(system, p, s, T::lit(NEWTON_TOL));
     let (gamma, dt) = (T::lit(GAMMA), T::lit(s.t_end / f64::from(s.samples)));
     let rows = tableau();
     let e = error_weights().map(T::lit);
@@ -109,8 +110,8 @@ pub fn reference<T: Real>(
     // The accumulator: k1, k2, k3.
     let mut k = vec![vec![zero; n]; 3];
     let mut lu = vec![zero; n * n];
-    let (mut base, mut z, mut f) = (vec![zero; n], vec![zero; n], vec![zero; n]);
-    let (mut r, mut d) = (vec![zero; n], vec![zero; n]);
+    let (mut base, mut z) = (vec![zero; n], vec![zero; n]);
+    let mut scratch = NewtonScratch::new(n);
     let (mut t, mut h) = (zero, T::lit(s.h0));
     let mut sample = 1u32;
     let mut target = T::from_u32(sample) * dt;
@@ -136,38 +137,7 @@ pub fn reference<T: Real>(
                     z[i] = y[i];
                 }
             }
-            converged = false;
-            for _ in 0..s.newton_iterations {
-                system.rhs(p, &z, &mut f);
-                for i in 0..n {
-                    r[i] = (-hg).fma(f[i], z[i] - base[i]);
-                }
-                for i in 0..n {
-                    let mut acc = r[i];
-                    for j in 0..i {
-                        acc = (-lu[i * n + j]).fma(d[j], acc);
-                    }
-                    d[i] = acc;
-                }
-                for i in (0..n).rev() {
-                    let mut acc = d[i];
-                    for j in i + 1..n {
-                        acc = (-lu[i * n + j]).fma(d[j], acc);
-                    }
-                    d[i] = acc / lu[i * n + i];
-                }
-                let mut sum = zero;
-                for i in 0..n {
-                    z[i] = z[i] - d[i];
-                    let q = d[i] / rtol.fma(z[i].abs(), atol);
-                    sum = q.fma(q, sum);
-                }
-                iterations += 1;
-                if (sum / T::from_u32(n as u32)).sqrt() <= newton_tol {
-                    converged = true;
-                    break;
-                }
-            }
+            converged = newton.solve(&lu, hg, &base, &mut z, &mut scratch, &mut iterations);
             if !converged {
                 break;
             }
