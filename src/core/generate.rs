@@ -335,8 +335,11 @@ pub struct TilingOptions {
     /// the rest come from straight cuts. Clamped to `[0, 1]`; fewer
     /// pinwheels are made when too few pieces are at least 3 × 3.
     pub pinwheels: f64,
-    /// Length of the timeline: the rectangle's width (`None`: as many
-    /// instants as buffers; raised to the buffers' number).
+    /// Length of the timeline: the rectangle's width (`None`: the height,
+    /// a square of instants × bytes; raised to the buffers' number). On a
+    /// timeline of few instants (as many as buffers, say) cuts land on the
+    /// same instant by chance, so unrelated buffers start and end together:
+    /// a harder class, where edges that line up tell a search little.
     pub timeline: Option<u64>,
     /// The rectangle's height in bytes: the optimum peak (1 MiB; raised to
     /// the buffers' number).
@@ -438,8 +441,8 @@ fn cut(
 pub fn tiling(options: &TilingOptions, seed: u64) -> Result<Tiling> {
     let mut rng = SplitMix64(seed);
     let n = options.buffers.max(1);
-    let width = options.timeline.unwrap_or(n as u64).max(n as u64);
     let height = options.height.max(n as u64);
+    let width = options.timeline.unwrap_or(height).max(n as u64);
     let wanted = ((n as f64 * options.pinwheels.clamp(0.0, 1.0)) / 5.0).floor() as usize;
     let mut pieces = vec![Rect { x0: 0, x1: width, y0: 0, y1: height }];
     let mut heap = std::collections::BinaryHeap::new();

@@ -99,6 +99,7 @@ use smemplan_core::arith::gcd;
 use smemplan_core::bound;
 use smemplan_core::interference;
 use smemplan_core::problem::{BufferId, Layout, Problem};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The pruning rules and the racing schedule of the exact search.
@@ -305,30 +306,75 @@ pub fn solve_capacity_with_stats(
         return (Outcome::Infeasible(live_bytes_reason(problem, lb)), stats);
     }
     // No slack at all (the capacity is the live bytes at every instant):
-    // the perfect-packing search first, with an eighth of the time left
-    // (with half, the race below missed a 600-buffer pinwheel tiling that
-    // it packs in 9 s of a 10 s limit on its own). An exhausted search is
-    // left to the race to prove.
-    if lb.bytes == capacity {
-        let started = Instant::now();
-        let share = options.deadline.map(|d| started + d.saturating_duration_since(started) / 8);
-        let stop = || options.expired() || share.is_some_and(|s| Instant::now() >= s);
-        let budget = PERFECT_NODES_PER_BUFFER.saturating_mul(problem.len() as u64);
-        if let perfect::Perfect::Found(offsets) = perfect::search(problem, capacity, budget, &stop) {
-            return (Outcome::Feasible(Layout::new(offsets)), stats);
-        }
+    // the perfect-packing search runs beside the race, and whichever
+    // settles the question first stops the other. On one thread it goes
+    // first, with an eighth of the time left (with half, the race missed a
+    // 600-buffer pinwheel tiling on a crowded timeline that it packs in 9 s
+    // of a 10 s limit on its own). An exhausted perfect search is left to
+    // the race to prove.
+    let packs = lb.bytes == capacity;
+    let packed = AtomicBool::new(false);
+    let settled = AtomicBool::new(false);
+    let (offsets, outcome) = with_pool(options.threads, || {
+        let alone = rayon::current_num_threads() == 1;
+        rayon::join(
+            || {
+                let offsets = packs.then(|| pack(problem, capacity, options, alone, &settled)).flatten();
+                packed.store(offsets.is_some(), Ordering::Relaxed);
+                offsets
+            },
+            || {
+                let outcome =
+                    race(problem, capacity, options, params, &mut stats, &|| packed.load(Ordering::Relaxed));
+                if matches!(outcome, Outcome::Feasible(_) | Outcome::Infeasible(_)) {
+                    settled.store(true, Ordering::Relaxed);
+                }
+                outcome
+            },
+        )
+    });
+    match offsets {
+        Some(offsets) => (Outcome::Feasible(Layout::new(offsets)), stats),
+        None => (outcome, stats),
     }
+}
+
+/// The perfect-packing search (`perfect.rs`) until the deadline, `settled`
+/// or, when it runs `alone` before the race, an eighth of the time left.
+fn pack(problem: &Problem, capacity: u64, options: &SolveOptions, alone: bool, settled: &AtomicBool) -> Option<Vec<u64>> {
+    let started = Instant::now();
+    let share = options.deadline.filter(|_| alone).map(|d| started + d.saturating_duration_since(started) / 8);
+    let stop = || {
+        options.expired() || settled.load(Ordering::Relaxed) || share.is_some_and(|s| Instant::now() >= s)
+    };
+    let budget = PERFECT_NODES_PER_BUFFER.saturating_mul(problem.len() as u64);
+    match perfect::search(problem, capacity, budget, &stop) {
+        perfect::Perfect::Found(offsets) => Some(offsets),
+        _ => None,
+    }
+}
+
+/// The race of [`Attempt`]s for a layout within `capacity`, until one
+/// settles it, the deadline or `done`.
+fn race(
+    problem: &Problem,
+    capacity: u64,
+    options: &SolveOptions,
+    params: &ExactParams,
+    stats: &mut Stats,
+    done: &(dyn Fn() -> bool + Sync),
+) -> Outcome {
     let prepared = match Prepared::new(problem, params, options) {
         Ok(prepared) => prepared,
-        Err(Unprepared::Late) => return (Outcome::Timeout, stats),
-        Err(Unprepared::Large) => return (Outcome::Untried, stats),
+        Err(Unprepared::Late) => return Outcome::Timeout,
+        Err(Unprepared::Large) => return Outcome::Untried,
     };
-    let stop = || options.expired();
+    let stop = || options.expired() || done();
     let mut attempts: Vec<Attempt> = Attempt::race(&prepared, capacity, params);
     stats.attempts = attempts.len() as u64;
     let mut store = Store::new(&prepared);
     let mut rounds = 0;
-    let outcome = with_pool(options.threads, || loop {
+    let outcome = loop {
         let steps = round(attempts.iter_mut().collect(), &mut store, params.round_nodes, &stop);
         rounds += 1;
         if let Some(i) = steps.iter().position(|s| matches!(s, Step::Found | Step::Infeasible)) {
@@ -343,11 +389,11 @@ pub fn solve_capacity_with_stats(
         if params.round_limit.is_some_and(|l| rounds >= l) {
             break Outcome::Untried;
         }
-    });
+    };
     for a in &attempts {
-        a.add_to(&mut stats);
+        a.add_to(stats);
     }
-    (outcome, stats)
+    outcome
 }
 
 /// The `exact` strategy: capacity mode stops at the first layout within

@@ -29,6 +29,7 @@
 //! are such problems.
 
 use super::luby;
+use std::collections::BTreeMap;
 use smemplan_core::problem::Problem;
 
 /// How a perfect-packing search ended.
@@ -44,6 +45,10 @@ pub(super) enum Perfect {
     /// The node budget ran out or `stop` said so.
     Stopped,
 }
+
+/// Most buffers [`Walls::balanced`] enumerates the sums of: two halves of
+/// 2^8 sums each (it runs at every wall of every node).
+const BALANCE_ITEMS: usize = 16;
 
 /// Nodes between two polls of `stop`.
 const POLL: u64 = 1024;
@@ -102,10 +107,18 @@ pub(super) fn search(problem: &Problem, capacity: u64, budget: u64, stop: &dyn F
     // would thrash below it. The last run gets what budget is left and
     // alone can exhaust the tree (a proof).
     let mut used = 0u64;
+    let restart = RESTART_NODES.max(RESTART_NODES_PER_BUFFER * bs.len() as u64);
     for run in 1u64.. {
-        let limit = (luby(run) * RESTART_NODES).min(budget - used);
+        let limit = (luby(run) * restart).min(budget - used);
         let last = limit == budget - used;
-        let walls = Walls { capacity, bs, span: &span, by_start: &by_start, by_end: &by_end, seed: run };
+        let walls = Walls {
+            capacity,
+            bs,
+            span: &span,
+            by_start: &by_start,
+            by_end: &by_end,
+            seed: run,
+        };
         match dfs(&walls, m, limit, stop) {
             (Perfect::Stopped, nodes) if !last && !stop() => used += nodes,
             (outcome, _) => return outcome,
@@ -114,18 +127,24 @@ pub(super) fn search(problem: &Problem, capacity: u64, budget: u64, stop: &dyn F
     Perfect::Stopped
 }
 
-/// Nodes of the first restart; run `i` gets `luby(i)` times as many.
+/// Nodes of the first restart, at least; run `i` gets `luby(i)` times as
+/// many.
 const RESTART_NODES: u64 = 2000;
+
+/// Nodes of the first restart per buffer: a run must be able to place every
+/// buffer, or on thousands of buffers most runs end before the first dive
+/// reaches the top (8,000 buffers were never packed with 2,000 nodes a run).
+const RESTART_NODES_PER_BUFFER: u64 = 2;
 
 /// One depth-first run within `budget` nodes: its outcome and nodes.
 fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfect, u64) {
     let (bs, span) = (walls.bs, walls.span);
-    let mut sky = vec![0u64; m];
+    let mut sky = Sky::new(m);
     let mut placed = vec![false; bs.len()];
     let mut offsets = vec![0u64; bs.len()];
     let mut stack: Vec<Frame> = Vec::new();
     let mut nodes = 0u64;
-    match walls.branch(&sky, &placed) {
+    match walls.branch(&sky.runs(), &placed) {
         Branch::Done => return (Perfect::Found(offsets), 0),
         Branch::Dead => return (Perfect::Exhausted, 0),
         Branch::On(y, candidates) => stack.push(Frame { y, candidates, next: 0, placed: None }),
@@ -133,7 +152,7 @@ fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfec
     while let Some(frame) = stack.last_mut() {
         if let Some(b) = frame.placed.take() {
             let (s, e) = span[b as usize];
-            sky[s..e].fill(frame.y);
+            sky.set(s, e, frame.y);
             placed[b as usize] = false;
         }
         let Some(&b) = frame.candidates.get(frame.next) else {
@@ -148,16 +167,75 @@ fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfec
         let y = frame.y;
         frame.placed = Some(b);
         let (s, e) = span[b as usize];
-        sky[s..e].fill(y + bs[b as usize].size);
+        sky.set(s, e, y + bs[b as usize].size);
         placed[b as usize] = true;
         offsets[b as usize] = y;
-        match walls.branch(&sky, &placed) {
+        match walls.branch(&sky.runs(), &placed) {
             Branch::Done => return (Perfect::Found(offsets), nodes),
             Branch::Dead => {}
             Branch::On(y, candidates) => stack.push(Frame { y, candidates, next: 0, placed: None }),
         }
     }
     (Perfect::Exhausted, nodes)
+}
+
+/// The top of the placed buffers over the sections, as maximal runs of
+/// equal height: a filling sky has a few hundred steps where the timeline
+/// has thousands of sections, and [`Walls::branch`] looks only at steps.
+struct Sky {
+    /// Start section of each run → its end and height.
+    runs: BTreeMap<usize, (usize, u64)>,
+}
+
+/// A run of sections `[start, end)` with sky `height`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    start: usize,
+    end: usize,
+    height: u64,
+}
+
+impl Sky {
+    /// The empty sky over `m` sections.
+    fn new(m: usize) -> Sky {
+        Sky { runs: BTreeMap::from([(0, (m, 0))]) }
+    }
+
+    /// Sets sections `[s, e)` to `height`, merging runs of equal height.
+    fn set(&mut self, s: usize, e: usize, height: u64) {
+        // Split the runs that straddle s and e, then replace what lies
+        // between.
+        for cut in [s, e] {
+            if let Some((&a, &(b, h))) = self.runs.range(..cut).next_back() {
+                if b > cut {
+                    self.runs.insert(a, (cut, h));
+                    self.runs.insert(cut, (b, h));
+                }
+            }
+        }
+        let inside: Vec<usize> = self.runs.range(s..e).map(|(&a, _)| a).collect();
+        for a in inside {
+            self.runs.remove(&a);
+        }
+        let (mut start, mut end) = (s, e);
+        if let Some((&a, &(_, h))) = self.runs.range(..s).next_back() {
+            if h == height {
+                start = a;
+            }
+        }
+        if let Some(&(b, h)) = self.runs.get(&e) {
+            if h == height {
+                self.runs.remove(&e);
+                end = b;
+            }
+        }
+        self.runs.insert(start, (end, height));
+    }
+
+    /// The runs from the first section on.
+    fn runs(&self) -> Vec<Run> {
+        self.runs.iter().map(|(&start, &(end, height))| Run { start, end, height }).collect()
+    }
 }
 
 /// What a partial packing allows next.
@@ -201,68 +279,74 @@ impl Walls<'_> {
     /// floating: the search branches on the side of a well with the fewest
     /// candidates, which keeps every column solid and is complete (some
     /// buffer of that side covers the wall's corner in any packing).
-    fn branch(&self, sky: &[u64], placed: &[bool]) -> Branch {
-        let m = sky.len();
-        if sky.iter().all(|&h| h >= self.capacity) {
+    ///
+    /// Two more tests refute a sky without branching. A well's bottom row
+    /// is tiled by buffers that start and end inside it ([`Self::chains`]).
+    /// And a wall's step is filled solid on its low side by buffers that
+    /// meet it there, while the high side may grow by buffers that meet it
+    /// too, until both sides end level ([`Self::balanced`]): with a
+    /// tiling's unrelated sizes, a wrong order of a column shows at once as
+    /// a step no subset of sizes makes up.
+    fn branch(&self, sky: &[Run], placed: &[bool]) -> Branch {
+        let count = sky.len();
+        if sky.iter().all(|run| run.height >= self.capacity) {
             return Branch::Done;
         }
-        // The next strictly higher section on each side (monotone stacks).
-        let mut next_higher = vec![m; m];
-        let mut prev_higher = vec![usize::MAX; m];
+        let m = sky[count - 1].end;
+        // The next strictly higher run on each side (monotone stacks).
+        let mut next_higher = vec![count; count];
+        let mut prev_higher = vec![None; count];
         let mut stack: Vec<usize> = Vec::new();
-        for k in 0..m {
-            while let Some(&j) = stack.last().filter(|&&j| sky[j] < sky[k]) {
+        for k in 0..count {
+            while let Some(&j) = stack.last().filter(|&&j| sky[j].height < sky[k].height) {
                 next_higher[j] = k;
                 stack.pop();
             }
             stack.push(k);
         }
         stack.clear();
-        for k in (0..m).rev() {
-            while let Some(&j) = stack.last().filter(|&&j| sky[j] < sky[k]) {
-                prev_higher[j] = k;
+        for k in (0..count).rev() {
+            while let Some(&j) = stack.last().filter(|&&j| sky[j].height < sky[k].height) {
+                prev_higher[j] = Some(k);
                 stack.pop();
             }
             stack.push(k);
         }
         let fits = |i: u32, y: u64| !placed[i as usize] && y + self.bs[i as usize].size <= self.capacity;
+        let height = |k: usize| sky.get(k).map_or(self.capacity, |run| run.height);
         let mut best: Option<(u64, Vec<u32>)> = None;
-        for k in 0..m {
-            let y = sky[k];
+        for (k, run) in sky.iter().enumerate() {
+            let y = run.height;
             if y >= self.capacity {
                 continue;
             }
-            let left_wall = k == 0 || sky[k - 1] > y;
-            let right_wall = k + 1 == m || sky[k + 1] > y;
-            let from_left = |limit: usize| {
-                let mut c: Vec<u32> = Vec::new();
-                for &i in &self.by_start[k] {
-                    let (_, e) = self.span[i as usize];
-                    if fits(i, y) && e <= limit && !self.twin(&c, i) {
-                        c.push(i);
-                    }
-                }
-                c
-            };
-            let from_right = |limit: usize| {
-                let mut c: Vec<u32> = Vec::new();
-                for &i in &self.by_end[k + 1] {
-                    let (s, _) = self.span[i as usize];
-                    if fits(i, y) && s >= limit && !self.twin(&c, i) {
-                        c.push(i);
-                    }
-                }
-                c
-            };
-            // Candidates flush with a neighbour's sky first: in a tiling
-            // edges line up, so a top that meets one is the likely fit.
-            let mut consider = |mut c: Vec<u32>, well: Option<(usize, usize)>| -> bool {
-                if c.is_empty() {
+            // The runs beside this one (the timeline's ends count as walls).
+            let left_wall = k == 0 || sky[k - 1].height > y;
+            let right_wall = k + 1 == count || sky[k + 1].height > y;
+            let well = (left_wall && right_wall).then_some((run.start, run.end));
+            // The candidates of a wall: unplaced buffers of `list` that fit
+            // at y within `within` (their span); collected only when the
+            // wall is a well with fewer of them than the best so far.
+            let mut consider = |list: &[u32], within: &dyn Fn((usize, usize)) -> bool| -> bool {
+                let candidate = |&&i: &&u32| fits(i, y) && within(self.span[i as usize]);
+                let count = list.iter().filter(candidate).count();
+                if count == 0 {
                     return false;
                 }
-                if let Some((l, r)) = well.filter(|_| best.as_ref().is_none_or(|(_, b)| c.len() < b.len())) {
-                    let left = if l == 0 { self.capacity } else { sky[l - 1] };
-                    let right = if r == m { self.capacity } else { sky[r] };
+                if let Some((l, r)) = well.filter(|_| best.as_ref().is_none_or(|(_, b)| count < b.len())) {
+                    // Interchangeable buffers are tried once (the count
+                    // above includes them: only which wall is chosen
+                    // depends on it).
+                    let mut c: Vec<u32> = Vec::with_capacity(count);
+                    for &i in list.iter().filter(candidate) {
+                        if !self.twin(&c, i) {
+                            c.push(i);
+                        }
+                    }
+                    // Candidates flush with a neighbour's sky first: in a
+                    // tiling edges line up, so a top that meets one is the
+                    // likely fit.
+                    let (left, right) = (if k == 0 { self.capacity } else { height(k - 1) }, height(k + 1));
                     c.sort_by_key(|&i| {
                         let top = y + self.bs[i as usize].size;
                         let (s, e) = self.span[i as usize];
@@ -273,25 +357,94 @@ impl Walls<'_> {
                 true
             };
             if left_wall {
-                // A well when the flat stretch ends at a higher sky.
-                let r = next_higher[k];
-                let well = sky[k..r].iter().all(|&h| h == y).then_some((k, r));
-                if !consider(from_left(r), well) {
+                // The buffer that covers the run's first section at y ends
+                // before the next higher run.
+                let r = sky.get(next_higher[k]).map_or(m, |run| run.start);
+                if !consider(&self.by_start[run.start], &|(_, e)| e <= r) {
+                    return Branch::Dead;
+                }
+                if k > 0 && !self.balanced(&self.by_start[run.start], &self.by_end[run.start], height(k - 1) - y, placed)
+                {
                     return Branch::Dead;
                 }
             }
             if right_wall {
-                let l = prev_higher[k].wrapping_add(1);
-                let well = sky[l..=k].iter().all(|&h| h == y).then_some((l, k + 1));
-                if !consider(from_right(l), well) {
+                let l = prev_higher[k].map_or(0, |p: usize| sky[p].end);
+                if !consider(&self.by_end[run.end], &|(s, _)| s >= l) {
                     return Branch::Dead;
                 }
+                if k + 1 < count && !self.balanced(&self.by_end[run.end], &self.by_start[run.end], height(k + 1) - y, placed)
+                {
+                    return Branch::Dead;
+                }
+            }
+            if well.is_some() && !self.chains(run.start, run.end, y, placed) {
+                return Branch::Dead;
             }
         }
         match best {
             Some((y, c)) => Branch::On(y, c),
             None => Branch::Dead,
         }
+    }
+
+    /// Whether unplaced buffers that fit at `y` chain from section `l` to
+    /// `r`, each starting where the last ended: the bottom row of a well.
+    fn chains(&self, l: usize, r: usize, y: u64, placed: &[bool]) -> bool {
+        let mut reach = vec![false; r - l + 1];
+        reach[0] = true;
+        for j in l..r {
+            if !reach[j - l] {
+                continue;
+            }
+            for &i in &self.by_start[j] {
+                let (_, e) = self.span[i as usize];
+                if e <= r && !placed[i as usize] && y + self.bs[i as usize].size <= self.capacity {
+                    reach[e - l] = true;
+                }
+            }
+        }
+        reach[r - l]
+    }
+
+    /// Whether some unplaced buffers of `fill` sum to exactly `d` more than
+    /// some unplaced buffers of `extend`: a wall's step of height `d` is
+    /// filled on its low side by buffers meeting the wall (`fill`), and the
+    /// stack may pass the high side's top only where buffers meeting the
+    /// wall from that side (`extend`) grow it, until both end level. Sums by
+    /// meeting in the middle; more than [`BALANCE_ITEMS`] buffers are not
+    /// tested (taken as balanced).
+    fn balanced(&self, fill: &[u32], extend: &[u32], d: u64, placed: &[bool]) -> bool {
+        let mut items = [0i64; BALANCE_ITEMS];
+        let mut len = 0;
+        for (list, sign) in [(fill, 1), (extend, -1)] {
+            for &i in list.iter().filter(|&&i| !placed[i as usize]) {
+                if len == BALANCE_ITEMS {
+                    return true;
+                }
+                items[len] = sign * self.bs[i as usize].size as i64;
+                len += 1;
+            }
+        }
+        // Every subset sum of each half, on the stack.
+        let sums = |part: &[i64], out: &mut [i64; 1 << (BALANCE_ITEMS / 2)]| -> usize {
+            out[0] = 0;
+            let mut n = 1;
+            for &x in part {
+                for j in 0..n {
+                    out[n + j] = out[j] + x;
+                }
+                n *= 2;
+            }
+            n
+        };
+        let (a, b) = items[..len].split_at(len / 2);
+        let (mut left, mut right) = ([0i64; 1 << (BALANCE_ITEMS / 2)], [0i64; 1 << (BALANCE_ITEMS / 2)]);
+        let (n, m) = (sums(a, &mut left), sums(b, &mut right));
+        let (left, right) = (&mut left[..n], &right[..m]);
+        left.sort_unstable();
+        let d = d as i64;
+        right.iter().any(|&x| left.binary_search(&(d - x)).is_ok())
     }
 
     /// Whether `candidates` holds a buffer interchangeable with `i` (same
@@ -362,3 +515,4 @@ mod tests {
         assert!(found > 10, "found {found}, exhausted {exhausted}");
     }
 }
+
