@@ -692,6 +692,9 @@ pub fn dense(buffers: usize, seed: u64) -> Result<Problem> {
     Problem::new(buffers, None)
 }
 
+/// The number of buffers of the dense benchmark instance (about 250 live at
+/// an instant).
+pub const DENSE_BUFFERS: usize = 100_000;
 /// The size bases of [`dense`]: a size is one of these times 1 to 8.
 pub const DENSE_BASES: [u64; 7] = [4, 8, 16, 64, 256, 1024, 4096];
 /// Starts of [`dense`] lie in `[0, DENSE_TIMELINE)`.
