@@ -11,7 +11,7 @@ use std::path::Path;
 
 #[path = "support/cli.rs"]
 mod harness;
-use harness::{s, scratch, smemplan};
+use harness::{repo, s, scratch, smemplan};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> =
@@ -53,6 +53,15 @@ fn the_same_seed_gives_the_same_bytes() {
         args.extend(["--out", "-"]);
         assert_eq!(smemplan(&args).expect(0).stdout.as_bytes(), first, "{name}: --out -");
     }
+}
+
+#[test]
+fn a_committed_file_is_regenerated_byte_for_byte() {
+    // Drawn when the docs were written: a change to the generator or to the
+    // CSV writer that alters old files shows here.
+    let committed = std::fs::read_to_string(repo("docs/generate-tiling-300.csv")).unwrap();
+    let run = smemplan(&["generate", "tiling", "--buffers", "300", "--pinwheels", "0.3", "--seed", "300"]).expect(0);
+    assert!(run.stdout == committed, "`docs/generate-tiling-300.csv` is no longer what its command draws");
 }
 
 #[test]
