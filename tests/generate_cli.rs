@@ -213,3 +213,42 @@ fn bad_flags_are_refused_before_any_file_is_created() {
     assert_eq!(entries(&dir), ["kept.csv"]);
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "old");
 }
+
+#[test]
+fn the_acceptance_set_is_the_families_with_seed_equal_to_buffers() {
+    let dir = scratch("generate-acceptance");
+    let set = smemplan(&["generate", "acceptance", "--out-dir", s(&dir), "--json"]).expect(0).json();
+    let instances = set["instances"].as_array().unwrap();
+    let names: Vec<&str> = instances.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let library: Vec<String> = generate::acceptance().unwrap().into_iter().map(|i| i.name).collect();
+    assert_eq!(names, library);
+    // A tiling is run at its optimum, which is its lower bound.
+    for i in instances.iter().filter(|i| !i["capacity"].is_null()) {
+        assert_eq!(i["capacity"], i["lower_bound"], "{}", i["name"]);
+    }
+    let mut files: Vec<String> = library.iter().map(|n| format!("{n}.csv")).collect();
+    files.sort();
+    assert_eq!(entries(&dir), files, "one file per instance, nothing else");
+    // Each is the family's command with seed = buffers, as the docs say.
+    for (name, args) in [
+        ("pinwheel-600", &["tiling", "--buffers", "600", "--pinwheels", "0.3", "--seed", "600"][..]),
+        ("guillotine-1000", &["tiling", "--buffers", "1000", "--seed", "1000"]),
+        ("trace-10000", &["trace", "--buffers", "10000", "--seed", "10000"]),
+    ] {
+        let written = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+        let drawn = smemplan(&[&["generate"], args].concat()).expect(0).stdout;
+        assert!(written == drawn, "{name} is not `generate {}`", args.join(" "));
+        let entry = instances.iter().find(|i| i["name"] == name).unwrap();
+        let capacity = if name.starts_with("trace") { serde_json::Value::Null } else { 1048576.into() };
+        assert_eq!(entry["capacity"], capacity, "{name}");
+        assert_eq!(entry["out"], s(&dir.join(format!("{name}.csv"))));
+    }
+    // A second run replaces the files in place; a missing folder is
+    // refused without creating it.
+    smemplan(&["generate", "acceptance", "--out-dir", s(&dir)]).expect(0);
+    assert_eq!(entries(&dir), files);
+    let missing = dir.join("missing");
+    let run = smemplan(&["generate", "acceptance", "--out-dir", s(&missing)]).expect(2);
+    assert!(run.stderr.contains("--out-dir") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!missing.exists());
+}

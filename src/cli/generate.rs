@@ -50,6 +50,10 @@ pub enum Family {
     /// The dense family of the large-scale greedy's benchmark: lifetimes up
     /// to 5,000 instants from starts in [0, 10^6), sizes 4 B to 32 KiB.
     Dense(DenseArgs),
+    /// Not a family: issue 20's acceptance set (four traces, five
+    /// guillotine and five pinwheel tilings, seed = buffers), one file per
+    /// instance, with each tiling's optimum.
+    Acceptance(AcceptanceArgs),
 }
 
 /// Flags every family takes.
@@ -173,6 +177,19 @@ pub struct DenseArgs {
     pub common: Common,
 }
 
+/// Options of `smemplan generate acceptance`.
+#[derive(Debug, clap::Args)]
+pub struct AcceptanceArgs {
+    /// Folder to write the set into, as `DIR/NAME.csv` (`trace-10000.csv`,
+    /// …, `pinwheel-8000.csv`); it must exist. Files of those names are
+    /// replaced atomically, all together; nothing else there is touched.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The largest value of a spread: the default shown for `--max-lifetime`
 /// and `--max-size`, read from the library's defaults.
 fn upper(spread: Spread) -> u64 {
@@ -215,6 +232,23 @@ struct Drawn {
     tiling: Option<(u64, Layout, usize)>,
 }
 
+/// The JSON report of `generate acceptance`.
+#[derive(Serialize)]
+struct SetJson {
+    set: &'static str,
+    instances: Vec<SetEntryJson>,
+}
+
+#[derive(Serialize)]
+struct SetEntryJson {
+    name: String,
+    buffers: usize,
+    lower_bound: u64,
+    /// The capacity it is run under: a tiling's optimum; null for a trace.
+    capacity: Option<u64>,
+    out: String,
+}
+
 /// The JSON report.
 #[derive(Serialize)]
 struct GenerateJson<'a> {
@@ -233,11 +267,12 @@ struct GenerateJson<'a> {
 
 /// Runs `smemplan generate`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let (name, common, buffers, solution) = match &args.family {
-        Family::Random(a) => ("random", &a.common, a.buffers, None),
-        Family::Trace(a) => ("trace", &a.common, a.buffers, None),
-        Family::Tiling(a) => ("tiling", &a.common, a.buffers, a.solution.as_deref()),
-        Family::Dense(a) => ("dense", &a.common, a.buffers, None),
+    let (name, family, common, buffers, solution): (_, &dyn Draw, _, _, _) = match &args.family {
+        Family::Random(a) => ("random", a, &a.common, a.buffers, None),
+        Family::Trace(a) => ("trace", a, &a.common, a.buffers, None),
+        Family::Tiling(a) => ("tiling", a, &a.common, a.buffers, a.solution.as_deref()),
+        Family::Dense(a) => ("dense", a, &a.common, a.buffers, None),
+        Family::Acceptance(a) => return run_acceptance(a, out),
     };
     if !(1..=MAX_BUFFERS).contains(&buffers) {
         bail!("--buffers {buffers}: give 1 to {MAX_BUFFERS}");
@@ -265,9 +300,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     // Checked before the draw, which may take seconds: nothing is drawn
     // for a destination that cannot be written.
     let mut staged = Staged::reserve(&destinations)?;
-    // The only error a draw has left after the checks above: sizes whose
-    // total overflows 64 bits.
-    let drawn = draw(&args.family).with_context(|| format!("cannot draw with {}", size_flags(&args.family)))?;
+    let drawn = family.draw()?;
     let csv = minimalloc::write(&drawn.problem, None);
     if let Some(path) = file {
         staged.write(path, &csv)?;
@@ -329,54 +362,104 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     Ok(Verdict::Done)
 }
 
-/// The flags that set a family's sizes, with their values, for an overflow's
-/// message.
-fn size_flags(family: &Family) -> String {
-    match family {
-        Family::Random(a) => format!("--max-size {}", a.max_size),
-        Family::Trace(a) => format!("--min-size {} and --alignment {}", a.min_size, a.alignment),
-        Family::Tiling(a) => format!("--height {}", a.height),
-        Family::Dense(a) => format!("--buffers {}", a.buffers),
+/// Runs `smemplan generate acceptance`: the whole set, all files or none.
+fn run_acceptance(args: &AcceptanceArgs, out: &mut dyn Write) -> Result<Verdict> {
+    // Drawn first (a fraction of a second), since the draw names the
+    // files; nothing is written before every destination is checked.
+    let set = generate::acceptance()?;
+    let paths: Vec<PathBuf> = set.iter().map(|i| args.out_dir.join(format!("{}.csv", i.name))).collect();
+    let destinations: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
+    let mut staged = Staged::reserve(&destinations)?;
+    let mut entries = Vec::with_capacity(set.len());
+    for (instance, path) in set.iter().zip(&paths) {
+        staged.write(path, &minimalloc::write(&instance.problem, None))?;
+        entries.push(SetEntryJson {
+            name: instance.name.clone(),
+            buffers: instance.problem.len(),
+            lower_bound: bound::lower_bound(&instance.problem).bytes,
+            capacity: instance.capacity,
+            out: path.display().to_string(),
+        });
+    }
+    staged.commit()?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &SetJson { set: "acceptance", instances: entries })?;
+        writeln!(out)?;
+        return Ok(Verdict::Done);
+    }
+    let mut rows = vec![["instance", "buffers", "lower bound", "capacity", "written to"].map(String::from).to_vec()];
+    for e in entries {
+        let capacity = e.capacity.map_or("- (minimise)".to_string(), |c| format!("{c} (optimum)"));
+        rows.push(vec![e.name, e.buffers.to_string(), e.lower_bound.to_string(), capacity, e.out]);
+    }
+    write!(out, "{}", super::output::table(&rows, &[false, true, true, true, false]))?;
+    Ok(Verdict::Done)
+}
+
+/// A family's flags, ready to draw.
+trait Draw {
+    /// Draws the problem. The only error left after the flags' checks:
+    /// sizes whose total overflows 64 bits, reported with the flags that
+    /// set the sizes.
+    fn draw(&self) -> Result<Drawn>;
+}
+
+impl Draw for RandomArgs {
+    fn draw(&self) -> Result<Drawn> {
+        let options = GenOptions {
+            buffers: self.buffers,
+            timeline: self.timeline,
+            lifetimes: Spread::LogUniform { min: 1, max: self.max_lifetime },
+            sizes: Spread::LogUniform { min: 1, max: self.max_size },
+            alignment_probability: self.aligned,
+            max_alignment: self.max_alignment,
+            gap_probability: self.gaps,
+            fixed_probability: self.fixed,
+            capacity: None,
+        };
+        let problem = generate::generate(&options, self.common.seed)
+            .with_context(|| format!("cannot draw with --max-size {}", self.max_size))?;
+        Ok(Drawn { problem, tiling: None })
     }
 }
 
-/// Draws from the family with its flags.
-fn draw(family: &Family) -> Result<Drawn> {
-    let plain = |problem| Drawn { problem, tiling: None };
-    Ok(match family {
-        Family::Random(a) => {
-            let options = GenOptions {
-                buffers: a.buffers,
-                timeline: a.timeline,
-                lifetimes: Spread::LogUniform { min: 1, max: a.max_lifetime },
-                sizes: Spread::LogUniform { min: 1, max: a.max_size },
-                alignment_probability: a.aligned,
-                max_alignment: a.max_alignment,
-                gap_probability: a.gaps,
-                fixed_probability: a.fixed,
-                capacity: None,
-            };
-            plain(generate::generate(&options, a.common.seed)?)
-        }
-        Family::Trace(a) => {
-            let options = TraceOptions {
-                buffers: a.buffers,
-                weights: a.weights,
-                saved: a.saved,
-                min_size: a.min_size,
-                tail: a.tail,
-                alignment: a.alignment,
-                survival: a.survival,
-                ..TraceOptions::default()
-            };
-            plain(generate::trace(&options, a.common.seed)?)
-        }
-        Family::Tiling(a) => {
-            let options =
-                TilingOptions { buffers: a.buffers, pinwheels: a.pinwheels, timeline: a.timeline, height: a.height };
-            let t = generate::tiling(&options, a.common.seed)?;
-            Drawn { problem: t.problem, tiling: Some((t.height, Layout::new(t.offsets), t.in_pinwheels)) }
-        }
-        Family::Dense(a) => plain(generate::dense(a.buffers, a.common.seed)?),
-    })
+impl Draw for TraceArgs {
+    fn draw(&self) -> Result<Drawn> {
+        let options = TraceOptions {
+            buffers: self.buffers,
+            weights: self.weights,
+            saved: self.saved,
+            min_size: self.min_size,
+            tail: self.tail,
+            alignment: self.alignment,
+            survival: self.survival,
+            ..TraceOptions::default()
+        };
+        let problem = generate::trace(&options, self.common.seed).with_context(|| {
+            format!("cannot draw with --min-size {} and --alignment {}", self.min_size, self.alignment)
+        })?;
+        Ok(Drawn { problem, tiling: None })
+    }
+}
+
+impl Draw for TilingArgs {
+    fn draw(&self) -> Result<Drawn> {
+        let options = TilingOptions {
+            buffers: self.buffers,
+            pinwheels: self.pinwheels,
+            timeline: self.timeline,
+            height: self.height,
+        };
+        let t = generate::tiling(&options, self.common.seed)
+            .with_context(|| format!("cannot draw with --height {}", self.height))?;
+        Ok(Drawn { problem: t.problem, tiling: Some((t.height, Layout::new(t.offsets), t.in_pinwheels)) })
+    }
+}
+
+impl Draw for DenseArgs {
+    fn draw(&self) -> Result<Drawn> {
+        let problem = generate::dense(self.buffers, self.common.seed)
+            .with_context(|| format!("cannot draw with --buffers {}", self.buffers))?;
+        Ok(Drawn { problem, tiling: None })
+    }
 }
