@@ -183,6 +183,8 @@ fn bad_flags_are_refused_before_any_file_is_created() {
         (&["random", "--gaps", "-0.1"], "'--gaps <P>'"),
         (&["random", "--timeline", "0"], "'--timeline <T>'"),
         (&["cubes"], "unrecognized subcommand 'cubes'"),
+        (&["tilling"], "a similar subcommand exists: 'tiling'"),
+        (&["tiling", "--pinwheel", "0.3"], "a similar argument exists: '--pinwheels'"),
         (&["tiling", "--solution", "-"], "--solution needs a file"),
         (&["random", "--max-size", "18446744073709551615", "--fixed", "1"], "cannot draw with --max-size"),
         (&["trace", "--buffers", "10", "--min-size", "18446744073709551615"], "cannot draw with --min-size"),
