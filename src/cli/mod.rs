@@ -13,6 +13,7 @@
 mod bench;
 mod builtin;
 mod check;
+mod generate;
 mod occupancy;
 mod output;
 mod plan;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Resident blocks, warps and threads per multiprocessor for one launch
     /// configuration (the driver's occupancy rule), and what limits them.
     Occupancy(occupancy::Args),
+    /// Draw a problem from a generated family (random, ML-trace-like,
+    /// tiling with a known optimum, dense) and write it as MiniMalloc CSV.
+    Generate(generate::Args),
 }
 
 /// How a command that ran to its end went (its exit code; `solve::exact::Outcome`
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
         Command::Plot(args) => plot::run(&args, &mut out)?,
         Command::Sweep(args) => sweep::run(&args, &mut out)?,
         Command::Occupancy(args) => occupancy::run(&args, &mut out)?,
+        Command::Generate(args) => generate::run(&args, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -695,6 +695,9 @@ pub fn dense(buffers: usize, seed: u64) -> Result<Problem> {
     Problem::new(buffers, None)
 }
 
+/// The number of buffers of the dense benchmark instance (about 250 live at
+/// an instant).
+pub const DENSE_BUFFERS: usize = 100_000;
 /// The size bases of [`dense`]: a size is one of these times 1 to 8.
 pub const DENSE_BASES: [u64; 7] = [4, 8, 16, 64, 256, 1024, 4096];
 /// Starts of [`dense`] lie in `[0, DENSE_TIMELINE)`.
@@ -722,4 +725,48 @@ mod dense_tests {
         assert!((20..=100).contains(&live), "{live} live at 500,000");
         assert!(bs.iter().any(|b| b.size == 4) && bs.iter().any(|b| b.size == 8 * 4096));
     }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 20's acceptance set: the traces and tilings its claims are measured
+// on, one definition for the command line and the example that runs them.
+
+/// A generated instance of a named set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// Its name in the set (`trace-20000`, `pinwheel-600`, …), also the
+    /// file name it is written under, less `.csv`.
+    pub name: String,
+    /// The problem.
+    pub problem: Problem,
+    /// The capacity it is run under: a tiling's height (the known optimum);
+    /// `None` for the traces, whose peak is minimised.
+    pub capacity: Option<u64>,
+}
+
+/// Buffers of the acceptance set's traces.
+pub const ACCEPTANCE_TRACES: [usize; 4] = [10_000, 20_000, 40_000, 60_000];
+/// Buffers of the acceptance set's tilings, each drawn guillotine and
+/// pinwheel.
+pub const ACCEPTANCE_TILINGS: [usize; 5] = [600, 1_000, 2_000, 4_000, 8_000];
+/// Fraction of the buffers in pinwheels in the acceptance set's
+/// `pinwheel-N` tilings.
+pub const ACCEPTANCE_PINWHEELS: f64 = 0.3;
+
+/// Issue 20's acceptance set, in this order: `trace-N` ([`trace`],
+/// defaults), then `guillotine-N` and `pinwheel-N` ([`tiling`], defaults;
+/// pinwheels [`ACCEPTANCE_PINWHEELS`]), each drawn with seed = N.
+pub fn acceptance() -> Result<Vec<Instance>> {
+    let mut set = Vec::new();
+    for n in ACCEPTANCE_TRACES {
+        let problem = trace(&TraceOptions { buffers: n, ..TraceOptions::default() }, n as u64)?;
+        set.push(Instance { name: format!("trace-{n}"), problem, capacity: None });
+    }
+    for (kind, pinwheels) in [("guillotine", 0.0), ("pinwheel", ACCEPTANCE_PINWHEELS)] {
+        for n in ACCEPTANCE_TILINGS {
+            let t = tiling(&TilingOptions { buffers: n, pinwheels, ..TilingOptions::default() }, n as u64)?;
+            set.push(Instance { name: format!("{kind}-{n}"), problem: t.problem, capacity: Some(t.height) });
+        }
+    }
+    Ok(set)
 }
