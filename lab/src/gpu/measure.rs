@@ -23,6 +23,7 @@ use smemplan::kernel::Precision;
 use smemplan::perf::accesses::Counts;
 use smemplan::perf::launch::LaunchCase;
 use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::perf::throughput::Workload;
 use smemplan::perf::tiers::{self, TierOptions};
 use smemplan::plan::allocator::{Padding, SharedLayout};
 use smemplan::plan::Pool;
@@ -192,8 +193,14 @@ pub struct Layout {
 /// `kernel`'s launch for `runs` runs at its own stride, CuBIE asked for
 /// [`CUBIE_REQUESTED`] threads.
 fn launch<'a>(device: &'a DeviceProfile, kernel: &Kernel, runs: u64, registers: u64) -> LaunchCase<'a> {
-    let workload = kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs);
-    LaunchCase::new(device, workload, CUBIE_REQUESTED)
+    LaunchCase::new(device, workload(kernel, runs, registers), CUBIE_REQUESTED)
+}
+
+/// What `runs` runs of `kernel` ask of the card as the estimate counts it
+/// (the kernel model's access weights at the layout's own stride), with the
+/// compiled kernel's `registers` per thread (0: not counted).
+pub fn workload(kernel: &Kernel, runs: u64, registers: u64) -> Workload {
+    kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs)
 }
 
 /// smemplan's pick: the shared/local split and block size that
@@ -289,6 +296,29 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
         }
     }
     Ok(out)
+}
+
+/// Where smemplan's pick lies among `layouts` (from [`layouts`]): its
+/// `split` at the odd stride, all shared when the split keeps nothing
+/// local, all local when it keeps every buffer there.
+pub fn smemplan_layout(layouts: &[Layout], split: &[String]) -> Option<usize> {
+    let find = |placement: &str| {
+        layouts.iter().position(|l| {
+            l.name.planner == "smemplan" && l.name.placement == placement && l.name.shared_layout == "odd-stride"
+        })
+    };
+    if split.is_empty() {
+        find("all-shared")
+    } else {
+        find("split").or_else(|| find("all-local"))
+    }
+}
+
+/// Where CuBIE's own layout (all shared, odd stride) lies among `layouts`.
+pub fn cubie_layout(layouts: &[Layout]) -> Option<usize> {
+    layouts.iter().position(|l| {
+        l.name.planner == "cubie" && l.name.placement == "all-shared" && l.name.shared_layout == "odd-stride"
+    })
 }
 
 /// The cost model's estimate for `kernel` at `block` (runs per second), if
