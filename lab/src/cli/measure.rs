@@ -66,9 +66,10 @@ pub struct Args {
 /// system, its size, the precision, the batch, the horizon and the steps.
 #[derive(Debug, clap::Args)]
 pub struct CaseArgs {
-    /// One case chosen by flags: the method (dormand-prince-54,
-    /// backward-euler or dirk), which also chooses the kernel model
-    /// (models/integrators/*.toml).
+    /// A built-in integrator's case chosen by flags (measure: instead of the
+    /// default list; tune: timed instead of the stand-in): the method
+    /// (dormand-prince-54, backward-euler or dirk), which also chooses the
+    /// kernel model (models/integrators/*.toml).
     #[arg(long, value_name = "NAME")]
     pub method: Option<String>,
     /// The case's system: lorenz or robertson (n = 3), allen-cahn (any n).

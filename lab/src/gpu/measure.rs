@@ -298,6 +298,23 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
     Ok(out)
 }
 
+/// [`workload`] as the compiled kernel has it: `registers` per thread, and
+/// of the local bytes the plan keeps per run only the compiled kernel's
+/// `stack_bytes` (what it left in local memory) take local accesses, in
+/// proportion; the compiler holds the rest in registers, which the estimate
+/// does not charge. A plan without local bytes keeps its workload (a stack
+/// there is the compiler's own spills, whose accesses no model counts).
+pub fn compiled_workload(kernel: &Kernel, runs: u64, registers: u64, stack_bytes: u64) -> Workload {
+    let mut w = workload(kernel, runs, registers);
+    let planned = w.local_bytes_per_run;
+    if planned > 0 {
+        let kept = stack_bytes.min(planned);
+        w.local_accesses *= kept as f64 / planned as f64;
+        w.local_bytes_per_run = kept;
+    }
+    w
+}
+
 /// Where smemplan's pick lies among `layouts` (from [`layouts`]): its
 /// `split` at the odd stride, all shared when the split keeps nothing
 /// local, all local when it keeps every buffer there.
