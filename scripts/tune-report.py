@@ -8,6 +8,7 @@ kernel's registers and stack bytes; an integrator's accesses are not exact,
 so its candidates are left out).
 
 Usage: scripts/tune-report.py [--table OUT.csv] TUNE.json...
+(each file one `tune --json` output, or a collection of them under "cases")
 """
 import json
 import math
@@ -27,9 +28,14 @@ def main(argv):
           "pick ÷ faster of the two | tune: timed / candidates | tuned ÷ best of all | CuBIE's pick ÷ best | "
           "CUDA occupancy API ÷ best |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    results = []
     for path in argv:
         with open(path) as f:
             r = json.load(f)
+        # A collection ({"note", "cases": [...]}, as docs/results keeps
+        # them) or one `tune --json` output.
+        results.extend(r["cases"] if "model" not in r and "cases" in r else [r])
+    for r in results:
         # An integrator names its case; the stand-in its model and settings.
         case = r.get("case") or r["model"] + " " + " ".join(r["sets"])
         layouts = r["layouts"]

@@ -122,3 +122,34 @@ fn an_integrator_without_a_card_is_refused_and_writes_nothing() {
     assert!(!json.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `scripts/gpu-tune-real.sh` without a card: every case's candidates are
+/// counted first, then each case fails on its own (reported, the others
+/// still run), nothing is left in OUT as a result, and the exit code is 1.
+#[test]
+fn the_real_tune_script_reports_each_failing_case_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("smemplan-lab-tune-script-{}", std::process::id()));
+    let script = harness::repo("scripts/gpu-tune-real.sh");
+    let run = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_smemplan-lab"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    let cases =
+        ["dp-n16-f32", "dp-n16-f64", "dp-n64-f32", "dp-n64-f64", "be-n32-f64", "dirk-n32-f32", "dirk-robertson-f32"];
+    for case in cases {
+        assert!(stdout.lines().any(|l| l.starts_with(case) && l.contains(" candidates, about ")), "{case}:\n{stdout}");
+        assert!(stdout.contains(&format!("== {case}: ")), "{case}:\n{stdout}");
+        assert!(dir.join(format!("tune-{case}.txt")).exists(), "{case}");
+        assert!(!dir.join(format!("tune-{case}.json")).exists(), "{case}");
+    }
+    assert!(stderr.contains(&format!("FAILED: {}", cases.join(" "))), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A binary that is not there: refused before anything runs.
+    let run = std::process::Command::new("bash").arg(&script).arg(dir.join("nope")).arg(&dir).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(!dir.exists());
+}
