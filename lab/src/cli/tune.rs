@@ -7,8 +7,9 @@
 //!  --method (a case) ───▶ layouts: measure's (both planners × all shared, smemplan's
 //!                          split, all local × odd stride, interleaved)
 //!                       ─▶ × measure's block sizes (see below)
-//!               ─▶ estimated (the planner's model) ─▶ ranked; the best --share of them
-//!                  (default a tenth) timed on the card: the stand-in (gpu::standin) or
+//!               ─▶ estimated (the planner's model) ─▶ ranked (an integrator's again on the
+//!                  card, with its compiled kernels' registers and stack); the best --share of
+//!                  them (default a tenth) timed on the card: the stand-in (gpu::standin) or
 //!                  the integrator itself, each run checked bit for bit
 //!               ─▶ the measured best with its estimate, the model's own pick measured
 //! ```
@@ -30,17 +31,19 @@
 //! warp, every warp multiple, the largest block that fits and the largest
 //! that fits k blocks per multiprocessor (k ≤ 8, the points where the
 //! residency changes), and both picks (smemplan's and CuBIE's). `--share`
-//! and `--exhaustive` take the same set; on the card, a candidate the
-//! compiled kernel cannot launch (too many registers for the block) is
-//! counted, not timed.
+//! and `--exhaustive` take the same set.
 //!
-//! The ranking is the planner's own estimate (the model's access weights;
-//! registers are not known before compiling), so what `tune` reports is how
-//! well `plan --tiers auto` and its block size do against the card.
-//! `--exhaustive` times every candidate, which measures the acceptance of
-//! tuning (the best of the timed share against the best of all) in one run;
-//! `--rank-only` prints the ranking, the card time the estimate expects,
-//! and needs no card.
+//! The stand-in's ranking is the planner's own estimate (the model's
+//! access weights), so what `tune` reports there is how well `plan --tiers
+//! auto` and its block size do against the card. An integrator's is the
+//! planner's estimate until its kernels are compiled (`--rank-only` shows
+//! that one), then the same estimate with each compiled kernel's registers
+//! and stack ([`Ranking::compiled`]): the compiler keeps some local arrays
+//! in registers, which the planner cannot see, and candidates a compiled
+//! kernel cannot launch (too many registers for the block) leave the set
+//! before the share is taken. `--exhaustive` times every candidate, which
+//! measures the acceptance of tuning (the best of the timed share against
+//! the best of all) in one run; `--rank-only` needs no card.
 //!
 //! CUDA's occupancy API (`cudaOccupancyMaxPotentialBlockSize`) is beside
 //! them as the driver computes it on smemplan's layout: over warp
@@ -482,6 +485,10 @@ mod card {
         tuned: Pick,
         /// The model's own pick (rank 1).
         model_pick: Pick,
+        /// An integrator's pick by the planner's estimate alone (planner
+        /// rank 1, before compiling); `None` for the stand-in or when the
+        /// compiled kernel cannot launch it.
+        planner_pick: Option<Pick>,
         /// The measured best over every timed candidate (all, with --exhaustive).
         best_timed: Pick,
         /// tuned ÷ best over all, as throughput (with --exhaustive).
@@ -643,6 +650,10 @@ mod card {
             wall_seconds,
             tuned: pick(tuned, best_ms),
             model_pick: pick(&candidates[0], best_ms),
+            planner_pick: matches!(subject, Subject::Integrator { .. })
+                .then(|| candidates.iter().find(|c| c.planner_rank == 1))
+                .flatten()
+                .map(|c| pick(c, best_ms)),
             best_timed: pick(best_all, best_ms),
             tuned_share_of_best: args.exhaustive.then(|| best_ms.zip(tuned.measured_ms).map(|(b, t)| b / t)).flatten(),
             cubie_pick: cubie,
@@ -677,6 +688,9 @@ mod card {
         )?;
         writeln!(out, "tuned   {}", show(&report.tuned))?;
         writeln!(out, "model   {}", show(&report.model_pick))?;
+        if let Some(p) = &report.planner_pick {
+            writeln!(out, "planner {} (its rank before compiling: 1)", show(p))?;
+        }
         writeln!(out, "best    {}", show(&report.best_timed))?;
         if let Some(s) = report.tuned_share_of_best {
             writeln!(out, "tuned reaches {s:.3} of the best over all {} candidates", candidates.len())?;
