@@ -101,7 +101,7 @@ for c in "${cases[@]}"; do
   timeout "$bound" "$lab" tune $flags "${common[@]}" --exhaustive --repeats 1 \
     --json "$out/tune-$name.json" >"$out/tune-$name.txt" 2>&1 || status=$?
   echo "== $name: $((SECONDS - started)) s, exit $status"
-  grep -E "^(timed|tuned|model|planner|best|cubie|cuda)|smemplan-lab:" "$out/tune-$name.txt" || true
+  grep -E "^(timed|tuned|model|planner|best|cubie|cuda|MISMATCH)|smemplan-lab:" "$out/tune-$name.txt" || true
   if [ "$status" -ne 0 ]; then
     if [ "$status" -eq 124 ]; then echo "$name: stopped after $bound s"; fi
     failed+=("$name")

@@ -20,8 +20,8 @@
 //! default model with (it has no real kernel). With `--method` (and
 //! `measure`'s other case flags) it is the built-in integrator, generated
 //! for every layout `measure` builds, and every timed run is compared bit
-//! for bit with the CPU reference: a mismatch stops `tune` with an error,
-//! it is never a data point.
+//! for bit with the CPU reference: a mismatch stops `tune` (exit 1, a
+//! failed check, the first difference named), it is never a data point.
 //!
 //! The candidate set of an integrator is smaller than the stand-in's: its
 //! launches take milliseconds to seconds, not microseconds, so timing
@@ -522,8 +522,9 @@ mod card {
             })
         }
 
-        /// The best of `repeats` timed launches, milliseconds; an
-        /// integrator's output must equal the CPU reference bit for bit.
+        /// The best of `repeats` timed launches, milliseconds; `Err` with
+        /// the first difference when an integrator's output is not the CPU
+        /// reference's bit for bit.
         fn time(
             &mut self,
             gpu: &Gpu,
@@ -532,24 +533,22 @@ mod card {
             name: &str,
             runs: u64,
             repeats: usize,
-        ) -> Result<f64> {
+        ) -> Result<std::result::Result<f64, String>> {
             let shared = self.shared_bytes(c.layout, c.block)?;
             let times = match self {
                 Bench::StandIn(_) => gpu.time_standin(kernel, runs, c.block, shared, repeats)?,
                 Bench::Integrator { case, reference, arrays, .. } => {
                     let timed = gpu.time_integrator(kernel, arrays, c.block, shared, repeats)?;
                     if let Err(m) = reference.compare(&timed.out, &timed.stats) {
-                        bail!(
+                        return Ok(Err(format!(
                             "{}: {name} at block {} does not reproduce the CPU reference bit for bit: {}",
-                            case.name,
-                            c.block,
-                            m.message
-                        );
+                            case.name, c.block, m.message
+                        )));
                     }
                     timed.times_ms
                 }
             };
-            times.into_iter().reduce(f64::min).context("no timed launch")
+            Ok(Ok(times.into_iter().reduce(f64::min).context("no timed launch")?))
         }
     }
 
@@ -591,7 +590,15 @@ mod card {
                 unlaunchable += 1;
                 continue;
             }
-            c.measured_ms = Some(bench.time(&gpu, k, c, &layouts[c.layout].name, runs, args.repeats as usize)?);
+            match bench.time(&gpu, k, c, &layouts[c.layout].name, runs, args.repeats as usize)? {
+                Ok(ms) => c.measured_ms = Some(ms),
+                // A wrong result is no timing: the check failed (exit 1),
+                // nothing is reported or written.
+                Err(mismatch) => {
+                    writeln!(out, "MISMATCH {mismatch}; tune stops")?;
+                    return Ok(Verdict::Rejected);
+                }
+            }
             timed += 1;
         }
         let wall_seconds = started.elapsed().as_secs_f64();
