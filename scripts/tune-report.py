@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Reads `smemplan-lab tune --json` results (scripts/gpu-levels.sh writes
-them) and prints, per case, the figures of issue 18's acceptance; with
---table, also writes every timed candidate as a block-size table for
+them for the stand-in, scripts/gpu-tune-real.sh for the real integrators)
+and prints, per case, the figures of issue 18's acceptance; with --table,
+also writes every timed stand-in candidate as a block-size table for
 `smemplan-lab calibrate --table` (exact stand-in accesses, the compiled
-kernel's registers and stack bytes).
+kernel's registers and stack bytes; an integrator's accesses are not exact,
+so its candidates are left out).
 
 Usage: scripts/tune-report.py [--table OUT.csv] TUNE.json...
+(each file one `tune --json` output, or a collection of them under "cases")
 """
 import json
 import math
@@ -25,25 +28,35 @@ def main(argv):
           "pick ÷ faster of the two | tune: timed / candidates | tuned ÷ best of all | CuBIE's pick ÷ best | "
           "CUDA occupancy API ÷ best |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    results = []
     for path in argv:
         with open(path) as f:
             r = json.load(f)
-        case = r["model"] + " " + " ".join(r["sets"])
+        # A collection ({"note", "cases": [...]}, as docs/results keeps
+        # them) or one `tune --json` output.
+        results.extend(r["cases"] if "model" not in r and "cases" in r else [r])
+    for r in results:
+        # An integrator names its case; the stand-in its model and settings.
+        case = r.get("case") or r["model"] + " " + " ".join(r["sets"])
         layouts = r["layouts"]
-        shared = [l for l in layouts if l["local_bytes"] == 0 and l["layout"] != "cubie"]
+        # CuBIE's layouts ("cubie", an integrator's "cubie all-shared, ...")
+        # are its own column.
+        shared = [l for l in layouts if l["local_bytes"] == 0 and not l["layout"].startswith("cubie")]
         local = [l for l in layouts if l["stride"] == 0]
         best_of = lambda ls: min((l["best_ms"] for l in ls if l["best_ms"] is not None), default=None)
         s, l = best_of(shared), best_of(local)
-        faster = min(x for x in (s, l) if x is not None)
+        faster = min((x for x in (s, l) if x is not None), default=None)
         pick = r["model_pick"]
         best = r["best_timed"]["measured_ms"]
         share = lambda p: "-" if p is None or p["measured_ms"] is None else f"{best / p['measured_ms']:.3f}"
-        ratio = "-" if pick["measured_ms"] is None else f"{faster / pick['measured_ms']:.3f}"
+        ratio = "-" if pick["measured_ms"] is None or faster is None else f"{faster / pick['measured_ms']:.3f}"
         tuned = r["tuned_share_of_best"]
         print(f"| {case} | {r['device']['name']} | {pick['layout']}, {pick['block']} | "
               f"{pick['measured_ms'] or math.nan:.3f} ms | {s or math.nan:.3f} ms | {l or math.nan:.3f} ms | {ratio} | "
               f"{r['share_timed']} / {r['candidates']} | {'-' if tuned is None else f'{tuned:.3f}'} | "
               f"{share(r.get('cubie_pick'))} | {share(r.get('occupancy_api_pick'))} |")
+        if r.get("kernel", "stand-in") != "stand-in":
+            continue
         it = r["iterations"]
         for c in r["all"]:
             if c["measured_ms"] is None:

@@ -65,3 +65,91 @@ fn verify_sweep_reads_the_rows_then_needs_a_card() {
     assert!(run.stderr.contains("--out"), "{}", run.stderr);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn rank_only_on_an_integrator_lists_measures_layouts_and_the_share() {
+    let run = lab(&["tune", "--rank-only", "--method", "dirk", "--system", "robertson", "--device", "h100"]).expect(0);
+    let first = run.stdout.lines().next().unwrap();
+    assert!(first.starts_with("dirk/robertson/f32/batch-16384: 6 layouts"), "{}", run.stdout);
+    for needle in ["layout cubie all-shared, odd-stride", "layout smemplan all-local", "rank    1:", "re-rank"] {
+        assert!(run.stdout.contains(needle), "`{needle}` missing:\n{}", run.stdout);
+    }
+    let listed = run.stdout.lines().filter(|l| l.trim_start().starts_with("rank")).count();
+    let total: usize = first.split(" candidates").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(listed, (total / 10).max(1), "{}", run.stdout);
+    // --share 1 lists every candidate.
+    let all =
+        lab(&["tune", "--rank-only", "--method", "dirk", "--system", "robertson", "--device", "h100", "--share", "1"])
+            .expect(0);
+    assert_eq!(all.stdout.lines().filter(|l| l.trim_start().starts_with("rank")).count(), total);
+}
+
+#[test]
+fn an_integrators_flags_are_checked_before_a_card_is_looked_for() {
+    for (flags, needle) in [
+        (vec!["--method", "rk4"], "no method `rk4`"),
+        (vec!["--method", "dirk", "--steps", "20"], "--steps applies to fixed-step methods"),
+        (vec!["--method", "dirk", "--system", "robertson", "--n", "4"], "robertson has n = 3, not 4"),
+        (vec!["--method", "dirk", "--batch", "0"], "--batch"),
+        (vec!["--system", "robertson"], "--method"),
+        (vec!["--method", "dirk", "--model", "erk"], "--model"),
+        (vec!["--method", "dirk", "--set", "n=3"], "--set"),
+        (vec!["--method", "dirk", "--runs", "64"], "--runs"),
+        (vec!["--method", "dirk", "--iterations", "3"], "--iterations"),
+        (vec!["--method", "dirk", "--share", "1.5"], "--share must be in (0, 1]"),
+    ] {
+        for mode in [&["--rank-only"][..], &[][..]] {
+            let mut args = vec!["tune"];
+            args.extend(&flags);
+            args.extend(mode);
+            let run = lab(&args).expect(2);
+            assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+        }
+    }
+}
+
+#[test]
+fn an_integrator_without_a_card_is_refused_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("smemplan-lab-tune-real-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("tune.json");
+    let j = json.display().to_string();
+    let run =
+        lab(&["tune", "--method", "dirk", "--system", "robertson", "--batch", "64", "--exhaustive", "--json", &j])
+            .expect(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(says_no_card(&run.stderr), "{}", run.stderr);
+    assert!(!json.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `scripts/gpu-tune-real.sh` without a card: every case's candidates are
+/// counted first, then each case fails on its own (reported, the others
+/// still run), nothing is left in OUT as a result, and the exit code is 1.
+#[test]
+fn the_real_tune_script_reports_each_failing_case_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("smemplan-lab-tune-script-{}", std::process::id()));
+    let script = harness::repo("scripts/gpu-tune-real.sh");
+    let run = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_smemplan-lab"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    let cases =
+        ["dp-n16-f32", "dp-n16-f64", "dp-n64-f32", "dp-n64-f64", "be-n32-f64", "dirk-n32-f32", "dirk-robertson-f32"];
+    for case in cases {
+        assert!(stdout.lines().any(|l| l.starts_with(case) && l.contains(" candidates, about ")), "{case}:\n{stdout}");
+        assert!(stdout.contains(&format!("== {case}: ")), "{case}:\n{stdout}");
+        assert!(dir.join(format!("tune-{case}.txt")).exists(), "{case}");
+        assert!(!dir.join(format!("tune-{case}.json")).exists(), "{case}");
+    }
+    assert!(stderr.contains(&format!("FAILED: {}", cases.join(" "))), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A binary that is not there: refused before anything runs.
+    let run = std::process::Command::new("bash").arg(&script).arg(dir.join("nope")).arg(&dir).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(!dir.exists());
+}

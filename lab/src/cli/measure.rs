@@ -38,12 +38,39 @@ pub struct Args {
     pub budget: u64,
     /// Only these cases of the default list (names contain the text;
     /// repeatable).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "method")]
     pub case: Vec<String>,
-    /// Measure one case chosen by flags instead of the default list: the
-    /// method (dormand-prince-54, backward-euler or dirk), which also
-    /// chooses the kernel model (models/integrators/*.toml).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["case", "from"])]
+    /// One case chosen by flags instead of the default list.
+    #[command(flatten)]
+    pub chosen: CaseArgs,
+    /// Re-read results written earlier by `--json` instead of measuring.
+    #[arg(long, value_name = "RESULTS.json", conflicts_with = "method")]
+    pub from: Option<PathBuf>,
+    /// Generate every layout's kernel, compile it with NVRTC for this
+    /// architecture (e.g. `sm_90`) and stop: needs NVRTC, not a card.
+    #[arg(long, value_name = "ARCH", conflicts_with = "from")]
+    pub compile_only: Option<String>,
+    /// CUDA device ordinal.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpu: usize,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "OUT.json")]
+    pub json: Option<PathBuf>,
+    /// Write the tables as markdown.
+    #[arg(long, value_name = "OUT.md")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// The flags that choose one integrator case, `measure`'s and `tune`'s
+/// alike: the method (and with it the kernel model), then optionally the
+/// system, its size, the precision, the batch, the horizon and the steps.
+#[derive(Debug, clap::Args)]
+pub struct CaseArgs {
+    /// A built-in integrator's case chosen by flags (measure: instead of the
+    /// default list; tune: timed instead of the stand-in): the method
+    /// (dormand-prince-54, backward-euler or dirk), which also chooses the
+    /// kernel model (models/integrators/*.toml).
+    #[arg(long, value_name = "NAME")]
     pub method: Option<String>,
     /// The case's system: lorenz or robertson (n = 3), allen-cahn (any n).
     #[arg(long, value_name = "NAME", requires = "method", default_value = "allen-cahn")]
@@ -65,22 +92,24 @@ pub struct Args {
     /// the output samples).
     #[arg(long, value_name = "N", requires = "method")]
     pub steps: Option<u32>,
-    /// Re-read results written earlier by `--json` instead of measuring.
-    #[arg(long, value_name = "RESULTS.json")]
-    pub from: Option<PathBuf>,
-    /// Generate every layout's kernel, compile it with NVRTC for this
-    /// architecture (e.g. `sm_90`) and stop: needs NVRTC, not a card.
-    #[arg(long, value_name = "ARCH", conflicts_with = "from")]
-    pub compile_only: Option<String>,
-    /// CUDA device ordinal.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub gpu: usize,
-    /// Write the results as JSON.
-    #[arg(long, value_name = "OUT.json")]
-    pub json: Option<PathBuf>,
-    /// Write the tables as markdown.
-    #[arg(long, value_name = "OUT.md")]
-    pub markdown: Option<PathBuf>,
+}
+
+impl CaseArgs {
+    /// The case the flags choose (`None`: no `--method`), checked before
+    /// any card is looked for.
+    pub fn case(&self) -> Result<Option<Case>> {
+        let Some(method) = &self.method else { return Ok(None) };
+        let method = Method::named(method).context("--method")?;
+        let system = System::named(&self.system, self.n).context("--system/--n")?;
+        let precision = if self.precision == "f64" { Precision::F64 } else { Precision::F32 };
+        if let Some(t) = self.t_end {
+            if !(t > 0.0 && t.is_finite()) {
+                anyhow::bail!("--t-end: the horizon must be a positive number, not {t}");
+            }
+        }
+        let spec = CaseSpec { method, system, precision, batch: self.batch, t_end: self.t_end, steps: self.steps };
+        Ok(Some(spec.case().with_context(|| format!("the case {}", spec.name()))?))
+    }
 }
 
 /// Runs `smemplan measure`.
@@ -120,27 +149,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 /// The cases `args` ask for: the one the flags choose, or the default list
 /// filtered by `--case`.
 pub fn chosen_cases(args: &Args) -> Result<Vec<Case>> {
-    let Some(method) = &args.method else {
-        let cases: Vec<Case> = measure::cases()?
-            .into_iter()
-            .filter(|c| args.case.is_empty() || args.case.iter().any(|t| c.name.contains(t.as_str())))
-            .collect();
-        if cases.is_empty() {
-            let names: Vec<String> = measure::cases()?.into_iter().map(|c| c.name).collect();
-            anyhow::bail!("--case {:?} matches none of the cases ({})", args.case, names.join(", "));
-        }
-        return Ok(cases);
-    };
-    let method = Method::named(method).context("--method")?;
-    let system = System::named(&args.system, args.n).context("--system/--n")?;
-    let precision = if args.precision == "f64" { Precision::F64 } else { Precision::F32 };
-    if let Some(t) = args.t_end {
-        if !(t > 0.0 && t.is_finite()) {
-            anyhow::bail!("--t-end: the horizon must be a positive number, not {t}");
-        }
+    if let Some(case) = args.chosen.case()? {
+        return Ok(vec![case]);
     }
-    let spec = CaseSpec { method, system, precision, batch: args.batch, t_end: args.t_end, steps: args.steps };
-    Ok(vec![spec.case().with_context(|| format!("the case {}", spec.name()))?])
+    let cases: Vec<Case> = measure::cases()?
+        .into_iter()
+        .filter(|c| args.case.is_empty() || args.case.iter().any(|t| c.name.contains(t.as_str())))
+        .collect();
+    if cases.is_empty() {
+        let names: Vec<String> = measure::cases()?.into_iter().map(|c| c.name).collect();
+        anyhow::bail!("--case {:?} matches none of the cases ({})", args.case, names.join(", "));
+    }
+    Ok(cases)
 }
 
 fn layout_label(r: &Run) -> String {

@@ -42,10 +42,11 @@ pub enum Command {
     /// clobbers, and check the occupancy model against the driver (needs
     /// the `gpu` feature and a card).
     Verify(verify::Args),
-    /// Rank a kernel model's layouts × block sizes by the estimate, time the
-    /// best few on a CUDA GPU (a read-modify-write stand-in) and report the
-    /// measured best beside its estimate (needs the `gpu` feature and a
-    /// card; `--rank-only` does not).
+    /// Rank a kernel's layouts × block sizes by the estimate, time the best
+    /// few on a CUDA GPU (a read-modify-write stand-in of a kernel model, or
+    /// with `--method` the built-in integrator, checked bit for bit) and
+    /// report the measured best beside its estimate (needs the `gpu` feature
+    /// and a card; `--rank-only` does not).
     Tune(tune::Args),
 }
 

@@ -23,6 +23,7 @@ use smemplan::kernel::Precision;
 use smemplan::perf::accesses::Counts;
 use smemplan::perf::launch::LaunchCase;
 use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::perf::throughput::Workload;
 use smemplan::perf::tiers::{self, TierOptions};
 use smemplan::plan::allocator::{Padding, SharedLayout};
 use smemplan::plan::Pool;
@@ -192,8 +193,14 @@ pub struct Layout {
 /// `kernel`'s launch for `runs` runs at its own stride, CuBIE asked for
 /// [`CUBIE_REQUESTED`] threads.
 fn launch<'a>(device: &'a DeviceProfile, kernel: &Kernel, runs: u64, registers: u64) -> LaunchCase<'a> {
-    let workload = kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs);
-    LaunchCase::new(device, workload, CUBIE_REQUESTED)
+    LaunchCase::new(device, workload(kernel, runs, registers), CUBIE_REQUESTED)
+}
+
+/// What `runs` runs of `kernel` ask of the card as the estimate counts it
+/// (the kernel model's access weights at the layout's own stride), with the
+/// compiled kernel's `registers` per thread (0: not counted).
+pub fn workload(kernel: &Kernel, runs: u64, registers: u64) -> Workload {
+    kernel.accesses.workload(&kernel.report, kernel.allocation.stride, registers, runs)
 }
 
 /// smemplan's pick: the shared/local split and block size that
@@ -289,6 +296,46 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
         }
     }
     Ok(out)
+}
+
+/// [`workload`] as the compiled kernel has it: `registers` per thread, and
+/// of the local bytes the plan keeps per run only the compiled kernel's
+/// `stack_bytes` (what it left in local memory) take local accesses, in
+/// proportion; the compiler holds the rest in registers, which the estimate
+/// does not charge. A plan without local bytes keeps its workload (a stack
+/// there is the compiler's own spills, whose accesses no model counts).
+pub fn compiled_workload(kernel: &Kernel, runs: u64, registers: u64, stack_bytes: u64) -> Workload {
+    let mut w = workload(kernel, runs, registers);
+    let planned = w.local_bytes_per_run;
+    if planned > 0 {
+        let kept = stack_bytes.min(planned);
+        w.local_accesses *= kept as f64 / planned as f64;
+        w.local_bytes_per_run = kept;
+    }
+    w
+}
+
+/// Where smemplan's pick lies among `layouts` (from [`layouts`]): its
+/// `split` at the odd stride, all shared when the split keeps nothing
+/// local, all local when it keeps every buffer there.
+pub fn smemplan_layout(layouts: &[Layout], split: &[String]) -> Option<usize> {
+    let find = |placement: &str| {
+        layouts.iter().position(|l| {
+            l.name.planner == "smemplan" && l.name.placement == placement && l.name.shared_layout == "odd-stride"
+        })
+    };
+    if split.is_empty() {
+        find("all-shared")
+    } else {
+        find("split").or_else(|| find("all-local"))
+    }
+}
+
+/// Where CuBIE's own layout (all shared, odd stride) lies among `layouts`.
+pub fn cubie_layout(layouts: &[Layout]) -> Option<usize> {
+    layouts.iter().position(|l| {
+        l.name.planner == "cubie" && l.name.placement == "all-shared" && l.name.shared_layout == "odd-stride"
+    })
 }
 
 /// The cost model's estimate for `kernel` at `block` (runs per second), if
