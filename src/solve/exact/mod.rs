@@ -324,8 +324,7 @@ pub fn solve_capacity_with_stats(
                 offsets
             },
             || {
-                let outcome =
-                    race(problem, capacity, options, params, &mut stats, &|| packed.load(Ordering::Relaxed));
+                let outcome = race(problem, capacity, options, params, &mut stats, &|| packed.load(Ordering::Relaxed));
                 if matches!(outcome, Outcome::Feasible(_) | Outcome::Infeasible(_)) {
                     settled.store(true, Ordering::Relaxed);
                 }
@@ -341,12 +340,16 @@ pub fn solve_capacity_with_stats(
 
 /// The perfect-packing search (`perfect.rs`) until the deadline, `settled`
 /// or, when it runs `alone` before the race, an eighth of the time left.
-fn pack(problem: &Problem, capacity: u64, options: &SolveOptions, alone: bool, settled: &AtomicBool) -> Option<Vec<u64>> {
+fn pack(
+    problem: &Problem,
+    capacity: u64,
+    options: &SolveOptions,
+    alone: bool,
+    settled: &AtomicBool,
+) -> Option<Vec<u64>> {
     let started = Instant::now();
     let share = options.deadline.filter(|_| alone).map(|d| started + d.saturating_duration_since(started) / 8);
-    let stop = || {
-        options.expired() || settled.load(Ordering::Relaxed) || share.is_some_and(|s| Instant::now() >= s)
-    };
+    let stop = || options.expired() || settled.load(Ordering::Relaxed) || share.is_some_and(|s| Instant::now() >= s);
     let budget = PERFECT_NODES_PER_BUFFER.saturating_mul(problem.len() as u64);
     match perfect::search(problem, capacity, budget, &stop) {
         perfect::Perfect::Found(offsets) => Some(offsets),

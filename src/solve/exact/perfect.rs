@@ -29,8 +29,8 @@
 //! are such problems.
 
 use super::luby;
-use std::collections::BTreeMap;
 use smemplan_core::problem::Problem;
+use std::collections::BTreeMap;
 
 /// How a perfect-packing search ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,14 +111,7 @@ pub(super) fn search(problem: &Problem, capacity: u64, budget: u64, stop: &dyn F
     for run in 1u64.. {
         let limit = (luby(run) * restart).min(budget - used);
         let last = limit == budget - used;
-        let walls = Walls {
-            capacity,
-            bs,
-            span: &span,
-            by_start: &by_start,
-            by_end: &by_end,
-            seed: run,
-        };
+        let walls = Walls { capacity, bs, span: &span, by_start: &by_start, by_end: &by_end, seed: run };
         match dfs(&walls, m, limit, stop) {
             (Perfect::Stopped, nodes) if !last && !stop() => used += nodes,
             (outcome, _) => return outcome,
@@ -363,7 +356,8 @@ impl Walls<'_> {
                 if !consider(&self.by_start[run.start], &|(_, e)| e <= r) {
                     return Branch::Dead;
                 }
-                if k > 0 && !self.balanced(&self.by_start[run.start], &self.by_end[run.start], height(k - 1) - y, placed)
+                if k > 0
+                    && !self.balanced(&self.by_start[run.start], &self.by_end[run.start], height(k - 1) - y, placed)
                 {
                     return Branch::Dead;
                 }
@@ -373,7 +367,8 @@ impl Walls<'_> {
                 if !consider(&self.by_end[run.end], &|(s, _)| s >= l) {
                     return Branch::Dead;
                 }
-                if k + 1 < count && !self.balanced(&self.by_end[run.end], &self.by_start[run.end], height(k + 1) - y, placed)
+                if k + 1 < count
+                    && !self.balanced(&self.by_end[run.end], &self.by_start[run.end], height(k + 1) - y, placed)
                 {
                     return Branch::Dead;
                 }
@@ -477,6 +472,40 @@ mod tests {
         }
     }
 
+    /// Small tilings on crowded timelines (edges of unrelated buffers line
+    /// up, sizes repeat): every one packs, so a refutation that prunes a
+    /// packing shows as an exhausted search.
+    #[test]
+    fn refutations_never_prune_a_packing() {
+        for seed in 0..3000u64 {
+            let n = 4 + (seed % 12) as usize;
+            let options = TilingOptions {
+                buffers: n,
+                pinwheels: [0.0, 0.5, 1.0][(seed % 3) as usize],
+                timeline: Some(n as u64),
+                height: n as u64 + seed % 7,
+            };
+            let t = tiling(&options, seed).unwrap();
+            match search(&t.problem, t.height, 1_000_000, &|| false) {
+                Perfect::Found(offsets) => verify(&t.problem, &Layout::new(offsets), t.height, t.height).unwrap(),
+                other => panic!("seed {seed}: {other:?} on a tiling of {n}"),
+            }
+        }
+    }
+
+    /// The acceptance sizes' shape, small enough for every test run: 2,000
+    /// buffers, with and without pinwheels, within a node budget.
+    #[test]
+    fn packs_thousands_of_buffers_within_a_node_budget() {
+        for pinwheels in [0.0, 0.3] {
+            let t = tiling(&TilingOptions { buffers: 2000, pinwheels, ..TilingOptions::default() }, 2000).unwrap();
+            let Perfect::Found(offsets) = search(&t.problem, t.height, 200_000, &|| false) else {
+                panic!("{pinwheels}: not packed within 200,000 nodes");
+            };
+            verify(&t.problem, &Layout::new(offsets), t.height, t.height).unwrap();
+        }
+    }
+
     #[test]
     fn agrees_with_exhaustive_search_on_small_flat_problems() {
         use crate::brute;
@@ -515,4 +544,3 @@ mod tests {
         assert!(found > 10, "found {found}, exhausted {exhausted}");
     }
 }
-
