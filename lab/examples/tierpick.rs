@@ -2,7 +2,7 @@
 //! (issue 18, acceptance 1): no card needed.
 //!
 //! ```text
-//! cargo run --release -p smemplan-lab --example tierpick [-- --fit] [--margin M]
+//! cargo run --release -p smemplan-lab --example tierpick [-- --fit] [--margin M] [--bias] [TUNE.json...]
 //! ```
 //!
 //! The runs (`docs/results/gpu-h100-tune-*-2026-12-07.json`, `tune
@@ -23,7 +23,9 @@
 //! `--fit` refits the profile's local (L1-hit) access cost on the
 //! calibration cases alone ([`IN_SAMPLE`]) and evaluates with it; every
 //! other case is held out. `--margin M` overrides the split margin (1 turns
-//! it off).
+//! it off); `--bias` prints each layout's mean estimate ÷ measured; further
+//! `tune --exhaustive --json` files (`scripts/gpu-tierpick.sh`) join the
+//! table as batch 3, held out.
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -34,7 +36,7 @@ use smemplan::perf::tiers::{self, TierOptions};
 use smemplan::plan::{PlanInput, PlanOptions};
 use smemplan_lab::calibrate::{self, Observation};
 use smemplan_lab::gpu::standin::StandIn;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The committed runs, relative to the workspace root.
@@ -46,9 +48,13 @@ const FILES: [&str; 2] =
 /// dirk n = 100 f32 (gpu-notes §6) and its L1-hit cost from both.
 const IN_SAMPLE: [&str; 2] = ["dirk n=100 precision=f32", "dirk n=100 precision=f64"];
 
+/// A results file: the committed ones gather cases, one `tune --json`
+/// holds one.
 #[derive(Deserialize)]
-struct File {
-    cases: Vec<Case>,
+#[serde(untagged)]
+enum File {
+    Cases { cases: Vec<Case> },
+    One(Box<Case>),
 }
 
 #[derive(Deserialize)]
@@ -68,7 +74,8 @@ struct LayoutRow {
     local_bytes: u64,
     registers: u64,
     stack_bytes: u64,
-    best_ms: f64,
+    /// `None`: no block of it was timed.
+    best_ms: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +162,9 @@ struct Pick {
     measured_ms: Option<f64>,
     best_shared_ms: f64,
     best_local_ms: f64,
+    /// The best split's estimated gain over the best plain layout (the
+    /// search without a margin).
+    split_gain: f64,
 }
 
 fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>) -> Result<Pick> {
@@ -172,7 +182,11 @@ fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>) -> Result<Pick
     if let Some(m) = margin {
         options.split_margin = m;
     }
-    let choice = tiers::choose(&PlanInput::try_from(&kernel)?, &kernel.table, device, &options)?;
+    let input = PlanInput::try_from(&kernel)?;
+    let choice = tiers::choose(&input, &kernel.table, device, &options)?;
+    let free = tiers::choose(&input, &kernel.table, device, &TierOptions { split_margin: 1.0, ..options.clone() })?;
+    let plain =
+        [&free.own_locations, &free.all_shared, &free.all_local].iter().map(|p| p.runs_per_second).fold(0.0, f64::max);
     let chosen = &choice.chosen;
     let Some(best) = chosen.best else { bail!("{}: the pick cannot launch", case.key()) };
     let block = best.occupancy.block_size;
@@ -186,7 +200,7 @@ fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>) -> Result<Pick
     let measured_ms =
         layout.and_then(|i| case.all.iter().find(|r| r.layout == i && r.block == block).and_then(|r| r.measured_ms));
     let best_of = |keep: &dyn Fn(&LayoutRow) -> bool| {
-        case.layouts.iter().filter(|l| keep(l)).map(|l| l.best_ms).fold(f64::INFINITY, f64::min)
+        case.layouts.iter().filter(|l| keep(l)).filter_map(|l| l.best_ms).fold(f64::INFINITY, f64::min)
     };
     Ok(Pick {
         what,
@@ -194,6 +208,7 @@ fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>) -> Result<Pick
         measured_ms,
         best_shared_ms: best_of(&|l| l.local_bytes == 0),
         best_local_ms: best_of(&|l| l.layout == "all local"),
+        split_gain: free.chosen.runs_per_second / plain,
     })
 }
 
@@ -205,11 +220,29 @@ fn main() -> Result<()> {
         None => None,
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The committed batches (1, 2), then any `tune --json` files named on
+    // the command line (batch 3: new, held out).
+    let mut files: Vec<(usize, PathBuf)> = FILES.iter().enumerate().map(|(i, f)| (i + 1, root.join(f))).collect();
+    let mut skip = false;
+    for a in &args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        match a.as_str() {
+            "--margin" => skip = true,
+            "--fit" | "--bias" => {}
+            _ if a.starts_with("--") => bail!("unknown option {a}"),
+            _ => files.push((FILES.len() + 1, PathBuf::from(a))),
+        }
+    }
     let mut cases: Vec<(usize, Case)> = Vec::new();
-    for (batch, file) in FILES.iter().enumerate() {
-        let text = std::fs::read_to_string(root.join(file)).with_context(|| format!("reading {file}"))?;
-        let parsed: File = serde_json::from_str(&text).with_context(|| format!("parsing {file}"))?;
-        cases.extend(parsed.cases.into_iter().map(|c| (batch + 1, c)));
+    for (batch, file) in &files {
+        let name = file.display();
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+        match serde_json::from_str(&text).with_context(|| format!("parsing {name}"))? {
+            File::Cases { cases: c } => cases.extend(c.into_iter().map(|c| (*batch, c))),
+            File::One(c) => cases.push((*batch, *c)),
+        }
     }
     let mut device = DeviceProfile::named("h100")?;
     if fit {
@@ -254,8 +287,8 @@ fn main() -> Result<()> {
         margin.unwrap_or(tiers::SPLIT_MARGIN)
     );
     println!();
-    println!("| case | batch | fit | plan's pick: layout, block | measured | best all shared | best all local | pick ÷ faster | stand-in estimate: log-RMS, centred | its favourite ÷ faster |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| case | batch | fit | best split's est. gain | plan's pick: layout, block | measured | best all shared | best all local | pick ÷ faster | stand-in estimate: log-RMS, centred | its favourite ÷ faster |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     if args.iter().any(|a| a == "--bias") {
         for (batch, case) in &cases {
             let bias: Vec<String> =
@@ -285,9 +318,10 @@ fn main() -> Result<()> {
             None => ("not measured".into(), "-".into()),
         };
         println!(
-            "| {} | {batch} | {} | {}, {} | {measured} | {:.3} ms | {:.3} ms | {ratio} | {rms:.2}, {centred:.2} | {}, {}: {:.3} |",
+            "| {} | {batch} | {} | {:.3} | {}, {} | {measured} | {:.3} ms | {:.3} ms | {ratio} | {rms:.2}, {centred:.2} | {}, {}: {:.3} |",
             case.key(),
             if case.in_sample() { "in-sample" } else { "held out" },
+            p.split_gain,
             p.what,
             p.block,
             p.best_shared_ms,
