@@ -529,10 +529,12 @@ mod tests {
         );
         // The bounds hold at every block size; where even one warp's local
         // arrays overflow the cache (32 × 16 KiB), the miss-aware bound is
-        // tighter than the all-hit one.
+        // tighter than the all-hit one: half the accesses miss, each at
+        // least min(L2 latency, busy × saturation) = 16.6 ns against a
+        // 9.9 ns hit on the H100, 1.34× the all-hit time.
         let huge = local(16384, 0);
         let times = warp_times_bound(&h, 0, 0, big.runs).unwrap().unwrap();
-        assert!(warp_seconds_bound(&h, &huge) > 2.0 * warp_seconds(&h.throughput, &huge));
+        assert!(warp_seconds_bound(&h, &huge) > 1.3 * warp_seconds(&h.throughput, &huge));
         for w in [&big, &huge, &small] {
             let bound = times * warp_seconds_bound(&h, w);
             let rate_bound = seconds_bound(&h, w);

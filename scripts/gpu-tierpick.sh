@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Does `plan --tiers auto` pick what the card measures fastest? (issue 18,
+# acceptance 1; docs/throughput.md, "Does the pick hold on the card").
+# Not part of `cargo test` (CI has no GPU). Usage:
+#   scripts/gpu-tierpick.sh BIN_DIR OUT_DIR
+# BIN_DIR holds `smemplan-lab`, built with
+# `cargo build --release -p smemplan-lab --features smemplan-lab/gpu`.
+#
+# New held-out cases, never fitted nor measured before: dirk n = 20, 45, 80,
+# f32 and f64, 2^17 runs. Each is one `tune --exhaustive` (the read-modify-
+# write stand-in, 10 passes, one timed launch after a warm-up): every block
+# size that fits of plan's pick (`tiers::choose`, as `plan --tiers auto`
+# makes it), the model's own locations, all shared, all local and CuBIE's
+# layout, so the pick, the best all shared and the best all local are all
+# timed. About 60-90 s of card time in all (the committed dirk batch, same
+# command, took about 12 s a case; n = 80 f64's all local is the longest);
+# each case is bounded by TUNE_TIMEOUT (default 60 s).
+#
+# Then, on any machine:
+#   cargo run --release -p smemplan-lab --example tierpick -- OUT_DIR/tune-*.json
+# prints the table for the committed runs and these (held out).
+set -u -o pipefail
+dir=${1:?usage: gpu-tierpick.sh BIN_DIR OUT_DIR}
+out=${2:?usage: gpu-tierpick.sh BIN_DIR OUT_DIR}
+mkdir -p "$out"
+dir=$(cd "$dir" && pwd)
+out=$(cd "$out" && pwd)
+lab="$dir/smemplan-lab"
+if command -v nvcc >/dev/null; then
+  cuda_lib=$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib64
+  export LD_LIBRARY_PATH="$cuda_lib:${LD_LIBRARY_PATH:-}"
+fi
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+{
+  date -u +"date %Y-%m-%dT%H:%M:%SZ"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv
+} >"$out/system.txt" 2>&1
+cat "$out/system.txt"
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+case "$card" in *H200*) profile=h200 ;; *) profile=h100 ;; esac
+echo "profile $profile"
+status=0
+started_all=$SECONDS
+for n in 20 45 80; do
+  for p in f32 f64; do
+    name="dirk-n$n-$p"
+    started=$SECONDS
+    timeout "${TUNE_TIMEOUT:-60}" "$lab" tune --model dirk --set n=$n --set precision=$p --device "$profile" \
+      --runs 131072 --exhaustive --iterations 10 --repeats 1 --time-limit 10s \
+      --json "$out/tune-$name.json" >"$out/tune-$name.txt" 2>&1 || status=1
+    echo "== $name ($((SECONDS - started)) s)"
+    grep -E "^(timed|tuned|model|best|cubie|cuda|tuned reaches)|^  |smemplan-lab:" "$out/tune-$name.txt"
+  done
+done
+echo "gpu-tierpick: $((SECONDS - started_all)) s, exit $status"
+exit $status
