@@ -6,7 +6,8 @@
 # BIN_DIR holds `smemplan-lab`, built with
 # `cargo build --release -p smemplan-lab --features smemplan-lab/gpu`.
 #
-# New held-out cases, never fitted nor measured before: dirk n = 20, 45, 80,
+# New held-out cases, never fitted nor measured before: dirk n = 20, 45, 80
+# (TIERPICK_N="15 25 …" names others),
 # f32 and f64, 2^17 runs. Each is one `tune --exhaustive` (the read-modify-
 # write stand-in, 10 passes, one timed launch after a warm-up): every block
 # size that fits of plan's pick (`tiers::choose`, as `plan --tiers auto`
@@ -43,7 +44,7 @@ case "$card" in *H200*) profile=h200 ;; *) profile=h100 ;; esac
 echo "profile $profile"
 status=0
 started_all=$SECONDS
-for n in 20 45 80; do
+for n in ${TIERPICK_N:-20 45 80}; do
   for p in f32 f64; do
     name="dirk-n$n-$p"
     started=$SECONDS
