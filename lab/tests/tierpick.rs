@@ -31,7 +31,8 @@ fn the_split_margin_is_the_held_out_error() {
     let h100 = DeviceProfile::named("h100").unwrap();
     let held: Vec<f64> = cases
         .iter()
-        .filter(|(_, c)| !c.in_sample())
+        // The batches the margin was taken from; later ones came after it.
+        .filter(|(b, c)| *b <= 2 && !c.in_sample())
         .map(|(_, c)| eval::centred_rms(&c.standin_errors(&h100).unwrap().0))
         .collect();
     assert_eq!(held.len(), 13);
@@ -45,7 +46,7 @@ fn the_split_margin_is_the_held_out_error() {
 /// The acceptance on the held-out dirk cases of the first batch (n = 10,
 /// 30, 60; f32, f64): the pick was measured and reached at least 95 % of
 /// the faster of the best all shared and the best all local. (n = 100 f64,
-/// in-sample, measures 0.92: a block-size tie, docs/throughput.md.)
+/// in-sample, measured 0.92 before the scheduler tie-break, 1.0 with it.)
 #[test]
 fn held_out_dirk_picks_reach_95_percent_of_the_faster_baseline() {
     let cases = eval::load(&[]).unwrap();
@@ -61,4 +62,27 @@ fn held_out_dirk_picks_reach_95_percent_of_the_faster_baseline() {
         checked += 1;
     }
     assert_eq!(checked, 6);
+}
+
+/// Batch 4 (dirk n = 15, 25, 50, 70, 90; f32, f64), measured after every
+/// fitted or chosen number was fixed: every pick was measured, nine of ten
+/// reach 95 % of the faster baseline, and the tenth (n = 25 f32, a tie of
+/// block sizes with the same waves that the card separates) 0.91.
+#[test]
+fn batch_four_picks_hold_on_the_card() {
+    let cases = eval::load(&[]).unwrap();
+    let h100 = DeviceProfile::named("h100").unwrap();
+    let shares: Vec<f64> = cases
+        .iter()
+        .filter(|(b, _)| *b == 4)
+        .map(|(_, case)| {
+            let p = eval::pick(case, &h100, None, false).unwrap();
+            let measured =
+                p.measured_ms.unwrap_or_else(|| panic!("{}: {} at {} was not measured", case.key(), p.what, p.block));
+            p.best_shared_ms.min(p.best_local_ms) / measured
+        })
+        .collect();
+    assert_eq!(shares.len(), 10);
+    assert_eq!(shares.iter().filter(|&&s| s >= 0.95).count(), 9, "{shares:?}");
+    assert!(shares.iter().all(|&s| s >= 0.9), "{shares:?}");
 }

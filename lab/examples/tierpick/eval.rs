@@ -13,9 +13,15 @@ use smemplan_lab::gpu::standin::StandIn;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The committed runs, relative to the workspace root.
-pub const FILES: [&str; 2] =
-    ["docs/results/gpu-h100-tune-dirk-2026-12-07.json", "docs/results/gpu-h100-tune-cases-2026-12-07.json"];
+/// The committed runs, relative to the workspace root, batch 1 first.
+/// Batches 1–3 were measured before the block-size ranking's scheduler
+/// tie-break was chosen on them; batch 4 after, held out of it too.
+pub const FILES: [&str; 4] = [
+    "docs/results/gpu-h100-tune-dirk-2026-12-07.json",
+    "docs/results/gpu-h100-tune-cases-2026-12-07.json",
+    "docs/results/gpu-h100-tierpick-batch3-2026-12-07.json",
+    "docs/results/gpu-h100-tierpick-batch4-2026-12-07.json",
+];
 
 /// Cases a fitted number used: the calibration cases of the batch
 /// (`scripts/gpu-levels.sh` step `fit`). The profile's HBM rate came from
@@ -262,8 +268,8 @@ pub fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>, gain: bool
     })
 }
 
-/// The committed batches (1, 2), then `extra` `tune --json` files (batch
-/// 3: new, held out), each case with its batch.
+/// The committed batches ([`FILES`]), then `extra` `tune --json` files (the
+/// next batch: new, held out), each case with its batch.
 pub fn load(extra: &[PathBuf]) -> Result<Vec<(usize, Case)>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files: Vec<(usize, PathBuf)> = FILES.iter().enumerate().map(|(i, f)| (i + 1, root.join(f))).collect();

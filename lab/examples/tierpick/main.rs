@@ -27,7 +27,7 @@
 //! the measured times of tied block sizes (fuller warps against more
 //! warps); further
 //! `tune --exhaustive --json` files (`scripts/gpu-tierpick.sh`) join the
-//! table as batch 3, held out.
+//! table as the next batch, held out.
 
 mod eval;
 
