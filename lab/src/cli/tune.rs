@@ -8,9 +8,10 @@
 //!                          split, all local × odd stride, interleaved)
 //!                       ─▶ × measure's block sizes (see below)
 //!               ─▶ estimated (the planner's model) ─▶ ranked (an integrator's again on the
-//!                  card, with its compiled kernels' registers and stack); the best --share of
-//!                  them (default a tenth) timed on the card: the stand-in (gpu::standin) or
-//!                  the integrator itself, each run checked bit for bit
+//!                  card, with its compiled kernels' registers and stack); --share of them
+//!                  (default a tenth) timed on the card, each layout's best-ranked block
+//!                  first, then the fastest layout's ([`timed_share`]): the stand-in
+//!                  (gpu::standin) or the integrator itself, each run checked bit for bit
 //!               ─▶ the measured best with its estimate, the model's own pick measured
 //! ```
 //!
@@ -92,7 +93,9 @@ pub struct Args {
     /// Time each plan (and the split search) may take.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
-    /// Share of the ranked candidates timed (at least one). The stand-in's
+    /// Share of the ranked candidates timed (at least one): each layout's
+    /// best-ranked block first (up to half of it), then the layout that
+    /// measured fastest, then the rest in rank order. The stand-in's
     /// candidates: its layouts at every block from 1 to the device's
     /// largest. An integrator's: measure's layouts at measure's block sizes
     /// (powers of two below a warp, every warp multiple, the largest block
@@ -198,6 +201,61 @@ pub(crate) struct Ranking {
 /// one (and never more than there are).
 pub(crate) fn share_count(candidates: usize, share: f64) -> usize {
     ((candidates as f64 * share).floor() as usize).clamp(1.min(candidates), candidates)
+}
+
+/// Which `share` of the ranked candidates `tune` times, in the order it
+/// times them (indices into the ranking; `layouts[i]` is candidate `i`'s
+/// layout). First each layout's best-ranked candidate, in rank order, for
+/// up to half the share; then the layout that measured fastest among them
+/// gets the rest, its blocks in rank order; what is left of the share goes
+/// to the other candidates in rank order. The estimate orders the blocks
+/// of one layout better than it orders layouts (the compiled kernel's
+/// registers and caches decide between those), and blocks it ties can
+/// fill a whole tenth with one layout: on Dormand–Prince n = 64 f32 the
+/// rank-order tenth timed seven tied blocks of CuBIE's all local and
+/// reached 0.969 of the best, smemplan's all local at block 64.
+/// `measure(i)` times candidate `i` (`None`: it cannot launch; the slot is
+/// spent all the same).
+pub(crate) fn timed_share(
+    layouts: &[usize],
+    share: usize,
+    measure: &mut dyn FnMut(usize) -> Result<Option<f64>>,
+) -> Result<Vec<usize>> {
+    let share = share.min(layouts.len());
+    let mut tried = vec![false; layouts.len()];
+    let mut order: Vec<usize> = Vec::with_capacity(share);
+    let mut fastest: Option<(f64, usize)> = None;
+    let mut explored: Vec<usize> = Vec::new();
+    for (i, &layout) in layouts.iter().enumerate() {
+        if order.len() >= (share / 2).max(1) {
+            break;
+        }
+        if explored.contains(&layout) {
+            continue;
+        }
+        explored.push(layout);
+        tried[i] = true;
+        order.push(i);
+        if let Some(ms) = measure(i)? {
+            if fastest.is_none_or(|(best, _)| ms < best) {
+                fastest = Some((ms, layout));
+            }
+        }
+    }
+    for only in [fastest.map(|(_, layout)| layout), None] {
+        for (i, &layout) in layouts.iter().enumerate() {
+            if order.len() >= share {
+                return Ok(order);
+            }
+            if tried[i] || only.is_some_and(|l| l != layout) {
+                continue;
+            }
+            tried[i] = true;
+            order.push(i);
+            measure(i)?;
+        }
+    }
+    Ok(order)
 }
 
 // Called by the card's half (the `gpu` feature) and the tests.
@@ -376,7 +434,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let (layouts, candidates, share) = (&ranking.layouts, &ranking.candidates, ranking.share);
     writeln!(
         out,
-        "{}: {} layouts × block sizes = {} candidates on `{}`; the best {share} by estimate are timed{}",
+        "{}: {} layouts × block sizes = {} candidates on `{}`; {share} are timed (each layout's best by estimate, then the fastest layout's){}",
         ranking.title,
         layouts.len(),
         candidates.len(),
@@ -580,27 +638,45 @@ mod card {
                 (Bench::Integrator { case, layouts: built, reference, arrays }, case.batch)
             }
         };
-        let count = if args.exhaustive { candidates.len() } else { share };
         let (mut timed, mut unlaunchable) = (0, dropped);
-        for c in candidates.iter_mut().take(count) {
+        let mut mismatch = None;
+        let by_layout: Vec<usize> = candidates.iter().map(|c| c.layout).collect();
+        let mut time = |i: usize| -> Result<Option<f64>> {
+            let c = &mut candidates[i];
             let k = &compiled[c.layout];
             if c.block > k.max_threads_per_block
                 || bench.shared_bytes(c.layout, c.block)? > gpu.info.limits.max_shared_per_block_optin
             {
                 unlaunchable += 1;
-                continue;
+                return Ok(None);
             }
             match bench.time(&gpu, k, c, &layouts[c.layout].name, runs, args.repeats as usize)? {
-                Ok(ms) => c.measured_ms = Some(ms),
-                // A wrong result is no timing: the check failed (exit 1),
-                // nothing is reported or written.
-                Err(mismatch) => {
-                    writeln!(out, "MISMATCH {mismatch}; tune stops")?;
-                    return Ok(Verdict::Rejected);
+                Ok(ms) => {
+                    c.measured_ms = Some(ms);
+                    timed += 1;
+                    Ok(Some(ms))
+                }
+                Err(m) => {
+                    mismatch = Some(m);
+                    bail!("a run differs from the CPU reference")
                 }
             }
-            timed += 1;
+        };
+        // Exhaustive: every candidate in rank order, then the share as it
+        // would have gone on those times.
+        let outcome = if args.exhaustive {
+            (0..by_layout.len()).try_for_each(|i| time(i).map(drop))
+        } else {
+            timed_share(&by_layout, share, &mut time).map(drop)
+        };
+        if let Some(m) = mismatch {
+            // A wrong result is no timing: the check failed (exit 1),
+            // nothing is reported or written.
+            writeln!(out, "MISMATCH {m}; tune stops")?;
+            return Ok(Verdict::Rejected);
         }
+        outcome?;
+        let chosen = timed_share(&by_layout, share, &mut |i| Ok(candidates[i].measured_ms))?;
         let wall_seconds = started.elapsed().as_secs_f64();
         let pick = |c: &Candidate, best: Option<f64>| Pick {
             layout: layouts[c.layout].name.clone(),
@@ -612,7 +688,8 @@ mod card {
         };
         let Some(best_all) = best_of(&candidates) else { bail!("no candidate could be timed on this card") };
         let best_ms = best_all.measured_ms;
-        let tuned = best_of(&candidates[..share]).unwrap_or(&candidates[0]);
+        let in_share: Vec<Candidate> = chosen.iter().map(|&i| candidates[i].clone()).collect();
+        let tuned = best_of(&in_share).unwrap_or(&candidates[0]);
         let find = |layout: usize, block: u64| candidates.iter().find(|c| c.layout == layout && c.block == block);
         let cubie = cubie.and_then(|(l, b)| find(l, b)).map(|c| pick(c, best_ms));
         let api = occupancy_api(&gpu, &compiled[ours], &|b| bench.shared_bytes(ours, b))?
@@ -826,6 +903,69 @@ mod tests {
         assert_eq!(s.compiled(&device, 0.1, &[]).unwrap(), 0);
     }
 
+    /// The share goes first to each layout's best-ranked block, then to
+    /// the layout that measured fastest, then in rank order; every slot is
+    /// one candidate, tried once.
+    #[test]
+    fn the_share_explores_layouts_then_the_fastest() {
+        // Ranked: four blocks of layout 0 (tied by the estimate), then four
+        // of layout 1, which the card runs faster.
+        let layouts = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2];
+        let times = [5.0, 5.1, 5.2, 5.3, 3.0, 2.0, 2.5, 2.9, 9.0, 9.0];
+        let mut asked = Vec::new();
+        let order = timed_share(&layouts, 6, &mut |i| {
+            asked.push(i);
+            Ok(Some(times[i]))
+        })
+        .unwrap();
+        // Half the share explores: layouts 0, 1 and 2's best-ranked blocks;
+        // the rest goes to layout 1, which measured fastest.
+        assert_eq!(order, [0, 4, 8, 5, 6, 7]);
+        assert_eq!(asked, order);
+        // A candidate that cannot launch spends its slot; the share never
+        // exceeds the candidates; the rank order fills what is left.
+        let order = timed_share(&layouts, 20, &mut |i| Ok((i != 4).then_some(times[i]))).unwrap();
+        assert_eq!(order.len(), layouts.len());
+        let order = timed_share(&layouts[..4], 3, &mut |i| Ok(Some(times[i]))).unwrap();
+        assert_eq!(order, [0, 1, 2]);
+    }
+
+    /// Every committed `tune --exhaustive` run on the H100 (the stand-in's
+    /// batches 1–4, 33 cases; the real integrators, 7), replayed: the share
+    /// reaches 0.98 of the best of all in each. Timed in rank order it did
+    /// in all but Dormand–Prince n = 64 f32 (0.969), the case that showed
+    /// the need (in-sample for this order; the other 39 show it costs
+    /// nothing).
+    #[test]
+    fn the_share_reaches_the_best_of_every_committed_exhaustive_run() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
+        let files = [
+            "gpu-h100-tune-dirk-2026-12-07.json",
+            "gpu-h100-tune-cases-2026-12-07.json",
+            "gpu-h100-tierpick-batch3-2026-12-07.json",
+            "gpu-h100-tierpick-batch4-2026-12-07.json",
+            "gpu-h100-tune-real-2026-12-07.json",
+        ];
+        let mut checked = 0;
+        for file in files {
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+            for case in v["cases"].as_array().unwrap() {
+                let mut all: Vec<&serde_json::Value> = case["all"].as_array().unwrap().iter().collect();
+                all.sort_by_key(|c| c["rank"].as_u64().unwrap());
+                let by_layout: Vec<usize> = all.iter().map(|c| c["layout"].as_u64().unwrap() as usize).collect();
+                let ms: Vec<Option<f64>> = all.iter().map(|c| c["measured_ms"].as_f64()).collect();
+                let share = case["share_timed"].as_u64().unwrap() as usize;
+                assert!(share * 10 <= case["candidates"].as_u64().unwrap() as usize);
+                let chosen = timed_share(&by_layout, share, &mut |i| Ok(ms[i])).unwrap();
+                let tuned = chosen.iter().filter_map(|&i| ms[i]).fold(f64::INFINITY, f64::min);
+                let best = ms.iter().flatten().fold(f64::INFINITY, |a, &b| a.min(b));
+                assert!(best / tuned >= 0.98, "{file}: {}: {:.3}", case["model"], best / tuned);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 40);
+    }
+
     /// The H100's recorded `measure` runs (every configuration timed) of
     /// the acceptance cases: the share `tune` would time, ranked with the
     /// runs' own registers and stack, holds a configuration within 2 % of
@@ -867,9 +1007,13 @@ mod tests {
                     .map(|x| x.best_ms)
             };
             let best = runs.iter().map(|x| x.best_ms).fold(f64::INFINITY, f64::min);
-            // Every candidate of the share was timed then: the check is exact.
-            assert!(r.candidates[..r.share].iter().all(|c| ms(c).is_some()), "{name}");
-            let tuned = r.candidates[..r.share].iter().filter_map(ms).fold(f64::INFINITY, f64::min);
+            let by_layout: Vec<usize> = r.candidates.iter().map(|c| c.layout).collect();
+            let chosen = timed_share(&by_layout, r.share, &mut |i| Ok(ms(&r.candidates[i]))).unwrap();
+            // A candidate the runs did not time (a block of today's picks)
+            // counts as a slot spent on nothing: the check is a lower bound.
+            let unrecorded = chosen.iter().filter(|&&i| ms(&r.candidates[i]).is_none()).count();
+            assert!(unrecorded * 4 <= r.share, "{name}: {unrecorded} of {} not recorded", r.share);
+            let tuned = chosen.iter().filter_map(|&i| ms(&r.candidates[i])).fold(f64::INFINITY, f64::min);
             assert!(r.share * 10 <= r.candidates.len());
             assert!(best / tuned >= 0.98, "{name}: tuned reaches {:.3} of the best", best / tuned);
             checked.push(name.to_string());
