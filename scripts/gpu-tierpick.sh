@@ -27,13 +27,8 @@ mkdir -p "$out"
 dir=$(cd "$dir" && pwd)
 out=$(cd "$out" && pwd)
 lab="$dir/smemplan-lab"
-if command -v nvcc >/dev/null; then
-  cuda_lib=$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib64
-  export LD_LIBRARY_PATH="$cuda_lib:${LD_LIBRARY_PATH:-}"
-fi
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-done
+# NVRTC on the loader's path (cudarc loads it at run time).
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cuda-env.sh"
 {
   date -u +"date %Y-%m-%dT%H:%M:%SZ"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv

@@ -43,13 +43,8 @@ mkdir -p "$out"
 limit=${CASE_LIMIT:-120}
 total_limit=${TOTAL_LIMIT:-360}
 here=$(cd "$(dirname "$0")" && pwd)
-# NVRTC beside nvcc or in the usual CUDA folders (cudarc loads it at run time).
-if command -v nvcc >/dev/null; then
-  export LD_LIBRARY_PATH="$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib64:${LD_LIBRARY_PATH:-}"
-fi
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-  if [ -d "$d" ]; then export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; fi
-done
+# NVRTC on the loader's path (cudarc loads it at run time).
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cuda-env.sh"
 {
   date -u +"date %Y-%m-%dT%H:%M:%SZ"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv || true
