@@ -472,6 +472,32 @@ mod tests {
         }
     }
 
+    /// The runs equal the maximal runs of a plain array given the same
+    /// writes, whatever they are (seeded random writes, merges and splits).
+    #[test]
+    fn the_sky_keeps_maximal_runs() {
+        let mut rng = smemplan_core::generate::SplitMix64(7);
+        for _ in 0..200 {
+            let m = 1 + rng.between(0, 20) as usize;
+            let (mut sky, mut flat) = (Sky::new(m), vec![0u64; m]);
+            for _ in 0..30 {
+                let s = rng.between(0, m as u64 - 1) as usize;
+                let e = s + 1 + rng.between(0, (m - s - 1) as u64) as usize;
+                let h = rng.between(0, 3);
+                sky.set(s, e, h);
+                flat[s..e].fill(h);
+                let mut expected: Vec<Run> = Vec::new();
+                for (k, &height) in flat.iter().enumerate() {
+                    match expected.last_mut() {
+                        Some(run) if run.height == height => run.end = k + 1,
+                        _ => expected.push(Run { start: k, end: k + 1, height }),
+                    }
+                }
+                assert_eq!(sky.runs(), expected);
+            }
+        }
+    }
+
     /// Small tilings on crowded timelines (edges of unrelated buffers line
     /// up, sizes repeat): every one packs, so a refutation that prunes a
     /// packing shows as an exhausted search.
