@@ -620,10 +620,13 @@ mod tests {
                 // Valid (the checker), peak = height = the lower bound.
                 verify(&t.problem, &layout, t.height, t.height).unwrap();
                 assert_eq!(lower_bound(&t.problem).bytes, t.height);
-                // Area: the buffers cover the rectangle exactly.
+                // Area: the buffers cover the rectangle exactly, as wide as
+                // it is high by default.
                 let area: u128 =
                     t.problem.buffers().iter().map(|b| u128::from(b.size) * u128::from(b.lifetime.len())).sum();
-                assert_eq!(area, u128::from(t.height) * buffers as u128);
+                let width = t.problem.buffers().iter().map(|b| b.lifetime.end).max().unwrap();
+                assert_eq!(width, t.height.max(buffers as u64));
+                assert_eq!(area, u128::from(t.height) * u128::from(width));
             }
         }
         let o = TilingOptions { buffers: 300, pinwheels: 0.4, ..TilingOptions::default() };
