@@ -94,13 +94,10 @@ fn the_implicit_pick_reaches_95_percent_of_the_best_measured() {
             continue;
         }
         let measured = results.cases.iter().find(|c| c.name == case.name).expect("the case was measured");
+        // Today's pick, which need not be the one recorded then (the
+        // scheduler tie-break moved n = 32's from block 25 to 12): it must
+        // have been measured, below.
         let (split, block, _) = measure::smemplan_pick(&h200, &case).unwrap();
-        assert_eq!(
-            (measured.smemplan_block, &measured.smemplan_split),
-            (block, &split),
-            "{}: the pick changed since",
-            case.name
-        );
         let placement = if split.is_empty() { "all-shared" } else { "split" };
         let run = measured.runs.iter().find(|r| {
             r.layout.planner == "smemplan"

@@ -334,8 +334,9 @@ pub struct CubiePick {
 /// The ranked candidates, the pick and why it won.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlockSearch {
-    /// Every block size that can launch, fastest first (ties: a warp for
-    /// every scheduler, then fuller warps, then the smaller block).
+    /// Every block size that can launch, fastest first (ties: resident
+    /// warps closest to one per scheduler, then fuller warps, then the
+    /// smaller block).
     pub ranked: Vec<Estimate>,
     /// CuBIE's pick for the requested block size, `None` when one run alone
     /// exceeds the per-block limit.
@@ -369,22 +370,25 @@ fn faster(a: &Estimate, b: &Estimate) -> bool {
 /// every card since Volta, the H100 and H200 of the profiles included.
 pub const SCHEDULERS_PER_SM: u64 = 4;
 
-/// The ranking: faster first; on a tie, a warp for every scheduler
-/// ([`SCHEDULERS_PER_SM`]: one or two resident warps leave the others
-/// idle), then fuller warps (they leave issue slots to spare, which the
-/// model does not credit either), then the smaller block.
+/// The ranking: faster first; on a tie, resident warps closest to one per
+/// scheduler ([`SCHEDULERS_PER_SM`]), then fuller warps (they leave issue
+/// slots to spare, which the model does not credit either), then the
+/// smaller block.
 ///
-/// On the H100's stand-in runs (`docs/throughput.md`), tied blocks with one
-/// or two warps per SM lost to three or four warps of fewer lanes by 4–9 %
-/// (dirk n = 45, 80, 100 f64, Dormand–Prince n = 64 f64), while among
-/// blocks with a warp for every scheduler the fuller warps won by up to
-/// 35 %.
+/// Tied blocks give the same runs per SM, so more warps means fewer lanes
+/// in each. Fewer warps than schedulers leave some idle: on the H100's
+/// stand-in runs (`docs/throughput.md`), one or two warps per SM lost to
+/// three or four by 4–9 % (dirk n = 45, 80, 100 f64, Dormand–Prince n = 64
+/// f64). More warps than schedulers issue the same instructions for fewer
+/// lanes each: on the H200's backward Euler n = 48, block 3 (warps of 3
+/// lanes) measured 0.949 of the best where block 23 measured 0.998. Among
+/// blocks with a warp for every scheduler, fuller warps won by up to 35 %.
 fn ranking(a: &Estimate, b: &Estimate) -> std::cmp::Ordering {
-    let schedulers_busy = |e: &Estimate| e.occupancy.active_warps_per_sm.min(SCHEDULERS_PER_SM);
+    let off_schedulers = |e: &Estimate| SCHEDULERS_PER_SM.abs_diff(e.occupancy.active_warps_per_sm);
     a.seconds
         .total_cmp(&b.seconds)
         .then(a.warp_times.total_cmp(&b.warp_times))
-        .then(schedulers_busy(b).cmp(&schedulers_busy(a)))
+        .then(off_schedulers(a).cmp(&off_schedulers(b)))
         .then(b.lanes_per_warp.total_cmp(&a.lanes_per_warp))
         .then(a.occupancy.block_size.cmp(&b.occupancy.block_size))
 }

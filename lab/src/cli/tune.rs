@@ -216,6 +216,8 @@ pub(crate) fn share_count(candidates: usize, share: f64) -> usize {
 /// reached 0.969 of the best, smemplan's all local at block 64.
 /// `measure(i)` times candidate `i` (`None`: it cannot launch; the slot is
 /// spent all the same).
+// Called by the card's half (the `gpu` feature) and the tests.
+#[cfg_attr(not(any(feature = "gpu", test)), allow(dead_code))]
 pub(crate) fn timed_share(
     layouts: &[usize],
     share: usize,
