@@ -167,7 +167,6 @@ pub(super) fn cxx_constants(s: &Settings) -> String {
 /// The per-thread functions `init`, `advance` (one step; false when the
 /// thread is done) and `finish`, with buffers bound by `bind`.
 pub(super) fn cxx_thread<T: Real>(s: &Settings, bind: &Bind) -> String {
-    let c = |x: f64| T::lit(x).cxx();
     let h = T::lit(s.t_end / f64::from(s.steps));
     format!(
         r#"struct Thread {{
@@ -189,41 +188,8 @@ __device__ __forceinline__ bool advance(Thread& th, const Io& io, THREAD_MEMORY)
     // jacobian
     system_matrix(th.p, state, {h}, matrix);
     // factor
-    for (unsigned k = 0; k < N; ++k) {{
-        const real_t pivot = matrix[k * N + k];
-        for (unsigned i = k + 1; i < N; ++i) {{
-            const real_t l = matrix[i * N + k] / pivot;
-            matrix[i * N + k] = l;
-            for (unsigned j = k + 1; j < N; ++j) matrix[i * N + j] = r_fma(-l, matrix[k * N + j], matrix[i * N + j]);
-        }}
-    }}
-    bool converged = false;
-    for (unsigned it = 0; it < NEWTON_ITERATIONS; ++it) {{
-        // newton.residual
-        system_rhs(th.p, proposed, rhs);
-        for (unsigned i = 0; i < N; ++i) residual[i] = r_fma({neg_h}, rhs[i], proposed[i] - state[i]);
-        // newton.solve
-        for (unsigned i = 0; i < N; ++i) {{
-            real_t acc = residual[i];
-            for (unsigned j = 0; j < i; ++j) acc = r_fma(-matrix[i * N + j], delta[j], acc);
-            delta[i] = acc;
-        }}
-        for (unsigned i = N; i-- > 0;) {{
-            real_t acc = delta[i];
-            for (unsigned j = i + 1; j < N; ++j) acc = r_fma(-matrix[i * N + j], delta[j], acc);
-            delta[i] = acc / matrix[i * N + i];
-        }}
-        // newton.update
-        real_t sum = {zero};
-        for (unsigned i = 0; i < N; ++i) {{
-            proposed[i] = proposed[i] - delta[i];
-            const real_t q = delta[i] / r_fma({rtol}, r_abs(proposed[i]), {atol});
-            sum = r_fma(q, q, sum);
-        }}
-        ++th.iterations;
-        if (r_sqrt(sum / (real_t)N) <= {one}) {{ converged = true; break; }}
-    }}
-    if (!converged) ++th.failures;
+{factor}    bool converged = false;
+{newton}    if (!converged) ++th.failures;
     // accept
     for (unsigned i = 0; i < N; ++i) state[i] = proposed[i];
     ++th.step;
@@ -240,10 +206,92 @@ __device__ __forceinline__ void finish(const Thread& th, const Io& io) {{
         bind_init = bind.lines(&["state"]),
         bind_all = bind.lines(&BUFFERS),
         h = h.cxx(),
-        neg_h = (-h).cxx(),
-        zero = c(0.0),
-        one = c(1.0),
-        rtol = c(s.rtol),
-        atol = c(s.atol),
+        factor = cxx_factor("matrix", "    "),
+        newton = cxx_newton::<T>(
+            s,
+            &CxxNewton { z: "proposed", base: "state", rhs: "rhs", lu: "matrix", neg_h: &(-h).cxx(), tol: 1.0 },
+            "newton",
+            "    "
+        ),
+    )
+}
+
+/// Prefixes every line of `code` with `pad`.
+fn indent(code: &str, pad: &str) -> String {
+    code.lines().map(|line| format!("{pad}{line}\n")).collect()
+}
+
+/// The CUDA twin of [`factor`] on the kernel's `N × N` buffer `lu`, each
+/// line indented by `pad`.
+pub(super) fn cxx_factor(lu: &str, pad: &str) -> String {
+    indent(
+        &format!(
+            r#"for (unsigned k = 0; k < N; ++k) {{
+    const real_t pivot = {lu}[k * N + k];
+    for (unsigned i = k + 1; i < N; ++i) {{
+        const real_t l = {lu}[i * N + k] / pivot;
+        {lu}[i * N + k] = l;
+        for (unsigned j = k + 1; j < N; ++j) {lu}[i * N + j] = r_fma(-l, {lu}[k * N + j], {lu}[i * N + j]);
+    }}
+}}"#
+        ),
+        pad,
+    )
+}
+
+/// What the kernel calls the operands of a [`Newton::solve`]: the iterate
+/// `z`, the `base` it corrects, the `rhs` buffer, the factored `lu`, the
+/// shift `-h` as a C++ expression and the convergence tolerance. The
+/// residual and correction are the kernel's `residual` and `delta`.
+pub(super) struct CxxNewton<'a> {
+    pub z: &'a str,
+    pub base: &'a str,
+    pub rhs: &'a str,
+    pub lu: &'a str,
+    pub neg_h: &'a str,
+    pub tol: f64,
+}
+
+/// The CUDA twin of [`Newton::solve`]: the loop that sets `converged` and
+/// counts `th.iterations`, its phases commented `PHASE.residual`,
+/// `PHASE.solve` and `PHASE.update`, each line indented by `pad`. The same
+/// operations in the same order, so that the kernel reproduces the Rust
+/// reference bit for bit.
+pub(super) fn cxx_newton<T: Real>(s: &Settings, k: &CxxNewton, phase: &str, pad: &str) -> String {
+    let c = |x: f64| T::lit(x).cxx();
+    let CxxNewton { z, base, rhs, lu, neg_h, tol } = *k;
+    indent(
+        &format!(
+            r#"for (unsigned it = 0; it < NEWTON_ITERATIONS; ++it) {{
+    // {phase}.residual
+    system_rhs(th.p, {z}, {rhs});
+    for (unsigned i = 0; i < N; ++i) residual[i] = r_fma({neg_h}, {rhs}[i], {z}[i] - {base}[i]);
+    // {phase}.solve
+    for (unsigned i = 0; i < N; ++i) {{
+        real_t acc = residual[i];
+        for (unsigned j = 0; j < i; ++j) acc = r_fma(-{lu}[i * N + j], delta[j], acc);
+        delta[i] = acc;
+    }}
+    for (unsigned i = N; i-- > 0;) {{
+        real_t acc = delta[i];
+        for (unsigned j = i + 1; j < N; ++j) acc = r_fma(-{lu}[i * N + j], delta[j], acc);
+        delta[i] = acc / {lu}[i * N + i];
+    }}
+    // {phase}.update
+    real_t sum = {zero};
+    for (unsigned i = 0; i < N; ++i) {{
+        {z}[i] = {z}[i] - delta[i];
+        const real_t q = delta[i] / r_fma({rtol}, r_abs({z}[i]), {atol});
+        sum = r_fma(q, q, sum);
+    }}
+    ++th.iterations;
+    if (r_sqrt(sum / (real_t)N) <= {tol}) {{ converged = true; break; }}
+}}"#,
+            zero = c(0.0),
+            rtol = c(s.rtol),
+            atol = c(s.atol),
+            tol = c(tol),
+        ),
+        pad,
     )
 }

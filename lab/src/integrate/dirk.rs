@@ -23,7 +23,7 @@
 //! converge within `newton_iterations` rejects the step and shrinks `h` by
 //! 0.2. `err^(1/3)` comes from [`root3`] (`+ − × ÷` only).
 
-use super::backward_euler::{factor, Newton, NewtonScratch};
+use super::backward_euler::{cxx_factor, cxx_newton, factor, CxxNewton, Newton, NewtonScratch};
 use super::control;
 use super::real::{max, Real};
 use super::source::Bind;
@@ -264,16 +264,7 @@ __device__ __forceinline__ bool advance(Thread& th, const Io& io, THREAD_MEMORY)
     // jacobian
     system_matrix(th.p, state, hg, cached_auxiliaries);
     // factor
-    for (unsigned k = 0; k < N; ++k) {{
-        const real_t pivot = cached_auxiliaries[k * N + k];
-        for (unsigned i = k + 1; i < N; ++i) {{
-            const real_t l = cached_auxiliaries[i * N + k] / pivot;
-            cached_auxiliaries[i * N + k] = l;
-            for (unsigned j = k + 1; j < N; ++j)
-                cached_auxiliaries[i * N + j] = r_fma(-l, cached_auxiliaries[k * N + j], cached_auxiliaries[i * N + j]);
-        }}
-    }}
-    bool converged = true;
+{factor}    bool converged = true;
     for (unsigned s = 0; s < 3; ++s) {{
         // stage.base
         for (unsigned i = 0; i < N; ++i) {{
@@ -283,32 +274,7 @@ __device__ __forceinline__ bool advance(Thread& th, const Io& io, THREAD_MEMORY)
             if (s == 0) stage_state[i] = state[i];
         }}
         converged = false;
-        for (unsigned it = 0; it < NEWTON_ITERATIONS; ++it) {{
-            // stage.newton.residual
-            system_rhs(th.p, stage_state, stage_rhs);
-            for (unsigned i = 0; i < N; ++i) residual[i] = r_fma(-hg, stage_rhs[i], stage_state[i] - stage_base[i]);
-            // stage.newton.solve
-            for (unsigned i = 0; i < N; ++i) {{
-                real_t acc = residual[i];
-                for (unsigned j = 0; j < i; ++j) acc = r_fma(-cached_auxiliaries[i * N + j], delta[j], acc);
-                delta[i] = acc;
-            }}
-            for (unsigned i = N; i-- > 0;) {{
-                real_t acc = delta[i];
-                for (unsigned j = i + 1; j < N; ++j) acc = r_fma(-cached_auxiliaries[i * N + j], delta[j], acc);
-                delta[i] = acc / cached_auxiliaries[i * N + i];
-            }}
-            // stage.newton.update
-            real_t sum = {zero};
-            for (unsigned i = 0; i < N; ++i) {{
-                stage_state[i] = stage_state[i] - delta[i];
-                const real_t q = delta[i] / r_fma({rtol}, r_abs(stage_state[i]), {atol});
-                sum = r_fma(q, q, sum);
-            }}
-            ++th.iterations;
-            if (r_sqrt(sum / (real_t)N) <= {newton_tol}) {{ converged = true; break; }}
-        }}
-        if (!converged) break;
+{newton}        if (!converged) break;
         // stage.derivative
         if (s < 2)
             for (unsigned i = 0; i < N; ++i) accumulator[(s + 1) * N + i] = (stage_state[i] - stage_base[i]) / hg;
@@ -366,8 +332,21 @@ __device__ __forceinline__ void finish(const Thread& th, const Io& io) {{
         dt = c(s.t_end / f64::from(s.samples)),
         rtol = c(s.rtol),
         atol = c(s.atol),
-        newton_tol = c(NEWTON_TOL),
         fac_min = c(control::FAC_MIN),
+        factor = cxx_factor("cached_auxiliaries", "    "),
+        newton = cxx_newton::<T>(
+            s,
+            &CxxNewton {
+                z: "stage_state",
+                base: "stage_base",
+                rhs: "stage_rhs",
+                lu: "cached_auxiliaries",
+                neg_h: "-hg",
+                tol: NEWTON_TOL,
+            },
+            "stage.newton",
+            "        "
+        ),
         e0 = e[0],
         e1 = e[1],
         e2 = e[2],
