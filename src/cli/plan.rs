@@ -12,6 +12,7 @@
 //! anything is printed.
 
 use super::output::{table, Staged};
+use super::sweep::GridColumns;
 use super::tiers;
 use super::{read_text, strategy_parser, Verdict};
 use anyhow::{bail, Context, Result};
@@ -356,12 +357,8 @@ fn summarise(
 
 /// The summary as a table, with what it was computed for.
 fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
-    let several_models = s.rows.iter().any(|r| r.model != s.rows[0].model);
-    let mut header = vec!["#".to_string()];
-    if several_models {
-        header.push("model".into());
-    }
-    header.extend(s.axes.iter().cloned());
+    let lead = GridColumns::new(s.rows.iter().map(|r| r.model.as_str()), &s.axes);
+    let mut header = lead.header();
     header.extend(
         [
             "device",
@@ -383,11 +380,7 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
     let pct = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1} %"));
     let mut rows = vec![header];
     for r in &s.rows {
-        let mut cells = vec![r.index.to_string()];
-        if several_models {
-            cells.push(r.model.clone());
-        }
-        cells.extend(s.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
+        let mut cells = lead.cells(r.index, &r.model, &r.params);
         cells.extend([
             r.device.clone(),
             r.cubie_layout_shared_bytes.to_string(),
@@ -405,7 +398,7 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
         rows.push(cells);
     }
     let mut numeric = vec![true];
-    numeric.extend(std::iter::repeat_n(false, usize::from(several_models) + s.axes.len() + 1));
+    numeric.extend(std::iter::repeat_n(false, lead.len()));
     numeric.extend([true; 11]);
     // As `sweep --csv`: the rows went to the file, stdout keeps the gist.
     if args.csv.is_none() {

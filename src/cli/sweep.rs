@@ -16,6 +16,7 @@ use smemplan::kernel::model;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::study::sweep::grid::Held;
 use smemplan::study::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -325,13 +326,50 @@ fn rate(v: f64) -> String {
     format!("{v:.2e}")
 }
 
-fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
-    let several_models = s.rows.iter().any(|r| r.model != s.rows[0].model);
-    let mut header = vec!["#".to_string()];
-    if several_models {
-        header.push("model".into());
+/// The leading columns of a grid's table (`sweep`'s rows, `plan`'s summary
+/// over a grid): the row's number, its model when the rows span several,
+/// then each axis of the grid.
+pub(super) struct GridColumns<'a> {
+    several_models: bool,
+    axes: &'a [String],
+}
+
+impl<'a> GridColumns<'a> {
+    /// The columns for rows of these `models` over these `axes`.
+    pub(super) fn new<'m>(mut models: impl Iterator<Item = &'m str>, axes: &'a [String]) -> Self {
+        let first = models.next();
+        GridColumns { several_models: models.any(|m| Some(m) != first), axes }
     }
-    header.extend(s.axes.iter().cloned());
+
+    /// How many there are.
+    pub(super) fn len(&self) -> usize {
+        1 + usize::from(self.several_models) + self.axes.len()
+    }
+
+    /// Their titles.
+    pub(super) fn header(&self) -> Vec<String> {
+        let mut header = vec!["#".to_string()];
+        if self.several_models {
+            header.push("model".into());
+        }
+        header.extend(self.axes.iter().cloned());
+        header
+    }
+
+    /// A row's cells: its number, model and value on each axis.
+    pub(super) fn cells(&self, index: usize, model: &str, params: &BTreeMap<String, String>) -> Vec<String> {
+        let mut cells = vec![index.to_string()];
+        if self.several_models {
+            cells.push(model.to_string());
+        }
+        cells.extend(self.axes.iter().map(|a| params.get(a).cloned().unwrap_or_default()));
+        cells
+    }
+}
+
+fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
+    let lead = GridColumns::new(s.rows.iter().map(|r| r.model.as_str()), &s.axes);
+    let mut header = lead.header();
     header.extend(
         [
             "device",
@@ -355,11 +393,7 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
     let mut table_rows = vec![header];
     for r in rows {
-        let mut cells = vec![r.index.to_string()];
-        if several_models {
-            cells.push(r.model.clone());
-        }
-        cells.extend(s.axes.iter().map(|a| r.params.get(a).cloned().unwrap_or_default()));
+        let mut cells = lead.cells(r.index, &r.model, &r.params);
         cells.extend([
             r.device.clone(),
             r.strategy.clone(),
@@ -386,9 +420,8 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
         }
         table_rows.push(cells);
     }
-    let fixed = usize::from(several_models) + s.axes.len() + 2;
     let mut numeric = vec![true];
-    numeric.extend(std::iter::repeat_n(false, fixed));
+    numeric.extend(std::iter::repeat_n(false, lead.len() + 1));
     numeric.extend([true; 8]);
     numeric.push(false);
     if auto {
