@@ -31,17 +31,9 @@ steps=${*:-fit heldout tune sweep measure}
 bin="$dir/smemplan"
 lab="$dir/smemplan-lab"
 mkdir -p "$out"
-# NVRTC on the loader's path (cudarc loads it at run time).
+# NVRTC on the loader's path (cudarc loads it at run time), card_profile.
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cuda-env.sh"
-{
-  date -u +"date %Y-%m-%dT%H:%M:%SZ"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv
-  nvidia-smi | head -4 | tail -2
-} >"$out/system.txt" 2>&1
-cat "$out/system.txt"
-card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-case "$card" in *H200*) profile=h200 ;; *) profile=h100 ;; esac
-echo "profile $profile"
+card_profile "$out"
 status=0
 # tune NAME [ARGS...]: one exhaustive tune, JSON and text to OUT_DIR.
 tune() {
