@@ -664,12 +664,12 @@ mod card {
                 }
             }
         };
-        // Exhaustive: every candidate in rank order, then the share as it
-        // would have gone on those times.
-        let outcome = if args.exhaustive {
-            (0..by_layout.len()).try_for_each(|i| time(i).map(drop))
+        // Exhaustive: every candidate in rank order, then (below) the share
+        // as it would have gone on those times.
+        let live = if args.exhaustive {
+            (0..by_layout.len()).try_for_each(|i| time(i).map(drop)).map(|()| None)
         } else {
-            timed_share(&by_layout, share, &mut time).map(drop)
+            timed_share(&by_layout, share, &mut time).map(Some)
         };
         if let Some(m) = mismatch {
             // A wrong result is no timing: the check failed (exit 1),
@@ -677,8 +677,10 @@ mod card {
             writeln!(out, "MISMATCH {m}; tune stops")?;
             return Ok(Verdict::Rejected);
         }
-        outcome?;
-        let chosen = timed_share(&by_layout, share, &mut |i| Ok(candidates[i].measured_ms))?;
+        let chosen = match live? {
+            Some(chosen) => chosen,
+            None => timed_share(&by_layout, share, &mut |i| Ok(candidates[i].measured_ms))?,
+        };
         let wall_seconds = started.elapsed().as_secs_f64();
         let pick = |c: &Candidate, best: Option<f64>| Pick {
             layout: layouts[c.layout].name.clone(),
