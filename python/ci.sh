@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python package's CI (.ci/run calls it after `cargo test --release`):
+# The Python package's CI (.ci/run calls it after the README's test command):
 # installs the package with pip into a virtual environment of its own, as a
 # user would (`pip install ./python`), with CuBIE 0.17.0 and the CUDA
 # runtime its backend loads, and runs every Python test under Numba's CUDA
