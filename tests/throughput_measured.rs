@@ -50,6 +50,7 @@ fn workload(row: &Row) -> Workload {
         shared_accesses: 200.0 * 2.0 * (row.stride / 4) as f64,
         local_accesses: 0.0,
         local_bytes_per_run: 0,
+        register_bytes_per_run: 0,
         registers_per_thread: row.registers,
         runs: row.runs,
     }

@@ -42,6 +42,7 @@
 //!     shared_accesses: 400.0 * (stride / 4) as f64,
 //!     local_accesses: 0.0,
 //!     local_bytes_per_run: 0,
+//!     register_bytes_per_run: 0,
 //!     registers_per_thread: 0,
 //!     runs: 1 << 17,
 //! };
@@ -137,8 +138,10 @@ pub fn from_case(result: &CaseResult) -> Result<Vec<Observation>> {
         let stride = run.dynamic_shared_bytes.div_ceil(run.block_size.max(1));
         let mut workload = kernel.accesses.workload(&kernel.report, stride, run.registers, result.batch);
         // What the compiler really left in local memory: small local arrays
-        // it keeps in registers (stack 0) occupy no cache.
+        // it keeps in registers (stack 0) occupy no cache. The run's own
+        // figures replace the model's guess of what registers hold.
         workload.local_bytes_per_run = run.stack_bytes;
+        workload.register_bytes_per_run = 0;
         out.push(Observation::relative(&result.name, workload, run.block_size, run.best_ms * 1e-3, &label));
     }
     Ok(out)
@@ -274,6 +277,7 @@ fn read_block_table(device: Option<&DeviceProfile>, source: &str, text: &str) ->
             shared_accesses: count(accesses)?,
             local_accesses: local_accesses.map_or(Ok(0.0), count)?,
             local_bytes_per_run: local_bytes.map_or(Ok(0), int)?,
+            register_bytes_per_run: 0,
             registers_per_thread: int(registers)?,
             runs: int(runs)?,
         };
@@ -572,6 +576,7 @@ mod tests {
             shared_accesses: 1000.0,
             local_accesses: 1000.0,
             local_bytes_per_run: local,
+            register_bytes_per_run: 0,
             registers_per_thread: 0,
             runs: 1 << 16,
         }

@@ -17,6 +17,13 @@
 //! below it) the buffer sees `8 × n` element accesses; `all` sets the
 //! weight of every instant not otherwise named.
 //!
+//! A model also says which buffers the kernel indexes only with indices
+//! the compiler resolves (`registers` on a `[[buffer]]`): placed in local
+//! memory, such an array is held in registers (CUDA's compilers promote a
+//! local array whose every index is known at compile time, as in loops of
+//! a constant trip count that they unroll), so its accesses cost no memory
+//! traffic while it fits the register budget.
+//!
 //! ```
 //! use smemplan_kernel::accesses::Weights;
 //!
@@ -28,13 +35,15 @@
 //! ```
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Access weights per buffer (`component/name`) and phase; buffers and
 /// instants not named weigh their size in elements.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Weights {
     by_buffer: BTreeMap<String, Vec<(String, u64)>>,
+    /// Buffers (`component/name`) indexed only with compile-time indices.
+    in_registers: BTreeSet<String>,
 }
 
 impl Weights {
@@ -45,9 +54,23 @@ impl Weights {
         self.by_buffer.insert(full_name.to_string(), phases);
     }
 
-    /// Whether no buffer has weights (every count is the default).
+    /// Whether no buffer has weights (every count is the default) and none
+    /// is held in registers.
     pub fn is_empty(&self) -> bool {
-        self.by_buffer.is_empty()
+        self.by_buffer.is_empty() && self.in_registers.is_empty()
+    }
+
+    /// Marks buffer `full_name` (`component/name`) as indexed only with
+    /// indices known at compile time: in local memory, the compiler may
+    /// hold it in registers.
+    pub fn set_in_registers(&mut self, full_name: &str) {
+        self.in_registers.insert(full_name.to_string());
+    }
+
+    /// Whether buffer `full_name` (`component/name`) may live in registers
+    /// when it is placed in local memory ([`Weights::set_in_registers`]).
+    pub fn in_registers(&self, full_name: &str) -> bool {
+        self.in_registers.contains(full_name)
     }
 
     /// Element accesses of buffer `name` of `component` (of `elements`

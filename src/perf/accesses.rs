@@ -20,8 +20,9 @@ pub trait Counts {
     fn by_memory(&self, report: &PlanReport) -> (f64, f64);
 
     /// What the throughput estimate needs of `report`: its accesses by
-    /// memory, its local bytes per run and the shared stride `stride` (the
-    /// padded bytes between two runs' slices).
+    /// memory, its local bytes per run (all of them promotable to registers
+    /// when every local buffer is, [`Weights::in_registers`]) and the shared
+    /// stride `stride` (the padded bytes between two runs' slices).
     fn workload(&self, report: &PlanReport, stride: u64, registers_per_thread: u64, runs: u64) -> Workload;
 }
 
@@ -50,11 +51,19 @@ impl Counts for Weights {
 
     fn workload(&self, report: &PlanReport, stride: u64, registers_per_thread: u64, runs: u64) -> Workload {
         let (shared_accesses, local_accesses) = self.by_memory(report);
+        let local_bytes = report.local_bytes.saturating_add(report.persistent_local_bytes);
+        // The local pools are one array each, which the compiler can hold in
+        // registers only when every index into it is known: when every
+        // buffer in them is so indexed.
+        let local = report.buffers.iter().filter(|b| b.pool != Pool::Shared && b.bytes > 0);
+        let promotable = local.clone().next().is_some()
+            && local.clone().all(|b| self.in_registers(&format!("{}/{}", b.component, b.name)));
         Workload {
             shared_bytes_per_run: stride,
             shared_accesses,
             local_accesses,
-            local_bytes_per_run: report.local_bytes.saturating_add(report.persistent_local_bytes),
+            local_bytes_per_run: local_bytes,
+            register_bytes_per_run: if promotable { local_bytes } else { 0 },
             registers_per_thread,
             runs,
         }

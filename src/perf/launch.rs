@@ -77,6 +77,7 @@ mod tests {
             shared_accesses: 1e5,
             local_accesses: 0.0,
             local_bytes_per_run: 0,
+            register_bytes_per_run: 0,
             registers_per_thread: 0,
             runs: 1 << 17,
         };

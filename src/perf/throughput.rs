@@ -48,6 +48,7 @@
 //!     shared_accesses: 200.0 * 2.0 * 395.0,
 //!     local_accesses: 0.0,
 //!     local_bytes_per_run: 0,
+//!     register_bytes_per_run: 0,
 //!     registers_per_thread: 0,
 //!     runs: 1 << 17,
 //! };
@@ -76,10 +77,54 @@ pub struct Workload {
     /// Bytes per run in local memory (the arrays the cache must hold for
     /// local accesses to hit; 0: none).
     pub local_bytes_per_run: u64,
+    /// Of `local_bytes_per_run`, the bytes the compiler may hold in
+    /// registers (arrays it indexes only with compile-time indices; 0: none).
+    /// The estimate keeps up to the register budget of them in registers
+    /// ([`ARRAY_REGISTER_RESERVE`]), free of memory accesses; the rest stay
+    /// local.
+    pub register_bytes_per_run: u64,
     /// Registers per thread (0: unknown, registers never limit).
     pub registers_per_thread: u64,
     /// Runs in the batch (one per thread).
     pub runs: u64,
+}
+
+/// Registers per thread the compiler keeps for the code itself (addresses,
+/// loop counters, temporaries) when local arrays take the rest: the
+/// register budget of [`Workload::register_bytes_per_run`] is the device's
+/// registers per thread less these, 4 bytes each. On the H100 the
+/// compiled Dormand–Prince kernels held 576 B of promotable arrays entirely
+/// in registers at n = 16 (128 registers) and spilled 1,272 of 2,304 B at
+/// n = 64 (255 registers), where this budget spills 1,412 B
+/// (`docs/throughput.md`).
+pub const ARRAY_REGISTER_RESERVE: u64 = 32;
+
+impl Workload {
+    /// This workload as the compiler lays it out: the promotable local
+    /// bytes up to the register budget held in registers (their share of
+    /// the local accesses gone), the rest left in local memory. Where the
+    /// arrays overflow the budget the compiler takes every register a
+    /// thread may have, which the residency rule then counts.
+    pub fn in_registers(&self, device: &DeviceProfile) -> Workload {
+        let promotable = self.register_bytes_per_run.min(self.local_bytes_per_run);
+        if promotable == 0 {
+            return Workload { register_bytes_per_run: 0, ..*self };
+        }
+        let budget = device.max_registers_per_thread.saturating_sub(ARRAY_REGISTER_RESERVE).saturating_mul(4);
+        let held = promotable.min(budget);
+        let left = self.local_bytes_per_run - held;
+        Workload {
+            local_accesses: self.local_accesses * (left as f64 / self.local_bytes_per_run as f64),
+            local_bytes_per_run: left,
+            register_bytes_per_run: 0,
+            registers_per_thread: if promotable > budget {
+                self.registers_per_thread.max(device.max_registers_per_thread)
+            } else {
+                self.registers_per_thread
+            },
+            ..*self
+        }
+    }
 }
 
 /// The estimate for one block size.
@@ -120,6 +165,7 @@ pub fn warp_seconds(params: &ThroughputParams, workload: &Workload) -> f64 {
 /// latency and its busy time × saturation (so that it bounds both the
 /// latency-bound and the busy-bound wave).
 pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
+    let workload = &workload.in_registers(device);
     let p = &device.throughput;
     // HBM costs at least what L2 does (a profile's rule): L2's figures bound
     // every miss.
@@ -141,6 +187,7 @@ pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
 /// [`warp_times_bound`] is loose (many warps, each missing the cache; or few
 /// runs per SM), this one is not.
 pub fn seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
+    let workload = &workload.in_registers(device);
     let lanes = device.warp_size.max(1) as f64;
     let per_sm = workload.runs as f64 / device.multiprocessors.max(1) as f64;
     (1..=device.max_warps_per_sm().max(1))
@@ -232,6 +279,7 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
     if workload.runs == 0 {
         return Ok(None);
     }
+    let workload = &workload.in_registers(device);
     let Some(dynamic) = workload.shared_bytes_per_run.checked_mul(block_size.min(workload.runs)) else {
         return Ok(None);
     };
@@ -371,7 +419,8 @@ fn faster(a: &Estimate, b: &Estimate) -> bool {
 pub const SCHEDULERS_PER_SM: u64 = 4;
 
 /// The ranking: faster first; on a tie, resident warps closest to one per
-/// scheduler ([`SCHEDULERS_PER_SM`]), then fuller warps (they leave issue
+/// scheduler ([`SCHEDULERS_PER_SM`]; in a batch of less than one wave, the
+/// warps its busiest SM holds), then fuller warps (they leave issue
 /// slots to spare, which the model does not credit either), then the
 /// smaller block.
 ///
@@ -383,8 +432,17 @@ pub const SCHEDULERS_PER_SM: u64 = 4;
 /// lanes each: on the H200's backward Euler n = 48, block 3 (warps of 3
 /// lanes) measured 0.949 of the best where block 23 measured 0.998. Among
 /// blocks with a warp for every scheduler, fuller warps won by up to 35 %.
-fn ranking(a: &Estimate, b: &Estimate) -> std::cmp::Ordering {
-    let off_schedulers = |e: &Estimate| SCHEDULERS_PER_SM.abs_diff(e.occupancy.active_warps_per_sm);
+pub fn ranking(a: &Estimate, b: &Estimate) -> std::cmp::Ordering {
+    // A batch of less than one wave never fills the residency: its busiest
+    // SM holds the last wave's warps.
+    let warps = |e: &Estimate| {
+        if e.waves < 1.0 {
+            e.last_wave_warps_per_sm
+        } else {
+            e.occupancy.active_warps_per_sm
+        }
+    };
+    let off_schedulers = |e: &Estimate| SCHEDULERS_PER_SM.abs_diff(warps(e));
     a.seconds
         .total_cmp(&b.seconds)
         .then(a.warp_times.total_cmp(&b.warp_times))
@@ -511,6 +569,7 @@ mod tests {
             shared_accesses: 1000.0,
             local_accesses: 0.0,
             local_bytes_per_run: 0,
+            register_bytes_per_run: 0,
             registers_per_thread: 0,
             runs,
         }
@@ -528,6 +587,7 @@ mod tests {
             shared_accesses: 0.0,
             local_accesses: 1000.0,
             local_bytes_per_run: local_bytes,
+            register_bytes_per_run: 0,
             registers_per_thread: 0,
             runs: 1 << 20,
         };
@@ -583,6 +643,7 @@ mod tests {
             shared_accesses: 400.0,
             local_accesses: 10_000.0,
             local_bytes_per_run: local_bytes,
+            register_bytes_per_run: 0,
             registers_per_thread: 0,
             runs,
         };

@@ -203,6 +203,9 @@ struct SplitSearch<'a> {
     /// Per group, live bytes at each instant.
     live: Vec<Vec<u64>>,
     accesses: Vec<f64>,
+    /// Groups whose every buffer the kernel indexes only with compile-time
+    /// indices (a bit each, [`Weights::in_registers`]).
+    in_registers: u64,
     /// Accesses of buffers in no group, by memory (stay put).
     fixed: (f64, f64),
     /// F(stride): batch time in warp times at the best block size.
@@ -247,11 +250,17 @@ impl SplitSearch<'_> {
     /// run (no shared stride: the bounds take it separately).
     fn unit(&self, mask: u64, local_bytes: u64) -> Workload {
         let (shared_accesses, local_accesses) = self.split_accesses(mask);
+        // Promotable when every local group is (Counts::workload's rule);
+        // for a bound, `local_bytes` below the split's own only lowers the
+        // estimate (fewer bytes left over, no register-bound residency).
+        let local_groups = !mask & ((1u64 << self.accesses.len()) - 1);
+        let promotable = local_groups != 0 && local_groups & !self.in_registers == 0;
         Workload {
             shared_bytes_per_run: 0,
             shared_accesses,
             local_accesses,
             local_bytes_per_run: local_bytes,
+            register_bytes_per_run: if promotable { local_bytes } else { 0 },
             registers_per_thread: 0,
             runs: self.options.runs,
         }
@@ -267,6 +276,7 @@ impl SplitSearch<'_> {
             shared_accesses: 1.0,
             local_accesses: 0.0,
             local_bytes_per_run: 0,
+            register_bytes_per_run: 0,
             registers_per_thread: self.options.registers_per_thread,
             runs: self.options.runs,
         };
@@ -393,6 +403,11 @@ fn prepare<'a>(
         group_of,
         live,
         accesses: groups.iter().map(|g| g.accesses).collect(),
+        in_registers: groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.buffers.iter().all(|b| options.accesses.in_registers(b)))
+            .fold(0, |m, (i, _)| m | 1 << i),
         fixed,
         factor: HashMap::new(),
         factor_bound: HashMap::new(),

@@ -603,6 +603,7 @@ fn launch_case<'a>(spec: &SweepSpec, layout: &StrategyFigures, device: &'a Devic
         shared_accesses: layout.shared_accesses,
         local_accesses: layout.local_accesses,
         local_bytes_per_run: layout.local_bytes,
+        register_bytes_per_run: 0,
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };

@@ -159,9 +159,10 @@ pub(crate) struct Candidate {
     pub planner_rank: usize,
     /// Estimated batch time, seconds (of the estimate `rank` orders by).
     pub estimated_seconds: f64,
-    /// The same in warp times (ties of `estimated_seconds` go to fewer).
+    /// The whole estimate (ties of `estimated_seconds` break as the
+    /// planner's block search breaks them, [`throughput::ranking`]).
     #[serde(skip)]
-    pub warp_times: f64,
+    pub estimate: throughput::Estimate,
     /// Best measured time, milliseconds (`None`: not timed).
     pub measured_ms: Option<f64>,
 }
@@ -193,6 +194,8 @@ pub(crate) struct Ranking {
     pub share: usize,
     /// smemplan's layout (CUDA's occupancy API is asked on it).
     pub ours: usize,
+    /// The block `plan --tiers auto` picks for it (`None`: none launches).
+    pub ours_block: Option<u64>,
     /// CuBIE's pick: its layout and its halving rule's block.
     pub cubie: Option<(usize, u64)>,
 }
@@ -308,11 +311,11 @@ pub(crate) fn rank(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
 }
 
 /// The candidates of `layouts` (each at its blocks) that can launch, ranked
-/// by the estimate of each layout's workload, fastest first. Ties go to the
-/// fewer warp times (the estimate's shape ranking, which still orders the
-/// blocks of a workload with no accesses left to time, such as a layout the
-/// compiler holds in registers), then to the layout listed first, then to
-/// the smaller block.
+/// by the estimate of each layout's workload, fastest first. Ties break as
+/// the planner's block search breaks them ([`throughput::ranking`]: fewer
+/// warp times, which still order the blocks of a workload with no accesses
+/// left to time, then resident warps closest to one per scheduler, fuller
+/// warps, the smaller block), then to the layout listed first.
 pub(crate) fn ranked(layouts: &[Layout], device: &DeviceProfile) -> Result<Vec<Candidate>> {
     let mut candidates = Vec::new();
     for (i, l) in layouts.iter().enumerate() {
@@ -324,19 +327,13 @@ pub(crate) fn ranked(layouts: &[Layout], device: &DeviceProfile) -> Result<Vec<C
                     rank: 0,
                     planner_rank: 0,
                     estimated_seconds: e.seconds,
-                    warp_times: e.warp_times,
+                    estimate: e,
                     measured_ms: None,
                 });
             }
         }
     }
-    candidates.sort_by(|a, b| {
-        a.estimated_seconds
-            .total_cmp(&b.estimated_seconds)
-            .then(a.warp_times.total_cmp(&b.warp_times))
-            .then(a.layout.cmp(&b.layout))
-            .then(a.block.cmp(&b.block))
-    });
+    candidates.sort_by(|a, b| throughput::ranking(&a.estimate, &b.estimate).then(a.layout.cmp(&b.layout)));
     for (k, c) in candidates.iter_mut().enumerate() {
         c.rank = k + 1;
     }
@@ -393,6 +390,7 @@ fn standin_layouts(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
         candidates: Vec::new(),
         share: 0,
         ours: 0,
+        ours_block: choice.chosen.best.map(|e| e.occupancy.block_size),
         cubie: cubie_block,
     })
 }
@@ -423,6 +421,7 @@ fn integrator_layouts(case: Case, device: &DeviceProfile) -> Result<Ranking> {
         candidates: Vec::new(),
         share: 0,
         ours: ours_layout,
+        ours_block: Some(ours),
     })
 }
 
@@ -447,6 +446,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         writeln!(out, "  layout {:<18} stride {:>6} B, local {:>6} B", l.name, l.stride, l.local_bytes)?;
     }
     if args.rank_only {
+        if let Some(block) = ranking.ours_block {
+            let rank = candidates.iter().find(|c| (c.layout, c.block) == (ranking.ours, block)).map(|c| c.rank);
+            writeln!(
+                out,
+                "  plan --tiers auto picks {} block {block} (rank {})",
+                layouts[ranking.ours].name,
+                rank.map_or("-".into(), |r| r.to_string())
+            )?;
+        }
         for c in candidates.iter().take(share) {
             writeln!(
                 out,
@@ -631,7 +639,7 @@ mod card {
         };
         let kept: Vec<(u64, u64)> = compiled.iter().map(|k| (k.registers, k.local_bytes)).collect();
         let dropped = ranking.compiled(profile, args.share, &kept)?;
-        let Ranking { subject, title, layouts, mut candidates, share, ours, cubie } = ranking;
+        let Ranking { subject, title, layouts, mut candidates, share, ours, cubie, .. } = ranking;
         let (mut bench, runs) = match &subject {
             Subject::StandIn => (Bench::StandIn(standins), args.runs),
             Subject::Integrator { case, layouts: built } => {
@@ -882,9 +890,13 @@ mod tests {
             assert_eq!((w[0].rank, w[0].planner_rank), (k + 1, k + 1));
             assert!(w[0].estimated_seconds <= w[1].estimated_seconds);
         }
-        // The picks are candidates, on their own layouts.
+        // The picks are candidates, on their own layouts. DIRK on Robertson
+        // (n = 3) holds its arrays in registers (models/integrators/dirk.toml):
+        // all local.
         let (split, ours, _) = cases::smemplan_pick(&device, case).unwrap();
-        assert!(r.layouts[r.ours].name.starts_with("smemplan") && split.is_empty());
+        assert_eq!(split.len(), built[0].kernel.report.buffers.len(), "{split:?}");
+        assert_eq!(r.layouts[r.ours].name, "smemplan all-local");
+        assert_eq!(r.ours_block, Some(ours));
         assert!(r.candidates.iter().any(|c| (c.layout, c.block) == (r.ours, ours)));
         let (cubie_layout, cubie_block) = r.cubie.unwrap();
         assert_eq!(r.layouts[cubie_layout].name, "cubie all-shared, odd-stride");

@@ -302,10 +302,13 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
 /// of the local bytes the plan keeps per run only the compiled kernel's
 /// `stack_bytes` (what it left in local memory) take local accesses, in
 /// proportion; the compiler holds the rest in registers, which the estimate
-/// does not charge. A plan without local bytes keeps its workload (a stack
+/// does not charge (the model's own guess of what it holds,
+/// [`Workload::register_bytes_per_run`], gives way to this). A plan without
+/// local bytes keeps its workload (a stack
 /// there is the compiler's own spills, whose accesses no model counts).
 pub fn compiled_workload(kernel: &Kernel, runs: u64, registers: u64, stack_bytes: u64) -> Workload {
-    let mut w = workload(kernel, runs, registers);
+    // The compiled kernel says what its registers hold: no guess on top.
+    let mut w = Workload { register_bytes_per_run: 0, ..workload(kernel, runs, registers) };
     let planned = w.local_bytes_per_run;
     if planned > 0 {
         let kept = stack_bytes.min(planned);

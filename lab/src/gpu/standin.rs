@@ -57,6 +57,7 @@ impl StandIn {
             shared_accesses: (2 * self.iterations * self.shared_words) as f64,
             local_accesses: (2 * self.iterations * self.local_words) as f64,
             local_bytes_per_run: stack_bytes.unwrap_or(self.local_words * 4),
+            register_bytes_per_run: 0,
             registers_per_thread: registers,
             runs,
         }

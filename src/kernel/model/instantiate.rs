@@ -226,6 +226,9 @@ impl Evaluator<'_> {
                 }
                 out.accesses.set(&format!("{}/{}", join(at, &b.component), b.name), phases);
             }
+            if b.registers.is_some() && self.cond(&b.registers, scope)? {
+                out.accesses.set_in_registers(&format!("{}/{}", join(at, &b.component), b.name));
+            }
             out.buffers.push(BufferDecl {
                 component: join(at, &b.component),
                 name: b.name.clone(),

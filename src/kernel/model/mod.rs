@@ -124,6 +124,8 @@ struct BufferItem {
     when: Option<Located>,
     /// Phase → element accesses per instant.
     accesses: Vec<(String, Located)>,
+    /// Held in registers where local (a condition; absent: never).
+    registers: Option<Located>,
     at: At,
 }
 

@@ -87,6 +87,10 @@ struct RawBuffer {
     /// Element accesses per instant of a phase (`crate::accesses`).
     #[serde(default)]
     accesses: BTreeMap<String, Spanned<IntOrText>>,
+    /// Whether the kernel indexes it only with compile-time indices (a
+    /// condition; `crate::accesses`).
+    #[serde(default)]
+    registers: Option<Spanned<String>>,
 }
 
 fn toml_value(v: &toml::Value) -> Option<Value> {
@@ -255,6 +259,7 @@ impl FileCtx<'_> {
                     .iter()
                     .map(|(phase, e)| Ok((phase.clone(), self.int_or_expr(e, format!("{key}.accesses.{phase}"))?)))
                     .collect::<Result<_>>()?,
+                registers: b.registers.as_ref().map(|r| self.expr(r, format!("{key}.registers"))).transpose()?,
                 at: self.at(&b.name, key),
             });
         }
