@@ -61,6 +61,11 @@ cases=(
   "dirk-n32-f32|200|--method dirk --n 32 --precision f32 --t-end 0.1"
   "dirk-robertson-f32|5|--method dirk --system robertson --precision f32"
 )
+# TUNE_CASES=FILE replaces the list: one NAME|MS_PER_CANDIDATE|FLAGS a line
+# (scripts/tune-cases-registers.txt: the register level's held-out cases).
+if [ -n "${TUNE_CASES:-}" ]; then
+  mapfile -t cases < <(grep -v '^#' "$TUNE_CASES" | grep -v '^$')
+fi
 common=(--device h100 --batch 16384)
 
 # The candidate counts and the card time they imply, before any timing.

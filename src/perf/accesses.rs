@@ -113,4 +113,53 @@ accesses = { all = 0 }
         let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("buffer(k/x).accesses.a") && e.to_string().contains("integer"), "{e}");
     }
+
+    /// `registers` marks buffers the kernel indexes with compile-time
+    /// indices; the workload offers the local bytes to registers only when
+    /// every local buffer is so marked (the local pool is one array).
+    #[test]
+    fn local_bytes_go_to_registers_only_when_every_local_buffer_may() {
+        let text = |x: &str, y: &str| {
+            format!(
+                r#"
+[params]
+n = 4
+precision = "f32"
+[classes.Step]
+phases = ["a"]
+buffers = {{ x = "a", y = "a" }}
+[[component]]
+path = "k"
+class = "Step"
+[[buffer]]
+component = "k"
+name = "x"
+size = "n"
+location = "{x}"
+registers = "n <= 8"
+[[buffer]]
+component = "k"
+name = "y"
+size = 3
+location = "{y}"
+"#
+            )
+        };
+        let workload = |x: &str, y: &str, sets: &[(String, String)]| {
+            let model = smemplan_kernel::model::Model::parse("t.toml", &text(x, y), &|_| None).unwrap();
+            let kernel = model.instantiate(sets).unwrap();
+            let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
+            kernel.accesses.workload(&report, 0, 0, 1)
+        };
+        let only_x = workload("local", "shared", &[]);
+        assert_eq!((only_x.local_bytes_per_run, only_x.register_bytes_per_run), (16, 16));
+        let both = workload("local", "local", &[]);
+        assert_eq!((both.local_bytes_per_run, both.register_bytes_per_run), (28, 0), "y is indexed at run time");
+        let large = workload("local", "shared", &[("n".into(), "16".into())]);
+        assert_eq!((large.local_bytes_per_run, large.register_bytes_per_run), (64, 0), "the condition fails");
+        assert_eq!(workload("shared", "shared", &[]).register_bytes_per_run, 0);
+        let bad = text("local", "shared").replace("\"n <= 8\"", "\"'yes'\"");
+        let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
+        assert!(e.to_string().contains("buffer(k/x).registers") && e.to_string().contains("integer"), "{e}");
+    }
 }

@@ -559,6 +559,59 @@ fn explain(device: &DeviceProfile, workload: &Workload, ranked: &[Estimate], cub
 mod tests {
     use super::*;
 
+    /// Promotable local arrays are held in registers up to the budget: free
+    /// of accesses while they fit, the rest left local with its share of
+    /// the accesses and every register taken beyond it.
+    #[test]
+    fn local_arrays_live_in_registers_up_to_the_budget() {
+        let h100 = DeviceProfile::named("h100").unwrap();
+        let budget = (h100.max_registers_per_thread - ARRAY_REGISTER_RESERVE) * 4;
+        let work = |local: u64, promotable: u64| Workload {
+            shared_bytes_per_run: 0,
+            shared_accesses: 100.0,
+            local_accesses: 1000.0,
+            local_bytes_per_run: local,
+            register_bytes_per_run: promotable,
+            registers_per_thread: 0,
+            runs: 1 << 14,
+        };
+        let held = work(576, 576).in_registers(&h100);
+        assert_eq!((held.local_accesses, held.local_bytes_per_run, held.registers_per_thread), (0.0, 0, 0));
+        let over = work(2 * budget, 2 * budget).in_registers(&h100);
+        assert_eq!((over.local_accesses, over.local_bytes_per_run), (500.0, budget));
+        assert_eq!(over.registers_per_thread, h100.max_registers_per_thread);
+        // Nothing promotable, nothing held.
+        assert_eq!(work(576, 0).in_registers(&h100), work(576, 0));
+        // The estimate charges what is left: held arrays are faster.
+        let at = |w: &Workload| estimate(&h100, w, 64).unwrap().unwrap().seconds;
+        assert!(at(&work(576, 576)) < at(&work(576, 0)));
+        assert!(at(&work(2 * budget, 2 * budget)) < at(&work(2 * budget, 0)));
+    }
+
+    /// A batch of less than one wave: tied blocks go to the one whose
+    /// busiest SM holds one warp per scheduler, not to the residency the
+    /// batch never fills. 16,384 runs on 132 SMs: blocks of 32 put four
+    /// warps on the busiest SM, blocks of 160 five.
+    #[test]
+    fn a_sub_wave_batch_breaks_ties_on_the_warps_it_holds() {
+        let h100 = DeviceProfile::named("h100").unwrap();
+        let work = Workload {
+            shared_bytes_per_run: 0,
+            shared_accesses: 0.0,
+            local_accesses: 0.0,
+            local_bytes_per_run: 0,
+            register_bytes_per_run: 0,
+            registers_per_thread: 255,
+            runs: 1 << 14,
+        };
+        let at = |b: u64| estimate(&h100, &work, b).unwrap().unwrap();
+        let (b32, b160) = (at(32), at(160));
+        assert!(b32.waves < 1.0 && b160.waves < 1.0);
+        assert_eq!((b32.seconds, b32.warp_times), (b160.seconds, b160.warp_times));
+        assert_eq!((b32.last_wave_warps_per_sm, b160.last_wave_warps_per_sm), (4, 5));
+        assert!(ranking(&b32, &b160).is_lt());
+    }
+
     fn h100() -> DeviceProfile {
         DeviceProfile::named("h100").unwrap()
     }

@@ -733,6 +733,45 @@ mod tests {
         }
     }
 
+    /// Where the kernel holds some groups' arrays in registers (every
+    /// other group, then all of them), the bound still never exceeds a
+    /// split's time, the search still finds the best split, and with every
+    /// group promotable all local is estimated at least as fast as the
+    /// same layout without registers.
+    #[test]
+    fn the_bound_holds_where_local_arrays_live_in_registers() {
+        let inst = instance(&[("n", "3"), ("lu_nnz", "495"), ("jac_cache", "315")]);
+        let input = PlanInput::try_from(&inst).unwrap();
+        let h100 = DeviceProfile::named("h100").unwrap();
+        let plain = any_gain();
+        let (groups, _) = prepare(&input, &inst.table, &h100, &plain).unwrap();
+        let k = groups.len();
+        for every in [2, 1] {
+            let mut options = any_gain();
+            for g in groups.iter().step_by(every) {
+                for b in &g.buffers {
+                    options.accesses.set_in_registers(b);
+                }
+            }
+            let choice = choose(&input, &inst.table, &h100, &options).unwrap();
+            let (_, mut search) = prepare(&input, &inst.table, &h100, &options).unwrap();
+            assert_eq!(search.in_registers.count_ones() as usize, k.div_ceil(every));
+            let mut best = f64::INFINITY;
+            for mask in 0..1u64 << k {
+                let bound = search.bound(mask).unwrap();
+                let t = search.exact_time(mask).unwrap();
+                assert!(bound <= t * (1.0 + 1e-12), "every {every}: split {mask:b}: bound {bound} > {t}");
+                best = best.min(t);
+            }
+            let chosen = 1.0 / choice.chosen.runs_per_second * options.runs as f64;
+            assert!((chosen - best).abs() <= 1e-9 * best, "every {every}: chose {chosen}, best {best}");
+            if every == 1 {
+                let without = choose(&input, &inst.table, &h100, &plain).unwrap();
+                assert!(choice.all_local.runs_per_second > without.all_local.runs_per_second);
+            }
+        }
+    }
+
     #[test]
     fn the_choice_is_never_estimated_worse_than_the_baselines() {
         let inst = instance(&[]);

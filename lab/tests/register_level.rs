@@ -1,0 +1,83 @@
+//! `plan --tiers auto` on the real integrators, against every committed
+//! exhaustive `tune` run on the H100 (every layout at every candidate block
+//! timed, each run bitwise equal to the CPU reference): the planner's pick
+//! of split and block, looked up among the measured runs, against the
+//! faster of all shared and all local at their best blocks (issue 18's
+//! measure).
+//!
+//! The estimate's register level (models mark the buffers their kernels
+//! index only with compile-time indices; `perf::throughput::Workload::
+//! in_registers`) and the sub-wave tie-break were chosen on the seven cases
+//! of `gpu-h100-tune-real-2026-12-07.json`: in-sample, pinned here. The nine
+//! of `gpu-h100-registers-heldout-2026-12-07.json` were measured after both
+//! were committed: held out.
+
+use smemplan::perf::occupancy::DeviceProfile;
+use smemplan_lab::calibrate;
+use smemplan_lab::gpu::measure as cases;
+
+/// Per case in `file`: its name and the planner's pick's measured time as
+/// a share of the faster of all shared and all local at their best blocks.
+fn picks(file: &str) -> Vec<(String, f64)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results").join(file);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let device = DeviceProfile::named("h100").unwrap();
+    let mut out = Vec::new();
+    for c in v["cases"].as_array().unwrap() {
+        let name = c["case"].as_str().unwrap();
+        let layouts: Vec<&str> = c["layouts"].as_array().unwrap().iter().map(|l| l["layout"].as_str().unwrap()).collect();
+        let measured = |keep: &dyn Fn(&str, u64) -> bool| {
+            c["all"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| keep(layouts[x["layout"].as_u64().unwrap() as usize], x["block"].as_u64().unwrap()))
+                .filter_map(|x| x["measured_ms"].as_f64())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let shared = measured(&|l, _| l.contains("all-shared"));
+        let local = measured(&|l, _| l.contains("all-local"));
+        let case = cases::case_named(name).unwrap();
+        let (split, block, _) = cases::smemplan_pick(&device, &case).unwrap();
+        let built = cases::layouts(&device, &case, &split, &[block]).unwrap();
+        let label = calibrate::label(&built[cases::smemplan_layout(&built, &split).unwrap()].name);
+        let pick = measured(&|l, b| l == label && b == block);
+        assert!(pick.is_finite(), "{name}: the pick {label} block {block} was not measured");
+        out.push((name.to_string(), shared.min(local) / pick));
+    }
+    out
+}
+
+/// In-sample: the seven acceptance cases (Dormand–Prince n = 16, 64 f32 and
+/// f64, backward Euler n = 32 f64, DIRK n = 32, DIRK on Robertson) all
+/// within 5 %. Before the register level the planner kept every one of them
+/// all shared: 0.46–0.78 on Dormand–Prince and Robertson.
+#[test]
+fn in_sample_the_picks_of_the_acceptance_cases_are_within_five_percent() {
+    let picks = picks("gpu-h100-tune-real-2026-12-07.json");
+    assert_eq!(picks.len(), 7);
+    for (name, share) in &picks {
+        assert!(*share >= 0.95, "{name}: {share:.3}");
+    }
+}
+
+/// Held out: nine cases never seen (Dormand–Prince n = 8 f64, 24 f32, 32
+/// f32 and f64; DIRK n = 8, 16; backward Euler n = 8 f64, 16 f32; DIRK on
+/// Robertson f64). Four are within 5 %, and every one within 12 %: the
+/// others are blocks of an all-local layout the estimate ties
+/// (Dormand–Prince n = 24: 0.893, n = 32: 0.946 and 0.930; DIRK n = 8:
+/// 0.887, where block 32 measured 0.204 ms and block 64 0.184) and backward
+/// Euler n = 16 f32 (0.891), whose spilled local arrays beat shared memory
+/// on the card where the estimate's L1 cost says they lose. All shared, the
+/// layout the planner kept before the register level, reaches 0.318–0.976
+/// even at its best block (`docs/throughput.md`).
+#[test]
+fn held_out_every_pick_is_within_twelve_percent_and_four_within_five() {
+    let picks = picks("gpu-h100-registers-heldout-2026-12-07.json");
+    assert_eq!(picks.len(), 9);
+    for (name, share) in &picks {
+        assert!(*share >= 0.88, "{name}: {share:.3}");
+    }
+    let within = picks.iter().filter(|(_, s)| *s >= 0.95).count();
+    assert!(within >= 4, "{picks:?}");
+}
