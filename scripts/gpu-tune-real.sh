@@ -5,7 +5,8 @@
 # of its whole candidate set in one run. Not part of `cargo test` (CI has
 # no GPU). Usage:
 #   scripts/gpu-tune-real.sh BIN OUT
-# BIN is `smemplan-lab` built with
+# The estimate's device profile follows the card (h200 on an H200, else
+# h100: card_profile in cuda-env.sh). BIN is `smemplan-lab` built with
 # `cargo build --release -p smemplan-lab --features gpu`; OUT a folder for
 # tune-CASE.json and .txt (one per case), system.txt and report.md
 # (`scripts/tune-report.py` over the JSON).
@@ -43,13 +44,9 @@ mkdir -p "$out"
 limit=${CASE_LIMIT:-120}
 total_limit=${TOTAL_LIMIT:-360}
 here=$(cd "$(dirname "$0")" && pwd)
-# NVRTC on the loader's path (cudarc loads it at run time).
+# NVRTC on the loader's path (cudarc loads it at run time), card_profile.
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cuda-env.sh"
-{
-  date -u +"date %Y-%m-%dT%H:%M:%SZ"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv || true
-} >"$out/system.txt" 2>&1
-cat "$out/system.txt"
+card_profile "$out"
 
 # NAME|MS_PER_CANDIDATE|FLAGS
 cases=(
@@ -66,7 +63,7 @@ cases=(
 if [ -n "${TUNE_CASES:-}" ]; then
   mapfile -t cases < <(grep -v '^#' "$TUNE_CASES" | grep -v '^$')
 fi
-common=(--device h100 --batch 16384)
+common=(--device "$profile" --batch 16384)
 
 # The candidate counts and the card time they imply, before any timing.
 total_ms=0
