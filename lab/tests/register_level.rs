@@ -25,7 +25,8 @@ fn picks(file: &str) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for c in v["cases"].as_array().unwrap() {
         let name = c["case"].as_str().unwrap();
-        let layouts: Vec<&str> = c["layouts"].as_array().unwrap().iter().map(|l| l["layout"].as_str().unwrap()).collect();
+        let layouts: Vec<&str> =
+            c["layouts"].as_array().unwrap().iter().map(|l| l["layout"].as_str().unwrap()).collect();
         let measured = |keep: &dyn Fn(&str, u64) -> bool| {
             c["all"]
                 .as_array()

@@ -702,6 +702,19 @@ mod tests {
         TierOptions { split_margin: 1.0, ..quick() }
     }
 
+    /// The best time over every split of `k` groups, checking that each
+    /// split's bound is no more than its time.
+    fn best_checking_bounds(search: &mut SplitSearch, k: usize, what: &str) -> f64 {
+        let mut best = f64::INFINITY;
+        for mask in 0..1u64 << k {
+            let bound = search.bound(mask).unwrap();
+            let t = search.exact_time(mask).unwrap();
+            assert!(bound <= t * (1.0 + 1e-12), "{what}, split {mask:b}: bound {bound} > {t}");
+            best = best.min(t);
+        }
+        best
+    }
+
     /// Branch and bound finds the same best split as trying every split.
     #[test]
     fn branch_and_bound_matches_every_split() {
@@ -720,13 +733,7 @@ mod tests {
             assert_eq!(groups, choice.groups);
             let k = groups.len();
             assert!((2..=16).contains(&k), "{k} groups");
-            let mut best = f64::INFINITY;
-            for mask in 0..1u64 << k {
-                let bound = search.bound(mask).unwrap();
-                let t = search.exact_time(mask).unwrap();
-                assert!(bound <= t * (1.0 + 1e-12), "n = {n}, split {mask:b}: bound {bound} > {t}");
-                best = best.min(t);
-            }
+            let best = best_checking_bounds(&mut search, k, &format!("n = {n}"));
             assert!(choice.solved < 1 << k, "n = {n}: the bound pruned nothing");
             let chosen = 1.0 / choice.chosen.runs_per_second * options.runs as f64;
             assert!((chosen - best).abs() <= 1e-9 * best, "n = {n}: chose {chosen}, best {best}");
@@ -756,13 +763,7 @@ mod tests {
             let choice = choose(&input, &inst.table, &h100, &options).unwrap();
             let (_, mut search) = prepare(&input, &inst.table, &h100, &options).unwrap();
             assert_eq!(search.in_registers.count_ones() as usize, k.div_ceil(every));
-            let mut best = f64::INFINITY;
-            for mask in 0..1u64 << k {
-                let bound = search.bound(mask).unwrap();
-                let t = search.exact_time(mask).unwrap();
-                assert!(bound <= t * (1.0 + 1e-12), "every {every}: split {mask:b}: bound {bound} > {t}");
-                best = best.min(t);
-            }
+            let best = best_checking_bounds(&mut search, k, &format!("every {every}"));
             let chosen = 1.0 / choice.chosen.runs_per_second * options.runs as f64;
             assert!((chosen - best).abs() <= 1e-9 * best, "every {every}: chose {chosen}, best {best}");
             if every == 1 {
