@@ -14,12 +14,13 @@ done
 card_profile() {
   {
     date -u +"date %Y-%m-%dT%H:%M:%SZ"
-    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv
-    nvidia-smi | head -4 | tail -2
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,compute_cap --format=csv || true
+    nvidia-smi | head -4 | tail -2 || true
   } >"$1/system.txt" 2>&1
   cat "$1/system.txt"
+  # No card (nvidia-smi missing) is not an error here: the tune runs say so.
   local card
-  card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+  card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
   case "$card" in *H200*) profile=h200 ;; *) profile=h100 ;; esac
   echo "profile $profile"
 }
