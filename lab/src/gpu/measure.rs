@@ -305,7 +305,14 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
 /// does not charge. A plan without local bytes keeps its workload (a stack
 /// there is the compiler's own spills, whose accesses no model counts).
 pub fn compiled_workload(kernel: &Kernel, runs: u64, registers: u64, stack_bytes: u64) -> Workload {
-    let mut w = workload(kernel, runs, registers);
+    compiled(workload(kernel, runs, 0), registers, stack_bytes)
+}
+
+/// A planned workload `w` as a compiled kernel of `registers` per thread
+/// and `stack_bytes` of stack has it (the rule of [`compiled_workload`],
+/// for any kernel: `tune --kernel` takes it for the user's).
+pub fn compiled(mut w: Workload, registers: u64, stack_bytes: u64) -> Workload {
+    w.registers_per_thread = registers;
     let planned = w.local_bytes_per_run;
     if planned > 0 {
         let kept = stack_bytes.min(planned);
