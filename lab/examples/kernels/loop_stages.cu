@@ -19,12 +19,12 @@ namespace {
 
 constexpr int STEPS = 12;
 // Values stay in [0, MOD): a product of two and a few sums stay far below
-// 2^24, exact in float.
-constexpr long long MOD = 251;
+// 2^24, exact in float (and in int, where the remainder is taken).
+constexpr int MOD = 251;
 
 template <typename T>
 __device__ __forceinline__ T wrap(T v) {
-    return static_cast<T>(static_cast<long long>(v) % MOD);
+    return static_cast<T>(static_cast<int>(v) % MOD);
 }
 
 // Element i of a buffer of n elements, cycling (0 for an empty buffer).
@@ -73,7 +73,7 @@ __device__ void stages(T* state, const smemplan_buffers::memory& m, unsigned cha
         }
         // loop.control: accept every third step and any whose first
         // proposed value is even.
-        const long long first = N ? static_cast<long long>(proposed_state[0]) : 0;
+        const int first = N ? static_cast<int>(proposed_state[0]) : 0;
         accept_step[0] = (first % 2 == 0 || step % 3 == 0) ? 1 : 0;
         proposed_counters[accept_step[0] ? 0 : 1] += 1;
         // loop.commit.
@@ -86,10 +86,10 @@ __device__ void stages(T* state, const smemplan_buffers::memory& m, unsigned cha
 
     // output: a digest over this run's io slice.
     for (unsigned long long i = 0; i < IO; ++i) {
-        const long long s = N ? static_cast<long long>(state[cycle(i, N)]) : 0;
-        const long long o = O ? static_cast<long long>(observables[cycle(i, O)]) : 0;
-        const long long d = D ? static_cast<long long>(drivers[cycle(i, D)]) : 0;
-        io[i] = static_cast<unsigned char>(s + 17 * o + 5 * d + 31 * proposed_counters[i % 2] + static_cast<long long>(i));
+        const int s = N ? static_cast<int>(state[cycle(i, N)]) : 0;
+        const int o = O ? static_cast<int>(observables[cycle(i, O)]) : 0;
+        const int d = D ? static_cast<int>(drivers[cycle(i, D)]) : 0;
+        io[i] = static_cast<unsigned char>(s + 17 * o + 5 * d + 31 * proposed_counters[i % 2] + static_cast<int>(i % 256));
     }
 }
 

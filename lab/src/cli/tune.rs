@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  kernel model + --set ─▶ layouts: smemplan's split (tiers::choose), the model's own
-//!                          locations, all shared, all local, CuBIE's layout
+//!  (--model-file)          locations, all shared, all local, CuBIE's layout
 //!                       ─▶ × every block size that fits (1 to the device's largest)
 //!  --method (a case) ───▶ layouts: measure's (both planners × all shared, smemplan's
 //!                          split, all local × odd stride, interleaved)
@@ -11,7 +11,8 @@
 //!                  card, with its compiled kernels' registers and stack); --share of them
 //!                  (default a tenth) timed on the card, each layout's best-ranked block
 //!                  first, then the fastest layout's ([`timed_share`]): the stand-in
-//!                  (gpu::standin) or the integrator itself, each run checked bit for bit
+//!                  (gpu::standin), the integrator itself or the user's kernel
+//!                  (--kernel), each run checked bit for bit
 //!               ─▶ the measured best with its estimate, the model's own pick measured
 //! ```
 //!
@@ -23,6 +24,15 @@
 //! for every layout `measure` builds, and every timed run is compared bit
 //! for bit with the CPU reference: a mismatch stops `tune` (exit 1, a
 //! failed check, the first difference named), it is never a data point.
+//!
+//! With `--kernel FILE.cu` it is the user's own kernel, on the stand-in's
+//! layouts and candidates, ranked as the stand-in's until compiled; each
+//! layout's header ([`user_kernel::header`]) is spliced into the source,
+//! and the compiled kernels re-rank as an integrator's do. There is no
+//! reference to compare with: every timed candidate must leave the `io`
+//! array bitwise as the first timed one left it (a layout must not change
+//! results), or `tune` stops (exit 1) naming the first differing run and
+//! byte. `docs/tune-kernel.md` gives the launch contract.
 //!
 //! The candidate set of an integrator is smaller than the stand-in's: its
 //! launches take milliseconds to seconds, not microseconds, so timing
@@ -791,8 +801,10 @@ mod card {
         let mut time = |i: usize| -> Result<Option<f64>> {
             let c = &mut candidates[i];
             let k = &compiled[c.layout];
+            // A user kernel may declare static shared memory of its own.
             if c.block > k.max_threads_per_block
-                || bench.shared_bytes(c.layout, c.block)? > gpu.info.limits.max_shared_per_block_optin
+                || bench.shared_bytes(c.layout, c.block)?.saturating_add(k.static_shared_bytes)
+                    > gpu.info.limits.max_shared_per_block_optin
             {
                 unlaunchable += 1;
                 return Ok(None);
