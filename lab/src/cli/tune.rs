@@ -1098,6 +1098,45 @@ mod tests {
         assert_eq!(s.compiled(&device, 0.1, &[]).unwrap(), 0);
     }
 
+    /// A user kernel takes the stand-in's layouts and ranking, with one
+    /// allocation (one header) per layout at the layout's stride; CuBIE's
+    /// stride is its footprint's, as before allocations gave the strides.
+    /// Its compiled registers re-rank and drop what cannot launch.
+    #[test]
+    fn a_user_kernel_has_the_stand_ins_candidates_and_one_header_per_layout() {
+        let device = DeviceProfile::named("h100").unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kernels/loop_stages.cu");
+        let common = ["--set", "n=10", "--set", "precision=f64", "--runs", "4096", "--time-limit", "2s"];
+        let standin = rank(&args(&common), &device).unwrap();
+        let mut flags = common.to_vec();
+        flags.extend(["--kernel", example, "--io-bytes", "24"]);
+        let a = args(&flags);
+        let mut user = rank(&a, &device).unwrap();
+        let key = |r: &Ranking| -> Vec<(usize, u64, usize)> {
+            r.candidates.iter().map(|c| (c.layout, c.block, c.rank)).collect()
+        };
+        assert_eq!(key(&standin), key(&user));
+        let Subject::UserKernel { allocations, source } = &user.subject else { panic!("not the user kernel") };
+        assert_eq!(source.path, std::path::Path::new(example));
+        assert_eq!(allocations.len(), user.layouts.len());
+        for (l, alloc) in user.layouts.iter().zip(allocations) {
+            assert_eq!(l.stride, alloc.stride, "{}", l.name);
+            assert_eq!(l.local_bytes, alloc.local_bytes + alloc.persistent_local_bytes, "{}", l.name);
+        }
+        let kernel = model::builtin("dirk").unwrap().instantiate(&a.sets).unwrap();
+        let cubie = smemplan::plan::cubie_kernel(&kernel).unwrap();
+        let last = user.layouts.last().unwrap();
+        assert_eq!((last.name.as_str(), last.stride), ("cubie", cubie.footprint.padded_shared_bytes));
+        let headers = user_headers(&a, &user).unwrap().unwrap();
+        assert_eq!(headers.len(), user.layouts.len());
+        assert!(headers.iter().all(|h| h.contains("constexpr unsigned long long io_bytes = 24ULL;")));
+        assert!(user_headers(&args(&common), &standin).unwrap().is_none());
+        let before = user.candidates.len();
+        let dropped = user.compiled(&device, 0.1, &vec![(255, 0); user.layouts.len()]).unwrap();
+        assert!(dropped > 0 && user.candidates.len() + dropped == before);
+        assert!(user.candidates.iter().all(|c| c.block <= 256 && c.planner_rank > 0));
+    }
+
     /// The share goes first to each layout's best-ranked block, then to
     /// the layout that measured fastest, then in rank order; every slot is
     /// one candidate, tried once.
