@@ -134,16 +134,20 @@ fn has_word(text: &str, word: &str) -> bool {
     text.match_indices(word).any(|(at, _)| !text[..at].ends_with(ident) && !text[at + word.len()..].starts_with(ident))
 }
 
-/// Whether `line` is `#include "smemplan_layout.cuh"` (or with `<>`, or
-/// spaces after `#`).
+/// Whether `line` is `#include "smemplan_layout.cuh"` (or with `<>`,
+/// spaces after `#`, a comment after it).
 fn is_include(line: &str) -> bool {
     let Some(rest) = line.trim_start().strip_prefix('#') else { return false };
     let Some(rest) = rest.trim_start().strip_prefix("include") else { return false };
-    let rest = rest.trim();
-    let named = |open: char, close: char| {
-        rest.strip_prefix(open).and_then(|r| r.strip_suffix(close)).is_some_and(|name| name.trim() == HEADER)
+    let rest = rest.trim_start();
+    let close = match rest.chars().next() {
+        Some('"') => '"',
+        Some('<') => '>',
+        _ => return false,
     };
-    named('"', '"') || named('<', '>')
+    let Some((name, after)) = rest[1..].split_once(close) else { return false };
+    let after = after.trim();
+    name == HEADER && (after.is_empty() || after.starts_with("//") || after.starts_with("/*"))
 }
 
 /// `text` as a C string literal (for `#line`).
@@ -294,12 +298,18 @@ mod tests {
         for yes in [
             "#include \"smemplan_layout.cuh\"",
             "  #  include <smemplan_layout.cuh>  ",
-            "#include \"smemplan_layout.cuh\" ",
+            "#include \"smemplan_layout.cuh\" // the layout",
         ] {
             assert!(is_include(yes), "{yes}");
         }
-        for no in ["// #include \"smemplan_layout.cuh\"", "#include \"other.cuh\"", "#include \"smemplan_layout.cuhx\""]
-        {
+        for no in [
+            "// #include \"smemplan_layout.cuh\"",
+            "#include \"other.cuh\"",
+            "#include \"smemplan_layout.cuhx\"",
+            "#include \"smemplan_layout.cuh>",
+            "#include smemplan_layout.cuh",
+            "#include \"smemplan_layout.cuh\" x",
+        ] {
             assert!(!is_include(no), "{no}");
         }
         assert!(has_word("void smemplan_kernel(", ENTRY));
