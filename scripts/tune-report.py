@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads `smemplan-lab tune --json` results (scripts/gpu-levels.sh writes
-them for the stand-in, scripts/gpu-tune-real.sh for the real integrators)
+them for the stand-in, scripts/gpu-tune-real.sh for the real integrators,
+scripts/gpu-tune-kernel.sh for a user kernel)
 and prints, per case, the figures of issue 18's acceptance; with --table,
 also writes every timed stand-in candidate as a block-size table for
 `smemplan-lab calibrate --table` (exact stand-in accesses, the compiled
@@ -36,8 +37,11 @@ def main(argv):
         # them) or one `tune --json` output.
         results.extend(r["cases"] if "model" not in r and "cases" in r else [r])
     for r in results:
-        # An integrator names its case; the stand-in its model and settings.
+        # An integrator names its case; the stand-in its model and settings;
+        # a user kernel (`tune --kernel`) its source file before them.
         case = r.get("case") or r["model"] + " " + " ".join(r["sets"])
+        if r.get("source"):
+            case = r["source"].rsplit("/", 1)[-1] + " on " + case
         layouts = r["layouts"]
         # CuBIE's layouts ("cubie", an integrator's "cubie all-shared, ...")
         # are its own column.

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  kernel model + --set ─▶ layouts: smemplan's split (tiers::choose), the model's own
-//!                          locations, all shared, all local, CuBIE's layout
+//!  (--model-file)          locations, all shared, all local, CuBIE's layout
 //!                       ─▶ × every block size that fits (1 to the device's largest)
 //!  --method (a case) ───▶ layouts: measure's (both planners × all shared, smemplan's
 //!                          split, all local × odd stride, interleaved)
@@ -11,7 +11,8 @@
 //!                  card, with its compiled kernels' registers and stack); --share of them
 //!                  (default a tenth) timed on the card, each layout's best-ranked block
 //!                  first, then the fastest layout's ([`timed_share`]): the stand-in
-//!                  (gpu::standin) or the integrator itself, each run checked bit for bit
+//!                  (gpu::standin), the integrator itself or the user's kernel
+//!                  (--kernel), each run checked bit for bit
 //!               ─▶ the measured best with its estimate, the model's own pick measured
 //! ```
 //!
@@ -23,6 +24,15 @@
 //! for every layout `measure` builds, and every timed run is compared bit
 //! for bit with the CPU reference: a mismatch stops `tune` (exit 1, a
 //! failed check, the first difference named), it is never a data point.
+//!
+//! With `--kernel FILE.cu` it is the user's own kernel, on the stand-in's
+//! layouts and candidates, ranked as the stand-in's until compiled; each
+//! layout's header ([`user_kernel::header`]) is spliced into the source,
+//! and the compiled kernels re-rank as an integrator's do. There is no
+//! reference to compare with: every timed candidate must leave the `io`
+//! array bitwise as the first timed one left it (a layout must not change
+//! results), or `tune` stops (exit 1) naming the first differing run and
+//! byte. `docs/tune-kernel.md` gives the launch contract.
 //!
 //! The candidate set of an integrator is smaller than the stand-in's: its
 //! launches take milliseconds to seconds, not microseconds, so timing
@@ -60,10 +70,12 @@ use smemplan::perf::accesses::Counts;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::throughput::{self, Workload};
 use smemplan::perf::tiers::{self, TierOptions};
+use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
 use smemplan::plan::{PlanInput, PlanOptions, PlanReport};
 use smemplan_lab::calibrate;
 use smemplan_lab::gpu::measure::{self as cases, Case};
 use smemplan_lab::gpu::standin;
+use smemplan_lab::gpu::user_kernel::{self, UserSource};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,17 +88,53 @@ pub struct Args {
     #[command(flatten)]
     pub case: CaseArgs,
     /// A built-in kernel model (default: the default model), timed with the
-    /// stand-in.
+    /// stand-in or `--kernel`.
     #[arg(long, value_name = "NAME", default_value = model::DEFAULT_MODEL, conflicts_with = "method")]
     pub model: String,
+    /// A kernel model from a file instead of a built-in one (see
+    /// docs/models.md).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["method", "model"])]
+    pub model_file: Option<PathBuf>,
+    /// Time your own CUDA kernel instead of the stand-in, on the model's
+    /// layouts (docs/tune-kernel.md).
+    ///
+    /// Launch contract: the entry is `extern "C" __global__ void
+    /// smemplan_kernel(unsigned char* io, unsigned long long runs)`; one run
+    /// per thread, run `blockIdx.x * blockDim.x + threadIdx.x`; threads at
+    /// or past `runs` return at once. The source includes
+    /// "smemplan_layout.cuh", which tune supplies for each layout: the
+    /// library's header (namespace smemplan_layout, as `smemplan plan
+    /// --cuda` writes it) and smemplan_buffers, one accessor per buffer,
+    /// `T* name(const smemplan_buffers::memory&)` whatever its pool, and
+    /// `smemplan_buffers::elements::name`. The block's dynamic shared
+    /// memory is `smemplan_layout::shared_bytes_per_block(blockDim.x)` bytes
+    /// (declare `extern __shared__ __align__(16) unsigned char shared[];`);
+    /// the local arrays are the kernel's own (`alignas(8) unsigned char
+    /// local[smemplan_layout::local_bytes + 1];`, and
+    /// `persistent_local_bytes` likewise). `io` holds `--io-bytes` bytes per
+    /// run (run r's at r × io-bytes), filled with a fixed pattern before
+    /// every launch; a run reads and writes its own slice only, and uses a
+    /// buffer only within its lifetime. Every layout must leave `io` bitwise
+    /// alike: a difference stops tune (exit 1).
+    #[arg(long, value_name = "FILE.cu", conflicts_with = "method")]
+    pub kernel: Option<PathBuf>,
+    /// Write each layout's header, as `--kernel`'s source includes it, to
+    /// DIR/layout-K.cuh (K = 1, 2, ... in the order listed), to read it or
+    /// compile the kernel yourself; DIR must exist.
+    #[arg(long, value_name = "DIR", requires = "kernel")]
+    pub headers: Option<PathBuf>,
+    /// Bytes of `io` per run given to `--kernel`.
+    #[arg(long, value_name = "N", default_value_t = user_kernel::IO_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..), requires = "kernel")]
+    pub io_bytes: u64,
     /// Set a model parameter (repeatable), as for `plan`.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model::parse_set, conflicts_with = "method")]
     pub sets: Vec<(String, String)>,
     /// Device profile of the estimate.
     #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
-    /// Runs in the stand-in's batch (one per thread; an integrator's is
-    /// `--batch`).
+    /// Runs in the batch of the stand-in or `--kernel` (one per thread; an
+    /// integrator's is `--batch`).
     #[arg(long, value_name = "N", default_value_t = 1 << 17, value_parser = clap::value_parser!(u64).range(1..),
           conflicts_with = "method")]
     pub runs: u64,
@@ -113,7 +161,7 @@ pub struct Args {
     pub rank_only: bool,
     /// Read-modify-write passes of the stand-in over every word.
     #[arg(long, value_name = "N", default_value_t = standin::ITERATIONS, value_parser = clap::value_parser!(u64).range(1..),
-          conflicts_with = "method")]
+          conflicts_with_all = ["method", "kernel"])]
     pub iterations: u64,
     /// Timed launches per candidate after one warm-up (the best counts).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
@@ -129,8 +177,8 @@ pub struct Args {
 /// One layout of the kernel.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Layout {
-    /// The stand-in's: `smemplan split`, `model's locations`, `all shared`,
-    /// `all local`, `cubie`; an integrator's: `measure`'s label (planner,
+    /// The stand-in's and a user kernel's: `smemplan split`, `model's
+    /// locations`, `all shared`, `all local`, `cubie`; an integrator's: `measure`'s label (planner,
     /// placement, shared layout).
     pub name: String,
     /// Padded shared bytes per run.
@@ -176,6 +224,9 @@ pub(crate) enum Subject {
     /// A built-in integrator on a case, with its layouts as `measure`
     /// builds them (in the order of [`Ranking::layouts`]).
     Integrator { case: Box<Case>, layouts: Vec<cases::Layout> },
+    /// The user's kernel on the stand-in's layouts, each layout's
+    /// allocation (its header) in the order of [`Ranking::layouts`].
+    UserKernel { source: Box<UserSource>, allocations: Vec<Allocation> },
 }
 
 /// The layouts and the ranked candidates of the arguments' kernel.
@@ -266,17 +317,27 @@ pub(crate) fn timed_share(
 // Called by the card's half (the `gpu` feature) and the tests.
 #[cfg_attr(not(any(feature = "gpu", test)), allow(dead_code))]
 impl Ranking {
-    /// An integrator's candidates re-ranked by the estimate as its compiled
-    /// kernels have it, each layout's `(registers, stack bytes)` in `kept`
-    /// ([`cases::compiled_workload`]): the compiler holds some local arrays
-    /// in registers, which the planner cannot know. Candidates a compiled
-    /// kernel cannot launch (too many registers for the block) leave the
-    /// set, and `share` of what stays is timed; returns how many left. The
-    /// stand-in keeps its ranking (its estimate is its exact accesses).
+    /// An integrator's or a user kernel's candidates re-ranked by the
+    /// estimate as its compiled kernels have it, each layout's `(registers,
+    /// stack bytes)` in `kept` ([`cases::compiled`]): the compiler holds
+    /// some local arrays in registers, which the planner cannot know.
+    /// Candidates a compiled kernel cannot launch (too many registers for
+    /// the block) leave the set, and `share` of what stays is timed; returns
+    /// how many left. Called once, on the planner's workloads. The stand-in
+    /// keeps its ranking (its estimate is its exact accesses).
     pub(crate) fn compiled(&mut self, device: &DeviceProfile, share: f64, kept: &[(u64, u64)]) -> Result<usize> {
-        let Subject::Integrator { case, layouts: built } = &self.subject else { return Ok(0) };
-        for ((l, b), &(registers, stack)) in self.layouts.iter_mut().zip(built).zip(kept) {
-            l.workload = cases::compiled_workload(&b.kernel, case.batch, registers, stack);
+        match &self.subject {
+            Subject::StandIn => return Ok(0),
+            Subject::Integrator { case, layouts: built } => {
+                for ((l, b), &(registers, stack)) in self.layouts.iter_mut().zip(built).zip(kept) {
+                    l.workload = cases::compiled_workload(&b.kernel, case.batch, registers, stack);
+                }
+            }
+            Subject::UserKernel { .. } => {
+                for (l, &(registers, stack)) in self.layouts.iter_mut().zip(kept) {
+                    l.workload = cases::compiled(l.workload, registers, stack);
+                }
+            }
         }
         let planned = std::mem::take(&mut self.candidates);
         self.candidates = ranked(&self.layouts, device)?;
@@ -294,9 +355,11 @@ impl Ranking {
 
 /// The layouts and the ranked candidates of the arguments' kernel.
 pub(crate) fn rank(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
+    // The user's file first: a missing one fails before any planning.
+    let source = args.kernel.as_deref().map(UserSource::read).transpose()?;
     let mut ranking = match args.case.case()? {
         Some(case) => integrator_layouts(case, device)?,
-        None => standin_layouts(args, device)?,
+        None => model_layouts(args, device, source)?,
     };
     let mut candidates = ranked(&ranking.layouts, device)?;
     if candidates.is_empty() {
@@ -340,12 +403,24 @@ pub(crate) fn ranked(layouts: &[Layout], device: &DeviceProfile) -> Result<Vec<C
     Ok(candidates)
 }
 
-/// The stand-in's layouts of a kernel model: smemplan's split, the model's
-/// own locations, all shared, all local (one of each footprint) and
-/// CuBIE's, each at every block size up to the device's largest.
-fn standin_layouts(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
-    let kernel: Kernel =
-        model::builtin(&args.model)?.instantiate(&args.sets).with_context(|| format!("model `{}`", args.model))?;
+/// The model `--model` or `--model-file` names, for the reader.
+fn model_name(args: &Args) -> String {
+    args.model_file.as_ref().map_or_else(|| args.model.clone(), |p| p.display().to_string())
+}
+
+/// The stand-in's layouts of a kernel model (a user kernel's too, with its
+/// `source`): smemplan's split, the model's own locations, all shared, all
+/// local (one of each footprint) and CuBIE's, each at every block size up
+/// to the device's largest. Each layout's stride is its allocation's (the
+/// header's `shared_stride_bytes`): smemplan's odd-word stride, CuBIE's
+/// skewed one.
+fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>) -> Result<Ranking> {
+    let name = model_name(args);
+    let model = match &args.model_file {
+        Some(path) => model::load(path)?,
+        None => model::builtin(&args.model)?,
+    };
+    let kernel: Kernel = model.instantiate(&args.sets).with_context(|| format!("model `{name}`"))?;
     let options = TierOptions {
         plan: PlanOptions { time_limit: Some(args.time_limit), ..PlanOptions::default() },
         runs: args.runs,
@@ -353,14 +428,22 @@ fn standin_layouts(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
         ..TierOptions::default()
     };
     let choice = tiers::choose(&PlanInput::try_from(&kernel)?, &kernel.table, device, &options)?;
-    let layout = |name: &str, report: &PlanReport, stride: u64| Layout {
-        name: name.into(),
-        stride,
-        local_bytes: report.local_bytes + report.persistent_local_bytes,
-        workload: kernel.accesses.workload(report, stride, 0, args.runs),
-        blocks: (1..=device.max_threads_per_block).collect(),
-    };
     let mut layouts: Vec<Layout> = Vec::new();
+    let mut allocations: Vec<Allocation> = Vec::new();
+    let mut add = |name: &str, report: &PlanReport, shared: SharedLayout| -> Result<()> {
+        let allocation = Allocation::new(report, shared)?;
+        let stride = allocation.stride;
+        layouts.push(Layout {
+            name: name.into(),
+            stride,
+            local_bytes: report.local_bytes + report.persistent_local_bytes,
+            workload: kernel.accesses.workload(report, stride, 0, args.runs),
+            blocks: (1..=device.max_threads_per_block).collect(),
+        });
+        allocations.push(allocation);
+        Ok(())
+    };
+    let mut footprints: Vec<(u64, u64)> = Vec::new();
     for (name, plan) in [
         ("smemplan split", &choice.chosen),
         ("model's locations", &choice.own_locations),
@@ -368,22 +451,26 @@ fn standin_layouts(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
         ("all local", &choice.all_local),
     ] {
         // The same footprint twice is one layout (the first name wins).
-        if !layouts.iter().any(|l| (l.stride, l.local_bytes) == (plan.padded_shared_bytes, plan.local_bytes)) {
-            layouts.push(layout(name, &plan.report, plan.padded_shared_bytes));
+        if !footprints.contains(&(plan.padded_shared_bytes, plan.local_bytes)) {
+            footprints.push((plan.padded_shared_bytes, plan.local_bytes));
+            add(name, &plan.report, SharedLayout::default())?;
         }
     }
     let cubie = smemplan::plan::cubie_kernel(&kernel)?;
-    layouts.push(layout("cubie", &cubie.report, cubie.footprint.padded_shared_bytes));
+    add("cubie", &cubie.report, SharedLayout::ThreadMajor(Padding::Skew(cubie.footprint.skew_bytes)))?;
     let cubie_layout = layouts.len() - 1;
     let cubie_block = device
         .limit_blocksize(TierOptions::default().cubie_requested, layouts[cubie_layout].stride, args.runs)
         .ok()
         .map(|l| (cubie_layout, l.block_size));
     Ok(Ranking {
-        subject: Subject::StandIn,
+        subject: match source {
+            Some(source) => Subject::UserKernel { source: Box::new(source), allocations },
+            None => Subject::StandIn,
+        },
         title: format!(
             "{} ({})",
-            args.model,
+            name,
             args.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
         ),
         layouts,
@@ -393,6 +480,18 @@ fn standin_layouts(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
         ours_block: choice.chosen.best.map(|e| e.occupancy.block_size),
         cubie: cubie_block,
     })
+}
+
+/// A user kernel's header for each layout (`None` for other subjects):
+/// the nominal block of each is the layout's best-ranked one.
+fn user_headers(args: &Args, ranking: &Ranking) -> Result<Option<Vec<String>>> {
+    let Subject::UserKernel { allocations, .. } = &ranking.subject else { return Ok(None) };
+    let mut headers = Vec::with_capacity(allocations.len());
+    for (i, allocation) in allocations.iter().enumerate() {
+        let block = ranking.candidates.iter().find(|c| c.layout == i).map_or(64, |c| c.block);
+        headers.push(user_kernel::header(allocation, block, args.io_bytes)?);
+    }
+    Ok(Some(headers))
 }
 
 /// An integrator's layouts: `measure`'s, each at `measure`'s block sizes
@@ -445,6 +544,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     for l in layouts {
         writeln!(out, "  layout {:<18} stride {:>6} B, local {:>6} B", l.name, l.stride, l.local_bytes)?;
     }
+    let headers = user_headers(args, &ranking)?;
+    if let (Some(dir), Some(headers)) = (&args.headers, &headers) {
+        if !dir.is_dir() {
+            bail!("--headers `{}`: no such directory", dir.display());
+        }
+        for (k, (header, l)) in headers.iter().zip(layouts).enumerate() {
+            let path = dir.join(format!("layout-{}.cuh", k + 1));
+            std::fs::write(&path, header).with_context(|| format!("cannot write `{}`", path.display()))?;
+            writeln!(out, "  header of {} written to {}", l.name, path.display())?;
+        }
+    }
     if args.rank_only {
         if let Some(block) = ranking.ours_block {
             let rank = candidates.iter().find(|c| (c.layout, c.block) == (ranking.ours, block)).map(|c| c.rank);
@@ -465,7 +575,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 c.estimated_seconds * 1e3
             )?;
         }
-        if matches!(ranking.subject, Subject::Integrator { .. }) {
+        if !matches!(ranking.subject, Subject::StandIn) {
             writeln!(
                 out,
                 "on the card the compiled kernels' registers and stack re-rank these (the compiler holds some local \
@@ -474,14 +584,14 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
         return Ok(Verdict::Done);
     }
-    smemplan_lab::gpu::guarded(|| card::run(args, &device, ranking, out))
+    smemplan_lab::gpu::guarded(|| card::run(args, &device, ranking, headers, out))
 }
 
 #[cfg(not(feature = "gpu"))]
 mod card {
     use super::*;
 
-    pub fn run(_: &Args, _: &DeviceProfile, _: Ranking, _: &mut dyn Write) -> Result<Verdict> {
+    pub fn run(_: &Args, _: &DeviceProfile, _: Ranking, _: Option<Vec<String>>, _: &mut dyn Write) -> Result<Verdict> {
         bail!("this smemplan-lab was built without GPU support; rebuild with `cargo build --release -p smemplan-lab --features gpu` (or use --rank-only)")
     }
 }
@@ -489,7 +599,7 @@ mod card {
 #[cfg(feature = "gpu")]
 mod card {
     use super::*;
-    use smemplan_lab::gpu::device::{CompiledKernel, DeviceInfo, Gpu};
+    use smemplan_lab::gpu::device::{CompiledKernel, DeviceInfo, Gpu, UserArrays};
     use smemplan_lab::gpu::standin::StandIn;
     use smemplan_lab::integrate::{self, ENTRY, NVRTC_OPTIONS};
     use std::time::Instant;
@@ -528,8 +638,12 @@ mod card {
     struct TuneJson<'a> {
         device: &'a DeviceInfo,
         profile: &'a str,
-        /// `stand-in` or `integrator`.
+        /// `stand-in`, `integrator` or `user` (`--kernel`).
         kernel: &'static str,
+        /// The user kernel's source file (`None` for the others).
+        source: Option<String>,
+        /// The user kernel's `io` bytes per run (`None` for the others).
+        io_bytes: Option<u64>,
         /// The kernel model (an integrator's: its method).
         model: &'a str,
         sets: Vec<String>,
@@ -553,9 +667,9 @@ mod card {
         tuned: Pick,
         /// The model's own pick (rank 1).
         model_pick: Pick,
-        /// An integrator's pick by the planner's estimate alone (planner
-        /// rank 1, before compiling); `None` for the stand-in or when the
-        /// compiled kernel cannot launch it.
+        /// An integrator's or a user kernel's pick by the planner's estimate
+        /// alone (planner rank 1, before compiling); `None` for the stand-in
+        /// or when the compiled kernel cannot launch it.
         planner_pick: Option<Pick>,
         /// The measured best over every timed candidate (all, with --exhaustive).
         best_timed: Pick,
@@ -579,6 +693,14 @@ mod card {
             reference: Box<integrate::Trajectories>,
             arrays: Box<smemplan_lab::gpu::device::IntegratorArrays>,
         },
+        User {
+            allocations: &'a [Allocation],
+            arrays: Box<UserArrays>,
+            io_bytes: u64,
+            /// The first timed candidate (`layout at block B`) and the `io`
+            /// it left, which every later one must leave too.
+            first: Option<(String, Vec<u8>)>,
+        },
     }
 
     impl Bench<'_> {
@@ -587,12 +709,14 @@ mod card {
             Ok(match self {
                 Bench::StandIn(kernels) => kernels[layout].shared_bytes(block),
                 Bench::Integrator { layouts, .. } => layouts[layout].kernel.dynamic_shared_bytes(block)?,
+                Bench::User { allocations, .. } => allocations[layout].shared_bytes_per_block(block)?,
             })
         }
 
         /// The best of `repeats` timed launches, milliseconds; `Err` with
         /// the first difference when an integrator's output is not the CPU
-        /// reference's bit for bit.
+        /// reference's bit for bit, or a user kernel's `io` not the first
+        /// timed candidate's.
         fn time(
             &mut self,
             gpu: &Gpu,
@@ -615,12 +739,34 @@ mod card {
                     }
                     timed.times_ms
                 }
+                Bench::User { arrays, io_bytes, first, .. } => {
+                    let (times, io) = gpu.time_user_kernel(kernel, arrays, c.block, shared, repeats)?;
+                    match first {
+                        None => *first = Some((format!("{name} at block {}", c.block), io)),
+                        Some((label, expected)) => {
+                            if let Some(d) = user_kernel::first_difference(expected, &io, *io_bytes) {
+                                return Ok(Err(format!(
+                                    "{name} at block {} leaves io unlike {label} did: {d} (a layout must not change \
+                                     the results: an aliasing bug or a race in the kernel)",
+                                    c.block
+                                )));
+                            }
+                        }
+                    }
+                    times
+                }
             };
             Ok(Ok(times.into_iter().reduce(f64::min).context("no timed launch")?))
         }
     }
 
-    pub fn run(args: &Args, profile: &DeviceProfile, ranking: Ranking, out: &mut dyn Write) -> Result<Verdict> {
+    pub fn run(
+        args: &Args,
+        profile: &DeviceProfile,
+        ranking: Ranking,
+        headers: Option<Vec<String>>,
+        out: &mut dyn Write,
+    ) -> Result<Verdict> {
         let mut ranking = ranking;
         let gpu = Gpu::open(args.gpu)?;
         let started = Instant::now();
@@ -636,12 +782,21 @@ mod card {
                 let sources: Vec<(String, &str)> = built.iter().map(|l| (l.kernel.source.clone(), ENTRY)).collect();
                 (gpu.compile_all(&sources, &options)?, Vec::new())
             }
+            Subject::UserKernel { source, .. } => {
+                let headers = headers.as_deref().context("a user kernel's headers")?;
+                (compile_user(&gpu, source, headers)?, Vec::new())
+            }
         };
         let kept: Vec<(u64, u64)> = compiled.iter().map(|k| (k.registers, k.local_bytes)).collect();
         let dropped = ranking.compiled(profile, args.share, &kept)?;
         let Ranking { subject, title, layouts, mut candidates, share, ours, cubie, .. } = ranking;
         let (mut bench, runs) = match &subject {
             Subject::StandIn => (Bench::StandIn(standins), args.runs),
+            Subject::UserKernel { allocations, .. } => {
+                let io = user_kernel::fill(args.runs, args.io_bytes)?;
+                let arrays = Box::new(gpu.user_arrays(&io, args.runs)?);
+                (Bench::User { allocations, arrays, io_bytes: args.io_bytes, first: None }, args.runs)
+            }
             Subject::Integrator { case, layouts: built } => {
                 let reference = Box::new(integrate::reference(&case.setup, case.batch, 0..case.batch)?);
                 let arrays = Box::new(gpu.integrator_arrays(&case.setup.inputs(case.batch), case.batch)?);
@@ -654,8 +809,10 @@ mod card {
         let mut time = |i: usize| -> Result<Option<f64>> {
             let c = &mut candidates[i];
             let k = &compiled[c.layout];
+            // A user kernel may declare static shared memory of its own.
             if c.block > k.max_threads_per_block
-                || bench.shared_bytes(c.layout, c.block)? > gpu.info.limits.max_shared_per_block_optin
+                || bench.shared_bytes(c.layout, c.block)?.saturating_add(k.static_shared_bytes)
+                    > gpu.info.limits.max_shared_per_block_optin
             {
                 unlaunchable += 1;
                 return Ok(None);
@@ -668,7 +825,7 @@ mod card {
                 }
                 Err(m) => {
                     mismatch = Some(m);
-                    bail!("a run differs from the CPU reference")
+                    bail!("a timed run's results are not the expected ones")
                 }
             }
         };
@@ -725,14 +882,20 @@ mod card {
                 }
             })
             .collect();
-        let (kernel, model, case) = match &subject {
-            Subject::StandIn => ("stand-in", args.model.as_str(), None),
-            Subject::Integrator { case, .. } => ("integrator", case.setup.method.name(), Some(title.as_str())),
+        let model_name = model_name(args);
+        let (kernel, model, case, source) = match &subject {
+            Subject::StandIn => ("stand-in", model_name.as_str(), None, None),
+            Subject::Integrator { case, .. } => ("integrator", case.setup.method.name(), Some(title.as_str()), None),
+            Subject::UserKernel { source, .. } => {
+                ("user", model_name.as_str(), None, Some(source.path.display().to_string()))
+            }
         };
         let report = TuneJson {
             device: &gpu.info,
             profile: &profile.name,
             kernel,
+            io_bytes: source.is_some().then_some(args.io_bytes),
+            source,
             model,
             sets: args.sets.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             case,
@@ -746,7 +909,7 @@ mod card {
             wall_seconds,
             tuned: pick(tuned, best_ms),
             model_pick: pick(&candidates[0], best_ms),
-            planner_pick: matches!(subject, Subject::Integrator { .. })
+            planner_pick: (!matches!(subject, Subject::StandIn))
                 .then(|| candidates.iter().find(|c| c.planner_rank == 1))
                 .flatten()
                 .map(|c| pick(c, best_ms)),
@@ -775,7 +938,11 @@ mod card {
             out,
             "timed   {timed} of {} candidates (share {share}{}) in {wall_seconds:.1} s{}",
             candidates.len(),
-            if kernel == "integrator" { ", each bitwise equal to the CPU reference" } else { "" },
+            match kernel {
+                "integrator" => ", each bitwise equal to the CPU reference",
+                "user" => ", each leaving io bitwise equal to the first's",
+                _ => "",
+            },
             if unlaunchable > 0 {
                 format!("; {unlaunchable} the compiled kernel cannot launch")
             } else {
@@ -814,6 +981,30 @@ mod card {
             std::fs::write(path, text + "\n").with_context(|| format!("cannot write `{}`", path.display()))?;
         }
         Ok(Verdict::Done)
+    }
+
+    /// The user's kernel compiled against each layout's header
+    /// ([`user_headers`]; NVRTC on all cores): NVRTC's log names the user's
+    /// file; a module without the entry says what the contract asks.
+    fn compile_user(gpu: &Gpu, source: &UserSource, headers: &[String]) -> Result<Vec<CompiledKernel>> {
+        let sources: Vec<(String, &str)> =
+            headers.iter().map(|h| (source.with_header(h), user_kernel::ENTRY)).collect();
+        let path = source.path.display();
+        gpu.compile_all(&sources, &[]).map_err(|e| {
+            let message = e.to_string();
+            if message.contains("NVRTC rejected") {
+                anyhow::anyhow!("kernel source `{path}` does not compile (NVRTC's log follows):\n{message}")
+            } else if message.contains(&format!("kernel `{}`", user_kernel::ENTRY)) {
+                anyhow::anyhow!(
+                    "kernel source `{path}` compiled, but its module has no `{}`: declare the entry as `{}` \
+                     (without extern \"C\" the name is mangled); {message}",
+                    user_kernel::ENTRY,
+                    user_kernel::SIGNATURE
+                )
+            } else {
+                e.into()
+            }
+        })
     }
 
     /// `cudaOccupancyMaxPotentialBlockSizeVariableSMem`'s answer for
@@ -917,6 +1108,45 @@ mod tests {
         // The stand-in keeps its ranking.
         let mut s = rank(&args(&["--set", "n=3", "--runs", "4096", "--time-limit", "2s"]), &device).unwrap();
         assert_eq!(s.compiled(&device, 0.1, &[]).unwrap(), 0);
+    }
+
+    /// A user kernel takes the stand-in's layouts and ranking, with one
+    /// allocation (one header) per layout at the layout's stride; CuBIE's
+    /// stride is its footprint's, as before allocations gave the strides.
+    /// Its compiled registers re-rank and drop what cannot launch.
+    #[test]
+    fn a_user_kernel_has_the_stand_ins_candidates_and_one_header_per_layout() {
+        let device = DeviceProfile::named("h100").unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kernels/loop_stages.cu");
+        let common = ["--set", "n=10", "--set", "precision=f64", "--runs", "4096", "--time-limit", "2s"];
+        let standin = rank(&args(&common), &device).unwrap();
+        let mut flags = common.to_vec();
+        flags.extend(["--kernel", example, "--io-bytes", "24"]);
+        let a = args(&flags);
+        let mut user = rank(&a, &device).unwrap();
+        let key = |r: &Ranking| -> Vec<(usize, u64, usize)> {
+            r.candidates.iter().map(|c| (c.layout, c.block, c.rank)).collect()
+        };
+        assert_eq!(key(&standin), key(&user));
+        let Subject::UserKernel { allocations, source } = &user.subject else { panic!("not the user kernel") };
+        assert_eq!(source.path, std::path::Path::new(example));
+        assert_eq!(allocations.len(), user.layouts.len());
+        for (l, alloc) in user.layouts.iter().zip(allocations) {
+            assert_eq!(l.stride, alloc.stride, "{}", l.name);
+            assert_eq!(l.local_bytes, alloc.local_bytes + alloc.persistent_local_bytes, "{}", l.name);
+        }
+        let kernel = model::builtin("dirk").unwrap().instantiate(&a.sets).unwrap();
+        let cubie = smemplan::plan::cubie_kernel(&kernel).unwrap();
+        let last = user.layouts.last().unwrap();
+        assert_eq!((last.name.as_str(), last.stride), ("cubie", cubie.footprint.padded_shared_bytes));
+        let headers = user_headers(&a, &user).unwrap().unwrap();
+        assert_eq!(headers.len(), user.layouts.len());
+        assert!(headers.iter().all(|h| h.contains("constexpr unsigned long long io_bytes = 24ULL;")));
+        assert!(user_headers(&args(&common), &standin).unwrap().is_none());
+        let before = user.candidates.len();
+        let dropped = user.compiled(&device, 0.1, &vec![(255, 0); user.layouts.len()]).unwrap();
+        assert!(dropped > 0 && user.candidates.len() + dropped == before);
+        assert!(user.candidates.iter().all(|c| c.block <= 256 && c.planner_rank > 0));
     }
 
     /// The share goes first to each layout's best-ranked block, then to

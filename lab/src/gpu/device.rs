@@ -1,4 +1,5 @@
-//! The card, through cudarc: opening it, compiling with NVRTC, launching.
+//! The card, through cudarc: opening it, compiling with NVRTC, launching
+//! (the stand-in, the integrators, a user kernel of `tune --kernel`).
 //!
 //! cudarc loads `libcuda` and `libnvrtc` at run time, so this builds on a
 //! machine without CUDA; [`Gpu::open`] checks for both libraries before the
@@ -374,4 +375,66 @@ fn launch_config(blocks: u64, block_size: u64, shared: u64) -> Result<LaunchConf
         block_dim: (to32(block_size, "block of")?, 1, 1),
         shared_mem_bytes: to32(shared, "dynamic shared bytes")?,
     })
+}
+
+/// A user kernel's `io` array on the card (`tune --kernel`): the filled
+/// pattern kept apart, copied into the working array before every launch.
+pub struct UserArrays {
+    pristine: CudaSlice<u8>,
+    io: CudaSlice<u8>,
+    runs: u64,
+}
+
+impl Gpu {
+    /// Copies the filled `io` array of `runs` runs to the card, twice (the
+    /// pattern and the array the kernel works on).
+    pub fn user_arrays(&self, io: &[u8], runs: u64) -> Result<UserArrays> {
+        let err = |e| gpu_error("allocating the io array", e);
+        let pristine = self.stream.clone_htod(io).map_err(err)?;
+        let io = self.stream.clone_htod(io).map_err(err)?;
+        Ok(UserArrays { pristine, io, runs })
+    }
+
+    /// Launches a user kernel (`smemplan_kernel(unsigned char* io, unsigned
+    /// long long runs)`) once untimed and `repeats` times timed with CUDA
+    /// events, at `block_size` threads per block and `shared` dynamic
+    /// shared bytes; `io` is reset to the pattern before each launch
+    /// (outside the timed region) and read back after the last.
+    pub fn time_user_kernel(
+        &self,
+        kernel: &CompiledKernel,
+        arrays: &mut UserArrays,
+        block_size: u64,
+        shared: u64,
+        repeats: usize,
+    ) -> Result<(Vec<f64>, Vec<u8>)> {
+        let cfg = launch_config(arrays.runs.div_ceil(block_size.max(1)), block_size, shared)?;
+        let mut times_ms = Vec::with_capacity(repeats);
+        for i in 0..=repeats {
+            self.stream.memcpy_dtod(&arrays.pristine, &mut arrays.io).map_err(|e| gpu_error("resetting io", e))?;
+            let event = || {
+                self.stream
+                    .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
+                    .map_err(|e| gpu_error("recording an event", e))
+            };
+            let start = event()?;
+            let mut launch = self.stream.launch_builder(&kernel.func);
+            launch.arg(&mut arrays.io).arg(&arrays.runs);
+            // SAFETY: the launch contract (`user_kernel`) makes the entry
+            // (unsigned char* io, unsigned long long runs), each thread
+            // touching its own run's slice of `io` only and threads at or
+            // past `runs` returning at once; `io` holds `runs` slices; the
+            // dynamic shared memory is the layout's bytes for this block,
+            // within the limit set at compile time. A kernel breaking the
+            // contract faults on the card, which the driver reports.
+            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the user kernel", e))?;
+            let end = event()?;
+            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the user kernel", e))?;
+            if i > 0 {
+                times_ms.push(ms as f64);
+            }
+        }
+        let out = self.stream.clone_dtoh(&arrays.io).map_err(|e| gpu_error("reading io", e))?;
+        Ok((times_ms, out))
+    }
 }

@@ -302,13 +302,20 @@ pub fn layouts(device: &DeviceProfile, case: &Case, split: &[String], picks: &[u
 /// of the local bytes the plan keeps per run only the compiled kernel's
 /// `stack_bytes` (what it left in local memory) take local accesses, in
 /// proportion; the compiler holds the rest in registers, which the estimate
-/// does not charge (the model's own guess of what it holds,
-/// [`Workload::register_bytes_per_run`], gives way to this). A plan without
-/// local bytes keeps its workload (a stack
+/// does not charge. A plan without local bytes keeps its workload (a stack
 /// there is the compiler's own spills, whose accesses no model counts).
 pub fn compiled_workload(kernel: &Kernel, runs: u64, registers: u64, stack_bytes: u64) -> Workload {
-    // The compiled kernel says what its registers hold: no guess on top.
-    let mut w = Workload { register_bytes_per_run: 0, ..workload(kernel, runs, registers) };
+    compiled(workload(kernel, runs, 0), registers, stack_bytes)
+}
+
+/// A planned workload `w` as a compiled kernel of `registers` per thread
+/// and `stack_bytes` of stack has it (the rule of [`compiled_workload`],
+/// for any kernel: `tune --kernel` takes it for the user's). The compiled
+/// kernel says what its registers hold: the model's guess
+/// ([`Workload::register_bytes_per_run`]) gives way.
+pub fn compiled(mut w: Workload, registers: u64, stack_bytes: u64) -> Workload {
+    w.registers_per_thread = registers;
+    w.register_bytes_per_run = 0;
     let planned = w.local_bytes_per_run;
     if planned > 0 {
         let kept = stack_bytes.min(planned);

@@ -5,6 +5,7 @@
 //!  plan ─▶ Allocation ─▶ integrity::source (header + timeline walk) ─▶ NVRTC ─▶ launch ─▶ clobbers
 //!  DeviceProfile::occupancy ◀──── compare ────▶ cuOccupancyMaxActiveBlocksPerMultiprocessor
 //!  plan (stride, local bytes) ─▶ standin::source ─▶ NVRTC ─▶ timed at any block size
+//!  plan ─▶ Allocation ─▶ user_kernel::header + the user's source ─▶ NVRTC ─▶ timed, io compared
 //! ```
 //!
 //! Generating kernels and comparing answers is plain Rust, built always and
@@ -19,6 +20,7 @@ pub mod measure;
 pub mod occupancy_grid;
 pub mod standin;
 pub mod sweep;
+pub mod user_kernel;
 
 use crate::error::{Error, Result};
 use std::any::Any;
