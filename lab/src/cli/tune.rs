@@ -9,8 +9,9 @@
 //!                       ─▶ × measure's block sizes (see below)
 //!               ─▶ estimated (the planner's model) ─▶ ranked (an integrator's again on the
 //!                  card, with its compiled kernels' registers and stack); --share of them
-//!                  (default a tenth) timed on the card, each layout's best-ranked block
-//!                  first, then the fastest layout's ([`timed_share`]): the stand-in
+//!                  (default a tenth) timed on the card, each placement's then each
+//!                  layout's best-ranked block first, then the fastest layout's
+//!                  ([`timed_share`]): the stand-in
 //!                  (gpu::standin), the integrator itself or the user's kernel
 //!                  (--kernel), each run checked bit for bit
 //!               ─▶ the measured best with its estimate, the model's own pick measured
@@ -141,9 +142,10 @@ pub struct Args {
     /// Time each plan (and the split search) may take.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
-    /// Share of the ranked candidates timed (at least one): each layout's
-    /// best-ranked block first (up to half of it), then the layout that
-    /// measured fastest, then the rest in rank order. The stand-in's
+    /// Share of the ranked candidates timed (at least one): the best-ranked
+    /// block of each placement (all shared, all local, a split), then of
+    /// each layout, first (up to half of it), then the layout that measured
+    /// fastest, then the rest in rank order. The stand-in's
     /// candidates: its layouts at every block from 1 to the device's
     /// largest. An integrator's: measure's layouts at measure's block sizes
     /// (powers of two below a warp, every warp multiple, the largest block
@@ -257,49 +259,67 @@ pub(crate) fn share_count(candidates: usize, share: f64) -> usize {
     ((candidates as f64 * share).floor() as usize).clamp(1.min(candidates), candidates)
 }
 
+/// Where a layout keeps its bytes: in shared memory, in local memory (the
+/// pair of [`timed_share`]'s placements: all shared, all local, a split).
+// Called by the card's half (the `gpu` feature) and the tests.
+#[cfg_attr(not(any(feature = "gpu", test)), allow(dead_code))]
+pub(crate) fn placement(l: &Layout) -> (bool, bool) {
+    (l.stride > 0, l.local_bytes > 0)
+}
+
 /// Which `share` of the ranked candidates `tune` times, in the order it
-/// times them (indices into the ranking; `layouts[i]` is candidate `i`'s
-/// layout). First each layout's best-ranked candidate, in rank order, for
-/// up to half the share; then the layout that measured fastest among them
-/// gets the rest, its blocks in rank order; what is left of the share goes
-/// to the other candidates in rank order. The estimate orders the blocks
-/// of one layout better than it orders layouts (the compiled kernel's
-/// registers and caches decide between those), and blocks it ties can
-/// fill a whole tenth with one layout: on Dormand–Prince n = 64 f32 the
+/// times them (indices into the ranking; `candidates[i]` is candidate `i`'s
+/// layout and that layout's [`placement`]). First, for up to half the
+/// share, the best-ranked candidate of each placement, in rank order, then
+/// of each layout not yet timed; then the layout that measured fastest
+/// among them gets the rest, its blocks in rank order; what is left of the
+/// share goes to the other candidates in rank order. The estimate orders
+/// the blocks of one layout better than it orders layouts (the compiled
+/// kernel's registers and caches decide between those), and blocks it ties
+/// can fill a whole tenth with one layout: on Dormand–Prince n = 64 f32 the
 /// rank-order tenth timed seven tied blocks of CuBIE's all local and
-/// reached 0.969 of the best, smemplan's all local at block 64.
-/// `measure(i)` times candidate `i` (`None`: it cannot launch; the slot is
-/// spent all the same).
+/// reached 0.969 of the best, smemplan's all local at block 64. Placements
+/// come before layouts because the planners' layouts of one placement
+/// rank together: on backward Euler n = 16 f32 the first four layouts
+/// explored were all shared and the tenth reached 0.894, all local being
+/// fastest. `measure(i)` times candidate `i` (`None`: it cannot launch;
+/// the slot is spent all the same).
 // Called by the card's half (the `gpu` feature) and the tests.
 #[cfg_attr(not(any(feature = "gpu", test)), allow(dead_code))]
 pub(crate) fn timed_share(
-    layouts: &[usize],
+    candidates: &[(usize, (bool, bool))],
     share: usize,
     measure: &mut dyn FnMut(usize) -> Result<Option<f64>>,
 ) -> Result<Vec<usize>> {
-    let share = share.min(layouts.len());
-    let mut tried = vec![false; layouts.len()];
+    let share = share.min(candidates.len());
+    let explore = (share / 2).max(1);
+    let mut tried = vec![false; candidates.len()];
     let mut order: Vec<usize> = Vec::with_capacity(share);
     let mut fastest: Option<(f64, usize)> = None;
-    let mut explored: Vec<usize> = Vec::new();
-    for (i, &layout) in layouts.iter().enumerate() {
-        if order.len() >= (share / 2).max(1) {
-            break;
-        }
-        if explored.contains(&layout) {
-            continue;
-        }
-        explored.push(layout);
-        tried[i] = true;
-        order.push(i);
-        if let Some(ms) = measure(i)? {
-            if fastest.is_none_or(|(best, _)| ms < best) {
-                fastest = Some((ms, layout));
+    // A placement's best-ranked candidate, then a layout's.
+    for new in [
+        &|i: usize, order: &[usize]| order.iter().all(|&o| candidates[o].1 != candidates[i].1),
+        &|i: usize, order: &[usize]| order.iter().all(|&o| candidates[o].0 != candidates[i].0),
+    ] as [&dyn Fn(usize, &[usize]) -> bool; 2]
+    {
+        for i in 0..candidates.len() {
+            if order.len() >= explore {
+                break;
+            }
+            if tried[i] || !new(i, &order) {
+                continue;
+            }
+            tried[i] = true;
+            order.push(i);
+            if let Some(ms) = measure(i)? {
+                if fastest.is_none_or(|(best, _)| ms < best) {
+                    fastest = Some((ms, candidates[i].0));
+                }
             }
         }
     }
     for only in [fastest.map(|(_, layout)| layout), None] {
-        for (i, &layout) in layouts.iter().enumerate() {
+        for (i, &(layout, _)) in candidates.iter().enumerate() {
             if order.len() >= share {
                 return Ok(order);
             }
@@ -534,7 +554,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let (layouts, candidates, share) = (&ranking.layouts, &ranking.candidates, ranking.share);
     writeln!(
         out,
-        "{}: {} layouts × block sizes = {} candidates on `{}`; {share} are timed (each layout's best by estimate, then the fastest layout's){}",
+        "{}: {} layouts × block sizes = {} candidates on `{}`; {share} are timed (each placement's and layout's best by estimate, then the fastest layout's){}",
         ranking.title,
         layouts.len(),
         candidates.len(),
@@ -805,7 +825,8 @@ mod card {
         };
         let (mut timed, mut unlaunchable) = (0, dropped);
         let mut mismatch = None;
-        let by_layout: Vec<usize> = candidates.iter().map(|c| c.layout).collect();
+        let by_layout: Vec<(usize, (bool, bool))> =
+            candidates.iter().map(|c| (c.layout, placement(&layouts[c.layout]))).collect();
         let mut time = |i: usize| -> Result<Option<f64>> {
             let c = &mut candidates[i];
             let k = &compiled[c.layout];
@@ -1149,14 +1170,16 @@ mod tests {
         assert!(user.candidates.iter().all(|c| c.block <= 256 && c.planner_rank > 0));
     }
 
-    /// The share goes first to each layout's best-ranked block, then to
-    /// the layout that measured fastest, then in rank order; every slot is
-    /// one candidate, tried once.
+    /// The share goes first to each placement's and then each layout's
+    /// best-ranked block, then to the layout that measured fastest, then in
+    /// rank order; every slot is one candidate, tried once.
     #[test]
-    fn the_share_explores_layouts_then_the_fastest() {
+    fn the_share_explores_placements_and_layouts_then_the_fastest() {
         // Ranked: four blocks of layout 0 (tied by the estimate), then four
         // of layout 1, which the card runs faster.
-        let layouts = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2];
+        let (shared, local) = ((true, false), (false, true));
+        let of = |l: usize| (l, if l == 1 { local } else { shared });
+        let layouts: Vec<(usize, (bool, bool))> = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2].into_iter().map(of).collect();
         let times = [5.0, 5.1, 5.2, 5.3, 3.0, 2.0, 2.5, 2.9, 9.0, 9.0];
         let mut asked = Vec::new();
         let order = timed_share(&layouts, 6, &mut |i| {
@@ -1174,14 +1197,22 @@ mod tests {
         assert_eq!(order.len(), layouts.len());
         let order = timed_share(&layouts[..4], 3, &mut |i| Ok(Some(times[i]))).unwrap();
         assert_eq!(order, [0, 1, 2]);
+        // A placement before a layout: two shared layouts ranked ahead of
+        // a local one, which the card runs fastest. Exploring layouts alone
+        // (two slots) would never time the local one.
+        let ranked = [(0, shared), (0, shared), (1, shared), (1, shared), (2, local), (2, local)];
+        let times = [5.0, 5.1, 4.0, 4.1, 2.0, 1.0];
+        let order = timed_share(&ranked, 4, &mut |i| Ok(Some(times[i]))).unwrap();
+        assert_eq!(order, [0, 4, 5, 1]);
     }
 
     /// Every committed `tune --exhaustive` run on the H100 (the stand-in's
-    /// batches 1–4, 33 cases; the real integrators, 7), replayed: the share
-    /// reaches 0.98 of the best of all in each. Timed in rank order it did
-    /// in all but Dormand–Prince n = 64 f32 (0.969), the case that showed
-    /// the need (in-sample for this order; the other 39 show it costs
-    /// nothing).
+    /// batches 1–4, 33 cases; the real integrators, 7 and the 9 of the
+    /// register level's held-out batch), replayed: the share reaches 0.98
+    /// of the best of all in each. Timed in rank order it did in all of the
+    /// first 40 but Dormand–Prince n = 64 f32 (0.969); exploring layouts
+    /// alone (no placements first), in all but backward Euler n = 16 f32 (0.894) and
+    /// DIRK n = 16 (0.976). Both showed the need: in-sample for this order.
     #[test]
     fn the_share_reaches_the_best_of_every_committed_exhaustive_run() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
@@ -1191,6 +1222,7 @@ mod tests {
             "gpu-h100-tierpick-batch3-2026-12-07.json",
             "gpu-h100-tierpick-batch4-2026-12-07.json",
             "gpu-h100-tune-real-2026-12-07.json",
+            "gpu-h100-registers-heldout-2026-12-07.json",
         ];
         let mut checked = 0;
         for file in files {
@@ -1198,7 +1230,15 @@ mod tests {
             for case in v["cases"].as_array().unwrap() {
                 let mut all: Vec<&serde_json::Value> = case["all"].as_array().unwrap().iter().collect();
                 all.sort_by_key(|c| c["rank"].as_u64().unwrap());
-                let by_layout: Vec<usize> = all.iter().map(|c| c["layout"].as_u64().unwrap() as usize).collect();
+                let layouts = case["layouts"].as_array().unwrap();
+                let by_layout: Vec<(usize, (bool, bool))> = all
+                    .iter()
+                    .map(|c| {
+                        let l = c["layout"].as_u64().unwrap() as usize;
+                        let bytes = |key: &str| layouts[l][key].as_u64().unwrap() > 0;
+                        (l, (bytes("stride"), bytes("local_bytes")))
+                    })
+                    .collect();
                 let ms: Vec<Option<f64>> = all.iter().map(|c| c["measured_ms"].as_f64()).collect();
                 let share = case["share_timed"].as_u64().unwrap() as usize;
                 assert!(share * 10 <= case["candidates"].as_u64().unwrap() as usize);
@@ -1209,7 +1249,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 40);
+        assert_eq!(checked, 49);
     }
 
     /// The H100's recorded `measure` runs (every configuration timed) of
@@ -1253,7 +1293,8 @@ mod tests {
                     .map(|x| x.best_ms)
             };
             let best = runs.iter().map(|x| x.best_ms).fold(f64::INFINITY, f64::min);
-            let by_layout: Vec<usize> = r.candidates.iter().map(|c| c.layout).collect();
+            let by_layout: Vec<(usize, (bool, bool))> =
+                r.candidates.iter().map(|c| (c.layout, placement(&r.layouts[c.layout]))).collect();
             let chosen = timed_share(&by_layout, r.share, &mut |i| Ok(ms(&r.candidates[i]))).unwrap();
             // A candidate the runs did not time (a block of today's picks)
             // counts as a slot spent on nothing: the check is a lower bound.
