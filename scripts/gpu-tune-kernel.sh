@@ -21,67 +21,19 @@
 # (CASE_LIMIT seconds, default 90). A failing case (a layout that changes
 # the kernel's io included: MISMATCH, exit 1) is reported and the other
 # still runs; the exit code is 1 when any failed.
+# The cases run through scripts/gpu-tune-real.sh (its TUNE_CASES and
+# TUNE_COMMON), which reports and writes their results as it does its own;
+# the case list is OUT/cases.txt.
 set -euo pipefail
 lab=${1:?usage: gpu-tune-kernel.sh BIN OUT}
 out=${2:?usage: gpu-tune-kernel.sh BIN OUT}
 [ -x "$lab" ] || { echo "gpu-tune-kernel.sh: \`$lab\` is not an executable smemplan-lab" >&2; exit 2; }
-mkdir -p "$out"
-limit=${CASE_LIMIT:-90}
 here=$(cd "$(dirname "$0")" && pwd)
 kernel="$here/../lab/examples/kernels/loop_stages.cu"
-# NVRTC on the loader's path (cudarc loads it at run time); card_profile.
-. "$here/cuda-env.sh"
-profile=h100
-card_profile "$out" || echo "gpu-tune-kernel.sh: no card description (nvidia-smi failed); profile $profile" >&2
-
+mkdir -p "$out"
 # NAME|MS_PER_CANDIDATE|FLAGS
-cases=(
-  "dirk-n30-f32|6|--set n=30"
-  "dirk-n10-f64|6|--set n=10 --set precision=f64"
-)
-common=(--kernel "$kernel" --device "$profile" --runs 65536)
-
-failed=()
-total_ms=0
-for c in "${cases[@]}"; do
-  IFS='|' read -r name ms flags <<<"$c"
-  # shellcheck disable=SC2086 # flags are words
-  if line=$("$lab" tune $flags "${common[@]}" --rank-only | sed -n 1p); then
-    count=$(sed -E 's/.* = ([0-9]+) candidates.*/\1/' <<<"$line")
-    total_ms=$((total_ms + count * ms))
-    printf '%-14s %5d candidates, about %4d s on the card\n' "$name" "$count" $((count * ms / 1000))
-  else
-    echo "$name: --rank-only failed" >&2
-    failed+=("$name (rank)")
-  fi
-done
-echo "expected card time: about $((total_ms / 1000)) s"
-
-batch_started=$SECONDS
-for c in "${cases[@]}"; do
-  IFS='|' read -r name ms flags <<<"$c"
-  started=$SECONDS
-  status=0
-  # shellcheck disable=SC2086 # flags are words
-  timeout "$limit" "$lab" tune $flags "${common[@]}" --exhaustive --repeats 1 \
-    --json "$out/tune-$name.json" >"$out/tune-$name.txt" 2>&1 || status=$?
-  echo "== $name: $((SECONDS - started)) s, exit $status"
-  grep -E "^(timed|tuned|model|planner|best|cubie|cuda|MISMATCH|  )|smemplan-lab:" "$out/tune-$name.txt" || true
-  if [ "$status" -ne 0 ]; then
-    if [ "$status" -eq 124 ]; then echo "$name: stopped after $limit s"; fi
-    failed+=("$name")
-    rm -f "$out/tune-$name.json"
-  fi
-done
-echo "card batch: $((SECONDS - batch_started)) s"
-
-shopt -s nullglob
-jsons=("$out"/tune-*.json)
-if [ ${#jsons[@]} -gt 0 ]; then
-  python3 "$here/tune-report.py" "${jsons[@]}" | tee "$out/report.md" || failed+=("report")
-fi
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED: ${failed[*]}" >&2
-  exit 1
-fi
-echo "every case ran"
+cat >"$out/cases.txt" <<CASES
+dirk-n30-f32|6|--kernel $kernel --set n=30 --runs 65536
+dirk-n10-f64|6|--kernel $kernel --set n=10 --set precision=f64 --runs 65536
+CASES
+TUNE_CASES="$out/cases.txt" TUNE_COMMON="" CASE_LIMIT=${CASE_LIMIT:-90} exec "$here/gpu-tune-real.sh" "$lab" "$out"

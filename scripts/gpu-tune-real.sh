@@ -5,6 +5,8 @@
 # of its whole candidate set in one run. Not part of `cargo test` (CI has
 # no GPU). Usage:
 #   scripts/gpu-tune-real.sh BIN OUT
+# (TUNE_CASES and TUNE_COMMON, below, make it run any `tune` cases:
+# scripts/gpu-tune-kernel.sh runs the user-kernel example through it.)
 # The estimate's device profile follows the card (h200 on an H200, else
 # h100: card_profile in cuda-env.sh). BIN is `smemplan-lab` built with
 # `cargo build --release -p smemplan-lab --features gpu`; OUT a folder for
@@ -63,7 +65,11 @@ cases=(
 if [ -n "${TUNE_CASES:-}" ]; then
   mapfile -t cases < <(grep -v '^#' "$TUNE_CASES" | grep -v '^$')
 fi
-common=(--device "$profile" --batch 16384)
+# TUNE_COMMON: flags every case gets besides the card's profile (default
+# the integrators' batch; scripts/gpu-tune-kernel.sh's user-kernel cases
+# set their own runs).
+read -r -a common <<<"${TUNE_COMMON---batch 16384}"
+common=(--device "$profile" "${common[@]}")
 
 # The candidate counts and the card time they imply, before any timing.
 total_ms=0
