@@ -252,3 +252,39 @@ fn the_csv_carries_the_saving_against_cubie() {
         }
     }
 }
+
+/// A model that holds its local arrays in registers (the built-in
+/// Dormand–Prince integrator's, `registers`): `sweep --tiers auto` picks
+/// what `plan --tiers auto` picks (all local, the group `kernel`), and a
+/// layout the estimate charges no memory time reads so, never `inf`.
+#[test]
+fn auto_tiers_agree_with_plan_where_arrays_live_in_registers() {
+    let model = repo("models/integrators/dormand_prince.toml");
+    let model = model.to_str().unwrap();
+    let run = smemplan(&["sweep", model, "--set", "n=16,64", "--device", "h100", "--runs", "16384", "--tiers", "auto"])
+        .expect(0);
+    assert!(run.stdout.contains("no memory time") && !run.stdout.contains("inf"), "{}", run.stdout);
+    for n in ["16", "64"] {
+        let plan = smemplan(&[
+            "plan",
+            model,
+            "--set",
+            &format!("n={n}"),
+            "--device",
+            "h100",
+            "--runs",
+            "16384",
+            "--tiers",
+            "auto",
+            "--json",
+        ])
+        .expect(0)
+        .json();
+        let chosen = &plan["tiers"]["chosen"];
+        assert_eq!(chosen["shared_bytes"], 0, "n = {n}: plan keeps it all local");
+        let row = run.stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(n) && l.contains(" auto ")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cells[4], cells[5]), ("0", chosen["local_bytes"].to_string().as_str()), "{row}");
+        assert!(row.trim_end().ends_with("kernel"), "{row}");
+    }
+}

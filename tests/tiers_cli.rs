@@ -69,3 +69,32 @@ fn fixed_is_the_default_and_adds_no_key() {
     let run = smemplan(&["plan", "--tiers", "sometimes"]).expect(2);
     assert!(run.stderr.contains("fixed") && run.stderr.contains("auto"), "{}", run.stderr);
 }
+
+/// A model whose every local buffer is indexed at compile time (the
+/// built-in Dormand–Prince integrator's, `registers`): all local holds its
+/// arrays in registers. At n = 16 they fit the budget, so the estimate
+/// charges no memory time: the text says so (no `inf`, no `NaN`), JSON has
+/// `null` for the rate and ratios 1 and 0. At n = 64 only part is held.
+#[test]
+fn arrays_held_in_registers_are_shown_and_never_print_inf() {
+    let model = harness::repo("models/integrators/dormand_prince.toml");
+    let model = model.to_str().unwrap();
+    let base = ["plan", model, "--device", "h100", "--runs", "16384", "--tiers", "auto"];
+    let run = smemplan(&[&base[..], &["--set", "n=16"]].concat()).expect(0);
+    assert!(run.stdout.contains("in registers") && run.stdout.contains("no memory time"), "{}", run.stdout);
+    assert!(!run.stdout.contains("inf") && !run.stdout.contains("NaN"), "{}", run.stdout);
+    let v = smemplan(&[&base[..], &["--set", "n=16", "--json"]].concat()).expect(0).json();
+    let t = &v["tiers"];
+    assert_eq!(t["chosen"]["shared_bytes"], 0);
+    assert_eq!(t["chosen"]["register_bytes"], t["chosen"]["local_bytes"]);
+    assert!(t["chosen"]["runs_per_second"].is_null());
+    assert_eq!((f(&t["chosen"]["throughput_ratio"]), f(&t["all_shared"]["throughput_ratio"])), (1.0, 0.0));
+    let v = smemplan(&[&base[..], &["--set", "n=64", "--json"]].concat()).expect(0).json();
+    let local = &v["tiers"]["all_local"];
+    let (held, bytes) = (local["register_bytes"].as_u64().unwrap(), local["local_bytes"].as_u64().unwrap());
+    assert!(held > 0 && held < bytes, "{held} of {bytes}");
+    assert!(f(&local["runs_per_second"]) > 0.0);
+    // The default model marks nothing: no register column.
+    let run = smemplan(&["plan", "--tiers", "auto", "--runs", "100000"]).expect(0);
+    assert!(!run.stdout.contains("in registers"), "{}", run.stdout);
+}

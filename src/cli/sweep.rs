@@ -321,10 +321,19 @@ fn summary(s: &Sweep) -> String {
     )
 }
 
-/// Runs per second with three significant digits (`1.23e6`).
+/// Runs per second with three significant digits (`1.23e6`); a layout the
+/// estimate charges no memory time (every access in registers) has no
+/// finite rate.
 fn rate(v: f64) -> String {
-    format!("{v:.2e}")
+    if v.is_finite() {
+        format!("{v:.2e}")
+    } else {
+        NO_MEMORY_TIME.into()
+    }
 }
+
+/// What a rate without memory time reads as.
+const NO_MEMORY_TIME: &str = "no memory time";
 
 /// The leading columns of a grid's table (`sweep`'s rows, `plan`'s summary
 /// over a grid): the row's number, its model when the rows span several,
@@ -409,7 +418,9 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
         ]);
         if auto {
             cells.push(match r.fixed_runs_per_second {
-                Some(f) if f > 0.0 => format!("{:.3}", r.estimated_runs_per_second / f),
+                Some(f) if !r.estimated_runs_per_second.is_finite() && f.is_finite() => NO_MEMORY_TIME.into(),
+                Some(f) if f > 0.0 && f.is_finite() => format!("{:.3}", r.estimated_runs_per_second / f),
+                Some(f) if !f.is_finite() && !r.estimated_runs_per_second.is_finite() => format!("{:.3}", 1.0),
                 _ => "-".into(),
             });
             cells.push(match &r.local_groups {

@@ -33,7 +33,14 @@ pub struct Section<'a> {
 }
 
 fn placement<'a>(plan: &'a TierPlan, chosen: &TierPlan) -> PlacementJson<'a> {
-    let ratio = if chosen.runs_per_second > 0.0 { plan.runs_per_second / chosen.runs_per_second } else { 0.0 };
+    // A plan with no memory time (every access in registers) runs at an
+    // unbounded estimated rate: as fast as another such, faster than the rest.
+    let ratio = match (plan.runs_per_second.is_finite(), chosen.runs_per_second.is_finite()) {
+        (false, false) => 1.0,
+        (true, false) => 0.0,
+        _ if chosen.runs_per_second > 0.0 => plan.runs_per_second / chosen.runs_per_second,
+        _ => 0.0,
+    };
     PlacementJson { plan, block_size: plan.best.map(|e| e.occupancy.block_size), throughput_ratio: ratio }
 }
 
@@ -63,26 +70,44 @@ pub fn write_text(out: &mut dyn Write, s: &Section) -> Result<()> {
         s.bounded,
         s.solved
     )?;
-    let mut rows = vec![["placement", "shared B/run", "stride", "local B/thread", "block", "est. runs/s", "vs chosen"]
-        .map(String::from)
-        .to_vec()];
-    for (name, p) in [
+    let placements = [
         ("chosen", &s.chosen),
         ("model's locations", &s.own_locations),
         ("all shared", &s.all_shared),
         ("all local", &s.all_local),
-    ] {
-        rows.push(vec![
+    ];
+    // The register column only where the model holds some local bytes there.
+    let registers = placements.iter().any(|(_, p)| p.plan.register_bytes > 0);
+    let mut header = vec!["placement", "shared B/run", "stride", "local B/thread"];
+    if registers {
+        header.push("in registers");
+    }
+    header.extend(["block", "est. runs/s", "vs chosen"]);
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for (name, p) in placements {
+        let mut row = vec![
             name.to_string(),
             p.plan.shared_bytes.to_string(),
             p.plan.padded_shared_bytes.to_string(),
             p.plan.local_bytes.to_string(),
+        ];
+        if registers {
+            row.push(p.plan.register_bytes.to_string());
+        }
+        row.extend([
             p.block_size.map_or("-".into(), |b| b.to_string()),
-            format!("{:.4e}", p.plan.runs_per_second),
+            if p.plan.runs_per_second.is_finite() {
+                format!("{:.4e}", p.plan.runs_per_second)
+            } else {
+                "no memory time".into()
+            },
             format!("{:.3}", p.throughput_ratio),
         ]);
+        rows.push(row);
     }
-    out.write_all(table(&rows, &[false, true, true, true, true, true, true]).as_bytes())?;
+    let mut right = vec![true; rows[0].len()];
+    right[0] = false;
+    out.write_all(table(&rows, &right).as_bytes())?;
     let mut rows = vec![["group", "bytes", "accesses", "chosen", "model's"].map(String::from).to_vec()];
     for g in s.groups {
         let place = |p: &TierPlan| if p.shared_groups.contains(&g.name) { "shared" } else { "local" };

@@ -149,13 +149,19 @@ pub struct TierPlan {
     pub padded_shared_bytes: u64,
     /// Local bytes per thread (both local pools).
     pub local_bytes: u64,
+    /// Of `local_bytes`, those the estimate holds in registers (the model
+    /// marks every local buffer as indexed at compile time;
+    /// [`Workload::in_registers`]).
+    pub register_bytes: u64,
     /// Accesses per run to shared and to local memory.
     pub shared_accesses: f64,
     /// See `shared_accesses`.
     pub local_accesses: f64,
     /// The best block size's estimate (`None`: nothing can launch).
     pub best: Option<Estimate>,
-    /// Estimated runs per second (0 when nothing can launch).
+    /// Estimated runs per second (0 when nothing can launch; infinite, in
+    /// JSON `null`, when the estimate charges no memory time at all: every
+    /// access is held in registers).
     pub runs_per_second: f64,
     /// The plan itself.
     #[serde(skip)]
@@ -546,6 +552,7 @@ fn tier_plan(
         shared_bytes: report.shared_bytes,
         padded_shared_bytes: stride,
         local_bytes: workload.local_bytes_per_run,
+        register_bytes: workload.local_bytes_per_run - workload.in_registers(device).local_bytes_per_run,
         shared_accesses: workload.shared_accesses,
         local_accesses: workload.local_accesses,
         runs_per_second: best.map_or(0.0, |e| e.runs_per_second),

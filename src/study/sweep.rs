@@ -43,6 +43,7 @@ use smemplan_perf::launch::LaunchCase;
 use smemplan_perf::occupancy::DeviceProfile;
 use smemplan_perf::throughput::Workload;
 use smemplan_plan::allocator::{Allocation, SharedLayout};
+use smemplan_plan::PlanReport;
 use smemplan_plan::{self as plan, PlanInput, PlanOptions};
 use smemplan_solve::memo::{Memo, MemoStats};
 use std::collections::{BTreeMap, HashMap};
@@ -393,6 +394,27 @@ struct StrategyFigures {
     proven_optimal: bool,
     shared_accesses: f64,
     local_accesses: f64,
+    /// Local bytes the compiler may hold in registers (`Counts::workload`).
+    register_bytes: u64,
+}
+
+impl StrategyFigures {
+    /// `report`'s figures at the padded stride `padded`, counted with
+    /// `instance`'s access weights as the estimate counts them.
+    fn of(instance: &Kernel, report: &PlanReport, padded: u64) -> Result<StrategyFigures> {
+        let w = instance.accesses.workload(report, padded, 0, 1);
+        Ok(StrategyFigures {
+            shared_bytes: report.shared_bytes,
+            padded_shared_bytes: padded,
+            local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
+                "local bytes per thread".into()
+            })?,
+            proven_optimal: report.optimal,
+            shared_accesses: w.shared_accesses,
+            local_accesses: w.local_accesses,
+            register_bytes: w.register_bytes_per_run,
+        })
+    }
 }
 
 /// Runs the sweep on rayon's pool. `progress` is called with the number of
@@ -538,18 +560,10 @@ fn auto_row(spec: &SweepSpec, c: placement::Candidates, at: &Place, cubie: &Cubi
 fn cubie_figures(instance: &Kernel) -> Result<StrategyFigures> {
     let cubie = plan::cubie_kernel(instance)?;
     // Counted as the optimised side is: the same lifetimes, only the pools
-    // differ.
-    let (shared_accesses, local_accesses) = instance.accesses.by_memory(&cubie.report);
-    let report = &cubie.report;
+    // differ. CuBIE's layout is its own: nothing to prove.
     Ok(StrategyFigures {
-        shared_bytes: report.shared_bytes,
-        padded_shared_bytes: cubie.footprint.padded_shared_bytes,
-        local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
-            "local bytes per thread".into()
-        })?,
         proven_optimal: true,
-        shared_accesses,
-        local_accesses,
+        ..StrategyFigures::of(instance, &cubie.report, cubie.footprint.padded_shared_bytes)?
     })
 }
 
@@ -570,18 +584,7 @@ fn layouts(spec: &SweepSpec, memos: &HashMap<&str, Memo>, instance: &Kernel) -> 
                 };
                 let report =
                     plan::plan_with(&PlanInput::try_from(instance)?, &instance.table, &options, &memos[name.as_str()])?;
-                let alloc = Allocation::new(&report, SharedLayout::default())?;
-                let (shared_accesses, local_accesses) = instance.accesses.by_memory(&report);
-                Ok(StrategyFigures {
-                    shared_bytes: report.shared_bytes,
-                    padded_shared_bytes: alloc.stride,
-                    local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
-                        "local bytes per thread".into()
-                    })?,
-                    proven_optimal: report.optimal,
-                    shared_accesses,
-                    local_accesses,
-                })
+                StrategyFigures::of(instance, &report, Allocation::new(&report, SharedLayout::default())?.stride)
             }
         })
         .collect()
@@ -603,7 +606,7 @@ fn launch_case<'a>(spec: &SweepSpec, layout: &StrategyFigures, device: &'a Devic
         shared_accesses: layout.shared_accesses,
         local_accesses: layout.local_accesses,
         local_bytes_per_run: layout.local_bytes,
-        register_bytes_per_run: 0,
+        register_bytes_per_run: layout.register_bytes,
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };

@@ -202,25 +202,20 @@ fn candidates(
     let local = |p: &TierPlan| -> Vec<String> {
         choice.groups.iter().filter(|g| !p.shared_groups.contains(&g.name)).map(|g| g.name.clone()).collect()
     };
-    let candidate = |p: &TierPlan| Candidate {
-        layout: StrategyFigures {
-            shared_bytes: p.shared_bytes,
-            padded_shared_bytes: p.padded_shared_bytes,
-            local_bytes: p.local_bytes,
-            proven_optimal: p.report.optimal,
-            shared_accesses: p.shared_accesses,
-            local_accesses: p.local_accesses,
-        },
-        local_groups: local(p),
+    let candidate = |p: &TierPlan| -> Result<Candidate> {
+        Ok(Candidate {
+            layout: StrategyFigures::of(instance, &p.report, p.padded_shared_bytes)?,
+            local_groups: local(p),
+        })
     };
     let candidates = Candidates {
-        chosen: candidate(&choice.chosen),
+        chosen: candidate(&choice.chosen)?,
         // The sweep's own plan of these locations (through its memo, with
         // the full time limit), so that the row compares with exactly what
         // `fixed` reports.
         own: Candidate { layout: fixed.clone(), local_groups: local(&choice.own_locations) },
-        all_shared: candidate(&choice.all_shared),
-        all_local: candidate(&choice.all_local),
+        all_shared: candidate(&choice.all_shared)?,
+        all_local: candidate(&choice.all_local)?,
     };
     let search = TierSearch {
         choices: 1,
