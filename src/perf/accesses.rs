@@ -158,6 +158,18 @@ location = "{y}"
         let large = workload("local", "shared", &[("n".into(), "16".into())]);
         assert_eq!((large.local_bytes_per_run, large.register_bytes_per_run), (64, 0), "the condition fails");
         assert_eq!(workload("shared", "shared", &[]).register_bytes_per_run, 0);
+        // `true` is a condition too; a number is neither.
+        let always = text("local", "shared").replace("\"n <= 8\"", "true");
+        let model = smemplan_kernel::model::Model::parse("t.toml", &always, &|_| None).unwrap();
+        let kernel = model.instantiate(&[("n".into(), "16".into())]).unwrap();
+        let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
+        assert_eq!(kernel.accesses.workload(&report, 0, 0, 1).register_bytes_per_run, 64);
+        let number = text("local", "shared").replace("\"n <= 8\"", "3");
+        let e = smemplan_kernel::model::Model::parse("t.toml", &number, &|_| None).unwrap_err();
+        assert!(
+            e.to_string().contains("t.toml:16") && e.to_string().contains("`registers` is true, false or a condition"),
+            "{e}"
+        );
         let bad = text("local", "shared").replace("\"n <= 8\"", "\"'yes'\"");
         let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("buffer(k/x).registers") && e.to_string().contains("integer"), "{e}");

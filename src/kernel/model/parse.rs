@@ -20,6 +20,14 @@ enum IntOrText {
     Text(String),
 }
 
+/// A condition: `true`, `false` or an expression.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged, expecting = "`registers` is true, false or a condition (a string)")]
+enum BoolOrText {
+    Bool(bool),
+    Text(String),
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -90,7 +98,7 @@ struct RawBuffer {
     /// Whether the kernel indexes it only with compile-time indices (a
     /// condition; `crate::accesses`).
     #[serde(default)]
-    registers: Option<Spanned<String>>,
+    registers: Option<Spanned<BoolOrText>>,
 }
 
 fn toml_value(v: &toml::Value) -> Option<Value> {
@@ -122,6 +130,15 @@ impl FileCtx<'_> {
         let expr = Expr::parse(spanned.get_ref())
             .map_err(|m| at.error(format!("in `{}`: {m}", expr::excerpt(spanned.get_ref()))))?;
         Ok(Located { expr, at })
+    }
+
+    fn condition(&self, spanned: &Spanned<BoolOrText>, key: String) -> Result<Located> {
+        match spanned.get_ref() {
+            BoolOrText::Bool(b) => {
+                Ok(Located { expr: Expr::Lit(Value::Int(i64::from(*b))), at: self.at(spanned, key) })
+            }
+            BoolOrText::Text(t) => self.expr(&Spanned::new(spanned.span(), t.clone()), key),
+        }
     }
 
     fn int_or_expr(&self, spanned: &Spanned<IntOrText>, key: String) -> Result<Located> {
@@ -259,7 +276,7 @@ impl FileCtx<'_> {
                     .iter()
                     .map(|(phase, e)| Ok((phase.clone(), self.int_or_expr(e, format!("{key}.accesses.{phase}"))?)))
                     .collect::<Result<_>>()?,
-                registers: b.registers.as_ref().map(|r| self.expr(r, format!("{key}.registers"))).transpose()?,
+                registers: b.registers.as_ref().map(|r| self.condition(r, format!("{key}.registers"))).transpose()?,
                 at: self.at(&b.name, key),
             });
         }
