@@ -61,6 +61,22 @@ def test_plan_model_file_and_tiers(cli):
     assert "shared or local" in str(p)
 
 
+def test_arrays_held_in_registers_have_no_memory_time(cli):
+    # The Dormand-Prince integrator's model marks its buffers `registers`: all
+    # local at n = 16, the estimate holds them in registers and has no memory
+    # time to estimate. The rate is None (JSON null), and the summary says so.
+    model = REPO / "models" / "integrators" / "dormand_prince.toml"
+    p = smemplan.plan(str(model), set={"n": 16, "loc": "local"}, device="h100", runs=16384)
+    want = json.loads(cli("plan", str(model), "--set", "n=16", "--set", "loc=local", "--device", "h100",
+                          "--runs", "16384", "--json"))
+    assert p.estimated_runs_per_second is None
+    assert want["optimized"]["best_block_size"]["estimated_runs_per_second"] is None
+    assert "no memory time" in str(p)
+    q = smemplan.plan(str(model), set={"n": 16}, device="h100", runs=16384, tiers="auto")
+    assert q.tiers["chosen"]["shared_bytes"] == 0
+    assert q.tiers["chosen"]["register_bytes"] == q.tiers["chosen"]["local_bytes"] > 0
+
+
 def test_models_and_devices():
     m = smemplan.models()
     assert "dirk" in m and m["dirk"]["default"] and "n" in m["dirk"]["parameters"]

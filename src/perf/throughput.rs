@@ -500,12 +500,26 @@ pub fn search_among(
             requested: cubie_requested,
             estimate: e,
             rank: 1 + ranked.iter().filter(|o| faster(o, &e)).count(),
-            slowdown: e.seconds / best.seconds,
+            slowdown: slowdown(&e, &best),
         }),
         Err(_) => None,
     };
     let reason = explain(device, workload, &ranked, cubie.as_ref());
     Ok(BlockSearch { ranked, cubie, reason })
+}
+
+/// How much slower `e` is estimated than `best` (≥ 1): the ratio of their
+/// times, or where `best` takes no time (no accesses left to time, every
+/// array held in registers) of their warp times, the shape ranking that
+/// still orders them.
+fn slowdown(e: &Estimate, best: &Estimate) -> f64 {
+    if best.seconds > 0.0 {
+        e.seconds / best.seconds
+    } else if e.seconds > 0.0 {
+        f64::INFINITY
+    } else {
+        e.warp_times / best.warp_times
+    }
 }
 
 fn describe(e: &Estimate) -> String {
@@ -528,20 +542,22 @@ fn explain(device: &DeviceProfile, workload: &Workload, ranked: &[Estimate], cub
     } else {
         format!("above {s} warps per SM the multiprocessor is issue-bound, so each warp costs its full issue slots whatever its busy lanes")
     };
-    let mut text = format!(
-        "block {}: {}; {bound}; estimated {:.3} ms for {} runs",
-        best.occupancy.block_size,
-        describe(best),
-        best.seconds * 1e3,
-        workload.runs
-    );
+    let time = if best.seconds > 0.0 {
+        format!("estimated {:.3} ms for {} runs", best.seconds * 1e3, workload.runs)
+    } else {
+        format!(
+            "no memory accesses left to time for {} runs (those of arrays held in registers are free)",
+            workload.runs
+        )
+    };
+    let mut text = format!("block {}: {}; {bound}; {time}", best.occupancy.block_size, describe(best));
     let shape = |e: &Estimate| (e.occupancy.active_warps_per_sm, e.occupancy.active_threads_per_sm);
     if let Some(next) = ranked.iter().find(|e| shape(e) != shape(best) || e.waves != best.waves) {
         text += &format!(
             "; next different shape: block {} ({}), {:.2}× slower",
             next.occupancy.block_size,
             describe(next),
-            next.seconds / best.seconds
+            slowdown(next, best)
         );
     }
     if let Some(c) = cubie {

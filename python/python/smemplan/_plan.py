@@ -297,7 +297,9 @@ class Plan:
         b = o.get("best_block_size")
         if b:
             rows.append(["best block size (throughput)", "", str(b["block_size"]), f"{b['resident_threads']} threads/SM"])
-            rows.append(["estimated runs per second", "", f"{b['estimated_runs_per_second']:.3e}", ""])
+            rate = b["estimated_runs_per_second"]
+            # None: no memory time to estimate (every access held in registers).
+            rows.append(["estimated runs per second", "", "no memory time" if rate is None else f"{rate:.3e}", ""])
         lines.extend(_table(rows, [False, True, True, True]))
         t = self.tiers
         if t:
