@@ -94,6 +94,27 @@ fn arrays_held_in_registers_are_shown_and_never_print_inf() {
     let (held, bytes) = (local["register_bytes"].as_u64().unwrap(), local["local_bytes"].as_u64().unwrap());
     assert!(held > 0 && held < bytes, "{held} of {bytes}");
     assert!(f(&local["runs_per_second"]) > 0.0);
+    // Without tiers, all local: the block search's reason has no time to
+    // give and says so; its slowdowns compare warp times, never NaN.
+    let v = smemplan(&[
+        "plan",
+        model,
+        "--device",
+        "h100",
+        "--runs",
+        "16384",
+        "--set",
+        "n=16",
+        "--set",
+        "loc=local",
+        "--json",
+    ])
+    .expect(0)
+    .json();
+    let best = &v["optimized"]["best_block_size"];
+    let reason = best["reason"].as_str().unwrap();
+    assert!(reason.contains("no memory accesses left to time") && !reason.contains("NaN"), "{reason}");
+    assert!(best["estimated_runs_per_second"].is_null());
     // The default model marks nothing: no register column.
     let run = smemplan(&["plan", "--tiers", "auto", "--runs", "100000"]).expect(0);
     assert!(!run.stdout.contains("in registers"), "{}", run.stdout);
