@@ -294,32 +294,31 @@ impl Gpu {
         repeats: usize,
     ) -> Result<Timed> {
         let cfg = launch_config(crate::integrate::Kernel::grid_size(arrays.batch, block_size), block_size, shared)?;
-        let mut times_ms = Vec::with_capacity(repeats);
-        for i in 0..=repeats {
-            self.stream.memset_zeros(&mut arrays.out).map_err(|e| gpu_error("clearing out", e))?;
-            self.stream.memset_zeros(&mut arrays.stats).map_err(|e| gpu_error("clearing stats", e))?;
-            let start = self
-                .stream
-                .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
-                .map_err(|e| gpu_error("recording an event", e))?;
-            let mut launch = self.stream.launch_builder(&kernel.func);
-            launch.arg(&arrays.y0).arg(&arrays.params).arg(&mut arrays.out).arg(&mut arrays.stats).arg(&arrays.batch);
-            // SAFETY: `smemplan::integrate`'s entry takes (const real_t* y0,
-            // const real_t* params, real_t* out, unsigned* stats, unsigned
-            // long long batch); the arrays were sized by `Setup::inputs` for
-            // this batch, which is all the kernel touches (threads past the
-            // batch return at once); the dynamic shared memory is the layout's
-            // bytes for this block, within the limit set at compile time.
-            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the integrator", e))?;
-            let end = self
-                .stream
-                .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
-                .map_err(|e| gpu_error("recording an event", e))?;
-            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the integrator", e))?;
-            if i > 0 {
-                times_ms.push(ms as f64);
-            }
-        }
+        let times_ms = self.timed(
+            repeats,
+            "the integrator",
+            arrays,
+            |gpu, arrays| {
+                gpu.stream.memset_zeros(&mut arrays.out).map_err(|e| gpu_error("clearing out", e))?;
+                gpu.stream.memset_zeros(&mut arrays.stats).map_err(|e| gpu_error("clearing stats", e))
+            },
+            |gpu, arrays| {
+                let mut launch = gpu.stream.launch_builder(&kernel.func);
+                launch
+                    .arg(&arrays.y0)
+                    .arg(&arrays.params)
+                    .arg(&mut arrays.out)
+                    .arg(&mut arrays.stats)
+                    .arg(&arrays.batch);
+                // SAFETY: `smemplan::integrate`'s entry takes (const real_t* y0,
+                // const real_t* params, real_t* out, unsigned* stats, unsigned
+                // long long batch); the arrays were sized by `Setup::inputs` for
+                // this batch, which is all the kernel touches (threads past the
+                // batch return at once); the dynamic shared memory is the layout's
+                // bytes for this block, within the limit set at compile time.
+                unsafe { launch.launch(cfg) }.map(drop).map_err(|e| gpu_error("launching the integrator", e))
+            },
+        )?;
         let out = self.stream.clone_dtoh(&arrays.out).map_err(|e| gpu_error("reading out", e))?;
         let stats = self.stream.clone_dtoh(&arrays.stats).map_err(|e| gpu_error("reading stats", e))?;
         Ok(Timed { times_ms, out, stats })
@@ -341,23 +340,48 @@ impl Gpu {
         let cfg = launch_config(runs.div_ceil(block_size.max(1)), block_size, shared)?;
         let mut out: CudaSlice<f32> =
             self.stream.alloc_zeros(runs.max(1) as usize).map_err(|e| gpu_error("allocating the checksums", e))?;
+        self.timed(
+            repeats,
+            "the stand-in",
+            &mut out,
+            |_, _| Ok(()),
+            |gpu, out| {
+                let mut launch = gpu.stream.launch_builder(&kernel.func);
+                launch.arg(out).arg(&runs);
+                // SAFETY: `standin::source` generates (float* out, unsigned long
+                // long runs); `out` holds `runs` floats and threads at or past
+                // `runs` return at once; the dynamic shared memory is the stand-in's
+                // bytes for this block, within the limit set at compile time.
+                unsafe { launch.launch(cfg) }.map(drop).map_err(|e| gpu_error("launching the stand-in", e))
+            },
+        )
+    }
+}
+
+impl Gpu {
+    /// One untimed launch, then `repeats` timed with CUDA events
+    /// (milliseconds each): `reset` prepares `state` before every launch,
+    /// outside the timed region; `launch` enqueues the kernel `what` names.
+    fn timed<S>(
+        &self,
+        repeats: usize,
+        what: &str,
+        state: &mut S,
+        reset: impl Fn(&Gpu, &mut S) -> Result<()>,
+        launch: impl Fn(&Gpu, &mut S) -> Result<()>,
+    ) -> Result<Vec<f64>> {
+        let event = || {
+            self.stream
+                .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
+                .map_err(|e| gpu_error("recording an event", e))
+        };
         let mut times_ms = Vec::with_capacity(repeats);
         for i in 0..=repeats {
-            let event = || {
-                self.stream
-                    .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
-                    .map_err(|e| gpu_error("recording an event", e))
-            };
+            reset(self, state)?;
             let start = event()?;
-            let mut launch = self.stream.launch_builder(&kernel.func);
-            launch.arg(&mut out).arg(&runs);
-            // SAFETY: `standin::source` generates (float* out, unsigned long
-            // long runs); `out` holds `runs` floats and threads at or past
-            // `runs` return at once; the dynamic shared memory is the stand-in's
-            // bytes for this block, within the limit set at compile time.
-            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the stand-in", e))?;
+            launch(self, state)?;
             let end = event()?;
-            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the stand-in", e))?;
+            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error(&format!("running {what}"), e))?;
             if i > 0 {
                 times_ms.push(ms as f64);
             }
@@ -409,31 +433,26 @@ impl Gpu {
         repeats: usize,
     ) -> Result<(Vec<f64>, Vec<u8>)> {
         let cfg = launch_config(arrays.runs.div_ceil(block_size.max(1)), block_size, shared)?;
-        let mut times_ms = Vec::with_capacity(repeats);
-        for i in 0..=repeats {
-            self.stream.memcpy_dtod(&arrays.pristine, &mut arrays.io).map_err(|e| gpu_error("resetting io", e))?;
-            let event = || {
-                self.stream
-                    .record_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT))
-                    .map_err(|e| gpu_error("recording an event", e))
-            };
-            let start = event()?;
-            let mut launch = self.stream.launch_builder(&kernel.func);
-            launch.arg(&mut arrays.io).arg(&arrays.runs);
-            // SAFETY: the launch contract (`user_kernel`) makes the entry
-            // (unsigned char* io, unsigned long long runs), each thread
-            // touching its own run's slice of `io` only and threads at or
-            // past `runs` returning at once; `io` holds `runs` slices; the
-            // dynamic shared memory is the layout's bytes for this block,
-            // within the limit set at compile time. A kernel breaking the
-            // contract faults on the card, which the driver reports.
-            unsafe { launch.launch(cfg) }.map_err(|e| gpu_error("launching the user kernel", e))?;
-            let end = event()?;
-            let ms = start.elapsed_ms(&end).map_err(|e| gpu_error("running the user kernel", e))?;
-            if i > 0 {
-                times_ms.push(ms as f64);
-            }
-        }
+        let times_ms = self.timed(
+            repeats,
+            "the user kernel",
+            arrays,
+            |gpu, arrays| {
+                gpu.stream.memcpy_dtod(&arrays.pristine, &mut arrays.io).map_err(|e| gpu_error("resetting io", e))
+            },
+            |gpu, arrays| {
+                let mut launch = gpu.stream.launch_builder(&kernel.func);
+                launch.arg(&mut arrays.io).arg(&arrays.runs);
+                // SAFETY: the launch contract (`user_kernel`) makes the entry
+                // (unsigned char* io, unsigned long long runs), each thread
+                // touching its own run's slice of `io` only and threads at or
+                // past `runs` returning at once; `io` holds `runs` slices; the
+                // dynamic shared memory is the layout's bytes for this block,
+                // within the limit set at compile time. A kernel breaking the
+                // contract faults on the card, which the driver reports.
+                unsafe { launch.launch(cfg) }.map(drop).map_err(|e| gpu_error("launching the user kernel", e))
+            },
+        )?;
         let out = self.stream.clone_dtoh(&arrays.io).map_err(|e| gpu_error("reading io", e))?;
         Ok((times_ms, out))
     }
