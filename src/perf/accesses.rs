@@ -145,25 +145,23 @@ location = "{y}"
 "#
             )
         };
-        let workload = |x: &str, y: &str, sets: &[(String, String)]| {
-            let model = smemplan_kernel::model::Model::parse("t.toml", &text(x, y), &|_| None).unwrap();
+        let workload = |text: &str, sets: &[(String, String)]| {
+            let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
             let kernel = model.instantiate(sets).unwrap();
             let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
             kernel.accesses.workload(&report, 0, 0, 1)
         };
-        let only_x = workload("local", "shared", &[]);
+        let only_x = workload(&text("local", "shared"), &[]);
         assert_eq!((only_x.local_bytes_per_run, only_x.register_bytes_per_run), (16, 16));
-        let both = workload("local", "local", &[]);
+        let both = workload(&text("local", "local"), &[]);
         assert_eq!((both.local_bytes_per_run, both.register_bytes_per_run), (28, 0), "y is indexed at run time");
-        let large = workload("local", "shared", &[("n".into(), "16".into())]);
+        let n16 = [("n".to_string(), "16".to_string())];
+        let large = workload(&text("local", "shared"), &n16);
         assert_eq!((large.local_bytes_per_run, large.register_bytes_per_run), (64, 0), "the condition fails");
-        assert_eq!(workload("shared", "shared", &[]).register_bytes_per_run, 0);
+        assert_eq!(workload(&text("shared", "shared"), &[]).register_bytes_per_run, 0);
         // `true` is a condition too; a number is neither.
         let always = text("local", "shared").replace("\"n <= 8\"", "true");
-        let model = smemplan_kernel::model::Model::parse("t.toml", &always, &|_| None).unwrap();
-        let kernel = model.instantiate(&[("n".into(), "16".into())]).unwrap();
-        let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
-        assert_eq!(kernel.accesses.workload(&report, 0, 0, 1).register_bytes_per_run, 64);
+        assert_eq!(workload(&always, &n16).register_bytes_per_run, 64);
         let number = text("local", "shared").replace("\"n <= 8\"", "3");
         let e = smemplan_kernel::model::Model::parse("t.toml", &number, &|_| None).unwrap_err();
         assert!(
