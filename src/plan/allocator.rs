@@ -374,9 +374,13 @@ pub struct HeaderOptions {
     pub block_size: u64,
 }
 
+/// The header's namespace unless [`HeaderOptions::namespace`] says
+/// otherwise (what `smemplan plan --cuda` writes).
+pub const NAMESPACE: &str = "smemplan_layout";
+
 impl Default for HeaderOptions {
     fn default() -> Self {
-        HeaderOptions { namespace: "smemplan_layout".into(), block_size: 64 }
+        HeaderOptions { namespace: NAMESPACE.into(), block_size: 64 }
     }
 }
 

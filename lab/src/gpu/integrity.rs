@@ -33,12 +33,10 @@
 //! (slices are per block, so that index is what tells two writers apart).
 
 use crate::error::{Error, Result};
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View};
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, View, NAMESPACE};
 use smemplan::plan::{PlanReport, Pool};
 use std::fmt::Write as _;
 
-/// The namespace of the header inside the kernel source.
-pub const NAMESPACE: &str = "smemplan_layout";
 /// The kernel's (unmangled) name.
 pub const KERNEL: &str = "smemplan_integrity";
 /// `u32` words per clobber record in the report buffer (after the count).
@@ -213,14 +211,36 @@ pub fn source(walk: &Walk, block_size: u64) -> Result<String> {
     render(walk, &header).map_err(|_| Error::Gpu("formatting the integrity kernel failed".into()))
 }
 
-/// The accessor call for `v` in the walk's scope.
-fn accessor(v: &View, layout: SharedLayout) -> String {
-    match (v.pool, layout) {
-        (Pool::Shared, SharedLayout::ThreadMajor(_)) => format!("{NAMESPACE}::{}(smem, tid)", v.ident),
-        (Pool::Shared, SharedLayout::Interleaved) => format!("{NAMESPACE}::{}(smem, tid, block)", v.ident),
-        (Pool::Local, _) => format!("{NAMESPACE}::{}(lo)", v.ident),
-        (Pool::PersistentLocal, _) => format!("{NAMESPACE}::{}(pl)", v.ident),
-    }
+/// The expressions a generated kernel hands the header's accessors.
+pub(crate) struct AccessorArgs<'a> {
+    /// The block's dynamic shared memory.
+    pub shared: &'a str,
+    /// The thread's index in the block.
+    pub tid: &'a str,
+    /// The block's size (interleaved layouts only).
+    pub block: &'a str,
+    /// The thread's local array.
+    pub local: &'a str,
+    /// The thread's persistent local array.
+    pub persistent_local: &'a str,
+}
+
+/// The walk's names for them.
+const WALK_ARGS: AccessorArgs =
+    AccessorArgs { shared: "smem", tid: "tid", block: "block", local: "lo", persistent_local: "pl" };
+
+/// The call of `v`'s accessor in the header ([`cuda_header`], namespace
+/// [`NAMESPACE`]) of a `layout`, with `args`: its parameters depend on the
+/// pool and, in shared memory, on the layout.
+pub(crate) fn accessor(v: &View, layout: SharedLayout, args: &AccessorArgs) -> String {
+    let a = args;
+    let params = match (v.pool, layout) {
+        (Pool::Shared, SharedLayout::ThreadMajor(_)) => format!("{}, {}", a.shared, a.tid),
+        (Pool::Shared, SharedLayout::Interleaved) => format!("{}, {}, {}", a.shared, a.tid, a.block),
+        (Pool::Local, _) => a.local.to_string(),
+        (Pool::PersistentLocal, _) => a.persistent_local.to_string(),
+    };
+    format!("{NAMESPACE}::{}({params})", v.ident)
 }
 
 fn render(walk: &Walk, header: &str) -> std::result::Result<String, std::fmt::Error> {
@@ -281,7 +301,7 @@ __device__ void phase(unsigned p, unsigned char* smem, unsigned char* lo, unsign
                 let v = &walk.alloc.views[i];
                 let (word, sig) = word_and_sig(v);
                 writeln!(s, "        {{ // write `{}`", v.name)?;
-                writeln!(s, "            auto a = {};", accessor(v, walk.alloc.layout))?;
+                writeln!(s, "            auto a = {};", accessor(v, walk.alloc.layout, &WALK_ARGS))?;
                 writeln!(s, "            #pragma unroll 1")?;
                 writeln!(s, "            for (unsigned long long e = 0; e < {}ULL; ++e)", v.elements)?;
                 writeln!(s, "                *reinterpret_cast<volatile {word}*>(&a[e]) = {sig}({i}u, tid, {t}u, e);")?;
@@ -296,7 +316,7 @@ __device__ void phase(unsigned p, unsigned char* smem, unsigned char* lo, unsign
                 let (word, sig) = word_and_sig(v);
                 let start = walk.lifetimes[i].iter().find(|s| s[0] <= t && t < s[1]).map_or(t, |s| s[0]);
                 writeln!(s, "        {{ // check `{}` (written at instant {start})", v.name)?;
-                writeln!(s, "            auto a = {};", accessor(v, walk.alloc.layout))?;
+                writeln!(s, "            auto a = {};", accessor(v, walk.alloc.layout, &WALK_ARGS))?;
                 writeln!(s, "            #pragma unroll 1")?;
                 writeln!(s, "            for (unsigned long long e = 0; e < {}ULL; ++e) {{", v.elements)?;
                 writeln!(s, "                {word} found = *reinterpret_cast<volatile {word}*>(&a[e]);")?;

@@ -23,9 +23,9 @@
 //!
 //! Everything here is host code, tested without a card.
 
+use super::integrity::{accessor, AccessorArgs};
 use crate::error::{Error, Result};
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::Pool;
+use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout, NAMESPACE};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -35,10 +35,6 @@ pub const ENTRY: &str = "smemplan_kernel";
 /// The header's name in the user's `#include`.
 pub const HEADER: &str = "smemplan_layout.cuh";
 
-/// The namespace of the library's accessors and byte counts (the one
-/// `smemplan plan --cuda` writes).
-pub const NAMESPACE: &str = "smemplan_layout";
-
 /// The namespace of the uniform bindings.
 pub const BINDINGS_NAMESPACE: &str = "smemplan_buffers";
 
@@ -47,6 +43,17 @@ pub const IO_BYTES: u64 = 64;
 
 /// The entry's signature, as errors and the help quote it.
 pub const SIGNATURE: &str = "extern \"C\" __global__ void smemplan_kernel(unsigned char* io, unsigned long long runs)";
+
+/// What the bindings hand the header's accessors: the fields of their
+/// `memory` (the block size only an interleaved layout would take, which the
+/// bindings refuse).
+const BINDING_ARGS: AccessorArgs = AccessorArgs {
+    shared: "m.shared",
+    tid: "m.tid",
+    block: "blockDim.x",
+    local: "m.local",
+    persistent_local: "m.persistent_local",
+};
 
 /// The names the bindings define besides the buffers' accessors; a buffer
 /// whose accessor would take one of them cannot be bound.
@@ -212,12 +219,7 @@ pub fn header(alloc: &Allocation, block_size: u64, io_bytes: u64) -> Result<Stri
             let body = if *is_empty {
                 format!("(void)m; return static_cast<{t}*>(nullptr);")
             } else {
-                let args = match v.pool {
-                    Pool::Shared => "m.shared, m.tid",
-                    Pool::Local => "m.local",
-                    Pool::PersistentLocal => "m.persistent_local",
-                };
-                format!("return {ns}::{}({args});", v.ident)
+                format!("return {};", accessor(v, alloc.layout, &BINDING_ARGS))
             };
             writeln!(b, "__device__ __forceinline__ {t}* {}(const memory& m) {{ {body} }}", v.ident)?;
         }
