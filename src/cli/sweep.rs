@@ -10,6 +10,7 @@
 
 use super::bench::progress_bar;
 use super::output::{table, Staged};
+use super::tiers::{rate_ratio, NO_MEMORY_TIME};
 use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::kernel::model;
@@ -332,9 +333,6 @@ fn rate(v: f64) -> String {
     }
 }
 
-/// What a rate without memory time reads as.
-const NO_MEMORY_TIME: &str = "no memory time";
-
 /// The leading columns of a grid's table (`sweep`'s rows, `plan`'s summary
 /// over a grid): the row's number, its model when the rows span several,
 /// then each axis of the grid.
@@ -417,11 +415,10 @@ fn write_rows(out: &mut dyn Write, s: &Sweep, rows: &[&Row]) -> Result<()> {
             if r.pareto { "*".into() } else { String::new() },
         ]);
         if auto {
-            cells.push(match r.fixed_runs_per_second {
-                Some(f) if !r.estimated_runs_per_second.is_finite() && f.is_finite() => NO_MEMORY_TIME.into(),
-                Some(f) if f > 0.0 && f.is_finite() => format!("{:.3}", r.estimated_runs_per_second / f),
-                Some(f) if !f.is_finite() && !r.estimated_runs_per_second.is_finite() => format!("{:.3}", 1.0),
-                _ => "-".into(),
+            cells.push(match r.fixed_runs_per_second.and_then(|f| rate_ratio(r.estimated_runs_per_second, f)) {
+                Some(ratio) if ratio.is_finite() => format!("{ratio:.3}"),
+                Some(_) => NO_MEMORY_TIME.into(),
+                None => "-".into(),
             });
             cells.push(match &r.local_groups {
                 None => "-".into(),

@@ -32,15 +32,23 @@ pub struct Section<'a> {
     cache_hits: usize,
 }
 
+/// What an estimated rate reads as where the estimate charges no memory
+/// time (every access held in registers: the rate is infinite).
+pub(super) const NO_MEMORY_TIME: &str = "no memory time";
+
+/// Estimated rate `a` ÷ rate `b` (`None` when `b` is 0). A rate without
+/// memory time is infinite: as fast as another such (1), infinitely faster
+/// than the rest, and a finite one is 0 of it.
+pub(super) fn rate_ratio(a: f64, b: f64) -> Option<f64> {
+    match (a.is_finite(), b.is_finite()) {
+        (false, false) => Some(1.0),
+        _ if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
 fn placement<'a>(plan: &'a TierPlan, chosen: &TierPlan) -> PlacementJson<'a> {
-    // A plan with no memory time (every access in registers) runs at an
-    // unbounded estimated rate: as fast as another such, faster than the rest.
-    let ratio = match (plan.runs_per_second.is_finite(), chosen.runs_per_second.is_finite()) {
-        (false, false) => 1.0,
-        (true, false) => 0.0,
-        _ if chosen.runs_per_second > 0.0 => plan.runs_per_second / chosen.runs_per_second,
-        _ => 0.0,
-    };
+    let ratio = rate_ratio(plan.runs_per_second, chosen.runs_per_second).unwrap_or(0.0);
     PlacementJson { plan, block_size: plan.best.map(|e| e.occupancy.block_size), throughput_ratio: ratio }
 }
 
@@ -99,7 +107,7 @@ pub fn write_text(out: &mut dyn Write, s: &Section) -> Result<()> {
             if p.plan.runs_per_second.is_finite() {
                 format!("{:.4e}", p.plan.runs_per_second)
             } else {
-                "no memory time".into()
+                NO_MEMORY_TIME.into()
             },
             format!("{:.3}", p.throughput_ratio),
         ]);
