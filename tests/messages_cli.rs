@@ -46,6 +46,21 @@ fn near_misses_get_a_suggestion() {
     says(&["plan", "--device", "tpu"], &["unknown device `tpu` (known: "], &["did you mean"]);
 }
 
+/// `--model` with a model file's path is told that files are given as
+/// files, in both commands that take `--model`.
+#[test]
+fn a_model_file_given_as_a_name_is_told_how_to_give_it() {
+    for cmd in ["plan", "sweep"] {
+        for path in ["models/integrators/dirk.toml", "mine.toml"] {
+            says(
+                &[cmd, "--model", path],
+                &[&format!("no built-in model `{path}`"), "is a file's path: a model file is given as a file"],
+                &["did you mean"],
+            );
+        }
+    }
+}
+
 #[test]
 fn a_file_is_named_only_when_the_user_gave_one() {
     says(&["plan", "--model", "dirc"], &[], &[".toml"]);

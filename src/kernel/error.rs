@@ -29,7 +29,7 @@ pub enum Error {
         message: String,
     },
     /// A built-in model name that does not exist.
-    #[error("no built-in model `{name}` (known: {known}){}", smemplan_core::error::did_you_mean(.name, .known.split(", ")))]
+    #[error("no built-in model `{name}` (known: {known}){}", unknown_model_hint(.name, .known))]
     UnknownModel {
         /// The name asked for.
         name: String,
@@ -237,6 +237,19 @@ pub enum TreeError {
         /// The component.
         component: String,
     },
+}
+
+/// What follows [`Error::UnknownModel`]'s list: the closest built-in name,
+/// or, for a name that is a model file's path, that files are not looked
+/// up among the built-ins (the commonest slip: `--model FILE.toml`).
+fn unknown_model_hint(name: &str, known: &str) -> String {
+    if name.ends_with(".toml") || name.contains(['/', '\\']) {
+        format!(
+            "; `{name}` is a file's path: a model file is given as a file (the model argument), not as a built-in name"
+        )
+    } else {
+        smemplan_core::error::did_you_mean(name, known.split(", "))
+    }
 }
 
 /// A TOML error in model file `source` as [`Error::Model`].
