@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `smemplan-lab tune` on the REAL integrators (issue 18, item 2): every
-# acceptance case timed exhaustively (`--exhaustive --repeats 1`), so the
+# acceptance case timed exhaustively (`--exhaustive`, `--repeats` REPEATS, default 1), so the
 # share `tune` reaches with its default tenth is measured against the best
 # of its whole candidate set in one run. Not part of `cargo test` (CI has
 # no GPU). Usage:
@@ -45,6 +45,7 @@ out=${2:?usage: gpu-tune-real.sh BIN OUT}
 mkdir -p "$out"
 limit=${CASE_LIMIT:-120}
 total_limit=${TOTAL_LIMIT:-360}
+repeats=${REPEATS:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 # NVRTC on the loader's path (cudarc loads it at run time), card_profile.
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cuda-env.sh"
@@ -101,7 +102,7 @@ for c in "${cases[@]}"; do
   started=$SECONDS
   status=0
   # shellcheck disable=SC2086 # flags are words
-  timeout "$bound" "$lab" tune $flags "${common[@]}" --exhaustive --repeats 1 \
+  timeout "$bound" "$lab" tune $flags "${common[@]}" --exhaustive --repeats "$repeats" \
     --json "$out/tune-$name.json" >"$out/tune-$name.txt" 2>&1 || status=$?
   echo "== $name: $((SECONDS - started)) s, exit $status"
   grep -E "^(timed|tuned|model|planner|best|cubie|cuda|MISMATCH)|smemplan-lab:" "$out/tune-$name.txt" || true
