@@ -51,6 +51,7 @@ fn workload(row: &Row) -> Workload {
         local_accesses: 0.0,
         local_bytes_per_run: 0,
         register_bytes_per_run: 0,
+        local_hit_per_shared: None,
         registers_per_thread: row.registers,
         runs: row.runs,
     }

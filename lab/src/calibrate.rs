@@ -43,6 +43,7 @@
 //!     local_accesses: 0.0,
 //!     local_bytes_per_run: 0,
 //!     register_bytes_per_run: 0,
+//!     local_hit_per_shared: None,
 //!     registers_per_thread: 0,
 //!     runs: 1 << 17,
 //! };
@@ -278,6 +279,7 @@ fn read_block_table(device: Option<&DeviceProfile>, source: &str, text: &str) ->
             local_accesses: local_accesses.map_or(Ok(0.0), count)?,
             local_bytes_per_run: local_bytes.map_or(Ok(0), int)?,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: int(registers)?,
             runs: int(runs)?,
         };
@@ -577,6 +579,7 @@ mod tests {
             local_accesses: 1000.0,
             local_bytes_per_run: local,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs: 1 << 16,
         }

@@ -39,11 +39,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Access weights per buffer (`component/name`) and phase; buffers and
 /// instants not named weigh their size in elements.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Weights {
     by_buffer: BTreeMap<String, Vec<(String, u64)>>,
     /// Buffers (`component/name`) indexed only with compile-time indices.
     in_registers: BTreeSet<String>,
+    /// What a local access that hits the cache costs, in shared accesses
+    /// (`None`: the device's figure).
+    local_hit_per_shared: Option<f64>,
 }
 
 impl Weights {
@@ -54,10 +57,24 @@ impl Weights {
         self.by_buffer.insert(full_name.to_string(), phases);
     }
 
-    /// Whether no buffer has weights (every count is the default) and none
-    /// is held in registers.
+    /// Whether no buffer has weights (every count is the default), none is
+    /// held in registers and local hits cost what the device says.
     pub fn is_empty(&self) -> bool {
-        self.by_buffer.is_empty() && self.in_registers.is_empty()
+        self.by_buffer.is_empty() && self.in_registers.is_empty() && self.local_hit_per_shared.is_none()
+    }
+
+    /// Sets what a local access that hits the SM's cache costs in this
+    /// kernel, in shared accesses: a model's `local_hit_per_shared`, for a
+    /// kernel whose compiled code makes its thread-private arrays cheaper
+    /// (or dearer) than the device profile's figure says.
+    pub fn set_local_hit_per_shared(&mut self, cost: f64) {
+        self.local_hit_per_shared = Some(cost);
+    }
+
+    /// The kernel's cost of a local cache hit, in shared accesses (`None`:
+    /// the device profile's).
+    pub fn local_hit_per_shared(&self) -> Option<f64> {
+        self.local_hit_per_shared
     }
 
     /// Marks buffer `full_name` (`component/name`) as indexed only with

@@ -64,6 +64,7 @@ impl Counts for Weights {
             local_accesses,
             local_bytes_per_run: local_bytes,
             register_bytes_per_run: if promotable { local_bytes } else { 0 },
+            local_hit_per_shared: self.local_hit_per_shared(),
             registers_per_thread,
             runs,
         }

@@ -78,6 +78,7 @@ mod tests {
             local_accesses: 0.0,
             local_bytes_per_run: 0,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs: 1 << 17,
         };

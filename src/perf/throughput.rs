@@ -18,8 +18,9 @@
 //! in_l2      = min(1, l2_bytes ÷ (the wave's warps on all SMs × 32 lanes × local bytes per run))
 //! miss       = in_l2 × local_miss_ns + (1 − in_l2) × hbm_miss_ns            (latency)
 //! miss_busy  = in_l2 × local_miss_busy_ns + (1 − in_l2) × hbm_miss_busy_ns  (bandwidth)
-//! latency    = A_s × shared_access_ns + A_l × (hit × local_access_ns + (1 − hit) × miss)
-//! busy       = (A_s × shared_access_ns + A_l × hit × local_access_ns) ÷ saturation_warps
+//! hit_ns     = the kernel's local_hit_per_shared × shared_access_ns, else local_access_ns
+//! latency    = A_s × shared_access_ns + A_l × (hit × hit_ns + (1 − hit) × miss)
+//! busy       = (A_s × shared_access_ns + A_l × hit × hit_ns) ÷ saturation_warps
 //!              + A_l × (1 − hit) × miss_busy
 //! wave time  = max(latency, resident warps per SM × busy)
 //!              (A_s, A_l: accesses per run; one warp issues each once, whatever its busy lanes)
@@ -49,6 +50,7 @@
 //!     local_accesses: 0.0,
 //!     local_bytes_per_run: 0,
 //!     register_bytes_per_run: 0,
+//!     local_hit_per_shared: None,
 //!     registers_per_thread: 0,
 //!     runs: 1 << 17,
 //! };
@@ -87,6 +89,15 @@ pub struct Workload {
     pub registers_per_thread: u64,
     /// Runs in the batch (one per thread).
     pub runs: u64,
+    /// What a local access that hits the SM's cache costs in this kernel,
+    /// in shared accesses (`None`: the device profile's
+    /// `local_access_ns ÷ shared_access_ns`, fitted on the stand-in's
+    /// read-modify-write of every word). A kernel model sets it
+    /// (`local_hit_per_shared`, `docs/models.md`) where its compiled code
+    /// makes thread-private arrays cheaper than that: the compiler may keep
+    /// their values in registers between accesses, which it cannot do for
+    /// shared memory that other threads see.
+    pub local_hit_per_shared: Option<f64>,
 }
 
 /// Registers per thread the compiler keeps for the code itself (addresses,
@@ -100,6 +111,12 @@ pub struct Workload {
 pub const ARRAY_REGISTER_RESERVE: u64 = 32;
 
 impl Workload {
+    /// Nanoseconds of one local access that hits the SM's cache
+    /// ([`Workload::local_hit_per_shared`], else the profile's figure).
+    pub fn local_hit_ns(&self, params: &ThroughputParams) -> f64 {
+        self.local_hit_per_shared.map_or(params.local_access_ns, |r| r * params.shared_access_ns)
+    }
+
     /// This workload as the compiler lays it out: the promotable local
     /// bytes up to the register budget held in registers (their share of
     /// the local accesses gone), the rest left in local memory. Where the
@@ -154,7 +171,8 @@ pub struct Estimate {
 /// local access hits the cache, in seconds: the unit of
 /// [`Estimate::warp_times`].
 pub fn warp_seconds(params: &ThroughputParams, workload: &Workload) -> f64 {
-    (workload.shared_accesses * params.shared_access_ns + workload.local_accesses * params.local_access_ns) * 1e-9
+    (workload.shared_accesses * params.shared_access_ns + workload.local_accesses * workload.local_hit_ns(params))
+        * 1e-9
 }
 
 /// A lower bound on one warp's time in any wave, for [`warp_times_bound`]:
@@ -172,7 +190,7 @@ pub fn warp_seconds_bound(device: &DeviceProfile, workload: &Workload) -> f64 {
     let hit = hit_share(device, workload, 0, 0, 1);
     let miss = p.local_miss_ns.min(p.local_miss_busy_ns * p.saturation_warps);
     (workload.shared_accesses * p.shared_access_ns
-        + workload.local_accesses * (hit * p.local_access_ns + (1.0 - hit) * miss))
+        + workload.local_accesses * (hit * workload.local_hit_ns(p) + (1.0 - hit) * miss))
         * 1e-9
 }
 
@@ -263,9 +281,10 @@ fn wave_seconds_at(device: &DeviceProfile, workload: &Workload, levels: Levels, 
     let Levels { hit, in_l2 } = levels;
     let miss = in_l2 * p.local_miss_ns + (1.0 - in_l2) * p.hbm_miss_ns;
     let miss_busy = in_l2 * p.local_miss_busy_ns + (1.0 - in_l2) * p.hbm_miss_busy_ns;
-    let latency = shared * p.shared_access_ns + local * (hit * p.local_access_ns + (1.0 - hit) * miss);
-    let busy = (shared * p.shared_access_ns + local * hit * p.local_access_ns) / p.saturation_warps
-        + local * (1.0 - hit) * miss_busy;
+    let hit_ns = workload.local_hit_ns(p);
+    let latency = shared * p.shared_access_ns + local * (hit * hit_ns + (1.0 - hit) * miss);
+    let busy =
+        (shared * p.shared_access_ns + local * hit * hit_ns) / p.saturation_warps + local * (1.0 - hit) * miss_busy;
     latency.max(warps as f64 * busy) * 1e-9
 }
 
@@ -588,6 +607,7 @@ mod tests {
             local_accesses: 1000.0,
             local_bytes_per_run: local,
             register_bytes_per_run: promotable,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs: 1 << 14,
         };
@@ -617,6 +637,7 @@ mod tests {
             local_accesses: 0.0,
             local_bytes_per_run: 0,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 255,
             runs: 1 << 14,
         };
@@ -639,6 +660,7 @@ mod tests {
             local_accesses: 0.0,
             local_bytes_per_run: 0,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs,
         }
@@ -657,6 +679,7 @@ mod tests {
             local_accesses: 1000.0,
             local_bytes_per_run: local_bytes,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs: 1 << 20,
         };
@@ -713,6 +736,7 @@ mod tests {
             local_accesses: 10_000.0,
             local_bytes_per_run: local_bytes,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: 0,
             runs,
         };

@@ -267,6 +267,7 @@ impl SplitSearch<'_> {
             local_accesses,
             local_bytes_per_run: local_bytes,
             register_bytes_per_run: if promotable { local_bytes } else { 0 },
+            local_hit_per_shared: self.options.accesses.local_hit_per_shared(),
             registers_per_thread: 0,
             runs: self.options.runs,
         }
@@ -283,6 +284,7 @@ impl SplitSearch<'_> {
             local_accesses: 0.0,
             local_bytes_per_run: 0,
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: self.options.registers_per_thread,
             runs: self.options.runs,
         };

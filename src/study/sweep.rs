@@ -396,6 +396,8 @@ struct StrategyFigures {
     local_accesses: f64,
     /// Local bytes the compiler may hold in registers (`Counts::workload`).
     register_bytes: u64,
+    /// The kernel's cost of a local cache hit (`Counts::workload`).
+    local_hit_per_shared: Option<f64>,
 }
 
 impl StrategyFigures {
@@ -413,6 +415,7 @@ impl StrategyFigures {
             shared_accesses: w.shared_accesses,
             local_accesses: w.local_accesses,
             register_bytes: w.register_bytes_per_run,
+            local_hit_per_shared: w.local_hit_per_shared,
         })
     }
 }
@@ -607,6 +610,7 @@ fn launch_case<'a>(spec: &SweepSpec, layout: &StrategyFigures, device: &'a Devic
         local_accesses: layout.local_accesses,
         local_bytes_per_run: layout.local_bytes,
         register_bytes_per_run: layout.register_bytes,
+        local_hit_per_shared: layout.local_hit_per_shared,
         registers_per_thread: spec.registers_per_thread,
         runs: spec.runs,
     };

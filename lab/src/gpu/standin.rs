@@ -58,6 +58,7 @@ impl StandIn {
             local_accesses: (2 * self.iterations * self.local_words) as f64,
             local_bytes_per_run: stack_bytes.unwrap_or(self.local_words * 4),
             register_bytes_per_run: 0,
+            local_hit_per_shared: None,
             registers_per_thread: registers,
             runs,
         }

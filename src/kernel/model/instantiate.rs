@@ -70,6 +70,9 @@ impl Model {
             table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
             accesses: Weights::default(),
         };
+        if let Some(cost) = self.local_hit_per_shared {
+            out.accesses.set_local_hit_per_shared(cost);
+        }
         eval.walk(&self.body, "", &[], precision, &mut out)?;
         one_top_level_component(&out.components, &eval.declared)?;
         out.params = eval.values.clone();
@@ -281,7 +284,7 @@ fn group_alias(path: &str, target: &str, at: &At) -> Result<GroupAlias> {
 
 /// A model at one set of parameters: declarations ready for the planner
 /// (`smemplan_plan::plan_kernel`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Kernel {
     /// The model's name.
     pub model: String,

@@ -138,7 +138,7 @@ struct Fragment {
 }
 
 /// A parsed, validated kernel model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// The model's name.
     pub name: String,
@@ -156,6 +156,9 @@ pub struct Model {
     classes: LifetimeTable,
     body: Fragment,
     fragments: HashMap<String, Fragment>,
+    /// `local_hit_per_shared`: what a local cache hit costs in this
+    /// kernel, in shared accesses (`None`: the device profile's figure).
+    local_hit_per_shared: Option<f64>,
 }
 
 impl Model {

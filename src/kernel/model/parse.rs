@@ -49,6 +49,8 @@ struct RawFile {
     component: Vec<RawComponent>,
     #[serde(default)]
     buffer: Vec<RawBuffer>,
+    #[serde(default)]
+    local_hit_per_shared: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,6 +332,22 @@ impl Model {
         let allowed = ctx.allowed(&raw, &algorithms)?;
         let classes = LifetimeTable::from_raw(source, text, raw.classes.clone().into_iter().collect())?;
         let body = ctx.fragment(&raw)?;
+        let local_hit_per_shared = match &raw.local_hit_per_shared {
+            None => None,
+            Some(v) => {
+                let cost = match v.get_ref() {
+                    toml::Value::Float(f) => *f,
+                    toml::Value::Integer(i) => *i as f64,
+                    _ => f64::NAN,
+                };
+                if !(cost.is_finite() && cost > 0.0) {
+                    return Err(ctx
+                        .at(v, "local_hit_per_shared".into())
+                        .error("the cost of a local cache hit in shared accesses: a positive number"));
+                }
+                Some(cost)
+            }
+        };
         let mut model = Model {
             name: raw
                 .name
@@ -345,6 +363,7 @@ impl Model {
             classes,
             body,
             fragments: HashMap::new(),
+            local_hit_per_shared,
         };
         let mut stack = vec![source.to_string()];
         let includes = model.body.includes.clone();
@@ -375,6 +394,7 @@ impl Model {
                 || !raw.derived.is_empty()
                 || !raw.algorithms.is_empty()
                 || !raw.classes.is_empty()
+                || raw.local_hit_per_shared.is_some()
             {
                 return Err(inc.place.error(format!(
                     "`{name}` is not a fragment: an included file holds only components, buffers and includes"
