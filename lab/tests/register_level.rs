@@ -11,6 +11,11 @@
 //! of `gpu-h100-tune-real-2026-12-07.json`: in-sample, pinned here. The nine
 //! of `gpu-h100-registers-heldout-2026-12-07.json` were measured after both
 //! were committed: held out.
+//!
+//! The integrator models' `local_hit_per_shared` (0.65) was chosen after
+//! the second batch (`gpu-h100-registers-heldout-2-2026-12-07.json`) and
+//! the first batch's misses timed again (`…-repeat-…`): every file above is
+//! in-sample for it.
 
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate;
@@ -62,16 +67,17 @@ fn in_sample_the_picks_of_the_acceptance_cases_are_within_five_percent() {
     }
 }
 
-/// Held out: nine cases never seen (Dormand–Prince n = 8 f64, 24 f32, 32
-/// f32 and f64; DIRK n = 8, 16; backward Euler n = 8 f64, 16 f32; DIRK on
-/// Robertson f64). Four are within 5 %, and every one within 12 %: the
-/// others are blocks of an all-local layout the estimate ties
-/// (Dormand–Prince n = 24: 0.893, n = 32: 0.946 and 0.930; DIRK n = 8:
-/// 0.887, where block 32 measured 0.204 ms and block 64 0.184) and backward
-/// Euler n = 16 f32 (0.891), whose spilled local arrays beat shared memory
-/// on the card where the estimate's L1 cost says they lose. All shared, the
-/// layout the planner kept before the register level, reaches 0.318–0.976
-/// even at its best block (`docs/throughput.md`).
+/// Held out of the register level: nine cases never seen (Dormand–Prince
+/// n = 8 f64, 24 f32, 32 f32 and f64; DIRK n = 8, 16; backward Euler n = 8
+/// f64, 16 f32; DIRK on Robertson f64), one launch per candidate. Four are
+/// within 5 %, and every one within 12 %: the others are blocks of an
+/// all-local layout the estimate ties (Dormand–Prince n = 24: 0.893, n = 32:
+/// 0.946 and 0.930; DIRK n = 8: 0.887, where block 32 measured 0.204 ms and
+/// block 64 0.184), which the best of three launches puts within 5 %
+/// (below), and backward Euler n = 16 f32, where the local hit cost now
+/// picks all local (0.948; 0.891 all shared). All shared, the layout the
+/// planner kept before the register level, reaches 0.318–0.976 even at its
+/// best block (`docs/throughput.md`).
 #[test]
 fn held_out_every_pick_is_within_twelve_percent_and_four_within_five() {
     let picks = picks("gpu-h100-registers-heldout-2026-12-07.json");
@@ -81,4 +87,38 @@ fn held_out_every_pick_is_within_twelve_percent_and_four_within_five() {
     }
     let within = picks.iter().filter(|(_, s)| *s >= 0.95).count();
     assert!(within >= 4, "{picks:?}");
+}
+
+/// The five misses of the first held-out batch timed again with the best
+/// of three launches: four picks within 5 % and Dormand–Prince n = 32 f32
+/// at 0.9498 (the estimate-tied blocks had been mostly one launch's noise:
+/// 0.887–0.946 before). In-sample for `local_hit_per_shared`, which moved
+/// backward Euler n = 16 f32 to all local.
+#[test]
+fn in_sample_the_first_batchs_misses_timed_again_are_within_five_percent_but_one() {
+    let picks = picks("gpu-h100-registers-heldout-repeat-2026-12-07.json");
+    assert_eq!(picks.len(), 5);
+    assert!(picks.iter().filter(|(_, s)| *s >= 0.95).count() >= 4, "{picks:?}");
+    for (name, share) in &picks {
+        assert!(*share >= 0.945, "{name}: {share:.4}");
+    }
+}
+
+/// The second batch (best of three launches), on which the integrators'
+/// `local_hit_per_shared` was chosen: in-sample. Seven of nine within 5 %
+/// (four with the stand-in's hit cost: all shared for backward Euler n = 12
+/// f64, 0.245, and DIRK n = 12, 0.421, where the compiled kernels' private
+/// arrays made all local 4x and 2.4x faster; Dormand–Prince n = 48 f32,
+/// 0.658). The two left: DIRK n = 24 (all shared, the odd-stride variant,
+/// where the interleaved one measured 8 % faster) and Dormand–Prince n = 4
+/// f32 (a 0.02 ms launch).
+#[test]
+fn in_sample_local_hits_pick_the_measured_placement_on_the_second_batch() {
+    let picks = picks("gpu-h100-registers-heldout-2-2026-12-07.json");
+    assert_eq!(picks.len(), 9);
+    let within = picks.iter().filter(|(_, s)| *s >= 0.95).count();
+    assert!(within >= 7, "{picks:?}");
+    for (name, share) in &picks {
+        assert!(*share >= 0.85, "{name}: {share:.3}");
+    }
 }

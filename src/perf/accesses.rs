@@ -173,4 +173,74 @@ location = "{y}"
         let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("buffer(k/x).registers") && e.to_string().contains("integer"), "{e}");
     }
+
+    /// A model's `local_hit_per_shared` reaches the workload and prices a
+    /// local hit at that many shared accesses; without it the device's
+    /// figure counts. A value that is not a positive number, or one in an
+    /// included fragment, is refused with the file, line and key.
+    #[test]
+    fn a_model_sets_what_a_local_hit_costs() {
+        use crate::occupancy::DeviceProfile;
+        use crate::throughput::{self, Workload};
+        let text = |cost: &str| {
+            format!(
+                r#"{cost}
+[params]
+n = 4
+precision = "f32"
+[classes.Step]
+phases = ["a"]
+buffers = {{ x = "a" }}
+[[component]]
+path = "k"
+class = "Step"
+[[buffer]]
+component = "k"
+name = "x"
+size = "n"
+location = "local"
+"#
+            )
+        };
+        let workload = |text: &str| -> Workload {
+            let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
+            let kernel = model.instantiate(&[]).unwrap();
+            let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
+            kernel.accesses.workload(&report, 0, 0, 1 << 10)
+        };
+        let h100 = DeviceProfile::named("h100").unwrap();
+        let p = &h100.throughput;
+        let device = workload(&text(""));
+        assert_eq!((device.local_hit_per_shared, device.local_hit_ns(p)), (None, p.local_access_ns));
+        let cheap = workload(&text("local_hit_per_shared = 0.5"));
+        assert_eq!(cheap.local_hit_per_shared, Some(0.5));
+        assert_eq!(cheap.local_hit_ns(p), 0.5 * p.shared_access_ns);
+        assert_eq!(workload(&text("local_hit_per_shared = 2")).local_hit_per_shared, Some(2.0));
+        // Four accesses, every one a hit: the warp time is the hit cost's.
+        let warp = |w: &Workload| throughput::warp_seconds(p, w);
+        assert!((warp(&device) / warp(&cheap) - p.local_access_ns / (0.5 * p.shared_access_ns)).abs() < 1e-9);
+        let best = |w: &Workload| throughput::best_block_size(&h100, w).unwrap().unwrap().seconds;
+        assert!(best(&cheap) < best(&device));
+        for bad in ["0", "-1", "\"cheap\"", "nan", "inf"] {
+            let e = smemplan_kernel::model::Model::parse(
+                "t.toml",
+                &text(&format!("local_hit_per_shared = {bad}")),
+                &|_| None,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("t.toml:1") && e.contains("local_hit_per_shared") && e.contains("positive number"),
+                "{bad}: {e}"
+            );
+        }
+        let fragment = "local_hit_per_shared = 0.5\n";
+        let with_include = text("").replace("[params]", "[[include]]\nfile = \"f.toml\"\n[params]");
+        let e = smemplan_kernel::model::Model::parse("t.toml", &with_include, &|_| {
+            Some(("f.toml".into(), fragment.into()))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("is not a fragment"), "{e}");
+    }
 }

@@ -762,22 +762,35 @@ mod tests {
         let plain = any_gain();
         let (groups, _) = prepare(&input, &inst.table, &h100, &plain).unwrap();
         let k = groups.len();
-        for every in [2, 1] {
+        // A kernel's own local hit cost (`local_hit_per_shared`) goes
+        // through the bounds as through the estimate.
+        for (every, hit) in [(2, None), (1, None), (2, Some(0.3)), (1, Some(0.3))] {
             let mut options = any_gain();
             for g in groups.iter().step_by(every) {
                 for b in &g.buffers {
                     options.accesses.set_in_registers(b);
                 }
             }
+            if let Some(cost) = hit {
+                options.accesses.set_local_hit_per_shared(cost);
+            }
+            let what = format!("every {every}, hit {hit:?}");
             let choice = choose(&input, &inst.table, &h100, &options).unwrap();
             let (_, mut search) = prepare(&input, &inst.table, &h100, &options).unwrap();
             assert_eq!(search.in_registers.count_ones() as usize, k.div_ceil(every));
-            let best = best_checking_bounds(&mut search, k, &format!("every {every}"));
+            let best = best_checking_bounds(&mut search, k, &what);
             let chosen = 1.0 / choice.chosen.runs_per_second * options.runs as f64;
-            assert!((chosen - best).abs() <= 1e-9 * best, "every {every}: chose {chosen}, best {best}");
-            if every == 1 {
+            assert!((chosen - best).abs() <= 1e-9 * best, "{what}: chose {chosen}, best {best}");
+            if every == 1 && hit.is_none() {
                 let without = choose(&input, &inst.table, &h100, &plain).unwrap();
                 assert!(choice.all_local.runs_per_second > without.all_local.runs_per_second);
+            }
+            if every == 2 && hit.is_some() {
+                let mut dear = options.clone();
+                dear.accesses
+                    .set_local_hit_per_shared(h100.throughput.local_access_ns / h100.throughput.shared_access_ns);
+                let at_device = choose(&input, &inst.table, &h100, &dear).unwrap();
+                assert!(choice.all_local.runs_per_second > at_device.all_local.runs_per_second, "{what}");
             }
         }
     }
