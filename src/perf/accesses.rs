@@ -75,6 +75,15 @@ impl Counts for Weights {
 mod tests {
     use super::*;
 
+    /// The workload of model `text` at `sets`, planned with the defaults
+    /// (one run, no stride).
+    fn workload(text: &str, sets: &[(String, String)]) -> crate::throughput::Workload {
+        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
+        let kernel = model.instantiate(sets).unwrap();
+        let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
+        kernel.accesses.workload(&report, 0, 0, 1)
+    }
+
     /// A model's `accesses` reach the counts: 4n in phase a, the size in b.
     #[test]
     fn a_model_sets_weights_per_phase() {
@@ -146,12 +155,6 @@ location = "{y}"
 "#
             )
         };
-        let workload = |text: &str, sets: &[(String, String)]| {
-            let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
-            let kernel = model.instantiate(sets).unwrap();
-            let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
-            kernel.accesses.workload(&report, 0, 0, 1)
-        };
         let only_x = workload(&text("local", "shared"), &[]);
         assert_eq!((only_x.local_bytes_per_run, only_x.register_bytes_per_run), (16, 16));
         let both = workload(&text("local", "local"), &[]);
@@ -202,12 +205,7 @@ location = "local"
 "#
             )
         };
-        let workload = |text: &str| -> Workload {
-            let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
-            let kernel = model.instantiate(&[]).unwrap();
-            let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
-            kernel.accesses.workload(&report, 0, 0, 1 << 10)
-        };
+        let workload = |text: &str| workload(text, &[]);
         let h100 = DeviceProfile::named("h100").unwrap();
         let p = &h100.throughput;
         let device = workload(&text(""));
