@@ -30,6 +30,8 @@ pub struct Section<'a> {
     bounded: usize,
     solved: usize,
     cache_hits: usize,
+    local_hit_per_shared: f64,
+    local_hit_from_model: bool,
 }
 
 /// What an estimated rate reads as where the estimate charges no memory
@@ -64,6 +66,8 @@ pub fn section(choice: &TierChoice) -> Section<'_> {
         bounded: choice.bounded,
         solved: choice.solved,
         cache_hits: choice.cache_hits,
+        local_hit_per_shared: choice.local_hit_per_shared,
+        local_hit_from_model: choice.local_hit_from_model,
     }
 }
 
@@ -78,6 +82,15 @@ pub fn write_text(out: &mut dyn Write, s: &Section) -> Result<()> {
         s.bounded,
         s.solved
     )?;
+    // The device's figure is the default and goes unsaid; a model's own
+    // changes every local placement's estimate, so the reader is told.
+    if s.local_hit_from_model {
+        writeln!(
+            out,
+            "local cache hits cost {} shared accesses each (the model's `local_hit_per_shared`)",
+            s.local_hit_per_shared
+        )?;
+    }
     let placements = [
         ("chosen", &s.chosen),
         ("model's locations", &s.own_locations),

@@ -189,6 +189,12 @@ pub struct TierChoice {
     pub solved: usize,
     /// Solutions reused from the cache.
     pub cache_hits: usize,
+    /// What a local access that hits the cache cost in these estimates, in
+    /// shared accesses: the kernel model's `local_hit_per_shared`, else the
+    /// device profile's figure ([`Workload::local_hit_per_shared`]).
+    pub local_hit_per_shared: f64,
+    /// Whether the kernel model set it.
+    pub local_hit_from_model: bool,
 }
 
 /// A placement unit for the bound: a buffer with the nested aliases inside
@@ -526,6 +532,11 @@ pub fn choose(
         bounded,
         solved,
         cache_hits,
+        local_hit_per_shared: options
+            .accesses
+            .local_hit_per_shared()
+            .unwrap_or(device.throughput.local_access_ns / device.throughput.shared_access_ns),
+        local_hit_from_model: options.accesses.local_hit_per_shared().is_some(),
     })
 }
 
