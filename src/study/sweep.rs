@@ -389,33 +389,25 @@ pub struct Sweep {
 #[derive(Clone)]
 struct StrategyFigures {
     shared_bytes: u64,
-    padded_shared_bytes: u64,
     local_bytes: u64,
     proven_optimal: bool,
-    shared_accesses: f64,
-    local_accesses: f64,
-    /// Local bytes the compiler may hold in registers (`Counts::workload`).
-    register_bytes: u64,
-    /// The kernel's cost of a local cache hit (`Counts::workload`).
-    local_hit_per_shared: Option<f64>,
+    /// What the estimate charges one run (`Counts::workload`): the padded
+    /// stride, the accesses by memory, the bytes registers may hold and
+    /// the kernel's local hit cost; a launch sets its batch and registers.
+    workload: Workload,
 }
 
 impl StrategyFigures {
     /// `report`'s figures at the padded stride `padded`, counted with
     /// `instance`'s access weights as the estimate counts them.
     fn of(instance: &Kernel, report: &PlanReport, padded: u64) -> Result<StrategyFigures> {
-        let w = instance.accesses.workload(report, padded, 0, 1);
         Ok(StrategyFigures {
             shared_bytes: report.shared_bytes,
-            padded_shared_bytes: padded,
             local_bytes: smemplan_core::error::add(report.local_bytes, report.persistent_local_bytes, || {
                 "local bytes per thread".into()
             })?,
             proven_optimal: report.optimal,
-            shared_accesses: w.shared_accesses,
-            local_accesses: w.local_accesses,
-            register_bytes: w.register_bytes_per_run,
-            local_hit_per_shared: w.local_hit_per_shared,
+            workload: instance.accesses.workload(report, padded, 0, 1),
         })
     }
 }
@@ -604,16 +596,7 @@ struct Place<'a> {
 
 /// `layout`'s launch on `device` with the spec's batch and block request.
 fn launch_case<'a>(spec: &SweepSpec, layout: &StrategyFigures, device: &'a DeviceProfile) -> LaunchCase<'a> {
-    let workload = Workload {
-        shared_bytes_per_run: layout.padded_shared_bytes,
-        shared_accesses: layout.shared_accesses,
-        local_accesses: layout.local_accesses,
-        local_bytes_per_run: layout.local_bytes,
-        register_bytes_per_run: layout.register_bytes,
-        local_hit_per_shared: layout.local_hit_per_shared,
-        registers_per_thread: spec.registers_per_thread,
-        runs: spec.runs,
-    };
+    let workload = Workload { registers_per_thread: spec.registers_per_thread, runs: spec.runs, ..layout.workload };
     LaunchCase::new(device, workload, spec.requested_block_size)
 }
 
@@ -653,11 +636,11 @@ fn row(spec: &SweepSpec, layout: &StrategyFigures, at: &Place, cubie: &CubieLaun
         device: device.name.clone(),
         strategy: at.side.name().to_string(),
         shared_bytes: layout.shared_bytes,
-        padded_shared_bytes: layout.padded_shared_bytes,
+        padded_shared_bytes: layout.workload.shared_bytes_per_run,
         local_bytes: layout.local_bytes,
         proven_optimal: layout.proven_optimal,
-        shared_accesses: layout.shared_accesses,
-        local_accesses: layout.local_accesses,
+        shared_accesses: layout.workload.shared_accesses,
+        local_accesses: layout.workload.local_accesses,
         fits: best.is_some(),
         cubie_block_size: pick.map(|c| c.block_size),
         cubie_runs_per_second: pick_estimate.map(|e| e.runs_per_second),
