@@ -398,7 +398,8 @@ pub(crate) fn rank(args: &Args, device: &DeviceProfile) -> Result<Ranking> {
 /// the planner's block search breaks them ([`throughput::ranking`]: fewer
 /// warp times, which still order the blocks of a workload with no accesses
 /// left to time, then resident warps closest to one per scheduler, fuller
-/// warps, the smaller block), then to the layout listed first.
+/// warps, the smaller block), then to the smaller footprint (stride and
+/// local bytes), then to the layout listed first.
 pub(crate) fn ranked(layouts: &[Layout], device: &DeviceProfile) -> Result<Vec<Candidate>> {
     let mut candidates = Vec::new();
     for (i, l) in layouts.iter().enumerate() {
@@ -416,7 +417,16 @@ pub(crate) fn ranked(layouts: &[Layout], device: &DeviceProfile) -> Result<Vec<C
             }
         }
     }
-    candidates.sort_by(|a, b| throughput::ranking(&a.estimate, &b.estimate).then(a.layout.cmp(&b.layout)));
+    // Layouts the estimate ties (all local ones that fit the cache, say)
+    // go smaller footprint first, as the planner prefers its own: CuBIE's
+    // all local, listed first, took 1.42× smemplan's at the same block on
+    // DIRK n = 10 f64 (a larger stack), yet tied it.
+    let footprint = |c: &Candidate| layouts[c.layout].stride + layouts[c.layout].local_bytes;
+    candidates.sort_by(|a, b| {
+        throughput::ranking(&a.estimate, &b.estimate)
+            .then(footprint(a).cmp(&footprint(b)))
+            .then(a.layout.cmp(&b.layout))
+    });
     for (k, c) in candidates.iter_mut().enumerate() {
         c.rank = k + 1;
     }
@@ -687,9 +697,11 @@ mod card {
         tuned: Pick,
         /// The model's own pick (rank 1).
         model_pick: Pick,
-        /// An integrator's or a user kernel's pick by the planner's estimate
-        /// alone (planner rank 1, before compiling); `None` for the stand-in
-        /// or when the compiled kernel cannot launch it.
+        /// What `plan --tiers auto` picks (smemplan's split at its block,
+        /// the `--rank-only` line), which is not always rank 1: the estimate
+        /// may tie it with another layout (CuBIE's all local ties
+        /// smemplan's where both fit the cache), and a compiled integrator
+        /// re-ranks. `None` when the compiled kernel cannot launch it.
         planner_pick: Option<Pick>,
         /// The measured best over every timed candidate (all, with --exhaustive).
         best_timed: Pick,
@@ -809,7 +821,7 @@ mod card {
         };
         let kept: Vec<(u64, u64)> = compiled.iter().map(|k| (k.registers, k.local_bytes)).collect();
         let dropped = ranking.compiled(profile, args.share, &kept)?;
-        let Ranking { subject, title, layouts, mut candidates, share, ours, cubie, .. } = ranking;
+        let Ranking { subject, title, layouts, mut candidates, share, ours, ours_block, cubie } = ranking;
         let (mut bench, runs) = match &subject {
             Subject::StandIn => (Bench::StandIn(standins), args.runs),
             Subject::UserKernel { allocations, .. } => {
@@ -930,10 +942,7 @@ mod card {
             wall_seconds,
             tuned: pick(tuned, best_ms),
             model_pick: pick(&candidates[0], best_ms),
-            planner_pick: (!matches!(subject, Subject::StandIn))
-                .then(|| candidates.iter().find(|c| c.planner_rank == 1))
-                .flatten()
-                .map(|c| pick(c, best_ms)),
+            planner_pick: ours_block.and_then(|b| find(ours, b)).map(|c| pick(c, best_ms)),
             best_timed: pick(best_all, best_ms),
             tuned_share_of_best: args.exhaustive.then(|| best_ms.zip(tuned.measured_ms).map(|(b, t)| b / t)).flatten(),
             cubie_pick: cubie,
@@ -973,7 +982,7 @@ mod card {
         writeln!(out, "tuned   {}", show(&report.tuned))?;
         writeln!(out, "model   {}", show(&report.model_pick))?;
         if let Some(p) = &report.planner_pick {
-            writeln!(out, "planner {} (its rank before compiling: 1)", show(p))?;
+            writeln!(out, "planner {} (what plan --tiers auto picks)", show(p))?;
         }
         writeln!(out, "best    {}", show(&report.best_timed))?;
         if let Some(s) = report.tuned_share_of_best {
@@ -1113,6 +1122,24 @@ mod tests {
         let (cubie_layout, cubie_block) = r.cubie.unwrap();
         assert_eq!(r.layouts[cubie_layout].name, "cubie all-shared, odd-stride");
         assert_eq!(cubie_block, cases::cubie_pick(&device, case).unwrap());
+    }
+
+    /// DIRK n = 10 f64 (the local hits' held-out batch): CuBIE's all local
+    /// and smemplan's both fit the cache at block 32, so the estimate ties
+    /// them. The tie goes to the smaller footprint, smemplan's, which is
+    /// what `plan --tiers auto` picks; listed first, CuBIE's took rank 1,
+    /// and `planner_pick` reported it (measured 1.42× slower on the H100).
+    #[test]
+    fn layouts_the_estimate_ties_rank_smaller_footprint_first() {
+        let device = DeviceProfile::named("h100").unwrap();
+        let r =
+            rank(&args(&["--method", "dirk", "--n", "10", "--precision", "f64", "--t-end", "0.1"]), &device).unwrap();
+        let [first, second] = [&r.candidates[0], &r.candidates[1]];
+        assert_eq!(first.estimated_seconds, second.estimated_seconds, "the case no longer ties");
+        let footprint = |c: &Candidate| r.layouts[c.layout].stride + r.layouts[c.layout].local_bytes;
+        assert!(footprint(first) < footprint(second));
+        assert!(first.layout > second.layout, "the tie is no longer against the listing order");
+        assert_eq!((first.layout, Some(first.block)), (r.ours, r.ours_block));
     }
 
     #[test]
