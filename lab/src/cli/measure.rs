@@ -26,6 +26,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Device profile for the picks and the cost model.
+    /// On a card that another built-in profile describes (an H100 under
+    /// `h200`), the run warns and names that profile.
     #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
     /// Timed launches per configuration (after one warm-up); the best
@@ -312,6 +314,9 @@ mod card {
             });
         }
         let gpu = Gpu::open(args.gpu)?;
+        if let Some(w) = smemplan_lab::gpu::profile_mismatch(&gpu.info.name, &profile.name) {
+            writeln!(out, "{w}")?;
+        }
         let started = Instant::now();
         let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
         let mut results = Vec::new();

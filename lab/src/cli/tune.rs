@@ -132,6 +132,8 @@ pub struct Args {
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = model::parse_set, conflicts_with = "method")]
     pub sets: Vec<(String, String)>,
     /// Device profile of the estimate.
+    /// On a card that another built-in profile describes (an H100 under
+    /// `h200`), the run warns and names that profile.
     #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
     /// Runs in the batch of the stand-in or `--kernel` (one per thread; an
@@ -964,6 +966,9 @@ mod card {
             )
         };
         writeln!(out, "device  {} (driver CUDA {})", gpu.info.name, gpu.info.driver_cuda_version)?;
+        if let Some(w) = smemplan_lab::gpu::profile_mismatch(&gpu.info.name, &profile.name) {
+            writeln!(out, "{w}")?;
+        }
         writeln!(
             out,
             "timed   {timed} of {} candidates (share {share}{}) in {wall_seconds:.1} s{}",

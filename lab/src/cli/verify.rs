@@ -52,6 +52,8 @@ pub struct Args {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "cubie,auto")]
     pub strategies: Vec<String>,
     /// Device profile for the block sizes and the occupancy model.
+    /// On a card that another built-in profile describes (an H100 under
+    /// `h200`), the run warns and names that profile.
     #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
     /// Requested threads per block for CuBIE's halving rule.
@@ -423,6 +425,9 @@ mod card {
             i.nvrtc_version,
             profile.name
         )?;
+        if let Some(w) = smemplan_lab::gpu::profile_mismatch(&i.name, &profile.name) {
+            writeln!(out, "{w}")?;
+        }
         let differs = compare_profile(i, profile);
         for d in &differs {
             writeln!(out, "  profile differs: {d}")?;

@@ -64,9 +64,38 @@ fn message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied())
 }
 
+/// A warning when `card` (the driver's name, `NVIDIA H100 80GB HBM3`) is the
+/// card of a built-in profile other than `profile`, the one the estimate
+/// uses: its ranking then describes another card (the lab's `--device`
+/// defaults to `h200`, and an H100 differs in HBM rate). A profile names its
+/// card by its name, `-` read as a space (`h100`, `rtx-4070-super`).
+pub fn profile_mismatch(card: &str, profile: &str) -> Option<String> {
+    let words = format!(" {} ", card.to_uppercase());
+    let profiles = smemplan::perf::occupancy::DeviceProfile::builtin().ok()?;
+    let own = profiles.iter().find(|p| words.contains(&format!(" {} ", p.name.to_uppercase().replace('-', " "))))?;
+    (own.name != profile).then(|| {
+        format!(
+            "warning: the card is an {card}, whose profile is `{}`, but the estimate uses `{profile}` (--device {})",
+            own.name, own.name
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_of_another_profile_is_named() {
+        let w = profile_mismatch("NVIDIA H100 80GB HBM3", "h200").unwrap();
+        assert!(w.contains("`h100`") && w.contains("`h200`") && w.contains("--device h100"), "{w}");
+        assert_eq!(profile_mismatch("NVIDIA H100 80GB HBM3", "h100"), None);
+        assert_eq!(profile_mismatch("NVIDIA H200", "h200"), None);
+        assert!(profile_mismatch("NVIDIA GeForce RTX 4070 SUPER", "h100").unwrap().contains("`rtx-4070-super`"));
+        // A card no profile describes: nothing to say.
+        assert_eq!(profile_mismatch("NVIDIA GH100 Engineering Sample", "h100"), None);
+        assert_eq!(profile_mismatch("NVIDIA L4", "h200"), None);
+    }
 
     #[test]
     fn a_missing_symbol_is_one_error_line_and_other_panics_unwind() {
