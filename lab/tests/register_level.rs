@@ -57,17 +57,24 @@ fn picks(file: &str) -> Vec<(String, f64)> {
     out
 }
 
+/// The picks of `file`: `cases` of them, at least `within` within 5 % of
+/// the faster baseline, and none below `floor`.
+fn expect(file: &str, cases: usize, within: usize, floor: f64) {
+    let picks = picks(file);
+    assert_eq!(picks.len(), cases, "{file}");
+    assert!(picks.iter().filter(|(_, s)| *s >= 0.95).count() >= within, "{file}: {picks:?}");
+    for (name, share) in &picks {
+        assert!(*share >= floor, "{file}: {name}: {share:.4}");
+    }
+}
+
 /// In-sample: the seven acceptance cases (Dormand–Prince n = 16, 64 f32 and
 /// f64, backward Euler n = 32 f64, DIRK n = 32, DIRK on Robertson) all
 /// within 5 %. Before the register level the planner kept every one of them
 /// all shared: 0.46–0.78 on Dormand–Prince and Robertson.
 #[test]
 fn in_sample_the_picks_of_the_acceptance_cases_are_within_five_percent() {
-    let picks = picks("gpu-h100-tune-real-2026-12-07.json");
-    assert_eq!(picks.len(), 7);
-    for (name, share) in &picks {
-        assert!(*share >= 0.95, "{name}: {share:.3}");
-    }
+    expect("gpu-h100-tune-real-2026-12-07.json", 7, 7, 0.95);
 }
 
 /// Held out of the register level: nine cases never seen (Dormand–Prince
@@ -83,13 +90,7 @@ fn in_sample_the_picks_of_the_acceptance_cases_are_within_five_percent() {
 /// best block (`docs/throughput.md`).
 #[test]
 fn held_out_every_pick_is_within_twelve_percent_and_four_within_five() {
-    let picks = picks("gpu-h100-registers-heldout-2026-12-07.json");
-    assert_eq!(picks.len(), 9);
-    for (name, share) in &picks {
-        assert!(*share >= 0.88, "{name}: {share:.3}");
-    }
-    let within = picks.iter().filter(|(_, s)| *s >= 0.95).count();
-    assert!(within >= 4, "{picks:?}");
+    expect("gpu-h100-registers-heldout-2026-12-07.json", 9, 4, 0.88);
 }
 
 /// The five misses of the first held-out batch timed again with the best
@@ -99,12 +100,7 @@ fn held_out_every_pick_is_within_twelve_percent_and_four_within_five() {
 /// backward Euler n = 16 f32 to all local.
 #[test]
 fn in_sample_the_first_batchs_misses_timed_again_are_within_five_percent_but_one() {
-    let picks = picks("gpu-h100-registers-heldout-repeat-2026-12-07.json");
-    assert_eq!(picks.len(), 5);
-    assert!(picks.iter().filter(|(_, s)| *s >= 0.95).count() >= 4, "{picks:?}");
-    for (name, share) in &picks {
-        assert!(*share >= 0.945, "{name}: {share:.4}");
-    }
+    expect("gpu-h100-registers-heldout-repeat-2026-12-07.json", 5, 4, 0.945);
 }
 
 /// The second batch (best of three launches), on which the integrators'
@@ -117,13 +113,7 @@ fn in_sample_the_first_batchs_misses_timed_again_are_within_five_percent_but_one
 /// f32 (a 0.02 ms launch).
 #[test]
 fn in_sample_local_hits_pick_the_measured_placement_on_the_second_batch() {
-    let picks = picks("gpu-h100-registers-heldout-2-2026-12-07.json");
-    assert_eq!(picks.len(), 9);
-    let within = picks.iter().filter(|(_, s)| *s >= 0.95).count();
-    assert!(within >= 7, "{picks:?}");
-    for (name, share) in &picks {
-        assert!(*share >= 0.85, "{name}: {share:.3}");
-    }
+    expect("gpu-h100-registers-heldout-2-2026-12-07.json", 9, 7, 0.85);
 }
 
 /// Held out of `local_hit_per_shared`: eleven cases (DIRK n = 6, 14, 20 f32
@@ -137,11 +127,7 @@ fn in_sample_local_hits_pick_the_measured_placement_on_the_second_batch() {
 /// Euler n = 20 f32 gets a split no run measured.
 #[test]
 fn held_out_local_hits_every_pick_is_within_five_percent() {
-    let picks = picks("gpu-h100-local-hits-heldout-2026-12-07.json");
-    assert_eq!(picks.len(), 11);
-    for (name, share) in &picks {
-        assert!(*share >= 0.95, "{name}: {share:.4}");
-    }
+    expect("gpu-h100-local-hits-heldout-2026-12-07.json", 11, 11, 0.95);
 }
 
 /// The same eleven timed again on the card (another call, the same
@@ -150,12 +136,7 @@ fn held_out_local_hits_every_pick_is_within_five_percent() {
 /// the blocks the estimate ranks next to each other at 3.7–3.9 ms.
 #[test]
 fn held_out_local_hits_timed_again_ten_of_eleven_within_five_percent() {
-    let picks = picks("gpu-h100-local-hits-heldout-rerun-2026-12-07.json");
-    assert_eq!(picks.len(), 11);
-    assert!(picks.iter().filter(|(_, s)| *s >= 0.95).count() >= 10, "{picks:?}");
-    for (name, share) in &picks {
-        assert!(*share >= 0.93, "{name}: {share:.4}");
-    }
+    expect("gpu-h100-local-hits-heldout-rerun-2026-12-07.json", 11, 10, 0.93);
 }
 
 /// In-sample: the seven acceptance cases timed again on current main
@@ -163,9 +144,5 @@ fn held_out_local_hits_timed_again_ten_of_eleven_within_five_percent() {
 /// (the lowest: Dormand–Prince n = 64 f32, 0.954).
 #[test]
 fn in_sample_the_acceptance_cases_timed_again_are_within_five_percent() {
-    let picks = picks("gpu-h100-tune-real-rerun-2026-12-07.json");
-    assert_eq!(picks.len(), 7);
-    for (name, share) in &picks {
-        assert!(*share >= 0.95, "{name}: {share:.3}");
-    }
+    expect("gpu-h100-tune-real-rerun-2026-12-07.json", 7, 7, 0.95);
 }
