@@ -50,9 +50,9 @@ def main(argv):
         best_of = lambda ls: min((l["best_ms"] for l in ls if l["best_ms"] is not None), default=None)
         s, l = best_of(shared), best_of(local)
         faster = min((x for x in (s, l) if x is not None), default=None)
-        # What `plan --tiers auto` picks (`planner_pick`; files written
-        # before it was recorded for the stand-in have only the model's pick,
-        # the same there).
+        # What `plan --tiers auto` picks (`planner_pick`); stand-in files
+        # from before it was recorded there fall back to the model's pick
+        # (rank 1).
         pick = r.get("planner_pick") or r["model_pick"]
         best = r["best_timed"]["measured_ms"]
         share = lambda p: "-" if p is None or p["measured_ms"] is None else f"{best / p['measured_ms']:.3f}"
