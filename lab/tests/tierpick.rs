@@ -43,6 +43,15 @@ fn the_split_margin_is_the_held_out_error() {
     );
 }
 
+/// `plan --tiers auto`'s pick for `case` on the H100 profile, measured, as
+/// a share of the faster baseline, and the pick named for a message
+/// (panics, naming it, if it was not measured).
+fn share(case: &eval::Case, h100: &DeviceProfile) -> (f64, String) {
+    let p = eval::pick(case, h100, None, false).unwrap();
+    let what = format!("{}: {} at {}", case.key(), p.what, p.block);
+    (p.share_of_faster().unwrap_or_else(|| panic!("{what} was not measured")), what)
+}
+
 /// The acceptance on the held-out dirk cases of the first batch (n = 10,
 /// 30, 60; f32, f64): the pick was measured and reached at least 95 % of
 /// the faster of the best all shared and the best all local. (n = 100 f64,
@@ -53,12 +62,8 @@ fn held_out_dirk_picks_reach_95_percent_of_the_faster_baseline() {
     let h100 = DeviceProfile::named("h100").unwrap();
     let mut checked = 0;
     for (_, case) in cases.iter().filter(|(b, c)| *b == 1 && !c.in_sample()) {
-        let p = eval::pick(case, &h100, None, false).unwrap();
-        let measured =
-            p.measured_ms.unwrap_or_else(|| panic!("{}: {} at {} was not measured", case.key(), p.what, p.block));
-        let share = p.best_shared_ms.min(p.best_local_ms) / measured;
-        eprintln!("{}: {} at {}: {share:.3}", case.key(), p.what, p.block);
-        assert!(share >= 0.95, "{}: {} at {} measured {share:.3} of the faster baseline", case.key(), p.what, p.block);
+        let (share, what) = share(case, &h100);
+        assert!(share >= 0.95, "{what} measured {share:.3} of the faster baseline");
         checked += 1;
     }
     assert_eq!(checked, 6);
@@ -72,16 +77,7 @@ fn held_out_dirk_picks_reach_95_percent_of_the_faster_baseline() {
 fn batch_four_picks_hold_on_the_card() {
     let cases = eval::load(&[]).unwrap();
     let h100 = DeviceProfile::named("h100").unwrap();
-    let shares: Vec<f64> = cases
-        .iter()
-        .filter(|(b, _)| *b == 4)
-        .map(|(_, case)| {
-            let p = eval::pick(case, &h100, None, false).unwrap();
-            let measured =
-                p.measured_ms.unwrap_or_else(|| panic!("{}: {} at {} was not measured", case.key(), p.what, p.block));
-            p.best_shared_ms.min(p.best_local_ms) / measured
-        })
-        .collect();
+    let shares: Vec<f64> = cases.iter().filter(|(b, _)| *b == 4).map(|(_, case)| share(case, &h100).0).collect();
     assert_eq!(shares.len(), 10);
     assert_eq!(shares.iter().filter(|&&s| s >= 0.95).count(), 9, "{shares:?}");
     assert!(shares.iter().all(|&s| s >= 0.9), "{shares:?}");
@@ -101,11 +97,8 @@ fn the_acceptance_cases_timed_again_hold_on_the_card() {
     let last = cases.iter().map(|(b, _)| *b).max().unwrap();
     let mut checked = Vec::new();
     for (_, case) in cases.iter().filter(|(b, _)| *b == last) {
-        let p = eval::pick(case, &h100, None, false).unwrap();
-        let measured =
-            p.measured_ms.unwrap_or_else(|| panic!("{}: {} at {} was not measured", case.key(), p.what, p.block));
-        let share = p.best_shared_ms.min(p.best_local_ms) / measured;
-        assert!(share >= 0.95, "{}: {} at {} measured {share:.3} of the faster baseline", case.key(), p.what, p.block);
+        let (share, what) = share(case, &h100);
+        assert!(share >= 0.95, "{what} measured {share:.3} of the faster baseline");
         checked.push(case.key());
     }
     assert_eq!(checked.len(), 8, "{checked:?}");

@@ -212,6 +212,20 @@ pub struct Pick {
     pub split_gain: Option<f64>,
 }
 
+impl Pick {
+    /// The faster of the best all shared and the best all local, the
+    /// baseline a pick is held against.
+    pub fn faster_ms(&self) -> f64 {
+        self.best_shared_ms.min(self.best_local_ms)
+    }
+
+    /// The pick's measured time as a share of [`Pick::faster_ms`] (1: as
+    /// fast); `None` where it was not measured.
+    pub fn share_of_faster(&self) -> Option<f64> {
+        self.measured_ms.map(|ms| self.faster_ms() / ms)
+    }
+}
+
 /// `plan --tiers auto`'s pick for `case` on `device` (with `margin` in
 /// place of [`tiers::SPLIT_MARGIN`] if given), looked up among the measured
 /// candidates; with `gain`, also the best split's estimated gain (a second

@@ -113,10 +113,9 @@ fn main() -> Result<()> {
             centred_sq += centred * centred;
             held_n += 1;
         }
-        let faster = p.best_shared_ms.min(p.best_local_ms);
-        let (measured, ratio) = match p.measured_ms {
-            Some(ms) => (format!("{ms:.3} ms"), format!("{:.3}", faster / ms)),
-            None => ("not measured".into(), "-".into()),
+        let (measured, ratio) = match (p.measured_ms, p.share_of_faster()) {
+            (Some(ms), Some(share)) => (format!("{ms:.3} ms"), format!("{share:.3}")),
+            _ => ("not measured".into(), "-".into()),
         };
         println!(
             "| {} | {batch} | {} | {} | {}, {} | {measured} | {:.3} ms | {:.3} ms | {ratio} | {rms:.2}, {centred:.2} | {}, {}: {:.3} |",
@@ -129,7 +128,7 @@ fn main() -> Result<()> {
             p.best_local_ms,
             favourite.0,
             favourite.1,
-            faster / favourite.2,
+            p.faster_ms() / favourite.2,
         );
     }
     let n = held_n.max(1) as f64;
