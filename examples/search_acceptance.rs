@@ -14,7 +14,7 @@
 //! `guillotine-600`, `pinwheel-8000`, …). Every layout is checked by the
 //! independent checker.
 
-use smemplan::core::generate::{acceptance, Instance};
+use smemplan::core::generate::{acceptance, AcceptanceCase};
 use smemplan::solve::{self, SolveOptions};
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ fn main() {
         "{:<16} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8}  status",
         "instance", "buffers", "capacity", "lower", "peak", "gap %", "seconds"
     );
-    for Instance { name, problem, capacity } in acceptance().expect("the acceptance set never overflows") {
+    for AcceptanceCase { name, problem, capacity } in acceptance().expect("the acceptance set never overflows") {
         if !only.is_empty() && !only.contains(&name) {
             continue;
         }

@@ -39,7 +39,8 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
-type Answer<T> = Result<T, Failure>;
+/// A binding's result: a value, or the exception to raise.
+pub(crate) type Answer<T> = Result<T, Failure>;
 
 /// Runs `f` without the GIL, turning a panic into `InternalError` and a
 /// failure into `ValueError` / `KeyError`.

@@ -4,7 +4,7 @@
 //! (`src/cli/*.rs`), with the same defaults and semantics, and answers with
 //! plain Rust values or JSON text; `lib.rs` turns those into Python values.
 
-use crate::Failure;
+use crate::{Answer, Failure};
 use serde::Serialize;
 use smemplan::core::analysis::Analysis;
 use smemplan::core::check as checker;
@@ -28,8 +28,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use smemplan::kernel::registry::Registry;
-
-type Answer<T> = Result<T, Failure>;
 
 /// One instance as columns.
 pub struct Rows {

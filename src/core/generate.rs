@@ -734,9 +734,9 @@ mod dense_tests {
 // Issue 20's acceptance set: the traces and tilings its claims are measured
 // on, one definition for the command line and the example that runs them.
 
-/// A generated instance of a named set.
+/// One instance of the acceptance set, named.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Instance {
+pub struct AcceptanceCase {
     /// Its name in the set (`trace-20000`, `pinwheel-600`, …), also the
     /// file name it is written under, less `.csv`.
     pub name: String,
@@ -759,16 +759,16 @@ pub const ACCEPTANCE_PINWHEELS: f64 = 0.3;
 /// Issue 20's acceptance set, in this order: `trace-N` ([`trace`],
 /// defaults), then `guillotine-N` and `pinwheel-N` ([`tiling`], defaults;
 /// pinwheels [`ACCEPTANCE_PINWHEELS`]), each drawn with seed = N.
-pub fn acceptance() -> Result<Vec<Instance>> {
+pub fn acceptance() -> Result<Vec<AcceptanceCase>> {
     let mut set = Vec::new();
     for n in ACCEPTANCE_TRACES {
         let problem = trace(&TraceOptions { buffers: n, ..TraceOptions::default() }, n as u64)?;
-        set.push(Instance { name: format!("trace-{n}"), problem, capacity: None });
+        set.push(AcceptanceCase { name: format!("trace-{n}"), problem, capacity: None });
     }
     for (kind, pinwheels) in [("guillotine", 0.0), ("pinwheel", ACCEPTANCE_PINWHEELS)] {
         for n in ACCEPTANCE_TILINGS {
             let t = tiling(&TilingOptions { buffers: n, pinwheels, ..TilingOptions::default() }, n as u64)?;
-            set.push(Instance { name: format!("{kind}-{n}"), problem: t.problem, capacity: Some(t.height) });
+            set.push(AcceptanceCase { name: format!("{kind}-{n}"), problem: t.problem, capacity: Some(t.height) });
         }
     }
     Ok(set)

@@ -222,7 +222,7 @@ pub(crate) struct Candidate {
 /// What `tune` times.
 // Read by the card's half only (the `gpu` feature).
 #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
-pub(crate) enum Subject {
+pub(crate) enum Timed {
     /// The read-modify-write stand-in of a kernel model's layouts.
     StandIn,
     /// A built-in integrator on a case, with its layouts as `measure`
@@ -238,7 +238,7 @@ pub(crate) enum Subject {
 #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub(crate) struct Ranking {
     /// What is timed.
-    pub subject: Subject,
+    pub subject: Timed,
     /// What is tuned, for the reader (model and settings, or the case).
     pub title: String,
     /// The layouts.
@@ -349,13 +349,13 @@ impl Ranking {
     /// keeps its ranking (its estimate is its exact accesses).
     pub(crate) fn compiled(&mut self, device: &DeviceProfile, share: f64, kept: &[(u64, u64)]) -> Result<usize> {
         match &self.subject {
-            Subject::StandIn => return Ok(0),
-            Subject::Integrator { case, layouts: built } => {
+            Timed::StandIn => return Ok(0),
+            Timed::Integrator { case, layouts: built } => {
                 for ((l, b), &(registers, stack)) in self.layouts.iter_mut().zip(built).zip(kept) {
                     l.workload = cases::compiled_workload(&b.kernel, case.batch, registers, stack);
                 }
             }
-            Subject::UserKernel { .. } => {
+            Timed::UserKernel { .. } => {
                 for (l, &(registers, stack)) in self.layouts.iter_mut().zip(kept) {
                     l.workload = cases::compiled(l.workload, registers, stack);
                 }
@@ -497,8 +497,8 @@ fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>
         .map(|l| (cubie_layout, l.block_size));
     Ok(Ranking {
         subject: match source {
-            Some(source) => Subject::UserKernel { source: Box::new(source), allocations },
-            None => Subject::StandIn,
+            Some(source) => Timed::UserKernel { source: Box::new(source), allocations },
+            None => Timed::StandIn,
         },
         title: format!(
             "{} ({})",
@@ -517,7 +517,7 @@ fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>
 /// A user kernel's header for each layout (`None` for other subjects):
 /// the nominal block of each is the layout's best-ranked one.
 fn user_headers(args: &Args, ranking: &Ranking) -> Result<Option<Vec<String>>> {
-    let Subject::UserKernel { allocations, .. } = &ranking.subject else { return Ok(None) };
+    let Timed::UserKernel { allocations, .. } = &ranking.subject else { return Ok(None) };
     let mut headers = Vec::with_capacity(allocations.len());
     for (i, allocation) in allocations.iter().enumerate() {
         let block = ranking.candidates.iter().find(|c| c.layout == i).map_or(64, |c| c.block);
@@ -547,7 +547,7 @@ fn integrator_layouts(case: Case, device: &DeviceProfile) -> Result<Ranking> {
     Ok(Ranking {
         title: case.name.clone(),
         cubie: cases::cubie_layout(&built).map(|i| (i, cubie)),
-        subject: Subject::Integrator { case: Box::new(case), layouts: built },
+        subject: Timed::Integrator { case: Box::new(case), layouts: built },
         layouts,
         candidates: Vec::new(),
         share: 0,
@@ -607,7 +607,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 c.estimated_seconds * 1e3
             )?;
         }
-        if !matches!(ranking.subject, Subject::StandIn) {
+        if !matches!(ranking.subject, Timed::StandIn) {
             writeln!(
                 out,
                 "on the card the compiled kernels' registers and stack re-rank these (the compiler holds some local \
@@ -805,18 +805,18 @@ mod card {
         let gpu = Gpu::open(args.gpu)?;
         let started = Instant::now();
         let (compiled, standins) = match &ranking.subject {
-            Subject::StandIn => {
+            Timed::StandIn => {
                 let standins: Vec<StandIn> =
                     ranking.layouts.iter().map(|l| StandIn::new(l.stride, l.local_bytes, args.iterations)).collect();
                 let sources: Vec<(String, &str)> = standins.iter().map(|k| (k.source(), standin::KERNEL)).collect();
                 (gpu.compile_all(&sources, &[])?, standins)
             }
-            Subject::Integrator { layouts: built, .. } => {
+            Timed::Integrator { layouts: built, .. } => {
                 let options: Vec<String> = NVRTC_OPTIONS.iter().map(|s| s.to_string()).collect();
                 let sources: Vec<(String, &str)> = built.iter().map(|l| (l.kernel.source.clone(), ENTRY)).collect();
                 (gpu.compile_all(&sources, &options)?, Vec::new())
             }
-            Subject::UserKernel { source, .. } => {
+            Timed::UserKernel { source, .. } => {
                 let headers = headers.as_deref().context("a user kernel's headers")?;
                 (compile_user(&gpu, source, headers)?, Vec::new())
             }
@@ -825,13 +825,13 @@ mod card {
         let dropped = ranking.compiled(profile, args.share, &kept)?;
         let Ranking { subject, title, layouts, mut candidates, share, ours, ours_block, cubie } = ranking;
         let (mut bench, runs) = match &subject {
-            Subject::StandIn => (Bench::StandIn(standins), args.runs),
-            Subject::UserKernel { allocations, .. } => {
+            Timed::StandIn => (Bench::StandIn(standins), args.runs),
+            Timed::UserKernel { allocations, .. } => {
                 let io = user_kernel::fill(args.runs, args.io_bytes)?;
                 let arrays = Box::new(gpu.user_arrays(&io, args.runs)?);
                 (Bench::User { allocations, arrays, io_bytes: args.io_bytes, first: None }, args.runs)
             }
-            Subject::Integrator { case, layouts: built } => {
+            Timed::Integrator { case, layouts: built } => {
                 let reference = Box::new(integrate::reference(&case.setup, case.batch, 0..case.batch)?);
                 let arrays = Box::new(gpu.integrator_arrays(&case.setup.inputs(case.batch), case.batch)?);
                 (Bench::Integrator { case, layouts: built, reference, arrays }, case.batch)
@@ -919,9 +919,9 @@ mod card {
             .collect();
         let model_name = model_name(args);
         let (kernel, model, case, source) = match &subject {
-            Subject::StandIn => ("stand-in", model_name.as_str(), None, None),
-            Subject::Integrator { case, .. } => ("integrator", case.setup.method.name(), Some(title.as_str()), None),
-            Subject::UserKernel { source, .. } => {
+            Timed::StandIn => ("stand-in", model_name.as_str(), None, None),
+            Timed::Integrator { case, .. } => ("integrator", case.setup.method.name(), Some(title.as_str()), None),
+            Timed::UserKernel { source, .. } => {
                 ("user", model_name.as_str(), None, Some(source.path.display().to_string()))
             }
         };
@@ -935,7 +935,7 @@ mod card {
             sets: args.sets.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             case,
             runs,
-            iterations: matches!(subject, Subject::StandIn).then_some(args.iterations),
+            iterations: matches!(subject, Timed::StandIn).then_some(args.iterations),
             candidates: candidates.len(),
             share_timed: share,
             timed,
@@ -1072,13 +1072,13 @@ mod tests {
     use smemplan_lab::gpu::measure::{CaseSpec, Run};
 
     #[derive(Parser)]
-    struct Cli {
+    struct TuneCommand {
         #[command(flatten)]
         args: Args,
     }
 
     fn args(flags: &[&str]) -> Args {
-        Cli::try_parse_from(std::iter::once("tune").chain(flags.iter().copied())).unwrap().args
+        TuneCommand::try_parse_from(std::iter::once("tune").chain(flags.iter().copied())).unwrap().args
     }
 
     #[test]
@@ -1095,7 +1095,7 @@ mod tests {
         let device = DeviceProfile::named("h100").unwrap();
         let a = args(&["--method", "dirk", "--system", "robertson", "--batch", "4096"]);
         let r = rank(&a, &device).unwrap();
-        let Subject::Integrator { case, layouts: built } = &r.subject else { panic!("not the integrator") };
+        let Timed::Integrator { case, layouts: built } = &r.subject else { panic!("not the integrator") };
         assert_eq!(case.name, "dirk/robertson/f32/batch-4096");
         assert_eq!(r.layouts.len(), built.len());
         // Every block of every layout that can launch, once.
@@ -1181,7 +1181,7 @@ mod tests {
             r.candidates.iter().map(|c| (c.layout, c.block, c.rank)).collect()
         };
         assert_eq!(key(&standin), key(&user));
-        let Subject::UserKernel { allocations, source } = &user.subject else { panic!("not the user kernel") };
+        let Timed::UserKernel { allocations, source } = &user.subject else { panic!("not the user kernel") };
         assert_eq!(source.path, std::path::Path::new(example));
         assert_eq!(allocations.len(), user.layouts.len());
         for (l, alloc) in user.layouts.iter().zip(allocations) {

@@ -53,9 +53,9 @@ const BALANCE_ITEMS: usize = 16;
 /// Nodes between two polls of `stop`.
 const POLL: u64 = 1024;
 
-/// One level of the search: the candidates for the wall chosen, the next
+/// One level of the search, at the wall chosen: its candidates, the next
 /// to try, the height they go at and the one placed now.
-struct Frame {
+struct Wall {
     y: u64,
     candidates: Vec<u32>,
     next: usize,
@@ -135,12 +135,12 @@ fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfec
     let mut sky = Sky::new(m);
     let mut placed = vec![false; bs.len()];
     let mut offsets = vec![0u64; bs.len()];
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Wall> = Vec::new();
     let mut nodes = 0u64;
     match walls.branch(&sky.runs(), &placed) {
         Branch::Done => return (Perfect::Found(offsets), 0),
         Branch::Dead => return (Perfect::Exhausted, 0),
-        Branch::On(y, candidates) => stack.push(Frame { y, candidates, next: 0, placed: None }),
+        Branch::On(y, candidates) => stack.push(Wall { y, candidates, next: 0, placed: None }),
     }
     while let Some(frame) = stack.last_mut() {
         if let Some(b) = frame.placed.take() {
@@ -166,7 +166,7 @@ fn dfs(walls: &Walls, m: usize, budget: u64, stop: &dyn Fn() -> bool) -> (Perfec
         match walls.branch(&sky.runs(), &placed) {
             Branch::Done => return (Perfect::Found(offsets), nodes),
             Branch::Dead => {}
-            Branch::On(y, candidates) => stack.push(Frame { y, candidates, next: 0, placed: None }),
+            Branch::On(y, candidates) => stack.push(Wall { y, candidates, next: 0, placed: None }),
         }
     }
     (Perfect::Exhausted, nodes)
