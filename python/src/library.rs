@@ -10,17 +10,15 @@ use smemplan::core::analysis::Analysis;
 use smemplan::core::check as checker;
 use smemplan::core::format::minimalloc;
 use smemplan::core::plot::{self, PlotOptions};
-use smemplan::kernel::accesses::Weights;
-use smemplan::kernel::lifetimes::LifetimeTable;
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
 use smemplan::kernel::registry::{Region, RegistryError};
 use smemplan::kernel::{Location, Precision};
 use smemplan::perf::occupancy::DeviceProfile;
-use smemplan::perf::tiers::{TierChoice, TierOptions};
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::{PlanInput, PlanOptions};
+use smemplan::perf::tiers::TierChoice;
+use smemplan::plan::PlanOptions;
 use smemplan::study::compare::{CompareOptions, Comparison};
+use smemplan::study::planned::{dump_tiers, kernel_tiers, Planned};
 use smemplan::study::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
 use smemplan::{core::bound, solve, solve::strategies, Buffer, Interval, Layout, Problem};
 use std::sync::atomic::AtomicBool;
@@ -233,20 +231,12 @@ pub struct LaunchArgs {
     pub time_limit: Duration,
 }
 
-/// `plan --tiers auto`'s section, as the command line's JSON has it.
-#[derive(Serialize)]
-struct TierSection<'a> {
-    #[serde(flatten)]
-    choice: &'a TierChoice,
-    block_sizes: [Option<u64>; 4],
-}
-
 #[derive(Serialize)]
 struct PlanJson<'a> {
     #[serde(flatten)]
     comparison: &'a Comparison,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tiers: Option<TierSection<'a>>,
+    tiers: Option<&'a TierChoice>,
 }
 
 /// `smemplan plan [--tiers auto] --json --svg --cuda`: `(json, svg, cuda)`.
@@ -268,21 +258,7 @@ pub fn plan(
         runs: launch.runs,
         registers_per_thread: launch.registers,
     };
-    let choose = |input: &PlanInput, table: &LifetimeTable, accesses: &Weights| -> Answer<Option<TierChoice>> {
-        if !tiers {
-            return Ok(None);
-        }
-        let tier_options = TierOptions {
-            plan: PlanOptions { time_limit: Some(launch.time_limit / 4), ..options.plan.clone() },
-            registers_per_thread: launch.registers,
-            runs: launch.runs,
-            cubie_requested: launch.block_size,
-            accesses: accesses.clone(),
-            ..TierOptions::default()
-        };
-        Ok(Some(smemplan::perf::tiers::choose(input, table, &options.device, &tier_options)?))
-    };
-    let (comparison, choice) = match source {
+    let planned = match source {
         Source::Cubie(name, text) => {
             if !sets.is_empty() {
                 return Err(Failure::Value("set: a CuBIE dump takes no model parameters".into()));
@@ -291,8 +267,8 @@ pub fn plan(
             let comparison = Comparison::of_dump(&dump, Some(name.clone()), &options).map_err(|e| {
                 Failure::Value(format!("{name}: comparing CuBIE's layout with the optimised plan: {e}"))
             })?;
-            let choice = choose(&PlanInput::from_dump(&dump)?, &LifetimeTable::cubie()?, &Weights::default())?;
-            (comparison, choice)
+            let choice = tiers.then(|| dump_tiers(&dump, &options)).transpose()?;
+            Planned { comparison, choice }
         }
         _ => {
             let (model, file) = match source {
@@ -303,29 +279,13 @@ pub fn plan(
             let kernel = model.instantiate(sets)?;
             let comparison = Comparison::of_kernel(&kernel, file, &options)
                 .map_err(|e| Failure::Value(format!("model `{}`: {e}", model.name)))?;
-            let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
-            (comparison, choice)
+            let choice = tiers.then(|| kernel_tiers(&kernel, &options)).transpose()?;
+            Planned { comparison, choice }
         }
     };
-    let optimized = &comparison.optimized;
-    let (report, allocation, block_size) = match &choice {
-        Some(c) => (
-            &c.chosen.report,
-            Allocation::new(&c.chosen.report, SharedLayout::default())?,
-            c.chosen.best.map(|e| e.occupancy.block_size),
-        ),
-        None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
-    };
-    let svg = smemplan::study::picture::plan_svg(&comparison.cubie, report).ok();
-    let header_options =
-        HeaderOptions { block_size: block_size.unwrap_or(launch.block_size), ..HeaderOptions::default() };
-    let cuda = cuda_header(&allocation, &header_options).ok();
-    let section = choice.as_ref().map(|c| TierSection {
-        choice: c,
-        block_sizes: [&c.chosen, &c.own_locations, &c.all_shared, &c.all_local]
-            .map(|p| p.best.map(|e| e.occupancy.block_size)),
-    });
-    let json = serde_json::to_string(&PlanJson { comparison: &comparison, tiers: section })?;
+    let svg = planned.svg().ok();
+    let cuda = planned.cuda_header(launch.block_size).ok();
+    let json = serde_json::to_string(&PlanJson { comparison: &planned.comparison, tiers: planned.choice.as_ref() })?;
     Ok((json, svg, cuda))
 }
 
@@ -379,45 +339,10 @@ pub fn sweep(args: &SweepArgs, x: Option<&str>) -> Answer<(String, String, Optio
     Ok((serde_json::to_string(&result)?, result.csv(), svg))
 }
 
-#[derive(Serialize)]
-struct OccupancyReport<'a> {
-    device: &'a str,
-    description: &'a str,
-    block_size: u64,
-    smem_per_block: u64,
-    registers: u64,
-    active_blocks_per_sm: u64,
-    active_warps_per_sm: u64,
-    active_threads_per_sm: u64,
-    max_warps_per_sm: u64,
-    occupancy: f64,
-    limiter: &'static str,
-    warps_per_block: u64,
-    active_threads: u64,
-    multiprocessors: u64,
-}
-
 /// `smemplan occupancy --json`.
 pub fn occupancy(device: &str, block_size: u64, smem_per_block: u64, registers: u64) -> Answer<String> {
-    let device = DeviceProfile::named(device)?;
-    device.check_launch(block_size, smem_per_block, registers)?;
-    let o = device.occupancy(block_size, smem_per_block, registers)?;
-    Ok(serde_json::to_string(&OccupancyReport {
-        device: &device.name,
-        description: &device.description,
-        block_size,
-        smem_per_block,
-        registers,
-        active_blocks_per_sm: o.active_blocks_per_sm,
-        active_warps_per_sm: o.active_warps_per_sm,
-        active_threads_per_sm: o.active_threads_per_sm,
-        max_warps_per_sm: device.max_warps_per_sm(),
-        occupancy: o.occupancy,
-        limiter: o.limiter.as_str(),
-        warps_per_block: o.warps_per_block,
-        active_threads: o.active_threads_per_sm.saturating_mul(device.multiprocessors),
-        multiprocessors: device.multiprocessors,
-    })?)
+    let report = DeviceProfile::named(device)?.occupancy_report(block_size, smem_per_block, registers)?;
+    Ok(serde_json::to_string(&report)?)
 }
 
 /// The device profiles' names.

@@ -1,5 +1,6 @@
 """smemplan.plan / sweep / occupancy against the command line."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -57,7 +58,14 @@ def test_plan_model_file_and_tiers(cli):
     p = smemplan.plan(str(model), set={"n": 3}, tiers="auto", time_limit=4)
     want = json.loads(cli("plan", str(model), "--set", "n=3", "--tiers", "auto", "--json", "--time-limit", "4"))
     assert p.tiers is not None
-    assert p.tiers["chosen"]["shared_bytes"] == want["tiers"]["chosen"]["shared_bytes"]
+    # One section, the README's: the same keys as the command line's, each
+    # placement with its block size and its throughput against the chosen.
+    assert p.tiers.keys() == want["tiers"].keys()
+    for placement in ("chosen", "own_locations", "all_shared", "all_local"):
+        assert p.tiers[placement].keys() == want["tiers"][placement].keys()
+        for key in ("shared_bytes", "local_bytes", "block_size", "throughput_ratio"):
+            assert p.tiers[placement][key] == want["tiers"][placement][key], (placement, key)
+    assert p.tiers["chosen"]["throughput_ratio"] == 1.0
     assert "shared or local" in str(p)
 
 
@@ -137,8 +145,8 @@ def test_occupancy_matches_cli(cli):
     want = json.loads(cli("occupancy", "--device", "a100", "--block-size", "96", "--smem-per-block", "20000",
                           "--registers", "40", "--json"))
     o = smemplan.occupancy(device="a100", block_size=96, smem_per_block=20000, registers=40)
-    for k, v in want.items():
-        assert getattr(o, k) == v, k
+    # One report: every field of the command line's, and no other.
+    assert dataclasses.asdict(o) == want
     assert "limited by" in str(o)
 
 

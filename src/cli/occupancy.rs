@@ -4,8 +4,7 @@
 use super::output::table;
 use super::Verdict;
 use anyhow::Result;
-use serde::Serialize;
-use smemplan::perf::occupancy::{DeviceProfile, Occupancy};
+use smemplan::perf::occupancy::DeviceProfile;
 use std::io::Write;
 
 /// Arguments of `smemplan occupancy`.
@@ -29,44 +28,10 @@ pub struct Args {
     pub json: bool,
 }
 
-/// The JSON report: the device's limits used and the answer.
-#[derive(Serialize)]
-struct OccupancyJson<'a> {
-    device: &'a str,
-    block_size: u64,
-    smem_per_block: u64,
-    registers: u64,
-    active_blocks_per_sm: u64,
-    active_warps_per_sm: u64,
-    active_threads_per_sm: u64,
-    max_warps_per_sm: u64,
-    occupancy: f64,
-    limiter: &'static str,
-    /// Warps per block (a partly filled warp counts whole).
-    warps_per_block: u64,
-    /// Resident threads over the whole card.
-    active_threads: u64,
-}
-
 /// Runs `smemplan occupancy`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let device = DeviceProfile::named(&args.device)?;
-    device.check_launch(args.block_size, args.smem_per_block, args.registers)?;
-    let o: Occupancy = device.occupancy(args.block_size, args.smem_per_block, args.registers)?;
-    let report = OccupancyJson {
-        device: &device.name,
-        block_size: args.block_size,
-        smem_per_block: args.smem_per_block,
-        registers: args.registers,
-        active_blocks_per_sm: o.active_blocks_per_sm,
-        active_warps_per_sm: o.active_warps_per_sm,
-        active_threads_per_sm: o.active_threads_per_sm,
-        max_warps_per_sm: device.max_warps_per_sm(),
-        occupancy: o.occupancy,
-        limiter: o.limiter.as_str(),
-        warps_per_block: o.warps_per_block,
-        active_threads: o.active_threads_per_sm.saturating_mul(device.multiprocessors),
-    };
+    let report =
+        DeviceProfile::named(&args.device)?.occupancy_report(args.block_size, args.smem_per_block, args.registers)?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
@@ -79,15 +44,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     writeln!(
         out,
         "device {} ({}): blocks of {} threads, {} B of dynamic shared memory, {registers}",
-        device.name, device.description, args.block_size, args.smem_per_block
+        report.device, report.description, report.block_size, report.smem_per_block
     )?;
     let rows = vec![
-        vec!["active blocks per SM".to_string(), o.active_blocks_per_sm.to_string()],
-        vec!["active warps per SM".to_string(), format!("{} of {}", o.active_warps_per_sm, report.max_warps_per_sm)],
-        vec!["active threads per SM".to_string(), o.active_threads_per_sm.to_string()],
-        vec!["occupancy".to_string(), format!("{:.1} %", 100.0 * o.occupancy)],
-        vec!["limited by".to_string(), o.limiter.as_str().replace('_', " ")],
-        vec![format!("active threads on {} SMs", device.multiprocessors), report.active_threads.to_string()],
+        vec!["active blocks per SM".to_string(), report.active_blocks_per_sm.to_string()],
+        vec![
+            "active warps per SM".to_string(),
+            format!("{} of {}", report.active_warps_per_sm, report.max_warps_per_sm),
+        ],
+        vec!["active threads per SM".to_string(), report.active_threads_per_sm.to_string()],
+        vec!["occupancy".to_string(), format!("{:.1} %", 100.0 * report.occupancy)],
+        vec!["limited by".to_string(), report.limiter.as_str().replace('_', " ")],
+        vec![format!("active threads on {} SMs", report.multiprocessors), report.active_threads.to_string()],
     ];
     out.write_all(table(&rows, &[false, true]).as_bytes())?;
     Ok(Verdict::Done)

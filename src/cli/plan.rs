@@ -17,15 +17,13 @@ use super::tiers;
 use super::{read_text, strategy_parser, Verdict};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use smemplan::kernel::accesses::Weights;
-use smemplan::kernel::lifetimes::LifetimeTable;
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
 use smemplan::perf::occupancy::DeviceProfile;
-use smemplan::perf::tiers::{TierChoice, TierOptions};
-use smemplan::plan::allocator::{cuda_header, Allocation, HeaderOptions, SharedLayout};
-use smemplan::plan::{PlacedBuffer, PlanInput, PlanOptions};
+use smemplan::perf::tiers::TierChoice;
+use smemplan::plan::{PlacedBuffer, PlanOptions};
 use smemplan::study::compare::{CompareOptions, Comparison, CubieBuffer, InputKind, Summary, SummaryRow};
+use smemplan::study::planned::{dump_tiers, kernel_tiers, Planned};
 use smemplan::study::sweep::Axis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -206,7 +204,7 @@ struct PlanJson<'a> {
     cuda: Option<String>,
     /// `--tiers auto` only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    tiers: Option<tiers::Section<'a>>,
+    tiers: Option<&'a TierChoice>,
 }
 
 /// Runs `smemplan plan`.
@@ -247,33 +245,22 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if several || args.csv.is_some() {
         return summarise(args, &grid, &options, staged, out);
     }
-    let (comparison, choice) = compare(args, &grid, &options)?;
-    let optimized = &comparison.optimized;
+    let planned = compare(args, &grid, &options)?;
     // The files show what the user would launch: with `--tiers auto`, the
     // chosen split at its block size.
-    let (report, allocation, block_size) = match &choice {
-        Some(c) => (
-            &c.chosen.report,
-            Allocation::new(&c.chosen.report, SharedLayout::default())?,
-            c.chosen.best.map(|e| e.occupancy.block_size),
-        ),
-        None => (&optimized.report, optimized.allocation.clone(), optimized.launch.block_size),
-    };
     if let Some(path) = &args.svg {
-        staged.write(path, &smemplan::study::picture::plan_svg(&comparison.cubie, report)?)?;
+        staged.write(path, &planned.svg()?)?;
     }
     if let Some(path) = &args.cuda {
-        let block_size = block_size.unwrap_or(args.block_size);
-        let header = cuda_header(&allocation, &HeaderOptions { block_size, ..HeaderOptions::default() })?;
-        staged.write(path, &header)?;
+        staged.write(path, &planned.cuda_header(args.block_size)?)?;
     }
     staged.commit()?;
 
     let report = PlanJson {
-        comparison: &comparison,
+        comparison: &planned.comparison,
         svg: args.svg.as_ref().map(|p| p.display().to_string()),
         cuda: args.cuda.as_ref().map(|p| p.display().to_string()),
-        tiers: choice.as_ref().map(tiers::section),
+        tiers: planned.choice.as_ref(),
     };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -428,39 +415,23 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
 }
 
 /// The kernel named by the arguments, compared, and with `--tiers auto`
-/// its shared-or-local choice.
-fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<(Comparison, Option<TierChoice>)> {
-    let choose = |input: &PlanInput, table: &LifetimeTable, accesses: &Weights| -> Result<Option<TierChoice>> {
-        if args.tiers != "auto" {
-            return Ok(None);
-        }
-        let tier_options = TierOptions {
-            plan: PlanOptions { time_limit: Some(args.time_limit / 4), ..options.plan.clone() },
-            // The split search shares the plans' budget: it stops at a
-            // quarter of the limit with the best split found so far.
-            search_time_limit: Some(args.time_limit / 4),
-            registers_per_thread: args.registers,
-            runs: args.runs,
-            cubie_requested: args.block_size,
-            accesses: accesses.clone(),
-            ..TierOptions::default()
-        };
-        Ok(Some(smemplan::perf::tiers::choose(input, table, &options.device, &tier_options)?))
-    };
+/// its split chosen.
+fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<Planned> {
+    let tiers = args.tiers == "auto";
     if let Some(path) = &args.cubie {
         let name = path.display().to_string();
         let dump = Dump::parse(&name, &read_text(path)?)?;
         let comparison = Comparison::of_dump(&dump, Some(name.clone()), options)
             .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"))?;
-        let choice = choose(&PlanInput::from_dump(&dump)?, &LifetimeTable::cubie()?, &Weights::default())?;
-        return Ok((comparison, choice));
+        let choice = tiers.then(|| dump_tiers(&dump, options)).transpose()?;
+        return Ok(Planned { comparison, choice });
     }
     let (model, file) = grid.models.first().context("no model to compare")?;
     let kernel = model.instantiate(&grid.sets())?;
     let comparison =
         Comparison::of_kernel(&kernel, file.clone(), options).with_context(|| format!("model `{}`", model.name))?;
-    let choice = choose(&smemplan::plan::PlanInput::try_from(&kernel)?, &kernel.table, &kernel.accesses)?;
-    Ok((comparison, choice))
+    let choice = tiers.then(|| kernel_tiers(&kernel, options)).transpose()?;
+    Ok(Planned { comparison, choice })
 }
 
 fn list_models(out: &mut dyn Write) -> Result<()> {

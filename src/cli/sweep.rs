@@ -10,11 +10,12 @@
 
 use super::bench::progress_bar;
 use super::output::{table, Staged};
-use super::tiers::{rate_ratio, NO_MEMORY_TIME};
+use super::tiers::NO_MEMORY_TIME;
 use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::kernel::model;
 use smemplan::perf::occupancy::DeviceProfile;
+use smemplan::perf::throughput::rate_ratio;
 use smemplan::study::sweep::grid::Held;
 use smemplan::study::sweep::{self, chart, Axis, Row, Side, Sweep, SweepSpec, Tiers};
 use std::collections::BTreeMap;

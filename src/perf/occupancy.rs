@@ -295,6 +295,41 @@ pub struct Occupancy {
     pub limiter: Limiter,
 }
 
+/// One launch's occupancy as `smemplan occupancy --json` (and Python's
+/// `smemplan.occupancy`) reports it: the launch, its [`Occupancy`], and
+/// the device's figures the report names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OccupancyReport {
+    /// The device profile's name.
+    pub device: String,
+    /// The device profile's description.
+    pub description: String,
+    /// Threads per block.
+    pub block_size: u64,
+    /// Dynamic shared bytes per block.
+    pub smem_per_block: u64,
+    /// Registers per thread (0: not counted).
+    pub registers: u64,
+    /// See [`Occupancy::active_blocks_per_sm`].
+    pub active_blocks_per_sm: u64,
+    /// See [`Occupancy::active_warps_per_sm`].
+    pub active_warps_per_sm: u64,
+    /// See [`Occupancy::active_threads_per_sm`].
+    pub active_threads_per_sm: u64,
+    /// The most warps a multiprocessor holds.
+    pub max_warps_per_sm: u64,
+    /// See [`Occupancy::occupancy`].
+    pub occupancy: f64,
+    /// See [`Occupancy::limiter`].
+    pub limiter: Limiter,
+    /// Warps per block (a partly filled warp counts whole).
+    pub warps_per_block: u64,
+    /// Resident threads over the whole card.
+    pub active_threads: u64,
+    /// The card's multiprocessors.
+    pub multiprocessors: u64,
+}
+
 /// CuBIE's launch shape for a requested block size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitedBlock {
@@ -459,6 +494,29 @@ impl DeviceProfile {
             )));
         }
         Ok(())
+    }
+
+    /// The launch checked ([`DeviceProfile::check_launch`]) and its
+    /// occupancy reported.
+    pub fn occupancy_report(&self, block_size: u64, smem_per_block: u64, registers: u64) -> Result<OccupancyReport> {
+        self.check_launch(block_size, smem_per_block, registers)?;
+        let o = self.occupancy(block_size, smem_per_block, registers)?;
+        Ok(OccupancyReport {
+            device: self.name.clone(),
+            description: self.description.clone(),
+            block_size,
+            smem_per_block,
+            registers,
+            active_blocks_per_sm: o.active_blocks_per_sm,
+            active_warps_per_sm: o.active_warps_per_sm,
+            active_threads_per_sm: o.active_threads_per_sm,
+            max_warps_per_sm: self.max_warps_per_sm(),
+            occupancy: o.occupancy,
+            limiter: o.limiter,
+            warps_per_block: o.warps_per_block,
+            active_threads: o.active_threads_per_sm.saturating_mul(self.multiprocessors),
+            multiprocessors: self.multiprocessors,
+        })
     }
 
     /// Resident blocks per multiprocessor for blocks of `block_size` threads

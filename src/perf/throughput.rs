@@ -344,6 +344,18 @@ pub fn estimate(device: &DeviceProfile, workload: &Workload, block_size: u64) ->
     }))
 }
 
+/// Estimated rate `a` ÷ rate `b` (`None` when `b` is 0). A rate without
+/// memory time is infinite ([`Estimate::runs_per_second`]): as fast as
+/// another such (1), infinitely faster than the rest, and a finite one is 0
+/// of it.
+pub fn rate_ratio(a: f64, b: f64) -> Option<f64> {
+    match (a.is_finite(), b.is_finite()) {
+        (false, false) => Some(1.0),
+        _ if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
 /// A lower bound on the best block size's [`Estimate::warp_times`] for
 /// `shared_bytes_per_run` that never decreases as the stride grows (`None`:
 /// nothing can launch). It takes the waves fractionally: a batch of `N`

@@ -163,6 +163,11 @@ pub struct TierPlan {
     /// JSON `null`, when the estimate charges no memory time at all: every
     /// access is held in registers).
     pub runs_per_second: f64,
+    /// The best block size (`None`: nothing can launch).
+    pub block_size: Option<u64>,
+    /// Estimated runs per second ÷ the chosen split's
+    /// ([`throughput::rate_ratio`]; 0 where that is undefined).
+    pub throughput_ratio: f64,
     /// The plan itself.
     #[serde(skip)]
     pub report: PlanReport,
@@ -522,11 +527,17 @@ pub fn choose(
         let report = plan(&pools, table, &options.plan)?;
         tier_plan(report, names(mask), device, options)
     };
+    let chosen = finish(search.pools(best.1), best.1)?;
+    let chosen_rate = chosen.runs_per_second;
+    let against_chosen = |p: TierPlan| TierPlan {
+        throughput_ratio: throughput::rate_ratio(p.runs_per_second, chosen_rate).unwrap_or(0.0),
+        ..p
+    };
     Ok(TierChoice {
-        chosen: finish(search.pools(best.1), best.1)?,
-        own_locations: finish(input.clone(), own)?,
-        all_shared: finish(search.pools(full), full)?,
-        all_local: finish(search.pools(0), 0)?,
+        own_locations: against_chosen(finish(input.clone(), own)?),
+        all_shared: against_chosen(finish(search.pools(full), full)?),
+        all_local: against_chosen(finish(search.pools(0), 0)?),
+        chosen: against_chosen(chosen),
         groups,
         exhaustive,
         bounded,
@@ -569,6 +580,9 @@ fn tier_plan(
         shared_accesses: workload.shared_accesses,
         local_accesses: workload.local_accesses,
         runs_per_second: best.map_or(0.0, |e| e.runs_per_second),
+        block_size: best.map(|e| e.occupancy.block_size),
+        // Set against the chosen split once it is known.
+        throughput_ratio: 0.0,
         best,
         report,
     })
