@@ -139,6 +139,16 @@ def test_sweep_bad_input():
         smemplan.sweep(precision="f8")
     with pytest.raises(ValueError, match="z80"):
         smemplan.sweep(device=["z80"])
+    # The command line's refusals hold here too: rows no one could tell
+    # apart, and registers beyond what a thread may use.
+    with pytest.raises(ValueError, match="model `dirk` is swept twice"):
+        smemplan.sweep(model=["dirk", "dirk"])
+    with pytest.raises(ValueError, match="model `dirk` is swept twice"):
+        smemplan.sweep(model=["all", "dirk"])
+    with pytest.raises(ValueError, match="300 registers per thread exceed the limit of 255"):
+        smemplan.sweep(registers=300)
+    with pytest.raises(ValueError, match="300 registers per thread exceed the limit of 255"):
+        smemplan.plan(registers=300)
 
 
 def test_occupancy_matches_cli(cli):

@@ -463,6 +463,18 @@ impl DeviceProfile {
         })
     }
 
+    /// Checks that one thread may use `registers_per_thread`: an occupancy
+    /// beyond it means nothing, so plans and sweeps refuse it.
+    pub fn check_registers(&self, registers_per_thread: u64) -> Result<()> {
+        if registers_per_thread > self.max_registers_per_thread {
+            return Err(self.error(format!(
+                "{registers_per_thread} registers per thread exceed the limit of {}",
+                self.max_registers_per_thread
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that the device can launch blocks of `block_size` threads with
     /// `dynamic_shared_bytes` each and `registers_per_thread`; the error names
     /// the limit crossed. [`DeviceProfile::occupancy`] answers 0 blocks for
@@ -479,12 +491,7 @@ impl DeviceProfile {
                 self.max_shared_per_block_optin
             )));
         }
-        if registers_per_thread > self.max_registers_per_thread {
-            return Err(self.error(format!(
-                "{registers_per_thread} registers per thread exceed the limit of {}",
-                self.max_registers_per_thread
-            )));
-        }
+        self.check_registers(registers_per_thread)?;
         let o = self.occupancy(block_size, dynamic_shared_bytes, registers_per_thread)?;
         if o.active_blocks_per_sm == 0 {
             return Err(self.error(format!(

@@ -344,6 +344,7 @@ impl Comparison {
         options: &CompareOptions,
     ) -> Result<Comparison> {
         let device = &options.device;
+        device.check_registers(options.registers_per_thread)?;
         let (requested, runs) = (options.requested_block_size, options.runs);
         let cubie = cubie_side(cubie, accesses, options)?;
         let allocation = Allocation::new(&report, SharedLayout::default())?;

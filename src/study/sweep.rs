@@ -163,6 +163,15 @@ impl SweepSpec {
         if self.requested_block_size == 0 || self.runs == 0 {
             return Err(sweep_error("the requested block size and the batch need at least 1".into()));
         }
+        // Two models of one name give rows no one can tell apart.
+        if let Some((_, dup)) =
+            self.models.iter().enumerate().find(|(i, m)| self.models[..*i].iter().any(|n| n.name == m.name))
+        {
+            return Err(sweep_error(format!("model `{}` is swept twice", dup.name)));
+        }
+        for d in &self.devices {
+            d.check_registers(self.registers_per_thread)?;
+        }
         for m in &self.models {
             for a in &self.axes {
                 if !m.settable(&a.name) {
@@ -829,10 +838,13 @@ mod tests {
 
     #[test]
     fn the_cache_solves_each_pool_once() {
-        // The same model twice: the second copy's pools come from the memo,
+        // The same model twice (under a second name: a sweep refuses two
+        // models of one name): the second copy's pools come from the memo,
         // and both copies' pools serve both devices.
         let mut s = spec(&["n=3,30"]);
-        s.models.push(s.models[0].clone());
+        let mut twin = s.models[0].clone();
+        twin.name = "dirk-twin".into();
+        s.models.push(twin);
         s.devices.push(DeviceProfile::named("a100").unwrap());
         let sweep = run(&s, &|_| {}).unwrap();
         let c = sweep.stats.pool_cache;
@@ -887,6 +899,11 @@ mod tests {
         let mut twice = spec(&["n=3"]);
         twice.strategies.push(Side::Cubie);
         bad(twice, "strategy `cubie` is listed twice");
+        let mut model_twice = spec(&["n=3"]);
+        model_twice.models.push(model_twice.models[0].clone());
+        bad(model_twice, "model `dirk` is swept twice");
+        let too_many_registers = SweepSpec { registers_per_thread: 256, ..spec(&["n=3"]) };
+        bad(too_many_registers, "device `h100`: 256 registers per thread exceed the limit of 255");
         assert!(Side::parse("fastest").unwrap_err().to_string().contains("known: cubie, auto"));
     }
 
