@@ -152,10 +152,10 @@ impl SweepSpec {
                 return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
             }
         }
-        for set in [&self.devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>()] {
-            if let Some(dup) = set.iter().enumerate().find(|(i, d)| set[..*i].contains(d)).map(|(_, d)| d) {
-                return Err(sweep_error(format!("device `{dup}` is listed twice")));
-            }
+        if let Some((_, dup)) =
+            self.devices.iter().enumerate().find(|(i, d)| self.devices[..*i].iter().any(|e| e.name == d.name))
+        {
+            return Err(sweep_error(format!("device `{}` is listed twice", dup.name)));
         }
         if let Some(dup) = self.strategies.iter().enumerate().find(|(i, s)| self.strategies[..*i].contains(s)) {
             return Err(sweep_error(format!("strategy `{}` is listed twice", dup.1)));
@@ -899,6 +899,9 @@ mod tests {
         let mut twice = spec(&["n=3"]);
         twice.strategies.push(Side::Cubie);
         bad(twice, "strategy `cubie` is listed twice");
+        let mut device_twice = spec(&["n=3"]);
+        device_twice.devices.push(device_twice.devices[0].clone());
+        bad(device_twice, "device `h100` is listed twice");
         let mut model_twice = spec(&["n=3"]);
         model_twice.models.push(model_twice.models[0].clone());
         bad(model_twice, "model `dirk` is swept twice");

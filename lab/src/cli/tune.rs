@@ -70,9 +70,11 @@ use smemplan::kernel::model::{self, Kernel};
 use smemplan::perf::accesses::Counts;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::throughput::{self, Workload};
-use smemplan::perf::tiers::{self, TierOptions};
+use smemplan::perf::tiers::TierOptions;
 use smemplan::plan::allocator::{Allocation, Padding, SharedLayout};
-use smemplan::plan::{PlanInput, PlanOptions, PlanReport};
+use smemplan::plan::{PlanOptions, PlanReport};
+use smemplan::study::compare::CompareOptions;
+use smemplan::study::planned::kernel_tiers;
 use smemplan_lab::calibrate;
 use smemplan_lab::gpu::measure::{self as cases, Case};
 use smemplan_lab::gpu::standin;
@@ -141,7 +143,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1 << 17, value_parser = clap::value_parser!(u64).range(1..),
           conflicts_with = "method")]
     pub runs: u64,
-    /// Time each plan (and the split search) may take.
+    /// Time limit, as `plan`'s: the split search and each plan it solves
+    /// take a quarter of it.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = smemplan::core::format::minimalloc::parse_duration, allow_negative_numbers = true)]
     pub time_limit: Duration,
     /// Share of the ranked candidates timed (at least one): the best-ranked
@@ -453,13 +456,16 @@ fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>
         None => model::builtin(&args.model)?,
     };
     let kernel: Kernel = model.instantiate(&args.sets).with_context(|| format!("model `{name}`"))?;
-    let options = TierOptions {
+    // `plan --tiers auto`'s own split: its options under the same time
+    // limit, batch and (pre-compile: none counted) registers.
+    let plan = CompareOptions {
         plan: PlanOptions { time_limit: Some(args.time_limit), ..PlanOptions::default() },
+        device: device.clone(),
+        requested_block_size: TierOptions::default().cubie_requested,
         runs: args.runs,
-        accesses: kernel.accesses.clone(),
-        ..TierOptions::default()
+        registers_per_thread: 0,
     };
-    let choice = tiers::choose(&PlanInput::try_from(&kernel)?, &kernel.table, device, &options)?;
+    let choice = kernel_tiers(&kernel, &plan)?;
     let mut layouts: Vec<Layout> = Vec::new();
     let mut allocations: Vec<Allocation> = Vec::new();
     let mut add = |name: &str, report: &PlanReport, shared: SharedLayout| -> Result<()> {
