@@ -17,10 +17,11 @@ use smemplan::kernel::{Location, Precision};
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::tiers::TierChoice;
 use smemplan::plan::PlanOptions;
+use smemplan::solve::{self, strategies, SolveReport};
 use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::study::planned::{dump_tiers, kernel_tiers, Planned};
 use smemplan::study::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
-use smemplan::{core::bound, solve, solve::strategies, Buffer, Interval, Layout, Problem};
+use smemplan::{core::bound, Buffer, Interval, Layout, Problem};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,26 +80,6 @@ pub fn write_csv(rows: &Rows, offsets: Option<&[u64]>) -> Answer<String> {
     Ok(minimalloc::write(&problem, layout.as_ref()))
 }
 
-/// A solver's answer, as `smemplan solve --json` reports it.
-#[derive(Serialize)]
-pub struct Summary {
-    strategy: String,
-    winner: String,
-    buffers: usize,
-    peak: u64,
-    lower_bound: u64,
-    gap: f64,
-    status: &'static str,
-    optimal: bool,
-    capacity: Option<u64>,
-    feasible: bool,
-    infeasible: Option<String>,
-    seconds: f64,
-    nodes: u64,
-    backtracks: u64,
-    attempts: u64,
-}
-
 /// `smemplan solve`: the strategy under the time limit, the answer
 /// checked by the independent checker before it is returned.
 pub fn solve(
@@ -107,7 +88,7 @@ pub fn solve(
     time_limit: Duration,
     capacity: Option<u64>,
     cancel: Arc<AtomicBool>,
-) -> Answer<(Vec<u64>, Summary)> {
+) -> Answer<(Vec<u64>, SolveReport)> {
     let solver = strategies::strategy(strategy)?;
     let problem = problem(rows, None)?;
     let analysis = Analysis::new(&problem);
@@ -121,25 +102,8 @@ pub fn solve(
     let solution = solve::run_with(&*solver, &analysis, &options)?;
     solve::verify(&problem, &solution)
         .map_err(|e| Failure::Value(format!("strategy `{strategy}` produced an invalid layout: {e}")))?;
-    let infeasible = capacity.zip(solution.infeasibility()).map(|(c, why)| why.describe(&problem, c));
-    let summary = Summary {
-        strategy: strategy.to_string(),
-        winner: solution.stats.winner.clone(),
-        buffers: problem.len(),
-        peak: solution.peak,
-        lower_bound: solution.lower_bound,
-        gap: solution.gap(),
-        status: solution.status.name(),
-        optimal: solution.is_optimal(),
-        capacity,
-        feasible: solution.fits(capacity),
-        infeasible,
-        seconds: solution.seconds,
-        nodes: solution.stats.nodes,
-        backtracks: solution.stats.backtracks,
-        attempts: solution.stats.attempts,
-    };
-    Ok((solution.layout.offsets, summary))
+    let report = SolveReport::new(&problem, &solution, strategy, capacity);
+    Ok((solution.layout.offsets, report))
 }
 
 /// `smemplan check`: `(peak, lower bound, violations)`.

@@ -26,6 +26,19 @@ def test_small_instance_optimal():
     assert "peak         8 bytes" in str(s)
 
 
+def test_a_refuted_capacity_keeps_the_optimum_above_it(cli, tmp_path):
+    # Two buffers live together need 8 bytes: a capacity of 6 is proven too
+    # small, and the 8-byte layout is still the proven optimum above it, as
+    # the command line's `optimal` says.
+    path = tmp_path / "pair.csv"
+    path.write_text("id,lower,upper,size\na,0,3,4\nb,0,9,4\n")
+    want = json.loads(cli("solve", str(path), "--capacity", "6", "--json"))
+    got = smemplan.solve(str(path), capacity=6)
+    assert got.status is smemplan.Status.INFEASIBLE and want["status"] == "infeasible"
+    assert got.optimal is True and want["optimal"] is True
+    assert (got.feasible, got.infeasible) == (want["feasible"], want["infeasible"])
+
+
 def test_status_enum_members():
     assert [m.name for m in smemplan.Status] == ["OPTIMAL", "UNPROVEN", "INFEASIBLE", "DEADLINE_REACHED"]
 
@@ -51,6 +64,12 @@ def test_greedy_matches_cli(cli, path):
         assert got.peak == want["peak"], strategy
         assert got.lower_bound == want["lower_bound"]
         assert [int(o) for o in got.offsets] == [p["offset"] for p in want["layout"]]
+        # One report: the command line's figures under the same names.
+        for key in ("strategy", "gap", "optimal", "capacity", "feasible", "infeasible"):
+            assert getattr(got, key) == want[key], key
+        assert got.status.value == want["status"]
+        for key in ("winner", "nodes", "backtracks", "attempts"):
+            assert getattr(got, key) == want["stats"][key], key
 
 
 @pytest.mark.parametrize("path", INSTANCES, ids=lambda p: p.stem)

@@ -13,7 +13,7 @@ use serde::Serialize;
 use smemplan::core::analysis::Analysis;
 use smemplan::core::format::minimalloc::{self, Dialect};
 use smemplan::core::plot::{self, PlotOptions};
-use smemplan::solve::Status;
+use smemplan::solve::{SolveReport, Status};
 use smemplan::{solve as solver, Problem, Solution};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,18 +56,8 @@ pub struct Args {
 #[derive(Serialize)]
 struct SolveJson<'a> {
     instance: &'a str,
-    strategy: &'a str,
-    buffers: usize,
-    peak: u64,
-    lower_bound: u64,
-    gap: f64,
-    status: &'static str,
-    optimal: bool,
-    capacity: Option<u64>,
-    feasible: bool,
-    infeasible: Option<String>,
-    seconds: f64,
-    stats: StatsJson<'a>,
+    #[serde(flatten)]
+    report: SolveReport,
     out: Option<String>,
     svg: Option<String>,
     dot: Option<String>,
@@ -78,14 +68,6 @@ struct SolveJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     fixed: Option<usize>,
     layout: Vec<OffsetJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct StatsJson<'a> {
-    winner: &'a str,
-    nodes: u64,
-    backtracks: u64,
-    attempts: u64,
 }
 
 #[derive(Serialize)]
@@ -131,27 +113,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     staged.commit()?;
 
-    let infeasible = capacity.zip(solution.infeasibility()).map(|(c, why)| why.describe(&problem, c));
+    let report = SolveReport::new(&problem, &solution, &args.strategy, capacity);
     if args.json {
         let report = SolveJson {
             instance: &name,
-            strategy: &args.strategy,
-            buffers: problem.len(),
-            peak: solution.peak,
-            lower_bound: solution.lower_bound,
-            gap: solution.gap(),
-            status: solution.status.name(),
-            optimal: solution.is_optimal(),
-            capacity,
-            feasible: solution.fits(capacity),
-            infeasible,
-            seconds: solution.seconds,
-            stats: StatsJson {
-                winner: &solution.stats.winner,
-                nodes: solution.stats.nodes,
-                backtracks: solution.stats.backtracks,
-                attempts: solution.stats.attempts,
-            },
+            report,
             out: args.out.as_ref().map(|p| p.display().to_string()),
             svg: args.svg.as_ref().map(|p| p.display().to_string()),
             dot: args.dot.as_ref().map(|p| p.display().to_string()),
@@ -166,7 +132,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         writeln!(buffered)?;
         buffered.flush()?;
     } else {
-        write_text(out, args, &name, &problem, &solution, infeasible.as_deref())?;
+        write_text(out, args, &name, &problem, &solution, report.infeasible.as_deref())?;
     }
     Ok(Verdict::Done)
 }

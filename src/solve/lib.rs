@@ -179,16 +179,16 @@ impl Infeasibility {
 }
 
 /// Counters that explain a solver's effort.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
+    /// The strategy that produced the returned layout (for portfolios).
+    pub winner: String,
     /// Search nodes visited (0 for non-searching solvers).
     pub nodes: u64,
     /// Backtracks.
     pub backtracks: u64,
     /// Capacities (or sub-problems) attempted.
     pub attempts: u64,
-    /// The strategy that produced the returned layout (for portfolios).
-    pub winner: String,
 }
 
 /// What an answer establishes about its layout.
@@ -313,6 +313,57 @@ impl Solution {
     /// Whether the peak is within `capacity` (true when there is none).
     pub fn fits(&self, capacity: Option<u64>) -> bool {
         capacity.is_none_or(|c| self.peak <= c)
+    }
+}
+
+/// A solution as the reports give it: `smemplan solve --json` (with the
+/// instance, files and layout around it) and Python's `smemplan.solve`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SolveReport {
+    /// The strategy asked for.
+    pub strategy: String,
+    /// Buffers in the problem.
+    pub buffers: usize,
+    /// See [`Solution::peak`].
+    pub peak: u64,
+    /// See [`Solution::lower_bound`].
+    pub lower_bound: u64,
+    /// See [`Solution::gap`].
+    pub gap: f64,
+    /// [`Status::name`].
+    pub status: &'static str,
+    /// See [`Solution::is_optimal`].
+    pub optimal: bool,
+    /// The capacity in force.
+    pub capacity: Option<u64>,
+    /// Whether the peak is within it ([`Solution::fits`]).
+    pub feasible: bool,
+    /// Why the capacity is proven too small, if it is.
+    pub infeasible: Option<String>,
+    /// See [`Solution::seconds`].
+    pub seconds: f64,
+    /// See [`Solution::stats`].
+    pub stats: Stats,
+}
+
+impl SolveReport {
+    /// The report of `solution`, found by `strategy` for `problem` under
+    /// `capacity`.
+    pub fn new(problem: &Problem, solution: &Solution, strategy: &str, capacity: Option<u64>) -> SolveReport {
+        SolveReport {
+            strategy: strategy.to_string(),
+            buffers: problem.len(),
+            peak: solution.peak,
+            lower_bound: solution.lower_bound,
+            gap: solution.gap(),
+            status: solution.status.name(),
+            optimal: solution.is_optimal(),
+            capacity,
+            feasible: solution.fits(capacity),
+            infeasible: capacity.zip(solution.infeasibility()).map(|(c, why)| why.describe(problem, c)),
+            seconds: solution.seconds,
+            stats: solution.stats.clone(),
+        }
     }
 }
 

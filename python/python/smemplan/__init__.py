@@ -422,8 +422,11 @@ class Solution:
 
     @property
     def optimal(self) -> bool:
-        """Whether the peak is proven minimal."""
-        return self.status is Status.OPTIMAL
+        """Whether the peak is proven minimal (the bound has reached it).
+        Also true beside a capacity proven too small (``INFEASIBLE``), when
+        the best layout's peak is the optimum above it, as the command
+        line's ``optimal``."""
+        return self.peak <= self.lower_bound
 
     def layout(self) -> Dict[str, int]:
         """``{buffer id: offset}``."""
@@ -534,13 +537,13 @@ def solve(
         status=Status(s["status"]),
         seconds=s["seconds"],
         strategy=s["strategy"],
-        winner=s["winner"],
+        winner=s["stats"]["winner"],
         capacity=s["capacity"],
         feasible=s["feasible"],
         infeasible=s["infeasible"],
-        nodes=s["nodes"],
-        backtracks=s["backtracks"],
-        attempts=s["attempts"],
+        nodes=s["stats"]["nodes"],
+        backtracks=s["stats"]["backtracks"],
+        attempts=s["stats"]["attempts"],
         problem=problem,
     )
 
