@@ -8,6 +8,7 @@ use smemplan::perf::occupancy::DeviceProfile;
 use smemplan::perf::throughput;
 use smemplan::perf::tiers::{self, TierOptions};
 use smemplan::plan::{PlanInput, PlanOptions};
+use smemplan::study::compare::CompareOptions;
 use smemplan_lab::calibrate::{self, Observation};
 use smemplan_lab::gpu::standin::StandIn;
 use std::path::{Path, PathBuf};
@@ -234,14 +235,16 @@ pub fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>, gain: bool
     let sets: Vec<(String, String)> =
         case.sets.iter().map(|s| model::parse_set(s).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
     let kernel = model::builtin(&case.model)?.instantiate(&sets)?;
-    // As `tune` ran it (its default time limit), and as `plan --tiers auto
-    // --runs N` does.
-    let mut options = TierOptions {
+    // As `plan --tiers auto --runs N` does (and `tune` with it), under
+    // their default time limit.
+    let plan = CompareOptions {
         plan: PlanOptions { time_limit: Some(Duration::from_secs(10)), ..PlanOptions::default() },
+        device: device.clone(),
+        requested_block_size: TierOptions::default().cubie_requested,
         runs: case.runs,
-        accesses: kernel.accesses.clone(),
-        ..TierOptions::default()
+        registers_per_thread: 0,
     };
+    let mut options = plan.tier_options(&kernel.accesses);
     if let Some(m) = margin {
         options.split_margin = m;
     }
