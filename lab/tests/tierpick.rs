@@ -110,8 +110,8 @@ fn the_acceptance_cases_timed_again_hold_on_the_card() {
 /// misses at 0.90: all local at block 1024, where all shared at block 7
 /// measured 10 % faster. The profile's HBM rates are a physical prior (no
 /// HBM-bound plan had been measured on the card); with the H100's measured
-/// ones the pick would be all shared at block 7, a finding taken from this
-/// case and so not applied (`docs/results/gpu-h200.md`).
+/// bandwidth term the pick would be all shared at block 7, a finding taken
+/// from this case and so not applied (`docs/results/gpu-h200.md`).
 #[test]
 fn on_the_h200_three_of_four_picks_hold_and_n100_f64_goes_local() {
     let file =
