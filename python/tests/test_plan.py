@@ -111,6 +111,14 @@ def test_plan_bad_input(kwargs, exc, field):
         smemplan.plan(**kwargs)
 
 
+def test_a_value_out_of_range_is_named_without_command_line_flags():
+    # The library words it for every front end: the key and the value, no
+    # `--set` a Python caller never typed.
+    with pytest.raises(ValueError) as e:
+        smemplan.plan(set={"n": -3})
+    assert "key `n`: -3 is not allowed for `n`" in str(e.value) and "--set" not in str(e.value)
+
+
 def test_sweep_matches_cli(cli):
     want = json.loads(cli("sweep", "--set", "n=3,20", "--precision", "f32,f64", "--json", "--time-limit", "0.5"))
     rows = smemplan.sweep(set={"n": [3, 20]}, precision=["f32", "f64"], time_limit=0.5, as_frame=False)

@@ -31,7 +31,7 @@ impl Model {
             }
             let value = Value::parse_loose(v).map_err(|m| err(k, m))?;
             if let Some(allowed) = self.allowed.get(k) {
-                allowed.check(k, &value).map_err(|m| err(k, format!("`--set {k}={v}`: {m}")))?;
+                allowed.check(k, &value).map_err(|m| err(k, m))?;
             }
             overrides.insert(k.clone(), value);
         }
