@@ -31,8 +31,6 @@ pub struct Planned {
 pub struct Launched<'a> {
     /// The plan.
     pub report: &'a PlanReport,
-    /// Its allocation (the default shared layout).
-    pub allocation: Allocation,
     /// Its block size (`None`: no block size fits).
     pub block_size: Option<u64>,
 }
@@ -70,30 +68,33 @@ pub fn dump_tiers(dump: &Dump, options: &CompareOptions) -> Result<TierChoice> {
 
 impl Planned {
     /// What a user would launch ([`Launched`]).
-    pub fn launched(&self) -> Result<Launched<'_>> {
-        Ok(match &self.choice {
-            Some(c) => Launched {
-                report: &c.chosen.report,
-                allocation: Allocation::new(&c.chosen.report, SharedLayout::default())?,
-                block_size: c.chosen.block_size,
-            },
+    pub fn launched(&self) -> Launched<'_> {
+        match &self.choice {
+            Some(c) => Launched { report: &c.chosen.report, block_size: c.chosen.block_size },
             None => {
                 let o = &self.comparison.optimized;
-                Launched { report: &o.report, allocation: o.allocation.clone(), block_size: o.launch.block_size }
+                Launched { report: &o.report, block_size: o.launch.block_size }
             }
-        })
+        }
     }
 
     /// The picture of CuBIE's shared layout beside the launched plan's.
     pub fn svg(&self) -> Result<String> {
-        plan_svg(&self.comparison.cubie, self.launched()?.report)
+        plan_svg(&self.comparison.cubie, self.launched().report)
     }
 
-    /// The launched plan's CUDA header, for its block size or, where none
-    /// fits, `fallback_block_size` threads per block.
+    /// The launched plan's CUDA header (its allocation in the default
+    /// shared layout), for its block size or, where none fits,
+    /// `fallback_block_size` threads per block.
     pub fn cuda_header(&self, fallback_block_size: u64) -> Result<String> {
-        let launched = self.launched()?;
+        let launched = self.launched();
         let block_size = launched.block_size.unwrap_or(fallback_block_size);
-        Ok(cuda_header(&launched.allocation, &HeaderOptions { block_size, ..HeaderOptions::default() })?)
+        let header = HeaderOptions { block_size, ..HeaderOptions::default() };
+        // The comparison already holds the optimised plan's allocation; a
+        // split's is built here, the one place that needs it.
+        Ok(match &self.choice {
+            Some(_) => cuda_header(&Allocation::new(launched.report, SharedLayout::default())?, &header)?,
+            None => cuda_header(&self.comparison.optimized.allocation, &header)?,
+        })
     }
 }

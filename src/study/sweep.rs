@@ -147,27 +147,21 @@ impl SweepSpec {
     /// algorithm or precision a model does not know, a zero block or batch.
     pub fn validate(&self) -> Result<()> {
         self.radix()?;
-        for (i, a) in self.axes.iter().enumerate() {
-            if self.axes[..i].iter().any(|b| b.name == a.name) {
-                return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
-            }
+        if let Some(a) = repeated(&self.axes, |a| &a.name) {
+            return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
         }
-        if let Some((_, dup)) =
-            self.devices.iter().enumerate().find(|(i, d)| self.devices[..*i].iter().any(|e| e.name == d.name))
-        {
-            return Err(sweep_error(format!("device `{}` is listed twice", dup.name)));
+        if let Some(d) = repeated(&self.devices, |d| &d.name) {
+            return Err(sweep_error(format!("device `{}` is listed twice", d.name)));
         }
-        if let Some(dup) = self.strategies.iter().enumerate().find(|(i, s)| self.strategies[..*i].contains(s)) {
-            return Err(sweep_error(format!("strategy `{}` is listed twice", dup.1)));
+        if let Some(s) = repeated(&self.strategies, |s| s) {
+            return Err(sweep_error(format!("strategy `{s}` is listed twice")));
         }
         if self.requested_block_size == 0 || self.runs == 0 {
             return Err(sweep_error("the requested block size and the batch need at least 1".into()));
         }
         // Two models of one name give rows no one can tell apart.
-        if let Some((_, dup)) =
-            self.models.iter().enumerate().find(|(i, m)| self.models[..*i].iter().any(|n| n.name == m.name))
-        {
-            return Err(sweep_error(format!("model `{}` is swept twice", dup.name)));
+        if let Some(m) = repeated(&self.models, |m| &m.name) {
+            return Err(sweep_error(format!("model `{}` is swept twice", m.name)));
         }
         for d in &self.devices {
             d.check_registers(self.registers_per_thread)?;
@@ -199,6 +193,11 @@ impl SweepSpec {
         }
         Ok(())
     }
+}
+
+/// The first of `items` whose key an earlier one has.
+fn repeated<'a, T, K: PartialEq + ?Sized + 'a>(items: &'a [T], key: impl Fn(&'a T) -> &'a K) -> Option<&'a T> {
+    items.iter().enumerate().find(|&(i, x)| items[..i].iter().any(|y| key(y) == key(x))).map(|(_, x)| x)
 }
 
 /// One configuration's outcome.

@@ -515,7 +515,7 @@ fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>
         candidates: Vec::new(),
         share: 0,
         ours: 0,
-        ours_block: choice.chosen.best.map(|e| e.occupancy.block_size),
+        ours_block: choice.chosen.block_size,
         cubie: cubie_block,
     })
 }
