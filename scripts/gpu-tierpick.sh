@@ -7,8 +7,8 @@
 # `cargo build --release -p smemplan-lab --features smemplan-lab/gpu`.
 #
 # New held-out cases, never fitted nor measured before: dirk n = 20, 45, 80
-# (TIERPICK_N="15 25 …" names others),
-# f32 and f64, 2^17 runs. Each is one `tune --exhaustive` (the read-modify-
+# (TIERPICK_N="15 25 …" names others), f32 and f64 (TIERPICK_PRECISIONS="f64"
+# names fewer), 2^17 runs. Each is one `tune --exhaustive` (the read-modify-
 # write stand-in, 10 passes, one timed launch after a warm-up): every block
 # size that fits of plan's pick (`tiers::choose`, as `plan --tiers auto`
 # makes it), the model's own locations, all shared, all local and CuBIE's
@@ -33,7 +33,7 @@ card_profile "$out"
 status=0
 started_all=$SECONDS
 for n in ${TIERPICK_N:-20 45 80}; do
-  for p in f32 f64; do
+  for p in ${TIERPICK_PRECISIONS:-f32 f64}; do
     name="dirk-n$n-$p"
     started=$SECONDS
     timeout "${TUNE_TIMEOUT:-60}" "$lab" tune --model dirk --set n=$n --set precision=$p --device "$profile" \
