@@ -64,3 +64,29 @@ fn registers_above_the_devices_limit_are_refused() {
         assert!(report.is_object(), "{command:?}");
     }
 }
+
+#[test]
+fn a_time_limit_beyond_the_clock_is_no_limit_not_a_panic() {
+    // 1e19 s parses (it fits a Duration) but cannot be added to an instant:
+    // plan, sweep and the tier search each started a deadline from it.
+    for command in [&["plan"][..], &["plan", "--tiers", "auto"][..], &["sweep", "--set", "n=3"][..]] {
+        let run = smemplan(&[command, &["--time-limit", "1e19", "--json"]].concat()).expect(0);
+        assert!(run.json().is_object(), "{command:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn bench_refuses_repeats_and_threads_no_machine_has_at_once() {
+    let inst = repo("benches/data/minimalloc-example.12.csv");
+    let started = Instant::now();
+    for (flag, value, want) in [
+        ("--repeat", "18446744073709551615", "a whole number from 1 to 1000000"),
+        ("--repeat", "0", "a whole number from 1 to 1000000"),
+        ("--threads", "10000", "a whole number from 0 to 1024"),
+    ] {
+        let run = smemplan(&["bench", s(&inst), flag, value]).expect(2);
+        assert!(run.stderr.contains(flag) && run.stderr.contains(want), "{flag} {value}: {}", run.stderr);
+    }
+    assert!(started.elapsed() < AT_ONCE);
+    smemplan(&["bench", s(&inst), "--repeat", "2", "--threads", "1024"]).expect(0);
+}

@@ -48,7 +48,7 @@ pub struct Args {
     pub repeat: usize,
     /// Worker threads for the strategies that search in parallel (0:
     /// rayon's default, one per logical core or RAYON_NUM_THREADS).
-    #[arg(long, value_name = "N", default_value = "0", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_threads, allow_negative_numbers = true)]
     pub threads: usize,
     /// Print one JSON document with every row instead of the table (also
     /// hides the progress bar).
@@ -56,12 +56,28 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `--repeat`: a whole number of runs, at least 1.
+/// The most runs `--repeat` takes: every run's seconds are kept for the
+/// median, and a million runs of even the smallest instance is a long wait.
+const MAX_REPEAT: usize = 1_000_000;
+
+/// The most worker threads `--threads` takes: each is an operating-system
+/// thread, started before any work, and far more than any machine's cores
+/// only slows the search down.
+const MAX_THREADS: usize = 1024;
+
+/// `--repeat`: a whole number of runs, from 1 to [`MAX_REPEAT`].
 fn parse_repeat(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(0) => Err("`0`: --repeat needs at least 1 run".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{text}` is not a number of runs (a whole number, at least 1)")),
+        Ok(n) if (1..=MAX_REPEAT).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of runs (a whole number from 1 to {MAX_REPEAT})")),
+    }
+}
+
+/// `--threads`: a whole number from 0 (rayon's default) to [`MAX_THREADS`].
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        _ => Err(format!("`{text}` is not a number of threads (a whole number from 0 to {MAX_THREADS})")),
     }
 }
 

@@ -128,7 +128,8 @@ pub fn plan_with(
     for m in &nested {
         inside[m.buffer] = Some(input.buffers[m.target].full_name());
     }
-    let deadline = options.time_limit.map(|d| started + d);
+    // A limit beyond what the clock can count is no limit.
+    let deadline = options.time_limit.and_then(|d| started.checked_add(d));
     let mut pools = Vec::new();
     for pool in Pool::ALL {
         let ids: Vec<usize> = (0..units.len()).filter(|&u| units[u].pool == pool && units[u].bytes > 0).collect();

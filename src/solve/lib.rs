@@ -79,9 +79,10 @@ impl Default for SolveOptions {
 
 impl SolveOptions {
     /// Options with a deadline `limit` from now, in place of the default
-    /// time limit (so a limit longer than [`DEFAULT_TIME_LIMIT`] holds).
+    /// time limit (so a limit longer than [`DEFAULT_TIME_LIMIT`] holds). A
+    /// limit beyond what the clock can count is no limit.
     pub fn with_time_limit(mut self, limit: Duration) -> Self {
-        self.deadline = Some(Instant::now() + limit);
+        self.deadline = Instant::now().checked_add(limit);
         self.time_limit = None;
         self
     }
@@ -463,5 +464,6 @@ mod tests {
         assert_eq!(unbounded.started_at(start).deadline, None);
         let huge = SolveOptions { time_limit: Some(Duration::MAX), ..SolveOptions::default() };
         assert_eq!(huge.started_at(start).deadline, None, "an unrepresentable instant is no deadline");
+        assert_eq!(SolveOptions::default().with_time_limit(Duration::MAX).deadline, None);
     }
 }
