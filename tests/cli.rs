@@ -286,7 +286,7 @@ const BAD: &[(&str, &[&str])] = &[
     ("fixed_collide.csv", &[":3:", "`a`", "`b`", "collide"]),
     ("total_overflow.csv", &["overflow"]),
     ("empty.csv", &["empty input"]),
-    ("not_utf8.csv", &["cannot read", "UTF-8"]),
+    ("not_utf8.csv", &[":2:", "column 7 holds the byte 0xff, which is not UTF-8"]),
     ("unknown_column.csv", &[":1:", "unknown column `colour`"]),
 ];
 

@@ -22,7 +22,7 @@ mod solve;
 mod sweep;
 mod tiers;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand};
 use smemplan::core::format::minimalloc::{self, parse_duration};
@@ -145,9 +145,10 @@ fn strategy_parser() -> PossibleValuesParser {
     )
 }
 
-/// Reads a whole file as text, naming it in the error.
+/// Reads a whole file as text, naming it (and where it is not text) in the
+/// error.
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    Ok(smemplan::core::format::text::read_text(path)?)
 }
 
 /// Reads a solution file: `(id, offset, line)` per row.

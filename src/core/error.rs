@@ -40,6 +40,14 @@ pub enum Error {
     /// An arithmetic result does not fit in 64 bits.
     #[error("arithmetic overflow: {0}")]
     Overflow(String),
+    /// A file that cannot be read.
+    #[error("cannot read `{path}`: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why (the operating system's words).
+        message: String,
+    },
     /// An input could not be parsed. `line` is 1-based; 0 means the whole input.
     #[error("{}", display_parse(.source_name, *.line, .message))]
     Parse {

@@ -10,8 +10,8 @@ use smemplan_core::error::{display_keyed, line_of};
 /// dump, or deriving lifetimes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// An invalid input below the kernel layer (a dump that is not JSON, an
-    /// overflow).
+    /// An invalid input below the kernel layer (a file that cannot be read
+    /// or is not text, a dump that is not JSON, an overflow).
     #[error(transparent)]
     Core(#[from] smemplan_core::Error),
     /// A buffer-registry error (CuBIE's error cases, see [`crate::registry`]).
@@ -20,14 +20,6 @@ pub enum Error {
     /// A component tree lifetimes cannot be derived over.
     #[error(transparent)]
     ComponentTree(#[from] TreeError),
-    /// A file that cannot be read.
-    #[error("cannot read `{path}`: {message}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why (the operating system's words).
-        message: String,
-    },
     /// A built-in model name that does not exist.
     #[error("no built-in model `{name}` (known: {known}){}", unknown_model_hint(.name, .known))]
     UnknownModel {

@@ -3,3 +3,4 @@
 
 pub mod minimalloc;
 pub mod table;
+pub mod text;

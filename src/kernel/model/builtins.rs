@@ -53,8 +53,7 @@ pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
 /// Reads a model file. Its includes resolve next to it, then among the
 /// built-in fragments (so a copy of a built-in model works anywhere).
 pub fn load(path: &std::path::Path) -> Result<Model> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Read { path: path.display().to_string(), message: e.to_string() })?;
+    let text = smemplan_core::format::text::read_text(path)?;
     parse_file(path, &text)
 }
 
