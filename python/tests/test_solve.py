@@ -304,3 +304,39 @@ except KeyboardInterrupt:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     assert out.startswith("interrupted"), out
     assert float(out.split()[1]) < 5.0
+
+
+# ------------------------------------------------- values taken exactly
+
+
+def test_plain_int_lists_are_taken_exactly():
+    # numpy reads [4, 2**64 - 4] as floats; the values must not be rounded
+    # (the layout below overlaps and ends past 2**64: the checker refuses it).
+    with pytest.raises(smemplan.InvalidLayout):
+        smemplan.check([0, 0], [1, 1], [4, 4], offsets=[4, 2**64 - 4])
+    assert smemplan.check([0, 0], [1, 1], [4, 4], offsets=[0, 2**63 + 8]) == 2**63 + 12
+    p = smemplan.Problem.from_columns([0, 0], [1, 1], [4, 2**63 + 3])
+    assert [int(v) for v in p.size] == [4, 2**63 + 3]
+    # Integral floats in range are their integer; others are refused by row.
+    assert smemplan.check([0, 0], [1, 1], [4, 4], offsets=[0.0, 2.0**63]) == 2**63 + 4
+    with pytest.raises(ValueError, match=r"offsets: row 1 .*too large \(1e\+30"):
+        smemplan.check([0, 0], [1, 1], [4, 4], offsets=[0, 1e30])
+    with pytest.raises(ValueError, match=r"offsets: row 1 .*too large"):
+        smemplan.check([0, 0], [1, 1], [4, 4], offsets=np.array([0, 2.0**64]))
+    with pytest.raises(ValueError, match=r"size: row 0 .*too large \(18446744073709551616"):
+        smemplan.solve([0], [1], [2**64])
+    with pytest.raises(TypeError, match=r"size: row 1 .*'a', not an integer"):
+        smemplan.solve([0, 0], [1, 1], [1, "a"])
+    with pytest.raises(TypeError, match=r"lower: row 0 .*\[1, 2\], not an integer"):
+        smemplan.solve([[1, 2], 0], [3, 3], [1, 1])
+
+
+def test_fixed_offsets_are_checked_by_row():
+    with pytest.raises(TypeError, match=r"offset: row 0 .*inf, not an integer"):
+        smemplan.solve([0, 0], [1, 1], [4, 4], offset=[float("inf"), None])
+    with pytest.raises(ValueError, match=r"offset: row 1 .*too large"):
+        smemplan.solve([0, 0], [1, 1], [4, 4], offset=[None, 2**64])
+    with pytest.raises(TypeError, match="offset: expected a sequence of integers or None .*got int"):
+        smemplan.solve([0, 0], [1, 1], [4, 4], offset=0)
+    s = smemplan.solve([0, 0], [1, 1], [4, 4], offset=[None, 2**40])
+    assert int(s.offsets[1]) == 2**40

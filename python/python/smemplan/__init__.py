@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -107,28 +108,51 @@ def _is_frame(obj: Any) -> bool:
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
 
 
+#: One past the largest value of a ``u64`` column.
+_U64_END = 2**64
+
+
 def _u64_column(name: str, values: Any, n: Optional[int], ids: Optional[Sequence[str]] = None) -> np.ndarray:
-    """``values`` as a uint64 array; ``TypeError``/``ValueError`` name ``name``."""
+    """``values`` as a uint64 array, every value taken exactly:
+    ``TypeError``/``ValueError`` name ``name`` and the row.
+
+    Integers are taken as they are; floats only when integral and in range
+    (``2.0`` is 2, ``1e30`` is too large, ``1.5`` is no integer). A plain
+    list is never read through floats: numpy makes a float array of
+    ``[4, 2**64 - 4]``, which would round the large value, so such a list is
+    read value by value."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name}: expected a sequence of integers, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except Exception as e:  # ragged lists and the like
-        raise TypeError(f"{name}: expected a sequence of integers ({e})") from None
+    arr: Optional[np.ndarray] = None
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        try:
+            arr = np.asarray(values)
+        except (TypeError, ValueError, OverflowError):
+            arr = None  # ragged lists and the like: value by value below
+        if arr is not None and arr.ndim == 1 and arr.dtype.kind not in "iub":
+            # Floats may be rounded big integers, and strings are named by
+            # row: value by value, exactly.
+            arr = None
+        if arr is None:
+            try:
+                items = list(values)
+            except TypeError:
+                raise TypeError(f"{name}: expected a sequence of integers, got {type(values).__name__}") from None
+            arr = np.empty(len(items), dtype=object)
+            for i, v in enumerate(items):
+                arr[i] = v
     if arr.ndim == 0:
         raise TypeError(f"{name}: expected a sequence of integers, got a scalar {values!r}")
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a one-dimensional column, got shape {arr.shape}")
+    if n is not None and len(arr) != n:
+        raise ValueError(f"{name}: {len(arr)} values for {n} buffers")
     if arr.dtype == object:
         out = np.empty(len(arr), dtype=np.uint64)
         for i, v in enumerate(arr):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name}: row {i}{_who(ids, i)} is {v!r}, not an integer")
-            if v < 0:
-                raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({v})")
-            if v >= 2**64:
-                raise ValueError(f"{name}: row {i}{_who(ids, i)} is too large ({v})")
-            out[i] = v
+            out[i] = _u64_value(name, v, i, ids)
         arr = out
     elif arr.dtype.kind == "b":
         raise TypeError(f"{name}: expected integers, got booleans")
@@ -136,10 +160,14 @@ def _u64_column(name: str, values: Any, n: Optional[int], ids: Optional[Sequence
         bad = ~np.isfinite(arr) | (arr != np.floor(arr))
         if bad.any():
             i = int(np.argmax(bad))
-            raise TypeError(f"{name}: row {i}{_who(ids, i)} is {arr[i]!r}, not an integer")
+            raise TypeError(f"{name}: row {i}{_who(ids, i)} is {float(arr[i])!r}, not an integer")
         if (arr < 0).any():
             i = int(np.argmax(arr < 0))
-            raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({arr[i]:g})")
+            raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({float(arr[i])!r})")
+        if (arr >= float(_U64_END)).any():
+            i = int(np.argmax(arr >= float(_U64_END)))
+            raise ValueError(f"{name}: row {i}{_who(ids, i)} is too large ({float(arr[i])!r}; at most 2**64 - 1)")
+        # Integral and below 2**64: the cast is exact.
         arr = arr.astype(np.uint64)
     elif arr.dtype.kind == "i":
         if (arr < 0).any():
@@ -150,9 +178,47 @@ def _u64_column(name: str, values: Any, n: Optional[int], ids: Optional[Sequence
         arr = arr.astype(np.uint64)
     else:
         raise TypeError(f"{name}: expected integers, got {arr.dtype} values")
-    if n is not None and len(arr) != n:
-        raise ValueError(f"{name}: {len(arr)} values for {n} buffers")
     return np.ascontiguousarray(arr, dtype="<u8")
+
+
+def _u64_value(name: str, v: Any, i: int, ids: Optional[Sequence[str]]) -> int:
+    """Row ``i`` of column ``name`` as an exact integer in ``[0, 2**64)``."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: row {i}{_who(ids, i)} is {v!r}, not an integer")
+    if isinstance(v, (int, np.integer)):
+        x = int(v)
+    elif isinstance(v, (float, np.floating)):
+        f = float(v)
+        if not math.isfinite(f) or not f.is_integer():
+            raise TypeError(f"{name}: row {i}{_who(ids, i)} is {f!r}, not an integer")
+        x = int(f)
+    else:
+        raise TypeError(f"{name}: row {i}{_who(ids, i)} is {v!r}, not an integer")
+    if x < 0:
+        raise ValueError(f"{name}: row {i}{_who(ids, i)} is negative ({v!r})")
+    if x >= _U64_END:
+        raise ValueError(f"{name}: row {i}{_who(ids, i)} is too large ({v!r}; at most 2**64 - 1)")
+    return x
+
+
+def _sequence(name: str, value: Any, what: str) -> List[Any]:
+    """``value``'s items; ``TypeError`` naming ``name`` for a string or a
+    scalar."""
+    if isinstance(value, (str, bytes)) or (np.ndim(value) == 0 and not isinstance(value, Iterable)):
+        raise TypeError(f"{name}: expected a sequence of {what}, got {type(value).__name__}")
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected a sequence of {what}, got {type(value).__name__}") from None
+
+
+def _is_missing(v: Any) -> bool:
+    """None, NaN, or pandas' NA: no value in this row."""
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    return type(v).__name__ in ("NAType", "NaTType")
 
 
 def _who(ids: Optional[Sequence[str]], i: int) -> str:
@@ -262,18 +328,14 @@ class Problem:
             off = np.zeros(n, dtype="<u8")
             fixed = np.zeros(n, dtype=bool)
         else:
-            if isinstance(offset, (str, bytes)):
-                raise TypeError("offset: expected a sequence of integers or None")
-            seq = list(offset)
+            seq = _sequence("offset", offset, "integers or None (one per buffer)")
             if len(seq) != n:
                 raise ValueError(f"offset: {len(seq)} values for {n} buffers")
-            fixed = np.array(
-                [not (v is None or (isinstance(v, float) and np.isnan(v)) or v is getattr(np, "nan", None)) for v in seq],
-                dtype=bool,
-            )
-            vals = [v if f else 0 for v, f in zip(seq, fixed)]
-            vals = [int(v) if isinstance(v, float) and v == int(v) else v for v in vals]
-            off = _u64_column("offset", np.array(vals, dtype=object), n, id_list)
+            fixed = np.array([not _is_missing(v) for v in seq], dtype=bool)
+            vals = np.empty(n, dtype=object)
+            for i, (v, f) in enumerate(zip(seq, fixed)):
+                vals[i] = v if f else 0
+            off = _u64_column("offset", vals, n, id_list)
         if gaps is None:
             gp: List[List[Tuple[int, int]]] = [[] for _ in range(n)]
         else:
