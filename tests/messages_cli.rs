@@ -248,3 +248,19 @@ fn the_model_list_shows_derived_sizes_with_their_rule() {
     assert!(out.contains("lu_nnz = max(n, min(n * n, 5 * n - 5)) (from n)"), "{out}");
     assert!(out.contains("adaptive = controller != 'fixed' (from controller)"), "{out}");
 }
+
+/// A model swept twice is told where both came from; `--model all` is
+/// explained only where it was given (it read "--model all names every
+/// built-in model" for two copies of one file too).
+#[test]
+fn a_model_swept_twice_names_both_sources() {
+    let erk = repo("models/erk.toml");
+    let err = says(&["sweep", s(&erk), s(&erk)], &["model `erk` is swept twice"], &["--model all"]);
+    assert!(err.contains(&format!("(from `{}` and `{}`)", erk.display(), erk.display())), "{err}");
+    says(&["sweep", s(&erk), "--model", "erk"], &[&format!("(from `{}` and `--model erk`)", erk.display())], &[]);
+    says(
+        &["sweep", "--model", "all,dirk"],
+        &["model `dirk` is swept twice (from `--model all` and `--model dirk`; --model all names every built-in model)"],
+        &[],
+    );
+}

@@ -112,27 +112,40 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     if let Some(dup) = args.model.iter().find(|m| !seen.insert(m.as_str())) {
         bail!("model `{dup}` is listed twice in --model");
     }
+    // Each model with where it came from (and whether from `--model all`),
+    // for the duplicate check below.
     let mut models = Vec::new();
+    let mut origins = Vec::new();
     for path in &args.inputs {
         models.push(smemplan::kernel::model::load(path)?);
+        origins.push((format!("`{}`", path.display()), false));
     }
     for name in &args.model {
         if name == "all" {
             for n in model::builtin_names() {
                 models.push(model::builtin(n)?);
+                origins.push(("`--model all`".to_string(), true));
             }
         } else {
             models.push(model::builtin(name)?);
+            origins.push((format!("`--model {name}`"), false));
         }
     }
     if models.is_empty() {
         models.push(model::default_model()?);
+        origins.push(("the default model".to_string(), false));
     }
     // `all` with a built-in, or two files of one model: rows that could
-    // not be told apart.
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = models.iter().find(|m| !seen.insert(m.name.as_str())) {
-        bail!("model `{}` is swept twice (--model all names every built-in model)", dup.name);
+    // not be told apart. The message names both sources, and explains
+    // `--model all` only where it was given.
+    let mut seen = std::collections::HashMap::new();
+    for (i, m) in models.iter().enumerate() {
+        if let Some(&first) = seen.get(m.name.as_str()) {
+            let ((a, a_all), (b, b_all)) = (&origins[first], &origins[i]);
+            let all = if *a_all || *b_all { "; --model all names every built-in model" } else { "" };
+            bail!("model `{}` is swept twice (from {a} and {b}{all})", m.name);
+        }
+        seen.insert(m.name.as_str(), i);
     }
     let mut axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
     if !args.precision.is_empty() {
