@@ -264,3 +264,20 @@ fn a_model_swept_twice_names_both_sources() {
         &[],
     );
 }
+
+/// A derived size whose rule passes through a product beyond 64 bits is
+/// evaluated exactly: `lu_nnz = max(n, min(n * n, 5 * n - 5))` at n = 2³²
+/// said "overflow in `4294967296 * 4294967296`"; its value fits, and the
+/// kernel plans. Past what 64 bits hold, the error names the kernel's own
+/// size, not an intermediate.
+#[test]
+fn sizes_are_not_refused_for_an_intermediate_beyond_64_bits() {
+    let out = smemplan(&["plan", "--set", "n=4294967296", "--time-limit", "1"]).expect(0).stdout;
+    assert!(out.contains(" lu_nnz=21474836475 ") && out.contains(" jac_cache=13207024443 "), "{out}");
+    says(
+        &["plan", "--set", "n=4611686018427387904", "--time-limit", "1"],
+        &["key `buffer(kernel/loop/algorithm/accumulator).size`: overflow: the value 13835058055282163712 does not \
+             fit in 64 bits"],
+        &["overflow in `"],
+    );
+}

@@ -12,8 +12,11 @@
 //! atom   := INT | 'text' | "text" | NAME | NAME '(' expr (',' expr)* ')' | '(' expr ')'
 //! ```
 //!
-//! Values are 64-bit integers or strings. Arithmetic is checked (overflow and
-//! division by zero are errors, never wraps); `/` rounds toward zero;
+//! Values are 64-bit integers or strings. Arithmetic is exact in 128 bits
+//! and checked: an intermediate beyond 64 bits is no error where the
+//! expression's value fits (`min(n * n, 5 * n - 5)` at n = 2³²), a value
+//! beyond 64 bits, an intermediate beyond 128 and division by zero are
+//! errors, nothing wraps; `/` rounds toward zero;
 //! comparisons and `!`, `&&`, `||` give 0 or 1 (any non-zero integer is
 //! true). Functions: `max(a, ...)`, `min(a, ...)`, `ceil(a, b)` = ⌈a / b⌉ for
 //! a ≥ 0, b > 0, and `if(c, a, b)`. Names are looked up through a caller's
@@ -305,32 +308,76 @@ impl Expr {
         }
     }
 
-    /// Evaluates with `lookup` resolving names.
+    /// Evaluates with `lookup` resolving names. Arithmetic is exact in 128
+    /// bits (a product of two 64-bit values always fits), so an
+    /// intermediate beyond 64 bits is no error where the result fits:
+    /// `min(n * n, 5 * n - 5)` at n = 2³² is 5n − 5. The result must fit
+    /// in 64 bits; an intermediate beyond 128 bits is an overflow.
     pub fn eval(&self, lookup: &mut dyn FnMut(&str) -> Result<Value, String>) -> Result<Value, String> {
+        match self.eval_wide(lookup)? {
+            Wide::Int(i) => i64::try_from(i).map(Value::Int).map_err(|_| {
+                format!(
+                    "overflow: the value {i} does not fit in 64 bits (integers lie in {} ..= {})",
+                    i64::MIN,
+                    i64::MAX
+                )
+            }),
+            Wide::Str(s) => Ok(Value::Str(s)),
+        }
+    }
+
+    fn eval_wide(&self, lookup: &mut dyn FnMut(&str) -> Result<Value, String>) -> Result<Wide, String> {
         match self {
-            Expr::Lit(v) => Ok(v.clone()),
-            Expr::Name(n) => lookup(n),
+            Expr::Lit(v) => Ok(Wide::from(v.clone())),
+            Expr::Name(n) => lookup(n).map(Wide::from),
             Expr::Unary(op, e) => {
-                let v = e.eval(lookup)?;
+                let v = e.eval_wide(lookup)?;
                 match op {
-                    '-' => int(&v, "-")?.checked_neg().map(Value::Int).ok_or_else(|| "overflow in `-`".into()),
-                    _ => Ok(Value::Int(i64::from(!truth(&v)?))),
+                    '-' => int(&v, "-")?.checked_neg().map(Wide::Int).ok_or_else(|| "overflow in `-`".into()),
+                    _ => Ok(Wide::Int(i128::from(!truth(&v)?))),
                 }
             }
             Expr::Binary(op, a, b) => {
                 if *op == "&&" || *op == "||" {
-                    let l = truth(&a.eval(lookup)?)?;
+                    let l = truth(&a.eval_wide(lookup)?)?;
                     let short = if *op == "&&" { !l } else { l };
-                    let r = if short { l } else { truth(&b.eval(lookup)?)? };
-                    return Ok(Value::Int(i64::from(r)));
+                    let r = if short { l } else { truth(&b.eval_wide(lookup)?)? };
+                    return Ok(Wide::Int(i128::from(r)));
                 }
-                let (l, r) = (a.eval(lookup)?, b.eval(lookup)?);
+                let (l, r) = (a.eval_wide(lookup)?, b.eval_wide(lookup)?);
                 binary(op, &l, &r)
             }
             Expr::Call(f, args) => {
-                let vals = args.iter().map(|a| a.eval(lookup)).collect::<Result<Vec<_>, _>>()?;
+                let vals = args.iter().map(|a| a.eval_wide(lookup)).collect::<Result<Vec<_>, _>>()?;
                 call(f, &vals)
             }
+        }
+    }
+}
+
+/// A value while an expression is evaluated: integers in 128 bits, so that
+/// no product or sum of 64-bit values overflows on the way to a result
+/// that fits ([`Expr::eval`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Wide {
+    Int(i128),
+    Str(String),
+}
+
+impl From<Value> for Wide {
+    fn from(v: Value) -> Wide {
+        match v {
+            Value::Int(i) => Wide::Int(i128::from(i)),
+            Value::Str(s) => Wide::Str(s),
+        }
+    }
+}
+
+impl fmt::Display for Wide {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wide::Int(i) => write!(f, "{i}"),
+            Wide::Str(s) => write!(f, "'{s}'"),
         }
     }
 }
@@ -344,19 +391,19 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-fn int(v: &Value, what: &str) -> Result<i64, String> {
+fn int(v: &Wide, what: &str) -> Result<i128, String> {
     match v {
-        Value::Int(i) => Ok(*i),
-        Value::Str(s) => Err(format!("`{what}` needs integers, got '{s}'")),
+        Wide::Int(i) => Ok(*i),
+        Wide::Str(s) => Err(format!("`{what}` needs integers, got '{s}'")),
     }
 }
 
-fn truth(v: &Value) -> Result<bool, String> {
+fn truth(v: &Wide) -> Result<bool, String> {
     int(v, "a condition").map(|i| i != 0)
 }
 
-fn binary(op: &str, l: &Value, r: &Value) -> Result<Value, String> {
-    let cmp = |ord: std::cmp::Ordering| -> Result<Value, String> {
+fn binary(op: &str, l: &Wide, r: &Wide) -> Result<Wide, String> {
+    let cmp = |ord: std::cmp::Ordering| -> Result<Wide, String> {
         if std::mem::discriminant(l) != std::mem::discriminant(r) {
             return Err(format!("cannot compare {l} with {r}"));
         }
@@ -368,7 +415,7 @@ fn binary(op: &str, l: &Value, r: &Value) -> Result<Value, String> {
             ">" => ord.is_gt(),
             _ => ord.is_ge(),
         };
-        Ok(Value::Int(i64::from(yes)))
+        Ok(Wide::Int(i128::from(yes)))
     };
     if ["==", "!=", "<", "<=", ">", ">="].contains(&op) {
         return cmp(l.cmp(r));
@@ -383,21 +430,21 @@ fn binary(op: &str, l: &Value, r: &Value) -> Result<Value, String> {
         "/" => a.checked_div(b).ok_or_else(overflow)?,
         _ => a.checked_rem(b).ok_or_else(overflow)?,
     };
-    Ok(Value::Int(v))
+    Ok(Wide::Int(v))
 }
 
-fn call(f: &str, args: &[Value]) -> Result<Value, String> {
+fn call(f: &str, args: &[Wide]) -> Result<Wide, String> {
     let ints = || args.iter().map(|a| int(a, f)).collect::<Result<Vec<_>, _>>();
     match (f, args.len()) {
-        ("max", 1..) => Ok(Value::Int(ints()?.into_iter().max().unwrap_or(0))),
-        ("min", 1..) => Ok(Value::Int(ints()?.into_iter().min().unwrap_or(0))),
+        ("max", 1..) => Ok(Wide::Int(ints()?.into_iter().max().unwrap_or(0))),
+        ("min", 1..) => Ok(Wide::Int(ints()?.into_iter().min().unwrap_or(0))),
         ("ceil", 2) => {
             let v = ints()?;
             let (a, b) = (v[0], v[1]);
             if a < 0 || b <= 0 {
                 return Err(format!("ceil({a}, {b}) needs a ≥ 0 and b > 0"));
             }
-            Ok(Value::Int(a / b + i64::from(a % b != 0)))
+            Ok(Wide::Int(a / b + i128::from(a % b != 0)))
         }
         ("if", 3) => Ok(if truth(&args[0])? { args[1].clone() } else { args[2].clone() }),
         ("max" | "min", _) => Err(format!("`{f}` needs at least one argument")),
@@ -456,6 +503,27 @@ mod tests {
             let e = eval(text).unwrap_err();
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn intermediates_beyond_64_bits_are_exact() {
+        let at = |n: i64, text: &str| Expr::parse(text).unwrap().eval(&mut |_| Ok(Value::Int(n)));
+        // The rule of `lu_nnz`: n * n overflows 64 bits at n = 2^32, the
+        // value does not (it said "overflow in `4294967296 * 4294967296`").
+        let lu_nnz = "max(n, min(n * n, 5 * n - 5))";
+        assert_eq!(at(1 << 32, lu_nnz), Ok(Value::Int(5 * (1 << 32) - 5)));
+        assert_eq!(at(i64::MAX, "n * n / n"), Ok(Value::Int(i64::MAX)));
+        assert_eq!(at(i64::MIN, "-n + n - 1"), Ok(Value::Int(-1)));
+        assert_eq!(at(i64::MAX, "n + 1 > n"), Ok(Value::Int(1)));
+        // A value beyond 64 bits is an overflow, and so is an intermediate
+        // beyond 128.
+        let e = at(1 << 32, "n * n").unwrap_err();
+        assert!(e.contains("overflow: the value 18446744073709551616 does not fit in 64 bits"), "{e}");
+        let e = at(i64::MAX, "min(n * n * n, 1)").unwrap_err();
+        assert!(e.starts_with("overflow in `85070591730234615847396907784232501249 * 9223372036854775807`"), "{e}");
+        // Unchanged where every intermediate fits.
+        assert_eq!(at(20, lu_nnz), Ok(Value::Int(95)));
+        assert_eq!(at(-7, "n / 2 + n % 2"), Ok(Value::Int(-4)));
     }
 
     #[test]
