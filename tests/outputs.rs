@@ -237,6 +237,41 @@ fn a_path_ending_in_a_separator_is_refused() {
     }
 }
 
+/// An output that names one of the run's inputs (by any of its names) is
+/// refused before any work, and the input is left as it was: `solve
+/// inst.csv --out inst.csv` replaced the instance by its solution, `plot
+/// ... --svg SOLUTION.csv` the solution by a picture.
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let dir = scratch("outputs-input");
+    let (inst, sol) = (dir.join("inst.csv"), dir.join("sol.csv"));
+    fs::copy(repo("tests/data/small.csv"), &inst).unwrap();
+    smemplan(&["solve", s(&inst), "--out", s(&sol)]).expect(0);
+    let model = dir.join("model.toml");
+    fs::copy(repo("models/erk.toml"), &model).unwrap();
+    let dump = dir.join("dump.json");
+    fs::copy(repo("tests/data/cubie-reference/erk__classical-rk4__float32__n20__all_shared.json"), &dump).unwrap();
+    // bench's saved layout of `inst.csv` under greedy-size.
+    let saved = dir.join("inst.greedy-size.csv");
+    fs::copy(&inst, &saved).unwrap();
+    let before = snapshot(&dir);
+    let via_dots = format!("{}/../{}/inst.csv", dir.display(), dir.file_name().unwrap().to_string_lossy());
+    for (args, flag, input) in [
+        (vec!["solve", s(&inst), "--out", s(&inst)], "--out", &inst),
+        (vec!["solve", s(&inst), "--svg", &via_dots], "--svg", &inst),
+        (vec!["plot", s(&inst), s(&sol), "--svg", s(&sol)], "--svg", &sol),
+        (vec!["plan", s(&model), "--cuda", s(&model)], "--cuda", &model),
+        (vec!["plan", "--cubie", s(&dump), "--svg", s(&dump)], "--svg", &dump),
+        (vec!["sweep", s(&model), "--set", "n=3", "--csv", s(&model)], "--csv", &model),
+        (vec!["bench", s(&inst), s(&saved), "--out-dir", s(&dir), "--strategies", "greedy-size"], "--out-dir", &saved),
+    ] {
+        let run = smemplan(&args).expect(2);
+        let want = format!("is the input `{}`", input.display());
+        assert!(run.stderr.contains(flag) && run.stderr.contains(&want), "{args:?}: {}", run.stderr);
+        assert_eq!(snapshot(&dir), before, "{args:?}");
+    }
+}
+
 /// The model parameter `n` a plan's outputs were made for: the bytes of
 /// `kernel/loop/state` (n floats), read from the picture and the header.
 /// `None` unless the file is complete.
@@ -312,8 +347,8 @@ fn a_run_waits_for_the_directory_lock_before_replacing_anything() {
     let lock = fs::File::open(&dir).unwrap();
     lock.lock().unwrap();
     let mut child = spawn_plan(&svg, &cuda, 4);
-    // The temporaries appear when the run reserves its outputs; it then
-    // plans, writes them and waits for the lock.
+    // The temporaries appear once the run has planned and written its
+    // outputs; it then waits for the lock.
     let start = Instant::now();
     while snapshot(&dir).len() < 4 && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(10));

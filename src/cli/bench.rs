@@ -299,7 +299,8 @@ fn run_all(args: &Args, files: &[(PathBuf, bool)], strategies: &[String]) -> Res
         }
         if !layouts.is_empty() {
             let destinations: Vec<(&str, &Path)> = layouts.iter().map(|(p, _)| ("--out-dir", p.as_path())).collect();
-            let mut staged = Staged::reserve(&destinations)?;
+            let inputs: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+            let mut staged = Staged::reserve(&destinations, &inputs)?;
             for (file, csv) in &layouts {
                 staged.write(file, csv)?;
             }

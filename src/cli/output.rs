@@ -5,12 +5,16 @@
 //!
 //! 1. [`Staged::reserve`], before any work: every destination is checked (it
 //!    names a file, not a directory, and does not end in a path separator;
-//!    its directory exists; no two flags name the same file, also through
-//!    `..`, symbolic or hard links) and a fresh, empty temporary is created
-//!    beside each target: `.NAME.smemplan-PID-N-RANDOM.tmp` in the target's
+//!    its directory exists; no two flags name the same file, and none names
+//!    an input of the run, also through `..`, symbolic or hard links), and a
+//!    probe temporary is created beside
+//!    each target and removed at once, to prove the directory takes a new
+//!    file before the work starts.
+//! 2. [`Staged::write`], once the work is done, creates a fresh temporary
+//!    beside its target, `.NAME.smemplan-PID-N-RANDOM.tmp` in the target's
 //!    directory (so the rename stays on one file system and is atomic),
-//!    created with `create_new`, so never a file that was already there.
-//! 2. [`Staged::write`] fills a temporary.
+//!    with `create_new`, so never a file that was already there, and fills
+//!    it.
 //! 3. [`Staged::commit`] takes an exclusive advisory lock on each directory
 //!    written to (the directory itself, opened as a file, in sorted order;
 //!    no lock file), checks once more that every target can be replaced
@@ -40,10 +44,12 @@
 //!   removed: only the temporaries this process created (checked by
 //!   device and inode before removal).
 //!
-//! Signals are not caught: a run interrupted by Ctrl-C, SIGTERM or SIGKILL
-//! leaves its own temporaries behind (hidden files named as above). Later
-//! runs leave them alone, since they cannot know whose they are; remove them
-//! by hand.
+//! Signals are not caught. No temporary exists while a run works, so a run
+//! interrupted by Ctrl-C, SIGTERM or SIGKILL before its outputs are written
+//! leaves nothing behind; one interrupted while writing or renaming them
+//! (a short window after all the work) can leave its own temporaries
+//! (hidden files named as above). Later runs leave those alone, since they
+//! cannot know whose they are; remove them by hand.
 //!
 //! Directories are not locked on platforms other than Unix.
 
@@ -70,9 +76,8 @@ struct Entry {
     dir: PathBuf,
     /// The file that will be replaced (symbolic links followed).
     target: PathBuf,
-    /// The temporary this process created.
-    temp: Temporary,
-    written: bool,
+    /// The temporary this process created, once written.
+    temp: Option<Temporary>,
 }
 
 /// A file this process created with `create_new`, open, and still at `path`
@@ -275,28 +280,32 @@ fn lock_directories(_dirs: &[&Path]) -> Result<Vec<fs::File>> {
 }
 
 impl Staged {
-    /// Checks every `(flag, path)` destination, then creates a fresh, empty
-    /// temporary beside each target. Nothing is written when any check
+    /// Checks every `(flag, path)` destination, including that it is none of
+    /// the run's `inputs` and that a fresh temporary can be created beside
+    /// it (the temporary is removed at once). Nothing is left when any check
     /// fails, and nothing already in the directories is touched.
-    pub fn reserve(outputs: &[(&str, &Path)]) -> Result<Staged> {
+    pub fn reserve(outputs: &[(&str, &Path)], inputs: &[&Path]) -> Result<Staged> {
         let mut resolved: Vec<(&str, &Path, Resolved)> = Vec::with_capacity(outputs.len());
         for &(flag, path) in outputs {
             let r = resolve(flag, path)?;
             if let Some((other, _, _)) = resolved.iter().find(|(_, _, o)| o.same_file(&r)) {
                 bail!("{other} and {flag} both name `{}`; give each output its own file", path.display());
             }
+            if let Some(input) = inputs.iter().find(|i| resolve("", i).is_ok_and(|i| i.same_file(&r))) {
+                bail!("{flag} `{}` is the input `{}`; give the output its own file", path.display(), input.display());
+            }
             resolved.push((flag, path, r));
         }
         let mut staged = Staged::default();
         for (flag, path, r) in resolved {
             let target = r.target();
-            let temp = Temporary::create(&r.dir, &r.name).with_context(|| {
+            let probe = Temporary::create(&r.dir, &r.name).with_context(|| {
                 format!("{flag} `{}`: cannot create a file in `{}`", path.display(), r.dir.display())
             })?;
-            if let Some(why) = unreplaceable(&r.dir, &target, &temp) {
+            if let Some(why) = unreplaceable(&r.dir, &target, &probe) {
                 bail!("{flag} `{}`: {why}", path.display());
             }
-            staged.entries.push(Entry { requested: path.to_path_buf(), dir: r.dir, target, temp, written: false });
+            staged.entries.push(Entry { requested: path.to_path_buf(), dir: r.dir, target, temp: None });
         }
         Ok(staged)
     }
@@ -308,40 +317,48 @@ impl Staged {
             .iter_mut()
             .find(|e| e.requested == path)
             .with_context(|| format!("internal error: no output reserved for `{}`", path.display()))?;
-        if std::mem::replace(&mut entry.written, true) {
+        if entry.temp.is_some() {
             bail!("internal error: `{}` written twice", path.display());
         }
-        let file = &mut entry.temp.file;
-        file.write_all(contents.as_bytes())
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write `{}`", entry.temp.path.display()))
+        let name = entry.target.file_name().unwrap_or_default();
+        let temp = entry.temp.insert(Temporary::create(&entry.dir, name).with_context(|| {
+            format!("cannot create a file in `{}` for `{}`", entry.dir.display(), path.display())
+        })?);
+        temp.file
+            .write_all(contents.as_bytes())
+            .and_then(|()| temp.file.sync_all())
+            .with_context(|| format!("cannot write `{}`", temp.path.display()))
     }
 
     /// Renames every temporary over its target, with the directories
     /// locked against other runs (see the module docs).
     pub fn commit(mut self) -> Result<()> {
-        if let Some(e) = self.entries.iter().find(|e| !e.written) {
-            bail!("internal error: `{}` was reserved but never written", e.requested.display());
+        let mut written = Vec::with_capacity(self.entries.len());
+        for e in &mut self.entries {
+            let Some(temp) = e.temp.as_mut() else {
+                bail!("internal error: `{}` was reserved but never written", e.requested.display());
+            };
+            written.push((e.dir.as_path(), e.target.as_path(), temp));
         }
-        let mut dirs: Vec<&Path> = self.entries.iter().map(|e| e.dir.as_path()).collect();
+        let mut dirs: Vec<&Path> = written.iter().map(|&(dir, _, _)| dir).collect();
         dirs.sort();
         dirs.dedup();
         let locks = lock_directories(&dirs).context("no output was written")?;
         // What may have changed since the reservation, checked under the
         // locks, so that a rename is unlikely to fail half-way.
-        for e in &self.entries {
-            if let Some(why) = unreplaceable(&e.dir, &e.target, &e.temp) {
+        for (dir, target, temp) in &written {
+            if let Some(why) = unreplaceable(dir, target, temp) {
                 bail!("{why}; no output was written");
             }
-            keep_permissions(&e.target, &e.temp)
-                .with_context(|| format!("cannot set the permissions of `{}`", e.temp.path.display()))
+            keep_permissions(target, temp)
+                .with_context(|| format!("cannot set the permissions of `{}`", temp.path.display()))
                 .context("no output was written")?;
         }
-        for i in 0..self.entries.len() {
-            let e = &mut self.entries[i];
-            if let Err(err) = fs::rename(&e.temp.path, &e.target) {
-                let failure = anyhow::Error::new(err).context(format!("cannot replace `{}`", e.target.display()));
-                let done: Vec<String> = self.entries[..i].iter().map(|e| format!("`{}`", e.target.display())).collect();
+        for i in 0..written.len() {
+            let (_, target, temp) = &mut written[i];
+            if let Err(err) = fs::rename(&temp.path, &*target) {
+                let failure = anyhow::Error::new(err).context(format!("cannot replace `{}`", target.display()));
+                let done: Vec<String> = written[..i].iter().map(|(_, t, _)| format!("`{}`", t.display())).collect();
                 return Err(if done.is_empty() {
                     failure.context("no output was written")
                 } else {
@@ -349,7 +366,7 @@ impl Staged {
                         .context(format!("only {} was replaced; the other outputs are as they were", done.join(", ")))
                 });
             }
-            e.temp.renamed = true;
+            temp.renamed = true;
         }
         // Best effort: the renames reach the disk before the run says done.
         for dir in &locks {
@@ -379,7 +396,7 @@ mod tests {
 
     fn stage(outputs: &[(&str, &Path, &str)]) -> Result<Staged> {
         let flags: Vec<(&str, &Path)> = outputs.iter().map(|&(f, p, _)| (f, p)).collect();
-        let mut staged = Staged::reserve(&flags)?;
+        let mut staged = Staged::reserve(&flags, &[])?;
         for &(_, path, contents) in outputs {
             staged.write(path, contents)?;
         }
@@ -405,8 +422,10 @@ mod tests {
         let dir = scratch("drop");
         let target = dir.join("out.csv");
         fs::write(&target, "old").unwrap();
-        let staged = stage(&[("--out", &target, "new")]).unwrap();
-        assert_eq!(entries(&dir).len(), 2, "the temporary exists while staged");
+        let mut staged = Staged::reserve(&[("--out", &target)], &[]).unwrap();
+        assert_eq!(entries(&dir), vec!["out.csv"], "no temporary while the work runs");
+        staged.write(&target, "new").unwrap();
+        assert_eq!(entries(&dir).len(), 2, "the temporary exists once written");
         drop(staged);
         assert_eq!(fs::read_to_string(&target).unwrap(), "old");
         assert_eq!(entries(&dir), vec!["out.csv"]);
@@ -417,7 +436,7 @@ mod tests {
         let dir = scratch("not-ours");
         let target = dir.join("out.csv");
         let staged = stage(&[("--out", &target, "new")]).unwrap();
-        let temp = staged.entries[0].temp.path.clone();
+        let temp = staged.entries[0].temp.as_ref().unwrap().path.clone();
         fs::remove_file(&temp).unwrap();
         fs::write(&temp, "someone else's").unwrap();
         let err = staged.commit().unwrap_err();
@@ -444,12 +463,12 @@ mod tests {
             (&dot, "does not name a file"),
         ];
         for (svg, want) in cases {
-            let err = Staged::reserve(&[("--out", &out), ("--svg", svg)]).err().unwrap();
+            let err = Staged::reserve(&[("--out", &out), ("--svg", svg)], &[]).err().unwrap();
             assert!(format!("{err:#}").contains(want), "{}: {err:#}", svg.display());
             assert_eq!(entries(&dir), vec!["out.csv", "sub"]);
             assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         }
-        let err = Staged::reserve(&[("--svg", &slash)]).err().unwrap();
+        let err = Staged::reserve(&[("--svg", &slash)], &[]).err().unwrap();
         assert!(format!("{err:#}").contains("ends with a path separator"), "{err:#}");
     }
 
@@ -462,9 +481,15 @@ mod tests {
         std::os::unix::fs::symlink(&out, dir.join("soft")).unwrap();
         fs::hard_link(&out, dir.join("hard")).unwrap();
         for other in ["soft", "hard"] {
-            let err = Staged::reserve(&[("--out", &out), ("--svg", &dir.join(other))]).err().unwrap();
+            let err = Staged::reserve(&[("--out", &out), ("--svg", &dir.join(other))], &[]).err().unwrap();
             assert!(format!("{err:#}").contains("both name"), "{other}: {err:#}");
         }
+        // Nor is an input an output, by any of its names.
+        for name in ["out.csv", "soft", "hard"] {
+            let err = Staged::reserve(&[("--svg", &dir.join(name))], &[&out]).err().unwrap();
+            assert!(format!("{err:#}").contains("is the input"), "{name}: {err:#}");
+        }
+        assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         // Through a symbolic link, the file it points to is replaced.
         stage(&[("--out", &dir.join("soft"), "new")]).unwrap().commit().unwrap();
         assert_eq!(fs::read_to_string(&out).unwrap(), "new");

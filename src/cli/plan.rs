@@ -230,7 +230,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             bail!("--tiers auto compares one configuration; `smemplan sweep --tiers auto` covers a grid");
         }
     }
-    let mut staged = Staged::reserve(&destinations)?;
+    let inputs: Vec<&Path> = args.input.iter().chain(&args.cubie).map(PathBuf::as_path).collect();
+    let mut staged = Staged::reserve(&destinations, &inputs)?;
     let options = CompareOptions {
         plan: PlanOptions {
             strategy: args.strategy.clone(),

@@ -37,7 +37,7 @@ pub struct Args {
 
 /// Runs `smemplan plot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let mut staged = Staged::reserve(&[("--svg", &args.svg)])?;
+    let mut staged = Staged::reserve(&[("--svg", &args.svg)], &[&args.instance, &args.solution])?;
     let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
         bail!(

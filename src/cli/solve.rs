@@ -84,7 +84,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             .into_iter()
             .filter_map(|(f, p)| Some((f, p?)))
             .collect();
-    let mut staged = Staged::reserve(&destinations)?;
+    let mut staged = Staged::reserve(&destinations, &args.instance.as_deref().into_iter().collect::<Vec<_>>())?;
     let (name, (problem, dialect, notes)) = match &args.instance {
         Some(path) => (path.display().to_string(), load_instance(path)?),
         None => (builtin::NAME.to_string(), read_instance(builtin::NAME, builtin::CSV)?),

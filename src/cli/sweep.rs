@@ -182,7 +182,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         .into_iter()
         .filter_map(|(f, p)| Some((f, p?)))
         .collect();
-    let mut staged = Staged::reserve(&destinations)?;
+    let inputs: Vec<&Path> = args.inputs.iter().chain(&args.verify).map(PathBuf::as_path).collect();
+    let mut staged = Staged::reserve(&destinations, &inputs)?;
     let spec = spec(args)?;
     let bar = progress_bar(spec_len(&spec), false)?;
     let result = sweep::run(&spec, &|k| bar.inc(k));
