@@ -22,8 +22,9 @@ pub struct Args {
     /// makes ends inclusive.
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: PathBuf,
-    /// The solution: CSV with `id` and `offset` columns (other columns are
-    /// ignored), as `solve --out` writes it.
+    /// The solution: CSV with `id` and `offset` columns, as `solve --out`
+    /// writes it; the instance format's other columns (`lower`, `size`, ...)
+    /// may be there and are not read, and any other column is an error.
     #[arg(value_name = "SOLUTION.csv")]
     pub solution: PathBuf,
     /// Also require every buffer to end at or below this many bytes.
@@ -102,7 +103,8 @@ fn write_violations(
             Violation::Misaligned { buffer, .. }
             | Violation::FixedOffsetMoved { buffer, .. }
             | Violation::Unknown { buffer }
-            | Violation::CapacityExceeded { buffer, .. } => (Some(buffer), 0),
+            | Violation::CapacityExceeded { buffer, .. }
+            | Violation::EndOverflows { buffer, .. } => (Some(buffer), 0),
             Violation::Missing { .. } => (None, 0),
         };
         match named.and_then(|b| lines_of.get(b.as_str())).and_then(|lines| lines.get(row)) {

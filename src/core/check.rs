@@ -73,14 +73,23 @@ pub enum Violation {
         /// The buffer.
         buffer: String,
     },
-    /// `offset + size` exceeds the capacity (or 2^64).
+    /// `offset + size` exceeds the capacity.
     CapacityExceeded {
         /// The buffer.
         buffer: String,
-        /// Its end address (`offset + size`, saturated).
+        /// Its end address (`offset + size`).
         end: u64,
         /// The capacity.
         capacity: u64,
+    },
+    /// `offset + size` does not fit in 64 bits: no address space holds it.
+    EndOverflows {
+        /// The buffer.
+        buffer: String,
+        /// Its offset.
+        offset: u64,
+        /// Its size.
+        size: u64,
     },
 }
 
@@ -102,6 +111,9 @@ impl fmt::Display for Violation {
             Violation::Duplicated { buffer } => write!(f, "buffer `{buffer}` is given more than one offset"),
             Violation::CapacityExceeded { buffer, end, capacity } => {
                 write!(f, "buffer `{buffer}` ends at {end}, beyond the capacity {capacity}")
+            }
+            Violation::EndOverflows { buffer, offset, size } => {
+                write!(f, "buffer `{buffer}`: offset {offset} + size {size} does not fit in 64 bits")
             }
         }
     }
@@ -218,11 +230,7 @@ pub fn check(problem: &Problem, placements: &[(&str, u64)], capacity: Option<u64
             }
         }
         match (end, capacity) {
-            (None, cap) => violations.push(Violation::CapacityExceeded {
-                buffer: b.name.clone(),
-                end: u64::MAX,
-                capacity: cap.unwrap_or(u64::MAX),
-            }),
+            (None, _) => violations.push(Violation::EndOverflows { buffer: b.name.clone(), offset, size: b.size }),
             (Some(end), Some(cap)) if end > cap => {
                 violations.push(Violation::CapacityExceeded { buffer: b.name.clone(), end, capacity: cap })
             }
@@ -452,7 +460,8 @@ mod tests {
         assert_eq!(r.violations, vec![Violation::FixedOffsetMoved { buffer: "f".into(), required: 8, offset: 0 }]);
         let p = Problem::new(vec![Buffer::new("h", 0, 1, 4)], None).unwrap();
         let r = check(&p, &[("h", u64::MAX - 1)], None);
-        assert!(matches!(r.violations[0], Violation::CapacityExceeded { .. }));
+        assert_eq!(r.violations, vec![Violation::EndOverflows { buffer: "h".into(), offset: u64::MAX - 1, size: 4 }]);
+        assert_eq!(r.violations[0].to_string(), format!("buffer `h`: offset {} + size 4 does not fit in 64 bits", u64::MAX - 1));
     }
 
     #[test]

@@ -398,8 +398,9 @@ fn parse_gaps(
     Ok(gaps)
 }
 
-/// Reads the `(id, offset, line)` triples of a solution file (any columns,
-/// `id` and `offset` required; the others are ignored).
+/// Reads the `(id, offset, line)` triples of a solution file: `id` and
+/// `offset` are required; the instance format's other columns may be there
+/// and are not read; an unknown column is an error, as in an instance.
 pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
     let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
     table
