@@ -461,7 +461,10 @@ mod tests {
         let p = Problem::new(vec![Buffer::new("h", 0, 1, 4)], None).unwrap();
         let r = check(&p, &[("h", u64::MAX - 1)], None);
         assert_eq!(r.violations, vec![Violation::EndOverflows { buffer: "h".into(), offset: u64::MAX - 1, size: 4 }]);
-        assert_eq!(r.violations[0].to_string(), format!("buffer `h`: offset {} + size 4 does not fit in 64 bits", u64::MAX - 1));
+        assert_eq!(
+            r.violations[0].to_string(),
+            format!("buffer `h`: offset {} + size 4 does not fit in 64 bits", u64::MAX - 1)
+        );
     }
 
     #[test]
