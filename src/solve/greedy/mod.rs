@@ -78,6 +78,7 @@ use smemplan_core::arith::align_up;
 use smemplan_core::interference::{Earlier, EventSweep};
 use smemplan_core::interruptible::PIECE;
 use smemplan_core::problem::{Buffer, BufferId, Layout, Problem};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Size-descending best fit (TensorFlow Lite's "greedy by size", XLA's
 /// decreasing-size best fit).
@@ -196,10 +197,11 @@ impl Plan {
 /// is the answer.
 fn solve_plan(plan: Plan, analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     let problem = analysis.problem();
-    let stop = || options.expired();
+    let poll = Poll::new(options);
+    let stop = || poll.stop();
     if problem.segments_at_most() <= PIECE {
         let (order, fit) = plan.order(problem, &stop);
-        return finish(analysis, place(problem, order, fit, &stop)?, &stop);
+        return finish(analysis, place(problem, order, fit, &stop)?, &poll);
     }
     // The sweep runs to its end whatever the deadline, beside the
     // strategy where there is a second thread (with the lower bound, which
@@ -223,7 +225,7 @@ fn solve_plan(plan: Plan, analysis: &Analysis, options: &SolveOptions) -> Result
         Some(own) if own.peak(problem) <= sweep.peak(problem) => (own, plan.solver().name()),
         _ => (sweep, SWEEP),
     };
-    let mut solution = finish(analysis, layout, &stop)?;
+    let mut solution = finish(analysis, layout, &poll)?;
     solution.stats.winner = winner.to_string();
     Ok(solution)
 }
@@ -251,7 +253,8 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
     use rayon::prelude::*;
     let problem = analysis.problem();
     let started = std::time::Instant::now();
-    let stop = || options.expired();
+    let poll = Poll::new(options);
+    let stop = || poll.stop();
     let large = problem.segments_at_most() > PIECE;
     // The sweep first and to its end, whatever the deadline: it is the
     // answer of last resort, one sort and one pass (issue 19: under load the
@@ -296,7 +299,7 @@ pub fn best(analysis: &Analysis, options: &SolveOptions) -> Result<Solution> {
         // A large problem has the sweep; a small one's first strategy
         // always runs, and stacks what the deadline leaves.
         .expect("the sweep or the first greedy strategy");
-    let mut solution = finish(analysis, layout, &stop)?;
+    let mut solution = finish(analysis, layout, &poll)?;
     super::settle(analysis, options, &mut solution);
     solution.stats.winner = name.to_string();
     solution.seconds = started.elapsed().as_secs_f64();
@@ -319,10 +322,40 @@ pub fn sweep(problem: &Problem) -> Result<Layout> {
 /// order of start over whole lifetimes: see `sweep_fit`).
 pub const SWEEP: &str = "sweep";
 
-/// The answer for a greedy layout, with the lower bound unless `stop` cut
-/// it short (then the trivial one: see [`Analysis::lower_bound_bytes_until`]).
-fn finish(analysis: &Analysis, layout: Layout, stop: &dyn Fn() -> bool) -> Result<Solution> {
-    Ok(Solution::new(analysis.problem(), layout, analysis.lower_bound_bytes_until(stop), false))
+/// The deadline as a greedy run polls it, remembering whether it ever said
+/// stop: a layout the deadline cut short (buffers stacked, a strategy given
+/// up for the sweep, the bound unfinished) is `deadline_reached`, not
+/// `unproven`.
+struct Poll<'a> {
+    options: &'a SolveOptions,
+    fired: AtomicBool,
+}
+
+impl<'a> Poll<'a> {
+    fn new(options: &'a SolveOptions) -> Self {
+        Poll { options, fired: AtomicBool::new(false) }
+    }
+
+    fn stop(&self) -> bool {
+        let expired = self.options.expired();
+        if expired {
+            self.fired.store(true, Ordering::Relaxed);
+        }
+        expired
+    }
+}
+
+/// The answer for a greedy layout, with the lower bound unless the deadline
+/// cut it short (then the trivial one: see
+/// [`Analysis::lower_bound_bytes_until`]), and cut short (unless proven
+/// optimal) when the deadline stopped any of the work.
+fn finish(analysis: &Analysis, layout: Layout, poll: &Poll) -> Result<Solution> {
+    let mut solution =
+        Solution::new(analysis.problem(), layout, analysis.lower_bound_bytes_until(&|| poll.stop()), false);
+    if poll.fired.load(Ordering::Relaxed) {
+        solution.cut_short();
+    }
+    Ok(solution)
 }
 
 /// Places the fixed buffers where they are, then the free ones in `order`
@@ -928,6 +961,9 @@ mod tests {
         for solver in ALL {
             let cut = run(solver, &p, &expired).unwrap();
             crate::verify(&p, &cut).unwrap_or_else(|r| panic!("{}: {r}", solver.name()));
+            // The deadline cut it short, and the status says so.
+            assert!(!cut.is_optimal(), "{}", solver.name());
+            assert_eq!(cut.status, crate::Status::DeadlineReached, "{}", solver.name());
             let full = solve(solver, &p);
             // Only the first `POLL_WORK` segments were placed with care.
             assert!(cut.peak >= full.peak, "{}", solver.name());
