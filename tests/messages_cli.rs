@@ -281,3 +281,36 @@ fn sizes_are_not_refused_for_an_intermediate_beyond_64_bits() {
         &["overflow in `"],
     );
 }
+
+/// A hand-written model: one top-level component `kernel`, then `items`;
+/// its path and the line of the first line of `items` that holds `marker`.
+fn small_model(name: &str, items: &str, marker: &str) -> (std::path::PathBuf, usize) {
+    let text = format!(
+        "name = \"t\"\n[params]\nprecision = \"f32\"\n[[component]]\npath = \"kernel\"\nclass = \"X\"\n{items}"
+    );
+    let line = text.lines().position(|l| l.contains(marker)).expect("the marker is there") + 1;
+    let path = scratch(&format!("messages-model-{name}")).join(name);
+    std::fs::write(&path, text).unwrap();
+    (path, line)
+}
+
+/// A size beyond 64 bits in a model file names its key and says so (it
+/// read "invalid type: integer `18446744073709551616` as i128, expected
+/// any value").
+#[test]
+fn a_model_number_beyond_64_bits_names_its_key() {
+    let (model, line) = small_model(
+        "huge.toml",
+        "[[buffer]]\ncomponent = \"kernel\"\nname = \"a\"\nsize = 18446744073709551616\n",
+        "size",
+    );
+    says(
+        &["plan", s(&model)],
+        &[&format!(
+            "{}:{line}: key `buffer(kernel/a).size`: integer `18446744073709551616` does not fit in 64 bits \
+             (integers lie in -9223372036854775808 ..= 9223372036854775807)",
+            model.display()
+        )],
+        &["i128", "invalid type"],
+    );
+}

@@ -244,14 +244,27 @@ fn unknown_model_hint(name: &str, known: &str) -> String {
     }
 }
 
-/// A TOML error in model file `source` as [`Error::Model`].
+/// A TOML error in model file `source` as [`Error::Model`]. An integer
+/// that does not fit in 64 bits, where no key of the model reads it as a
+/// number of its own (the keys that do name themselves), is told in the
+/// words of `--set`, not in TOML's or serde's (`integer number
+/// overflowed`, "invalid type: integer `…` as i128").
 pub(crate) fn toml_error(source: &str, text: &str, e: &toml::de::Error) -> Error {
-    Error::Model {
-        file: source.to_string(),
-        line: e.span().map_or(0, |s| line_of(text, s.start)),
-        key: None,
-        message: e.message().to_string(),
-    }
+    let message = e.message();
+    let too_large = message == "integer number overflowed"
+        || message == "u64 value was too large"
+        || message.starts_with("invalid type: integer `") && message.contains("` as i128");
+    let literal = e.span().and_then(|s| text.get(s)).map(str::trim).filter(|t| !t.is_empty());
+    let message = match literal {
+        Some(literal) if too_large => format!(
+            "integer `{}` does not fit in 64 bits (integers lie in {} ..= {})",
+            crate::model::expr::excerpt(literal),
+            i64::MIN,
+            i64::MAX
+        ),
+        _ => message.to_string(),
+    };
+    Error::Model { file: source.to_string(), line: e.span().map_or(0, |s| line_of(text, s.start)), key: None, message }
 }
 
 /// Shorthand result type.

@@ -13,11 +13,116 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use toml::Spanned;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// An integer or an expression (`size = 4`, `size = "2 * n"`).
+#[derive(Debug, Clone)]
 enum IntOrText {
     Int(i64),
     Text(String),
+    /// An integer TOML reads but 64 bits do not hold (its digits): refused
+    /// where its key is known ([`too_large`]).
+    Huge(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IntOrText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or an expression (a string)")
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<IntOrText, E> {
+                Ok(IntOrText::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<IntOrText, E> {
+                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+            }
+            fn visit_i128<E>(self, v: i128) -> std::result::Result<IntOrText, E> {
+                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+            }
+            fn visit_u128<E>(self, v: u128) -> std::result::Result<IntOrText, E> {
+                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<IntOrText, E> {
+                Ok(IntOrText::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A parameter's value as written: an integer, a boolean or a string; an
+/// integer 64 bits do not hold (its digits); or anything else.
+#[derive(Debug, Clone)]
+enum Scalar {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+    Huge(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer, a boolean or a string")
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Scalar, E> {
+                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+            }
+            fn visit_i128<E>(self, v: i128) -> std::result::Result<Scalar, E> {
+                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+            }
+            fn visit_u128<E>(self, v: u128) -> std::result::Result<Scalar, E> {
+                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            // Tables, and dates (which TOML hands over as tables).
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Scalar {
+    /// The value, or `Err` saying what is wrong (`what`: what the value
+    /// must be).
+    fn value(&self, what: &str) -> std::result::Result<Value, String> {
+        match self {
+            Scalar::Int(i) => Ok(Value::Int(*i)),
+            Scalar::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Scalar::Str(s) => Ok(Value::Str(s.clone())),
+            Scalar::Huge(digits) => Err(too_large(digits)),
+            Scalar::Other => Err(what.to_string()),
+        }
+    }
+}
+
+/// What an integer 64 bits do not hold is told (the words of `--set`'s).
+fn too_large(digits: &str) -> String {
+    format!("integer `{digits}` does not fit in 64 bits (integers lie in {} ..= {})", i64::MIN, i64::MAX)
 }
 
 /// A condition: `true`, `false` or an expression.
@@ -34,13 +139,13 @@ struct RawFile {
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
-    params: BTreeMap<String, Spanned<toml::Value>>,
+    params: BTreeMap<String, Spanned<Scalar>>,
     #[serde(default)]
-    allowed: BTreeMap<String, Spanned<toml::Value>>,
+    allowed: BTreeMap<String, Spanned<AllowedSpec>>,
     #[serde(default)]
     derived: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
-    algorithms: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+    algorithms: BTreeMap<String, BTreeMap<String, Spanned<Scalar>>>,
     #[serde(default)]
     classes: BTreeMap<String, RawClass>,
     #[serde(default)]
@@ -103,12 +208,61 @@ struct RawBuffer {
     registers: Option<Spanned<BoolOrText>>,
 }
 
-fn toml_value(v: &toml::Value) -> Option<Value> {
-    match v {
-        toml::Value::Integer(i) => Some(Value::Int(*i)),
-        toml::Value::Boolean(b) => Some(Value::Int(i64::from(*b))),
-        toml::Value::String(s) => Some(Value::Str(s.clone())),
-        _ => None,
+/// An `[allowed]` entry as written: a list of choices, a table (of
+/// bounds), or anything else.
+#[derive(Debug, Clone)]
+enum AllowedSpec {
+    List(Vec<Scalar>),
+    Table(Vec<(String, Scalar)>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for AllowedSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess};
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = AllowedSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of choices, or { min = …, max = … }")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<AllowedSpec, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Scalar>()? {
+                    items.push(item);
+                }
+                Ok(AllowedSpec::List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<AllowedSpec, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Scalar>()? {
+                    entries.push(entry);
+                }
+                Ok(AllowedSpec::Table(entries))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_i128<E>(self, _: i128) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_u128<E>(self, _: u128) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<AllowedSpec, E> {
+                Ok(AllowedSpec::Other)
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -147,6 +301,7 @@ impl FileCtx<'_> {
         match spanned.get_ref() {
             IntOrText::Int(i) => Ok(Located { expr: Expr::Lit(Value::Int(*i)), at: self.at(spanned, key) }),
             IntOrText::Text(t) => self.expr(&Spanned::new(spanned.span(), t.clone()), key),
+            IntOrText::Huge(digits) => Err(self.at(spanned, key).error(too_large(digits))),
         }
     }
 
@@ -164,16 +319,17 @@ impl FileCtx<'_> {
                 return Err(at.error("not a parameter of this model"));
             }
             let kind = match spec.get_ref() {
-                toml::Value::Array(items) if !items.is_empty() => Allowed::OneOf(
+                AllowedSpec::List(items) if !items.is_empty() => Allowed::OneOf(
                     items
                         .iter()
-                        .map(|v| toml_value(v).ok_or_else(|| at.error("a choice is an integer, a boolean or a string")))
+                        .map(|v| v.value("a choice is an integer, a boolean or a string").map_err(|m| at.error(m)))
                         .collect::<Result<_>>()?,
                 ),
-                toml::Value::Table(t) if t.keys().all(|k| k == "min" || k == "max") => {
-                    let bound = |key: &str, default: i64| match t.get(key) {
+                AllowedSpec::Table(t) if t.iter().all(|(k, _)| k == "min" || k == "max") => {
+                    let bound = |key: &str, default: i64| match t.iter().rev().find(|(k, _)| k == key) {
                         None => Ok(default),
-                        Some(toml::Value::Integer(i)) => Ok(*i),
+                        Some((_, Scalar::Int(i))) => Ok(*i),
+                        Some((_, Scalar::Huge(digits))) => Err(at.error(format!("`{key}`: {}", too_large(digits)))),
                         Some(_) => Err(at.error(format!("`{key}` is an integer"))),
                     };
                     let (lo, hi) = (bound("min", i64::MIN)?, bound("max", i64::MAX)?);
@@ -190,8 +346,8 @@ impl FileCtx<'_> {
             let at = self.at(v, format!("params.{k}"));
             if !out.contains_key(k) {
                 let implied = match (k.as_str(), v.get_ref()) {
-                    (_, toml::Value::Boolean(_)) => Allowed::Bool,
-                    (_, toml::Value::Integer(_)) => Allowed::Range(0, i64::MAX),
+                    (_, Scalar::Bool(_)) => Allowed::Bool,
+                    (_, Scalar::Int(_)) => Allowed::Range(0, i64::MAX),
                     // Checked when instantiated, with messages of their own.
                     ("precision", _) => continue,
                     ("algorithm", _) if !algorithms.is_empty() => continue,
@@ -201,7 +357,7 @@ impl FileCtx<'_> {
                 };
                 out.insert(k.clone(), implied);
             }
-            let default = toml_value(v.get_ref()).expect("parameters are scalars");
+            let default = v.get_ref().value("").map_err(|m| at.error(m))?;
             out[k.as_str()].check(k, &default).map_err(|m| at.error(format!("the default {m}")))?;
         }
         for (name, row) in &raw.algorithms {
@@ -295,9 +451,10 @@ impl Model {
         let ctx = FileCtx { file: source, lines: Lines::new(text) };
         let mut params = BTreeMap::new();
         for (k, v) in &raw.params {
-            let value = toml_value(v.get_ref()).ok_or_else(|| {
-                ctx.at(v, format!("params.{k}")).error("a parameter is an integer, a boolean or a string")
-            })?;
+            let value = v
+                .get_ref()
+                .value("a parameter is an integer, a boolean or a string")
+                .map_err(|m| ctx.at(v, format!("params.{k}")).error(m))?;
             params.insert(k.clone(), value);
         }
         let mut derived = BTreeMap::new();
@@ -316,7 +473,7 @@ impl Model {
                 if !params.contains_key(k) {
                     return Err(at.error("not a parameter of this model"));
                 }
-                let value = toml_value(v.get_ref()).ok_or_else(|| at.error("an integer, a boolean or a string"))?;
+                let value = v.get_ref().value("an integer, a boolean or a string").map_err(|m| at.error(m))?;
                 values.insert(k.clone(), value);
             }
             algorithms.insert(name.clone(), values);

@@ -148,6 +148,48 @@ fn bad_models_name_file_line_and_key() {
     }
 }
 
+/// An integer TOML reads but 64 bits do not hold is refused naming its key
+/// (it read "invalid type: integer `18446744073709551616` as i128,
+/// expected any value", or "u64 value was too large", with no key).
+#[test]
+fn integers_beyond_64_bits_name_their_key() {
+    let huge = "18446744073709551616";
+    let cases: &[(&str, String, &str)] = &[
+        ("size = 5", format!("size = {huge}"), "buffer(k/y).size"),
+        ("size = 5", "size = 9223372036854775808".into(), "buffer(k/y).size"),
+        ("size = 5", format!("size = -{huge}"), "buffer(k/y).size"),
+        ("size = 5", "size = 0x10000000000000000".into(), "buffer(k/y).size"),
+        ("size = 5", format!("size = 5\naccesses = {{ all = {huge} }}"), "buffer(k/y).accesses.all"),
+        ("n = 10", format!("n = {huge}"), "params.n"),
+        ("n = 3", format!("n = {huge}"), "algorithms.a.n"),
+        ("width = \"n\"", format!("width = {huge}"), "include(frag.toml).with.width"),
+        ("loc = [\"shared\", \"local\"]", format!("n = {{ max = {huge} }}"), "allowed.n"),
+        ("loc = [\"shared\", \"local\"]", format!("n = [1, {huge}]"), "allowed.n"),
+    ];
+    for (from, to, key) in cases {
+        assert!(GOOD.contains(from), "{from}");
+        let text = GOOD.replacen(from, to, 1);
+        let last = to.lines().last().unwrap();
+        let line = text.lines().position(|l| l.contains(last)).unwrap() + 1;
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("m.toml:{line}: key `{key}`: ")), "{to}: {e}");
+        assert!(
+            e.contains("does not fit in 64 bits (integers lie in -9223372036854775808 ..= 9223372036854775807)"),
+            "{e}"
+        );
+        assert!(!e.contains("i128") && !e.contains("invalid type"), "{e}");
+    }
+    // Beyond what TOML itself reads (128 bits) the parser refuses the
+    // number before any key sees it: the same words, with the line.
+    let text = GOOD.replacen("size = 5", &format!("size = {}", "9".repeat(45)), 1);
+    let line = text.lines().position(|l| l.starts_with("size = 999")).unwrap() + 1;
+    let e = parse(&text).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("m.toml:{line}: integer `999")) && e.contains("does not fit in 64 bits"), "{e}");
+    // Integers that fit are read as before, up to the limits.
+    let text = GOOD.replacen("size = 5", "size = 9223372036854775807", 1);
+    assert!(parse(&text).is_ok());
+}
+
 #[test]
 fn the_documented_error_example_holds() {
     // docs/models.md quotes this message.
