@@ -38,6 +38,12 @@ fn sweep_refuses_a_huge_grid_at_once_and_checks_devices_first() {
         (vec!["--set", "n=1..=1000000"], "range `1..=1000000` makes 1000000 values"),
         (vec!["--set", "n=1..=1000000"], "4.7 GiB, above the 1.0 GiB budget"),
         (vec!["--set", "n=1..=150000", "--strategies", "cubie,auto"], "300000 configurations"),
+        // Counted exactly, not saturated at 2^64 - 1.
+        (vec!["--set", "n=-9223372036854775808..=9223372036854775807"], "makes 18446744073709551616 values"),
+        (
+            vec!["--set", "n=1..=100000", "--set", "d=1..=100000", "--set", "o=1..=100000", "--set", "p=1..=100000"],
+            "the grid has 200000000000000000000 configurations",
+        ),
         (vec!["--set", "n=1..=1000000", "--device", "h10"], "unknown device `h10`"),
         (vec!["--set", "n=1..=1000000", "--strategies", "cubie,fast"], "unknown strategy `fast`"),
     ] {

@@ -487,8 +487,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         })
         .unwrap_or((text, 1.0));
     let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a time limit: expected {expected}"))?;
-    std::time::Duration::try_from_secs_f64(value * scale)
-        .map_err(|_| format!("`{text}` is not a valid time limit (at least 0, finite): expected {expected}"))
+    let seconds = value * scale;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+        let rule = if seconds.is_finite() && seconds > 0.0 { "at most 2^64 seconds" } else { "at least 0, finite" };
+        format!("`{text}` is not a valid time limit ({rule}): expected {expected}")
+    })
 }
 
 #[cfg(test)]
@@ -662,5 +665,8 @@ mod tests {
             let err = parse_duration(text).unwrap_err();
             assert!(err.contains(&format!("`{text}`")) && err.contains("500ms"), "{text}: {err}");
         }
+        // Finite but beyond a Duration: the rule it breaks is named.
+        assert!(parse_duration("1e20").unwrap_err().contains("(at most 2^64 seconds)"));
+        assert!(parse_duration("-1").unwrap_err().contains("(at least 0, finite)"));
     }
 }

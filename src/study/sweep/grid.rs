@@ -65,8 +65,9 @@ impl Axis {
                     }
                     // Counted before a value is written: the range alone, or
                     // with the values before it, may be too many.
-                    let count = b.abs_diff(a).saturating_add(1).saturating_add(values.len() as u64);
-                    if count > MAX_CONFIGURATIONS {
+                    // In 128 bits: `i64::MIN..=i64::MAX` makes 2^64 values.
+                    let count = u128::from(b.abs_diff(a)) + 1 + values.len() as u128;
+                    if count > u128::from(MAX_CONFIGURATIONS) {
                         return Err(too_many_values(name, count, Some(item)));
                     }
                     values.extend((a..=b).map(|v| v.to_string()));
@@ -97,7 +98,7 @@ impl Axis {
     /// check sorts, so a long axis costs `O(n log n)`.
     pub fn new(name: &str, values: Vec<String>) -> Result<Axis> {
         if values.len() as u64 > MAX_CONFIGURATIONS {
-            return Err(too_many_values(name, values.len() as u64, None));
+            return Err(too_many_values(name, values.len() as u128, None));
         }
         if let Some((first, dup)) = first_duplicate(&values) {
             let also = if first == dup { String::new() } else { format!(" (as `{first}`)") };
@@ -179,7 +180,7 @@ fn first_duplicate(values: &[String]) -> Option<(&str, &str)> {
     None
 }
 
-fn too_many_values(name: &str, count: u64, range: Option<&str>) -> Error {
+fn too_many_values(name: &str, count: u128, range: Option<&str>) -> Error {
     let what = match range {
         Some(r) => format!("range `{r}` makes {count} values"),
         None => format!("{count} values"),
@@ -187,16 +188,18 @@ fn too_many_values(name: &str, count: u64, range: Option<&str>) -> Error {
     sweep_error(format!(
         "parameter `{name}`: {what}, more than the {MAX_CONFIGURATIONS} configurations a sweep may hold \
          (their rows would take about {}, above the {} budget of ~{ROW_BYTES} bytes a row)",
-        bytes(count.saturating_mul(ROW_BYTES)),
-        bytes(ROW_BUDGET_BYTES)
+        bytes(count.saturating_mul(ROW_BYTES.into())),
+        bytes(ROW_BUDGET_BYTES.into())
     ))
 }
 
-/// `n` bytes for a message: `1.0 GiB`, `3.2 GiB`, `512.0 MiB`.
-fn bytes(n: u64) -> String {
+/// `n` bytes for a message: `512.0 MiB`, `3.2 GiB`, `1.8e10 GiB`.
+fn bytes(n: u128) -> String {
     const MIB: f64 = (1u64 << 20) as f64;
     const GIB: f64 = (1u64 << 30) as f64;
-    if n as f64 >= GIB {
+    if n as f64 >= 1e6 * GIB {
+        format!("{:.1e} GiB", n as f64 / GIB)
+    } else if n as f64 >= GIB {
         format!("{:.1} GiB", n as f64 / GIB)
     } else {
         format!("{:.1} MiB", n as f64 / MIB)
@@ -218,20 +221,23 @@ impl Radix {
     /// Digits with these bases; errors when their product exceeds
     /// [`MAX_CONFIGURATIONS`] or a base is 0.
     pub(crate) fn new(radices: Vec<usize>) -> Result<Radix> {
-        let mut total: u64 = 1;
+        // In 128 bits, so that a grid's size is shown exactly (it saturates
+        // only above 10^38).
+        let mut total: u128 = 1;
         for &r in &radices {
-            total = total.saturating_mul(r as u64);
+            total = total.saturating_mul(r as u128);
         }
         if total == 0 {
             return Err(sweep_error("the grid is empty: every dimension needs at least one value".into()));
         }
-        if total > MAX_CONFIGURATIONS {
+        if total > u128::from(MAX_CONFIGURATIONS) {
+            let total = if total == u128::MAX { "over 10^38".to_string() } else { total.to_string() };
             return Err(sweep_error(format!(
                 "the grid has {total} configurations (models × swept values × devices × strategies), more than \
                  the {MAX_CONFIGURATIONS} a sweep may hold: their rows would take about {}, above the {} budget \
                  of ~{ROW_BYTES} bytes a row",
-                bytes(total.saturating_mul(ROW_BYTES)),
-                bytes(ROW_BUDGET_BYTES)
+                bytes(radices.iter().fold(u128::from(ROW_BYTES), |b, &r| b.saturating_mul(r as u128))),
+                bytes(ROW_BUDGET_BYTES.into())
             )));
         }
         Ok(Radix { radices })
