@@ -12,18 +12,24 @@
 //! so that a change of its module paths is fixed in one place.
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyIsADirectoryError, PyKeyError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
+use std::io::ErrorKind;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod library;
 
-create_exception!(_smemplan, InternalError, PyRuntimeError, "A bug in smemplan (a Rust panic); please report it.");
+// Named `smemplan.InternalError`, where the package exports it, so that
+// pickle (and so multiprocessing) finds the class again.
+create_exception!(smemplan, InternalError, PyRuntimeError, "A bug in smemplan (a Rust panic); please report it.");
 
 /// Why a call failed, before it becomes a Python exception.
 pub enum Failure {
@@ -31,6 +37,9 @@ pub enum Failure {
     Value(String),
     /// An unknown key (CuBIE raises `KeyError`): `KeyError`.
     Key(String),
+    /// A file that cannot be read: `OSError`, or its subclass for the cause
+    /// (`FileNotFoundError`, `PermissionError`, `IsADirectoryError`).
+    Os(std::io::ErrorKind, String),
 }
 
 impl<E: std::fmt::Display> From<E> for Failure {
@@ -50,27 +59,40 @@ fn guarded<T: Send>(py: Python<'_>, f: impl FnOnce() -> Answer<T> + Send) -> PyR
 }
 
 /// As [`guarded`], for work that stops early when its flag is set: the
-/// work runs on a worker thread while this one, without the GIL but taking
-/// it briefly every 50 ms, looks for a signal (Ctrl-C); on one it sets the
-/// flag, waits for the work to stop, and raises the signal's exception.
+/// work runs on a worker thread while this one, without the GIL, waits for
+/// its answer; every 50 ms without one it takes the GIL briefly to look for
+/// a signal (Ctrl-C), and on one it sets the flag, waits for the work to
+/// stop, and raises the signal's exception. An answer ends the wait at once.
 fn interruptible<T: Send>(py: Python<'_>, f: impl FnOnce(Arc<AtomicBool>) -> Answer<T> + Send) -> PyResult<T> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let (outcome, signal) = py.detach(move || {
         std::thread::scope(|scope| {
-            let worker = scope.spawn(move || catch_unwind(AssertUnwindSafe(move || f(flag))));
+            let (done, answer) = mpsc::channel();
+            scope.spawn(move || {
+                // The receiver waits until this sends (or the thread ends).
+                let _ = done.send(catch_unwind(AssertUnwindSafe(move || f(flag))));
+            });
             let mut signal = None;
-            while !worker.is_finished() {
-                std::thread::sleep(Duration::from_millis(50));
-                if signal.is_none() {
-                    if let Err(e) = Python::attach(|py| py.check_signals()) {
-                        cancel.store(true, Ordering::Relaxed);
-                        signal = Some(e);
+            loop {
+                match answer.recv_timeout(Duration::from_millis(50)) {
+                    Ok(outcome) => break (outcome, signal),
+                    Err(RecvTimeoutError::Timeout) => {
+                        if signal.is_none() {
+                            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                                cancel.store(true, Ordering::Relaxed);
+                                signal = Some(e);
+                            }
+                        }
+                    }
+                    // Only a panic outside `catch_unwind` ends the worker
+                    // without an answer.
+                    Err(RecvTimeoutError::Disconnected) => {
+                        let lost: Box<dyn std::any::Any + Send> = Box::new("the worker thread ended without an answer");
+                        break (Err(lost), signal);
                     }
                 }
             }
-            let outcome = worker.join().unwrap_or_else(Err);
-            (outcome, signal)
         })
     });
     match signal {
@@ -89,6 +111,12 @@ fn settle<T>(outcome: std::thread::Result<Answer<T>>) -> PyResult<T> {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(Failure::Value(m))) => Err(PyValueError::new_err(m)),
         Ok(Err(Failure::Key(m))) => Err(PyKeyError::new_err(m)),
+        Ok(Err(Failure::Os(kind, m))) => Err(match kind {
+            ErrorKind::NotFound => PyFileNotFoundError::new_err(m),
+            ErrorKind::PermissionDenied => PyPermissionError::new_err(m),
+            ErrorKind::IsADirectory => PyIsADirectoryError::new_err(m),
+            _ => PyOSError::new_err(m),
+        }),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()
@@ -197,6 +225,14 @@ fn columns_out(rows: library::Rows) -> ColumnsOut {
         mask,
         rows.gaps,
     )
+}
+
+/// The text of the file at `path`, read by the library's reader (refusing
+/// a file that is not UTF-8 text, naming its line and column). `what`
+/// names the argument in errors (`model: cannot read ...`); empty, none.
+#[pyfunction]
+fn read_text(py: Python<'_>, what: String, path: String) -> PyResult<String> {
+    guarded(py, move || library::read_text(&what, &path))
 }
 
 /// Reads a MiniMalloc CSV text (`source` names it in errors) into columns.
@@ -336,7 +372,7 @@ fn sweep(
     py: Python<'_>,
     models: Vec<String>,
     files: Vec<(String, String)>,
-    sets: Vec<String>,
+    sets: Vec<library::AxisArg>,
     devices: Vec<String>,
     strategies: Vec<String>,
     block_size: u64,
@@ -477,6 +513,7 @@ impl RawRegistry {
 #[pymodule]
 fn _smemplan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add_function(wrap_pyfunction!(read_text, m)?)?;
     m.add_function(wrap_pyfunction!(read_csv_text, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(solve, m)?)?;

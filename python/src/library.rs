@@ -8,7 +8,8 @@ use crate::{Answer, Failure};
 use serde::Serialize;
 use smemplan::core::analysis::Analysis;
 use smemplan::core::check as checker;
-use smemplan::core::format::minimalloc;
+use smemplan::core::error::Error;
+use smemplan::core::format::{minimalloc, text};
 use smemplan::core::plot::{self, PlotOptions};
 use smemplan::kernel::model;
 use smemplan::kernel::registry::dump::Dump;
@@ -22,6 +23,8 @@ use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::study::planned::{dump_tiers, kernel_tiers, Planned};
 use smemplan::study::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
 use smemplan::{core::bound, Buffer, Interval, Layout, Problem};
+use std::io::ErrorKind;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,13 +71,47 @@ fn rows_of(problem: &Problem) -> Rows {
     }
 }
 
+/// `text::read_text`, the reader of every input file of the command line:
+/// a file that cannot be read is [`Failure::Os`] with the cause's kind, one
+/// that is not UTF-8 text a [`Failure::Value`] naming its line and column.
+pub fn read_text(what: &str, path: &str) -> Answer<String> {
+    let prefix = if what.is_empty() { String::new() } else { format!("{what}: ") };
+    let file = Path::new(path);
+    text::read_text(file).map_err(|e| match e {
+        Error::Read { .. } => {
+            // The library's error keeps the system's words, not the kind:
+            // ask again, to raise the matching subclass of `OSError`.
+            let kind = match std::fs::metadata(file) {
+                Err(e) => e.kind(),
+                Ok(m) if m.is_dir() => ErrorKind::IsADirectory,
+                Ok(_) => std::fs::File::open(file).err().map_or(ErrorKind::Other, |e| e.kind()),
+            };
+            Failure::Os(kind, format!("{prefix}{e}"))
+        }
+        other => Failure::Value(format!("{prefix}{other}")),
+    })
+}
+
 /// `minimalloc::read_problem` (every dialect), as columns.
 pub fn read_csv(source: &str, text: &str) -> Answer<Rows> {
     Ok(rows_of(&minimalloc::read_problem(source, text)?))
 }
 
-/// `minimalloc::write` of the instance with `offsets`, if given.
+/// `minimalloc::write` of the instance with `offsets`, if given. The
+/// format has no quoting and its reader trims every field, so an id holding
+/// a comma or starting or ending with white space is refused: it would read
+/// back as something else.
 pub fn write_csv(rows: &Rows, offsets: Option<&[u64]>) -> Answer<String> {
+    for (i, id) in rows.ids.iter().enumerate() {
+        let why = if id.contains(',') {
+            "holds a comma, and MiniMalloc's CSV has no quoting: it would read back as two fields"
+        } else if id.trim() != id {
+            "starts or ends with white space, which MiniMalloc's CSV reader trims"
+        } else {
+            continue;
+        };
+        return Err(Failure::Value(format!("ids: row {i} (`{id}`) {why}; rename the buffer to write it as CSV")));
+    }
     let problem = problem(rows, None)?;
     let layout = offsets.map(|o| Layout::new(o.to_vec()));
     Ok(minimalloc::write(&problem, layout.as_ref()))
@@ -217,7 +254,7 @@ pub fn plan(
             time_limit: Some(launch.time_limit),
             ..PlanOptions::default()
         },
-        device: DeviceProfile::named(&launch.device)?,
+        device: block_fits(launch.block_size, &DeviceProfile::named(&launch.device)?)?.clone(),
         requested_block_size: launch.block_size,
         runs: launch.runs,
         registers_per_thread: launch.registers,
@@ -253,11 +290,28 @@ pub fn plan(
     Ok((json, svg, cuda))
 }
 
-/// A sweep's arguments, as `smemplan sweep` takes them.
+/// One swept parameter: its name, and either `--set`'s text of its values
+/// (`3,10`, `1..=200`) or the values themselves, each taken as one value.
+pub type AxisArg = (String, Option<String>, Vec<String>);
+
+/// Refuses a requested block size beyond `device`'s threads per block, as
+/// `occupancy` does (CuBIE's halving rule would start from it and land on
+/// a block size no one asked for).
+fn block_fits(block_size: u64, device: &DeviceProfile) -> Answer<&DeviceProfile> {
+    if block_size > device.max_threads_per_block {
+        return Err(Failure::Value(format!(
+            "block_size: {block_size} threads per block exceed device `{}`'s limit of {}",
+            device.name, device.max_threads_per_block
+        )));
+    }
+    Ok(device)
+}
+
+/// One swept parameter, as `smemplan sweep` takes them.
 pub struct SweepArgs {
     pub models: Vec<String>,
     pub files: Vec<(String, String)>,
-    pub sets: Vec<String>,
+    pub sets: Vec<AxisArg>,
     pub devices: Vec<String>,
     pub strategies: Vec<String>,
     pub block_size: u64,
@@ -285,9 +339,19 @@ pub fn sweep(args: &SweepArgs, x: Option<&str>) -> Answer<(String, String, Optio
     if models.is_empty() {
         models.push(model::default_model()?);
     }
-    let axes = args.sets.iter().map(|s| Axis::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
+    let axes = args
+        .sets
+        .iter()
+        .map(|(name, text, values)| match text {
+            Some(text) => Axis::parse(&format!("{name}={text}")),
+            None => Axis::new(name, values.clone()),
+        })
+        .collect::<smemplan::study::Result<Vec<_>>>()?;
     let mut spec = SweepSpec::new(models, axes)?;
     spec.devices = args.devices.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
+    for device in &spec.devices {
+        block_fits(args.block_size, device)?;
+    }
     spec.strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::study::Result<_>>()?;
     spec.requested_block_size = args.block_size;
     spec.runs = args.runs;

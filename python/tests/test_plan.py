@@ -196,3 +196,79 @@ def test_plan_releases_the_gil():
     stop.set()
     t.join()
     assert ticks[0] > 0.3 * elapsed * 1000 * 0.2, (ticks[0], elapsed)
+
+
+# ------------------------------------------- argument checks, plan and sweep
+
+
+@pytest.mark.parametrize("call", [smemplan.plan, lambda **k: smemplan.sweep(as_frame=False, **k)])
+@pytest.mark.parametrize("arg", ["block_size", "runs", "registers"])
+def test_integers_beyond_64_bits_name_the_argument(call, arg):
+    with pytest.raises(ValueError, match=f"{arg}: 18446744073709551616 is too large"):
+        call(**{arg: 2**64})
+
+
+def test_occupancy_integers_beyond_64_bits_name_the_argument():
+    for arg in ("block_size", "smem_per_block", "registers"):
+        kwargs = {"block_size": 64, arg: 2**64}
+        with pytest.raises(ValueError, match=f"{arg}: 18446744073709551616 is too large"):
+            smemplan.occupancy(device="h100", **kwargs)
+
+
+@pytest.mark.parametrize("block_size", [1025, 100000, 2**64 - 1])
+def test_a_block_beyond_the_device_is_refused_as_occupancy_refuses_it(block_size):
+    with pytest.raises(ValueError, match=rf"block_size: {block_size} threads per block exceed device `h100`'s limit "
+                                         r"of 1024"):
+        smemplan.plan(block_size=block_size)
+    with pytest.raises(ValueError, match=rf"block_size: {block_size} threads .* limit of 1024"):
+        smemplan.sweep(block_size=block_size, as_frame=False)
+    with pytest.raises(ValueError, match="1 to 1024 threads"):
+        smemplan.occupancy(device="h100", block_size=block_size)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, message",
+    [
+        (dict(model=3), TypeError, "model: expected a built-in model's name, a model file or a list of them, got int"),
+        (dict(set=[("n", 3)]), TypeError, "set: expected a mapping of parameter names to values, got list"),
+        (dict(set={"n": [3, 4]}, x=3), TypeError, r"x: expected a swept parameter's name \(str\), got 3"),
+        (dict(set={"n": ["3,4"]}), ValueError, r"set: parameter `n`: the value '3,4' holds a comma; in a list each "
+                                               r"element is one value"),
+        (dict(set={"n": []}), ValueError, "set: parameter `n` has no values"),
+        (dict(precision="f16"), ValueError, "precision: expected 'f32' or 'f64'"),
+        (dict(precision="f32", set={"precision": "f64"}), ValueError, "precision: swept twice"),
+    ],
+)
+def test_sweep_arguments_are_named(kwargs, exc, message):
+    with pytest.raises(exc, match=message):
+        smemplan.sweep(as_frame=False, time_limit=0.2, **kwargs)
+
+
+def test_plan_arguments_are_named():
+    with pytest.raises(TypeError, match="set: expected a mapping of parameter names to values, got list"):
+        smemplan.plan(set=[("n", 3)])
+    with pytest.raises(ValueError, match="precision: given twice"):
+        smemplan.plan(set={"precision": "f64"}, precision="f32")
+
+
+def test_sweep_values_in_a_list_are_one_each_and_text_alone_is_the_command_lines():
+    listed = smemplan.sweep("dirk", set={"n": [3, 4]}, strategies="auto", time_limit=0.2, as_frame=False)
+    text = smemplan.sweep("dirk", set={"n": "3,4"}, strategies="auto", time_limit=0.2, as_frame=False)
+    ranged = smemplan.sweep("dirk", set={"n": "3..=4"}, strategies="auto", time_limit=0.2, as_frame=False)
+    assert [r["params"]["n"] for r in listed] == [r["params"]["n"] for r in text] == [
+        r["params"]["n"] for r in ranged] == ["3", "4"]
+    # A range's text inside a list is one value, which `n` refuses.
+    with pytest.raises(ValueError, match="3..=4"):
+        smemplan.sweep("dirk", set={"n": ["3..=4"]}, time_limit=0.2, as_frame=False)
+
+
+def test_plan_and_sweep_take_the_same_numbers_and_spellings():
+    import numpy as np
+
+    a = smemplan.plan("firk", set={"n": np.int64(3)}, precision="float64", time_limit=np.int64(2),
+                      block_size=np.int32(64), runs=np.uint64(4096))
+    b = smemplan.plan("firk", set={"n": 3}, precision="f64", time_limit=2.0)
+    assert a.data["input"] == b.data["input"] and a.shared_bytes == b.shared_bytes
+    rows = smemplan.sweep("firk", set={"n": np.array([3])}, precision=["float64", "f32"], time_limit=np.float64(0.5),
+                          strategies="auto", as_frame=False)
+    assert [r["params"]["precision"] for r in rows] == ["f64", "f32"]

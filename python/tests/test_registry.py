@@ -191,3 +191,28 @@ def test_same_answers_and_errors_as_cubie():
     with pytest.raises(ValueError) as cubies:
         theirs.update(loop, state_location="x")
     assert str(mine.value) == str(cubies.value)
+
+
+def test_sizes_are_checked_alike_by_register_and_update_buffer():
+    r = smemplan.Registry()
+    p = Parent()
+    r.register("a", p, 3, "shared")
+    for bad in (-1, "x", 2**64, 1.5, True):
+        with pytest.raises(ValueError, match=f"size: buffer 'a' needs a non-negative integer size below 2\\*\\*64, "
+                                             f"got {bad!r}"):
+            r.update_buffer("a", p, size=bad)
+        with pytest.raises(ValueError, match="size: buffer 'b' needs a non-negative integer size"):
+            r.register("b", p, bad, "shared")
+    assert r.shared_buffer_size(p) == 3
+    assert r.update_buffer("a", p, size=np.int64(5)) == (True, True) and r.shared_buffer_size(p) == 5
+
+
+def test_from_dump_names_what_is_missing():
+    with pytest.raises(ValueError, match="dump: not a registry dump: no `component_columns`"):
+        smemplan.Registry.from_dump({})
+    d = json.loads(DUMPS[0].read_text())
+    d["buffer_columns"] = [c for c in d["buffer_columns"] if c != "size"]
+    with pytest.raises(ValueError, match="dump: `buffer_columns` lacks `size`"):
+        smemplan.Registry.from_dump(d)
+    with pytest.raises(TypeError, match="dump: expected a registry dump's parsed JSON"):
+        smemplan.Registry.from_dump("x.json")

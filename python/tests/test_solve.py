@@ -197,7 +197,6 @@ def test_svg():
         (dict(lower=[0, 1], upper=[2], size=[1, 1]), ValueError, "upper"),
         (dict(lower=[0, 1], upper=[2, 2], size=["a", 1]), TypeError, "size"),
         (dict(lower=[0, 1.5], upper=[2, 2], size=[1, 1]), TypeError, "lower"),
-        (dict(lower=[], upper=[], size=[]), ValueError, "empty"),
         (dict(lower=[0], upper=[2], size=[1], alignment=[3]), ValueError, "alignment"),
         (dict(lower=[2], upper=[2], size=[1]), ValueError, "lifetime"),
         (dict(lower=[0], upper=[2], size=[1], gaps=["1"]), ValueError, "gaps"),
@@ -340,3 +339,181 @@ def test_fixed_offsets_are_checked_by_row():
         smemplan.solve([0, 0], [1, 1], [4, 4], offset=0)
     s = smemplan.solve([0, 0], [1, 1], [4, 4], offset=[None, 2**40])
     assert int(s.offsets[1]) == 2**40
+
+
+# ------------------------------------------------------------ pickling
+
+
+def test_exceptions_pickle():
+    import pickle
+
+    e = pickle.loads(pickle.dumps(smemplan.InvalidLayout(["v", "w"], 3)))
+    assert type(e) is smemplan.InvalidLayout and e.violations == ["v", "w"] and e.peak == 3
+    assert str(e) == str(smemplan.InvalidLayout(["v", "w"], 3))
+    i = pickle.loads(pickle.dumps(smemplan.InternalError("x")))
+    assert type(i) is smemplan.InternalError and str(i) == "x"
+
+
+def test_a_pool_worker_raising_reraises_in_the_parent():
+    # An exception that cannot be unpickled hangs multiprocessing.Pool for
+    # ever; these come back as themselves.
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        bad = pool.apply_async(smemplan.check, ([0, 0], [1, 1], [4, 4]), {"offsets": [0, 0]})
+        with pytest.raises(smemplan.InvalidLayout) as e:
+            bad.get(timeout=60)
+        assert e.value.peak == 4 and len(e.value.violations) == 1
+        panic = pool.apply_async(smemplan._smemplan.panic_for_test)
+        with pytest.raises(smemplan.InternalError, match="deliberate panic"):
+            panic.get(timeout=60)
+
+
+# ------------------------------------------------------------- buffer ids
+
+
+@pytest.mark.parametrize(
+    "ids, exc, message",
+    [
+        (["a", None], TypeError, r"ids: row 1 is None"),
+        (["a", 1.5], TypeError, r"ids: row 1 is 1.5"),
+        (["a", "b\nc"], ValueError, r"ids: row 1 .*control character U\+000A"),
+        (["a\x01", "b"], ValueError, r"ids: row 0 .*control character U\+0001"),
+        (["a\x85", "b"], ValueError, r"ids: row 0 .*control character U\+0085"),
+        (["a\ud800", "b"], ValueError, r"ids: row 0 .*lone surrogate U\+D800"),
+        (["a", ""], ValueError, r"ids: row 1 is an empty buffer id"),
+        ("ab", TypeError, r"ids: expected a sequence"),
+    ],
+)
+def test_ids_are_checked_as_the_csv_reader_checks_them(ids, exc, message):
+    with pytest.raises(exc, match=message):
+        smemplan.solve([0, 0], [1, 1], [2, 2], ids=ids)
+
+
+def test_integer_ids_are_their_text():
+    # A DataFrame read from a MiniMalloc CSV has integer ids.
+    assert smemplan.solve([0, 0], [1, 1], [2, 2], ids=[7, np.int64(8)]).layout().keys() == {"7", "8"}
+
+
+def test_written_csv_reads_back_identically(tmp_path):
+    ids = ['q"uote"', "tab\tinside", "ünï", "a b"]
+    s = smemplan.solve([0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2], ids=ids)
+    path = tmp_path / "s.csv"
+    smemplan.write_csv(path, s)
+    q = smemplan.read_csv(path)
+    assert q.ids == ids and list(q.offset) == list(s.offsets)
+
+
+@pytest.mark.parametrize("bad, why", [("a,b", "comma"), (" a", "white space"), ("a ", "white space")])
+def test_ids_the_csv_cannot_carry_are_refused_on_write(tmp_path, bad, why):
+    s = smemplan.solve([0, 0], [1, 1], [2, 2], ids=["x", bad])
+    with pytest.raises(ValueError, match=f"ids: row 1 .*{why}"):
+        smemplan.write_csv(tmp_path / "s.csv", s)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_fast_solve_returns_at_once():
+    # The wait for the solver thread ends with its answer, not on the next
+    # 50 ms tick of the Ctrl-C watch.
+    smemplan.solve([0], [1], [1])
+    t0 = time.perf_counter()
+    for _ in range(20):
+        smemplan.solve([0, 3, 0], [3, 9, 9], [4, 4, 4])
+    assert (time.perf_counter() - t0) / 20 < 0.02
+
+
+# ------------------------------------------------- empty problems, results
+
+
+def test_an_empty_table_is_a_problem_without_buffers_as_for_the_command_line(cli, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "empty.csv"
+    path.write_text("id,lower,upper,size\n")
+    want = json.loads(cli("solve", str(path), "--json"))
+    for given in (([], [], []), (np.array([], dtype=np.uint64),) * 3,
+                  (pd.DataFrame({"lower": [], "upper": [], "size": []}),), (str(path),)):
+        s = smemplan.solve(*given)
+        assert len(s.problem) == 0 and len(s.offsets) == 0
+        assert (s.peak, s.lower_bound, s.status.value) == (want["peak"], want["lower_bound"], want["status"]) == (
+            0, 0, "optimal")
+    assert smemplan.check([], [], [], offsets=[]) == 0
+
+
+def test_solutions_compare_and_hash_by_identity_and_print_short():
+    p = smemplan.read_csv(INSTANCES[0])
+    s = smemplan.solve(p, strategy="greedy-size")
+    t = smemplan.solve(p, strategy="greedy-size")
+    assert s == s and s != t and np.array_equal(s.offsets, t.offsets)
+    assert len({s, t, s}) == 2 and hash(s) == hash(s)
+    assert repr(s) == (f"<smemplan.Solution {p.source}: 154 buffers, peak {s.peak}, lower bound {s.lower_bound}, "
+                       f"{s.status.value}, greedy-size>")
+
+
+def test_a_mapping_of_offsets_is_keyed_by_buffer_id():
+    p = smemplan.Problem.from_columns([0, 0], [1, 1], [4, 4])
+    with pytest.raises(TypeError, match=r"offsets: the keys of a mapping are buffer ids \(str\), got 0"):
+        smemplan.check(p, offsets={0: 0, 1: 4})
+    assert smemplan.check(p, offsets={"0": 0, "1": 4}) == 8
+
+
+# ------------------------------------------------------- clearer errors
+
+
+@pytest.mark.parametrize(
+    "gaps, exc, message",
+    [
+        ([[(2, 2**70)], None], ValueError, r"gaps: row 0 .*gap bound 1180591620717411303424 is too large"),
+        (["2-99999999999999999999999", None], ValueError, r"gaps: row 0 .*too large"),
+        (["²-4", None], ValueError, r"gaps: row 0 .*gap `²-4` is not of the form lower-upper"),
+        (["2-٣", None], ValueError, r"gaps: row 0 .*not of the form lower-upper"),
+        ([[(1, 2, 3)], None], TypeError, r"gaps: row 0 .*expected \(start, end\) pairs"),
+        ([5, None], TypeError, r"gaps: row 0 .*expected \(start, end\) pairs"),
+    ],
+)
+def test_bad_gaps_name_the_row(gaps, exc, message):
+    with pytest.raises(exc, match=message):
+        smemplan.solve([0, 0], [9, 9], [1, 1], gaps=gaps)
+
+
+@pytest.mark.parametrize("arg", [b"/path/x.csv", 42, 3.5])
+def test_one_argument_of_no_known_kind_says_what_is_accepted(arg):
+    with pytest.raises(TypeError, match="solve: expected a Problem, a pandas DataFrame, a CSV path"):
+        smemplan.solve(arg)
+
+
+def test_time_limit_messages_are_short():
+    with pytest.raises(ValueError, match=r"time_limit: `1e\+300` is not a valid time limit") as e:
+        smemplan.solve([0], [1], [1], time_limit=1e300)
+    assert len(str(e.value)) < 120
+    with pytest.raises(ValueError, match=r"time_limit: `1e\+300`") as e:
+        smemplan.solve([0], [1], [1], time_limit=10**300)
+    assert smemplan.solve([0], [1], [1], time_limit=np.float32(2)).peak == 1
+
+
+def test_files_that_cannot_be_read_name_the_file(tmp_path):
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("id,lower,upper,size\nbüf,0,1,4\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.csv:2: column 2 holds the byte 0xfc, which is not UTF-8"):
+        smemplan.read_csv(latin)
+    with pytest.raises(FileNotFoundError, match=r"cannot read `.*missing.csv`"):
+        smemplan.read_csv(tmp_path / "missing.csv")
+    with pytest.raises(IsADirectoryError, match=r"cannot read `.*`: it is a directory"):
+        smemplan.solve(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"cubie: cannot read `nope.json`"):
+        smemplan.plan(cubie="nope.json")
+    with pytest.raises(FileNotFoundError, match=r"model: cannot read `nope.toml`"):
+        smemplan.plan("nope.toml")
+    with pytest.raises(TypeError, match=r"path: expected a path as text \(str\), got bytes"):
+        smemplan.read_csv(type("P", (), {"__fspath__": lambda self: b"x.csv"})())
+
+
+def test_files_that_cannot_be_written_name_the_path_given(tmp_path):
+    s = smemplan.solve([0], [1], [1])
+    target = tmp_path / "no" / "x.csv"
+    for write in (lambda: smemplan.write_csv(target, s), lambda: s.svg(target),
+                  lambda: smemplan.plan("firk", set={"n": 3}, time_limit=1).cuda_header(target)):
+        with pytest.raises(FileNotFoundError) as e:
+            write()
+        assert f"cannot write `{target}`" in str(e.value) and ".tmp" not in str(e.value)
+    assert not (tmp_path / "no").exists()

@@ -27,6 +27,8 @@ import enum
 import json
 import math
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -35,6 +37,7 @@ import numpy as np
 from . import _smemplan
 from ._smemplan import InternalError
 from ._registry import Registry, Allocator, ArrayAllocator
+from ._args import optional_uint as _optional_uint, read_text as _read_text, seconds as _seconds, write_text as _write_text
 
 __version__ = _smemplan.__version__
 
@@ -86,6 +89,11 @@ class InvalidLayout(ValueError):
         head = "; ".join(self.violations[:5])
         more = f" (and {n - 5} more)" if n > 5 else ""
         super().__init__(f"invalid layout: {n} violation{'s' if n != 1 else ''}: {head}{more}")
+
+    def __reduce__(self) -> Tuple[Any, Tuple[List[str], int]]:
+        # Rebuilt from its fields (the default would call __init__ with the
+        # message alone): pickle, and so multiprocessing, carry it whole.
+        return (type(self), (self.violations, self.peak))
 
 
 class Status(enum.Enum):
@@ -221,38 +229,76 @@ def _is_missing(v: Any) -> bool:
     return type(v).__name__ in ("NAType", "NaTType")
 
 
+def _ids(ids: Any, n: int) -> List[str]:
+    """The buffer ids, checked as the CSV reader checks them: strings (or
+    integers, as a DataFrame read from a CSV has them), non-empty, printable
+    (no control character but tab) and UTF-8 (no lone surrogate)."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError("ids: expected a sequence of buffer ids, got a string")
+    items = _sequence("ids", ids, "buffer ids (strings)")
+    if len(items) != n:
+        raise ValueError(f"ids: {len(items)} values for {n} buffers")
+    out = []
+    for i, x in enumerate(items):
+        if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+            x = str(int(x))
+        if not isinstance(x, str):
+            raise TypeError(f"ids: row {i} is {x!r}; a buffer id is a string (or an integer)")
+        if not x:
+            raise ValueError(f"ids: row {i} is an empty buffer id")
+        for c in x:
+            if unicodedata.category(c) == "Cc" and c != "\t":
+                raise ValueError(f"ids: row {i} ({x!r}) holds the control character U+{ord(c):04X}; "
+                                 "ids must be printable")
+            if "\ud800" <= c <= "\udfff":
+                raise ValueError(f"ids: row {i} ({x!r}) holds the lone surrogate U+{ord(c):04X}, which is not text")
+        out.append(str(x))
+    return out
+
+
 def _who(ids: Optional[Sequence[str]], i: int) -> str:
     return f" (buffer `{ids[i]}`)" if ids is not None and i < len(ids) else ""
 
 
 def _parse_gaps(name: str, value: Any, i: int, ids: Sequence[str]) -> List[Tuple[int, int]]:
     """One row's gaps: ``None``/empty, ``"a-b c-d"`` (MiniMalloc's text), or
-    a sequence of ``(start, end)`` pairs."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    a sequence of ``(start, end)`` pairs; every bound an integer below
+    2**64."""
+    where = f"{name}: row {i}{_who(ids, i)}"
+    if _is_missing(value):
         return []
+    out = []
     if isinstance(value, str):
-        out = []
         for g in value.split():
             lo, sep, hi = g.partition("-")
-            if not sep or not lo.isdigit() or not hi.isdigit():
-                raise ValueError(f"{name}: row {i}{_who(ids, i)}: gap `{g}` is not of the form lower-upper")
-            out.append((int(lo), int(hi)))
+            # ASCII digits only: str.isdigit() also takes "²".
+            if not sep or not _DIGITS.fullmatch(lo) or not _DIGITS.fullmatch(hi):
+                raise ValueError(f"{where}: gap `{g}` is not of the form lower-upper")
+            out.append((_bound(where, int(lo)), _bound(where, int(hi))))
         return out
-    out = []
-    try:
-        for pair in value:
-            lo, hi = pair
-            for v in (lo, hi):
-                if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                    raise TypeError(f"{name}: row {i}{_who(ids, i)}: gap bound {v!r} is not an integer")
-                if v < 0:
-                    raise ValueError(f"{name}: row {i}{_who(ids, i)}: gap bound {v} is negative")
-            out.append((int(lo), int(hi)))
-    except (TypeError, ValueError) as e:
-        if str(e).startswith(name):
-            raise
-        raise TypeError(f"{name}: row {i}{_who(ids, i)}: expected (start, end) pairs, got {value!r}") from None
+    if isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{where}: expected (start, end) pairs or \"lower-upper\" text, got {value!r}")
+    for pair in value:
+        bounds = [] if isinstance(pair, (str, bytes)) or not isinstance(pair, Iterable) else list(pair)
+        if len(bounds) != 2:
+            raise TypeError(f"{where}: expected (start, end) pairs, got {pair!r}")
+        lo, hi = bounds
+        for v in (lo, hi):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{where}: gap bound {v!r} is not an integer")
+        out.append((_bound(where, int(lo)), _bound(where, int(hi))))
     return out
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _bound(where: str, v: int) -> int:
+    if v < 0:
+        raise ValueError(f"{where}: gap bound {v} is negative")
+    if v >= _U64_END:
+        raise ValueError(f"{where}: gap bound {v} is too large (at most 2**64 - 1)")
+    return v
 
 
 class Problem:
@@ -306,20 +352,10 @@ class Problem:
             missing = [n for n, v in (("lower", lower), ("upper", upper), ("size", size)) if v is None]
             raise TypeError(f"{', '.join(missing)}: required column missing")
         lo_probe = _u64_column("lower", lower, None)
+        # No rows is a problem without buffers, as a CSV with only its
+        # header is for the command line: its peak is 0.
         n = len(lo_probe)
-        if n == 0:
-            raise ValueError("lower: the table is empty (no buffers)")
-        if ids is None:
-            id_list = [str(i) for i in range(n)]
-        else:
-            if isinstance(ids, (str, bytes)):
-                raise TypeError("id: expected a sequence of buffer names, got a string")
-            id_list = [str(x) for x in ids]
-            if len(id_list) != n:
-                raise ValueError(f"id: {len(id_list)} values for {n} buffers")
-            for i, x in enumerate(id_list):
-                if not x:
-                    raise ValueError(f"id: row {i} is an empty buffer id")
+        id_list = [str(i) for i in range(n)] if ids is None else _ids(ids, n)
         lo = _u64_column("lower", lower, n, id_list)
         up = _u64_column("upper", upper, n, id_list)
         sz = _u64_column("size", size, n, id_list)
@@ -437,6 +473,11 @@ def _problem_from(args: Tuple[Any, ...], kwargs: Dict[str, Any], what: str) -> P
                 d.get("lower"), d.get("upper"), d.get("size"), ids=d.get("id", d.get("ids")),
                 alignment=d.get("alignment"), offset=d.get("offset"), gaps=d.get("gaps"),
             )
+        if isinstance(first, bytes) or not isinstance(first, Iterable):
+            raise TypeError(
+                f"{what}: expected a Problem, a pandas DataFrame, a CSV path (str or os.PathLike), a mapping of "
+                f"columns, or the columns lower, upper, size; got {type(first).__name__}"
+            )
     if args and kwargs.get("lower") is not None:
         raise TypeError(f"{what}: lower given both by position and by keyword")
     lower = args[0] if len(args) > 0 else kwargs.get("lower")
@@ -453,7 +494,7 @@ def _problem_from(args: Tuple[Any, ...], kwargs: Dict[str, Any], what: str) -> P
 # ---------------------------------------------------------------- solving
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Solution:
     """A solver's answer; its layout has passed the independent checker.
 
@@ -464,6 +505,9 @@ class Solution:
     the layout), ``capacity``/``feasible``/``infeasible`` (why a capacity is
     proven too small), the search's ``nodes``/``backtracks``/``attempts``,
     and the ``problem`` itself.
+
+    Two solutions are equal only if they are the same object (hashable by
+    identity); compare layouts with ``np.array_equal(a.offsets, b.offsets)``.
     """
 
     offsets: np.ndarray
@@ -511,6 +555,12 @@ class Solution:
             _write_text(path, text)
         return text
 
+    def __repr__(self) -> str:
+        return (
+            f"<smemplan.Solution {self.problem.source}: {len(self.problem)} buffers, peak {self.peak}, "
+            f"lower bound {self.lower_bound}, {self.status.value}, {self.strategy}>"
+        )
+
     def __str__(self) -> str:
         rows = [
             ("instance", self.problem.source),
@@ -525,28 +575,6 @@ class Solution:
             rows.append(("infeasible", self.infeasible))
         rows.append(("seconds", f"{self.seconds:.3f}"))
         return "\n".join(f"{k:<12} {v}" for k, v in rows)
-
-
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number of seconds, got {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name}: `{value}` is not a valid time limit (seconds, at least 0)")
-    return v
-
-
-def _uint(name: str, value: Any, minimum: int = 0, optional: bool = False) -> Optional[int]:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
-    v = int(value)
-    if v < minimum:
-        raise ValueError(f"{name}: {v} is below {minimum}" if minimum else f"{name}: negative value {v}")
-    if v >= 2**64:
-        raise ValueError(f"{name}: {v} is too large")
-    return v
 
 
 def _strategy(name: Any) -> str:
@@ -588,7 +616,7 @@ def solve(
                                       "alignment": alignment, "offset": offset, "gaps": gaps}, "solve")
     strategy = _strategy(strategy)
     limit = _seconds("time_limit", time_limit)
-    cap = _uint("capacity", capacity, optional=True)
+    cap = _optional_uint("capacity", capacity)
     raw, summary = _smemplan.solve(problem._columns(), strategy, limit, cap)
     s = json.loads(summary)
     return Solution(
@@ -635,6 +663,9 @@ def check(
     if isinstance(offsets, Solution):
         offsets = offsets.offsets
     if isinstance(offsets, Mapping):
+        keys = [k for k in offsets if not isinstance(k, str)]
+        if keys:
+            raise TypeError(f"offsets: the keys of a mapping are buffer ids (str), got {keys[0]!r}")
         missing = [i for i in problem.ids if i not in offsets]
         unknown = [k for k in offsets if str(k) not in set(problem.ids)]
         if missing or unknown:
@@ -642,35 +673,18 @@ def check(
             raise InvalidLayout(v, 0)
         offsets = [offsets[i] for i in problem.ids]
     off = _u64_column("offsets", offsets, len(problem), problem.ids)
-    cap = _uint("capacity", capacity, optional=True)
+    cap = _optional_uint("capacity", capacity)
     peak, _lb, violations = _smemplan.check(problem._columns(), off.tobytes(), cap)
     if violations:
         raise InvalidLayout(violations, peak)
     return int(peak)
 
 
-def _read_text(path: Union[str, os.PathLike]) -> str:
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise OSError(f"cannot read `{os.fspath(path)}`: {e.strerror}") from None
-
-
-def _write_text(path: Union[str, os.PathLike], text: str) -> None:
-    """Writes atomically (a temporary next to it, then a rename)."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def read_csv(path: Union[str, os.PathLike]) -> Problem:
     """Reads a MiniMalloc CSV instance (every dialect the command line reads:
     ``id,lower,upper,size`` plus optional ``alignment``, ``offset``,
     ``gaps``). Errors name the file, line and buffer."""
-    text = _read_text(path)
+    text = _read_text("", path)
     source = os.fspath(path)
     ids, lo, up, sz, al, off, mask, gaps = _smemplan.read_csv_text(source, text)
     u = lambda b: np.frombuffer(b, dtype="<u8").astype(np.uint64)  # noqa: E731

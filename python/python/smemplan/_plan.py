@@ -6,36 +6,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from . import _smemplan
-
-PathLike = Union[str, "os.PathLike[str]"]
-
-
-def _uint(name: str, value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import numpy as np
-
-            if isinstance(value, np.integer):
-                value = int(value)
-            else:
-                raise TypeError
-        except TypeError:
-            raise TypeError(f"{name}: expected an integer, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name}: {value} is below {minimum}" if minimum else f"{name}: negative value {value}")
-    return int(value)
+from ._args import PathLike, read_text, seconds as _seconds, uint as _uint, write_text as _write
 
 
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name}: expected a number of seconds, got {value!r}")
-    v = float(value)
-    if not (v >= 0 and v != float("inf")):
-        raise ValueError(f"{name}: `{value}` is not a valid time limit (seconds, at least 0)")
-    return v
+#: The precisions' spellings: the command line's and numpy's names.
+_PRECISIONS = {"f32": "f32", "f64": "f64", "float32": "f32", "float64": "f64"}
 
 
 def _str(name: str, value: Any) -> str:
@@ -44,35 +24,43 @@ def _str(name: str, value: Any) -> str:
     return value
 
 
-def _set_value(name: str, v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, str)):
-        return str(v)
-    try:
-        import numpy as np
+def _precision(value: Any) -> str:
+    """``f32``/``f64`` from any of :data:`_PRECISIONS`' spellings."""
+    if not isinstance(value, str) or value not in _PRECISIONS:
+        raise ValueError(f"precision: expected 'f32' or 'f64' (or 'float32', 'float64'), got {value!r}")
+    return _PRECISIONS[value]
 
-        if isinstance(v, np.integer):
-            return str(int(v))
-    except ImportError:  # pragma: no cover
-        pass
+
+def _set_value(name: str, v: Any) -> str:
+    """One parameter value as ``--set`` takes it."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, str):
+        return v
     raise TypeError(f"set: parameter `{name}` must be an integer, a bool or a string, got {v!r}")
 
 
-def _sets(set_: Optional[Mapping[str, Any]]) -> List[tuple]:
+def _mapping(set_: Any) -> Mapping[Any, Any]:
     if set_ is None:
-        return []
+        return {}
     if not isinstance(set_, Mapping):
         raise TypeError(f"set: expected a mapping of parameter names to values, got {type(set_).__name__}")
-    out = []
-    for k, v in set_.items():
-        if not isinstance(k, str) or not k.strip():
-            raise ValueError(f"set: parameter name {k!r} is not a non-empty string")
-        out.append((k.strip(), _set_value(k, v)))
-    return out
+    return set_
 
 
-def _source(model: Any, cubie: Any) -> tuple:
+def _name(k: Any) -> str:
+    if not isinstance(k, str) or not k.strip():
+        raise ValueError(f"set: parameter name {k!r} is not a non-empty string")
+    return k.strip()
+
+
+def _sets(set_: Any) -> List[Tuple[str, str]]:
+    return [(_name(k), _set_value(k, v)) for k, v in _mapping(set_).items()]
+
+
+def _source(model: Any, cubie: Any) -> Tuple[str, str, str]:
     """``(kind, name, text)`` for the Rust half."""
     if cubie is not None:
         if model is not None:
@@ -80,19 +68,12 @@ def _source(model: Any, cubie: Any) -> tuple:
         if isinstance(cubie, Mapping):
             return ("cubie", "<dump>", json.dumps(cubie))
         if isinstance(cubie, (str, os.PathLike)):
-            path = os.fspath(cubie)
-            with open(path, "r", encoding="utf-8") as f:
-                return ("cubie", path, f.read())
+            return ("cubie", os.fspath(cubie), read_text("cubie", cubie))
         raise TypeError(f"cubie: expected a dump's path or its parsed JSON, got {type(cubie).__name__}")
     if model is None:
         return ("default", "", "")
     if isinstance(model, os.PathLike) or (isinstance(model, str) and (model.endswith(".toml") or os.sep in model)):
-        path = os.fspath(model)
-        try:
-            with open(path, "r", encoding="utf-8") as f:
-                return ("file", path, f.read())
-        except OSError as e:
-            raise ValueError(f"model: cannot read `{path}`: {e.strerror}") from None
+        return ("file", os.fspath(model), read_text("model", model))
     if isinstance(model, str):
         return ("builtin", model, "")
     raise TypeError(f"model: expected a built-in model's name or a model file, got {type(model).__name__}")
@@ -329,14 +310,6 @@ def _table(rows: List[List[str]], numeric: List[bool]) -> List[str]:
     return out
 
 
-def _write(path: PathLike, text: str) -> None:
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def plan(
     model: Union[str, PathLike, None] = None,
     *,
@@ -365,11 +338,12 @@ def plan(
     """
     sets = _sets(set)
     if precision is not None:
-        if precision not in ("f32", "f64", "float32", "float64"):
-            raise ValueError(f"precision: expected 'f32' or 'f64', got {precision!r}")
+        p = _precision(precision)
         if cubie is not None:
             raise ValueError("precision: a CuBIE dump carries its own precision")
-        sets.append(("precision", {"float32": "f32", "float64": "f64"}.get(precision, precision)))
+        if any(k == "precision" for k, _ in sets):
+            raise ValueError("precision: given twice (with precision= and in set=); give it once")
+        sets.append(("precision", p))
     if tiers not in ("fixed", "auto"):
         raise ValueError(f"tiers: expected 'fixed' or 'auto', got {tiers!r}")
     _check_strategy(strategy)
@@ -478,38 +452,53 @@ def sweep(
     ``csv`` and ``svg``.
     """
     models: List[str] = []
-    files: List[tuple] = []
-    items = [] if model is None else ([model] if isinstance(model, (str, os.PathLike)) else list(model))
+    files: List[Tuple[str, str]] = []
+    if model is None:
+        items: List[Any] = []
+    elif isinstance(model, (str, os.PathLike)):
+        items = [model]
+    elif isinstance(model, Iterable):
+        items = list(model)
+    else:
+        raise TypeError(f"model: expected a built-in model's name, a model file or a list of them, "
+                        f"got {type(model).__name__}")
     for m in items:
         kind = _source(m, None)
         if kind[0] == "file":
             files.append((kind[1], kind[2]))
         elif kind[0] == "builtin":
             models.extend(_list("model", kind[1]))
-    axes: List[str] = []
-    for k, v in (set or {}).items():
-        if not isinstance(k, str) or not k.strip():
-            raise ValueError(f"set: parameter name {k!r} is not a non-empty string")
-        if isinstance(v, (list, tuple)) or type(v).__name__ in ("ndarray", "range"):
-            vals = [_set_value(k, x) for x in v]
+    # Each axis as (name, the command line's text or None, values): a
+    # string alone is `--set`'s text (`"3,10"`, `"1..=200"`); in a list,
+    # every element is one value.
+    axes: List[Tuple[str, Optional[str], List[str]]] = []
+    for k, v in _mapping(set).items():
+        name = _name(k)
+        if isinstance(v, (list, tuple, range, np.ndarray)):
+            vals = [_set_value(k, e) for e in v]
             if not vals:
-                raise ValueError(f"set: parameter `{k}` has no values")
+                raise ValueError(f"set: parameter `{name}` has no values")
+            for value in vals:
+                if "," in value:
+                    raise ValueError(f"set: parameter `{name}`: the value {value!r} holds a comma; in a list each "
+                                     f"element is one value (give {value.split(',')!r}, or the text {value!r} alone)")
+            axes.append((name, None, vals))
+        elif isinstance(v, str):
+            axes.append((name, v, []))
         else:
-            vals = [_set_value(k, v)]
-        axes.append(f"{k.strip()}={','.join(vals)}")
+            axes.append((name, None, [_set_value(k, v)]))
     if precision is not None:
-        ps = _list("precision", precision)
-        for p in ps:
-            if p not in ("f32", "f64"):
-                raise ValueError(f"precision: expected 'f32' or 'f64', got {p!r}")
-        if any(a.startswith("precision=") for a in axes):
+        ps = [_precision(p) for p in _list("precision", precision)]
+        if any(name == "precision" for name, _, _ in axes):
             raise ValueError("precision: swept twice (give it with precision= or set={'precision': ...}, not both)")
-        axes.append("precision=" + ",".join(ps))
+        axes.append(("precision", None, ps))
     strategies_ = _list("strategies", strategies)
     for s in strategies_:
         _check_strategy(s, allow_cubie=True)
     if tiers not in ("fixed", "auto"):
         raise ValueError(f"tiers: expected 'fixed' or 'auto', got {tiers!r}")
+    if x is not None and not isinstance(x, str):
+        raise TypeError(f"x: expected a swept parameter's name (str), got {x!r}")
     raw, csv, svg = _smemplan.sweep(
         models, files, axes, _list("device", device), strategies_, _uint("block_size", block_size, 1),
         _uint("runs", runs, 1), _uint("registers", registers), _seconds("time_limit", time_limit), tiers, x,

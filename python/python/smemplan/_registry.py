@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+
+import numpy as np
 
 from . import _smemplan
 
@@ -41,6 +43,13 @@ def _dtype_name(dtype: Any, what: str) -> str:
     if name not in ("float32", "float64", "int32"):
         raise ValueError(f"{what}: {dtype!r} is not a supported NumPy type (float32, float64 or int32)")
     return name
+
+
+def _size(name: str, size: Any) -> int:
+    """A buffer's size in elements: an integer in ``[0, 2**64)``."""
+    if not isinstance(size, (bool, np.bool_)) and isinstance(size, (int, np.integer)) and 0 <= int(size) < 2**64:
+        return int(size)
+    raise ValueError(f"size: buffer '{name}' needs a non-negative integer size below 2**64, got {size!r}")
 
 
 @dataclass(frozen=True)
@@ -174,19 +183,11 @@ class Registry:
             raise ValueError(f"Alias target '{aliases}' not registered. Register '{aliases}' before '{name}'.")
         if location not in ("shared", "local"):
             raise ValueError(f"Invalid location '{location}' for buffer '{name}'. Must be 'shared' or 'local'.")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            try:
-                import numpy as np
-
-                ok = isinstance(size, np.integer) and size >= 0
-            except ImportError:  # pragma: no cover
-                ok = False
-            if not ok:
-                raise ValueError(f"size: buffer '{name}' needs a non-negative integer size, got {size!r}")
+        elements = _size(name, size)
         dt = _dtype_name(parent.precision if dtype is None else dtype, "dtype")
-        self._raw.register(name, cid, int(size), location, bool(persistent), aliases, dt)
+        self._raw.register(name, cid, elements, location, bool(persistent), aliases, dt)
         self._entries[cid][name] = {
-            "size": int(size), "location": location, "persistent": bool(persistent), "aliases": aliases, "dtype": dt,
+            "size": elements, "location": location, "persistent": bool(persistent), "aliases": aliases, "dtype": dt,
         }
 
     def update_buffer(self, name: str, parent: Any, **kwargs: Any) -> Tuple[bool, bool]:
@@ -202,6 +203,8 @@ class Registry:
             raise TypeError(f"update_buffer: unknown properties {sorted(unknown)}")
         new = dict(old)
         new.update(kwargs)
+        if "size" in kwargs:
+            new["size"] = _size(name, kwargs["size"])
         if "dtype" in kwargs:
             new["dtype"] = _dtype_name(kwargs["dtype"], "dtype")
         if new == old:
@@ -415,10 +418,26 @@ class Registry:
         ``tests/data/cubie-reference/``): every registration in order, a
         child completed before its parent rolls it up. Returns the registry
         and ``{component path: parent object}``."""
+        if not isinstance(dump, Mapping):
+            raise TypeError(f"dump: expected a registry dump's parsed JSON (a mapping), got {type(dump).__name__}")
+        missing = [k for k in ("component_columns", "components", "buffer_columns", "buffers", "config")
+                   if k not in dump]
+        if missing:
+            raise ValueError(f"dump: not a registry dump: no {', '.join(f'`{k}`' for k in missing)}")
+        if not isinstance(dump["config"], Mapping) or "precision" not in dump["config"]:
+            raise ValueError("dump: not a registry dump: no `config.precision`")
         comp_cols = dump["component_columns"]
         buf_cols = dump["buffer_columns"]
         comps = [dict(zip(comp_cols, c)) for c in dump["components"]]
         bufs = [dict(zip(buf_cols, b)) for b in dump["buffers"]]
+        for what, cols, need in (
+            ("component_columns", comp_cols, ("class", "parent_dtype", "path", "children", "registered")),
+            ("buffer_columns", buf_cols, ("component", "name", "size", "location", "persistent", "aliases", "dtype",
+                                          "rollup_of")),
+        ):
+            lacking = [c for c in need if c not in cols]
+            if lacking:
+                raise ValueError(f"dump: `{what}` lacks {', '.join(f'`{c}`' for c in lacking)}")
         run_precision = dump["config"]["precision"]
         parents: Dict[str, Any] = {}
         for c in comps:
