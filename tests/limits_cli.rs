@@ -89,10 +89,21 @@ fn bench_refuses_repeats_and_threads_no_machine_has_at_once() {
         ("--repeat", "18446744073709551615", "a whole number from 1 to 1000000"),
         ("--repeat", "0", "a whole number from 1 to 1000000"),
         ("--threads", "10000", "a whole number from 0 to 1024"),
+        ("--strategies", "greedy-size,auto,greedy-size", "strategy `greedy-size` is listed twice (as value 3)"),
     ] {
         let run = smemplan(&["bench", s(&inst), flag, value]).expect(2);
         assert!(run.stderr.contains(flag) && run.stderr.contains(want), "{flag} {value}: {}", run.stderr);
     }
     assert!(started.elapsed() < AT_ONCE);
     smemplan(&["bench", s(&inst), "--repeat", "2", "--threads", "1024"]).expect(0);
+}
+
+#[test]
+fn the_model_list_takes_no_output_it_would_ignore() {
+    let svg = scratch("list-models").join("models.svg");
+    for flag in ["--svg", "--cuda", "--csv"] {
+        let run = smemplan(&["plan", "--list-models", flag, s(&svg)]).expect(2);
+        assert!(run.stderr.contains("cannot be used with"), "{flag}: {}", run.stderr);
+    }
+    assert!(!svg.exists());
 }

@@ -136,12 +136,12 @@ struct Total<'a> {
 /// Runs `smemplan bench`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let files = instance_files(&args.paths)?;
-    let mut strategies: Vec<String> = Vec::new();
-    for s in &args.strategies {
-        if !strategies.contains(s) {
-            strategies.push(s.clone());
-        }
+    // Refused as sweep refuses it: a second column of one strategy is a
+    // typo, not a request.
+    if let Some((i, s)) = args.strategies.iter().enumerate().find(|(i, s)| args.strategies[..*i].contains(s)) {
+        bail!("--strategies: strategy `{s}` is listed twice (as value {})", i + 1);
     }
+    let strategies = &args.strategies;
     if let Some(dir) = &args.out_dir {
         if !dir.is_dir() {
             bail!("--out-dir `{}` is not an existing directory", dir.display());

@@ -48,7 +48,7 @@ pub struct Args {
     pub model: Vec<String>,
     /// List the built-in models with their parameters and algorithms, and
     /// exit.
-    #[arg(long, conflicts_with_all = ["input", "cubie", "model"])]
+    #[arg(long, conflicts_with_all = ["input", "cubie", "model", "sets", "precision", "svg", "cuda", "csv"])]
     pub list_models: bool,
     /// Set a model parameter (repeatable; a later one wins): an integer,
     /// true/false or a string, e.g. `--set n=20 --set algorithm=kvaerno5
@@ -401,8 +401,9 @@ fn write_summary(out: &mut dyn Write, s: &Summary, args: &Args) -> Result<()> {
     };
     writeln!(
         out,
-        "{} configurations; strategy {} ({proven}); requested block size {}, {} runs",
+        "{} configuration{}; strategy {} ({proven}); requested block size {}, {} runs",
         s.rows.len(),
+        if s.rows.len() == 1 { "" } else { "s" },
         args.strategy,
         args.block_size,
         args.runs
