@@ -517,3 +517,34 @@ def test_files_that_cannot_be_written_name_the_path_given(tmp_path):
             write()
         assert f"cannot write `{target}`" in str(e.value) and ".tmp" not in str(e.value)
     assert not (tmp_path / "no").exists()
+
+
+def test_the_stubs_match_the_runtime_signatures():
+    # mypy reads __init__.pyi, not the code: every public function and every
+    # constructor a user calls must have the runtime's parameters there
+    # (Problem(...) had no __init__ in the stubs, so mypy refused the call).
+    import ast
+    import inspect
+    from pathlib import Path
+
+    tree = ast.parse((Path(smemplan.__file__).parent / "__init__.pyi").read_text())
+
+    def params(fn):
+        a = fn.args
+        return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")] + (
+            ["*" + a.vararg.arg] if a.vararg else [])
+
+    def runtime(obj):
+        return [("*" + p.name if p.kind is p.VAR_POSITIONAL else p.name)
+                for p in inspect.signature(obj).parameters.values() if p.kind is not p.VAR_KEYWORD]
+
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for name in smemplan.__all__:
+        obj = getattr(smemplan, name)
+        if name in functions:
+            assert sorted(params(functions[name])) == sorted(runtime(obj)), name
+    for name in ("Problem", "InvalidLayout"):
+        methods = {n.name: n for n in classes[name].body if isinstance(n, ast.FunctionDef)}
+        assert "__init__" in methods, name
+        assert params(methods["__init__"]) == runtime(getattr(smemplan, name).__init__)[1:], name

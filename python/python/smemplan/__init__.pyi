@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import numpy.typing as npt
 
+from . import _smemplan as _smemplan
 from ._registry import Allocator as Allocator, ArrayAllocator as ArrayAllocator, Registry as Registry
 
 _Path = Union[str, "os.PathLike[str]"]
@@ -18,13 +19,13 @@ SOLVE_TIME_LIMIT: float
 PLAN_TIME_LIMIT: float
 SWEEP_TIME_LIMIT: float
 
-class InternalError(RuntimeError):
-    """A bug in smemplan (a Rust panic)."""
+from ._smemplan import InternalError as InternalError
 
 class InvalidLayout(ValueError):
     violations: List[str]
     peak: int
     def __init__(self, violations: List[str], peak: int) -> None: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[List[str], int]]: ...
 
 class Status(enum.Enum):
     OPTIMAL = "optimal"
@@ -42,6 +43,18 @@ class Problem:
     fixed: np.ndarray
     gaps: List[List[Tuple[int, int]]]
     source: str
+    def __init__(
+        self,
+        ids: List[str],
+        lower: np.ndarray,
+        upper: np.ndarray,
+        size: np.ndarray,
+        alignment: np.ndarray,
+        offset: np.ndarray,
+        fixed: np.ndarray,
+        gaps: List[List[Tuple[int, int]]],
+        source: str = ...,
+    ) -> None: ...
     @classmethod
     def from_columns(
         cls,

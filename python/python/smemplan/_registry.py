@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Literal, Mapping, Optional, Set, Tuple, overload
 
 import numpy as np
 
@@ -116,6 +116,12 @@ class Registry:
         self._children: Dict[str, Dict[str, Any]] = {}
 
     # -- components
+    @overload
+    def _cid(self, parent: Any, create: Literal[True]) -> str: ...
+
+    @overload
+    def _cid(self, parent: Any, create: bool = False) -> Optional[str]: ...
+
     def _cid(self, parent: Any, create: bool = False) -> Optional[str]:
         known = self._ids.get(id(parent))
         if known is not None and known[1] is parent:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -214,7 +214,7 @@ _OVERRIDES: "weakref.WeakKeyDictionary[Any, Tuple[Dict[str, Dict[str, slice]], f
 )
 
 
-def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], frozenset, List]]:
+def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], frozenset, List, frozenset]]:
     """The installed layout of the component whose group is ``group``, if
     the whole layout still applies."""
     groups = _registry()._groups
@@ -228,7 +228,7 @@ _PATCHED = False
 def _signature(g: Any) -> frozenset:
     """What a layout was planned for: every leaf registration, and the names
     of the roll-up entries (their sizes follow the children)."""
-    rollups = set()
+    rollups: Set[str] = set()
     for base in g.children:
         rollups.update((f"{base}_shared", f"{base}_persistent"))
     return frozenset(
@@ -377,7 +377,7 @@ def _slices(reg: Any, by_path: Dict[str, Any], planned: Dict[Tuple[str, str], Di
     """CuBIE slices for byte ``offsets``: ``(slices per component, checker
     rows, total elements, why not, whether why is a unit problem)``."""
     slices: Dict[str, Dict[str, slice]] = {}
-    rows = []
+    rows: List[Dict[str, Any]] = []
     total_el = 0
     for (path, name), off in sorted(offsets.items()):
         obj = by_path.get(path)
@@ -616,8 +616,8 @@ def install(solver: Any, plan: Any, offsets: Optional[Dict[str, Dict[Tuple[str, 
     for path, obj, g in groups:
         pools = per_group.get(path)
         if pools:
-            rollups = frozenset(f"{b}_{k}" for b in g.children for k in ("shared", "persistent"))
-            _OVERRIDES[obj] = (pools, rollups, bundle, _signature(g))
+            windows = frozenset(f"{b}_{k}" for b in g.children for k in ("shared", "persistent"))
+            _OVERRIDES[obj] = (pools, windows, bundle, _signature(g))
         else:
             _OVERRIDES.pop(obj, None)
     _invalidate(solver, comps)
