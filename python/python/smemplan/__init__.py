@@ -28,7 +28,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -246,14 +245,19 @@ def _ids(ids: Any, n: int) -> List[str]:
             raise TypeError(f"ids: row {i} is {x!r}; a buffer id is a string (or an integer)")
         if not x:
             raise ValueError(f"ids: row {i} is an empty buffer id")
-        for c in x:
-            if unicodedata.category(c) == "Cc" and c != "\t":
-                raise ValueError(f"ids: row {i} ({x!r}) holds the control character U+{ord(c):04X}; "
-                                 "ids must be printable")
+        bad = _NOT_IN_AN_ID.search(x)
+        if bad:
+            c = bad.group()
             if "\ud800" <= c <= "\udfff":
                 raise ValueError(f"ids: row {i} ({x!r}) holds the lone surrogate U+{ord(c):04X}, which is not text")
+            raise ValueError(f"ids: row {i} ({x!r}) holds the control character U+{ord(c):04X}; ids must be printable")
         out.append(str(x))
     return out
+
+
+#: What the CSV reader refuses in an id: a control character (Unicode's Cc,
+#: tab excepted), and what is no text at all (a lone surrogate).
+_NOT_IN_AN_ID = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _who(ids: Optional[Sequence[str]], i: int) -> str:

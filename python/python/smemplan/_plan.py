@@ -331,7 +331,9 @@ def plan(
     file (``*.toml``), or None for the built-in default (``dirk``);
     ``cubie``: a CuBIE registry dump (its path, or the parsed JSON) instead;
     ``set``: model parameters (``{"n": 20, "algorithm": "kvaerno5"}``);
-    ``precision``: ``"f32"`` or ``"f64"``; ``tiers``: ``"fixed"`` or
+    ``precision``: ``"f32"`` or ``"f64"`` (or ``"float32"``, ``"float64"``;
+    not beside ``set={"precision": ...}``); ``block_size``: at most the
+    device's threads per block; ``tiers``: ``"fixed"`` or
     ``"auto"`` (choose shared or local per buffer group for the highest
     estimated throughput). The rest as the command line's flags. The GIL is
     released while it plans.
@@ -441,8 +443,11 @@ def sweep(
 
     ``model``: built-in names and/or model files (``"all"``: every built-in
     model; None: the default model); ``set``: ``{"n": [3, 10, 30]}`` (a
-    value list, one value, or the command line's ``"1..=200"`` range text);
-    ``precision``: ``"f32"``, ``"f64"`` or both; ``device`` and
+    value list, each element one value; one value; or a string alone, the
+    command line's text: ``"3,10,30"``, ``"1..=200"``);
+    ``precision``: ``"f32"``, ``"f64"`` (or ``"float32"``, ``"float64"``)
+    or a list of them; ``block_size``: at most the device's threads per
+    block; ``device`` and
     ``strategies``: lists (``"cubie"`` is CuBIE's own layout).
 
     Returns a pandas DataFrame (one row per configuration, swept parameters
