@@ -457,3 +457,24 @@ fn readme_opens_with_the_commands_ci_runs() {
         assert!(mode & 0o111 != 0, ".ci/run is executable");
     }
 }
+
+/// `-` reads the instance from standard input, as the same file would be.
+#[test]
+fn solve_reads_standard_input_as_a_file() {
+    use std::io::Write;
+    let file = repo("tests/data/small.csv");
+    let from_file = smemplan(&["solve", s(&file), "--json"]).expect(0).json();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smemplan"))
+        .args(["solve", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&std::fs::read(&file).unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["peak", "lower_bound", "status", "buffers"] {
+        assert_eq!(from_stdin[key], from_file[key], "{key}");
+    }
+}

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 /// Arguments of `smemplan check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The instance, in MiniMalloc CSV. A note on stderr says when its
-    /// `offset` column fixes buffers (a solution given as the instance:
-    /// every offset is then checked against itself) or an `end` column
-    /// makes ends inclusive.
+    /// The instance, in MiniMalloc CSV (`-`: standard input). A note on
+    /// stderr says when its `offset` column fixes buffers (a solution given
+    /// as the instance: every offset is then checked against itself) or an
+    /// `end` column makes ends inclusive.
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: PathBuf,
     /// The solution: CSV with `id` and `offset` columns, as `solve --out`

@@ -146,9 +146,10 @@ fn strategy_parser() -> PossibleValuesParser {
 }
 
 /// Reads a whole file as text, naming it (and where it is not text) in the
-/// error.
+/// error; `-` is standard input.
 fn read_text(path: &Path) -> Result<String> {
-    Ok(smemplan::core::format::text::read_text(path)?)
+    use smemplan::core::format::text;
+    Ok(if path == Path::new("-") { text::read_stream("-", io::stdin().lock())? } else { text::read_text(path)? })
 }
 
 /// Reads a solution file: `(id, offset, line)` per row.

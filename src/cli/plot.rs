@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// Arguments of `smemplan plot`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The instance, in MiniMalloc CSV.
+    /// The instance, in MiniMalloc CSV (`-`: standard input).
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: PathBuf,
     /// The solution: CSV with `id` and `offset` columns.

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Instance in MiniMalloc CSV (`id,lower,upper,size`, optional
-    /// `alignment`, `offset`, `hint`, `gaps`); without it, a built-in
+    /// `alignment`, `offset`, `hint`, `gaps`), `-` for standard input;
+    /// without it, a built-in
     /// example (one step of an implicit Runge–Kutta solver kernel). A note
     /// on stderr says when an `offset` column fixes buffers or an `end`
     /// column makes ends inclusive.

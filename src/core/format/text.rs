@@ -31,6 +31,15 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     })
 }
 
+/// The text of a stream (standard input), named `name` in errors, as
+/// [`read_text`] reads a file.
+pub fn read_stream(name: &str, reader: impl Read) -> Result<String, Error> {
+    read_from(name, reader).map_err(|e| match e {
+        Refused::Io(e) => Error::Read { path: name.to_string(), message: e.to_string() },
+        Refused::NotText(e) => e,
+    })
+}
+
 enum Refused {
     Io(io::Error),
     NotText(Error),
