@@ -283,12 +283,12 @@ fn sizes_are_not_refused_for_an_intermediate_beyond_64_bits() {
 }
 
 /// A hand-written model: one top-level component `kernel`, then `items`;
-/// its path and the line of the first line of `items` that holds `marker`.
+/// its path and the line of the last line that holds `marker`.
 fn small_model(name: &str, items: &str, marker: &str) -> (std::path::PathBuf, usize) {
     let text = format!(
         "name = \"t\"\n[params]\nprecision = \"f32\"\n[[component]]\npath = \"kernel\"\nclass = \"X\"\n{items}"
     );
-    let line = text.lines().position(|l| l.contains(marker)).expect("the marker is there") + 1;
+    let line = text.lines().enumerate().filter(|(_, l)| l.contains(marker)).last().expect("the marker is there").0 + 1;
     let path = scratch(&format!("messages-model-{name}")).join(name);
     std::fs::write(&path, text).unwrap();
     (path, line)
@@ -313,4 +313,66 @@ fn a_model_number_beyond_64_bits_names_its_key() {
         )],
         &["i128", "invalid type"],
     );
+}
+
+/// Declarations a model's instantiation or CuBIE's registry refuses name
+/// the file, line and key, as every other model error does (they named the
+/// model alone: "t: key `buffer(kernel/zzz/a)`: no such component",
+/// "model `t`: component `kernel`: alias target ...", "model `t`:
+/// arithmetic overflow: bytes of buffer `a` ..."), and a component declared
+/// twice says so (it read "has no parent, but `kernel` is already the
+/// kernel's top-level component").
+#[test]
+fn model_declaration_errors_name_file_line_and_key() {
+    let buffer = |component: &str, name: &str, rest: &str| {
+        format!("[[buffer]]\ncomponent = \"{component}\"\nname = \"{name}\"\nsize = 4\n{rest}")
+    };
+    for (file, items, marker, want) in [
+        (
+            "missing.toml",
+            buffer("kernel/zzz", "a", ""),
+            "name = \"a\"",
+            "key `buffer(kernel/zzz/a)`: component `kernel/zzz` is not declared",
+        ),
+        (
+            "repeated.toml",
+            buffer("kernel", "b", "") + &buffer("kernel", "a", "") + &buffer("kernel", "a", "location = \"shared\"\n"),
+            "name = \"a\"",
+            "key `buffer(kernel/a)`: buffer `a` of component `kernel` is declared twice (first at line 13)",
+        ),
+        (
+            "alias.toml",
+            buffer("kernel", "a", "aliases = \"nope\"\n"),
+            "name = \"a\"",
+            "key `buffer(kernel/a)`: alias target `nope` of `a` is not registered",
+        ),
+        (
+            "empty.toml",
+            "[[component]]\npath = \"\"\nclass = \"X\"\n".to_string(),
+            "path = \"\"",
+            "key `component()`: a component path cannot be empty",
+        ),
+        (
+            "oversized.toml",
+            buffer("kernel", "a", "").replace("size = 4", "size = 9223372036854775807"),
+            "size = 9223372036854775807",
+            "key `buffer(kernel/a).size`: 9223372036854775807 elements of float32 are 36893488147419103228 bytes, \
+             more than 64 bits hold",
+        ),
+        (
+            "twice.toml",
+            "[[component]]\npath = \"kernel\"\nclass = \"X\"\n".to_string(),
+            "path = \"kernel\"",
+            "key `component(kernel)`: component `kernel` is declared twice (first at line 5)",
+        ),
+    ] {
+        let (model, line) = small_model(file, &items, marker);
+        for cmd in ["plan", "sweep"] {
+            says(
+                &[cmd, s(&model), "--time-limit", "1"],
+                &[&format!("{}:{line}: {want}", model.display())],
+                &["has no parent", "model `t`", "t: key"],
+            );
+        }
+    }
 }

@@ -6,11 +6,11 @@ use super::expr::Value;
 use super::parse::parse_precision;
 use super::{At, Dtype, Fragment, Located, Model};
 use crate::accesses::Weights;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryError, Result};
 use crate::lifetimes::LifetimeTable;
 use crate::registry::Registry;
 use crate::{BufferDecl, ComponentDecl, GroupAlias, Location, Precision};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 impl Model {
     /// The model at one set of parameters: defaults, then the selected
@@ -49,8 +49,15 @@ impl Model {
             }
         }
         values.extend(overrides);
-        let mut eval =
-            Evaluator { model: self, values, derived: BTreeMap::new(), busy: HashSet::new(), declared: Vec::new() };
+        let mut eval = Evaluator {
+            model: self,
+            values,
+            derived: BTreeMap::new(),
+            busy: HashSet::new(),
+            declared: Vec::new(),
+            buffers_at: Vec::new(),
+            group_aliases_at: Vec::new(),
+        };
         let precision = match eval.lookup("precision") {
             Ok(Value::Str(s)) => parse_precision(&s)
                 .filter(|p| *p != Precision::I32)
@@ -74,10 +81,27 @@ impl Model {
             out.accesses.set_local_hit_per_shared(cost);
         }
         eval.walk(&self.body, "", &[], precision, &mut out)?;
+        let origins =
+            Origins { components: &eval.declared, buffers: &eval.buffers_at, group_aliases: &eval.group_aliases_at };
+        each_component_once(&out.components, &origins)?;
         one_top_level_component(&out.components, &eval.declared)?;
+        each_buffer_in_place(&out, &origins)?;
+        // What CuBIE's registry refuses is refused here, where the
+        // declaration it names is known: every later step (plan, sweep,
+        // the registry) gets a kernel the registry takes.
+        if let Err(e) = out.registry() {
+            return Err(match e {
+                Error::Registry(e) => origins.locate(&out, &e).unwrap_or_else(|| Error::Model {
+                    file: self.label(),
+                    line: 0,
+                    key: None,
+                    message: e.to_string(),
+                }),
+                other => other,
+            });
+        }
         out.params = eval.values.clone();
         out.params.extend(eval.derived.clone());
-        out.validate()?;
         Ok(out)
     }
 }
@@ -88,6 +112,152 @@ impl Model {
 /// [`super::expr::MAX_DEPTH`], so this bounds the stack; real models stay
 /// below 5.
 pub(super) const MAX_DERIVED_DEPTH: usize = 64;
+
+/// Where each component and buffer of a kernel was declared (in the
+/// kernel's order).
+struct Origins<'a> {
+    components: &'a [At],
+    buffers: &'a [BufferAt],
+    /// Where each of the kernel's group aliases was written.
+    group_aliases: &'a [At],
+}
+
+/// Where a buffer was declared: the item, and its size.
+#[derive(Debug, Clone)]
+struct BufferAt {
+    at: At,
+    size: At,
+}
+
+/// `line N`, or `FILE:N` when `first` is in another file than `at`.
+fn first_at(first: &At, at: &At) -> String {
+    if first.file == at.file {
+        format!("line {}", first.line)
+    } else {
+        format!("{}:{}", first.file, first.line)
+    }
+}
+
+/// Each component is declared once (the walk checks each path's segments).
+fn each_component_once(components: &[ComponentDecl], origins: &Origins) -> Result<()> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in components.iter().enumerate() {
+        if let Some(&j) = first.get(c.path.as_str()) {
+            let (at, earlier) = (&origins.components[i], &origins.components[j]);
+            return Err(at.error(format!(
+                "component `{}` is declared twice (first at {})",
+                c.path,
+                first_at(earlier, at)
+            )));
+        }
+        first.insert(&c.path, i);
+    }
+    Ok(())
+}
+
+/// Each buffer belongs to a declared component, has a name no other
+/// buffer of its component has, and a size whose bytes fit in 64 bits,
+/// as do the bytes of all buffers together (so that no total or offset
+/// of CuBIE's layout or of a plan overflows on the way).
+fn each_buffer_in_place(kernel: &Kernel, origins: &Origins) -> Result<()> {
+    let paths: HashSet<&str> = kernel.components.iter().map(|c| c.path.as_str()).collect();
+    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut total = 0u64;
+    for (i, b) in kernel.buffers.iter().enumerate() {
+        let BufferAt { at, size } = &origins.buffers[i];
+        if !paths.contains(b.component.as_str()) {
+            let hint =
+                smemplan_core::error::did_you_mean(&b.component, kernel.components.iter().map(|c| c.path.as_str()));
+            return Err(at.error(format!("component `{}` is not declared{hint}", b.component)));
+        }
+        if b.name.is_empty() {
+            return Err(at.error("a buffer name cannot be empty"));
+        }
+        if let Some(&j) = first.get(&(b.component.as_str(), b.name.as_str())) {
+            return Err(at.error(format!(
+                "buffer `{}` of component `{}` is declared twice (first at {})",
+                b.name,
+                b.component,
+                first_at(&origins.buffers[j].at, at)
+            )));
+        }
+        first.insert((&b.component, &b.name), i);
+        let item = b.precision.itemsize();
+        let Some(bytes) = b.size.checked_mul(item) else {
+            return Err(size.error(format!(
+                "{} elements of {} are {} bytes, more than 64 bits hold",
+                b.size,
+                b.precision,
+                u128::from(b.size) * u128::from(item)
+            )));
+        };
+        total = total.checked_add(bytes).ok_or_else(|| {
+            size.error(format!(
+                "its {bytes} bytes bring the kernel's buffers to {} bytes, more than 64 bits hold",
+                u128::from(total) + u128::from(bytes)
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+impl Origins<'_> {
+    /// A registry error of `kernel` as [`Error::Model`] at the declaration
+    /// it names (a buffer's, else its component's), its message without
+    /// the component the key already names; `None` where it names none.
+    fn locate(&self, kernel: &Kernel, e: &RegistryError) -> Option<Error> {
+        let component = |path: &str| {
+            kernel.components.iter().position(|c| c.path == path).map(|i| (&self.components[i], path.to_string()))
+        };
+        let buffer = |path: &str, name: &str| {
+            kernel.buffers.iter().position(|b| b.component == path && b.name == name).map(|i| &self.buffers[i].at)
+        };
+        // A buffer, else the group alias that made roll-up entry `name`,
+        // else the child whose roll-up it is, else the component.
+        let entry = |path: &str, name: &str| {
+            buffer(path, name).map(|at| (at, path.to_string())).or_else(|| {
+                let alias = kernel.group_aliases.iter().position(|g| g.component == path && g.entry == name);
+                if let Some(i) = alias {
+                    return Some((&self.group_aliases[i], path.to_string()));
+                }
+                let child = name.strip_suffix("_shared").or_else(|| name.strip_suffix("_persistent"))?;
+                component(&format!("{path}/{child}"))
+            })
+        };
+        let entry_or_component = |path: &str, name: &str| entry(path, name).or_else(|| component(path));
+        // The component the message opens with (`component `k`: ...`).
+        let (at, opens) = match e {
+            RegistryError::SelfAlias { parent, name }
+            | RegistryError::UnknownAliasTarget { parent, name, .. }
+            | RegistryError::UnknownBuffer { parent, name }
+            | RegistryError::InvalidLocation { parent, name, .. } => {
+                (entry_or_component(parent, name)?.0, parent.clone())
+            }
+            RegistryError::EmptyName { parent }
+            | RegistryError::UnknownParent { parent }
+            | RegistryError::StaleRollup { parent, .. }
+            | RegistryError::RollupMisplaced { parent, .. }
+            | RegistryError::SlashInChildName { parent, .. } => component(parent)?,
+            RegistryError::InvalidComponent { id, .. } => component(id)?,
+            RegistryError::AmbiguousRegistration { component: c, .. } => component(c)?,
+            RegistryError::ChildCycle { child, .. }
+            | RegistryError::PrecisionMismatch { child, .. }
+            | RegistryError::SharedChild { child, .. } => component(child)?,
+            // The registry's totals name their component in the message
+            // (`registry::cubie`): the longest path named is the one.
+            RegistryError::Overflow(message) => kernel
+                .components
+                .iter()
+                .filter(|c| message.ends_with(&format!("of component `{}`", c.path)))
+                .max_by_key(|c| c.path.len())
+                .and_then(|c| component(&c.path))?,
+            RegistryError::RootCount { .. } => return None,
+        };
+        let message = e.to_string();
+        let message = message.strip_prefix(&format!("component `{opens}`: ")).unwrap_or(&message);
+        Some(at.error(message))
+    }
+}
 
 /// A kernel is one tree of components: every component but the top-level
 /// one sits one path segment below another. When there are several trees,
@@ -128,6 +298,10 @@ struct Evaluator<'m> {
     busy: HashSet<String>,
     /// Where each component of the kernel was declared, in its order.
     declared: Vec<At>,
+    /// Where each buffer of the kernel was declared, in its order.
+    buffers_at: Vec<BufferAt>,
+    /// Where each group alias of the kernel was written, in its order.
+    group_aliases_at: Vec<At>,
 }
 
 fn join(at: &str, rel: &str) -> String {
@@ -196,8 +370,16 @@ impl Evaluator<'_> {
                 continue;
             }
             let path = join(at, &c.path);
+            if path.is_empty() {
+                return Err(c.at.error("a component path cannot be empty"));
+            }
+            if path.split('/').any(str::is_empty) {
+                return Err(c.at.error(format!("component path `{path}` has an empty segment")));
+            }
             if let Some(target) = &c.aliases {
-                out.group_aliases.push(group_alias(&path, target, &c.at)?);
+                let at = At { key: format!("{}.aliases", c.at.key), ..c.at.clone() };
+                out.group_aliases.push(group_alias(&path, target, &at)?);
+                self.group_aliases_at.push(at);
             }
             out.components.push(ComponentDecl { path, class: c.class.clone(), precision });
             self.declared.push(c.at.clone());
@@ -244,6 +426,7 @@ impl Evaluator<'_> {
                 persistent: b.persistent,
                 aliases: b.aliases.clone(),
             });
+            self.buffers_at.push(BufferAt { at: b.at.clone(), size: b.size.at.clone() });
         }
         for inc in &frag.includes {
             if !self.cond(&inc.when, scope)? {
@@ -255,15 +438,11 @@ impl Evaluator<'_> {
                 inner.push((k.clone(), v));
             }
             let child_at = join(at, &inc.at);
-            let fragment = self.model.fragments.get(&inc.file).ok_or_else(|| Error::Model {
-                file: self.model.source.clone(),
-                line: 0,
-                key: Some(format!("include({})", inc.file)),
-                message: "fragment not loaded".into(),
-            })?;
+            let fragment = self.model.fragments.get(&inc.file).ok_or_else(|| inc.place.error("fragment not loaded"))?;
             if let Some(target) = &inc.aliases {
-                let at = At { file: self.model.source.clone(), line: 0, key: format!("include({}).aliases", inc.file) };
+                let at = At { key: format!("{}.aliases", inc.place.key), ..inc.place.clone() };
                 out.group_aliases.push(group_alias(&child_at, target, &at)?);
+                self.group_aliases_at.push(at);
             }
             self.walk(fragment, &child_at, &inner, precision, out)?;
         }
@@ -304,27 +483,6 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    fn validate(&self) -> Result<()> {
-        let err =
-            |key: String, message: String| Error::Model { file: self.model.clone(), line: 0, key: Some(key), message };
-        let mut paths = HashSet::new();
-        for c in &self.components {
-            if !paths.insert(c.path.as_str()) {
-                return Err(err(format!("component({})", c.path), "two components share this path".into()));
-            }
-        }
-        let mut names = HashSet::new();
-        for b in &self.buffers {
-            if !paths.contains(b.component.as_str()) {
-                return Err(err(format!("buffer({}/{})", b.component, b.name), "no such component".into()));
-            }
-            if b.name.is_empty() || !names.insert((b.component.as_str(), b.name.as_str())) {
-                return Err(err(format!("buffer({}/{})", b.component, b.name), "empty or repeated name".into()));
-            }
-        }
-        Ok(())
-    }
-
     /// CuBIE 0.17.0's registry for this kernel, and the path of its
     /// top-level component (the one component without a parent), built as
     /// [`Registry::from_declarations`] says, in the registration order of

@@ -300,14 +300,94 @@ fn registry_errors_are_typed_and_name_the_components() {
     let line = two_roots.lines().position(|l| l.contains("path = \"other\"")).unwrap() + 1;
     assert!(e.starts_with(&format!("m.toml:{line}: key `component(other)`: component `other` has no parent")), "{e}");
     assert!(e.contains("top-level components: `k` (m.toml:") && e.contains(&format!("`other` (m.toml:{line})")), "{e}");
+    // A model the registry refuses is refused when instantiated, at the
+    // component the registry names.
     let ambiguous = ORDERED.replace("name = \"early\"", "name = \"inner\"");
-    let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap().registry().unwrap_err();
+    let e = parse(&ambiguous).unwrap().instantiate(&[]).unwrap_err().to_string();
+    let line = ambiguous.lines().position(|l| l == "path = \"k/step\"").unwrap() + 1;
+    assert!(
+        e.starts_with(&format!("m.toml:{line}: key `component(k/step)`: component `k/step` (Step): `inner` in its class's registration list names both")),
+        "{e}"
+    );
+    // The registry's own error is typed, for a kernel changed after it was
+    // instantiated.
+    let mut kernel = parse(ORDERED).unwrap().instantiate(&[]).unwrap();
+    kernel.buffers.iter_mut().find(|b| b.name == "early").unwrap().name = "inner".into();
+    let e = kernel.registry().unwrap_err();
     let Error::Registry(RegistryError::AmbiguousRegistration { component, class, name }) = &e else { panic!("{e}") };
     assert_eq!((component.as_str(), class.as_str(), name.as_str()), ("k/step", "Step", "inner"));
     assert!(e.to_string().contains("`inner` in its class's registration list names both"), "{e}");
     let twice = ORDERED.replace(r#"["inner", "...", "late"]"#, r#"["inner", "inner"]"#);
     let e = parse(&twice).unwrap_err();
     assert!(e.to_string().contains("key `Step.registration`: `inner` is empty or named twice"), "{e}");
+}
+
+/// Declarations that only fail once a model is instantiated (a buffer on
+/// an undeclared component, a name declared twice, what CuBIE's registry
+/// refuses, a size whose bytes do not fit) name the file, line and key of
+/// the declaration, like every other model error. They named the model
+/// alone (`t: key `buffer(k/zzz/a)`: no such component`, `model `t`:
+/// arithmetic overflow: bytes of buffer `a` ...`), and a component
+/// declared twice was "already the kernel's top-level component".
+#[test]
+fn declaration_errors_name_file_line_and_key() {
+    const BASE: &str = "name = \"t\"\n[params]\nprecision = \"f32\"\n[[component]]\npath = \"k\"\nclass = \"X\"\n";
+    let buffer = |component: &str, name: &str, rest: &str| {
+        format!("[[buffer]]\ncomponent = \"{component}\"\nname = \"{name}\"\nsize = 4\n{rest}")
+    };
+    let component = |path: &str, rest: &str| format!("[[component]]\npath = \"{path}\"\nclass = \"X\"\n{rest}");
+    // (items after BASE, the line's text (its last match), key, message)
+    let cases: Vec<(String, &str, &str, &str)> = vec![
+        (buffer("k/zzz", "a", ""), "name = \"a\"", "buffer(k/zzz/a)", "component `k/zzz` is not declared"),
+        (
+            buffer("k", "a", "") + &buffer("k", "a", ""),
+            "name = \"a\"",
+            "buffer(k/a)",
+            "buffer `a` of component `k` is declared twice (first at line 9)",
+        ),
+        (buffer("k", "", ""), "name = \"\"", "buffer(k/)", "a buffer name cannot be empty"),
+        (
+            buffer("k", "a", "aliases = \"nope\"\n"),
+            "name = \"a\"",
+            "buffer(k/a)",
+            "alias target `nope` of `a` is not registered; register `nope` before `a`",
+        ),
+        (buffer("k", "a", "aliases = \"a\"\n"), "name = \"a\"", "buffer(k/a)", "buffer `a` cannot alias itself"),
+        (
+            buffer("k", "a", "location = \"shared\"\n").replace("size = 4", "size = 9223372036854775807"),
+            "size = 9223372036854775807",
+            "buffer(k/a).size",
+            "9223372036854775807 elements of float32 are 36893488147419103228 bytes, more than 64 bits hold",
+        ),
+        (
+            buffer("k", "a", "").replace("size = 4", "size = 2305843009213693952")
+                + &buffer("k", "b", "").replace("size = 4", "size = 2305843009213693952"),
+            "size = 2305843009213693952",
+            "buffer(k/b).size",
+            "its 9223372036854775808 bytes bring the kernel's buffers to 18446744073709551616 bytes, more than 64 bits \
+             hold",
+        ),
+        (component("k", ""), "path = \"k\"", "component(k)", "component `k` is declared twice (first at line 5)"),
+        (component("", ""), "path = \"\"", "component()", "a component path cannot be empty"),
+        (component("k/", ""), "path = \"k/\"", "component(k/)", "component path `k/` has an empty segment"),
+        (
+            component("k/c", "aliases = \"nope\"\n"),
+            "path = \"k/c\"",
+            "component(k/c).aliases",
+            "alias target `nope` of `c_shared` is not registered; register `nope` before `c_shared`",
+        ),
+    ];
+    for (items, marker, key, message) in cases {
+        let text = format!("{BASE}{items}");
+        let line = text.lines().collect::<Vec<_>>().iter().rposition(|l| *l == marker).unwrap() + 1;
+        let e = parse(&text).unwrap().instantiate(&[]).unwrap_err().to_string();
+        assert_eq!(e, format!("m.toml:{line}: key `{key}`: {message}"), "{items}");
+    }
+    // In a fragment: the fragment's file and line.
+    let e = parse(&GOOD.replace("file = \"frag.toml\"", "file = \"frag.toml\"\naliases = \"nope\"")).unwrap();
+    let e = e.instantiate(&[]).unwrap_err().to_string();
+    let line = GOOD.lines().position(|l| l == "file = \"frag.toml\"").unwrap() + 1;
+    assert!(e.starts_with(&format!("m.toml:{line}: key `include(frag.toml).aliases`: ")), "{e}");
 }
 
 #[test]
