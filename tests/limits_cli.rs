@@ -107,3 +107,15 @@ fn the_model_list_takes_no_output_it_would_ignore() {
     }
     assert!(!svg.exists());
 }
+
+#[test]
+fn a_block_size_no_device_launches_is_refused() {
+    for command in [&["plan"][..], &["sweep", "--set", "n=3"][..]] {
+        let run = smemplan(&[command, &["--block-size", "2048"]].concat()).expect(2);
+        assert!(
+            run.stderr.contains("--block-size 2048: device h100 launches blocks of 1 to 1024 threads"),
+            "{command:?}: {}",
+            run.stderr
+        );
+    }
+}

@@ -141,7 +141,7 @@ impl Grid {
             bail!("device `{dup}` is listed twice in --device");
         }
         for device in &devices {
-            check_registers(args.registers, device)?;
+            check_launch_flags(args.registers, args.block_size, device)?;
         }
         let mut models = Vec::new();
         if args.cubie.is_none() {
@@ -276,13 +276,22 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 }
 
 /// Refuses `--registers` above what one thread of `device` may use (255 on
-/// every current profile): the occupancy beyond it means nothing.
-pub(crate) fn check_registers(registers: u64, device: &DeviceProfile) -> Result<()> {
+/// every current profile): the occupancy beyond it means nothing; and a
+/// `--block-size` the device cannot launch, where CuBIE's halving rule
+/// would start. The library refuses both too; these name the flags.
+pub(crate) fn check_launch_flags(registers: u64, block_size: u64, device: &DeviceProfile) -> Result<()> {
     if registers > device.max_registers_per_thread {
         bail!(
             "--registers {registers}: device {} allows at most {} registers per thread",
             device.name,
             device.max_registers_per_thread
+        );
+    }
+    if block_size == 0 || block_size > device.max_threads_per_block {
+        bail!(
+            "--block-size {block_size}: device {} launches blocks of 1 to {} threads",
+            device.name,
+            device.max_threads_per_block
         );
     }
     Ok(())

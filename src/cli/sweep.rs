@@ -105,7 +105,7 @@ fn spec(args: &Args) -> Result<SweepSpec> {
     let devices: Vec<DeviceProfile> =
         args.device.iter().map(|d| DeviceProfile::named(d)).collect::<smemplan::perf::Result<_>>()?;
     for device in &devices {
-        super::plan::check_registers(args.registers, device)?;
+        super::plan::check_launch_flags(args.registers, args.block_size, device)?;
     }
     let strategies = args.strategies.iter().map(|s| Side::parse(s)).collect::<smemplan::study::Result<Vec<_>>>()?;
     let mut seen = std::collections::HashSet::new();

@@ -475,16 +475,24 @@ impl DeviceProfile {
         Ok(())
     }
 
-    /// Checks that the device can launch blocks of `block_size` threads with
-    /// `dynamic_shared_bytes` each and `registers_per_thread`; the error names
-    /// the limit crossed. [`DeviceProfile::occupancy`] answers 0 blocks for
-    /// such launches instead.
-    pub fn check_launch(&self, block_size: u64, dynamic_shared_bytes: u64, registers_per_thread: u64) -> Result<()> {
+    /// Refuses a block of `block_size` threads the device cannot launch
+    /// (none, or more than its threads per block): CuBIE's halving rule
+    /// starts from the requested size, and would answer one.
+    pub fn check_block_size(&self, block_size: u64) -> Result<()> {
         if block_size == 0 || block_size > self.max_threads_per_block {
             return Err(
                 self.error(format!("a block has 1 to {} threads, not {block_size}", self.max_threads_per_block))
             );
         }
+        Ok(())
+    }
+
+    /// Checks that the device can launch blocks of `block_size` threads with
+    /// `dynamic_shared_bytes` each and `registers_per_thread`; the error names
+    /// the limit crossed. [`DeviceProfile::occupancy`] answers 0 blocks for
+    /// such launches instead.
+    pub fn check_launch(&self, block_size: u64, dynamic_shared_bytes: u64, registers_per_thread: u64) -> Result<()> {
+        self.check_block_size(block_size)?;
         if dynamic_shared_bytes > self.max_shared_per_block_optin {
             return Err(self.error(format!(
                 "{dynamic_shared_bytes} B of dynamic shared memory per block exceed the opt-in limit of {} B",

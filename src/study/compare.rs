@@ -345,6 +345,7 @@ impl Comparison {
     ) -> Result<Comparison> {
         let device = &options.device;
         device.check_registers(options.registers_per_thread)?;
+        device.check_block_size(options.requested_block_size)?;
         let (requested, runs) = (options.requested_block_size, options.runs);
         let cubie = cubie_side(cubie, accesses, options)?;
         let allocation = Allocation::new(&report, SharedLayout::default())?;
@@ -704,5 +705,19 @@ mod tests {
         let axes = [Axis::parse("n=3,-1").unwrap()];
         let e = Summary::of_models(&models, &axes, &[options().device], &options()).unwrap_err().to_string();
         assert!(e.contains("configuration model=dirk n=-1") && e.contains("-1 is not allowed for `n`"), "{e}");
+    }
+
+    /// A launch the device refuses is refused before any plan: every front
+    /// end (the CLI, Python) goes through here.
+    #[test]
+    fn a_launch_beyond_the_device_is_refused() {
+        let kernel = model::builtin("dirk").unwrap().instantiate(&[]).unwrap();
+        for (options, want) in [
+            (CompareOptions { registers_per_thread: 256, ..options() }, "256 registers per thread exceed"),
+            (CompareOptions { requested_block_size: 2048, ..options() }, "a block has 1 to 1024 threads, not 2048"),
+        ] {
+            let e = Comparison::of_kernel(&kernel, None, &options).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 }

@@ -165,6 +165,7 @@ impl SweepSpec {
         }
         for d in &self.devices {
             d.check_registers(self.registers_per_thread)?;
+            d.check_block_size(self.requested_block_size)?;
         }
         for m in &self.models {
             for a in &self.axes {
@@ -906,6 +907,8 @@ mod tests {
         bad(model_twice, "model `dirk` is swept twice");
         let too_many_registers = SweepSpec { registers_per_thread: 256, ..spec(&["n=3"]) };
         bad(too_many_registers, "device `h100`: 256 registers per thread exceed the limit of 255");
+        let huge_block = SweepSpec { requested_block_size: 2048, ..spec(&["n=3"]) };
+        bad(huge_block, "device `h100`: a block has 1 to 1024 threads, not 2048");
         assert!(Side::parse("fastest").unwrap_err().to_string().contains("known: cubie, auto"));
     }
 
