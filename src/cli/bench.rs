@@ -163,8 +163,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     };
     let threads = pool.as_ref().map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
     let (rows, skipped) = match &pool {
-        Some(pool) => pool.install(|| run_all(args, &files, &strategies)),
-        None => run_all(args, &files, &strategies),
+        Some(pool) => pool.install(|| run_all(args, &files, strategies)),
+        None => run_all(args, &files, strategies),
     }?;
     if rows.is_empty() {
         bail!("none of the {} files given is an instance (each skipped above)", files.len());
@@ -187,7 +187,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         .collect();
     if args.json {
         let doc = Document {
-            strategies: &strategies,
+            strategies,
             capacity,
             time_limit: args.limits.time_limit.as_secs_f64(),
             repeat: args.repeat,
@@ -200,7 +200,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
-        write_table(out, &strategies, capacity, args.repeat, &rows, &totals)?;
+        write_table(out, strategies, capacity, args.repeat, &rows, &totals)?;
     }
     Ok(Verdict::Done)
 }

@@ -321,9 +321,10 @@ impl Staged {
             bail!("internal error: `{}` written twice", path.display());
         }
         let name = entry.target.file_name().unwrap_or_default();
-        let temp = entry.temp.insert(Temporary::create(&entry.dir, name).with_context(|| {
-            format!("cannot create a file in `{}` for `{}`", entry.dir.display(), path.display())
-        })?);
+        let temp =
+            entry.temp.insert(Temporary::create(&entry.dir, name).with_context(|| {
+                format!("cannot create a file in `{}` for `{}`", entry.dir.display(), path.display())
+            })?);
         temp.file
             .write_all(contents.as_bytes())
             .and_then(|()| temp.file.sync_all())
@@ -356,7 +357,7 @@ impl Staged {
         }
         for i in 0..written.len() {
             let (_, target, temp) = &mut written[i];
-            if let Err(err) = fs::rename(&temp.path, &*target) {
+            if let Err(err) = fs::rename(&temp.path, *target) {
                 let failure = anyhow::Error::new(err).context(format!("cannot replace `{}`", target.display()));
                 let done: Vec<String> = written[..i].iter().map(|(_, t, _)| format!("`{}`", t.display())).collect();
                 return Err(if done.is_empty() {
