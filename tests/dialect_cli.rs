@@ -264,7 +264,7 @@ fn bench_skips_what_is_not_an_instance_saves_layouts_and_repeats() {
 fn bench_refuses_bad_values_naming_the_flag() {
     let inst = repo("benches/data/minimalloc-example.12.csv");
     for (args, wants) in [
-        (vec!["--repeat", "0"], &["--repeat", "at least 1"][..]),
+        (vec!["--repeat", "0"], &["--repeat", "`0`", "from 1 to 1000000"][..]),
         (vec!["--repeat", "x"], &["--repeat", "`x`"][..]),
         (vec!["--repeat", "-1"], &["--repeat", "`-1`"][..]),
         (vec!["--threads", "-2"], &["--threads"][..]),
