@@ -376,3 +376,18 @@ fn model_declaration_errors_name_file_line_and_key() {
         }
     }
 }
+
+/// A dump from another CuBIE version is planned, with a note that its
+/// registrations are replayed by 0.17.0's rules; a 0.17.0 dump gets none.
+#[test]
+fn a_dump_of_another_cubie_version_is_noted() {
+    let original = repo("tests/data/cubie-reference/erk__classical-rk4__float32__n20__all_shared.json");
+    let later = scratch("dump-version").join("later.json");
+    std::fs::write(&later, std::fs::read_to_string(&original).unwrap().replacen("\"0.17.0\"", "\"0.18.0\"", 1))
+        .unwrap();
+    let run = smemplan(&["plan", "--cubie", s(&later)]).expect(0);
+    assert!(run
+        .stderr
+        .contains("the dump is from CuBIE 0.18.0; its registrations are replayed by CuBIE 0.17.0's rules"));
+    assert!(!smemplan(&["plan", "--cubie", s(&original)]).expect(0).stderr.contains("note"));
+}

@@ -327,9 +327,9 @@ fn default_strategy() -> String {
     library::default_strategy()
 }
 
-/// The built-in models: `(name, description, parameters, algorithms)`.
+/// The built-in models, as JSON (`smemplan plan --list-models --json`).
 #[pyfunction]
-fn models(py: Python<'_>) -> PyResult<Vec<library::ModelRow>> {
+fn models(py: Python<'_>) -> PyResult<String> {
     guarded(py, library::models)
 }
 

@@ -173,23 +173,9 @@ pub fn default_strategy() -> String {
     strategies::DEFAULT_STRATEGY.to_string()
 }
 
-/// `smemplan plan --list-models`.
-/// A built-in model: name, description, parameters, algorithms.
-pub type ModelRow = (String, String, Vec<(String, String)>, Vec<String>);
-
-pub fn models() -> Answer<Vec<ModelRow>> {
-    let mut out = Vec::new();
-    for name in model::builtin_names() {
-        let m = model::builtin(name)?;
-        let params = m.params().iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-        out.push((
-            name.to_string(),
-            m.description.clone(),
-            params,
-            m.algorithms().iter().map(|s| s.to_string()).collect(),
-        ));
-    }
-    Ok(out)
+/// `smemplan plan --list-models --json`: the built-in models.
+pub fn models() -> Answer<String> {
+    Ok(serde_json::to_string(&model::listing()?)?)
 }
 
 pub fn default_model_name() -> String {

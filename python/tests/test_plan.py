@@ -85,9 +85,14 @@ def test_arrays_held_in_registers_have_no_memory_time(cli):
     assert q.tiers["chosen"]["register_bytes"] == q.tiers["chosen"]["local_bytes"] > 0
 
 
-def test_models_and_devices():
+def test_models_and_devices(cli):
     m = smemplan.models()
-    assert "dirk" in m and m["dirk"]["default"] and "n" in m["dirk"]["parameters"]
+    assert "dirk" in m and m["dirk"]["default"] and m["dirk"]["parameters"]["n"] == 100
+    assert {"name": "lu_nnz", "rule": "max(n, min(n * n, 5 * n - 5))", "inputs": ["n"]} in m["dirk"]["derived"]
+    # The command line's listing, entry for entry.
+    listed = json.loads(cli("plan", "--list-models", "--json"))
+    assert [e.pop("name") for e in listed] == list(m)
+    assert listed == list(m.values())
     assert {"h100", "a100", "simulator"} <= set(smemplan.devices())
 
 

@@ -46,8 +46,8 @@ pub struct Args {
     /// (comma-separated) compare each, one summary row per configuration.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub model: Vec<String>,
-    /// List the built-in models with their parameters and algorithms, and
-    /// exit.
+    /// List the built-in models with their parameters, derived sizes and
+    /// algorithms (with --json: as a JSON array), and exit.
     #[arg(long, conflicts_with_all = ["input", "cubie", "model", "sets", "precision", "svg", "cuda", "csv"])]
     pub list_models: bool,
     /// Set a model parameter (repeatable; a later one wins): an integer,
@@ -210,7 +210,7 @@ struct PlanJson<'a> {
 /// Runs `smemplan plan`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if args.list_models {
-        list_models(out)?;
+        list_models(out, args.json)?;
         return Ok(Verdict::Done);
     }
     let destinations: Vec<(&str, &Path)> =
@@ -275,6 +275,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     Ok(Verdict::Done)
 }
 
+/// Reads a CuBIE dump, with a note on stderr when another CuBIE version
+/// made it.
+fn load_dump(name: &str, path: &Path) -> Result<Dump> {
+    let dump = Dump::parse(name, &read_text(path)?)?;
+    if let Some(note) = dump.version_note() {
+        eprintln!("smemplan: note: {name}: {note}");
+    }
+    Ok(dump)
+}
+
 /// Refuses `--registers` above what one thread of `device` may use (255 on
 /// every current profile): the occupancy beyond it means nothing; and a
 /// `--block-size` the device cannot launch, where CuBIE's halving rule
@@ -309,7 +319,7 @@ fn summarise(
     let summary = match &args.cubie {
         Some(path) => {
             let name = path.display().to_string();
-            let dump = Dump::parse(&name, &read_text(path)?)?;
+            let dump = load_dump(&name, path)?;
             let rows = grid
                 .devices
                 .iter()
@@ -431,7 +441,7 @@ fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<Planned
     let tiers = args.tiers == "auto";
     if let Some(path) = &args.cubie {
         let name = path.display().to_string();
-        let dump = Dump::parse(&name, &read_text(path)?)?;
+        let dump = load_dump(&name, path)?;
         let comparison = Comparison::of_dump(&dump, Some(name.clone()), options)
             .with_context(|| format!("{name}: comparing CuBIE's layout with the optimised plan"))?;
         let choice = tiers.then(|| dump_tiers(&dump, options)).transpose()?;
@@ -445,20 +455,25 @@ fn compare(args: &Args, grid: &Grid, options: &CompareOptions) -> Result<Planned
     Ok(Planned { comparison, choice })
 }
 
-fn list_models(out: &mut dyn Write) -> Result<()> {
-    for name in model::builtin_names() {
-        let m = model::builtin(name)?;
-        let default = if name == model::DEFAULT_MODEL { " (default)" } else { "" };
-        writeln!(out, "{name}{default}: {}", m.description)?;
-        let params: Vec<String> = m.params().iter().map(|(k, v)| format!("{k}={v}")).collect();
+fn list_models(out: &mut dyn Write, json: bool) -> Result<()> {
+    let models = model::listing()?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &models)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for m in models {
+        let default = if m.default { " (default)" } else { "" };
+        writeln!(out, "{}{default}: {}", m.name, m.description)?;
+        let params: Vec<String> = m.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(out, "  parameters: {}", params.join(" "))?;
         let derived: Vec<String> =
-            m.derived().iter().map(|d| format!("{} = {} (from {})", d.name, d.rule, d.inputs.join(", "))).collect();
+            m.derived.iter().map(|d| format!("{} = {} (from {})", d.name, d.rule, d.inputs.join(", "))).collect();
         if !derived.is_empty() {
             writeln!(out, "  derived (each settable like a parameter): {}", derived.join("; "))?;
         }
-        if !m.algorithms().is_empty() {
-            writeln!(out, "  algorithms: {}", m.algorithms().join(", "))?;
+        if !m.algorithms.is_empty() {
+            writeln!(out, "  algorithms: {}", m.algorithms.join(", "))?;
         }
     }
     Ok(())

@@ -729,13 +729,11 @@ def devices() -> List[str]:
 
 
 def models() -> Dict[str, Dict[str, Any]]:
-    """The built-in kernel models: ``{name: {"description", "parameters",
-    "algorithms", "default"}}`` (``smemplan plan --list-models``)."""
-    default = _smemplan.default_model()
-    return {
-        name: {"description": d, "parameters": dict(p), "algorithms": list(a), "default": name == default}
-        for name, d, p, a in _smemplan.models()
-    }
+    """The built-in kernel models, as ``smemplan plan --list-models --json``
+    lists them: ``{name: {"default", "description", "parameters",
+    "derived", "algorithms"}}``; parameters map to their defaults (int or
+    str), and each derived size is ``{"name", "rule", "inputs"}``."""
+    return {m.pop("name"): m for m in json.loads(_smemplan.models())}
 
 
 from ._plan import Plan, SweepResult, plan, sweep, Occupancy, occupancy  # noqa: E402

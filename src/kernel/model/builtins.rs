@@ -45,6 +45,42 @@ pub fn builtin(name: &str) -> Result<Model> {
     Ok(model)
 }
 
+/// A built-in model as `smemplan plan --list-models` lists it (and
+/// Python's `smemplan.models()`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Listing {
+    /// Its name (`dirk`).
+    pub name: String,
+    /// Whether it is [`DEFAULT_MODEL`].
+    pub default: bool,
+    /// What it models.
+    pub description: String,
+    /// Its parameters with their defaults.
+    pub parameters: std::collections::BTreeMap<String, super::Value>,
+    /// Its derived sizes, each settable like a parameter.
+    pub derived: Vec<super::Derived>,
+    /// Its algorithms' names (empty when it has none to choose).
+    pub algorithms: Vec<String>,
+}
+
+/// Every built-in model, in [`builtin_names`]' order.
+pub fn listing() -> Result<Vec<Listing>> {
+    builtin_names()
+        .into_iter()
+        .map(|name| {
+            let m = builtin(name)?;
+            Ok(Listing {
+                name: name.to_string(),
+                default: name == DEFAULT_MODEL,
+                description: m.description.clone(),
+                parameters: m.params().clone(),
+                derived: m.derived(),
+                algorithms: m.algorithms().into_iter().map(String::from).collect(),
+            })
+        })
+        .collect()
+}
+
 /// Finds an included file among the built-in ones (`file` relative to `models/`).
 pub fn resolve_builtin(file: &str) -> Option<(String, String)> {
     builtin_file(file).map(|text| (format!("models/{file}"), text.to_string()))

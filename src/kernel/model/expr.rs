@@ -24,8 +24,9 @@
 
 use std::fmt;
 
-/// A value: an integer or a string.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// A value: an integer or a string (in JSON, a number or a string).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(untagged)]
 pub enum Value {
     /// A 64-bit signed integer (booleans are 0 and 1).
     Int(i64),

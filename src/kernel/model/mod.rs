@@ -34,8 +34,8 @@ mod parse;
 mod tests;
 
 pub use builtins::{
-    builtin, builtin_file, builtin_names, default_model, load, parse_file, parse_set, resolve_builtin, BUILTIN_FILES,
-    DEFAULT_MODEL,
+    builtin, builtin_file, builtin_names, default_model, listing, load, parse_file, parse_set, resolve_builtin,
+    Listing, BUILTIN_FILES, DEFAULT_MODEL,
 };
 pub use instantiate::Kernel;
 
@@ -74,15 +74,15 @@ struct DerivedItem {
 }
 
 /// A derived value's rule, as [`Model::derived`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Derived<'a> {
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Derived {
     /// The value's name (`lu_nnz`).
-    pub name: &'a str,
+    pub name: String,
     /// Its expression as the model writes it.
-    pub rule: &'a str,
+    pub rule: String,
     /// The parameters it reads, directly or through other derived values,
     /// sorted (`["n"]`: it scales with the system size).
-    pub inputs: Vec<&'a str>,
+    pub inputs: Vec<String>,
 }
 
 /// An element type: fixed, or the model's precision.
@@ -168,14 +168,18 @@ impl Model {
     }
 
     /// Every derived value with its rule and the parameters it follows.
-    pub fn derived(&self) -> Vec<Derived<'_>> {
+    pub fn derived(&self) -> Vec<Derived> {
         self.derived
             .iter()
             .map(|(name, d)| {
                 let mut inputs = std::collections::BTreeSet::new();
                 let mut seen = std::collections::BTreeSet::new();
                 self.inputs_of(&d.value.expr, &mut inputs, &mut seen);
-                Derived { name, rule: &d.rule, inputs: inputs.into_iter().collect() }
+                Derived {
+                    name: name.clone(),
+                    rule: d.rule.clone(),
+                    inputs: inputs.into_iter().map(String::from).collect(),
+                }
             })
             .collect()
     }

@@ -14,6 +14,9 @@ use serde_json::{Map, Value};
 use smemplan_core::error::line_of;
 use std::collections::BTreeMap;
 
+/// The CuBIE version whose registry rules [`crate::registry`] reproduces.
+pub const REPLAYED_VERSION: &str = "0.17.0";
+
 /// One configuration dumped from CuBIE's registry.
 #[derive(Debug, Clone)]
 pub struct Dump {
@@ -249,6 +252,19 @@ impl Dump {
         })
     }
 
+    /// A note when the dump comes from another CuBIE version than the one
+    /// whose registry rules are replayed ([`REPLAYED_VERSION`]): the
+    /// recorded figures are still checked, but a later version may lay out
+    /// what it registers differently.
+    pub fn version_note(&self) -> Option<String> {
+        (self.cubie_version != REPLAYED_VERSION).then(|| {
+            format!(
+                "the dump is from CuBIE {}; its registrations are replayed by CuBIE {REPLAYED_VERSION}'s rules",
+                self.cubie_version
+            )
+        })
+    }
+
     /// The component at `path`.
     pub fn component(&self, path: &str) -> Option<&DumpComponent> {
         self.components.iter().find(|c| c.path == path)
@@ -285,6 +301,9 @@ mod tests {
         let d = Dump::parse("t.json", DUMP).unwrap();
         assert_eq!((d.components.len(), d.buffers.len()), (1, 1));
         assert_eq!(d.buffers[0].location, Location::Local);
+        assert_eq!(d.version_note(), None);
+        let later = Dump::parse("t.json", &DUMP.replacen("0.17.0", "0.18.0", 1)).unwrap();
+        assert!(later.version_note().unwrap().starts_with("the dump is from CuBIE 0.18.0;"));
     }
 
     #[test]

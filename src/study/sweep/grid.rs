@@ -150,8 +150,7 @@ impl Held {
                 }
             }
         }
-        let derived: BTreeMap<&str, Vec<String>> =
-            model.derived().into_iter().map(|d| (d.name, d.inputs.into_iter().map(String::from).collect())).collect();
+        let derived: BTreeMap<String, Vec<String>> = model.derived().into_iter().map(|d| (d.name, d.inputs)).collect();
         Ok(base
             .iter()
             .filter(|(k, _)| !axes.iter().any(|a| &a.name == *k))
