@@ -153,8 +153,8 @@ pub struct TilingArgs {
     /// number of buffers).
     #[arg(long, value_name = "BYTES", default_value_t = TilingOptions::default().height, allow_negative_numbers = true)]
     pub height: u64,
-    /// The rectangle's width: the timeline's length (default: as many
-    /// instants as buffers; at least that many).
+    /// The rectangle's width: the timeline's length (default: the height;
+    /// at least as many instants as buffers).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub timeline: Option<u64>,
     /// Also write the tiling's own layout (peak = the height), as `solve

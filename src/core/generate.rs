@@ -302,7 +302,8 @@ pub fn trace(options: &TraceOptions, seed: u64) -> Result<Problem> {
         let low = options.min_size.max(1).checked_shl(k).filter(|l| l.leading_zeros() > 0);
         let low = low.ok_or_else(|| Error::Overflow("generated trace size".into()))?;
         let raw = rng.between(low, 2 * low - 1);
-        align_up(raw, align).ok_or_else(|| Error::Overflow("generated trace size".into()))
+        // Any multiple, not only a power of two (`align_up`'s kind).
+        raw.div_ceil(align).checked_mul(align).ok_or_else(|| Error::Overflow("generated trace size".into()))
     };
     let mut buffers = Vec::with_capacity(n);
     for i in 0..weights.min(n) {
@@ -674,6 +675,12 @@ mod tests {
         let mut sizes: Vec<u64> = bs.iter().map(|b| b.size).collect();
         sizes.sort_unstable();
         assert!(sizes[sizes.len() - 1] > 200 * sizes[sizes.len() / 2], "{sizes:?}");
+        // Any alignment is a multiple sizes are rounded up to, not only a
+        // power of two.
+        for alignment in [3, 100, 1000] {
+            let p = trace(&TraceOptions { buffers: 500, alignment, ..TraceOptions::default() }, 1).unwrap();
+            assert!(p.buffers().iter().all(|b| b.size % alignment == 0 && b.size >= 256), "{alignment}");
+        }
     }
 }
 
