@@ -40,6 +40,7 @@ fn sweep_refuses_a_huge_grid_at_once_and_checks_devices_first() {
         (vec!["--set", "n=1..=150000", "--strategies", "cubie,auto"], "300000 configurations"),
         // Counted exactly, not saturated at 2^64 - 1.
         (vec!["--set", "n=-9223372036854775808..=9223372036854775807"], "makes 18446744073709551616 values"),
+        (vec!["--set", "n=1..=18446744073709551615"], "`18446744073709551615` is beyond the 64-bit integers"),
         (
             vec!["--set", "n=1..=100000", "--set", "d=1..=100000", "--set", "o=1..=100000", "--set", "p=1..=100000"],
             "the grid has 200000000000000000000 configurations",
@@ -118,4 +119,21 @@ fn a_block_size_no_device_launches_is_refused() {
             run.stderr
         );
     }
+}
+
+/// A layout no block size of the device fits has no launch: `--cuda` is
+/// refused (the header sized the requested block, above the device's
+/// shared memory, or overflowed), and nothing is written.
+#[test]
+fn a_plan_that_fits_no_block_gets_no_header() {
+    let cuda = scratch("no-block").join("plan.cuh");
+    for n in ["100000", "36028797018963968"] {
+        let run =
+            smemplan(&["plan", "--model", "explicit_euler", "--set", &format!("n={n}"), "--cuda", s(&cuda)]).expect(2);
+        assert!(run.stderr.contains("no block size fits the plan's"), "n={n}: {}", run.stderr);
+        assert!(!cuda.exists());
+    }
+    // Without --cuda the plan is an answer: it says no block size fits.
+    let run = smemplan(&["plan", "--model", "explicit_euler", "--set", "n=100000"]).expect(0);
+    assert!(run.stdout.contains("no block size"), "{}", run.stdout);
 }

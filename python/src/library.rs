@@ -271,7 +271,7 @@ pub fn plan(
         }
     };
     let svg = planned.svg().ok();
-    let cuda = planned.cuda_header(launch.block_size).ok();
+    let cuda = planned.cuda_header().ok();
     let json = serde_json::to_string(&PlanJson { comparison: &planned.comparison, tiers: planned.choice.as_ref() })?;
     Ok((json, svg, cuda))
 }

@@ -42,6 +42,13 @@ def test_plan_files_match_cli(cli, tmp_path):
     assert (tmp_path / "mine.cuh").read_text() == cuh.read_text()
 
 
+def test_a_plan_that_fits_no_block_has_no_header(tmp_path):
+    p = smemplan.plan("explicit_euler", set={"n": 100000}, time_limit=5)
+    with pytest.raises(ValueError, match="no block size fits"):
+        p.cuda_header(tmp_path / "none.cuh")
+    assert not (tmp_path / "none.cuh").exists()
+
+
 def test_plan_of_a_cubie_dump_matches_cli(cli):
     dump = CUBIE_REFERENCE / "dirk__kvaerno3__float32__n100__all_shared.json"
     want = json.loads(cli("plan", "--cubie", str(dump), "--json", "--time-limit", "5"))

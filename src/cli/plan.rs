@@ -253,7 +253,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         staged.write(path, &planned.svg()?)?;
     }
     if let Some(path) = &args.cuda {
-        staged.write(path, &planned.cuda_header(args.block_size)?)?;
+        staged.write(path, &planned.cuda_header()?)?;
     }
     staged.commit()?;
 
@@ -467,8 +467,14 @@ fn list_models(out: &mut dyn Write, json: bool) -> Result<()> {
         writeln!(out, "{}{default}: {}", m.name, m.description)?;
         let params: Vec<String> = m.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(out, "  parameters: {}", params.join(" "))?;
-        let derived: Vec<String> =
-            m.derived.iter().map(|d| format!("{} = {} (from {})", d.name, d.rule, d.inputs.join(", "))).collect();
+        let derived: Vec<String> = m
+            .derived
+            .iter()
+            .map(|d| match d.inputs.as_slice() {
+                [] => format!("{} = {}", d.name, d.rule),
+                inputs => format!("{} = {} (from {})", d.name, d.rule, inputs.join(", ")),
+            })
+            .collect();
         if !derived.is_empty() {
             writeln!(out, "  derived (each settable like a parameter): {}", derived.join("; "))?;
         }

@@ -84,11 +84,22 @@ impl Planned {
     }
 
     /// The launched plan's CUDA header (its allocation in the default
-    /// shared layout), for its block size or, where none fits,
-    /// `fallback_block_size` threads per block.
-    pub fn cuda_header(&self, fallback_block_size: u64) -> Result<String> {
+    /// shared layout) for its block size; an error where no block size
+    /// fits, since there is no launch to write one for (a header for the
+    /// requested block would size a launch the device refuses).
+    pub fn cuda_header(&self) -> Result<String> {
         let launched = self.launched();
-        let block_size = launched.block_size.unwrap_or(fallback_block_size);
+        let Some(block_size) = launched.block_size else {
+            return Err(smemplan_perf::Error::Device {
+                device: self.comparison.device.clone(),
+                message: format!(
+                    "no block size fits the plan's {} B of shared memory a run, so it has no launch to write a CUDA \
+                     header for",
+                    launched.report.shared_bytes
+                ),
+            }
+            .into());
+        };
         let header = HeaderOptions { block_size, ..HeaderOptions::default() };
         // The comparison already holds the optimised plan's allocation; a
         // split's is built here, the one place that needs it.
