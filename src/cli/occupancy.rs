@@ -14,14 +14,14 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub device: String,
     /// Threads per block (1 to the device's maximum).
-    #[arg(long, value_name = "B")]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub block_size: u64,
     /// Dynamic shared memory per block, bytes (up to the device's opt-in
     /// limit).
-    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    #[arg(long, value_name = "BYTES", default_value_t = 0, allow_negative_numbers = true)]
     pub smem_per_block: u64,
     /// Registers per thread (0: registers not counted).
-    #[arg(long, value_name = "R", default_value_t = 0)]
+    #[arg(long, value_name = "R", default_value_t = 0, allow_negative_numbers = true)]
     pub registers: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]

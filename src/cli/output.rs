@@ -173,6 +173,11 @@ fn last_written_component(path: &Path) -> &[u8] {
 /// directory.
 fn resolve(flag: &str, path: &Path) -> Result<Resolved> {
     let shown = path.display();
+    // `-` is standard output for `generate --out` alone; elsewhere a file
+    // named `-` would be a surprise.
+    if path == Path::new("-") {
+        bail!("{flag} `-`: this output is written to a file; name one");
+    }
     match last_written_component(path) {
         b"" => bail!("{flag} `{shown}` ends with a path separator; name a file"),
         b"." | b".." => bail!("{flag} `{shown}` does not name a file"),
@@ -471,6 +476,8 @@ mod tests {
         }
         let err = Staged::reserve(&[("--svg", &slash)], &[]).err().unwrap();
         assert!(format!("{err:#}").contains("ends with a path separator"), "{err:#}");
+        let err = Staged::reserve(&[("--csv", Path::new("-"))], &[]).err().unwrap();
+        assert_eq!(format!("{err:#}"), "--csv `-`: this output is written to a file; name one");
     }
 
     #[cfg(unix)]

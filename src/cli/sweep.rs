@@ -283,7 +283,8 @@ fn verify_on_card(lab: &Path, csv: &Path, measured: &Path, args: &Args, out: &mu
 fn held_note(model: &model::Model, axes: &[Axis]) -> Result<Vec<String>> {
     let held = Held::of(model, axes)?;
     let shown = |h: &Held| match &h.derived_from {
-        Some(from) => format!("{} = {} (derived from {})", h.name, h.value, from.join(", ")),
+        Some(from) if !from.is_empty() => format!("{} = {} (derived from {})", h.name, h.value, from.join(", ")),
+        Some(_) => format!("{} = {} (derived)", h.name, h.value),
         None => format!("{} = {}", h.name, h.value),
     };
     let fixed: Vec<String> = held.iter().filter(|h| h.varies_with.is_empty()).map(shown).collect();

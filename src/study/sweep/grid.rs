@@ -56,7 +56,14 @@ impl Axis {
                 Some((a, b)) => {
                     let bound = |s: &str| {
                         s.trim().parse::<i64>().map_err(|_| {
-                            sweep_error(format!("parameter `{name}`: `{item}` is not a range of integers A..=B"))
+                            // A number beyond i64 is said as such, not as
+                            // a malformed range.
+                            let why = if s.trim().parse::<i128>().is_ok() {
+                                format!("`{}` is beyond the 64-bit integers a range may hold", s.trim())
+                            } else {
+                                format!("`{item}` is not a range of integers A..=B")
+                            };
+                            sweep_error(format!("parameter `{name}`: {why}"))
                         })
                     };
                     let (a, b) = (bound(a)?, bound(b)?);
