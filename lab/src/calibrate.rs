@@ -309,7 +309,7 @@ pub fn label(name: &LayoutName) -> String {
 }
 
 fn placement(name: &LayoutName) -> Result<Placement> {
-    let bad = |what: &str| Error::Gpu(format!("unknown {what} in a measured layout: {name:?}"));
+    let bad = |what: &str| Error::Calibration(format!("unknown {what} in a measured layout: {name:?}"));
     let planner = match name.planner.as_str() {
         "cubie" => Planner::Cubie,
         "smemplan" => Planner::smemplan(),
@@ -467,10 +467,10 @@ pub struct Fitted {
 /// rate when no plan measured on it was HBM-bound), is held.
 pub fn fit(device: &DeviceProfile, observations: &[Observation], held: &[&str]) -> Result<Fitted> {
     if observations.is_empty() {
-        return Err(Error::Gpu("nothing to fit: no observations".into()));
+        return Err(Error::Calibration("nothing to fit: no observations".into()));
     }
     if let Some(unknown) = held.iter().find(|h| !RATE_NAMES.contains(h)) {
-        return Err(Error::Gpu(format!(
+        return Err(Error::Calibration(format!(
             "cannot hold `{unknown}`: not a fitted rate (the rates: {})",
             RATE_NAMES.join(", ")
         )));

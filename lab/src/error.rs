@@ -18,6 +18,10 @@ pub enum Error {
     /// or launch failure); one line.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// A calibration cannot be done as asked (nothing to fit, a rate that
+    /// does not exist, a layout it does not know).
+    #[error("calibration: {0}")]
+    Calibration(String),
     /// A file of measurements (a block-size table, measured JSON) is
     /// invalid.
     #[error("{}", display_parse(.file, *.line, .message))]

@@ -47,10 +47,12 @@ fn the_fit_prints_a_profile_table() {
 fn bad_input_is_refused() {
     let missing = repo("docs/results/no-such.json").display().to_string();
     let not_results = repo("tests/data/h200-block-size.csv").display().to_string();
+    let bundle = repo("docs/results/gpu-h100-measure-2026-12-07.json").display().to_string();
     for (args, says) in [
         (vec!["calibrate"], "nothing to calibrate against"),
         (vec!["calibrate", "--measured", &missing], "cannot read"),
-        (vec!["calibrate", "--measured", &not_results], "is not a `smemplan measure --json` results file"),
+        (vec!["calibrate", "--measured", &not_results], "is not a `smemplan-lab measure --json` results file"),
+        (vec!["calibrate", "--measured", &bundle], "is a bundle of results by case"),
         (vec!["calibrate", "--table", &missing], "cannot read"),
         (vec!["calibrate", "--device", "tpu", "--table", &not_results], "unknown device `tpu`"),
     ] {
@@ -176,4 +178,17 @@ fn tables_with_boms_and_carriage_returns_read_and_twice_named_columns_are_refuse
     let run = lab(&["calibrate", "--table", &twice.display().to_string()]).expect(2);
     assert!(run.stderr.contains("twice.csv:1") && run.stderr.contains("column `ms` twice"), "{}", run.stderr);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Flags a command would ignore are refused, not dropped in silence.
+#[test]
+fn flags_a_command_would_ignore_are_refused() {
+    let results = repo("docs/results/gpu-h200-throughput-2026-12-07.json").display().to_string();
+    for args in [
+        vec!["tune", "--rank-only", "--json", "/nonexistent/tune.json"],
+        vec!["measure", "--from", &results, "--case", "lorenz"],
+    ] {
+        let run = lab(&args).expect(2);
+        assert!(run.stderr.contains("cannot be used with"), "{args:?}: {}", run.stderr);
+    }
 }

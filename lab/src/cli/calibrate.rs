@@ -3,13 +3,12 @@
 //! and with `--fit` the parameters that follow them best, as a table to
 //! paste into `models/devices.toml`.
 
-use super::{read_text, Verdict};
-use anyhow::{bail, Context, Result};
+use super::{read_results, read_text, Verdict};
+use anyhow::{bail, Result};
 use serde::Serialize;
 use smemplan::core::format::table::table;
 use smemplan::perf::occupancy::DeviceProfile;
 use smemplan_lab::calibrate::{self, Fitted, GroupFit, Observation};
-use smemplan_lab::gpu::measure::Results;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -19,7 +18,7 @@ pub struct Args {
     /// Device profile whose parameters are evaluated (and the fit's start).
     #[arg(long, value_name = "NAME", default_value = "h200")]
     pub device: String,
-    /// Results of `smemplan measure --json` (repeatable).
+    /// Results of `smemplan-lab measure --json` (repeatable).
     #[arg(long, value_name = "RESULTS.json")]
     pub measured: Vec<PathBuf>,
     /// A block-size table: CSV with `plan,stride,registers,runs,block,ms,shared_accesses`
@@ -63,9 +62,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let mut observations: Vec<Observation> = Vec::new();
     for path in &args.measured {
-        let text = read_text(path)?;
-        let results: Results = serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not a `smemplan measure --json` results file", path.display()))?;
+        let results = read_results(path)?;
         calibrate::check_results(&path.display().to_string(), &results, &device)?;
         observations.extend(calibrate::from_measurements(&results)?);
     }

@@ -1,4 +1,4 @@
-//! `smemplan measure`: the batched integrators timed on a card across
+//! `smemplan-lab measure`: the batched integrators timed on a card across
 //! layouts and block sizes, every run checked against the CPU reference bit
 //! for bit; JSON for the record, a markdown table for the reader.
 //!
@@ -11,7 +11,7 @@
 //! optionally `--system`, `--n`, `--precision`, `--batch`, `--t-end` and
 //! `--steps`. Flags are checked before any card is looked for.
 
-use super::{read_text, Verdict};
+use super::{read_results, Verdict};
 use anyhow::{Context, Result};
 use smemplan::kernel::Precision;
 use smemplan::perf::occupancy::DeviceProfile;
@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Arguments of `smemplan measure`.
+/// Arguments of `smemplan-lab measure`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Device profile for the picks and the cost model.
@@ -40,7 +40,7 @@ pub struct Args {
     pub budget: u64,
     /// Only these cases of the default list (names contain the text;
     /// repeatable).
-    #[arg(long, value_name = "TEXT", conflicts_with = "method")]
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["method", "from"])]
     pub case: Vec<String>,
     /// One case chosen by flags instead of the default list.
     #[command(flatten)]
@@ -114,7 +114,7 @@ impl CaseArgs {
     }
 }
 
-/// Runs `smemplan measure`.
+/// Runs `smemplan-lab measure`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let profile = DeviceProfile::named(&args.device)?;
     if let (Some(json), Some(md)) = (&args.json, &args.markdown) {
@@ -124,9 +124,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let results = match &args.from {
         Some(path) => {
-            let text = read_text(path)?;
-            let results: Results =
-                serde_json::from_str(&text).with_context(|| format!("`{}` is not a results file", path.display()))?;
+            let results = read_results(path)?;
             calibrate::check_results(&path.display().to_string(), &results, &profile)?;
             results
         }

@@ -75,7 +75,27 @@ pub fn run(cli: Cli) -> Result<Verdict> {
 
 /// Reads a whole file as text, naming it in the error.
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    Ok(smemplan::core::format::text::read_text(path)?)
+}
+
+/// Reads one `smemplan-lab measure --json` results file, saying so when
+/// `path` is a bundle of them (as `docs/results/` keeps several cases:
+/// `{"note", "cases": {NAME: results}}`) rather than one.
+fn read_results(path: &Path) -> Result<smemplan_lab::gpu::measure::Results> {
+    let text = read_text(path)?;
+    serde_json::from_str(&text).with_context(|| {
+        let bundle = serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v.get("note").is_some() && v.get("cases").is_some_and(serde_json::Value::is_object));
+        if bundle {
+            format!(
+                "`{}` is a bundle of results by case (`note`, `cases`), not one `smemplan-lab measure --json` file: \
+                 give one case's results (e.g. `jq '.cases[\"NAME\"]'`)",
+                path.display()
+            )
+        } else {
+            format!("`{}` is not a `smemplan-lab measure --json` results file", path.display())
+        }
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, renamed

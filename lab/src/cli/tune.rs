@@ -176,8 +176,9 @@ pub struct Args {
     /// CUDA device ordinal.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub gpu: usize,
-    /// Write the full results as JSON.
-    #[arg(long, value_name = "OUT.json")]
+    /// Write the full results as JSON (the card's timings: not with
+    /// --rank-only).
+    #[arg(long, value_name = "OUT.json", conflicts_with = "rank_only")]
     pub json: Option<PathBuf>,
 }
 
@@ -506,11 +507,10 @@ fn model_layouts(args: &Args, device: &DeviceProfile, source: Option<UserSource>
             Some(source) => Timed::UserKernel { source: Box::new(source), allocations },
             None => Timed::StandIn,
         },
-        title: format!(
-            "{} ({})",
-            name,
-            args.sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
-        ),
+        title: match args.sets.as_slice() {
+            [] => format!("{name} (defaults)"),
+            sets => format!("{name} ({})", sets.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")),
+        },
         layouts,
         candidates: Vec::new(),
         share: 0,
