@@ -44,6 +44,8 @@ const MARGIN_TOP: f64 = 58.0;
 const GAP: f64 = 56.0;
 const MARGIN_BOTTOM: f64 = 40.0;
 const LEGEND_ROW: f64 = 16.0;
+/// Rough advance of one character of the bold 14 px title.
+const TITLE_CHAR_WIDTH: f64 = 14.0 * 0.62;
 /// Legend entries drawn before the rest are summarised as a count.
 const LEGEND_MAX: usize = 24;
 /// Headroom above the highest point, as a fraction of it.
@@ -407,12 +409,21 @@ pub fn svg(sweep: &Sweep, x: &str) -> Result<String> {
     let aggregate = points > POINT_BUDGET;
 
     let title = format!("{} — shared memory, saving and residency against {x}", models.join(", "));
-    let mut facts = vec![
+    // The title is one line of bold 14 px: too many models for it go to the
+    // wrapped facts below, and the title counts them.
+    let (title, models_fact) = if title.chars().count() as f64 * TITLE_CHAR_WIDTH <= WIDTH - 94.0 {
+        (title, None)
+    } else {
+        let count = format!("{} models — shared memory, saving and residency against {x}", models.len());
+        (count, Some(format!("models {}", models.join(", "))))
+    };
+    let mut facts: Vec<String> = models_fact.into_iter().collect();
+    facts.extend([
         format!("{} configurations", sweep.rows.len()),
         format!("strategies {}", strategies.join(", ")),
         format!("devices {}", devices.join(", ")),
         format!("{} on the Pareto front", sweep.pareto_front.len()),
-    ];
+    ]);
     if aggregate {
         facts.push(format!("{} combinations pooled: median line, min–max band", combos.len()));
     }
@@ -849,6 +860,16 @@ mod tests {
         // A categorical axis of many values thins its labels too.
         let by_other = svg(&synthetic(1, 1..=3, 300, 1), "other").unwrap();
         few_labels_apart(&by_other);
+    }
+
+    #[test]
+    fn a_title_too_long_for_its_line_counts_the_models() {
+        let few = svg(&synthetic(2, 1..=3, 1, 1), "n").unwrap();
+        assert!(few.contains(">model0, model1 — shared memory"), "the models named in the title");
+        let many = svg(&synthetic(12, 1..=3, 1, 1), "n").unwrap();
+        let title = many.lines().find(|l| l.contains("font-weight=\"bold\"")).unwrap();
+        assert!(title.contains(">12 models — shared memory"), "{title}");
+        assert!(many.contains("models model0, model1, model2"), "the models listed below the title");
     }
 
     #[test]
