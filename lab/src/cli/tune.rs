@@ -157,7 +157,7 @@ pub struct Args {
     /// that fits and the largest that fits k blocks per multiprocessor,
     /// k ≤ 8, and both picks), those its compiled kernels can launch, ranked
     /// with their registers and stack.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.1)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.1, allow_negative_numbers = true)]
     pub share: f64,
     /// Time every candidate, the same set as `--share`'s (the acceptance of
     /// `--share` is then measured too).
