@@ -23,7 +23,6 @@ use smemplan::study::compare::{CompareOptions, Comparison};
 use smemplan::study::planned::{dump_tiers, kernel_tiers, Planned};
 use smemplan::study::sweep::{self, chart, Axis, Side, SweepSpec, Tiers};
 use smemplan::{core::bound, Buffer, Interval, Layout, Problem};
-use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -76,18 +75,8 @@ fn rows_of(problem: &Problem) -> Rows {
 /// that is not UTF-8 text a [`Failure::Value`] naming its line and column.
 pub fn read_text(what: &str, path: &str) -> Answer<String> {
     let prefix = if what.is_empty() { String::new() } else { format!("{what}: ") };
-    let file = Path::new(path);
-    text::read_text(file).map_err(|e| match e {
-        Error::Read { .. } => {
-            // The library's error keeps the system's words, not the kind:
-            // ask again, to raise the matching subclass of `OSError`.
-            let kind = match std::fs::metadata(file) {
-                Err(e) => e.kind(),
-                Ok(m) if m.is_dir() => ErrorKind::IsADirectory,
-                Ok(_) => std::fs::File::open(file).err().map_or(ErrorKind::Other, |e| e.kind()),
-            };
-            Failure::Os(kind, format!("{prefix}{e}"))
-        }
+    text::read_text(Path::new(path)).map_err(|e| match e {
+        Error::Read { kind, .. } => Failure::Os(kind, format!("{prefix}{e}")),
         other => Failure::Value(format!("{prefix}{other}")),
     })
 }

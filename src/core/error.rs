@@ -45,6 +45,9 @@ pub enum Error {
     Read {
         /// The file.
         path: String,
+        /// Why, as a kind (not found, permission denied, a directory, ...),
+        /// for a front end that answers each its own way.
+        kind: std::io::ErrorKind,
         /// Why (the operating system's words).
         message: String,
     },

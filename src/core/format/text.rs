@@ -20,13 +20,13 @@ const CHUNK: usize = 1 << 16;
 /// are not text the line and column.
 pub fn read_text(path: &Path) -> Result<String, Error> {
     let name = path.display().to_string();
-    let cannot = |message: String| Error::Read { path: name.clone(), message };
-    let file = std::fs::File::open(path).map_err(|e| cannot(e.to_string()))?;
+    let cannot = |e: io::Error| Error::Read { path: name.clone(), kind: e.kind(), message: e.to_string() };
+    let file = std::fs::File::open(path).map_err(cannot)?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(cannot("it is a directory, not a file".into()));
+        return Err(cannot(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory, not a file")));
     }
     read_from(&name, file).map_err(|e| match e {
-        Refused::Io(e) => cannot(e.to_string()),
+        Refused::Io(e) => cannot(e),
         Refused::NotText(e) => e,
     })
 }
@@ -35,7 +35,7 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
 /// [`read_text`] reads a file.
 pub fn read_stream(name: &str, reader: impl Read) -> Result<String, Error> {
     read_from(name, reader).map_err(|e| match e {
-        Refused::Io(e) => Error::Read { path: name.to_string(), message: e.to_string() },
+        Refused::Io(e) => Error::Read { path: name.to_string(), kind: e.kind(), message: e.to_string() },
         Refused::NotText(e) => e,
     })
 }
@@ -144,7 +144,9 @@ mod tests {
     fn a_directory_or_a_missing_file_is_named() {
         let dir = std::env::temp_dir();
         assert!(read_text(&dir).unwrap_err().to_string().ends_with("`: it is a directory, not a file"));
+        assert!(matches!(read_text(&dir), Err(Error::Read { kind: io::ErrorKind::IsADirectory, .. })));
         let missing = dir.join("smemplan-text-no-such-file.csv");
+        assert!(matches!(read_text(&missing), Err(Error::Read { kind: io::ErrorKind::NotFound, .. })));
         let e = read_text(&missing).unwrap_err().to_string();
         assert!(e.starts_with("cannot read `") && e.contains("smemplan-text-no-such-file.csv`: "), "{e}");
     }
