@@ -326,3 +326,19 @@ fn a_dump_whose_totals_disagree_is_refused_naming_each_figure() {
         assert!(run.stderr.contains(want), "{want}:\n{}", run.stderr);
     }
 }
+
+/// An include next to the model is the file meant: one that is not text is
+/// an error naming it, not a reason to take the built-in fragment of that
+/// name in silence; with no file there, the built-in one is taken.
+#[test]
+fn an_include_next_to_the_model_that_is_not_text_is_an_error() {
+    let dir = scratch("hostile-include");
+    let model = dir.join("explicit_euler.toml");
+    fs::copy(repo("models/explicit_euler.toml"), &model).unwrap();
+    smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(0);
+    fs::create_dir_all(dir.join("parts")).unwrap();
+    fs::write(dir.join("parts/loop.toml"), b"[[component]]\npath = \"\xff\"\n").unwrap();
+    let run = smemplan(&["plan", s(&model), "--time-limit", "1"]).expect(2);
+    let want = format!("{}:2: column 9 holds the byte 0xff", dir.join("parts/loop.toml").display());
+    assert!(run.stderr.contains(&want), "want {want}\n{}", run.stderr);
+}

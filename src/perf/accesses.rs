@@ -78,7 +78,7 @@ mod tests {
     /// The workload of model `text` at `sets`, planned with the defaults
     /// (one run, no stride).
     fn workload(text: &str, sets: &[(String, String)]) -> crate::throughput::Workload {
-        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
+        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| Ok(None)).unwrap();
         let kernel = model.instantiate(sets).unwrap();
         let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
         kernel.accesses.workload(&report, 0, 0, 1)
@@ -113,14 +113,15 @@ name = "y"
 size = 3
 accesses = { all = 0 }
 "#;
-        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| None).unwrap();
+        let model = smemplan_kernel::model::Model::parse("t.toml", text, &|_| Ok(None)).unwrap();
         let kernel = model.instantiate(&[]).unwrap();
         let report = smemplan_plan::plan_kernel(&kernel, &Default::default()).unwrap();
         let x = report.buffers.iter().find(|b| b.name == "x").unwrap();
         assert_eq!(kernel.accesses.of_buffer(x, &report.timeline), 50.0, "{:?} {:?}", report.timeline, kernel.accesses);
         assert_eq!(kernel.accesses.by_memory(&report), (50.0, 0.0));
         let bad = text.replace("\"4 * n\"", "\"'many'\"");
-        let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
+        let e =
+            smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| Ok(None)).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("buffer(k/x).accesses.a") && e.to_string().contains("integer"), "{e}");
     }
 
@@ -167,13 +168,14 @@ location = "{y}"
         let always = text("local", "shared").replace("\"n <= 8\"", "true");
         assert_eq!(workload(&always, &n16).register_bytes_per_run, 64);
         let number = text("local", "shared").replace("\"n <= 8\"", "3");
-        let e = smemplan_kernel::model::Model::parse("t.toml", &number, &|_| None).unwrap_err();
+        let e = smemplan_kernel::model::Model::parse("t.toml", &number, &|_| Ok(None)).unwrap_err();
         assert!(
             e.to_string().contains("t.toml:16") && e.to_string().contains("`registers` is true, false or a condition"),
             "{e}"
         );
         let bad = text("local", "shared").replace("\"n <= 8\"", "\"'yes'\"");
-        let e = smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| None).unwrap().instantiate(&[]).unwrap_err();
+        let e =
+            smemplan_kernel::model::Model::parse("t.toml", &bad, &|_| Ok(None)).unwrap().instantiate(&[]).unwrap_err();
         assert!(e.to_string().contains("buffer(k/x).registers") && e.to_string().contains("integer"), "{e}");
     }
 
@@ -223,7 +225,7 @@ location = "local"
             let e = smemplan_kernel::model::Model::parse(
                 "t.toml",
                 &text(&format!("local_hit_per_shared = {bad}")),
-                &|_| None,
+                &|_| Ok(None),
             )
             .unwrap_err()
             .to_string();
@@ -235,7 +237,7 @@ location = "local"
         let fragment = "local_hit_per_shared = 0.5\n";
         let with_include = text("").replace("[params]", "[[include]]\nfile = \"f.toml\"\n[params]");
         let e = smemplan_kernel::model::Model::parse("t.toml", &with_include, &|_| {
-            Some(("f.toml".into(), fragment.into()))
+            Ok(Some(("f.toml".into(), fragment.into())))
         })
         .unwrap_err()
         .to_string();

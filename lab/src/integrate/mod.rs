@@ -450,7 +450,7 @@ pub fn instance(setup: &Setup, placement: &Placement) -> Result<smemplan::kernel
         }
     }
     let source = format!("models/integrators/{}", method.name());
-    let model = Model::parse(&source, method.model_text(), &|_| None)?;
+    let model = Model::parse(&source, method.model_text(), &|_| Ok(None))?;
     let precision = if setup.precision == Precision::F64 { "f64" } else { "f32" };
     let mut sets = vec![("n".to_string(), setup.system.n().to_string()), ("precision".into(), precision.into())];
     sets.extend(placement.sets());

@@ -40,7 +40,7 @@ pub fn builtin(name: &str) -> Result<Model> {
     let text = builtin_file(&file)
         .filter(|_| !file.contains('/'))
         .ok_or_else(|| Error::UnknownModel { name: name.to_string(), known: builtin_names().join(", ") })?;
-    let mut model = Model::parse(&format!("models/{file}"), text, &resolve_builtin)?;
+    let mut model = Model::parse(&format!("models/{file}"), text, &|f| Ok(resolve_builtin(f)))?;
     model.builtin = true;
     Ok(model)
 }
@@ -97,12 +97,16 @@ pub fn load(path: &std::path::Path) -> Result<Model> {
 /// includes resolve next to it, then among the built-in fragments.
 pub fn parse_file(path: &std::path::Path, text: &str) -> Result<Model> {
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    // A file next to the model is the one meant: one that cannot be read
+    // (not text, no permission) is an error, not a reason to take the
+    // built-in fragment of that name instead.
     let resolve = |f: &str| {
         let next_to_it = dir.join(f);
-        match std::fs::read_to_string(&next_to_it) {
-            Ok(text) => Some((next_to_it.display().to_string(), text)),
-            Err(_) => resolve_builtin(f),
+        if !next_to_it.exists() {
+            return Ok(resolve_builtin(f));
         }
+        let text = smemplan_core::format::text::read_text(&next_to_it)?;
+        Ok(Some((next_to_it.display().to_string(), text)))
     };
     Model::parse(&path.display().to_string(), text, &resolve)
 }

@@ -38,6 +38,7 @@ pub use builtins::{
     Listing, BUILTIN_FILES, DEFAULT_MODEL,
 };
 pub use instantiate::Kernel;
+pub use parse::Resolve;
 
 use crate::error::Error;
 use crate::lifetimes::LifetimeTable;

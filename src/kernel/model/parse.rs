@@ -442,11 +442,17 @@ impl FileCtx<'_> {
     }
 }
 
+/// How [`Model::parse`] finds an included file: its name (where it is) and
+/// text, `None` where there is none, or the error of one that is there but
+/// cannot be read.
+pub type Resolve<'a> = dyn Fn(&str) -> Result<Option<(String, String)>> + 'a;
+
 impl Model {
     /// Parses a model. `source` names it in errors; `resolve` finds an
     /// included file by the name the include gives: where it is (named in
-    /// errors, and how an include cycle is recognised) and its text.
-    pub fn parse(source: &str, text: &str, resolve: &dyn Fn(&str) -> Option<(String, String)>) -> Result<Model> {
+    /// errors, and how an include cycle is recognised) and its text, `None`
+    /// where there is none, or the error of one found but not read.
+    pub fn parse(source: &str, text: &str, resolve: &Resolve<'_>) -> Result<Model> {
         let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         let ctx = FileCtx { file: source, lines: Lines::new(text) };
         let mut params = BTreeMap::new();
@@ -534,11 +540,11 @@ impl Model {
     fn load_includes(
         &mut self,
         includes: &[IncludeItem],
-        resolve: &dyn Fn(&str) -> Option<(String, String)>,
+        resolve: &Resolve<'_>,
         stack: &mut Vec<String>,
     ) -> Result<()> {
         for inc in includes {
-            let (name, text) = resolve(&inc.file)
+            let (name, text) = resolve(&inc.file)?
                 .ok_or_else(|| inc.place.error(format!("cannot find included file `{}`", inc.file)))?;
             if stack.contains(&name) {
                 return Err(inc.place.error(format!("include cycle: {} → {name}", stack.join(" → "))));
