@@ -74,7 +74,7 @@ impl Model {
             components: Vec::new(),
             buffers: Vec::new(),
             group_aliases: Vec::new(),
-            table: LifetimeTable::cubie()?.overlaid(self.classes.clone()),
+            table: self.table.clone(),
             accesses: Weights::default(),
         };
         if let Some(cost) = self.local_hit_per_shared {
@@ -88,14 +88,8 @@ impl Model {
         each_buffer_in_place(&out, &origins)?;
         // What CuBIE's registry refuses is refused here, where the
         // declaration it names is known: every later step (plan, sweep,
-        // the registry) gets a kernel the registry takes. The built-in
-        // models' declarations ship with the library and are replayed at
-        // hundreds of configurations by the tests; building the registry
-        // once more for each of their instances cost a sweep a fifth of
-        // its time, so they are not checked twice (a refusal would still
-        // come, without its line, from the plan).
-        let checked = if self.builtin { Ok(()) } else { out.registry().map(drop) };
-        if let Err(e) = checked {
+        // the registry) gets a kernel the registry takes.
+        if let Err(e) = out.registry() {
             return Err(match e {
                 Error::Registry(e) => origins.locate(&out, &e).unwrap_or_else(|| Error::Model {
                     file: self.label(),
@@ -482,8 +476,8 @@ pub struct Kernel {
     /// Children whose whole shared region aliases a target.
     pub group_aliases: Vec<GroupAlias>,
     /// The lifetime table: the built-in CuBIE table with the model's
-    /// classes over it.
-    pub table: LifetimeTable,
+    /// classes over it (shared by every instance of the model).
+    pub table: std::sync::Arc<LifetimeTable>,
     /// Access weights per buffer and phase ([`crate::accesses`]).
     pub accesses: Weights,
 }

@@ -154,7 +154,10 @@ pub struct Model {
     allowed: BTreeMap<String, allowed::Allowed>,
     derived: BTreeMap<String, DerivedItem>,
     algorithms: BTreeMap<String, BTreeMap<String, Value>>,
-    classes: LifetimeTable,
+    /// CuBIE's lifetime table with the model's `[classes]` over it, built
+    /// once: every instance shares it (a sweep builds thousands, and
+    /// copying the table was a tenth of a sweep's time).
+    table: std::sync::Arc<LifetimeTable>,
     body: Fragment,
     fragments: HashMap<String, Fragment>,
     /// `local_hit_per_shared`: what a local cache hit costs in this

@@ -523,7 +523,7 @@ impl Model {
             allowed,
             derived,
             algorithms,
-            classes,
+            table: std::sync::Arc::new(LifetimeTable::cubie()?.overlaid(classes)),
             body,
             fragments: HashMap::new(),
             local_hit_per_shared,
