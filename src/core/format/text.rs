@@ -25,28 +25,12 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(cannot(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory, not a file")));
     }
-    read_from(&name, file).map_err(|e| match e {
-        Refused::Io(e) => cannot(e),
-        Refused::NotText(e) => e,
-    })
+    read_stream(&name, file)
 }
 
-/// The text of a stream (standard input), named `name` in errors, as
-/// [`read_text`] reads a file.
-pub fn read_stream(name: &str, reader: impl Read) -> Result<String, Error> {
-    read_from(name, reader).map_err(|e| match e {
-        Refused::Io(e) => Error::Read { path: name.to_string(), kind: e.kind(), message: e.to_string() },
-        Refused::NotText(e) => e,
-    })
-}
-
-enum Refused {
-    Io(io::Error),
-    NotText(Error),
-}
-
-/// Reads `reader` to its end, refusing it at its first byte that is not text.
-fn read_from(name: &str, mut reader: impl Read) -> Result<String, Refused> {
+/// The text of a stream (standard input, an open file), named `name` in
+/// errors, read to its end but refused at its first byte that is not text.
+pub fn read_stream(name: &str, mut reader: impl Read) -> Result<String, Error> {
     let mut bytes: Vec<u8> = Vec::new();
     // Everything before `checked` is valid UTF-8 without a NUL.
     let mut checked = 0;
@@ -57,25 +41,22 @@ fn read_from(name: &str, mut reader: impl Read) -> Result<String, Refused> {
             match reader.read(&mut bytes[before..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Refused::Io(e)),
+                Err(e) => return Err(Error::Read { path: name.to_string(), kind: e.kind(), message: e.to_string() }),
             }
         };
         bytes.truncate(before + n);
         let end = n == 0;
         if let Some(at) = bytes[checked..].iter().position(|&b| b == 0) {
-            return Err(Refused::NotText(not_text(name, &bytes, checked + at, "a NUL byte")));
+            return Err(not_text(name, &bytes, checked + at, "a NUL byte"));
         }
         if end {
-            return String::from_utf8(bytes).map_err(|e| {
-                let at = e.utf8_error().valid_up_to();
-                Refused::NotText(not_utf8(name, e.as_bytes(), at))
-            });
+            return String::from_utf8(bytes).map_err(|e| not_utf8(name, e.as_bytes(), e.utf8_error().valid_up_to()));
         }
         match std::str::from_utf8(&bytes[checked..]) {
             Ok(_) => checked = bytes.len(),
             // A sequence cut by the chunk's end is completed by the next read.
             Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
-            Err(e) => return Err(Refused::NotText(not_utf8(name, &bytes, checked + e.valid_up_to()))),
+            Err(e) => return Err(not_utf8(name, &bytes, checked + e.valid_up_to())),
         }
     }
 }
@@ -103,10 +84,7 @@ mod tests {
     use super::*;
 
     fn read(bytes: &[u8]) -> Result<String, String> {
-        read_from("t.csv", bytes).map_err(|e| match e {
-            Refused::Io(e) => e.to_string(),
-            Refused::NotText(e) => e.to_string(),
-        })
+        read_stream("t.csv", bytes).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -136,8 +114,8 @@ mod tests {
     #[test]
     fn an_endless_stream_of_nul_bytes_is_refused_at_once() {
         // `/dev/zero` as a reader: refused after the first chunk.
-        let e = read_from("/dev/zero", io::repeat(0)).err().unwrap();
-        assert!(matches!(e, Refused::NotText(Error::Parse { line: 1, .. })));
+        let e = read_stream("/dev/zero", io::repeat(0)).err().unwrap();
+        assert!(matches!(e, Error::Parse { line: 1, .. }));
     }
 
     #[test]
