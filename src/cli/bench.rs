@@ -8,7 +8,7 @@
 //! large one) gets an empty cell, not an aborted run; a file in a directory
 //! that is not an instance is skipped with a line on stderr.
 
-use super::output::{table, Staged};
+use super::output::{table, Inputs, Staged};
 use super::{read_text, strategy_parser, verify, Limits, Verdict};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -211,6 +211,8 @@ fn run_all(args: &Args, files: &[(PathBuf, bool)], strategies: &[String]) -> Res
     let progress = progress_bar((files.len() * strategies.len()) as u64, args.json)?;
     let mut rows = Vec::with_capacity(files.len());
     let mut skipped = Vec::new();
+    // Resolved once: every instance's saved layouts are checked against all.
+    let inputs = Inputs::new(files.iter().map(|(p, _)| p.as_path()));
     for (path, in_directory) in files {
         let name = path.display().to_string();
         let read = read_text(path).and_then(|text| Ok(minimalloc::read_instance(&name, &text)?));
@@ -299,7 +301,6 @@ fn run_all(args: &Args, files: &[(PathBuf, bool)], strategies: &[String]) -> Res
         }
         if !layouts.is_empty() {
             let destinations: Vec<(&str, &Path)> = layouts.iter().map(|(p, _)| ("--out-dir", p.as_path())).collect();
-            let inputs: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
             let mut staged = Staged::reserve(&destinations, &inputs)?;
             for (file, csv) in &layouts {
                 staged.write(file, csv)?;

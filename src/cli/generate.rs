@@ -9,7 +9,7 @@
 //! every command writes); without it, or with `--out -`, the CSV goes to
 //! stdout and the report to stderr, so that stdout stays a clean instance.
 
-use super::output::Staged;
+use super::output::{Inputs, Staged};
 use super::Verdict;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -299,7 +299,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         [("--out", file), ("--solution", solution)].into_iter().filter_map(|(f, p)| Some((f, p?))).collect();
     // Checked before the draw, which may take seconds: nothing is drawn
     // for a destination that cannot be written.
-    let mut staged = Staged::reserve(&destinations, &[])?;
+    let mut staged = Staged::reserve(&destinations, &Inputs::default())?;
     let drawn = family.draw()?;
     let csv = minimalloc::write(&drawn.problem, None);
     if let Some(path) = file {
@@ -369,7 +369,7 @@ fn run_acceptance(args: &AcceptanceArgs, out: &mut dyn Write) -> Result<Verdict>
     let set = generate::acceptance()?;
     let paths: Vec<PathBuf> = set.iter().map(|i| args.out_dir.join(format!("{}.csv", i.name))).collect();
     let destinations: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
-    let mut staged = Staged::reserve(&destinations, &[])?;
+    let mut staged = Staged::reserve(&destinations, &Inputs::default())?;
     let mut entries = Vec::with_capacity(set.len());
     for (instance, path) in set.iter().zip(&paths) {
         staged.write(path, &minimalloc::write(&instance.problem, None))?;

@@ -139,6 +139,20 @@ impl Drop for Temporary {
     }
 }
 
+/// A run's input files, each resolved once (as [`resolve`] resolves a
+/// destination), for [`Staged::reserve`] to refuse an output that is one of
+/// them. An input that cannot be resolved (standard input, a missing file)
+/// is no output's file.
+#[derive(Default)]
+pub struct Inputs(Vec<(PathBuf, Resolved)>);
+
+impl Inputs {
+    /// The inputs at `paths`.
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Inputs {
+        Inputs(paths.into_iter().filter_map(|p| Some((p.to_path_buf(), resolve("", p).ok()?))).collect())
+    }
+}
+
 /// Where a destination leads, for checking that two flags differ.
 struct Resolved {
     dir: PathBuf,
@@ -289,14 +303,14 @@ impl Staged {
     /// the run's `inputs` and that a fresh temporary can be created beside
     /// it (the temporary is removed at once). Nothing is left when any check
     /// fails, and nothing already in the directories is touched.
-    pub fn reserve(outputs: &[(&str, &Path)], inputs: &[&Path]) -> Result<Staged> {
+    pub fn reserve(outputs: &[(&str, &Path)], inputs: &Inputs) -> Result<Staged> {
         let mut resolved: Vec<(&str, &Path, Resolved)> = Vec::with_capacity(outputs.len());
         for &(flag, path) in outputs {
             let r = resolve(flag, path)?;
             if let Some((other, _, _)) = resolved.iter().find(|(_, _, o)| o.same_file(&r)) {
                 bail!("{other} and {flag} both name `{}`; give each output its own file", path.display());
             }
-            if let Some(input) = inputs.iter().find(|i| resolve("", i).is_ok_and(|i| i.same_file(&r))) {
+            if let Some((input, _)) = inputs.0.iter().find(|(_, i)| i.same_file(&r)) {
                 bail!("{flag} `{}` is the input `{}`; give the output its own file", path.display(), input.display());
             }
             resolved.push((flag, path, r));
@@ -402,7 +416,7 @@ mod tests {
 
     fn stage(outputs: &[(&str, &Path, &str)]) -> Result<Staged> {
         let flags: Vec<(&str, &Path)> = outputs.iter().map(|&(f, p, _)| (f, p)).collect();
-        let mut staged = Staged::reserve(&flags, &[])?;
+        let mut staged = Staged::reserve(&flags, &Inputs::default())?;
         for &(_, path, contents) in outputs {
             staged.write(path, contents)?;
         }
@@ -428,7 +442,7 @@ mod tests {
         let dir = scratch("drop");
         let target = dir.join("out.csv");
         fs::write(&target, "old").unwrap();
-        let mut staged = Staged::reserve(&[("--out", &target)], &[]).unwrap();
+        let mut staged = Staged::reserve(&[("--out", &target)], &Inputs::default()).unwrap();
         assert_eq!(entries(&dir), vec!["out.csv"], "no temporary while the work runs");
         staged.write(&target, "new").unwrap();
         assert_eq!(entries(&dir).len(), 2, "the temporary exists once written");
@@ -469,14 +483,14 @@ mod tests {
             (&dot, "does not name a file"),
         ];
         for (svg, want) in cases {
-            let err = Staged::reserve(&[("--out", &out), ("--svg", svg)], &[]).err().unwrap();
+            let err = Staged::reserve(&[("--out", &out), ("--svg", svg)], &Inputs::default()).err().unwrap();
             assert!(format!("{err:#}").contains(want), "{}: {err:#}", svg.display());
             assert_eq!(entries(&dir), vec!["out.csv", "sub"]);
             assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         }
-        let err = Staged::reserve(&[("--svg", &slash)], &[]).err().unwrap();
+        let err = Staged::reserve(&[("--svg", &slash)], &Inputs::default()).err().unwrap();
         assert!(format!("{err:#}").contains("ends with a path separator"), "{err:#}");
-        let err = Staged::reserve(&[("--csv", Path::new("-"))], &[]).err().unwrap();
+        let err = Staged::reserve(&[("--csv", Path::new("-"))], &Inputs::default()).err().unwrap();
         assert_eq!(format!("{err:#}"), "--csv `-`: this output is written to a file; name one");
     }
 
@@ -489,12 +503,13 @@ mod tests {
         std::os::unix::fs::symlink(&out, dir.join("soft")).unwrap();
         fs::hard_link(&out, dir.join("hard")).unwrap();
         for other in ["soft", "hard"] {
-            let err = Staged::reserve(&[("--out", &out), ("--svg", &dir.join(other))], &[]).err().unwrap();
+            let err =
+                Staged::reserve(&[("--out", &out), ("--svg", &dir.join(other))], &Inputs::default()).err().unwrap();
             assert!(format!("{err:#}").contains("both name"), "{other}: {err:#}");
         }
         // Nor is an input an output, by any of its names.
         for name in ["out.csv", "soft", "hard"] {
-            let err = Staged::reserve(&[("--svg", &dir.join(name))], &[&out]).err().unwrap();
+            let err = Staged::reserve(&[("--svg", &dir.join(name))], &Inputs::new([out.as_path()])).err().unwrap();
             assert!(format!("{err:#}").contains("is the input"), "{name}: {err:#}");
         }
         assert_eq!(fs::read_to_string(&out).unwrap(), "old");

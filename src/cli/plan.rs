@@ -11,7 +11,7 @@
 //! `--svg` and `--cuda` are written atomically, both or neither, before
 //! anything is printed.
 
-use super::output::{table, Staged};
+use super::output::{table, Inputs, Staged};
 use super::sweep::GridColumns;
 use super::tiers;
 use super::{read_text, strategy_parser, Verdict};
@@ -230,7 +230,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             bail!("--tiers auto compares one configuration; `smemplan sweep --tiers auto` covers a grid");
         }
     }
-    let inputs: Vec<&Path> = args.input.iter().chain(&args.cubie).map(PathBuf::as_path).collect();
+    let inputs = Inputs::new(args.input.iter().chain(&args.cubie).map(PathBuf::as_path));
     let mut staged = Staged::reserve(&destinations, &inputs)?;
     let options = CompareOptions {
         plan: PlanOptions {

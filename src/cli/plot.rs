@@ -7,7 +7,7 @@
 //! buffers cannot be drawn: nothing is written.
 
 use super::check::{load_and_check, Checked};
-use super::output::Staged;
+use super::output::{Inputs, Staged};
 use super::Verdict;
 use anyhow::{bail, Result};
 use smemplan::core::plot::{self, PlotOptions};
@@ -37,7 +37,8 @@ pub struct Args {
 
 /// Runs `smemplan plot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let mut staged = Staged::reserve(&[("--svg", &args.svg)], &[&args.instance, &args.solution])?;
+    let mut staged =
+        Staged::reserve(&[("--svg", &args.svg)], &Inputs::new([args.instance.as_path(), args.solution.as_path()]))?;
     let Checked { problem, offsets, report } = load_and_check(&args.instance, &args.solution, args.capacity, out)?;
     let Some(layout) = one_offset_each(&problem, &offsets) else {
         bail!(

@@ -6,7 +6,7 @@
 //! one over the capacity: the report says whether it fits and, when the
 //! capacity is proven too small, why.
 
-use super::output::Staged;
+use super::output::{Inputs, Staged};
 use super::{builtin, read_text, strategy_parser, verify, Limits, Verdict};
 use anyhow::Result;
 use serde::Serialize;
@@ -85,7 +85,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             .into_iter()
             .filter_map(|(f, p)| Some((f, p?)))
             .collect();
-    let mut staged = Staged::reserve(&destinations, &args.instance.as_deref().into_iter().collect::<Vec<_>>())?;
+    let mut staged = Staged::reserve(&destinations, &Inputs::new(args.instance.as_deref()))?;
     let (name, (problem, dialect, notes)) = match &args.instance {
         Some(path) => (path.display().to_string(), load_instance(path)?),
         None => (builtin::NAME.to_string(), read_instance(builtin::NAME, builtin::CSV)?),

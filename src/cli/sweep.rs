@@ -9,7 +9,7 @@
 //! written atomically, both or neither, before anything is printed.
 
 use super::bench::progress_bar;
-use super::output::{table, Staged};
+use super::output::{table, Inputs, Staged};
 use super::tiers::NO_MEMORY_TIME;
 use super::Verdict;
 use anyhow::{bail, Result};
@@ -182,7 +182,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         .into_iter()
         .filter_map(|(f, p)| Some((f, p?)))
         .collect();
-    let inputs: Vec<&Path> = args.inputs.iter().chain(&args.verify).map(PathBuf::as_path).collect();
+    let inputs = Inputs::new(args.inputs.iter().chain(&args.verify).map(PathBuf::as_path));
     let mut staged = Staged::reserve(&destinations, &inputs)?;
     let spec = spec(args)?;
     let bar = progress_bar(spec_len(&spec), false)?;
