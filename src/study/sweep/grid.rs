@@ -237,12 +237,12 @@ impl Radix {
             return Err(sweep_error("the grid is empty: every dimension needs at least one value".into()));
         }
         if total > u128::from(MAX_CONFIGURATIONS) {
-            let total = if total == u128::MAX { "over 10^38".to_string() } else { total.to_string() };
+            let shown = if total == u128::MAX { "over 10^38".to_string() } else { total.to_string() };
             return Err(sweep_error(format!(
-                "the grid has {total} configurations (models × swept values × devices × strategies), more than \
+                "the grid has {shown} configurations (models × swept values × devices × strategies), more than \
                  the {MAX_CONFIGURATIONS} a sweep may hold: their rows would take about {}, above the {} budget \
                  of ~{ROW_BYTES} bytes a row",
-                bytes(radices.iter().fold(u128::from(ROW_BYTES), |b, &r| b.saturating_mul(r as u128))),
+                bytes(total.saturating_mul(ROW_BYTES.into())),
                 bytes(ROW_BUDGET_BYTES.into())
             )));
         }
