@@ -122,6 +122,21 @@ fn plan_without_arguments_shows_both_sides_of_the_default_model() {
 }
 
 #[test]
+fn fewer_runs_than_a_block_size_both_sides_alike() {
+    // A block holds min(runs, block) runs on both sides: the optimised side
+    // reported a whole block's bytes (32 runs' worth for 1 run), which made
+    // it look up to 32 times CuBIE's at the same block size.
+    for runs in [1u64, 20] {
+        let v = smemplan(&["plan", "--json", "--runs", &runs.to_string()]).expect(0).json();
+        for side in ["cubie", "optimized"] {
+            let (stride, block) = (u(&v[side]["padded_shared_bytes"]), u(&v[side]["block_size"]));
+            assert!(runs < block, "{side}: {block}");
+            assert_eq!(u(&v[side]["dynamic_shared_bytes"]), stride * runs, "{side}, {runs} runs");
+        }
+    }
+}
+
+#[test]
 fn sets_precision_and_models_change_the_numbers() {
     let plan = |args: &[&str]| {
         let mut all = vec!["plan", "--json"];

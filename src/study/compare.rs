@@ -374,8 +374,10 @@ impl Comparison {
             cubie: s.cubie,
         });
         let mut launch = Launch::new(&case);
-        // The block size is CuBIE's rule; its bytes are the header's (one rule).
-        launch.dynamic_shared_bytes = launch.block_size.map(|b| allocation.shared_bytes_per_block(b)).transpose()?;
+        // The block size is CuBIE's rule; its bytes are the header's for the
+        // threads that hold runs: min(runs, block), as on CuBIE's side.
+        launch.dynamic_shared_bytes =
+            launch.block_size.map(|b| allocation.shared_bytes_per_block(b.min(runs))).transpose()?;
         Ok(Comparison {
             input,
             strategy: options.plan.strategy.clone(),
