@@ -122,6 +122,30 @@ fn plan_without_arguments_shows_both_sides_of_the_default_model() {
 }
 
 #[test]
+fn a_cubie_block_the_registers_forbid_is_named() {
+    // CuBIE's rule halves for shared memory alone: 512 threads of 255
+    // registers do not fit a multiprocessor, and the report left the
+    // estimate at that block blank without saying why.
+    let args = ["plan", "--set", "n=1", "--registers", "255", "--block-size", "1024"];
+    let v = smemplan(&[&args[..], &["--json"]].concat()).expect(0).json();
+    for side in ["cubie", "optimized"] {
+        assert_eq!(u(&v[side]["block_size"]), 512, "{side}");
+        let e = v[side]["launch_error"].as_str().unwrap_or_else(|| panic!("{side}: {}", v[side]));
+        assert!(e.contains("512 threads") && e.contains("255 registers") && e.contains("(registers)"), "{side}: {e}");
+    }
+    assert!(v["cubie"]["at_block_size"].is_null());
+    let text = smemplan(&args).expect(0).stdout;
+    assert!(
+        text.contains("cubie: CuBIE's block of 512 cannot launch: device `h100`: a block of 512 threads"),
+        "{text}"
+    );
+    let fine = smemplan(&["plan", "--json"]).expect(0).json();
+    for side in ["cubie", "optimized"] {
+        assert!(fine[side]["launch_error"].is_null(), "{side}");
+    }
+}
+
+#[test]
 fn fewer_runs_than_a_block_size_both_sides_alike() {
     // A block holds min(runs, block) runs on both sides: the optimised side
     // reported a whole block's bytes (32 runs' worth for 1 run), which made

@@ -49,6 +49,13 @@ def test_a_plan_that_fits_no_block_has_no_header(tmp_path):
     assert not (tmp_path / "none.cuh").exists()
 
 
+def test_a_cubie_block_the_registers_forbid_is_named():
+    p = smemplan.plan(set={"n": 1}, registers=255, block_size=1024, time_limit=5)
+    assert p.data["cubie"]["block_size"] == 512
+    assert "255 registers per thread" in p.data["cubie"]["launch_error"]
+    assert "cubie: CuBIE's block of 512 cannot launch: device `h100`" in str(p)
+
+
 def test_plan_of_a_cubie_dump_matches_cli(cli):
     dump = CUBIE_REFERENCE / "dirk__kvaerno3__float32__n100__all_shared.json"
     want = json.loads(cli("plan", "--cubie", str(dump), "--json", "--time-limit", "5"))

@@ -640,6 +640,9 @@ fn write_text(out: &mut dyn Write, r: &PlanJson, device: &DeviceProfile) -> Resu
         if let Some(w) = l.block_warning {
             notes.push(format!("{side}: {w}"));
         }
+        if let (Some(b), Some(e)) = (l.block_size, &l.launch_error) {
+            notes.push(format!("{side}: CuBIE's block of {b} cannot launch: {e}"));
+        }
     }
     if let Some(s) = &o.block_search {
         notes.push(format!("block size: {}", s.reason));

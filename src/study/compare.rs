@@ -109,6 +109,10 @@ pub struct Launch {
     pub block_warning: Option<&'static str>,
     /// Why there is no block size.
     pub block_error: Option<String>,
+    /// Why the device cannot launch that block: CuBIE's rule halves for
+    /// shared memory alone, so with `--registers` its block may need more
+    /// registers than a multiprocessor holds (no estimate at it then).
+    pub launch_error: Option<String>,
 }
 
 impl Launch {
@@ -120,14 +124,29 @@ impl Launch {
                 dynamic_shared_bytes: Some(b.dynamic_shared_bytes),
                 block_warning: b.warning,
                 block_error: None,
-            },
+                launch_error: None,
+            }
+            .checked(case),
             Err(e) => Launch {
                 block_size: None,
                 dynamic_shared_bytes: None,
                 block_warning: None,
                 block_error: Some(e.to_string()),
+                launch_error: None,
             },
         }
+    }
+
+    /// This launch with `launch_error` set from `case`'s device and
+    /// registers, for the block size and bytes it holds.
+    fn checked(mut self, case: &LaunchCase) -> Launch {
+        self.launch_error = match (self.block_size, self.dynamic_shared_bytes) {
+            (Some(b), Some(bytes)) => {
+                case.device.check_launch(b, bytes, case.workload.registers_per_thread).err().map(|e| e.to_string())
+            }
+            _ => None,
+        };
+        self
     }
 }
 
@@ -378,6 +397,7 @@ impl Comparison {
         // threads that hold runs: min(runs, block), as on CuBIE's side.
         launch.dynamic_shared_bytes =
             launch.block_size.map(|b| allocation.shared_bytes_per_block(b.min(runs))).transpose()?;
+        let launch = launch.checked(&case);
         Ok(Comparison {
             input,
             strategy: options.plan.strategy.clone(),

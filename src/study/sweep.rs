@@ -234,7 +234,8 @@ pub struct Row {
     /// CuBIE's halving pick from the requested block size (`None`: does not
     /// fit).
     pub cubie_block_size: Option<u64>,
-    /// Estimated runs per second at CuBIE's pick.
+    /// Estimated runs per second at CuBIE's pick (`None`: no pick, or the
+    /// device cannot launch it: the rule halves for shared memory alone).
     pub cubie_runs_per_second: Option<f64>,
     /// The block size of highest estimated throughput (`None`: does not
     /// fit).
@@ -286,9 +287,11 @@ pub struct VersusCubie {
     /// The block size CuBIE launches its own layout with (its halving
     /// pick; `None`: it does not fit).
     pub cubie_layout_block_size: Option<u64>,
-    /// Occupancy of CuBIE's layout at that block size.
+    /// Occupancy of CuBIE's layout at that block size (`None`: no block
+    /// size, or the device cannot launch it).
     pub cubie_layout_occupancy: Option<f64>,
-    /// Estimated runs per second of CuBIE's layout at that block size.
+    /// Estimated runs per second of CuBIE's layout at that block size
+    /// (`None` as for the occupancy).
     pub cubie_layout_runs_per_second: Option<f64>,
     /// `estimated_runs_per_second ÷ cubie_layout_runs_per_second`: this
     /// row at its best block size over CuBIE as CuBIE launches. On a

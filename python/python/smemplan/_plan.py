@@ -293,6 +293,8 @@ class Plan:
                 notes.append(f"{side}: no block size: {s['block_error']}")
             if s.get("block_warning"):
                 notes.append(f"{side}: {s['block_warning']}")
+            if s.get("launch_error"):
+                notes.append(f"{side}: CuBIE's block of {s['block_size']} cannot launch: {s['launch_error']}")
         for a in o.get("refused_aliases", []):
             notes.append(f"alias refused: `{a['buffer']}` → `{a['target']}`: {a['detail']}")
         if notes:
