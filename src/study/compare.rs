@@ -20,8 +20,8 @@ pub mod recorded;
 
 use crate::error::Error;
 use crate::error::Result;
-use crate::sweep::csv_field;
 use crate::sweep::grid::{Axis, Radix};
+use crate::sweep::{column_clash, csv_field};
 use rayon::prelude::*;
 use serde::Serialize;
 use smemplan_kernel::accesses::Weights;
@@ -561,6 +561,27 @@ pub struct Summary {
     pub rows: Vec<SummaryRow>,
 }
 
+/// The grid summary's CSV columns after the grid's parameters (`index` and
+/// `model` come before them).
+const SUMMARY_COLUMNS: &[&str] = &[
+    "device",
+    "strategy",
+    "cubie_layout_shared_bytes",
+    "shared_bytes",
+    "shared_bytes_saved",
+    "shared_percent_saved",
+    "optimal",
+    "cubie_layout_block_size",
+    "cubie_layout_blocks_per_sm",
+    "cubie_layout_occupancy",
+    "cubie_layout_runs_per_second",
+    "best_block_size",
+    "best_blocks_per_sm",
+    "best_occupancy",
+    "best_runs_per_second",
+    "speedup_vs_cubie",
+];
+
 impl Summary {
     /// Every model at every combination of the axes' values on every
     /// device, compared as [`Comparison::of_kernel`] compares one (the
@@ -573,6 +594,9 @@ impl Summary {
         devices: &[DeviceProfile],
         options: &CompareOptions,
     ) -> Result<Summary> {
+        if let Some(message) = column_clash(axes.iter().map(|a| a.name.as_str()), SUMMARY_COLUMNS) {
+            return Err(Error::Grid(message));
+        }
         let mut radices = vec![models.len()];
         radices.extend(axes.iter().map(|a| a.values.len()));
         // The whole grid within the sweep's bound; an instance is a digit
@@ -625,24 +649,7 @@ impl Summary {
     pub fn csv(&self) -> String {
         let mut header: Vec<&str> = vec!["index", "model"];
         header.extend(self.axes.iter().map(String::as_str));
-        header.extend([
-            "device",
-            "strategy",
-            "cubie_layout_shared_bytes",
-            "shared_bytes",
-            "shared_bytes_saved",
-            "shared_percent_saved",
-            "optimal",
-            "cubie_layout_block_size",
-            "cubie_layout_blocks_per_sm",
-            "cubie_layout_occupancy",
-            "cubie_layout_runs_per_second",
-            "best_block_size",
-            "best_blocks_per_sm",
-            "best_occupancy",
-            "best_runs_per_second",
-            "speedup_vs_cubie",
-        ]);
+        header.extend(SUMMARY_COLUMNS);
         let mut out = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
         out.push('\n');
         let int = |v: Option<u64>| v.map_or(String::new(), |x| x.to_string());
@@ -686,6 +693,17 @@ mod tests {
             requested_block_size: 64,
             runs: 4096,
             registers_per_thread: 0,
+        }
+    }
+
+    #[test]
+    fn a_grid_parameter_named_as_a_column_is_refused() {
+        let models = [model::builtin("dirk").unwrap()];
+        let devices = [DeviceProfile::named("h100").unwrap()];
+        for name in ["device", "best_occupancy", "model"] {
+            let axes = [Axis::parse(&format!("{name}=1,2")).unwrap()];
+            let e = Summary::of_models(&models, &axes, &devices, &options()).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("grid: parameter `{name}` has the name of one of the CSV's")), "{e}");
         }
     }
 

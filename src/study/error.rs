@@ -27,6 +27,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A grid of `plan` configurations cannot be compared as given.
+    #[error("grid: {0}")]
+    Grid(String),
     /// A sweep's grid is invalid, or one of its configurations failed.
     #[error("sweep: {}{message}", .configuration.as_deref().map(|c| format!("configuration {c}: ")).unwrap_or_default())]
     Sweep {

@@ -150,6 +150,9 @@ impl SweepSpec {
         if let Some(a) = repeated(&self.axes, |a| &a.name) {
             return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
         }
+        if let Some(message) = column_clash(self.axes.iter().map(|a| a.name.as_str()), COLUMNS) {
+            return Err(sweep_error(message));
+        }
         if let Some(d) = repeated(&self.devices, |d| &d.name) {
             return Err(sweep_error(format!("device `{}` is listed twice", d.name)));
         }
@@ -700,6 +703,38 @@ fn mark_pareto(rows: &mut [Row]) -> Vec<usize> {
     front
 }
 
+/// The CSV's columns after the swept parameters' (`index` and `model`
+/// come before them).
+const COLUMNS: &[&str] = &[
+    "device",
+    "strategy",
+    "shared_bytes",
+    "padded_shared_bytes",
+    "local_bytes",
+    "proven_optimal",
+    "shared_accesses",
+    "local_accesses",
+    "fits",
+    "cubie_block_size",
+    "cubie_runs_per_second",
+    "best_block_size",
+    "blocks_per_sm",
+    "resident_threads",
+    "occupancy",
+    "estimated_runs_per_second",
+    "pareto",
+    "tiers",
+    "local_groups",
+    "fixed_runs_per_second",
+    "cubie_layout_shared_bytes",
+    "shared_bytes_saved",
+    "shared_percent_saved",
+    "cubie_layout_block_size",
+    "cubie_layout_occupancy",
+    "cubie_layout_runs_per_second",
+    "speedup_vs_cubie",
+];
+
 impl Sweep {
     /// The rows as CSV: one column per swept parameter, then the figures
     /// (`local_groups` separated by `;`, empty unless `auto`).
@@ -708,35 +743,7 @@ impl Sweep {
         let mut out = String::new();
         let mut header = vec!["index", "model"];
         header.extend(&params);
-        header.extend([
-            "device",
-            "strategy",
-            "shared_bytes",
-            "padded_shared_bytes",
-            "local_bytes",
-            "proven_optimal",
-            "shared_accesses",
-            "local_accesses",
-            "fits",
-            "cubie_block_size",
-            "cubie_runs_per_second",
-            "best_block_size",
-            "blocks_per_sm",
-            "resident_threads",
-            "occupancy",
-            "estimated_runs_per_second",
-            "pareto",
-            "tiers",
-            "local_groups",
-            "fixed_runs_per_second",
-            "cubie_layout_shared_bytes",
-            "shared_bytes_saved",
-            "shared_percent_saved",
-            "cubie_layout_block_size",
-            "cubie_layout_occupancy",
-            "cubie_layout_runs_per_second",
-            "speedup_vs_cubie",
-        ]);
+        header.extend(COLUMNS);
         out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
         out.push('\n');
         let opt = |v: Option<u64>| v.map_or(String::new(), |x| x.to_string());
@@ -780,6 +787,17 @@ impl Sweep {
     }
 }
 
+/// The first of `axes` named as one of a CSV's own `columns` (or `index`
+/// and `model`, which every grid's CSV starts with): its cells would sit
+/// under a second column of that name, which CSV readers drop or rename.
+pub(crate) fn column_clash<'a>(axes: impl IntoIterator<Item = &'a str>, columns: &[&str]) -> Option<String> {
+    let clash = axes.into_iter().find(|a| ["index", "model"].contains(a) || columns.contains(a))?;
+    Some(format!(
+        "parameter `{clash}` has the name of one of the CSV's own columns, which could not be told apart; \
+         rename it in the model"
+    ))
+}
+
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -797,6 +815,17 @@ mod tests {
     fn spec(axes: &[&str]) -> SweepSpec {
         let axes = axes.iter().map(|a| Axis::parse(a).unwrap()).collect();
         SweepSpec::new(vec![model::builtin("dirk").unwrap()], axes).unwrap()
+    }
+
+    /// A parameter named as a column put two columns of that name in the
+    /// CSV, and readers kept only one.
+    #[test]
+    fn a_parameter_named_as_a_column_is_refused() {
+        for name in ["device", "index", "model", "speedup_vs_cubie"] {
+            let e = spec(&[&format!("{name}=1,2")]).validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("parameter `{name}` has the name of one of the CSV's own columns")), "{e}");
+        }
+        assert!(spec(&["n=3,4"]).validate().is_ok());
     }
 
     #[test]
