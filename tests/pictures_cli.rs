@@ -32,6 +32,31 @@ fn plan_svg_draws_both_layouts_on_the_phase_names() {
         "{picture}"
     );
     assert!(picture.contains("<title>kernel/loop/state: offset "));
+    // Both panels label it `state`: the optimised one wrote the whole path,
+    // which fit none of its rectangles.
+    assert_eq!(picture.matches(">state</text>").count(), 2, "{picture}");
+    assert!(!picture.contains(r#"fill="black">kernel/loop/"#), "{picture}");
+    // SVG 1.1 renderers (cairo, rsvg) paint `hsl()` fills black and ignore
+    // `paint-order`.
+    assert!(!picture.contains("hsl(") && !picture.contains("paint-order"), "{picture}");
+}
+
+/// An all-local plan's empty panel says where its bytes went.
+#[test]
+fn plan_svg_names_the_local_bytes_it_does_not_draw() {
+    let dir = scratch("pictures-local");
+    let svg = dir.join("plan.svg");
+    let args = ["plan", "--set", "n=100", "--precision", "f64", "--device", "h200", "--runs", "131072"];
+    let v = smemplan(&[&args[..], &["--tiers", "auto", "--json", "--svg", s(&svg)]].concat()).expect(0).json();
+    let chosen = &v["tiers"]["chosen"];
+    assert_eq!(chosen["shared_bytes"], 0, "the estimate's pick is all local");
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    let local = chosen["local_bytes"].as_u64().unwrap();
+    assert!(
+        picture.contains(&format!("0 shared bytes per run, {local} local bytes per thread (not drawn)")),
+        "{picture}"
+    );
+    assert!(!picture.contains("lower bound 0"), "{picture}");
 }
 
 #[test]

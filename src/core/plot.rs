@@ -230,10 +230,19 @@ fn hue_indices<'a>(panels: &[Panel<'a>]) -> HashMap<&'a str, usize> {
     hues
 }
 
-/// One panel's rectangles and the ids that fit them.
+/// One panel's rectangles and the labels that fit them: with several
+/// panels, the colour key where no other buffer of the panel shares it
+/// (`state`, not `kernel/loop/state`, so that the panels compare by eye and
+/// the label fits), else the id; the tooltip always names the id.
 fn buffers(s: &mut String, frame: &Frame, panel: &Panel, hues: &HashMap<&str, usize>, several: bool) {
+    let mut keys: HashMap<&str, usize> = HashMap::new();
+    for b in panel.problem.buffers() {
+        *keys.entry(colour_key(&b.name, several)).or_default() += 1;
+    }
     let _ = writeln!(s, r##"<g class="buffers" stroke="#333" stroke-width="0.5" fill-opacity="0.8">"##);
     for (i, (b, &offset)) in panel.problem.buffers().iter().zip(&panel.layout.offsets).enumerate() {
+        let key = colour_key(&b.name, several);
+        let label = if keys[key] == 1 { key } else { b.name.as_str() };
         let hue = (hues.get(colour_key(&b.name, several)).copied().unwrap_or(i) as f64 * 137.508) % 360.0;
         let y0 = frame.y(offset as f64);
         let y1 = frame.y(offset as f64 + b.size as f64);
@@ -242,9 +251,10 @@ fn buffers(s: &mut String, frame: &Frame, panel: &Panel, hues: &HashMap<&str, us
             let (x0, x1) = (frame.x(seg.start), frame.x(seg.end));
             let _ = writeln!(
                 s,
-                r#"<rect class="seg" x="{x0:.2}" y="{y1:.2}" width="{:.2}" height="{:.2}" fill="hsl({hue:.0},55%,72%)"><title>{}: offset {offset}, size {}, live [{}, {})</title></rect>"#,
+                r#"<rect class="seg" x="{x0:.2}" y="{y1:.2}" width="{:.2}" height="{:.2}" fill="{}"><title>{}: offset {offset}, size {}, live [{}, {})</title></rect>"#,
                 x1 - x0,
                 y0 - y1,
+                hsl_hex(hue, 0.55, 0.72),
                 escape(&b.name),
                 b.size,
                 seg.start,
@@ -255,14 +265,14 @@ fn buffers(s: &mut String, frame: &Frame, panel: &Panel, hues: &HashMap<&str, us
             }
         }
         if let Some((x0, x1)) = widest {
-            let fits = (x1 - x0) >= b.name.chars().count() as f64 * CHAR_WIDTH + 4.0 && (y0 - y1) >= FONT + 2.0;
+            let fits = (x1 - x0) >= label.chars().count() as f64 * CHAR_WIDTH + 4.0 && (y0 - y1) >= FONT + 2.0;
             if fits {
                 let _ = writeln!(
                     s,
                     r#"<text class="label" x="{:.2}" y="{:.2}" text-anchor="middle" dominant-baseline="central" stroke="none" fill="black">{}</text>"#,
                     (x0 + x1) / 2.0,
                     (y0 + y1) / 2.0,
-                    escape(&b.name)
+                    escape(label)
                 );
             }
         }
@@ -423,12 +433,7 @@ impl Frame {
             r#"<line class="{class}" x1="{l}" y1="{y:.2}" x2="{r}" y2="{y:.2}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>"#
         );
         let (x, anchor) = if right { (r - 4.0, "end") } else { (l + 4.0, "start") };
-        let _ = writeln!(
-            s,
-            r#"<text x="{x:.2}" y="{:.2}" text-anchor="{anchor}" fill="{colour}" stroke="white" stroke-width="3" paint-order="stroke">{}</text>"#,
-            y - 4.0,
-            escape(&label)
-        );
+        haloed_text(s, (x, y - 4.0), anchor, colour, &escape(&label));
     }
 }
 
@@ -444,13 +449,39 @@ impl Frame {
             r - 8.0,
             t + 14.0
         );
-        let _ = writeln!(
-            s,
-            r##"<text x="{:.2}" y="{:.2}" text-anchor="end" fill="#c62828" stroke="white" stroke-width="3" paint-order="stroke">capacity {capacity} (off scale: {times}× the top line)</text>"##,
-            r - 16.0,
-            t + 12.0
-        );
+        let label = format!("capacity {capacity} (off scale: {times}× the top line)");
+        haloed_text(s, (r - 16.0, t + 12.0), "end", "#c62828", &label);
     }
+}
+
+/// `text` (escaped already) in `colour` over a white halo that keeps it
+/// readable across rectangles and lines. The halo is a text of its own
+/// drawn first, not `paint-order`, which SVG 1.1 renderers (cairo, rsvg,
+/// most converters to PDF) ignore, painting the halo over the letters.
+fn haloed_text(s: &mut String, (x, y): (f64, f64), anchor: &str, colour: &str, text: &str) {
+    for (fill, stroke) in [("white", r#" stroke="white" stroke-width="3""#), (colour, "")] {
+        let _ =
+            writeln!(s, r#"<text x="{x:.2}" y="{y:.2}" text-anchor="{anchor}" fill="{fill}"{stroke}>{text}</text>"#);
+    }
+}
+
+/// `hsl(hue, saturation, lightness)` (degrees, fractions) as `#rrggbb`:
+/// SVG 1.1 renderers know no `hsl()` and paint such a fill black.
+fn hsl_hex(hue: f64, saturation: f64, lightness: f64) -> String {
+    let c = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
+    let h = hue.rem_euclid(360.0) / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = lightness - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    format!("#{:02x}{:02x}{:02x}", byte(r), byte(g), byte(b))
 }
 
 /// The horizontal reference lines.
@@ -530,6 +561,16 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn hsl_colours_are_written_as_hex() {
+        // Reference values: Python's colorsys.hls_to_rgb, rounded.
+        assert_eq!(hsl_hex(0.0, 0.55, 0.72), "#df9090");
+        assert_eq!(hsl_hex(120.0, 1.0, 0.5), "#00ff00");
+        assert_eq!(hsl_hex(240.0, 1.0, 0.25), "#000080");
+        assert_eq!(hsl_hex(275.0, 0.55, 0.72), "#be90df");
+        assert_eq!(hsl_hex(360.0, 0.0, 1.0), "#ffffff");
     }
 
     fn count(svg: &str, needle: &str) -> usize {

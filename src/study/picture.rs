@@ -30,20 +30,35 @@ pub fn plan_svg(cubie: &CubieSide, report: &PlanReport) -> Result<String> {
     let empty = (Problem::new(Vec::new(), None)?, Layout::new(Vec::new()));
     let pool = report.pool(Pool::Shared);
     let (problem, layout) = pool.map_or((&empty.0, &empty.1), |p| (&p.problem, &p.layout));
-    let left = format!("CuBIE 0.17.0: {} shared bytes per run", cubie.shared_bytes);
-    let right = format!("optimised ({}): {} shared bytes per run", report.strategy, report.shared_bytes);
+    let left = format!(
+        "CuBIE 0.17.0: {}",
+        bytes(cubie.shared_bytes, cubie.local_bytes.saturating_add(cubie.persistent_local_bytes))
+    );
+    let local = report.local_bytes.saturating_add(report.persistent_local_bytes);
+    let right = format!("optimised ({}): {}", report.strategy, bytes(report.shared_bytes, local));
     let panels = [
         Panel { heading: &left, problem: &cubie_problem, layout: &cubie_layout },
         Panel { heading: &right, problem, layout },
     ];
     let options = PlotOptions {
         title: format!("{} — shared memory per run, CuBIE's layout and the optimised one", report.source),
-        lower_bound: pool.map(|p| p.lower_bound),
+        // A bound of 0 (nothing left in shared memory) is a line on the axis.
+        lower_bound: pool.map(|p| p.lower_bound).filter(|&b| b > 0),
         width: 1400.0,
         time_labels: report.timeline.iter().map(|t| phase_name(t).to_string()).collect(),
         ..PlotOptions::default()
     };
     Ok(plot::svg_panels(&panels, &options)?)
+}
+
+/// A panel's heading figures: the shared bytes drawn, and the local bytes
+/// that are not (an all-local plan would otherwise be an unexplained empty
+/// panel).
+fn bytes(shared: u64, local: u64) -> String {
+    match local {
+        0 => format!("{shared} shared bytes per run"),
+        _ => format!("{shared} shared bytes per run, {local} local bytes per thread (not drawn)"),
+    }
 }
 
 /// The innermost phase of a timeline label (`kernel/loop:all > … >
