@@ -251,6 +251,10 @@ fn the_acceptance_set_is_the_families_with_seed_equal_to_buffers() {
     assert_eq!(entries(&dir), files);
     let missing = dir.join("missing");
     let run = smemplan(&["generate", "acceptance", "--out-dir", s(&missing)]).expect(2);
-    assert!(run.stderr.contains("--out-dir") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    let want = format!("--out-dir `{}`: no such directory (create it first)", s(&missing));
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+    let file = dir.join("trace-10000.csv");
+    let run = smemplan(&["generate", "acceptance", "--out-dir", s(&file)]).expect(2);
+    assert!(run.stderr.contains(&format!("--out-dir `{}` is not a directory", s(&file))), "{}", run.stderr);
     assert!(!missing.exists());
 }

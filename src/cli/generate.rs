@@ -366,6 +366,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 fn run_acceptance(args: &AcceptanceArgs, out: &mut dyn Write) -> Result<Verdict> {
     // Drawn first (a fraction of a second), since the draw names the
     // files; nothing is written before every destination is checked.
+    // The folder is the flag's value: named as such, not as its first file.
+    let dir = &args.out_dir;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => bail!("--out-dir `{}` is not a directory", dir.display()),
+        Err(_) => bail!("--out-dir `{}`: no such directory (create it first)", dir.display()),
+    }
     let set = generate::acceptance()?;
     let paths: Vec<PathBuf> = set.iter().map(|i| args.out_dir.join(format!("{}.csv", i.name))).collect();
     let destinations: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
