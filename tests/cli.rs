@@ -252,6 +252,34 @@ fn bench_tabulates_and_reads_back_as_json() {
 }
 
 #[test]
+fn bench_ratios_use_the_best_bound_a_strategy_proved() {
+    // `exact` proves this instance's optimum, 3790, above the bound of live
+    // bytes, 3780: bench read the same layout as 0.26 % above optimal.
+    let dir = scratch("bench-proved-bound");
+    let inst = dir.join("r119.csv");
+    let draw = ["random", "--buffers", "39", "--seed", "119", "--max-size", "1000", "--aligned", "0.4"];
+    let draw = [&["generate"], &draw[..], &["--gaps", "0.3", "--fixed", "0.08", "--out", s(&inst)]].concat();
+    smemplan(&draw).expect(0);
+    let alone = smemplan(&["bench", s(&inst), "--strategies", "greedy-size", "--json"]).expect(0).json();
+    let weak = alone["rows"][0]["lower_bound"].as_u64().unwrap();
+    let v = smemplan(&["bench", s(&inst), "--strategies", "greedy-size,exact", "--json"]).expect(0).json();
+    let row = &v["rows"][0];
+    let (greedy, exact) = (&row["results"][0], &row["results"][1]);
+    assert_eq!(exact["status"], "optimal");
+    let proved = exact["lower_bound"].as_u64().unwrap();
+    assert!(proved > weak, "the instance must need the stronger bound: {proved} vs {weak}");
+    assert_eq!(
+        (row["lower_bound"].as_u64(), exact["peak"].as_u64(), exact["ratio"].as_f64()),
+        (Some(proved), Some(proved), Some(1.0))
+    );
+    let peak = greedy["peak"].as_u64().unwrap();
+    assert_eq!(greedy["ratio"].as_f64(), Some(peak as f64 / proved as f64));
+    assert_eq!(greedy["lower_bound"].as_u64(), Some(weak));
+    let table = smemplan(&["bench", s(&inst), "--strategies", "greedy-size,exact"]).expect(0).stdout;
+    assert!(table.contains(&format!(" {proved} ")) && table.contains("1.0000*"), "{table}");
+}
+
+#[test]
 fn bench_reports_a_strategy_that_declines() {
     // `brute` only takes tiny instances; the run goes on without it.
     let inst = repo("benches/data/minimalloc-challenging/A.1048576.csv");
