@@ -174,8 +174,12 @@ impl Solver for Brute {
         let bounded = options.deadline.is_some() || options.cancel.is_some();
         refuse(problem, if bounded { MAX_BUFFERS_UNDER_DEADLINE } else { MAX_BUFFERS })?;
         let capacity = options.capacity_for(problem);
-        let found = search(problem, &|| options.expired(), capacity);
-        let mut solution = Solution::new(problem, found.layout, analysis.lower_bound().bytes, found.exhausted);
+        // A layout at the lower bound is optimal: searching on would only
+        // spend the time limit (`minimum`, the tests' oracle, does not
+        // lean on the bound and searches on).
+        let lower_bound = analysis.lower_bound().bytes;
+        let found = search(problem, &|| options.expired(), Some(capacity.unwrap_or(lower_bound)));
+        let mut solution = Solution::new(problem, found.layout, lower_bound, found.exhausted);
         solution.stats.nodes = found.nodes;
         if found.cut {
             solution.cut_short();
@@ -280,6 +284,24 @@ mod tests {
         let unbounded = SolveOptions { time_limit: None, ..SolveOptions::default() };
         assert!(matches!(run(&Brute, &p, &unbounded), Err(Error::Unsupported { .. })));
         assert_eq!(minimum(&cycle_under(8)).unwrap().0, 6, "the cycle's optimum");
+    }
+
+    #[test]
+    fn a_layout_at_the_lower_bound_ends_the_search() {
+        // 11 buffers took the whole time limit (3 s) where exact took 2 ms:
+        // the search went on past a layout the bound proves optimal.
+        use crate::{run, verify, Status};
+        let p = all_live(10);
+        let s = run(&Brute, &p, &SolveOptions::default()).unwrap();
+        verify(&p, &s).unwrap();
+        assert_eq!((s.status, s.peak, s.lower_bound), (Status::Optimal, 19, 19));
+        assert!(s.stats.nodes <= 11, "{} nodes for the first layout", s.stats.nodes);
+        // Above the bound the search is still exhaustive: the cycle's
+        // optimum, 6, is one more than its bound.
+        let p = cycle_under(8);
+        let s = run(&Brute, &p, &SolveOptions::default()).unwrap();
+        assert_eq!((s.status, s.peak), (Status::Optimal, 6));
+        assert_eq!(s.lower_bound, 6, "the exhausted search raises the bound to the optimum");
     }
 
     #[test]
