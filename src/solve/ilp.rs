@@ -402,7 +402,9 @@ impl Ilp {
         if unstarted || options.expired() {
             solution.cut_short();
         }
-        solution.stats = stats;
+        // Named here, not by `run_with`: under `auto` the layout was
+        // otherwise credited to `auto`.
+        solution.stats = Stats { winner: "ilp".into(), ..stats };
         Ok(solution)
     }
 }
@@ -872,6 +874,11 @@ mod tests {
         let s = solve(&p, &SolveOptions::default());
         assert_eq!((s.peak, s.lower_bound, s.is_optimal()), (18, 18, true));
         assert!(s.stats.attempts >= 1, "polishing cannot prove this; the model must");
+        // Its own answer names it, before `run_with` would: `auto` calls
+        // `solve` directly and credited such a layout to itself.
+        let analysis = Analysis::new(&p);
+        let options = SolveOptions::default().started_at(std::time::Instant::now());
+        assert_eq!(Ilp::default().solve(&analysis, &options).unwrap().stats.winner, "ilp");
     }
 
     #[test]
