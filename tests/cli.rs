@@ -280,6 +280,18 @@ fn bench_ratios_use_the_best_bound_a_strategy_proved() {
 }
 
 #[test]
+fn check_refuses_a_solution_that_states_other_sizes() {
+    // The ids match the instance's, the sizes do not: this was "valid".
+    let dir = scratch("check-stated");
+    let other = dir.join("other.csv");
+    std::fs::write(&other, "id,lower,upper,size,offset\nz,2,12,400,8\ny,4,6,8,0\nx,0,10,8,0\n").unwrap();
+    let run = smemplan(&["check", s(&data("small.csv")), s(&other)]).expect(2);
+    let want = format!("{}:2: buffer `z`: column `size` states 400, but the instance has 4", other.display());
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+    smemplan(&["check", s(&data("small.csv")), s(&data("small.valid.csv"))]).expect(0);
+}
+
+#[test]
 fn bench_reports_a_strategy_that_declines() {
     // `brute` only takes tiny instances; the run goes on without it.
     let inst = repo("benches/data/minimalloc-challenging/A.1048576.csv");

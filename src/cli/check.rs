@@ -23,8 +23,10 @@ pub struct Args {
     #[arg(value_name = "INSTANCE.csv")]
     pub instance: PathBuf,
     /// The solution: CSV with `id` and `offset` columns, as `solve --out`
-    /// writes it; the instance format's other columns (`lower`, `size`, ...)
-    /// may be there and are not read, and any other column is an error.
+    /// writes it; the instance format's other columns may be there, and
+    /// its `lower`, `upper` (or `end`) and `size` must then state the
+    /// instance's (a solution of another instance is refused); any other
+    /// column is an error.
     #[arg(value_name = "SOLUTION.csv")]
     pub solution: PathBuf,
     /// Also require every buffer to end at or below this many bytes.
@@ -63,7 +65,7 @@ pub struct Checked {
 /// given); when it is invalid, its violations are already written to `out`.
 pub fn load_and_check(instance: &Path, solution: &Path, capacity: Option<u64>, out: &mut dyn Write) -> Result<Checked> {
     let (problem, ..) = load_instance(instance)?;
-    let offsets = load_offsets(solution)?;
+    let offsets = load_offsets(solution, &problem)?;
     let report = check_offsets(&problem, &offsets, capacity);
     if !report.is_valid() {
         write_violations(out, solution, &offsets, &report)?;

@@ -152,10 +152,13 @@ fn read_text(path: &Path) -> Result<String> {
     Ok(if path == Path::new("-") { text::read_stream("-", io::stdin().lock())? } else { text::read_text(path)? })
 }
 
-/// Reads a solution file: `(id, offset, line)` per row.
-fn load_offsets(path: &Path) -> Result<Vec<(String, u64, usize)>> {
+/// Reads a solution file of `problem`: `(id, offset, line)` per row, once
+/// any instance columns it has agree with `problem`'s.
+fn load_offsets(path: &Path, problem: &Problem) -> Result<Vec<(String, u64, usize)>> {
     let text = read_text(path)?;
-    Ok(minimalloc::read_offsets(&path.display().to_string(), &text)?)
+    let source = path.display().to_string();
+    minimalloc::check_stated(problem, &source, &text)?;
+    Ok(minimalloc::read_offsets(&source, &text)?)
 }
 
 /// Runs the independent checker on a solver's layout. A solver returning an

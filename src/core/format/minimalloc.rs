@@ -413,6 +413,37 @@ pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)
         .collect()
 }
 
+/// Checks that a solution file's `lower`, `upper` and `size` columns, where
+/// it has them, state what `problem` says of each buffer it names: a
+/// solution of another instance with the same ids would otherwise pass as
+/// this one's. Unknown ids are left to the checker.
+pub fn check_stated(problem: &Problem, source: &str, text: &str) -> Result<()> {
+    let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
+    let add = u64::from(table.inclusive_end);
+    let named: std::collections::HashMap<&str, &Buffer> =
+        problem.buffers().iter().map(|b| (b.name.as_str(), b)).collect();
+    for (line, row) in table.rows() {
+        let id = *table.get(row, Column::Id).unwrap();
+        let Some(b) = named.get(id) else { continue };
+        // In the file's own dialect: an inclusive `end` is one less.
+        for (col, want) in
+            [(Column::Lower, b.lifetime.start), (Column::Upper, b.lifetime.end - add), (Column::Size, b.size)]
+        {
+            let Some(text) = table.get(row, col).filter(|t| !t.is_empty()) else { continue };
+            let stated = table.number(line, id, col, text)?;
+            if stated != want {
+                let column = if col == Column::Upper && add == 1 { "end" } else { col.name() };
+                return Err(table.error(
+                    line,
+                    Some(id),
+                    format!("column `{column}` states {stated}, but the instance has {want}: is this another instance's solution?"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes an instance (half-open dialect), with `offset` taken from `layout`
 /// when given, else from fixed offsets if any buffer has one.
 pub fn write(problem: &Problem, layout: Option<&Layout>) -> String {
@@ -534,6 +565,28 @@ mod tests {
         assert_eq!(back.buffers(), p.buffers());
         let offs = read_offsets("r", &out).unwrap();
         assert_eq!(offs, vec![("a".into(), 0, 2), ("b".into(), 8, 3)]);
+    }
+
+    #[test]
+    fn a_solution_stating_other_buffers_is_refused() {
+        let p = read_problem("i", "id,lower,upper,size\na,0,4,8\nb,2,6,8\n").unwrap();
+        // Its own solution, in either dialect, or with no instance columns.
+        for ok in [
+            "id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,8,8\n",
+            "id,start,end,size,offset\na,0,3,8,0\n",
+            "id,offset\na,0\nc,9\n",
+        ] {
+            check_stated(&p, "s", ok).unwrap();
+        }
+        for (bad, column, stated, has) in [
+            ("id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,400,8\n", "size", 400, 8),
+            ("id,lower,upper,size,offset\nb,1,6,8,8\n", "lower", 1, 2),
+            ("id,start,end,size,offset\na,0,4,8,0\n", "end", 4, 3),
+        ] {
+            let e = check_stated(&p, "s", bad).unwrap_err().to_string();
+            let want = format!("column `{column}` states {stated}, but the instance has {has}");
+            assert!(e.starts_with("s:") && e.contains(&want), "{e}");
+        }
     }
 
     #[test]
