@@ -292,6 +292,28 @@ fn check_refuses_a_solution_that_states_other_sizes() {
 }
 
 #[test]
+fn bench_marks_a_capacity_proven_too_small() {
+    // A's bound is 1048576: 1048575 holds no layout, proven, which the
+    // table showed as a plain `over`, like a strategy that missed a
+    // capacity that fits.
+    let inst = repo("benches/data/minimalloc-challenging/A.1048576.csv");
+    let bench = |capacity: &str| {
+        let args = ["bench", s(&inst), "--strategies", "greedy-size,exact", "--capacity", capacity];
+        let v = smemplan(&[&args[..], &["--json"]].concat()).expect(0).json();
+        let table = smemplan(&args).expect(0).stdout;
+        let row = table.lines().find(|l| l.starts_with("A.1048576.csv")).unwrap().to_string();
+        (v, table, row)
+    };
+    let (v, table, row) = bench("1048575");
+    assert!(v["rows"][0]["results"].as_array().unwrap().iter().all(|c| c["infeasible"].is_string()), "{v}");
+    assert_eq!(row.matches(" refuted").count(), 2, "{table}");
+    assert!(table.contains("refuted: proven that no layout fits it"), "{table}");
+    // Greedy misses a capacity exact meets: over, not refuted.
+    let (_, table, row) = bench("1048576");
+    assert!(row.contains(" over ") && row.contains("* fits") && !table.contains("refuted"), "{table}");
+}
+
+#[test]
 fn bench_reports_a_strategy_that_declines() {
     // `brute` only takes tiny instances; the run goes on without it.
     let inst = repo("benches/data/minimalloc-challenging/A.1048576.csv");

@@ -419,7 +419,11 @@ fn write_table(
     lines.push(total);
     let numeric: Vec<bool> = (0..lines[0].len()).map(|c| c > 0).collect();
     out.write_all(table(&lines, &numeric).as_bytes())?;
+    let refuted = rows.iter().flat_map(|r| &r.results).any(|c| !c.feasible && c.infeasible.is_some());
     let fits = match capacity {
+        Some(c) if refuted => {
+            format!("; fits/over: peak within/over capacity {c}; refuted: proven that no layout fits it")
+        }
         Some(c) => format!("; fits/over: peak within/over capacity {c}"),
         None => String::new(),
     };
@@ -440,7 +444,12 @@ fn ratio_cell(cell: &Cell, capacity: Option<u64>) -> String {
         s.push('*');
     }
     if capacity.is_some() {
-        s.push_str(if cell.feasible { " fits" } else { " over" });
+        s.push_str(match (cell.feasible, &cell.infeasible) {
+            (true, _) => " fits",
+            // Not merely over: the strategy proved nothing fits.
+            (false, Some(_)) => " refuted",
+            (false, None) => " over",
+        });
     }
     s
 }
