@@ -540,3 +540,20 @@ fn solve_reads_standard_input_as_a_file() {
         assert_eq!(from_stdin[key], from_file[key], "{key}");
     }
 }
+
+/// Standard input holds one file: `check - -` read the instance and then
+/// an empty solution ("empty input"), and `bench -` looked for a file `-`.
+#[test]
+fn standard_input_is_refused_where_it_cannot_serve() {
+    for args in [&["check", "-", "-"][..], &["plot", "-", "-", "--svg", "never.svg"]] {
+        let run = smemplan(args).expect(2);
+        assert!(run.stderr.contains("the instance and the solution cannot both be `-`"), "{}", run.stderr);
+    }
+    assert!(!Path::new("never.svg").exists());
+    let run = smemplan(&["bench", "-"]).expect(2);
+    assert!(
+        run.stderr.contains("`-`: bench reads instance files and directories, not standard input"),
+        "{}",
+        run.stderr
+    );
+}

@@ -347,6 +347,9 @@ fn stem(path: &Path) -> String {
 fn instance_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
     let mut files = Vec::new();
     for path in paths {
+        if path == Path::new("-") {
+            bail!("`-`: bench reads instance files and directories, not standard input (name a file)");
+        }
         let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
         if !meta.is_dir() {
             files.push((path.clone(), false));

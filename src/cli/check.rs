@@ -6,7 +6,7 @@
 
 use super::solve::load_instance;
 use super::{load_offsets, Verdict};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use smemplan::core::check::{self as checker, Report, Violation};
 use smemplan::{core::bound, Problem};
 use std::collections::HashMap;
@@ -64,6 +64,11 @@ pub struct Checked {
 /// Reads both files and checks the solution (against `capacity` too, if
 /// given); when it is invalid, its violations are already written to `out`.
 pub fn load_and_check(instance: &Path, solution: &Path, capacity: Option<u64>, out: &mut dyn Write) -> Result<Checked> {
+    if instance == Path::new("-") && solution == Path::new("-") {
+        // Read once, standard input would hold the instance alone and the
+        // solution would read as empty.
+        bail!("the instance and the solution cannot both be `-`: standard input holds one file");
+    }
     let (problem, ..) = load_instance(instance)?;
     let offsets = load_offsets(solution, &problem)?;
     let report = check_offsets(&problem, &offsets, capacity);
