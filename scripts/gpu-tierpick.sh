@@ -37,7 +37,7 @@ for n in ${TIERPICK_N:-20 45 80}; do
     name="dirk-n$n-$p"
     started=$SECONDS
     timeout "${TUNE_TIMEOUT:-60}" "$lab" tune --model dirk --set n=$n --set precision=$p --device "$profile" \
-      --runs 131072 --exhaustive --iterations 10 --repeats 1 --time-limit 10s \
+      --runs 131072 --exhaustive --iterations 10 --repeats "${TIERPICK_REPEATS:-1}" --time-limit 10s \
       --json "$out/tune-$name.json" >"$out/tune-$name.txt" 2>&1 || status=1
     echo "== $name ($((SECONDS - started)) s)"
     grep -E "^(timed|tuned|model|best|cubie|cuda|tuned reaches)|^  |smemplan-lab:" "$out/tune-$name.txt"

@@ -280,7 +280,9 @@ pub fn pick(case: &Case, device: &DeviceProfile, margin: Option<f64>, gain: bool
         block,
         measured_ms,
         best_shared_ms: best_of(&|l| l.local_bytes == 0),
-        best_local_ms: best_of(&|l| l.layout == "all local"),
+        // By footprint, as all shared is: `tune` lists a layout once, so an
+        // all-local split stands for all local under its own name.
+        best_local_ms: best_of(&|l| l.stride == 0 && l.local_bytes > 0),
         split_gain,
     })
 }
