@@ -163,3 +163,55 @@ def test_dump_replays_as_cubie_laid_out():
 def test_not_a_solver():
     with pytest.raises(TypeError, match="solver"):
         bridge.optimize(object())
+
+
+DIRK_SHARED = dict(state_location="shared", proposed_state_location="shared", stage_increment_location="shared",
+                   accumulator_location="shared", stage_base_location="shared")
+
+
+@pytest.mark.parametrize("change", [{"algorithm": "kvaerno5"}, {"algorithm": "radau_iia_5"},
+                                    {"stage_base_location": "local"}], ids=lambda c: "-".join(map(str, c.values())))
+def test_a_changed_solver_falls_back_whole(change):
+    """CuBIE re-registers what a change touches: the installed layout no
+    longer applies, and the whole kernel goes back to CuBIE's layout. The
+    components it did not touch kept their installed slices while the new
+    algorithm took CuBIE's, and the kernel indexed past its arrays."""
+    def changed(optimise):
+        solver = cubie.Solver(system(np.float32), algorithm="kvaerno3", dt=0.01, **DIRK_SHARED)
+        run(solver)
+        if optimise:
+            assert "shared" in bridge.optimize(solver, time_limit=2).installed
+        solver.update(**change)
+        return solver
+    reference = run(changed(False))
+    solver = changed(True)
+    assert not bridge.active(solver)
+    assert not any(o in bridge._OVERRIDES for _, o in bridge._walk(bridge._loop_of(solver)))
+    assert np.array_equal(bits(run(solver)), bits(reference))
+
+
+def test_optimize_again_plans_from_cubies_layout():
+    """A second `optimize` read the installed slices back as CuBIE's own,
+    and the dump's replay refused them."""
+    reference = run(make("kvaerno3", np.float32))
+    solver = make("kvaerno3", np.float32)
+    run(solver)
+    first = bridge.optimize(solver, time_limit=2)
+    again = bridge.optimize(solver.kernel, time_limit=2)  # the kernel serves as the solver
+    assert again.installed == first.installed and bridge.active(solver)
+    assert again.before == first.before and again.planned == first.planned and again.dump == first.dump
+    assert np.array_equal(bits(run(solver)), bits(reference))
+
+
+def test_optimize_plans_for_its_block_size_runs_and_device(cli, tmp_path):
+    solver = make("kvaerno3", np.float32)
+    run(solver)
+    report = bridge.optimize(solver, time_limit=2, block_size=256, runs=1000, device="a100")
+    dump = tmp_path / "live.json"
+    dump.write_text(json.dumps(report.dump))
+    want = json.loads(cli("plan", "--cubie", str(dump), "--json", "--time-limit", "2", "--block-size", "256",
+                          "--runs", "1000", "--device", "a100"))
+    assert (want["requested_block_size"], want["runs"], want["device"]) == (256, 1000, "a100")
+    for side in ("cubie", "optimized"):
+        for key in ("block_size", "dynamic_shared_bytes"):
+            assert report.plan.data[side][key] == want[side][key], (side, key)

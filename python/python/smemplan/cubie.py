@@ -60,13 +60,23 @@ def _registry():
     return buffer_registry
 
 
+def _kernel_of(solver: Any) -> Any:
+    """The solver's ``BatchSolverKernel``: a ``cubie.Solver``'s, or the
+    kernel itself (which has a ``kernel`` attribute of its own, its
+    compiled function)."""
+    from cubie.batchsolving.BatchSolverKernel import BatchSolverKernel
+
+    if isinstance(solver, BatchSolverKernel):
+        return solver
+    kernel = getattr(solver, "kernel", None)
+    if isinstance(kernel, BatchSolverKernel):
+        return kernel
+    raise TypeError(f"solver: expected a cubie.Solver or its BatchSolverKernel, got {type(solver).__name__}")
+
+
 def _loop_of(solver: Any) -> Any:
     """The solver's integrator loop (``IVPLoop``, the top-level parent)."""
-    kernel = getattr(solver, "kernel", solver)
-    try:
-        return kernel.single_integrator._loop
-    except AttributeError:
-        raise TypeError(f"solver: expected a cubie.Solver, got {type(solver).__name__}") from None
+    return _kernel_of(solver).single_integrator._loop
 
 
 def _dtype_name(dt: Any) -> str:
@@ -156,7 +166,7 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
     shared_el = lg.shared_buffer_size() if lg is not None else 0
     pers_el = lg.persistent_local_buffer_size() if lg is not None else 0
     skew = 4 if (precision == "float32" and shared_el > 0 and shared_el % 2 == 0) else 0
-    kernel = getattr(solver, "kernel", solver)
+    kernel = _kernel_of(solver)
     sizes = getattr(kernel, "system_sizes", None)
     algorithm = next((type(o).__name__ for p, o in comps if p == "kernel/loop/algorithm"), "loop")
     return {
@@ -209,12 +219,12 @@ def dump(solver: Any, runs: int = 4096) -> Dict[str, Any]:
 # bundle: every component of the same layout with the registrations it was
 # planned for). Keyed by parent, as CuBIE's registry is: a component that
 # re-registers gets a new BufferGroup.
-_OVERRIDES: "weakref.WeakKeyDictionary[Any, Tuple[Dict[str, Dict[str, slice]], frozenset, List, frozenset]]" = (
+_OVERRIDES: "weakref.WeakKeyDictionary[Any, Tuple[Dict[str, Dict[str, slice]], frozenset, _Bundle, frozenset]]" = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], frozenset, List, frozenset]]:
+def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], frozenset, "_Bundle", frozenset]]:
     """The installed layout of the component whose group is ``group``, if
     the whole layout still applies."""
     groups = _registry()._groups
@@ -222,6 +232,9 @@ def _override_of(group: Any) -> Optional[Tuple[Dict[str, Dict[str, slice]], froz
         if groups.get(parent) is group:
             return o if _signature(group) == o[3] else None
     return None
+
+
+
 _PATCHED = False
 
 
@@ -238,17 +251,70 @@ def _signature(g: Any) -> frozenset:
     )
 
 
-def _bundle_matches(bundle: List[Tuple[Any, Tuple]]) -> bool:
-    """Whether every group of an installed layout still has the
-    registrations it was planned for: a layout is applied whole or not at
-    all (a child's absolute offsets need its parents' windows)."""
+@dataclass
+class _Bundle:
+    """Every component of one installed layout: the loop they hang from and
+    each component with the registrations the layout was planned for."""
+
+    loop: Any  # weakref.ref to the loop
+    members: List[Tuple[Any, frozenset]]  # (weakref.ref to the component, its signature)
+
+
+def _bundle_matches(bundle: _Bundle) -> bool:
+    """Whether an installed layout still applies whole: the loop holds the
+    same components, and each still has the registrations the layout was
+    planned for (a layout is applied whole or not at all: a child's absolute
+    offsets need its parents' windows)."""
     groups = _registry()._groups
-    for ref, signature in bundle:
+    loop = bundle.loop()
+    if loop is None:
+        return False
+    members = {id(ref()) for ref, _ in bundle.members}
+    if {id(o) for _, o in _walk(loop) if groups.get(o) is not None} != members:
+        return False  # a component replaced (a new algorithm) or added
+    for ref, signature in bundle.members:
         parent = ref()
         g = groups.get(parent) if parent is not None else None
         if g is None or _signature(g) != signature:
             return False
     return True
+
+
+def _reconcile() -> bool:
+    """After a settings change, when registrations are settled: drops
+    every installed layout that no longer applies whole, so that each of its
+    groups builds CuBIE's own slices again, and rebuilds a group of a
+    layout that does apply whose slices were built without it. While CuBIE
+    re-registers (mid-update, a group may be missing or half registered),
+    no decision is made: a new algorithm left the other components with
+    installed slices and the new one with CuBIE's, and the kernel indexed
+    past its arrays. Returns whether any group's slices were dropped, so
+    that the functions compiled from them are rebuilt too."""
+    groups = _registry()._groups
+    bundles = {id(o[2]): o[2] for o in _OVERRIDES.values()}
+    changed = False
+    for bundle in bundles.values():
+        holds = _bundle_matches(bundle)
+        for ref, _ in bundle.members:
+            obj = ref()
+            g = groups.get(obj) if obj is not None else None
+            if not holds:
+                if obj is not None:
+                    _OVERRIDES.pop(obj, None)
+                if g is not None:
+                    g.invalidate_layouts()
+                changed = True
+                continue
+            o = _OVERRIDES.get(obj) if obj is not None else None
+            if g is None or o is None or g._shared_layout is None or g._persistent_layout is None:
+                continue
+            for pool, slices in o[0].items():
+                layout = g._shared_layout if pool == "shared" else g._persistent_layout
+                if any(layout.get(n) != sl for n, sl in slices.items()):
+                    g.invalidate_layouts()
+                    changed = True
+                    break
+    return changed
 
 
 def _patch() -> None:
@@ -300,13 +366,34 @@ def _patch() -> None:
 
     get_allocator.__wrapped__ = original_get  # type: ignore[attr-defined]
     BufferGroup.get_allocator = get_allocator
+
+    from cubie.batchsolving.BatchSolverKernel import BatchSolverKernel
+
+    original_update = BatchSolverKernel.update
+
+    def update(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        # Every settings change reaches the kernel here (`Solver.update`
+        # and `solve` pass theirs on); once it has settled, a layout that
+        # no longer applies whole is dropped and what was compiled from it
+        # rebuilt. Checked any earlier, mid-update, the registry is half
+        # re-registered; any later, at the kernel's build, functions
+        # compiled during the update already hold the old slices.
+        out = original_update(self, *args, **kwargs)
+        if _reconcile():
+            loop = getattr(getattr(self, "single_integrator", None), "_loop", None)
+            if loop is not None:
+                _invalidate(self, _walk(loop))
+        return out
+
+    update.__wrapped__ = original_update  # type: ignore[attr-defined]
+    BatchSolverKernel.update = update
     _PATCHED = True
 
 
 def _invalidate(solver: Any, comps: List[Tuple[str, Any]]) -> None:
     """Marks every compiled function of the solver stale, so that its
     allocators are rebuilt from the registry's (new) slices."""
-    kernel = getattr(solver, "kernel", solver)
+    kernel = _kernel_of(solver)
     objs = [kernel, getattr(kernel, "single_integrator", None)] + [o for _, o in comps]
     core = getattr(kernel, "single_integrator", None)
     for attr in ("_algo_step", "_step_controller", "_loop"):
@@ -486,7 +573,7 @@ class Report:
 
 def _figures(solver: Any, requested: int, runs: int) -> Dict[str, Any]:
     reg = _registry()
-    kernel = getattr(solver, "kernel", solver)
+    kernel = _kernel_of(solver)
     loop = _loop_of(solver)
     unit = np.dtype(loop.precision).itemsize
     local = 0
@@ -508,13 +595,15 @@ def _figures(solver: Any, requested: int, runs: int) -> Dict[str, Any]:
     return out
 
 
-def plan_layout(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0) -> Tuple[Any, Dict[str, Any]]:
-    """Plans the solver's live registry as ``smemplan plan --cubie`` does:
-    returns ``(plan, dump)``."""
+def plan_layout(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, block_size: int = 64,
+                runs: int = 4096, device: str = "h100") -> Tuple[Any, Dict[str, Any]]:
+    """Plans the solver's live registry as ``smemplan plan --cubie DUMP
+    --block-size B --runs R --device D`` does: returns ``(plan, dump)``."""
     from . import plan as plan_
 
-    d = dump(solver)
-    return plan_(cubie=d, strategy=strategy, time_limit=time_limit), d
+    d = dump(solver, runs=runs)
+    plan = plan_(cubie=d, strategy=strategy, time_limit=time_limit, block_size=block_size, runs=runs, device=device)
+    return plan, d
 
 
 def layout_of(plan: Any) -> Dict[str, Dict[Tuple[str, str], int]]:
@@ -612,7 +701,7 @@ def install(solver: Any, plan: Any, offsets: Optional[Dict[str, Dict[Tuple[str, 
         installed.append(pool)
     groups = [(path, obj, reg._groups.get(obj)) for path, obj in comps]
     groups = [(path, obj, g) for path, obj, g in groups if g is not None]
-    bundle = [(weakref.ref(obj), _signature(g)) for _, obj, g in groups]
+    bundle = _Bundle(weakref.ref(loop), [(weakref.ref(obj), _signature(g)) for _, obj, g in groups])
     for path, obj, g in groups:
         pools = per_group.get(path)
         if pools:
@@ -655,14 +744,21 @@ def active(solver: Any) -> bool:
 
 
 def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, block_size: int = 64,
-             runs: int = 4096) -> Report:
+             runs: int = 4096, device: str = "h100") -> Report:
     """Plans ``solver``'s live buffer registry with lifetimes (as ``smemplan
-    plan --cubie`` on its dump) and installs the optimised offsets, so that
-    CuBIE's own allocators and kernel use them. Returns a :class:`Report`:
-    bytes per run before and after, the block size CuBIE then picks for
-    ``block_size`` requested threads, and what kept CuBIE's layout."""
+    plan --cubie`` on its dump, with ``block_size``, ``runs`` and ``device``)
+    and installs the optimised offsets, so that CuBIE's own allocators and
+    kernel use them. Returns a :class:`Report`: bytes per run before and
+    after, the block size CuBIE then picks on the live device for
+    ``block_size`` requested threads, and what kept CuBIE's layout. Called
+    again, it plans from CuBIE's own layout afresh."""
+    # A layout already installed would be read back as CuBIE's own: the
+    # dump and its replay would disagree, and the plan start from it.
+    if any(o in _OVERRIDES for _, o in _walk(_loop_of(solver))):
+        restore(solver)
     before = _figures(solver, block_size, runs)
-    plan, d = plan_layout(solver, strategy=strategy, time_limit=time_limit)
+    plan, d = plan_layout(solver, strategy=strategy, time_limit=time_limit, block_size=block_size, runs=runs,
+                          device=device)
     notes: List[str] = []
     installed, kept = install(solver, plan, notes=notes, time_limit=time_limit)
     if installed and not active(solver):
