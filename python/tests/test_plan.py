@@ -49,6 +49,16 @@ def test_a_plan_that_fits_no_block_has_no_header(tmp_path):
     assert not (tmp_path / "none.cuh").exists()
 
 
+def test_precision_takes_numpy_float_types():
+    # CuBIE passes np.float32 and np.float64 everywhere.
+    import numpy as np
+
+    for given, name in [(np.float64, "f64"), (np.dtype("float32"), "f32"), ("float64", "f64")]:
+        assert smemplan.plan(set={"n": 3}, precision=given, time_limit=5).data["input"]["params"]["precision"] == name
+    with pytest.raises(ValueError, match="precision: expected 'f32' or 'f64'"):
+        smemplan.plan(set={"n": 3}, precision=np.int32, time_limit=5)
+
+
 def test_a_cubie_block_the_registers_forbid_is_named():
     p = smemplan.plan(set={"n": 1}, registers=255, block_size=1024, time_limit=5)
     assert p.data["cubie"]["block_size"] == 512

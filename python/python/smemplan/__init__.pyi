@@ -177,7 +177,7 @@ def plan(
     model: Union[str, _Path, None] = ...,
     *,
     set: Optional[Mapping[str, Union[int, bool, str]]] = ...,
-    precision: Optional[str] = ...,
+    precision: Union[str, type, "np.dtype[Any]", None] = ...,
     cubie: Union[_Path, Mapping[str, Any], None] = ...,
     strategy: str = ...,
     device: str = ...,

@@ -25,9 +25,17 @@ def _str(name: str, value: Any) -> str:
 
 
 def _precision(value: Any) -> str:
-    """``f32``/``f64`` from any of :data:`_PRECISIONS`' spellings."""
+    """``f32``/``f64`` from any of :data:`_PRECISIONS`' spellings, or a NumPy
+    float type (``np.float64``, ``np.dtype("float32")``), as CuBIE passes
+    its precision."""
+    if not isinstance(value, str) and value is not None:
+        try:
+            value = np.dtype(value).name
+        except TypeError:
+            pass
     if not isinstance(value, str) or value not in _PRECISIONS:
-        raise ValueError(f"precision: expected 'f32' or 'f64' (or 'float32', 'float64'), got {value!r}")
+        raise ValueError(f"precision: expected 'f32' or 'f64' (or 'float32', 'float64', or a NumPy float type), "
+                         f"got {value!r}")
     return _PRECISIONS[value]
 
 
@@ -316,7 +324,7 @@ def plan(
     model: Union[str, PathLike, None] = None,
     *,
     set: Optional[Mapping[str, Any]] = None,  # noqa: A002 (the command line's --set)
-    precision: Optional[str] = None,
+    precision: Any = None,
     cubie: Union[PathLike, Mapping[str, Any], None] = None,
     strategy: str = "auto",
     device: str = "h100",
@@ -333,7 +341,7 @@ def plan(
     file (``*.toml``), or None for the built-in default (``dirk``);
     ``cubie``: a CuBIE registry dump (its path, or the parsed JSON) instead;
     ``set``: model parameters (``{"n": 20, "algorithm": "kvaerno5"}``);
-    ``precision``: ``"f32"`` or ``"f64"`` (or ``"float32"``, ``"float64"``;
+    ``precision``: ``"f32"`` or ``"f64"`` (or ``"float32"``, ``"float64"``, or a NumPy float type;
     not beside ``set={"precision": ...}``); ``block_size``: at most the
     device's threads per block; ``tiers``: ``"fixed"`` or
     ``"auto"`` (choose shared or local per buffer group for the highest
