@@ -215,3 +215,16 @@ def test_optimize_plans_for_its_block_size_runs_and_device(cli, tmp_path):
     for side in ("cubie", "optimized"):
         for key in ("block_size", "dynamic_shared_bytes"):
             assert report.plan.data[side][key] == want[side][key], (side, key)
+
+
+def test_a_change_to_one_solver_leaves_anothers_layout():
+    a, b = (cubie.Solver(system(np.float32), algorithm="kvaerno3", dt=0.01, **DIRK_SHARED) for _ in range(2))
+    for s in (a, b):
+        run(s)
+        assert "shared" in bridge.optimize(s, time_limit=2).installed
+    a.update(algorithm="kvaerno5")
+    assert not bridge.active(a) and bridge.active(b)
+    run(a)
+    assert bridge.active(b)
+    want = cubie.Solver(system(np.float32), algorithm="kvaerno3", dt=0.01, **DIRK_SHARED)
+    assert np.array_equal(bits(run(b)), bits(run(want)))

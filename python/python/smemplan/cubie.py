@@ -280,18 +280,21 @@ def _bundle_matches(bundle: _Bundle) -> bool:
     return True
 
 
-def _reconcile() -> bool:
-    """After a settings change, when registrations are settled: drops
-    every installed layout that no longer applies whole, so that each of its
-    groups builds CuBIE's own slices again, and rebuilds a group of a
-    layout that does apply whose slices were built without it. While CuBIE
-    re-registers (mid-update, a group may be missing or half registered),
-    no decision is made: a new algorithm left the other components with
-    installed slices and the new one with CuBIE's, and the kernel indexed
-    past its arrays. Returns whether any group's slices were dropped, so
-    that the functions compiled from them are rebuilt too."""
+def _reconcile(loop: Any) -> bool:
+    """After a settings change to the kernel of ``loop``, when its
+    registrations are settled: drops its installed layout if it no longer
+    applies whole, so that each of its groups builds CuBIE's own slices
+    again, or, if it applies, rebuilds a group whose slices were built
+    without it. While CuBIE re-registers (mid-update, a group may be
+    missing or half registered), no decision is made. A new algorithm left
+    the other components with installed slices and the new one with
+    CuBIE's, and the kernel indexed past its arrays. Returns whether any
+    group's slices were dropped, so that the functions compiled from them
+    are rebuilt too."""
     groups = _registry()._groups
-    bundles = {id(o[2]): o[2] for o in _OVERRIDES.values()}
+    # Only this loop's: another solver's layout changes through its own
+    # kernel's update, which rebuilds that kernel.
+    bundles = {id(o[2]): o[2] for o in _OVERRIDES.values() if o[2].loop() is loop}
     changed = False
     for bundle in bundles.values():
         holds = _bundle_matches(bundle)
@@ -379,10 +382,9 @@ def _patch() -> None:
         # re-registered; any later, at the kernel's build, functions
         # compiled during the update already hold the old slices.
         out = original_update(self, *args, **kwargs)
-        if _reconcile():
-            loop = getattr(getattr(self, "single_integrator", None), "_loop", None)
-            if loop is not None:
-                _invalidate(self, _walk(loop))
+        loop = getattr(getattr(self, "single_integrator", None), "_loop", None)
+        if loop is not None and _reconcile(loop):
+            _invalidate(self, _walk(loop))
         return out
 
     update.__wrapped__ = original_update  # type: ignore[attr-defined]
