@@ -165,7 +165,9 @@ fn build_and_run_as(
 ) -> (bool, String) {
     let alloc = Allocation::new(report, layout).unwrap();
     let ns = "plan";
-    let header = cuda_header(&alloc, &HeaderOptions { namespace: ns.into(), block_size: block }).unwrap();
+    let header =
+        cuda_header(&alloc, &HeaderOptions { namespace: ns.into(), block_size: block, ..HeaderOptions::default() })
+            .unwrap();
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("layout.h"), header).unwrap();
     std::fs::write(dir.join("main.cpp"), host_program(report, &alloc, ns, block)).unwrap();

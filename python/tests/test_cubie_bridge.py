@@ -211,10 +211,24 @@ def test_optimize_plans_for_its_block_size_runs_and_device(cli, tmp_path):
     dump.write_text(json.dumps(report.dump))
     want = json.loads(cli("plan", "--cubie", str(dump), "--json", "--time-limit", "2", "--block-size", "256",
                           "--runs", "1000", "--device", "a100"))
-    assert (want["requested_block_size"], want["runs"], want["device"]) == (256, 1000, "a100")
+    got = report.plan.data
+    assert (got["requested_block_size"], got["runs"], got["device"]) == (256, 1000, "a100")
+    assert got["optimized"]["best_block_size"] == want["optimized"]["best_block_size"]
     for side in ("cubie", "optimized"):
         for key in ("block_size", "dynamic_shared_bytes"):
-            assert report.plan.data[side][key] == want[side][key], (side, key)
+            assert got[side][key] == want[side][key], (side, key)
+
+
+def test_cubies_live_block_is_the_plans_for_a_small_batch():
+    """CuBIE halves the block on the runs it holds, min(runs, block): for
+    two runs it keeps 1024 threads, where smemplan's model of its rule
+    halved on the whole block."""
+    solver = make("kvaerno3", np.float64)
+    run(solver)
+    report = bridge.optimize(solver, time_limit=2, block_size=1024, runs=2, device="simulator")
+    cubie_side = report.plan.data["cubie"]
+    assert report.before["block_size"] == cubie_side["block_size"] == 1024
+    assert report.before["dynamic_shared_bytes"] == cubie_side["dynamic_shared_bytes"]
 
 
 def test_a_change_to_one_solver_leaves_anothers_layout():

@@ -5,11 +5,11 @@
 //! them:
 //!
 //! * **CuBIE 0.17.0's `limit_blocksize`** ([`DeviceProfile::limit_blocksize`]):
-//!   starting from the requested block size, halve while
-//!   `padded bytes per run × block` exceeds the opt-in per-block limit, down
-//!   to 1 (warning once it falls below a warp); a run that alone exceeds the
-//!   limit is an error. The block's dynamic shared memory is
-//!   `padded × min(runs, block)`, at least 4 bytes.
+//!   starting from the requested block size, halve while the block's
+//!   dynamic shared memory, `padded bytes per run × min(runs, block)`,
+//!   exceeds the opt-in per-block limit, down to 1 (warning once it falls
+//!   below a warp); a run that alone exceeds the limit is an error. The
+//!   block's dynamic shared memory is that product, at least 4 bytes.
 //! * **How many blocks stay resident per multiprocessor**
 //!   ([`DeviceProfile::occupancy`]), as CUDA's occupancy calculator
 //!   (`cuda_occupancy.h`, what `cudaOccupancyMaxActiveBlocksPerMultiprocessor`
@@ -449,7 +449,9 @@ impl DeviceProfile {
                 "one run needs {padded_bytes_per_run} B of shared memory, more than the per-block limit of {limit} B"
             )));
         }
-        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(b).is_none_or(|bytes| bytes > limit);
+        // CuBIE 0.17.0 halves on the runs a block holds, min(runs, block):
+        // a small batch keeps the requested block.
+        let exceeds = |b: u64| padded_bytes_per_run.checked_mul(runs.min(b)).is_none_or(|bytes| bytes > limit);
         let mut block = requested;
         while block > 1 && exceeds(block) {
             block /= 2;
@@ -768,5 +770,12 @@ mod tests {
         let e = s.limit_blocksize(64, 49_153, 4096).unwrap_err();
         assert!(e.to_string().contains("more than the per-block limit of 49152 B"), "{e}");
         assert!(s.limit_blocksize(0, 4, 1).is_err());
+        // A batch smaller than the block: CuBIE 0.17.0 halves on the runs
+        // the block holds (1960 B × 20 runs fit 48 KiB; × 256 threads
+        // would not), so the requested block stays.
+        let r = s.limit_blocksize(256, 1960, 20).unwrap();
+        assert_eq!((r.block_size, r.dynamic_shared_bytes, r.warning), (256, 39_200, None));
+        let r = s.limit_blocksize(256, 1960, 30).unwrap();
+        assert_eq!((r.block_size, r.dynamic_shared_bytes), (16, 31_360));
     }
 }

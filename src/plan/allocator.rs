@@ -339,7 +339,8 @@ impl Allocation {
         })
     }
 
-    /// Dynamic shared bytes for a block of `block_size` threads: the one
+    /// Dynamic shared bytes for a block of `block_size` threads (pass the
+    /// runs a block holds, min(runs, block), to size a launch): the one
     /// rule for a launch's dynamic shared memory, used by the header
     /// (`shared_bytes_per_block`, `shared_bytes_for_block_size`) and by
     /// `plan`'s report alike. 0 when nothing is in shared memory: a launch
@@ -372,6 +373,10 @@ pub struct HeaderOptions {
     pub namespace: String,
     /// Block size for the per-block `constexpr` byte count.
     pub block_size: u64,
+    /// Runs in the launch: the block holds min(runs, `block_size`) of them
+    /// and the byte count is theirs, as CuBIE sizes a launch (default
+    /// `u64::MAX`: a full block).
+    pub runs: u64,
 }
 
 /// The header's namespace unless [`HeaderOptions::namespace`] says
@@ -380,7 +385,7 @@ pub const NAMESPACE: &str = "smemplan_layout";
 
 impl Default for HeaderOptions {
     fn default() -> Self {
-        HeaderOptions { namespace: NAMESPACE.into(), block_size: 64 }
+        HeaderOptions { namespace: NAMESPACE.into(), block_size: 64, runs: u64::MAX }
     }
 }
 
@@ -402,7 +407,7 @@ pub fn cuda_header(alloc: &Allocation, options: &HeaderOptions) -> Result<String
     {
         return Err(Error::Header(format!("`{ns}` is not a C++ namespace name")));
     }
-    let per_block = alloc.shared_bytes_per_block(options.block_size)?;
+    let per_block = alloc.shared_bytes_per_block(options.block_size.min(options.runs))?;
     render(alloc, ns, options.block_size, per_block).map_err(|_| Error::Header("formatting the header failed".into()))
 }
 
@@ -434,7 +439,8 @@ fn render(
         h,
         "__host__ __device__ __forceinline__ constexpr unsigned long long shared_bytes_per_block(unsigned long long threads) {{ return threads * shared_stride_bytes; }}"
     )?;
-    writeln!(h, "/// The block size this header was generated for, and its dynamic shared bytes.")?;
+    writeln!(h, "/// The block size this header was generated for, and its dynamic shared bytes (for the runs the")?;
+    writeln!(h, "/// block holds: min(runs, block_size)).")?;
     writeln!(h, "constexpr unsigned long long block_size = {block_size}ULL;")?;
     writeln!(h, "constexpr unsigned long long shared_bytes_for_block_size = {per_block}ULL;")?;
     writeln!(h, "/// Per-thread local array bytes (declare it 8-byte aligned).")?;
@@ -606,7 +612,11 @@ mod tests {
         );
         assert!(h.contains("shared_bytes_for_block_size = 768ULL"), "{h}");
         for bad in ["9x", "linux", "unix", "int", "__x", "_X"] {
-            assert!(cuda_header(&a, &HeaderOptions { namespace: bad.into(), block_size: 1 }).is_err(), "{bad}");
+            assert!(
+                cuda_header(&a, &HeaderOptions { namespace: bad.into(), block_size: 1, ..HeaderOptions::default() })
+                    .is_err(),
+                "{bad}"
+            );
         }
     }
 

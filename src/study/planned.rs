@@ -100,7 +100,7 @@ impl Planned {
             }
             .into());
         };
-        let header = HeaderOptions { block_size, ..HeaderOptions::default() };
+        let header = HeaderOptions { block_size, runs: self.comparison.runs, ..HeaderOptions::default() };
         // The comparison already holds the optimised plan's allocation; a
         // split's is built here, the one place that needs it.
         Ok(match &self.choice {

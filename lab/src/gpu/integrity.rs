@@ -207,7 +207,10 @@ impl Walk {
 /// The kernel source for `walk` (see the module docs); `block_size` only
 /// sets the header's `shared_bytes_for_block_size`.
 pub fn source(walk: &Walk, block_size: u64) -> Result<String> {
-    let header = cuda_header(&walk.alloc, &HeaderOptions { namespace: NAMESPACE.into(), block_size })?;
+    let header = cuda_header(
+        &walk.alloc,
+        &HeaderOptions { namespace: NAMESPACE.into(), block_size, ..HeaderOptions::default() },
+    )?;
     render(walk, &header).map_err(|_| Error::Gpu("formatting the integrity kernel failed".into()))
 }
 

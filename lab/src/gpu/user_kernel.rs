@@ -186,7 +186,8 @@ pub fn header(alloc: &Allocation, block_size: u64, io_bytes: u64) -> Result<Stri
     if alloc.layout == SharedLayout::Interleaved {
         return Err(Error::Gpu("a user kernel's bindings take thread-major layouts only, not interleaved".into()));
     }
-    let mut h = cuda_header(alloc, &HeaderOptions { namespace: NAMESPACE.into(), block_size })?;
+    let mut h =
+        cuda_header(alloc, &HeaderOptions { namespace: NAMESPACE.into(), block_size, ..HeaderOptions::default() })?;
     let all: Vec<_> = alloc.views.iter().map(|v| (v, false)).chain(alloc.empty.iter().map(|v| (v, true))).collect();
     if let Some((v, _)) = all.iter().find(|(v, _)| BINDING_NAMES.contains(&v.ident.as_str())) {
         return Err(Error::buffer(

@@ -110,7 +110,10 @@ __device__ __forceinline__ void save(const Io& io, unsigned long long sys, unsig
 /// functions (namespace `ns`) for one layout.
 pub(super) fn body<T: Real>(setup: &Setup, alloc: &Allocation, ns: &str) -> Result<String> {
     let layout_ns = format!("{ns}_layout");
-    let header = cuda_header(alloc, &HeaderOptions { namespace: layout_ns.clone(), block_size: 64 })?;
+    let header = cuda_header(
+        alloc,
+        &HeaderOptions { namespace: layout_ns.clone(), block_size: 64, ..HeaderOptions::default() },
+    )?;
     // The header is pasted, not included: `#pragma once` would only warn.
     let header: String = header.lines().filter(|l| l.trim() != "#pragma once").map(|l| format!("{l}\n")).collect();
     let bind = Bind { alloc, layout_ns: &layout_ns };
