@@ -594,7 +594,10 @@ impl Summary {
         devices: &[DeviceProfile],
         options: &CompareOptions,
     ) -> Result<Summary> {
-        if let Some(message) = column_clash(axes.iter().map(|a| a.name.as_str()), SUMMARY_COLUMNS) {
+        // Only the names a model has: any other is refused as unknown by
+        // its configuration (`--set device=…` meant `--device`).
+        let settable = axes.iter().filter(|a| models.iter().any(|m| m.settable(&a.name)));
+        if let Some(message) = column_clash(settable.map(|a| a.name.as_str()), SUMMARY_COLUMNS) {
             return Err(Error::Grid(message));
         }
         let mut radices = vec![models.len()];
@@ -698,12 +701,17 @@ mod tests {
 
     #[test]
     fn a_grid_parameter_named_as_a_column_is_refused() {
-        let models = [model::builtin("dirk").unwrap()];
         let devices = [DeviceProfile::named("h100").unwrap()];
         for name in ["device", "best_occupancy", "model"] {
             let axes = [Axis::parse(&format!("{name}=1,2")).unwrap()];
-            let e = Summary::of_models(&models, &axes, &devices, &options()).unwrap_err().to_string();
+            let e = Summary::of_models(&[crate::sweep::tests::clashing()], &axes, &devices, &options())
+                .unwrap_err()
+                .to_string();
             assert!(e.starts_with(&format!("grid: parameter `{name}` has the name of one of the CSV's")), "{e}");
+            // A name the model lacks is unknown, not a clash.
+            let dirk = [model::builtin("dirk").unwrap()];
+            let e = Summary::of_models(&dirk, &axes, &devices, &options()).unwrap_err().to_string();
+            assert!(e.contains("unknown parameter"), "{e}");
         }
     }
 

@@ -150,9 +150,6 @@ impl SweepSpec {
         if let Some(a) = repeated(&self.axes, |a| &a.name) {
             return Err(sweep_error(format!("parameter `{}` is swept twice", a.name)));
         }
-        if let Some(message) = column_clash(self.axes.iter().map(|a| a.name.as_str()), COLUMNS) {
-            return Err(sweep_error(message));
-        }
         if let Some(d) = repeated(&self.devices, |d| &d.name) {
             return Err(sweep_error(format!("device `{}` is listed twice", d.name)));
         }
@@ -194,6 +191,11 @@ impl SweepSpec {
                     )));
                 }
             }
+        }
+        // After the models' own checks: a name no model has is refused as
+        // unknown (`--set device=…` meant `--device`), not as a clash.
+        if let Some(message) = column_clash(self.axes.iter().map(|a| a.name.as_str()), COLUMNS) {
+            return Err(sweep_error(message));
         }
         Ok(())
     }
@@ -808,7 +810,7 @@ pub(crate) fn csv_field(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use smemplan_kernel::model;
 
@@ -817,13 +819,27 @@ mod tests {
         SweepSpec::new(vec![model::builtin("dirk").unwrap()], axes).unwrap()
     }
 
+    /// A toy model whose parameters are named as CSV columns.
+    pub(crate) fn clashing() -> smemplan_kernel::model::Model {
+        let text = "name = \"toy\"\n[params]\nn = 10\nprecision = \"f32\"\ndevice = 1\nindex = 1\nmodel = 1\n\
+                    speedup_vs_cubie = 1\nbest_occupancy = 1\n[classes.Toy]\nphases = [\"a\", \"b\"]\n\
+                    [classes.Toy.buffers]\nx = \"a\"\ny = \"b\"\n[[component]]\npath = \"kernel\"\nclass = \"Toy\"\n\
+                    [[buffer]]\ncomponent = \"kernel\"\nname = \"x\"\nsize = \"n\"\nlocation = \"shared\"\n\
+                    [[buffer]]\ncomponent = \"kernel\"\nname = \"y\"\nsize = \"n\"\nlocation = \"shared\"\n";
+        smemplan_kernel::model::Model::parse("toy.toml", text, &|_| Ok(None)).unwrap()
+    }
+
     /// A parameter named as a column put two columns of that name in the
-    /// CSV, and readers kept only one.
+    /// CSV, and readers kept only one. A name the model lacks is unknown
+    /// first (`--set device=…` meant `--device`).
     #[test]
     fn a_parameter_named_as_a_column_is_refused() {
         for name in ["device", "index", "model", "speedup_vs_cubie"] {
-            let e = spec(&[&format!("{name}=1,2")]).validate().unwrap_err().to_string();
+            let axes = vec![Axis::parse(&format!("{name}=1,2")).unwrap()];
+            let e = SweepSpec::new(vec![clashing()], axes).unwrap().validate().unwrap_err().to_string();
             assert!(e.contains(&format!("parameter `{name}` has the name of one of the CSV's own columns")), "{e}");
+            let e = spec(&[&format!("{name}=1,2")]).validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("model `dirk` has no parameter `{name}`")), "{e}");
         }
         assert!(spec(&["n=3,4"]).validate().is_ok());
     }
