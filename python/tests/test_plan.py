@@ -57,6 +57,9 @@ def test_precision_takes_numpy_float_types():
         assert smemplan.plan(set={"n": 3}, precision=given, time_limit=5).data["input"]["params"]["precision"] == name
     with pytest.raises(ValueError, match="precision: expected 'f32' or 'f64'"):
         smemplan.plan(set={"n": 3}, precision=np.int32, time_limit=5)
+    for given in (np.float64, [np.float32, "f64"], "f32,f64"):
+        rows = smemplan.sweep(set={"n": 3}, precision=given, time_limit=0.5, as_frame=False)
+        assert sorted({r["params"]["precision"] for r in rows}) == (["f64"] if given is np.float64 else ["f32", "f64"])
 
 
 def test_a_cubie_block_the_registers_forbid_is_named():

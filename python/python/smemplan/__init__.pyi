@@ -201,7 +201,7 @@ def sweep(
     model: Union[str, _Path, Sequence[Union[str, _Path]], None] = ...,
     *,
     set: Optional[Mapping[str, Any]] = ...,
-    precision: Union[str, Sequence[str], None] = ...,
+    precision: Union[str, type, "np.dtype[Any]", Sequence[Union[str, type, "np.dtype[Any]"]], None] = ...,
     device: Union[str, Sequence[str]] = ...,
     strategies: Union[str, Sequence[str]] = ...,
     tiers: str = ...,

@@ -437,7 +437,7 @@ def sweep(
     model: Union[str, PathLike, Sequence[Union[str, PathLike]], None] = None,
     *,
     set: Optional[Mapping[str, Any]] = None,  # noqa: A002
-    precision: Union[str, Sequence[str], None] = None,
+    precision: Any = None,
     device: Union[str, Sequence[str]] = "h100",
     strategies: Union[str, Sequence[str]] = ("cubie", "auto"),
     tiers: str = "fixed",
@@ -503,7 +503,10 @@ def sweep(
         else:
             axes.append((name, None, [_set_value(k, v)]))
     if precision is not None:
-        ps = [_precision(p) for p in _list("precision", precision)]
+        # One NumPy type, or a list of names and types (as `plan` takes them).
+        many = isinstance(precision, (str, list, tuple))
+        ps = [_precision(p) for p in (precision if many and not isinstance(precision, str) else
+                                      _list("precision", precision) if many else [precision])]
         if any(name == "precision" for name, _, _ in axes):
             raise ValueError("precision: swept twice (give it with precision= or set={'precision': ...}, not both)")
         axes.append(("precision", None, ps))
