@@ -274,6 +274,14 @@ fn bench_ratios_use_the_best_bound_a_strategy_proved() {
     );
     let peak = greedy["peak"].as_u64().unwrap();
     assert_eq!(greedy["ratio"].as_f64(), Some(peak as f64 / proved as f64));
+    assert_eq!(greedy["optimal"], false);
+    // lns reaches 3790 here but cannot prove it alone: beside exact's
+    // proof, its layout is proven optimal too (when a loaded machine cuts
+    // it short above 3790, it is not).
+    let args = ["bench", s(&inst), "--strategies", "lns,exact", "--time-limit", "2", "--json"];
+    let v = smemplan(&args).expect(0).json();
+    let lns = &v["rows"][0]["results"][0];
+    assert_eq!(lns["optimal"], lns["peak"].as_u64() == Some(proved), "{lns}");
     assert_eq!(greedy["lower_bound"].as_u64(), Some(weak));
     let table = smemplan(&["bench", s(&inst), "--strategies", "greedy-size,exact"]).expect(0).stdout;
     assert!(table.contains(&format!(" {proved} ")) && table.contains("1.0000*"), "{table}");

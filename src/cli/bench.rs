@@ -310,6 +310,8 @@ fn run_all(args: &Args, files: &[(PathBuf, bool)], strategies: &[String]) -> Res
         let lb = results.iter().filter_map(|c| c.lower_bound).fold(lb, u64::max);
         for c in &mut results {
             c.ratio = c.peak.filter(|_| lb > 0).map(|p| p as f64 / lb as f64);
+            // A layout at a bound another strategy proved is proven too.
+            c.optimal |= c.peak.is_some_and(|p| p <= lb);
         }
         if !layouts.is_empty() {
             let destinations: Vec<(&str, &Path)> = layouts.iter().map(|(p, _)| ("--out-dir", p.as_path())).collect();
