@@ -553,11 +553,12 @@ fn solve_reads_standard_input_as_a_file() {
 /// an empty solution ("empty input"), and `bench -` looked for a file `-`.
 #[test]
 fn standard_input_is_refused_where_it_cannot_serve() {
-    for args in [&["check", "-", "-"][..], &["plot", "-", "-", "--svg", "never.svg"]] {
+    let never = scratch("stdin-twice").join("never.svg");
+    for args in [&["check", "-", "-"][..], &["plot", "-", "-", "--svg", s(&never)]] {
         let run = smemplan(args).expect(2);
         assert!(run.stderr.contains("the instance and the solution cannot both be `-`"), "{}", run.stderr);
     }
-    assert!(!Path::new("never.svg").exists());
+    assert!(!never.exists());
     let run = smemplan(&["bench", "-"]).expect(2);
     assert!(
         run.stderr.contains("`-`: bench reads instance files and directories, not standard input"),

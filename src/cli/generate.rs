@@ -371,7 +371,10 @@ fn run_acceptance(args: &AcceptanceArgs, out: &mut dyn Write) -> Result<Verdict>
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => bail!("--out-dir `{}` is not a directory", dir.display()),
-        Err(_) => bail!("--out-dir `{}`: no such directory (create it first)", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("--out-dir `{}`: no such directory (create it first)", dir.display())
+        }
+        Err(e) => bail!("--out-dir `{}`: {e}", dir.display()),
     }
     let set = generate::acceptance()?;
     let paths: Vec<PathBuf> = set.iter().map(|i| args.out_dir.join(format!("{}.csv", i.name))).collect();

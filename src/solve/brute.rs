@@ -34,7 +34,8 @@ const POLL_NODES: u64 = 1024;
 /// options: the deadline (polled every `POLL_NODES` nodes; the best
 /// layout so far comes back, [`super::Status::DeadlineReached`]) and the
 /// capacity (the search stops at the first layout that fits; an exhausted
-/// search above it refutes the capacity).
+/// search above it refutes the capacity). Without a capacity it stops at
+/// the first layout that meets the lower bound, which proves it optimal.
 pub struct Brute;
 
 struct BruteSearch<'a> {

@@ -82,6 +82,8 @@ struct Table<'a> {
     inclusive_end: bool,
     /// Fields per row.
     width: usize,
+    /// The header's names, as written (`start` for `lower`, ...).
+    names: Vec<&'a str>,
     /// Every row's fields, one row after another (one allocation for the
     /// whole file: instances run to millions of rows).
     fields: Vec<&'a str>,
@@ -119,7 +121,8 @@ impl<'a> Table<'a> {
             }
         }
         let width = fields.len();
-        let mut table = Table { source, columns, inclusive_end, width, fields: Vec::new(), lines: Vec::new() };
+        let mut table =
+            Table { source, columns, inclusive_end, width, names: fields, fields: Vec::new(), lines: Vec::new() };
         for (line, l) in lines {
             refuse_controls(l).map_err(|m| err(line, m))?;
             let before = table.fields.len();
@@ -136,6 +139,11 @@ impl<'a> Table<'a> {
     /// `(line, fields)` of each row.
     fn rows(&self) -> impl Iterator<Item = (usize, &[&'a str])> + '_ {
         self.lines.iter().copied().zip(self.fields.chunks_exact(self.width))
+    }
+
+    /// The header's own name for `col` (which it has).
+    fn header_name(&self, col: Column) -> &'a str {
+        self.columns[col as usize].map_or(col.name(), |i| self.names[i])
     }
 
     fn get<'r>(&self, row: &'r [&'a str], col: Column) -> Option<&'r &'a str> {
@@ -432,7 +440,7 @@ pub fn check_stated(problem: &Problem, source: &str, text: &str) -> Result<()> {
             let Some(text) = table.get(row, col).filter(|t| !t.is_empty()) else { continue };
             let stated = table.number(line, id, col, text)?;
             if stated != want {
-                let column = if col == Column::Upper && add == 1 { "end" } else { col.name() };
+                let column = table.header_name(col);
                 return Err(table.error(
                     line,
                     Some(id),
@@ -582,6 +590,7 @@ mod tests {
             ("id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,400,8\n", "size", 400, 8),
             ("id,lower,upper,size,offset\nb,1,6,8,8\n", "lower", 1, 2),
             ("id,start,end,size,offset\na,0,4,8,0\n", "end", 4, 3),
+            ("id,begin,upper,size,offset\nb,1,6,8,8\n", "begin", 1, 2),
         ] {
             let e = check_stated(&p, "s", bad).unwrap_err().to_string();
             let want = format!("column `{column}` states {stated}, but the instance has {has}");
