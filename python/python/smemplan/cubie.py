@@ -753,7 +753,9 @@ def optimize(solver: Any, *, strategy: str = "auto", time_limit: float = 10.0, b
     kernel use them. Returns a :class:`Report`: bytes per run before and
     after, the block size CuBIE then picks on the live device for
     ``block_size`` requested threads, and what kept CuBIE's layout. Called
-    again, it plans from CuBIE's own layout afresh."""
+    again, it plans from CuBIE's own layout afresh (the layout installed
+    before is removed first, so if that plan raises, the solver is left on
+    CuBIE's layout)."""
     # A layout already installed would be read back as CuBIE's own: the
     # dump and its replay would disagree, and the plan start from it.
     if any(o in _OVERRIDES for _, o in _walk(_loop_of(solver))):
