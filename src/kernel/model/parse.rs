@@ -35,13 +35,13 @@ impl<'de> Deserialize<'de> for IntOrText {
                 Ok(IntOrText::Int(v))
             }
             fn visit_u64<E>(self, v: u64) -> std::result::Result<IntOrText, E> {
-                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+                Ok(fits(v).map_or_else(IntOrText::Huge, IntOrText::Int))
             }
             fn visit_i128<E>(self, v: i128) -> std::result::Result<IntOrText, E> {
-                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+                Ok(fits(v).map_or_else(IntOrText::Huge, IntOrText::Int))
             }
             fn visit_u128<E>(self, v: u128) -> std::result::Result<IntOrText, E> {
-                Ok(i64::try_from(v).map_or_else(|_| IntOrText::Huge(v.to_string()), IntOrText::Int))
+                Ok(fits(v).map_or_else(IntOrText::Huge, IntOrText::Int))
             }
             fn visit_str<E>(self, v: &str) -> std::result::Result<IntOrText, E> {
                 Ok(IntOrText::Text(v.to_string()))
@@ -78,13 +78,13 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar::Int(v))
             }
             fn visit_u64<E>(self, v: u64) -> std::result::Result<Scalar, E> {
-                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+                Ok(fits(v).map_or_else(Scalar::Huge, Scalar::Int))
             }
             fn visit_i128<E>(self, v: i128) -> std::result::Result<Scalar, E> {
-                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+                Ok(fits(v).map_or_else(Scalar::Huge, Scalar::Int))
             }
             fn visit_u128<E>(self, v: u128) -> std::result::Result<Scalar, E> {
-                Ok(i64::try_from(v).map_or_else(|_| Scalar::Huge(v.to_string()), Scalar::Int))
+                Ok(fits(v).map_or_else(Scalar::Huge, Scalar::Int))
             }
             fn visit_f64<E>(self, _: f64) -> std::result::Result<Scalar, E> {
                 Ok(Scalar::Other)
@@ -118,6 +118,15 @@ impl Scalar {
             Scalar::Other => Err(what.to_string()),
         }
     }
+}
+
+/// `v` as an `i64`, or its digits where 64 bits do not hold it (TOML hands
+/// over large integers as `u64`, `i128` or `u128`).
+fn fits<N: Copy + ToString>(v: N) -> std::result::Result<i64, String>
+where
+    i64: TryFrom<N>,
+{
+    i64::try_from(v).map_err(|_| v.to_string())
 }
 
 /// What an integer 64 bits do not hold is told (the words of `--set`'s).
