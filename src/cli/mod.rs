@@ -156,9 +156,7 @@ fn read_text(path: &Path) -> Result<String> {
 /// any instance columns it has agree with `problem`'s.
 fn load_offsets(path: &Path, problem: &Problem) -> Result<Vec<(String, u64, usize)>> {
     let text = read_text(path)?;
-    let source = path.display().to_string();
-    minimalloc::check_stated(problem, &source, &text)?;
-    Ok(minimalloc::read_offsets(&source, &text)?)
+    Ok(minimalloc::read_solution(problem, &path.display().to_string(), &text)?)
 }
 
 /// Runs the independent checker on a solver's layout. A solver returning an

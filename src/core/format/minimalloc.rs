@@ -410,7 +410,22 @@ fn parse_gaps(
 /// `offset` are required; the instance format's other columns may be there
 /// and are not read; an unknown column is an error, as in an instance.
 pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
+    offsets(&Table::parse(source, text, &[Column::Id, Column::Offset])?)
+}
+
+/// [`read_offsets`] of a solution of `problem`: its `lower`, `upper` and
+/// `size` columns, where it has them, must state what `problem` says of
+/// each buffer it names (a solution of another instance with the same ids
+/// would otherwise pass as this one's). Unknown ids are left to the
+/// checker. The file is parsed once for both.
+pub fn read_solution(problem: &Problem, source: &str, text: &str) -> Result<Vec<(String, u64, usize)>> {
     let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
+    check_stated(&table, problem)?;
+    offsets(&table)
+}
+
+/// The `(id, offset, line)` triples of a solution's table.
+fn offsets(table: &Table) -> Result<Vec<(String, u64, usize)>> {
     table
         .rows()
         .map(|(line, row)| {
@@ -421,12 +436,8 @@ pub fn read_offsets(source: &str, text: &str) -> Result<Vec<(String, u64, usize)
         .collect()
 }
 
-/// Checks that a solution file's `lower`, `upper` and `size` columns, where
-/// it has them, state what `problem` says of each buffer it names: a
-/// solution of another instance with the same ids would otherwise pass as
-/// this one's. Unknown ids are left to the checker.
-pub fn check_stated(problem: &Problem, source: &str, text: &str) -> Result<()> {
-    let table = Table::parse(source, text, &[Column::Id, Column::Offset])?;
+/// [`read_solution`]'s check of the stated columns.
+fn check_stated(table: &Table, problem: &Problem) -> Result<()> {
     let add = u64::from(table.inclusive_end);
     let named: std::collections::HashMap<&str, &Buffer> =
         problem.buffers().iter().map(|b| (b.name.as_str(), b)).collect();
@@ -584,7 +595,7 @@ mod tests {
             "id,start,end,size,offset\na,0,3,8,0\n",
             "id,offset\na,0\nc,9\n",
         ] {
-            check_stated(&p, "s", ok).unwrap();
+            read_solution(&p, "s", ok).unwrap();
         }
         for (bad, column, stated, has) in [
             ("id,lower,upper,size,offset\na,0,4,8,0\nb,2,6,400,8\n", "size", 400, 8),
@@ -592,7 +603,7 @@ mod tests {
             ("id,start,end,size,offset\na,0,4,8,0\n", "end", 4, 3),
             ("id,begin,upper,size,offset\nb,1,6,8,8\n", "begin", 1, 2),
         ] {
-            let e = check_stated(&p, "s", bad).unwrap_err().to_string();
+            let e = read_solution(&p, "s", bad).unwrap_err().to_string();
             let want = format!("column `{column}` states {stated}, but the instance has {has}");
             assert!(e.starts_with("s:") && e.contains(&want), "{e}");
         }
