@@ -503,10 +503,14 @@ def sweep(
         else:
             axes.append((name, None, [_set_value(k, v)]))
     if precision is not None:
-        # One NumPy type, or a list of names and types (as `plan` takes them).
-        many = isinstance(precision, (str, list, tuple))
-        ps = [_precision(p) for p in (precision if many and not isinstance(precision, str) else
-                                      _list("precision", precision) if many else [precision])]
+        # Names ("f32,f64"), a list of names and NumPy types, or one type.
+        if isinstance(precision, str):
+            given = _list("precision", precision)
+        elif isinstance(precision, (list, tuple)):
+            given = list(precision)
+        else:
+            given = [precision]
+        ps = [_precision(p) for p in given]
         if any(name == "precision" for name, _, _ in axes):
             raise ValueError("precision: swept twice (give it with precision= or set={'precision': ...}, not both)")
         axes.append(("precision", None, ps))

@@ -311,13 +311,20 @@ def _reconcile(loop: Any) -> bool:
             o = _OVERRIDES.get(obj) if obj is not None else None
             if g is None or o is None or g._shared_layout is None or g._persistent_layout is None:
                 continue
-            for pool, slices in o[0].items():
-                layout = g._shared_layout if pool == "shared" else g._persistent_layout
-                if any(layout.get(n) != sl for n, sl in slices.items()):
-                    g.invalidate_layouts()
-                    changed = True
-                    break
+            # The cached layouts, read without building them.
+            if not _in_force(o[0], g._shared_layout, g._persistent_layout):
+                g.invalidate_layouts()
+                changed = True
     return changed
+
+
+def _in_force(pools: Dict[str, Dict[str, slice]], shared_layout: Any, persistent_layout: Any) -> bool:
+    """Whether a group's layouts hold every slice installed in it."""
+    for pool, slices in pools.items():
+        layout = shared_layout if pool == "shared" else persistent_layout
+        if any(layout.get(n) != sl for n, sl in slices.items()):
+            return False
+    return True
 
 
 def _patch() -> None:
@@ -738,10 +745,8 @@ def active(solver: Any) -> bool:
         if not _bundle_matches(bundle):
             return False
         g = reg._groups[o]
-        for pool, slices in pools.items():
-            layout = g.shared_layout if pool == "shared" else g.persistent_layout
-            if any(layout.get(n) != sl for n, sl in slices.items()):
-                return False
+        if not _in_force(pools, g.shared_layout, g.persistent_layout):
+            return False
     return True
 
 
